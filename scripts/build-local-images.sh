@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds Pilot's base images without any registry, from this machine's own binaries:
+#   a Node image (host node + npm + corepack, busybox for sh) and a static image (host caddy).
+# Both carry the host CA bundle and NODE_EXTRA_CA_CERTS, so npm inside builds trusts the
+# network's TLS proxy. That bundle belongs to these local images only, never to users' builds.
+# Idempotent: an image whose inputs did not change is kept. Prints the PILOT_*_IMAGE lines.
+set -euo pipefail
+
+PREFIX="${PILOT_LOCAL_IMAGE_PREFIX:-pilot-local}"
+CA_BUNDLE="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+NODE_BIN="$(readlink -f "$(command -v node)")"
+NODE_MAJOR="$("$NODE_BIN" -p 'process.versions.node.split(".")[0]')"
+NPM_DIR="$(dirname "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")")"
+CADDY_BIN="$(readlink -f "$(command -v caddy)")"
+BUSYBOX_BIN="$(command -v busybox || true)"
+SCRIPT_HASH="$(sha256sum "$0" | cut -c1-12)"
+
+die() { echo "build-local-images: $*" >&2; exit 1; }
+[ -n "$BUSYBOX_BIN" ] || die "busybox is missing: apt-get install -y busybox-static"
+[ -f "$CA_BUNDLE" ] || die "no CA bundle at $CA_BUNDLE"
+docker version >/dev/null 2>&1 || die "no Docker engine answers"
+
+# Copies a binary and every library it links into the root file system.
+copy_with_libraries() {
+  local binary="$1" root="$2"
+  install -D -m 0755 "$binary" "$root$binary"
+  ldd "$binary" | grep -o '/[^ ]*' | while read -r lib; do
+    [ -e "$lib" ] && install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+  done
+}
+
+base_root() {
+  local root="$1"
+  mkdir -p "$root"/{bin,usr/bin,etc/ssl/certs,tmp,root,app,srv}
+  chmod 1777 "$root/tmp"
+  install -m 0755 "$BUSYBOX_BIN" "$root/bin/busybox"
+  for applet in $("$BUSYBOX_BIN" --list); do
+    [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+  done
+  ln -sf /bin/env "$root/usr/bin/env"
+  cp "$CA_BUNDLE" "$root/etc/ssl/certs/ca-certificates.crt"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+}
+
+# Builds IMAGE from the root made by FUNCTION unless an image with the same KEY exists.
+build_image() {
+  local image="$1" key="$2" fill="$3"; shift 3
+  if [ "$(docker image inspect -f '{{index .Config.Labels "pilot.local-image.key"}}' "$image" 2>/dev/null || true)" = "$key" ]; then
+    echo "build-local-images: $image is up to date" >&2
+    return
+  fi
+  local root
+  root="$(mktemp -d)"
+  trap 'rm -rf "$root"' RETURN
+  base_root "$root"
+  "$fill" "$root"
+  tar -C "$root" -c . | docker import "$@" --change "LABEL pilot.local-image.key=$key" - "$image" >/dev/null
+  echo "build-local-images: built $image" >&2
+}
+
+fill_node() {
+  local root="$1"
+  copy_with_libraries "$NODE_BIN" "$root"
+  [ "$NODE_BIN" = /usr/bin/node ] || ln -s "$NODE_BIN" "$root/usr/bin/node"
+  mkdir -p "$root/usr/lib/node_modules"
+  cp -a "$NPM_DIR/npm" "$root/usr/lib/node_modules/npm"
+  [ -d "$NPM_DIR/corepack" ] && cp -a "$NPM_DIR/corepack" "$root/usr/lib/node_modules/corepack"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
+  [ -d "$NPM_DIR/corepack" ] && ln -s ../lib/node_modules/corepack/dist/corepack.js "$root/usr/bin/corepack"
+  return 0
+}
+
+fill_static() {
+  copy_with_libraries "$CADDY_BIN" "$1"
+  [ "$CADDY_BIN" = /usr/bin/caddy ] || ln -s "$CADDY_BIN" "$1/usr/bin/caddy"
+  return 0
+}
+
+COMMON_ENV=(--change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"
+  --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt')
+NODE_IMAGE="$PREFIX/node:$NODE_MAJOR"
+STATIC_IMAGE="$PREFIX/static:latest"
+
+build_image "$NODE_IMAGE" "$SCRIPT_HASH-$("$NODE_BIN" --version)-$(npm --version 2>/dev/null)" fill_node \
+  "${COMMON_ENV[@]}" --change 'ENV HOME=/root' --change 'CMD ["node"]'
+build_image "$STATIC_IMAGE" "$SCRIPT_HASH-$(caddy version | cut -d' ' -f1)" fill_static \
+  "${COMMON_ENV[@]}" --change 'ENV HOME=/tmp' --change 'ENV XDG_DATA_HOME=/tmp/caddy-data' \
+  --change 'ENV XDG_CONFIG_HOME=/tmp/caddy-config' --change 'CMD ["caddy", "version"]'
+
+echo "PILOT_NODE_IMAGE=$NODE_IMAGE"
+echo "PILOT_STATIC_IMAGE=$STATIC_IMAGE"

@@ -1,0 +1,72 @@
+/**
+ * Numbered migrations, applied in order at start, each in a transaction.
+ * PRAGMA user_version records the last one applied. Never edit a landed migration: add one.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'apps, releases, config vars, domains, tokens',
+    sql: `
+      CREATE TABLE apps (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+
+      CREATE TABLE releases (
+        id              INTEGER PRIMARY KEY,
+        app_id          INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        version         INTEGER NOT NULL,
+        kind            TEXT NOT NULL CHECK (kind IN ('deploy', 'config', 'rollback')),
+        git_sha         TEXT,
+        buildpack       TEXT CHECK (buildpack IN ('dockerfile', 'node', 'static')),
+        image           TEXT,
+        config_json     TEXT NOT NULL DEFAULT '{}',
+        status          TEXT NOT NULL CHECK (status IN ('building', 'starting', 'checking', 'live', 'failed', 'retired')),
+        slot            TEXT CHECK (slot IN ('blue', 'green')),
+        container_id    TEXT,
+        port            INTEGER,
+        health_path     TEXT NOT NULL DEFAULT '/',
+        failure_reason  TEXT,
+        log             TEXT NOT NULL DEFAULT '',
+        created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (app_id, version)
+      );
+      CREATE UNIQUE INDEX releases_one_live_per_app ON releases(app_id) WHERE status = 'live';
+
+      CREATE TABLE config_vars (
+        app_id  INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        PRIMARY KEY (app_id, key)
+      );
+
+      CREATE TABLE domains (
+        id          INTEGER PRIMARY KEY,
+        app_id      INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        hostname    TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+
+      CREATE TABLE tokens (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL,
+        prefix        TEXT NOT NULL,
+        hash          TEXT NOT NULL UNIQUE,
+        scope         TEXT NOT NULL CHECK (scope IN ('admin', 'app')),
+        app_id        INTEGER REFERENCES apps(id) ON DELETE CASCADE,
+        created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        last_used_at  TEXT,
+        revoked_at    TEXT,
+        CHECK ((scope = 'app') = (app_id IS NOT NULL))
+      );
+    `,
+  },
+];

@@ -1,0 +1,207 @@
+import Docker from 'dockerode';
+import tarFs from 'tar-fs';
+import type { BuildRequest, ContainerEngine, ContainerPlan, ContainerState } from '../domain/ports.js';
+import { DependencyError, DeployError } from '../domain/errors.js';
+
+interface BuildEvent {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/** The ContainerEngine port on top of dockerode (DOCKER_HOST is read by dockerode itself). */
+export function createDockerEngine(docker: Docker = new Docker()): ContainerEngine & { docker: Docker } {
+  return {
+    docker,
+
+    async ping() {
+      try {
+        await docker.ping();
+      } catch (error) {
+        throw new DependencyError('PILOT_DOCKER_UNREACHABLE', `the Docker engine does not answer: ${messageOf(error)}`, {
+          cause: error,
+        });
+      }
+    },
+
+    async buildImage(request, onOutput) {
+      await buildImage(docker, request, onOutput);
+    },
+
+    async exposedPort(image) {
+      const info = await docker.getImage(image).inspect();
+      const ports = Object.keys(info.Config?.ExposedPorts ?? {})
+        .filter((port) => port.endsWith('/tcp') || !port.includes('/'))
+        .map((port) => Number.parseInt(port, 10))
+        .filter((port) => Number.isInteger(port) && port > 0);
+      return ports[0];
+    },
+
+    async ensureNetwork(name, labels) {
+      const existing = await docker.listNetworks({ filters: { name: [name] } });
+      if (existing.some((network) => network.Name === name)) return;
+      try {
+        await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels }, CheckDuplicate: true });
+      } catch (error) {
+        if (statusOf(error) !== 409) throw error;
+      }
+    },
+
+    async startContainer(plan) {
+      const container = await docker.createContainer(containerCreateOptions(plan));
+      try {
+        await container.start();
+      } catch (error) {
+        await container.remove({ force: true }).catch(() => undefined);
+        throw error;
+      }
+      return container.id;
+    },
+
+    async inspectContainer(idOrName) {
+      try {
+        const info = await docker.getContainer(idOrName).inspect();
+        const networks = Object.values(info.NetworkSettings.Networks ?? {});
+        return {
+          id: info.Id,
+          name: info.Name.replace(/^\//, ''),
+          running: info.State.Running,
+          exitCode: info.State.ExitCode,
+          ip: networks.map((network) => network.IPAddress).find((ip) => ip !== ''),
+          labels: info.Config.Labels ?? {},
+        };
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    },
+
+    async containerLogs(idOrName, tailLines) {
+      const output = (await docker.getContainer(idOrName).logs({ stdout: true, stderr: true, tail: tailLines, follow: false })) as Buffer;
+      return demuxedText(output);
+    },
+
+    async stopContainer(idOrName, timeoutSeconds) {
+      try {
+        await docker.getContainer(idOrName).stop({ t: Math.ceil(timeoutSeconds) });
+      } catch (error) {
+        // 304: already stopped; 404: already gone. Both are the state we want.
+        if (statusOf(error) !== 304 && statusOf(error) !== 404) throw error;
+      }
+    },
+
+    async removeContainer(idOrName) {
+      try {
+        await docker.getContainer(idOrName).remove({ force: true, v: false });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    },
+
+    async listContainers(labels) {
+      const filters = { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
+      const summaries = await docker.listContainers({ all: true, filters });
+      return summaries.map(
+        (summary): ContainerState => ({
+          id: summary.Id,
+          name: (summary.Names[0] ?? '').replace(/^\//, ''),
+          running: summary.State === 'running',
+          exitCode: 0,
+          ip: Object.values(summary.NetworkSettings?.Networks ?? {})
+            .map((network) => network.IPAddress)
+            .find((ip) => ip !== ''),
+          labels: summary.Labels ?? {},
+        }),
+      );
+    },
+
+    async removeImage(name) {
+      try {
+        await docker.getImage(name).remove({ noprune: false });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    },
+  };
+}
+
+/** Maps the engine-neutral plan to Docker's create options, one to one. */
+export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCreateOptions {
+  return {
+    name: plan.name,
+    Image: plan.image,
+    Env: Object.entries(plan.env).map(([key, value]) => `${key}=${value}`),
+    Labels: { ...plan.labels },
+    ...(plan.command ? { Cmd: [...plan.command] } : {}),
+    HostConfig: {
+      NetworkMode: plan.network,
+      RestartPolicy: { Name: 'unless-stopped' },
+      Memory: plan.memoryBytes,
+      NanoCpus: plan.nanoCpus,
+      Privileged: false,
+      LogConfig: { Type: 'json-file', Config: { 'max-size': plan.logMaxSize, 'max-file': String(plan.logMaxFiles) } },
+    },
+  };
+}
+
+async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<void> {
+  // tar-fs returns a streamx stream; dockerode only pipes it, which streamx supports.
+  const context = tarFs.pack(request.contextDir) as unknown as NodeJS.ReadableStream;
+  const stream = await docker.buildImage(context, {
+    t: request.tag,
+    dockerfile: request.dockerfile,
+    labels: { ...request.labels },
+    rm: true,
+    forcerm: true,
+  });
+  let failure: string | undefined;
+  const timer = setTimeout(() => {
+    failure = `the build took longer than ${request.timeoutSeconds} s (PILOT_BUILD_TIMEOUT) and was stopped`;
+    (stream as unknown as { destroy(): void }).destroy();
+  }, request.timeoutSeconds * 1000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(
+        stream,
+        (error) => (error && !failure ? reject(error) : resolve()),
+        (event: BuildEvent) => {
+          // A failed build does not reject: the error arrives as an event.
+          if (event.error) failure ??= event.errorDetail?.message ?? event.error;
+          const text = event.stream ?? event.status;
+          if (text) for (const line of text.split('\n')) if (line.trim() !== '') onOutput(line.trimEnd());
+        },
+      );
+    });
+  } catch (error) {
+    failure ??= messageOf(error);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (failure) throw new DeployError('PILOT_BUILD_FAILED', `build failed: ${failure.trim()}`);
+}
+
+/** Docker multiplexes stdout and stderr in 8-byte framed chunks when there is no TTY. */
+export function demuxedText(output: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= output.length && output[offset + 1] === 0 && output[offset + 2] === 0 && output[offset + 3] === 0) {
+    const size = output.readUInt32BE(offset + 4);
+    parts.push(output.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  if (offset === 0) return output.toString('utf8');
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function statusOf(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'statusCode' in error ? (error as { statusCode: number }).statusCode : undefined;
+}
+
+function messageOf(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'json' in error) {
+    const json = (error as { json?: { message?: string } }).json;
+    if (json?.message) return json.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

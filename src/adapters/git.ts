@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Git } from 'node-git-server';
+
+const run = promisify(execFile);
+
+export interface GitRepositoriesOptions {
+  readonly root: string;
+  /** The hook script kept in the project's hooks/ directory. */
+  readonly hookScript: string;
+  /** Node binary the hook runs with (the server's own). */
+  readonly nodeBinary: string;
+  /** Unix socket the hook streams the pushed tree to. */
+  readonly deploySocket: string;
+}
+
+/** Bare repositories, one per app, served over smart HTTP by node-git-server. */
+export class GitRepositories {
+  private readonly server: Git;
+
+  constructor(private readonly options: GitRepositoriesOptions) {
+    fs.mkdirSync(options.root, { recursive: true, mode: 0o700 });
+    // autoCreate stays off: Pilot creates repositories itself, with its hook installed.
+    this.server = new Git(options.root, { autoCreate: false });
+  }
+
+  pathOf(app: string): string {
+    return path.join(this.options.root, `${app}.git`);
+  }
+
+  exists(app: string): boolean {
+    return fs.existsSync(path.join(this.pathOf(app), 'HEAD'));
+  }
+
+  async create(app: string): Promise<void> {
+    if (this.exists(app)) return;
+    const dir = this.pathOf(app);
+    await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', dir]);
+    await run('git', ['-C', dir, 'config', 'receive.fsckObjects', 'true']);
+    this.installHook(app);
+  }
+
+  /** Copies the current hook into a repository; run at start so upgrades apply. */
+  installHook(app: string): void {
+    const hooksDir = path.join(this.pathOf(app), 'hooks');
+    fs.mkdirSync(hooksDir, { recursive: true });
+    fs.copyFileSync(this.options.hookScript, path.join(hooksDir, 'pilot-pre-receive.mjs'));
+    const wrapper = [
+      '#!/bin/sh',
+      '# Installed by Pilot at every start; edits are overwritten.',
+      `PILOT_APP=${shellQuote(app)} PILOT_DEPLOY_SOCKET=${shellQuote(this.options.deploySocket)} \\`,
+      `  exec ${shellQuote(this.options.nodeBinary)} "$(dirname "$0")/pilot-pre-receive.mjs"`,
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(hooksDir, 'pre-receive'), wrapper, { mode: 0o755 });
+  }
+
+  installAllHooks(): string[] {
+    const apps = fs
+      .readdirSync(this.options.root)
+      .filter((entry) => entry.endsWith('.git'))
+      .map((entry) => entry.slice(0, -'.git'.length))
+      .filter((app) => this.exists(app));
+    for (const app of apps) this.installHook(app);
+    return apps;
+  }
+
+  /** The commit a branch points at, or undefined when the branch does not exist. */
+  async branchHead(app: string, branch: string): Promise<string | undefined> {
+    try {
+      const { stdout } = await run('git', ['-C', this.pathOf(app), 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]);
+      return stdout.trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  remove(app: string): void {
+    fs.rmSync(this.pathOf(app), { recursive: true, force: true });
+  }
+
+  /** Serves one smart-HTTP request; authentication happened before. */
+  handle(request: IncomingMessage, response: ServerResponse): void {
+    this.server.handle(request, response);
+  }
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}

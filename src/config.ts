@@ -1,0 +1,200 @@
+import path from 'node:path';
+import { isIP } from 'node:net';
+import { ConfigError } from './domain/errors.js';
+
+export type TlsMode = 'acme' | 'internal' | 'off';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly bind: string;
+  readonly domain: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly tls: TlsMode;
+  readonly acmeEmail: string | undefined;
+  /** Unset: Pilot runs and supervises its own Caddy. Set: admin address of an external Caddy. */
+  readonly caddyAdmin: string | undefined;
+  readonly adminToken: string | undefined;
+  /** May hold a `{{major}}` placeholder for the Node major version. */
+  readonly nodeImage: string;
+  readonly staticImage: string;
+  /** Prefix of every Docker object Pilot creates, and the value of the `pilot.instance` label. */
+  readonly instance: string;
+  readonly logLevel: LogLevel;
+  readonly dockerHost: string | undefined;
+  readonly healthTimeoutSeconds: number;
+  readonly drainSeconds: number;
+  readonly stopTimeoutSeconds: number;
+  readonly buildTimeoutSeconds: number;
+  readonly buildConcurrency: number;
+  readonly keepReleases: number;
+  readonly maxPushBytes: number;
+  readonly appMemoryBytes: number;
+  readonly appCpus: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const TLS_MODES: readonly TlsMode[] = ['acme', 'internal', 'off'];
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const INSTANCE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
+const MEMORY = /^(\d+)([kmg]?)$/i;
+const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/**
+ * Reads the environment once, validates every value and returns a frozen Config.
+ * All problems are collected so the operator fixes them in one go.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const domain = read.hostname('PILOT_DOMAIN', 'localhost');
+  const config: Config = {
+    dataDir: path.resolve(read.string('PILOT_DATA_DIR', '/var/lib/pilot')),
+    port: read.port('PILOT_PORT', 3000),
+    bind: read.string('PILOT_BIND', '127.0.0.1'),
+    domain,
+    httpPort: read.port('PILOT_HTTP_PORT', 80),
+    httpsPort: read.port('PILOT_HTTPS_PORT', 443),
+    tls: read.oneOf('PILOT_TLS', TLS_MODES, defaultTlsMode(domain)),
+    acmeEmail: read.optional('PILOT_ACME_EMAIL'),
+    caddyAdmin: read.optional('PILOT_CADDY_ADMIN'),
+    adminToken: read.optional('PILOT_ADMIN_TOKEN'),
+    nodeImage: read.string('PILOT_NODE_IMAGE', 'node:{{major}}-bookworm-slim'),
+    staticImage: read.string('PILOT_STATIC_IMAGE', 'caddy:2-alpine'),
+    instance: read.matching('PILOT_INSTANCE', INSTANCE, 'pilot', 'lowercase letters, digits and dashes, starting with a letter, at most 32 characters'),
+    logLevel: read.oneOf('PILOT_LOG_LEVEL', LOG_LEVELS, 'info'),
+    dockerHost: read.optional('DOCKER_HOST'),
+    healthTimeoutSeconds: read.positiveNumber('PILOT_HEALTH_TIMEOUT', 60),
+    drainSeconds: read.nonNegativeNumber('PILOT_DRAIN_SECONDS', 10),
+    stopTimeoutSeconds: read.nonNegativeNumber('PILOT_STOP_TIMEOUT', 30),
+    buildTimeoutSeconds: read.positiveNumber('PILOT_BUILD_TIMEOUT', 900),
+    buildConcurrency: read.positiveInteger('PILOT_BUILD_CONCURRENCY', 1),
+    keepReleases: read.positiveInteger('PILOT_KEEP_RELEASES', 5),
+    maxPushBytes: read.positiveNumber('PILOT_MAX_PUSH_MB', 500) * 1024 * 1024,
+    appMemoryBytes: read.memory('PILOT_APP_MEMORY', '512m'),
+    appCpus: read.positiveNumber('PILOT_APP_CPUS', 1),
+  };
+  if (config.tls === 'acme' && isLocalDomain(domain)) {
+    problems.push(`PILOT_TLS=acme cannot get certificates for "${domain}": use internal or off`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+export function isLocalDomain(domain: string): boolean {
+  return domain === 'localhost' || domain.endsWith('.localhost') || isIP(domain) !== 0;
+}
+
+function defaultTlsMode(domain: string): TlsMode {
+  return isLocalDomain(domain) ? 'internal' : 'acme';
+}
+
+/** Typed readers that record a problem naming the variable and what it allows. */
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  optional(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.optional(name) ?? fallback;
+  }
+
+  matching(name: string, pattern: RegExp, fallback: string, allowed: string): string {
+    const value = this.string(name, fallback);
+    if (!pattern.test(value)) this.problems.push(`${name}="${value}" is not valid: ${allowed}`);
+    return value;
+  }
+
+  hostname(name: string, fallback: string): string {
+    const value = this.string(name, fallback).toLowerCase();
+    if (!HOSTNAME.test(value) && isIP(value) === 0) {
+      this.problems.push(`${name}="${value}" is not a host name or IP address (e.g. example.com)`);
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.optional(name);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name}="${value}" is not allowed: use one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+
+  port(name: string, fallback: number): number {
+    return this.number(name, fallback, (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number from 0 to 65535');
+  }
+
+  positiveInteger(name: string, fallback: number): number {
+    return this.number(name, fallback, (n) => Number.isInteger(n) && n > 0, 'a whole number greater than 0');
+  }
+
+  positiveNumber(name: string, fallback: number): number {
+    return this.number(name, fallback, (n) => n > 0, 'a number greater than 0');
+  }
+
+  nonNegativeNumber(name: string, fallback: number): number {
+    return this.number(name, fallback, (n) => n >= 0, 'a number, 0 or more');
+  }
+
+  memory(name: string, fallback: string): number {
+    const value = this.string(name, fallback);
+    const bytes = parseMemory(value);
+    if (bytes !== undefined && bytes >= 6 * 1024 * 1024) return bytes;
+    this.problems.push(`${name}="${value}" is not a memory size of at least 6m (e.g. 512m, 1g)`);
+    return parseMemory(fallback) ?? 0;
+  }
+
+  private number(name: string, fallback: number, valid: (n: number) => boolean, allowed: string): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (Number.isFinite(value) && valid(value)) return value;
+    this.problems.push(`${name}="${raw}" is not allowed: use ${allowed}`);
+    return fallback;
+  }
+}
+
+/** "512m" -> bytes, as Docker reads memory sizes. */
+export function parseMemory(text: string): number | undefined {
+  const match = MEMORY.exec(text);
+  if (!match) return undefined;
+  return Number(match[1]) * (MEMORY_UNITS[(match[2] ?? '').toLowerCase()] ?? 1);
+}
+
+/** Where Pilot keeps its files under the data directory. */
+export interface DataPaths {
+  readonly database: string;
+  readonly repositories: string;
+  readonly builds: string;
+  readonly adminTokenFile: string;
+  readonly deploySocket: string;
+  readonly caddyDir: string;
+  readonly caddyAdminSocket: string;
+  readonly caddyfile: string;
+}
+
+export function dataPaths(dataDir: string): DataPaths {
+  const caddyDir = path.join(dataDir, 'caddy');
+  return {
+    database: path.join(dataDir, 'pilot.db'),
+    repositories: path.join(dataDir, 'repos'),
+    builds: path.join(dataDir, 'builds'),
+    adminTokenFile: path.join(dataDir, 'admin-token'),
+    deploySocket: path.join(dataDir, 'deploy.sock'),
+    caddyDir,
+    caddyAdminSocket: path.join(caddyDir, 'admin.sock'),
+    caddyfile: path.join(caddyDir, 'Caddyfile'),
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
+ * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
+ */
+import type { App, BuildpackName, Release, ReleaseKind, ReleaseStatus, Slot } from './types.js';
+
+export interface BuildRequest {
+  readonly contextDir: string;
+  /** Path of the Dockerfile relative to the context. */
+  readonly dockerfile: string;
+  readonly tag: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+}
+
+export interface ContainerPlan {
+  readonly name: string;
+  readonly image: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly network: string;
+  readonly memoryBytes: number;
+  readonly nanoCpus: number;
+  readonly logMaxSize: string;
+  readonly logMaxFiles: number;
+  /** Overrides the image's command (one-off commands, tests); the image's own is used otherwise. */
+  readonly command?: readonly string[];
+}
+
+export interface ContainerState {
+  readonly id: string;
+  readonly name: string;
+  readonly running: boolean;
+  readonly exitCode: number;
+  /** Address on the instance's network, if the container has one. */
+  readonly ip: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ContainerEngine {
+  ping(): Promise<void>;
+  /** Builds an image; every output line goes to onOutput. Rejects with Docker's own error text. */
+  buildImage(request: BuildRequest, onOutput: (line: string) => void): Promise<void>;
+  /** Exposed port of an image (first EXPOSEd TCP port), if any. */
+  exposedPort(image: string): Promise<number | undefined>;
+  ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  startContainer(plan: ContainerPlan): Promise<string>;
+  inspectContainer(idOrName: string): Promise<ContainerState | undefined>;
+  containerLogs(idOrName: string, tailLines: number): Promise<string>;
+  stopContainer(idOrName: string, timeoutSeconds: number): Promise<void>;
+  removeContainer(idOrName: string): Promise<void>;
+  listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerState[]>;
+  removeImage(name: string): Promise<void>;
+}
+
+export interface RouteLoader {
+  /** Replaces the whole routing config atomically; rejects with Caddy's message if refused. */
+  load(caddyfile: string): Promise<void>;
+  reachable(): Promise<boolean>;
+}
+
+export interface NewRelease {
+  readonly appId: number;
+  readonly kind: ReleaseKind;
+  readonly gitSha: string | null;
+  readonly config: Readonly<Record<string, string>>;
+}
+
+export interface ReleaseUpdate {
+  readonly buildpack?: BuildpackName;
+  readonly image?: string;
+  readonly slot?: Slot;
+  readonly containerId?: string;
+  readonly port?: number;
+  readonly healthPath?: string;
+  readonly failureReason?: string;
+}
+
+export interface AppStore {
+  findByName(name: string): App | undefined;
+  create(name: string): App;
+  list(): App[];
+}
+
+export interface ReleaseStore {
+  /** Creates the next version (v1, v2, ...) in state `building`. */
+  create(release: NewRelease): Release;
+  get(id: number): Release | undefined;
+  live(appId: number): Release | undefined;
+  /** Live releases of every app, for rendering routes. */
+  allLive(): Release[];
+  list(appId: number): Release[];
+  update(id: number, update: ReleaseUpdate): void;
+  transition(id: number, status: ReleaseStatus, update?: ReleaseUpdate): void;
+  /** Makes `id` live and the previously live release of its app retired, atomically. */
+  promote(id: number): void;
+  appendLog(id: number, text: string): void;
+  log(id: number): string;
+}
+
+export interface ConfigStore {
+  get(appId: number): Record<string, string>;
+}
+
+export interface DomainStore {
+  listForApp(appId: number): string[];
+}
+
+export interface TokenStore {
+  /** Stores the hash of an admin token if no token with this hash exists yet. */
+  ensureAdminToken(name: string, hash: string, prefix: string): void;
+  findByHash(hash: string): { id: number; scope: 'admin' | 'app'; appId: number | null } | undefined;
+  touch(id: number): void;
+  count(): number;
+}

@@ -1,0 +1,37 @@
+/** The states a release goes through; changed only by the release store's `transition`. */
+export const RELEASE_STATUSES = ['building', 'starting', 'checking', 'live', 'failed', 'retired'] as const;
+export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+
+export type ReleaseKind = 'deploy' | 'config' | 'rollback';
+export type Slot = 'blue' | 'green';
+export type BuildpackName = 'dockerfile' | 'node' | 'static';
+
+export interface App {
+  readonly id: number;
+  readonly name: string;
+  readonly createdAt: string;
+}
+
+export interface Release {
+  readonly id: number;
+  readonly appId: number;
+  readonly version: number;
+  readonly kind: ReleaseKind;
+  readonly gitSha: string | null;
+  readonly buildpack: BuildpackName | null;
+  readonly image: string | null;
+  readonly config: Readonly<Record<string, string>>;
+  readonly status: ReleaseStatus;
+  readonly slot: Slot | null;
+  readonly containerId: string | null;
+  /** Port the app listens on inside its container. */
+  readonly port: number | null;
+  readonly healthPath: string;
+  readonly failureReason: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export function otherSlot(slot: Slot | null): Slot {
+  return slot === 'blue' ? 'green' : 'blue';
+}

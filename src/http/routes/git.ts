@@ -1,0 +1,81 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TokenStore } from '../../domain/ports.js';
+import type { AppRegistry } from '../../services/app-registry.js';
+import { NotFoundError, PilotError, UnauthorizedError } from '../../domain/errors.js';
+import { authenticate, requireAppAccess, tokenFromRequest } from '../auth.js';
+
+export interface GitRouteOptions {
+  readonly tokens: TokenStore;
+  readonly registry: AppRegistry;
+  readonly git: { handle(request: IncomingMessage, response: ServerResponse): void };
+}
+
+type GitService = 'git-upload-pack' | 'git-receive-pack';
+type GitRoute = { Params: { repo: string }; Querystring: { service?: string } };
+type GitRequest = FastifyRequest<GitRoute>;
+
+const GIT_BODY_TYPES = ['application/x-git-upload-pack-request', 'application/x-git-receive-pack-request'];
+
+/**
+ * Smart HTTP for `<app>.git`. Pilot authenticates every git request itself: node-git-server
+ * only checks credentials on info/refs, and would accept a raw POST without any.
+ */
+export const gitRoutes: FastifyPluginAsync<GitRouteOptions> = async (app, options) => {
+  // Leave git's bodies unread: node-git-server streams them to git itself.
+  app.addContentTypeParser(GIT_BODY_TYPES, (_request, _payload, done) => done(null));
+
+  const serve = async (request: GitRequest, reply: FastifyReply, service: GitService | undefined): Promise<void> => {
+    const repo = request.params.repo;
+    if (!repo.endsWith('.git') || service === undefined) {
+      return reply.status(404).send({ error: 'PILOT_NOT_FOUND', message: 'not a git repository URL: use /<app>.git' });
+    }
+    const name = repo.slice(0, -'.git'.length);
+    try {
+      const principal = authenticate(options.tokens, tokenFromRequest(request));
+      const app = service === 'git-receive-pack' && request.method === 'GET'
+        ? await options.registry.findOrCreate(name)
+        : options.registry.find(name);
+      if (!app) throw new NotFoundError(`no app named "${name}": push to it first to create it`);
+      requireAppAccess(principal, app.id, name);
+    } catch (error) {
+      return refuse(request, reply, service, error);
+    }
+    reply.hijack();
+    options.git.handle(request.raw, reply.raw);
+  };
+
+  app.get<GitRoute>('/:repo/info/refs', (request, reply) =>
+    serve(request, reply, parseService(request.query.service)),
+  );
+  app.post<GitRoute>('/:repo/git-upload-pack', (request, reply) => serve(request, reply, 'git-upload-pack'));
+  app.post<GitRoute>('/:repo/git-receive-pack', (request, reply) => serve(request, reply, 'git-receive-pack'));
+};
+
+function parseService(service: string | undefined): GitService | undefined {
+  return service === 'git-upload-pack' || service === 'git-receive-pack' ? service : undefined;
+}
+
+/**
+ * 401 asks git for credentials. Other refusals of info/refs are sent as an `ERR` packet,
+ * which git prints as "remote error: <message>" instead of a bare status code.
+ */
+function refuse(request: GitRequest, reply: FastifyReply, service: GitService, error: unknown): FastifyReply {
+  if (!(error instanceof PilotError)) throw error;
+  if (error instanceof UnauthorizedError) {
+    return reply
+      .status(401)
+      .header('WWW-Authenticate', 'Basic realm="Pilot"')
+      .send({ error: error.code, message: error.message });
+  }
+  if (request.method === 'GET') {
+    const body = pktLine(`# service=${service}\n`) + '0000' + pktLine(`ERR ${error.message}\n`);
+    return reply.status(200).header('Content-Type', `application/x-${service}-advertisement`).header('Cache-Control', 'no-cache').send(body);
+  }
+  return reply.status(error.statusCode).send({ error: error.code, message: error.message });
+}
+
+function pktLine(text: string): string {
+  const length = Buffer.byteLength(text) + 4;
+  return length.toString(16).padStart(4, '0') + text;
+}

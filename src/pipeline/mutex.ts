@@ -1,0 +1,45 @@
+/** Runs tasks one at a time, in arrival order. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    this.pending += 1;
+    const previous = this.tail;
+    let release!: () => void;
+    this.tail = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await previous;
+      return await task();
+    } finally {
+      this.pending -= 1;
+      release();
+    }
+  }
+}
+
+/** One Mutex per key (an app name): pushes to one app are serialized, others run side by side. */
+export class KeyedMutex {
+  private readonly locks = new Map<string, Mutex>();
+
+  isBusy(key: string): boolean {
+    return this.locks.get(key)?.busy ?? false;
+  }
+
+  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    let lock = this.locks.get(key);
+    if (!lock) {
+      lock = new Mutex();
+      this.locks.set(key, lock);
+    }
+    try {
+      return await lock.run(task);
+    } finally {
+      if (!lock.busy) this.locks.delete(key);
+    }
+  }
+}

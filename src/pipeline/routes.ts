@@ -1,0 +1,56 @@
+import type { TlsMode } from '../config.js';
+
+export interface AppRoute {
+  readonly name: string;
+  /** `<app>.<domain>` first, then custom domains. */
+  readonly hosts: readonly string[];
+  /** `ip:port` of every container that serves the app. */
+  readonly upstreams: readonly string[];
+}
+
+export interface RouteSettings {
+  readonly adminAddress: string;
+  readonly domain: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly tls: TlsMode;
+  readonly acmeEmail: string | undefined;
+  /** Where the control plane listens (`127.0.0.1:3000`); undefined keeps it off Caddy. */
+  readonly controlPlaneUpstream: string | undefined;
+}
+
+export interface CaddyfileContext {
+  readonly adminAddress: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly localCerts: boolean;
+  readonly tlsOff: boolean;
+  readonly acmeEmail: string | undefined;
+  readonly controlPlane: { readonly sites: string; readonly upstream: string } | undefined;
+  readonly apps: readonly { readonly name: string; readonly sites: string; readonly upstreams: string; readonly streamCloseDelay?: string }[];
+}
+
+/** The render context of Caddyfile.tmpl: pure, so it is tested by value. */
+export function buildCaddyfileContext(settings: RouteSettings, routes: readonly AppRoute[]): CaddyfileContext {
+  const site = (host: string): string => (settings.tls === 'off' ? `http://${host}` : host);
+  const sites = (hosts: readonly string[]): string => hosts.map(site).join(', ');
+  return {
+    adminAddress: settings.adminAddress,
+    httpPort: settings.httpPort,
+    httpsPort: settings.httpsPort,
+    localCerts: settings.tls === 'internal',
+    tlsOff: settings.tls === 'off',
+    acmeEmail: settings.tls === 'acme' ? settings.acmeEmail : undefined,
+    controlPlane: settings.controlPlaneUpstream
+      ? { sites: sites([`pilot.${settings.domain}`]), upstream: settings.controlPlaneUpstream }
+      : undefined,
+    apps: [...routes]
+      .filter((route) => route.upstreams.length > 0)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((route) => ({ name: route.name, sites: sites(route.hosts), upstreams: route.upstreams.join(' ') })),
+  };
+}
+
+export function appHost(app: string, domain: string): string {
+  return `${app}.${domain}`;
+}

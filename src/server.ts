@@ -1,0 +1,143 @@
+/**
+ * Wires adapters, pipeline and HTTP into a running Pilot, from a Config and a logger.
+ * main.ts calls it after reading the environment; tests call it with their own Config,
+ * so they run exactly the wiring users run.
+ */
+import fs from 'node:fs';
+import Docker from 'dockerode';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { dataPaths, type Config, type DataPaths } from './config.js';
+import { openDatabase, type SqliteDatabase } from './adapters/db/database.js';
+import { createAppStore, createDomainStore, createReleaseStore, createTokenStore } from './adapters/db/stores.js';
+import { createDockerEngine } from './adapters/docker.js';
+import { CaddyAdmin, adminAddressForCaddyfile, parseAdminAddress } from './adapters/caddy/admin.js';
+import { ManagedCaddy } from './adapters/caddy/managed.js';
+import { GitRepositories } from './adapters/git.js';
+import { createTemplateRenderer, PROJECT_ROOT } from './adapters/templates.js';
+import { RouteTable } from './pipeline/switch.js';
+import { AppRegistry } from './services/app-registry.js';
+import { ensureAdminToken } from './services/admin-token.js';
+import { buildApp } from './http/app.js';
+import type { ContainerEngine } from './domain/ports.js';
+
+export interface PilotServer {
+  readonly config: Config;
+  readonly paths: DataPaths;
+  readonly app: FastifyInstance;
+  readonly db: SqliteDatabase;
+  readonly engine: ContainerEngine;
+  readonly routes: RouteTable;
+  readonly caddyAdmin: CaddyAdmin;
+  /** Pilot's own Caddy, when PILOT_CADDY_ADMIN is unset. */
+  readonly managedCaddy: ManagedCaddy | undefined;
+  readonly generatedAdminToken: string | undefined;
+  /** `http://host:port` of the API and git. */
+  readonly address: string;
+  /** Stops Pilot; apps and Caddy keep serving. */
+  close(): Promise<void>;
+}
+
+export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
+  const paths = dataPaths(config.dataDir);
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(paths.caddyDir, { recursive: true, mode: 0o700 });
+
+  const db = openDatabase(paths.database);
+  const apps = createAppStore(db);
+  const releases = createReleaseStore(db);
+  const domains = createDomainStore(db);
+  const tokens = createTokenStore(db);
+  const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
+
+  const engine = createDockerEngine(new Docker(dockerOptions(config.dockerHost)));
+  const managedCaddy = config.caddyAdmin
+    ? undefined
+    : new ManagedCaddy({ caddyDir: paths.caddyDir, adminSocket: paths.caddyAdminSocket, caddyfile: paths.caddyfile, logger });
+  const caddyAdmin = managedCaddy?.admin ?? new CaddyAdmin(parseAdminAddress(config.caddyAdmin ?? ''));
+
+  const git = new GitRepositories({
+    root: paths.repositories,
+    hookScript: `${PROJECT_ROOT}/hooks/pre-receive.mjs`,
+    nodeBinary: process.execPath,
+    deploySocket: paths.deploySocket,
+  });
+  const upgraded = git.installAllHooks();
+  logger.debug({ apps: upgraded }, 'installed the git hook in every repository');
+  const registry = new AppRegistry(apps, git);
+
+  const app = await buildApp({
+    logger,
+    tokens,
+    registry,
+    git,
+    checks: {
+      database: async () => void db.prepare('SELECT 1').get(),
+      docker: () => engine.ping(),
+      caddy: () => caddyAdmin.reachable(),
+    },
+  });
+  await app.listen({ port: config.port, host: config.bind });
+  const port = (app.server.address() as { port: number }).port;
+  const loopback = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind;
+
+  const templates = createTemplateRenderer();
+  const routes = new RouteTable({
+    settings: {
+      adminAddress: adminAddressForCaddyfile(caddyAdmin.endpoint),
+      domain: config.domain,
+      httpPort: config.httpPort,
+      httpsPort: config.httpsPort,
+      tls: config.tls,
+      acmeEmail: config.acmeEmail,
+      controlPlaneUpstream: `${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`,
+    },
+    apps,
+    releases,
+    domains,
+    engine,
+    router: caddyAdmin,
+    renderCaddyfile: (context) => templates.renderCaddyfile(context),
+    persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
+  });
+
+  try {
+    // A Caddy (re)started from this file comes back with every route.
+    fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
+    if (managedCaddy) {
+      await managedCaddy.start();
+      managedCaddy.watch(2000, () => routes.reload());
+    }
+    await routes.reload();
+  } catch (error) {
+    await app.close();
+    db.close();
+    throw error;
+  }
+
+  return {
+    config,
+    paths,
+    app,
+    db,
+    engine,
+    routes,
+    caddyAdmin,
+    managedCaddy,
+    generatedAdminToken: generated,
+    address: `http://${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`,
+    async close() {
+      managedCaddy?.stopWatching();
+      await app.close();
+      db.close();
+    },
+  };
+}
+
+/** DOCKER_HOST as Docker reads it: unix:///path or tcp://host:port; unset means the local socket. */
+function dockerOptions(dockerHost: string | undefined): Docker.DockerOptions {
+  if (!dockerHost) return { socketPath: '/var/run/docker.sock' };
+  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length) };
+  const url = new URL(dockerHost.replace(/^tcp:/, 'http:'));
+  return { host: url.hostname, port: Number(url.port || 2375) };
+}

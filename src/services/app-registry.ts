@@ -1,0 +1,27 @@
+import type { AppStore } from '../domain/ports.js';
+import type { App } from '../domain/types.js';
+import { validateAppName } from '../domain/app-name.js';
+
+export interface Repositories {
+  exists(app: string): boolean;
+  create(app: string): Promise<void>;
+}
+
+/** Finds an app, or creates it with its repository on the first push (as Dokku does). */
+export class AppRegistry {
+  constructor(
+    private readonly apps: AppStore,
+    private readonly repositories: Repositories,
+  ) {}
+
+  find(name: string): App | undefined {
+    return this.apps.findByName(name);
+  }
+
+  async findOrCreate(name: string): Promise<App> {
+    validateAppName(name);
+    const app = this.apps.findByName(name) ?? this.apps.create(name);
+    if (!this.repositories.exists(name)) await this.repositories.create(name);
+    return app;
+  }
+}

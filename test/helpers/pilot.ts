@@ -1,0 +1,64 @@
+/** Starts a real Pilot (the same wiring as main.ts) with its own ports, data dir, Caddy and instance. */
+import fs from 'node:fs';
+import { loadConfig } from '../../src/config.js';
+import { createServer, type PilotServer } from '../../src/server.js';
+import { freePort, localImages, removeInstanceObjects, tempDir, testInstanceName, testLogger } from './integration.js';
+
+export interface TestPilot {
+  readonly server: PilotServer;
+  readonly token: string;
+  readonly httpsPort: number;
+  readonly httpPort: number;
+  readonly domain: string;
+  /** Root certificate of the test Caddy's local CA. */
+  readonly caFile: string;
+  close(): Promise<void>;
+}
+
+export async function startTestPilot(env: Record<string, string> = {}): Promise<TestPilot> {
+  const dataDir = tempDir('data');
+  const instance = testInstanceName();
+  const token = `test-admin-${instance}-${Date.now()}`;
+  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  const { nodeImage, staticImage } = localImages();
+  const config = loadConfig({
+    PILOT_DATA_DIR: dataDir,
+    PILOT_PORT: '0',
+    PILOT_BIND: '127.0.0.1',
+    PILOT_DOMAIN: 'localhost',
+    PILOT_HTTP_PORT: String(httpPort),
+    PILOT_HTTPS_PORT: String(httpsPort),
+    PILOT_INSTANCE: instance,
+    PILOT_ADMIN_TOKEN: token,
+    PILOT_NODE_IMAGE: nodeImage,
+    PILOT_STATIC_IMAGE: staticImage,
+    PILOT_HEALTH_TIMEOUT: '20',
+    PILOT_DRAIN_SECONDS: '1',
+    PILOT_STOP_TIMEOUT: '5',
+    PILOT_BUILD_TIMEOUT: '300',
+    PILOT_APP_MEMORY: '256m',
+    DOCKER_HOST: process.env.DOCKER_HOST ?? '',
+    ...env,
+  });
+  let server: PilotServer;
+  try {
+    server = await createServer(config, testLogger());
+  } catch (error) {
+    await removeInstanceObjects(instance);
+    throw error;
+  }
+  return {
+    server,
+    token,
+    httpPort,
+    httpsPort,
+    domain: config.domain,
+    caFile: server.managedCaddy?.localRootCertificate ?? '',
+    async close() {
+      await server.close();
+      await server.managedCaddy?.terminate();
+      await removeInstanceObjects(instance);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

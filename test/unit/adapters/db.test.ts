@@ -1,0 +1,72 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { openDatabase, schemaVersion } from '../../../src/adapters/db/database.js';
+import { MIGRATIONS } from '../../../src/adapters/db/migrations.js';
+import { createAppStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
+
+function fresh() {
+  const db = openDatabase(':memory:');
+  return { db, apps: createAppStore(db), releases: createReleaseStore(db), tokens: createTokenStore(db) };
+}
+
+describe('database', () => {
+  it('applies every migration and turns foreign keys on', () => {
+    const { db } = fresh();
+    assert.equal(schemaVersion(db), MIGRATIONS.at(-1)?.version);
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+      (row) => row.name,
+    );
+    assert.deepEqual(tables, ['apps', 'config_vars', 'domains', 'releases', 'tokens']);
+  });
+
+  it('numbers releases per app without gaps', () => {
+    const { apps, releases } = fresh();
+    const a = apps.create('a');
+    const b = apps.create('b');
+    const versions = [a, a, b, a].map((app) => releases.create({ appId: app.id, kind: 'deploy', gitSha: null, config: {} }).version);
+    assert.deepEqual(versions, [1, 2, 1, 3]);
+  });
+
+  it('keeps one live release per app: promoting retires the previous one', () => {
+    const { apps, releases } = fresh();
+    const app = apps.create('web');
+    const v1 = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'aaa', config: { A: '1' } });
+    releases.promote(v1.id);
+    const v2 = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'bbb', config: {} });
+    releases.promote(v2.id);
+    assert.equal(releases.live(app.id)?.version, 2);
+    assert.equal(releases.get(v1.id)?.status, 'retired');
+    assert.deepEqual(releases.get(v1.id)?.config, { A: '1' });
+  });
+
+  it('stores transitions, updates and the log of a release', () => {
+    const { apps, releases } = fresh();
+    const app = apps.create('web');
+    const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'abc', config: {} });
+    releases.transition(release.id, 'failed', { failureReason: 'health check failed', port: 5000 });
+    releases.appendLog(release.id, 'line 1\n');
+    releases.appendLog(release.id, 'line 2\n');
+    const stored = releases.get(release.id);
+    assert.equal(stored?.status, 'failed');
+    assert.equal(stored?.failureReason, 'health check failed');
+    assert.equal(stored?.port, 5000);
+    assert.equal(releases.log(release.id), 'line 1\nline 2\n');
+  });
+
+  it('refuses a duplicate app name', () => {
+    const { apps } = fresh();
+    apps.create('web');
+    assert.throws(() => apps.create('web'), /UNIQUE/);
+  });
+
+  it('finds tokens by hash only while they are not revoked', () => {
+    const { db, tokens } = fresh();
+    tokens.ensureAdminToken('admin', 'hash-1', 'pilot_abc');
+    tokens.ensureAdminToken('admin', 'hash-1', 'pilot_abc');
+    assert.equal(tokens.count(), 1);
+    assert.equal(tokens.findByHash('hash-1')?.scope, 'admin');
+    db.prepare("UPDATE tokens SET revoked_at = 'now'").run();
+    assert.equal(tokens.findByHash('hash-1'), undefined);
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig, parseMemory } from '../../src/config.js';
+import { ConfigError } from '../../src/domain/errors.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadConfig({});
+    assert.equal(config.dataDir, '/var/lib/pilot');
+    assert.equal(config.port, 3000);
+    assert.equal(config.bind, '127.0.0.1');
+    assert.equal(config.domain, 'localhost');
+    assert.equal(config.httpPort, 80);
+    assert.equal(config.httpsPort, 443);
+    assert.equal(config.tls, 'internal');
+    assert.equal(config.caddyAdmin, undefined);
+    assert.equal(config.nodeImage, 'node:{{major}}-bookworm-slim');
+    assert.equal(config.staticImage, 'caddy:2-alpine');
+    assert.equal(config.instance, 'pilot');
+    assert.equal(config.healthTimeoutSeconds, 60);
+    assert.equal(config.drainSeconds, 10);
+    assert.equal(config.stopTimeoutSeconds, 30);
+    assert.equal(config.buildTimeoutSeconds, 900);
+    assert.equal(config.buildConcurrency, 1);
+    assert.equal(config.keepReleases, 5);
+    assert.equal(config.maxPushBytes, 500 * 1024 * 1024);
+    assert.equal(config.appMemoryBytes, 512 * 1024 * 1024);
+    assert.equal(config.appCpus, 1);
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    assert.ok(Object.isFrozen(config));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+  });
+
+  it('defaults TLS to acme for a public domain and internal for IP addresses', () => {
+    assert.equal(loadConfig({ PILOT_DOMAIN: 'example.com' }).tls, 'acme');
+    assert.equal(loadConfig({ PILOT_DOMAIN: '10.0.0.5' }).tls, 'internal');
+    assert.equal(loadConfig({ PILOT_DOMAIN: 'apps.localhost' }).tls, 'internal');
+  });
+
+  it('names every bad variable and what it allows, all at once', () => {
+    const error = (() => {
+      try {
+        loadConfig({ PILOT_PORT: 'eighty', PILOT_TLS: 'maybe', PILOT_APP_MEMORY: 'lots', PILOT_INSTANCE: 'Bad Name', PILOT_DOMAIN: 'no spaces.com' });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.problems.length, 5);
+    assert.match(error.message, /PILOT_PORT="eighty" is not allowed: use a port number from 0 to 65535/);
+    assert.match(error.message, /PILOT_TLS="maybe" is not allowed: use one of acme, internal, off/);
+    assert.match(error.message, /PILOT_APP_MEMORY="lots" is not a memory size/);
+    assert.match(error.message, /PILOT_INSTANCE="Bad Name" is not valid/);
+    assert.match(error.message, /PILOT_DOMAIN="no spaces.com" is not a host name/);
+  });
+
+  it('refuses acme for a local domain, which no CA can certify', () => {
+    assert.throws(() => loadConfig({ PILOT_TLS: 'acme' }), /PILOT_TLS=acme cannot get certificates for "localhost"/);
+  });
+
+  it('reads numbers and memory sizes', () => {
+    const config = loadConfig({ PILOT_HEALTH_TIMEOUT: '2.5', PILOT_APP_MEMORY: '1g', PILOT_MAX_PUSH_MB: '10', PILOT_DRAIN_SECONDS: '0' });
+    assert.equal(config.healthTimeoutSeconds, 2.5);
+    assert.equal(config.appMemoryBytes, 1024 ** 3);
+    assert.equal(config.maxPushBytes, 10 * 1024 * 1024);
+    assert.equal(config.drainSeconds, 0);
+    assert.equal(parseMemory('64k'), 64 * 1024);
+    assert.equal(parseMemory('12x'), undefined);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildCaddyfileContext, type RouteSettings } from '../../../src/pipeline/routes.js';
+import { createTemplateRenderer } from '../../../src/adapters/templates.js';
+
+const settings: RouteSettings = {
+  adminAddress: 'unix//var/lib/pilot/caddy/admin.sock',
+  domain: 'example.com',
+  httpPort: 80,
+  httpsPort: 443,
+  tls: 'acme',
+  acmeEmail: 'ops@example.com',
+  controlPlaneUpstream: '127.0.0.1:3000',
+};
+
+describe('buildCaddyfileContext', () => {
+  it('routes each app with upstreams, sorted by name, and the control plane at pilot.<domain>', () => {
+    const context = buildCaddyfileContext(settings, [
+      { name: 'zeta', hosts: ['zeta.example.com'], upstreams: ['172.18.0.3:5000'] },
+      { name: 'alpha', hosts: ['alpha.example.com', 'www.alpha.org'], upstreams: ['172.18.0.2:5000', '172.18.0.4:5000'] },
+      { name: 'idle', hosts: ['idle.example.com'], upstreams: [] },
+    ]);
+    assert.deepEqual(context.controlPlane, { sites: 'pilot.example.com', upstream: '127.0.0.1:3000' });
+    assert.deepEqual(context.apps, [
+      { name: 'alpha', sites: 'alpha.example.com, www.alpha.org', upstreams: '172.18.0.2:5000 172.18.0.4:5000' },
+      { name: 'zeta', sites: 'zeta.example.com', upstreams: '172.18.0.3:5000' },
+    ]);
+    assert.equal(context.acmeEmail, 'ops@example.com');
+    assert.equal(context.localCerts, false);
+  });
+
+  it('serves plain HTTP site addresses when TLS is off and uses local certificates when internal', () => {
+    const off = buildCaddyfileContext({ ...settings, tls: 'off' }, [{ name: 'a', hosts: ['a.example.com'], upstreams: ['1.2.3.4:5'] }]);
+    assert.equal(off.apps[0]?.sites, 'http://a.example.com');
+    assert.equal(off.tlsOff, true);
+    const internal = buildCaddyfileContext({ ...settings, tls: 'internal' }, []);
+    assert.equal(internal.localCerts, true);
+    assert.equal(internal.acmeEmail, undefined);
+  });
+});
+
+describe('Caddyfile.tmpl', () => {
+  it('renders a site block per app with its upstreams', () => {
+    const text = createTemplateRenderer().renderCaddyfile(
+      buildCaddyfileContext({ ...settings, tls: 'internal' }, [{ name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
+    );
+    assert.match(text, /admin unix\/\/var\/lib\/pilot\/caddy\/admin\.sock/);
+    assert.match(text, /local_certs/);
+    assert.match(text, /pilot\.example\.com \{\n\treverse_proxy 127\.0\.0\.1:3000/);
+    assert.match(text, /web\.example\.com \{\n\treverse_proxy 10\.0\.0\.2:5000\n\}/);
+  });
+});
