@@ -16,4 +16,10 @@ export default tseslint.config(
     files: ['hooks/**/*.mjs', 'scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URLSearchParams: 'readonly' } },
   },
+  {
+    // Apps that tests push: CommonJS Node programs, as users write them.
+    files: ['test/fixtures/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -9,10 +9,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { dataPaths, type Config, type DataPaths } from './config.js';
 import { openDatabase, type SqliteDatabase } from './adapters/db/database.js';
-import { createAppStore, createDomainStore, createReleaseStore, createTokenStore } from './adapters/db/stores.js';
+import { createAppStore, createConfigStore, createDomainStore, createReleaseStore, createTokenStore } from './adapters/db/stores.js';
+import { createWorkspaces } from './adapters/workspace.js';
+import { Deployer } from './pipeline/deploy.js';
+import { instanceLabels, networkName } from './pipeline/start.js';
+import { listenForDeploys } from './http/deploy-socket.js';
 import { createDockerEngine } from './adapters/docker.js';
 import { CaddyAdmin, adminAddressForCaddyfile, parseAdminAddress } from './adapters/caddy/admin.js';
 import { ManagedCaddy } from './adapters/caddy/managed.js';
+import { caddyVersion, streamCloseDelayFor } from './adapters/caddy/version.js';
 import { GitRepositories } from './adapters/git.js';
 import { createTemplateRenderer, PROJECT_ROOT } from './adapters/templates.js';
 import { RouteTable } from './pipeline/switch.js';
@@ -28,6 +33,7 @@ export interface PilotServer {
   readonly db: SqliteDatabase;
   readonly engine: ContainerEngine;
   readonly routes: RouteTable;
+  readonly deployer: Deployer;
   readonly caddyAdmin: CaddyAdmin;
   /** Pilot's own Caddy, when PILOT_CADDY_ADMIN is unset. */
   readonly managedCaddy: ManagedCaddy | undefined;
@@ -47,6 +53,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   const apps = createAppStore(db);
   const releases = createReleaseStore(db);
   const domains = createDomainStore(db);
+  const configVars = createConfigStore(db);
   const tokens = createTokenStore(db);
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
@@ -91,6 +98,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       tls: config.tls,
       acmeEmail: config.acmeEmail,
       controlPlaneUpstream: `${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`,
+      streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
     },
     apps,
     releases,
@@ -101,7 +109,24 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
   });
 
+  const deployer = new Deployer({
+    settings: config,
+    apps,
+    releases,
+    configVars,
+    engine,
+    workspaces: createWorkspaces(paths.builds),
+    routes,
+    renderDockerfile: (buildpack, context) => templates.renderDockerfile(buildpack, context),
+    buildpackDir: (buildpack) => templates.buildpackDir(buildpack),
+    branchHead: (appName, branch) => git.branchHead(appName, branch),
+    logger,
+  });
+
+  let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   try {
+    await engine.ensureNetwork(networkName(config.instance), instanceLabels(config.instance));
+    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
     if (managedCaddy) {
@@ -110,10 +135,12 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     }
     await routes.reload();
   } catch (error) {
+    deploySocket?.close();
     await app.close();
     db.close();
     throw error;
   }
+  const deploys = deploySocket;
 
   return {
     config,
@@ -122,13 +149,16 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     db,
     engine,
     routes,
+    deployer,
     caddyAdmin,
     managedCaddy,
     generatedAdminToken: generated,
     address: `http://${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`,
     async close() {
       managedCaddy?.stopWatching();
+      await new Promise<void>((resolve) => deploys.close(() => resolve()));
       await app.close();
+      await deployer.settle();
       db.close();
     },
   };

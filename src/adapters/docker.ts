@@ -59,6 +59,10 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       return container.id;
     },
 
+    async keepRunning(idOrName) {
+      await docker.getContainer(idOrName).update({ RestartPolicy: { Name: 'unless-stopped' } });
+    },
+
     async inspectContainer(idOrName) {
       try {
         const info = await docker.getContainer(idOrName).inspect();
@@ -66,7 +70,7 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
         return {
           id: info.Id,
           name: info.Name.replace(/^\//, ''),
-          running: info.State.Running,
+          running: info.State.Running && !info.State.Restarting,
           exitCode: info.State.ExitCode,
           ip: networks.map((network) => network.IPAddress).find((ip) => ip !== ''),
           labels: info.Config.Labels ?? {},
@@ -136,7 +140,7 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
     ...(plan.command ? { Cmd: [...plan.command] } : {}),
     HostConfig: {
       NetworkMode: plan.network,
-      RestartPolicy: { Name: 'unless-stopped' },
+      RestartPolicy: { Name: plan.restartPolicy },
       Memory: plan.memoryBytes,
       NanoCpus: plan.nanoCpus,
       Privileged: false,

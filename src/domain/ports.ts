@@ -25,6 +25,11 @@ export interface ContainerPlan {
   readonly logMaxFiles: number;
   /** Overrides the image's command (one-off commands, tests); the image's own is used otherwise. */
   readonly command?: readonly string[];
+  /**
+   * `no` while a candidate is health-checked, so a crash stays a crash with its exit code;
+   * `unless-stopped` once it serves (see ContainerEngine.keepRunning).
+   */
+  readonly restartPolicy: 'no' | 'unless-stopped';
 }
 
 export interface ContainerState {
@@ -45,6 +50,8 @@ export interface ContainerEngine {
   exposedPort(image: string): Promise<number | undefined>;
   ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
   startContainer(plan: ContainerPlan): Promise<string>;
+  /** Sets the restart policy to `unless-stopped`: the container now serves and must survive crashes and engine restarts. */
+  keepRunning(idOrName: string): Promise<void>;
   inspectContainer(idOrName: string): Promise<ContainerState | undefined>;
   containerLogs(idOrName: string, tailLines: number): Promise<string>;
   stopContainer(idOrName: string, timeoutSeconds: number): Promise<void>;
@@ -57,6 +64,8 @@ export interface RouteLoader {
   /** Replaces the whole routing config atomically; rejects with Caddy's message if refused. */
   load(caddyfile: string): Promise<void>;
   reachable(): Promise<boolean>;
+  /** `host:port` of every upstream the proxy serves now: confirms a switch took effect. */
+  upstreams(): Promise<string[]>;
 }
 
 export interface NewRelease {
@@ -112,4 +121,16 @@ export interface TokenStore {
   findByHash(hash: string): { id: number; scope: 'admin' | 'app'; appId: number | null } | undefined;
   touch(id: number): void;
   count(): number;
+}
+
+/** Temporary build directories: the pushed tree under `app/`, Pilot's files beside it. */
+export interface Workspaces {
+  /** Creates a build directory and unpacks the pushed tar into its `app/`; refuses more than maxBytes. */
+  unpack(source: NodeJS.ReadableStream, maxBytes: number): Promise<string>;
+  /** Which detection files exist under `app/`, with the contents of the small text ones. */
+  facts(buildDir: string, files: readonly string[], readable: ReadonlySet<string>): Promise<{ files: Set<string>; contents: Map<string, string> }>;
+  writeFile(buildDir: string, name: string, content: string): Promise<void>;
+  /** Copies a directory of Pilot's (a buildpack's files) into the build directory. */
+  copyIn(buildDir: string, from: string, name: string): Promise<void>;
+  remove(buildDir: string): Promise<void>;
 }

@@ -17,6 +17,8 @@ export interface RouteSettings {
   readonly acmeEmail: string | undefined;
   /** Where the control plane listens (`127.0.0.1:3000`); undefined keeps it off Caddy. */
   readonly controlPlaneUpstream: string | undefined;
+  /** Keeps proxied WebSockets open this long across reloads; undefined where Caddy lacks it (< 2.7). */
+  readonly streamCloseDelay: string | undefined;
 }
 
 export interface CaddyfileContext {
@@ -47,7 +49,12 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
     apps: [...routes]
       .filter((route) => route.upstreams.length > 0)
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((route) => ({ name: route.name, sites: sites(route.hosts), upstreams: route.upstreams.join(' ') })),
+      .map((route) => ({
+        name: route.name,
+        sites: sites(route.hosts),
+        upstreams: route.upstreams.join(' '),
+        ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
+      })),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { AppStore, ContainerEngine, DomainStore, ReleaseStore, RouteLoader } from '../domain/ports.js';
+import { DependencyError } from '../domain/errors.js';
 import type { Release } from '../domain/types.js';
 import { appHost, buildCaddyfileContext, type AppRoute, type CaddyfileContext, type RouteSettings } from './routes.js';
 import { Mutex } from './mutex.js';
@@ -19,6 +20,8 @@ export interface RoutesDeps {
 export interface Candidate {
   readonly appId: number;
   readonly release: Release;
+  /** `ip:port` of the candidate's container. */
+  readonly upstream: string;
 }
 
 /**
@@ -61,6 +64,11 @@ export class RouteTable {
   async switchTo(candidate: Candidate, commit: () => void): Promise<void> {
     await this.loading.run(async () => {
       await this.load(candidate);
+      // Confirm through Caddy that the new upstream serves; otherwise put the routes back.
+      if (!(await this.deps.router.upstreams()).includes(candidate.upstream)) {
+        await this.load();
+        throw new DependencyError('PILOT_SWITCH_UNCONFIRMED', `Caddy did not take the new upstream ${candidate.upstream}`);
+      }
       commit();
     });
   }

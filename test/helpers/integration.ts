@@ -103,7 +103,14 @@ export interface HttpsAnswer {
 }
 
 /** GET https://<host>:<port><path> through Caddy on 127.0.0.1, trusting the test's own CA. */
-export function httpsGet(options: { host: string; port: number; path?: string; ca: string; timeoutMs?: number }): Promise<HttpsAnswer> {
+export function httpsGet(options: {
+  host: string;
+  port: number;
+  path?: string;
+  ca: string;
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const request = https.request(
       {
@@ -111,7 +118,7 @@ export function httpsGet(options: { host: string; port: number; path?: string; c
         port: options.port,
         path: options.path ?? '/',
         servername: options.host,
-        headers: { Host: `${options.host}:${options.port}` },
+        headers: { Host: `${options.host}:${options.port}`, ...options.headers },
         ca: fs.readFileSync(options.ca),
         agent: false,
         timeout: options.timeoutMs ?? 10_000,

@@ -47,6 +47,7 @@ describe('foundation: real Docker, Caddy and git', { skip }, () => {
       nanoCpus: 500_000_000,
       logMaxSize: '1m',
       logMaxFiles: 1,
+      restartPolicy: 'no',
       command: [
         'node',
         '-e',
@@ -54,6 +55,9 @@ describe('foundation: real Docker, Caddy and git', { skip }, () => {
       ],
     });
     const container = await waitFor('container address', async () => (await engine.inspectContainer(containerId))?.ip);
+    await engine.keepRunning(containerId);
+    const policy = execFileSync('docker', ['inspect', '--format', '{{.HostConfig.RestartPolicy.Name}}', containerId]).toString().trim();
+    assert.equal(policy, 'unless-stopped', 'a serving container survives crashes and engine restarts');
 
     const templates = createTemplateRenderer();
     const caddyfile = templates.renderCaddyfile(
@@ -66,6 +70,7 @@ describe('foundation: real Docker, Caddy and git', { skip }, () => {
           tls: 'internal',
           acmeEmail: undefined,
           controlPlaneUpstream: undefined,
+          streamCloseDelay: undefined,
         },
         [{ name: 'probe', hosts: ['probe.localhost'], upstreams: [`${container}:5000`] }],
       ),

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCaddyfileContext, type RouteSettings } from '../../../src/pipeline/routes.js';
 import { createTemplateRenderer } from '../../../src/adapters/templates.js';
+import { streamCloseDelayFor } from '../../../src/adapters/caddy/version.js';
 
 const settings: RouteSettings = {
   adminAddress: 'unix//var/lib/pilot/caddy/admin.sock',
@@ -11,6 +12,7 @@ const settings: RouteSettings = {
   tls: 'acme',
   acmeEmail: 'ops@example.com',
   controlPlaneUpstream: '127.0.0.1:3000',
+  streamCloseDelay: undefined,
 };
 
 describe('buildCaddyfileContext', () => {
@@ -48,5 +50,21 @@ describe('Caddyfile.tmpl', () => {
     assert.match(text, /local_certs/);
     assert.match(text, /pilot\.example\.com \{\n\treverse_proxy 127\.0\.0\.1:3000/);
     assert.match(text, /web\.example\.com \{\n\treverse_proxy 10\.0\.0\.2:5000\n\}/);
+  });
+
+  it('keeps WebSockets open across reloads with stream_close_delay where Caddy has it', () => {
+    const text = createTemplateRenderer().renderCaddyfile(
+      buildCaddyfileContext({ ...settings, streamCloseDelay: '5m' }, [{ name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
+    );
+    assert.match(text, /web\.example\.com \{\n\treverse_proxy 10\.0\.0\.2:5000 \{\n\t\tstream_close_delay 5m\n\t\}\n\}/);
+  });
+});
+
+describe('streamCloseDelayFor', () => {
+  it('is set from Caddy 2.7 on and left out before or when the version is unknown', () => {
+    assert.equal(streamCloseDelayFor('2.7.0'), '5m');
+    assert.equal(streamCloseDelayFor('2.10.2'), '5m');
+    assert.equal(streamCloseDelayFor('2.6.2'), undefined);
+    assert.equal(streamCloseDelayFor(undefined), undefined);
   });
 });

@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tarFs from 'tar-fs';
+import type { Workspaces } from '../domain/ports.js';
+import { ValidationError } from '../domain/errors.js';
+
+const MAX_READ_BYTES = 256 * 1024;
+
+/** Build directories under the data directory, filled from the pushed tar with tar-fs. */
+export function createWorkspaces(root: string): Workspaces {
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  return {
+    async unpack(source, maxBytes) {
+      const buildDir = await fsp.mkdtemp(path.join(root, 'build-'));
+      const appDir = path.join(buildDir, 'app');
+      await fsp.mkdir(appDir);
+      try {
+        await pipeline(source, new SizeLimit(maxBytes), tarFs.extract(appDir, { readable: true, writable: true }) as unknown as NodeJS.WritableStream);
+        await refuseEscapingLinks(appDir);
+      } catch (error) {
+        await fsp.rm(buildDir, { recursive: true, force: true });
+        if (error instanceof ValidationError) throw error;
+        throw new ValidationError(`the pushed tree could not be unpacked: ${(error as Error).message}`);
+      }
+      return buildDir;
+    },
+
+    async facts(buildDir, files, readable) {
+      const found = new Set<string>();
+      const contents = new Map<string, string>();
+      for (const file of files) {
+        const full = path.join(buildDir, 'app', file);
+        const stat = await fsp.lstat(full).catch(() => undefined);
+        if (!stat?.isFile()) continue;
+        found.add(file);
+        if (readable.has(file) && stat.size <= MAX_READ_BYTES) contents.set(file, await fsp.readFile(full, 'utf8'));
+      }
+      return { files: found, contents };
+    },
+
+    async writeFile(buildDir, name, content) {
+      await fsp.writeFile(path.join(buildDir, name), content);
+    },
+
+    async copyIn(buildDir, from, name) {
+      await fsp.cp(from, path.join(buildDir, name), { recursive: true });
+    },
+
+    async remove(buildDir) {
+      await fsp.rm(buildDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Stops the stream with a clear error once more than `limit` bytes went through. */
+class SizeLimit extends Transform {
+  private seen = 0;
+  constructor(private readonly limit: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.limit) {
+      callback(new ValidationError(`the push is larger than ${Math.round(this.limit / 1024 / 1024)} MB (PILOT_MAX_PUSH_MB): nothing was deployed`));
+      return;
+    }
+    callback(null, chunk);
+  }
+}
+
+/** A symlink in the tree may point anywhere inside it, never outside (the build must not read the host). */
+async function refuseEscapingLinks(appDir: string): Promise<void> {
+  const root = await fsp.realpath(appDir);
+  for (const entry of await fsp.readdir(appDir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isSymbolicLink()) continue;
+    const link = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+    const target = path.resolve(path.dirname(link), await fsp.readlink(link));
+    if (target !== root && !target.startsWith(root + path.sep)) {
+      throw new ValidationError(`the symlink ${path.relative(appDir, link)} points outside the repository: nothing was deployed`);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { Logger } from 'pino';
+import type { PushRequest } from '../pipeline/deploy.js';
+
+/** The line that ends every answer, read by hooks/pre-receive.mjs (never shown to the pusher). */
+export const RESULT_MARKER = '\u0000PILOT-RESULT ';
+
+export interface PushDeployer {
+  deployPush(push: PushRequest, write: (line: string) => void): Promise<boolean>;
+}
+
+const SHA = /^[0-9a-f]{40}$/;
+
+/**
+ * The internal deploy endpoint: the pre-receive hook POSTs `git archive` here and streams
+ * back the answer. It listens only on a unix socket of mode 0600, never on a TCP port.
+ */
+export async function listenForDeploys(socketPath: string, deployer: PushDeployer, logger: Logger): Promise<http.Server> {
+  const server = http.createServer({ requestTimeout: 0 }, (request, response) => {
+    void handle(request, response, deployer, logger);
+  });
+  // A socket file left by a killed Pilot would make listen fail with EADDRINUSE.
+  fs.rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  fs.chmodSync(socketPath, 0o600);
+  return server;
+}
+
+async function handle(request: http.IncomingMessage, response: http.ServerResponse, deployer: PushDeployer, logger: Logger): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://pilot.invalid');
+  const push = {
+    app: url.searchParams.get('app') ?? '',
+    branch: url.searchParams.get('branch') ?? '',
+    oldSha: url.searchParams.get('old') ?? '',
+    newSha: url.searchParams.get('new') ?? '',
+  };
+  if (request.method !== 'POST' || url.pathname !== '/deploy' || !SHA.test(push.newSha) || !SHA.test(push.oldSha) || push.branch === '') {
+    response.writeHead(400, { 'Content-Type': 'text/plain' }).end(` !     malformed deploy request\n${RESULT_MARKER}failed\n`);
+    return;
+  }
+  response.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+  const write = (line: string): void => {
+    if (!response.writableEnded) response.write(`${line}\n`);
+  };
+  let ok = false;
+  try {
+    ok = await deployer.deployPush({ ...push, source: request }, write);
+  } catch (error) {
+    logger.error({ err: error, app: push.app }, 'deploy crashed');
+    write(' !     internal error while deploying: the server log has the details');
+  }
+  // Unread input (a refused push) must not keep the hook waiting.
+  request.resume();
+  response.end(`${RESULT_MARKER}${ok ? 'ok' : 'failed'}\n`);
+}

@@ -1,0 +1,185 @@
+import semver from 'semver';
+import type { BuildpackName } from '../domain/types.js';
+import { DeployError } from '../domain/errors.js';
+import { parseProcfile } from './procfile.js';
+
+/** The port apps listen on ($PORT) when nothing else says, as Dokku and Heroku do. */
+export const DEFAULT_APP_PORT = 5000;
+/** Node major used when the app does not ask for one: an LTS line. */
+export const DEFAULT_NODE_MAJOR = 24;
+const KNOWN_NODE_MAJORS = [26, 24, 22, 20, 18, 16];
+
+/** What detection needs to know of a pushed tree: which files exist, and small text files' contents. */
+export interface SourceFacts {
+  readonly files: ReadonlySet<string>;
+  readonly contents: ReadonlyMap<string, string>;
+}
+
+/** Files detection looks at; their contents are read when they are small text files. */
+export const DETECTION_FILES = [
+  'Dockerfile', 'package.json', 'package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'index.html',
+  'public/index.html', '.nvmrc', '.node-version', 'Procfile', 'app.json',
+] as const;
+export const READ_FILES = new Set(['package.json', '.nvmrc', '.node-version', 'Procfile', 'app.json']);
+
+export interface BuildPlan {
+  readonly buildpack: BuildpackName;
+  /** For the pusher: `Node.js app (node 20, npm ci)`. */
+  readonly description: string;
+  /** Template context of buildpacks/<buildpack>/Dockerfile.hbs; undefined: the app's own Dockerfile. */
+  readonly dockerfileContext: Readonly<Record<string, unknown>> | undefined;
+  /** Port inside the container; undefined: read the image's EXPOSE after the build. */
+  readonly port: number | undefined;
+  readonly healthPath: string;
+}
+
+export interface DetectSettings {
+  readonly nodeImage: string;
+  readonly staticImage: string;
+}
+
+/** Picks the buildpack: a root Dockerfile, else package.json (node), else index.html (static). */
+export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): BuildPlan {
+  const procfile = facts.contents.has('Procfile') ? parseProcfile(facts.contents.get('Procfile') ?? '') : new Map<string, string>();
+  const healthPath = healthPathOf(facts.contents.get('app.json'));
+  if (facts.files.has('Dockerfile')) {
+    return { buildpack: 'dockerfile', description: 'Dockerfile app', dockerfileContext: undefined, port: undefined, healthPath };
+  }
+  if (facts.files.has('package.json')) return nodePlan(facts, settings, procfile, healthPath);
+  const siteDir = facts.files.has('index.html') ? '.' : facts.files.has('public/index.html') ? 'public' : undefined;
+  if (siteDir !== undefined) {
+    return {
+      buildpack: 'static',
+      description: `static site (${siteDir === '.' ? 'the repository root' : 'public/'})`,
+      dockerfileContext: { baseImage: settings.staticImage, siteDir: siteDir === '.' ? '' : 'public/', port: DEFAULT_APP_PORT },
+      port: DEFAULT_APP_PORT,
+      healthPath,
+    };
+  }
+  throw new DeployError(
+    'PILOT_NO_BUILDPACK',
+    'cannot tell how to build this app: looked for a Dockerfile at the root (Dockerfile app), ' +
+      'package.json (Node.js app), and index.html at the root or in public/ (static site), and found none',
+  );
+}
+
+interface PackageJson {
+  engines?: { node?: unknown };
+  scripts?: Record<string, unknown>;
+  main?: unknown;
+}
+
+function nodePlan(facts: SourceFacts, settings: DetectSettings, procfile: Map<string, string>, healthPath: string): BuildPlan {
+  const pkg = parsePackageJson(facts.contents.get('package.json') ?? '');
+  const major = nodeMajor(pkg, facts);
+  const manager = packageManager(facts.files);
+  const scripts = pkg.scripts ?? {};
+  const buildCommand = typeof scripts.build === 'string' ? manager.run('build') : undefined;
+  const startCommand = startCommandOf(pkg, procfile);
+  return {
+    buildpack: 'node',
+    description: `Node.js app (node ${major}, ${manager.install})`,
+    dockerfileContext: {
+      baseImage: settings.nodeImage.replaceAll('{{major}}', String(major)),
+      manifestFiles: ['package.json', ...manager.lockfiles.filter((file) => facts.files.has(file))],
+      installCommand: manager.install,
+      buildCommand,
+      pruneCommand: manager.prune,
+      startCommand,
+      port: DEFAULT_APP_PORT,
+    },
+    port: DEFAULT_APP_PORT,
+    healthPath,
+  };
+}
+
+function parsePackageJson(text: string): PackageJson {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as PackageJson;
+  } catch (error) {
+    throw new DeployError('PILOT_PACKAGE_JSON_INVALID', `package.json is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Node major from engines.node, .nvmrc or .node-version; the default LTS when none says. */
+export function nodeMajor(pkg: PackageJson, facts: SourceFacts): number {
+  const range = typeof pkg.engines?.node === 'string' ? pkg.engines.node : undefined;
+  if (range !== undefined) {
+    if (semver.validRange(range) === null) {
+      throw new DeployError('PILOT_NODE_VERSION_INVALID', `package.json engines.node "${range}" is not a version range (e.g. "20.x")`);
+    }
+    const satisfying = [DEFAULT_NODE_MAJOR, ...KNOWN_NODE_MAJORS].find((major) => semver.intersects(range, `${major}.x`));
+    if (satisfying === undefined) {
+      throw new DeployError('PILOT_NODE_VERSION_INVALID', `no supported Node version matches engines.node "${range}" (supported: ${KNOWN_NODE_MAJORS.join(', ')})`);
+    }
+    return satisfying;
+  }
+  const pinned = (facts.contents.get('.nvmrc') ?? facts.contents.get('.node-version'))?.trim();
+  if (pinned && !/^(lts\/.*|node|stable)$/.test(pinned)) {
+    const version = semver.coerce(pinned);
+    if (version) return version.major;
+  }
+  return DEFAULT_NODE_MAJOR;
+}
+
+interface PackageManager {
+  readonly install: string;
+  readonly prune: string;
+  readonly lockfiles: readonly string[];
+  run(script: string): string;
+}
+
+function packageManager(files: ReadonlySet<string>): PackageManager {
+  if (files.has('pnpm-lock.yaml')) {
+    return {
+      install: 'corepack enable && pnpm install --frozen-lockfile',
+      prune: 'pnpm prune --prod',
+      lockfiles: ['pnpm-lock.yaml'],
+      run: (script) => `pnpm run ${script}`,
+    };
+  }
+  if (files.has('yarn.lock')) {
+    return {
+      install: 'corepack enable && yarn install --frozen-lockfile',
+      prune: 'yarn install --production --frozen-lockfile --ignore-scripts',
+      lockfiles: ['yarn.lock'],
+      run: (script) => `yarn run ${script}`,
+    };
+  }
+  if (files.has('package-lock.json')) {
+    return { install: 'npm ci', prune: 'npm prune --omit=dev', lockfiles: ['package-lock.json'], run: (script) => `npm run ${script}` };
+  }
+  return { install: 'npm install', prune: 'npm prune --omit=dev', lockfiles: [], run: (script) => `npm run ${script}` };
+}
+
+/** The `web:` line of the Procfile, else `npm start`, else `node <main>`. */
+function startCommandOf(pkg: PackageJson, procfile: Map<string, string>): string[] {
+  const web = procfile.get('web');
+  if (web) return ['/bin/sh', '-c', `exec ${web}`];
+  if (typeof pkg.scripts?.start === 'string') return ['npm', 'start'];
+  if (typeof pkg.main === 'string') return ['node', pkg.main];
+  throw new DeployError(
+    'PILOT_NO_START_COMMAND',
+    'cannot tell how to start this Node.js app: add a "start" script to package.json, a "main" file, or a Procfile with a web: line',
+  );
+}
+
+/** Health path from app.json `healthchecks.web[].path`, as Dokku reads it; `/` by default. */
+export function healthPathOf(appJson: string | undefined): string {
+  if (appJson === undefined) return '/';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(appJson);
+  } catch (error) {
+    throw new DeployError('PILOT_APP_JSON_INVALID', `app.json is not valid JSON: ${(error as Error).message}`);
+  }
+  const checks = (parsed as { healthchecks?: { web?: { path?: unknown }[] } })?.healthchecks?.web;
+  const path = Array.isArray(checks) ? checks.find((check) => typeof check?.path === 'string')?.path : undefined;
+  if (typeof path !== 'string') return '/';
+  if (!path.startsWith('/') || /[\s#]/.test(path)) {
+    throw new DeployError('PILOT_APP_JSON_INVALID', `app.json health check path "${path}" must start with / and hold no spaces`);
+  }
+  return path;
+}

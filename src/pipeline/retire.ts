@@ -1,0 +1,27 @@
+import type { ContainerEngine } from '../domain/ports.js';
+import type { Release } from '../domain/types.js';
+
+/** Stops a replaced container once requests in flight on it had time to finish. */
+export async function retireContainer(
+  engine: ContainerEngine,
+  containerId: string,
+  timing: { drainSeconds: number; stopTimeoutSeconds: number },
+): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, timing.drainSeconds * 1000));
+  await engine.stopContainer(containerId, timing.stopTimeoutSeconds);
+  await engine.removeContainer(containerId);
+}
+
+/** Images no longer needed: those of releases beyond the newest `keep` (and never the live one's). */
+export function imagesToPrune(releases: readonly Release[], keep: number): string[] {
+  const newestFirst = [...releases].sort((a, b) => b.version - a.version);
+  const kept = new Set(
+    newestFirst
+      .filter((release, index) => index < keep || release.status === 'live')
+      .map((release) => release.image)
+      .filter((image): image is string => image !== null),
+  );
+  const prune = new Set<string>();
+  for (const release of newestFirst) if (release.image && !kept.has(release.image)) prune.add(release.image);
+  return [...prune];
+}

@@ -1,0 +1,113 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, healthPathOf, type SourceFacts } from '../../../src/pipeline/detect.js';
+import { DeployError } from '../../../src/domain/errors.js';
+
+const SETTINGS = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'caddy:2-alpine' };
+
+function facts(files: Record<string, string>): SourceFacts {
+  return { files: new Set(Object.keys(files)), contents: new Map(Object.entries(files)) };
+}
+
+function failure(run: () => unknown): DeployError {
+  try {
+    run();
+  } catch (error) {
+    assert.ok(error instanceof DeployError, `expected a DeployError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected detection to fail');
+}
+
+describe('detectBuildpack', () => {
+  it('prefers a root Dockerfile over package.json and reads the port from the image later', () => {
+    const plan = detectBuildpack(facts({ Dockerfile: 'FROM x', 'package.json': '{}' }), SETTINGS);
+    assert.equal(plan.buildpack, 'dockerfile');
+    assert.equal(plan.dockerfileContext, undefined);
+    assert.equal(plan.port, undefined);
+  });
+
+  it('builds a Node app with npm ci when a lockfile exists, on the major engines.node allows', () => {
+    const plan = detectBuildpack(
+      facts({ 'package.json': '{"engines": {"node": ">=20 <21"}, "scripts": {"start": "node s.js", "build": "tsc"}}', 'package-lock.json': '' }),
+      SETTINGS,
+    );
+    assert.equal(plan.buildpack, 'node');
+    assert.equal(plan.description, 'Node.js app (node 20, npm ci)');
+    assert.deepEqual(plan.dockerfileContext, {
+      baseImage: 'node:20-bookworm-slim',
+      manifestFiles: ['package.json', 'package-lock.json'],
+      installCommand: 'npm ci',
+      buildCommand: 'npm run build',
+      pruneCommand: 'npm prune --omit=dev',
+      startCommand: ['npm', 'start'],
+      port: DEFAULT_APP_PORT,
+    });
+  });
+
+  it('falls back to .nvmrc, then to the default LTS major', () => {
+    const pkg = '{"main": "index.js"}';
+    const pinned = detectBuildpack(facts({ 'package.json': pkg, '.nvmrc': 'v22.3.0\n' }), SETTINGS);
+    assert.equal(pinned.description, 'Node.js app (node 22, npm install)');
+    const unpinned = detectBuildpack(facts({ 'package.json': pkg }), SETTINGS);
+    assert.equal(unpinned.description, `Node.js app (node ${DEFAULT_NODE_MAJOR}, npm install)`);
+    assert.deepEqual(unpinned.dockerfileContext?.startCommand, ['node', 'index.js']);
+  });
+
+  it('uses pnpm or yarn when their lockfile is there', () => {
+    const pnpm = detectBuildpack(facts({ 'package.json': '{"main": "a.js"}', 'pnpm-lock.yaml': '' }), SETTINGS);
+    assert.match(String(pnpm.dockerfileContext?.installCommand), /pnpm install --frozen-lockfile/);
+    const yarn = detectBuildpack(facts({ 'package.json': '{"main": "a.js"}', 'yarn.lock': '' }), SETTINGS);
+    assert.match(String(yarn.dockerfileContext?.installCommand), /yarn install --frozen-lockfile/);
+  });
+
+  it('starts the Procfile web process over npm start', () => {
+    const plan = detectBuildpack(
+      facts({ 'package.json': '{"scripts": {"start": "node a.js"}}', Procfile: 'web: node server.js --port $PORT\nworker: node w.js\n' }),
+      SETTINGS,
+    );
+    assert.deepEqual(plan.dockerfileContext?.startCommand, ['/bin/sh', '-c', 'exec node server.js --port $PORT']);
+  });
+
+  it('serves index.html from the root or public/ as a static site', () => {
+    const root = detectBuildpack(facts({ 'index.html': '<h1>hi</h1>' }), SETTINGS);
+    assert.equal(root.buildpack, 'static');
+    assert.equal(root.dockerfileContext?.siteDir, '');
+    const publicDir = detectBuildpack(facts({ 'public/index.html': '' }), SETTINGS);
+    assert.equal(publicDir.dockerfileContext?.siteDir, 'public/');
+    assert.equal(publicDir.dockerfileContext?.baseImage, 'caddy:2-alpine');
+  });
+
+  it('explains what it looked for when nothing matches', () => {
+    const error = failure(() => detectBuildpack(facts({ 'README.md': '' }), SETTINGS));
+    assert.equal(error.code, 'PILOT_NO_BUILDPACK');
+    assert.match(error.message, /looked for a Dockerfile/);
+  });
+
+  it('refuses broken package.json, impossible engines and apps with no start command', () => {
+    assert.match(failure(() => detectBuildpack(facts({ 'package.json': '{ nope' }), SETTINGS)).message, /package\.json is not valid JSON/);
+    assert.match(failure(() => detectBuildpack(facts({ 'package.json': '[]' }), SETTINGS)).message, /package\.json is not valid JSON/);
+    assert.match(
+      failure(() => detectBuildpack(facts({ 'package.json': '{"engines": {"node": "banana"}, "main": "a.js"}' }), SETTINGS)).message,
+      /engines\.node "banana" is not a version range/,
+    );
+    assert.match(
+      failure(() => detectBuildpack(facts({ 'package.json': '{"engines": {"node": "8.x"}, "main": "a.js"}' }), SETTINGS)).message,
+      /no supported Node version matches engines\.node "8\.x"/,
+    );
+    assert.match(failure(() => detectBuildpack(facts({ 'package.json': '{}' }), SETTINGS)).message, /add a "start" script/);
+  });
+});
+
+describe('healthPathOf', () => {
+  it('reads the first web health check path of app.json, / otherwise', () => {
+    assert.equal(healthPathOf(undefined), '/');
+    assert.equal(healthPathOf('{}'), '/');
+    assert.equal(healthPathOf('{"healthchecks": {"web": [{"type": "startup", "path": "/ready"}]}}'), '/ready');
+  });
+
+  it('refuses invalid JSON and paths that are not absolute', () => {
+    assert.match(failure(() => healthPathOf('{')).message, /app\.json is not valid JSON/);
+    assert.match(failure(() => healthPathOf('{"healthchecks": {"web": [{"path": "ready"}]}}')).message, /must start with \//);
+  });
+});
