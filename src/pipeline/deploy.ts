@@ -3,7 +3,7 @@ import type { AppStore, ConfigStore, ContainerEngine, ReleaseStore, Workspaces }
 import type { App, Release } from '../domain/types.js';
 import { otherSlot } from '../domain/types.js';
 import { DeployError, PilotError } from '../domain/errors.js';
-import type { TlsMode } from '../config.js';
+import type { Config } from '../config.js';
 import { DETECTION_FILES, READ_FILES, detectBuildpack, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
 import { containerPlan, instanceLabels, networkName } from './start.js';
@@ -14,24 +14,13 @@ import { KeyedMutex, Semaphore } from './mutex.js';
 import { appHost } from './routes.js';
 import type { RouteTable } from './switch.js';
 
-export interface DeploySettings {
-  readonly instance: string;
-  readonly domain: string;
-  readonly tls: TlsMode;
-  readonly httpPort: number;
-  readonly httpsPort: number;
-  readonly nodeImage: string;
-  readonly staticImage: string;
-  readonly healthTimeoutSeconds: number;
-  readonly drainSeconds: number;
-  readonly stopTimeoutSeconds: number;
-  readonly buildTimeoutSeconds: number;
-  readonly buildConcurrency: number;
-  readonly keepReleases: number;
-  readonly maxPushBytes: number;
-  readonly appMemoryBytes: number;
-  readonly appCpus: number;
-}
+/** The part of the configuration a deploy reads. */
+export type DeploySettings = Pick<
+  Config,
+  | 'instance' | 'domain' | 'tls' | 'httpPort' | 'httpsPort' | 'nodeImage' | 'staticImage'
+  | 'healthTimeoutSeconds' | 'drainSeconds' | 'stopTimeoutSeconds' | 'buildTimeoutSeconds'
+  | 'buildConcurrency' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
+>;
 
 export interface DeployerDeps {
   readonly settings: DeploySettings;
