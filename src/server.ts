@@ -24,6 +24,11 @@ import { RouteTable } from './pipeline/switch.js';
 import { AppRegistry } from './services/app-registry.js';
 import { ensureAdminToken } from './services/admin-token.js';
 import { buildApp } from './http/app.js';
+import { AppService } from './services/apps.js';
+import { ProcessControl } from './services/processes.js';
+import { LogService } from './services/logs.js';
+import { TokenService } from './services/tokens.js';
+import { appUrl } from './pipeline/routes.js';
 import type { ContainerEngine } from './domain/ports.js';
 
 export interface PilotServer {
@@ -73,21 +78,6 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   logger.debug({ apps: upgraded }, 'installed the git hook in every repository');
   const registry = new AppRegistry(apps, git);
 
-  const app = await buildApp({
-    logger,
-    tokens,
-    registry,
-    git,
-    checks: {
-      database: async () => void db.prepare('SELECT 1').get(),
-      docker: () => engine.ping(),
-      caddy: () => caddyAdmin.reachable(),
-    },
-  });
-  await app.listen({ port: config.port, host: config.bind });
-  const port = (app.server.address() as { port: number }).port;
-  const loopback = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind;
-
   const templates = createTemplateRenderer();
   const routes = new RouteTable({
     settings: {
@@ -97,7 +87,6 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       httpsPort: config.httpsPort,
       tls: config.tls,
       acmeEmail: config.acmeEmail,
-      controlPlaneUpstream: `${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`,
       streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
     },
     apps,
@@ -122,6 +111,41 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     branchHead: (appName, branch) => git.branchHead(appName, branch),
     logger,
   });
+
+  const app = await buildApp({
+    logger,
+    tokens,
+    registry,
+    git,
+    checks: {
+      database: async () => void db.prepare('SELECT 1').get(),
+      docker: () => engine.ping(),
+      caddy: () => caddyAdmin.reachable(),
+    },
+    api: {
+      tokenStore: tokens,
+      tokens: new TokenService(tokens, apps),
+      apps: new AppService({
+        apps, releases, domains, engine, deployer, routes,
+        repositories: git,
+        instance: config.instance,
+        appUrl: (name) => appUrl(name, config),
+      }),
+      releases,
+      configVars,
+      domains,
+      deployer,
+      routes,
+      processes: new ProcessControl({ releases, engine, deployer, routes, stopTimeoutSeconds: config.stopTimeoutSeconds }),
+      logs: new LogService({ releases, engine }),
+      domain: config.domain,
+    },
+  });
+  await app.listen({ port: config.port, host: config.bind });
+  const port = (app.server.address() as { port: number }).port;
+  const loopback = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind;
+  const controlPlane = `${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`;
+  routes.setControlPlaneUpstream(controlPlane);
 
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   try {
@@ -153,7 +177,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     caddyAdmin,
     managedCaddy,
     generatedAdminToken: generated,
-    address: `http://${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`,
+    address: `http://${controlPlane}`,
     async close() {
       managedCaddy?.stopWatching();
       await new Promise<void>((resolve) => deploys.close(() => resolve()));

@@ -1,6 +1,10 @@
 import Docker from 'dockerode';
 import tarFs from 'tar-fs';
-import type { BuildRequest, ContainerEngine, ContainerPlan, ContainerState } from '../domain/ports.js';
+import { PassThrough, Readable } from 'node:stream';
+import readline from 'node:readline';
+import type {
+  BuildRequest, ContainerEngine, ContainerPlan, ContainerState, LogStream, LogStreamOptions, TimestampedLine,
+} from '../domain/ports.js';
 import { DependencyError, DeployError } from '../domain/errors.js';
 
 interface BuildEvent {
@@ -71,7 +75,10 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
           id: info.Id,
           name: info.Name.replace(/^\//, ''),
           running: info.State.Running && !info.State.Restarting,
+          status: info.State.Status,
           exitCode: info.State.ExitCode,
+          startedAt: info.State.StartedAt && !info.State.StartedAt.startsWith('0001') ? info.State.StartedAt : undefined,
+          restartCount: info.RestartCount,
           ip: networks.map((network) => network.IPAddress).find((ip) => ip !== ''),
           labels: info.Config.Labels ?? {},
         };
@@ -84,6 +91,23 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
     async containerLogs(idOrName, tailLines) {
       const output = (await docker.getContainer(idOrName).logs({ stdout: true, stderr: true, tail: tailLines, follow: false })) as Buffer;
       return demuxedText(output);
+    },
+
+    streamLogs(idOrName, options, onLine) {
+      return streamLogs(docker, idOrName, options, onLine);
+    },
+
+    async restartContainer(idOrName, timeoutSeconds) {
+      await docker.getContainer(idOrName).restart({ t: Math.ceil(timeoutSeconds) });
+    },
+
+    async resumeContainer(idOrName) {
+      try {
+        await docker.getContainer(idOrName).start();
+      } catch (error) {
+        // 304: already running.
+        if (statusOf(error) !== 304) throw error;
+      }
     },
 
     async stopContainer(idOrName, timeoutSeconds) {
@@ -111,13 +135,31 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
           id: summary.Id,
           name: (summary.Names[0] ?? '').replace(/^\//, ''),
           running: summary.State === 'running',
+          status: summary.State,
           exitCode: 0,
+          startedAt: undefined,
+          restartCount: 0,
           ip: Object.values(summary.NetworkSettings?.Networks ?? {})
             .map((network) => network.IPAddress)
             .find((ip) => ip !== ''),
           labels: summary.Labels ?? {},
         }),
       );
+    },
+
+    async imageExists(name) {
+      try {
+        await docker.getImage(name).inspect();
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 404) return false;
+        throw error;
+      }
+    },
+
+    async listImages(labels) {
+      const filters = { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
+      return (await docker.listImages({ all: false, filters })).map((image) => image.Id);
     },
 
     async removeImage(name) {
@@ -183,6 +225,52 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
     clearTimeout(timer);
   }
   if (failure) throw new DeployError('PILOT_BUILD_FAILED', `build failed: ${failure.trim()}`);
+}
+
+async function streamLogs(
+  docker: Docker,
+  idOrName: string,
+  options: LogStreamOptions,
+  onLine: (line: TimestampedLine) => void,
+): Promise<LogStream> {
+  const container = docker.getContainer(idOrName);
+  const info = await container.inspect();
+  const query = {
+    stdout: true,
+    stderr: true,
+    timestamps: true,
+    ...(options.sinceSeconds !== undefined ? { since: options.sinceSeconds } : {}),
+    ...(options.tail !== undefined ? { tail: options.tail } : {}),
+  };
+  // dockerode's typings want a number for `since`; the engine takes `seconds.nanoseconds`.
+  const raw = options.follow
+    ? await container.logs({ ...query, follow: true } as unknown as Docker.ContainerLogsOptions & { follow: true })
+    : await container.logs({ ...query, follow: false } as unknown as Docker.ContainerLogsOptions & { follow?: false });
+  const source: NodeJS.ReadableStream = Buffer.isBuffer(raw) ? Readable.from([raw]) : raw;
+  const outputs = { stdout: new PassThrough(), stderr: new PassThrough() };
+  for (const [stream, passThrough] of Object.entries(outputs) as ['stdout' | 'stderr', PassThrough][]) {
+    readline.createInterface({ input: passThrough, crlfDelay: Infinity }).on('line', (line) => {
+      const space = line.indexOf(' ');
+      if (space > 0) onLine({ time: line.slice(0, space), stream, text: line.slice(space + 1) });
+    });
+  }
+  if (info.Config.Tty) source.pipe(outputs.stdout);
+  else docker.modem.demuxStream(source, outputs.stdout, outputs.stderr);
+  const done = new Promise<void>((resolve) => {
+    const finish = (): void => {
+      outputs.stdout.end();
+      outputs.stderr.end();
+      // Let readline emit the last lines before reporting the end.
+      setImmediate(resolve);
+    };
+    source.on('end', finish);
+    source.on('close', finish);
+    source.on('error', finish);
+  });
+  return {
+    stop: () => (source as unknown as { destroy?: () => void }).destroy?.(),
+    done,
+  };
 }
 
 /** Docker multiplexes stdout and stderr in 8-byte framed chunks when there is no TTY. */

@@ -43,6 +43,12 @@ export class ForbiddenError extends PilotError {
   readonly statusCode = 403;
 }
 
+/** The request cannot be done in the current state (an image that was pruned, a taken domain...). */
+export class ConflictError extends PilotError {
+  readonly code = 'PILOT_CONFLICT';
+  readonly statusCode = 409;
+}
+
 /** A deploy step failed; the message says what failed and what still serves. */
 export class DeployError extends PilotError {
   readonly code: string;

@@ -36,7 +36,13 @@ export interface ContainerState {
   readonly id: string;
   readonly name: string;
   readonly running: boolean;
+  /** Docker's word for it: created, running, restarting, exited, paused, dead. */
+  readonly status: string;
   readonly exitCode: number;
+  /** When the process last started (ISO 8601), if it ever did. */
+  readonly startedAt: string | undefined;
+  /** Restarts by the restart policy since the container was created. */
+  readonly restartCount: number;
   /** Address on the instance's network, if the container has one. */
   readonly ip: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
@@ -54,10 +60,40 @@ export interface ContainerEngine {
   keepRunning(idOrName: string): Promise<void>;
   inspectContainer(idOrName: string): Promise<ContainerState | undefined>;
   containerLogs(idOrName: string, tailLines: number): Promise<string>;
+  /**
+   * Log lines with Docker's timestamps, from `sinceSeconds` (`seconds.nanoseconds`) or the last
+   * `tail` lines; with `follow` it keeps streaming until the container stops or `stop()` is called.
+   */
+  streamLogs(idOrName: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream>;
+  restartContainer(idOrName: string, timeoutSeconds: number): Promise<void>;
+  /** Starts a stopped container again. */
+  resumeContainer(idOrName: string): Promise<void>;
   stopContainer(idOrName: string, timeoutSeconds: number): Promise<void>;
   removeContainer(idOrName: string): Promise<void>;
   listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerState[]>;
   removeImage(name: string): Promise<void>;
+  imageExists(name: string): Promise<boolean>;
+  /** Ids of the images carrying these labels. */
+  listImages(labels: Readonly<Record<string, string>>): Promise<string[]>;
+}
+
+export interface LogStreamOptions {
+  readonly sinceSeconds?: string;
+  readonly tail?: number;
+  readonly follow: boolean;
+}
+
+export interface TimestampedLine {
+  /** Docker's RFC 3339 timestamp with nanoseconds. */
+  readonly time: string;
+  readonly stream: 'stdout' | 'stderr';
+  readonly text: string;
+}
+
+export interface LogStream {
+  stop(): void;
+  /** Settles when the stream ended (container stopped, stop() called, or the engine hung up). */
+  readonly done: Promise<void>;
 }
 
 export interface RouteLoader {
@@ -89,12 +125,15 @@ export interface AppStore {
   findByName(name: string): App | undefined;
   create(name: string): App;
   list(): App[];
+  /** Deletes the app and, by cascade, its releases, config vars, domains and deploy tokens. */
+  delete(id: number): void;
 }
 
 export interface ReleaseStore {
   /** Creates the next version (v1, v2, ...) in state `building`. */
   create(release: NewRelease): Release;
   get(id: number): Release | undefined;
+  byVersion(appId: number, version: number): Release | undefined;
   live(appId: number): Release | undefined;
   /** Live releases of every app, for rendering routes. */
   allLive(): Release[];
@@ -109,16 +148,41 @@ export interface ReleaseStore {
 
 export interface ConfigStore {
   get(appId: number): Record<string, string>;
+  /** Replaces the whole set: a config change is recorded once its release went live. */
+  replace(appId: number, vars: Readonly<Record<string, string>>): void;
 }
 
 export interface DomainStore {
   listForApp(appId: number): string[];
+  /** The app a hostname belongs to, if any. */
+  owner(hostname: string): number | undefined;
+  add(appId: number, hostname: string): void;
+  /** Whether the hostname was the app's. */
+  remove(appId: number, hostname: string): boolean;
+}
+
+export type TokenScope = 'admin' | 'app';
+
+export interface TokenRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly prefix: string;
+  readonly scope: TokenScope;
+  readonly appId: number | null;
+  readonly appName: string | null;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
 }
 
 export interface TokenStore {
   /** Stores the hash of an admin token if no token with this hash exists yet. */
   ensureAdminToken(name: string, hash: string, prefix: string): void;
-  findByHash(hash: string): { id: number; scope: 'admin' | 'app'; appId: number | null } | undefined;
+  create(token: { name: string; prefix: string; hash: string; scope: TokenScope; appId: number | null }): TokenRecord;
+  findByHash(hash: string): { id: number; scope: TokenScope; appId: number | null; hash: string } | undefined;
+  /** Tokens not revoked, oldest first. */
+  list(): TokenRecord[];
+  /** Revokes the token with this id, name or prefix; returns what was revoked (none when nothing matched). */
+  revoke(idNamePrefix: string): TokenRecord[];
   touch(id: number): void;
   count(): number;
 }

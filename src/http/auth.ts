@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { TokenStore } from '../domain/ports.js';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.js';
+import { timingSafeEqual } from 'node:crypto';
 import { hashToken } from '../domain/tokens.js';
 
 export interface Principal {
@@ -26,10 +27,30 @@ export function tokenFromRequest(request: FastifyRequest): string | undefined {
 
 export function authenticate(tokens: TokenStore, token: string | undefined): Principal {
   if (!token) throw new UnauthorizedError('authentication required: send a Pilot token');
-  const found = tokens.findByHash(hashToken(token));
+  const found = findToken(tokens, token);
   if (!found) throw new UnauthorizedError('the token is not valid (wrong, revoked or mistyped)');
   tokens.touch(found.id);
   return { tokenId: found.id, scope: found.scope, appId: found.appId };
+}
+
+/**
+ * Looks a token up by its hash, then compares the hashes in constant time, so no answer's
+ * timing depends on how much of a guess was right.
+ */
+function findToken(tokens: TokenStore, token: string): ReturnType<TokenStore['findByHash']> {
+  const hash = hashToken(token);
+  const found = tokens.findByHash(hash);
+  if (!found) return undefined;
+  return timingSafeEqual(Buffer.from(found.hash, 'hex'), Buffer.from(hash, 'hex')) ? found : undefined;
+}
+
+/**
+ * Whether a request carries a token that is not valid: only those count toward the limit of
+ * failed authentications per client address (a request with no token, as git's first, does not).
+ */
+export function presentsInvalidToken(tokens: TokenStore, request: FastifyRequest): boolean {
+  const token = tokenFromRequest(request);
+  return token !== undefined && findToken(tokens, token) === undefined;
 }
 
 export function requireAppAccess(principal: Principal, appId: number | undefined, appName: string): void {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { AppStore, ConfigStore, ContainerEngine, ReleaseStore, Workspaces } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import { otherSlot } from '../domain/types.js';
-import { DeployError, PilotError } from '../domain/errors.js';
+import { ConflictError, DeployError, PilotError } from '../domain/errors.js';
 import type { Config } from '../config.js';
 import { DETECTION_FILES, READ_FILES, detectBuildpack, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
@@ -11,7 +11,7 @@ import { DEFAULT_HEALTH_TIMING, waitUntilHealthy } from './healthcheck.js';
 import { imagesToPrune, retireContainer } from './retire.js';
 import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
-import { appHost } from './routes.js';
+import { appUrl } from './routes.js';
 import type { RouteTable } from './switch.js';
 
 /** The part of the configuration a deploy reads. */
@@ -46,6 +46,19 @@ export interface PushRequest {
   readonly newSha: string;
   /** `git archive` of newSha. */
   readonly source: NodeJS.ReadableStream;
+}
+
+export interface ImageReleaseRequest {
+  readonly app: App;
+  readonly kind: 'config' | 'rollback';
+  /** The release whose image runs. */
+  readonly from: Release;
+  readonly config: Readonly<Record<string, string>>;
+}
+
+export interface ImageReleaseResult {
+  readonly release: Release;
+  readonly live: boolean;
 }
 
 const ZERO_SHA = /^0+$/;
@@ -108,43 +121,100 @@ export class Deployer {
     await Promise.allSettled([...this.retirements]);
   }
 
+  /**
+   * A release from an existing image with a new config: a config change (the live release's
+   * image) or a rollback (an old release's image and config). Blue/green like a deploy; the
+   * config vars are recorded only once the release is live, so a failure changes nothing.
+   */
+  async releaseFromImage(request: ImageReleaseRequest, write: (line: string) => void = () => undefined): Promise<ImageReleaseResult> {
+    const { app, from } = request;
+    return this.appLocks.run(app.name, async () => {
+      if (!from.image || !from.port) throw new ConflictError(`v${from.version} has no image to run (its build did not finish)`);
+      if (!(await this.deps.engine.imageExists(from.image))) {
+        throw new ConflictError(
+          `the image of v${from.version} was pruned (images are kept for the last ${this.deps.settings.keepReleases} releases): ` +
+            'push that commit again to rebuild it',
+        );
+      }
+      const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config });
+      const changes = { buildpack: from.buildpack ?? undefined, image: from.image, port: from.port, healthPath: from.healthPath };
+      this.deps.releases.update(release.id, changes);
+      const live = await this.attempt(app, release, write, async (logged, started) => {
+        logged.step(request.kind === 'rollback' ? `Rolling back to v${from.version} as v${release.version}` : `Applying config as v${release.version}`);
+        const runnable = { ...release, image: from.image as string, port: from.port as number, healthPath: from.healthPath };
+        await this.rollOut(app, runnable, this.deps.releases.live(app.id), logged, started);
+        this.deps.configVars.replace(app.id, request.config);
+        logged.result(this.appUrl(app.name));
+      });
+      return { release: this.deps.releases.get(release.id) as Release, live };
+    });
+  }
+
+  /** Runs `task` while no deploy of the app runs (destroying an app, process control). */
+  withAppLock<T>(app: string, task: () => Promise<T>): Promise<T> {
+    return this.appLocks.run(app, task);
+  }
+
+  isDeploying(app: string): boolean {
+    return this.appLocks.isBusy(app);
+  }
+
   private async deployLocked(app: App, push: PushRequest, write: (line: string) => void): Promise<boolean> {
     const { releases } = this.deps;
-    const previous = releases.live(app.id);
     const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config: this.deps.configVars.get(app.id) });
+    let buildDir: string | undefined;
+    try {
+      return await this.attempt(app, release, write, async (logged, started) => {
+        logged.step(`Receiving ${push.newSha.slice(0, 7)} for ${app.name}`);
+        buildDir = await this.deps.workspaces.unpack(push.source, this.deps.settings.maxPushBytes);
+        const plan = await this.detect(buildDir);
+        logged.step(`Detected ${plan.description}`);
+        const image = `${this.deps.settings.instance}/${app.name}:v${release.version}`;
+        await this.builds.run(() =>
+          buildReleaseImage(
+            this.deps,
+            {
+              buildDir: buildDir as string,
+              plan,
+              tag: image,
+              labels: { ...instanceLabels(this.deps.settings.instance, app.name), 'pilot.release': String(release.version) },
+              timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
+            },
+            logged,
+          ),
+        );
+        const port = plan.port ?? (await this.deps.engine.exposedPort(image)) ?? 5000;
+        releases.update(release.id, { buildpack: plan.buildpack, image, port, healthPath: plan.healthPath });
+        await this.rollOut(app, { ...release, image, port, healthPath: plan.healthPath }, releases.live(app.id), logged, started);
+        logged.result(this.appUrl(app.name));
+      });
+    } finally {
+      if (buildDir) await this.deps.workspaces.remove(buildDir);
+    }
+  }
+
+  /**
+   * Runs the steps of a release, logging every line to the release and to `write`. On failure
+   * the release is marked failed, its container (if one started) shows its last logs and is
+   * removed, and the output says what still serves.
+   */
+  private async attempt(
+    app: App,
+    release: Release,
+    write: (line: string) => void,
+    steps: (logged: DeployOutput, started: (containerId: string) => void) => Promise<void>,
+  ): Promise<boolean> {
+    const { releases } = this.deps;
+    const previous = releases.live(app.id);
     // Everything the pusher reads is also the release's log.
     const logged = new DeployOutput((line) => {
       releases.appendLog(release.id, `${line}\n`);
       write(line);
     });
-    let buildDir: string | undefined;
     let newContainer: string | undefined;
     try {
-      logged.step(`Receiving ${push.newSha.slice(0, 7)} for ${app.name}`);
-      buildDir = await this.deps.workspaces.unpack(push.source, this.deps.settings.maxPushBytes);
-      const plan = await this.detect(buildDir);
-      logged.step(`Detected ${plan.description}`);
-      const image = `${this.deps.settings.instance}/${app.name}:v${release.version}`;
-      await this.builds.run(() =>
-        buildReleaseImage(
-          this.deps,
-          {
-            buildDir: buildDir as string,
-            plan,
-            tag: image,
-            labels: { ...instanceLabels(this.deps.settings.instance, app.name), 'pilot.release': String(release.version) },
-            timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
-          },
-          logged,
-        ),
-      );
-      const port = plan.port ?? (await this.deps.engine.exposedPort(image)) ?? 5000;
-      releases.update(release.id, { buildpack: plan.buildpack, image, port, healthPath: plan.healthPath });
-      const live = await this.rollOut(app, { ...release, image, port, healthPath: plan.healthPath }, previous, logged, (id) => {
-        newContainer = id;
-      });
-      logged.result(this.appUrl(app.name));
-      return live;
+      await steps(logged, (id) => (newContainer = id));
+      return true;
     } catch (error) {
       const reason = describeFailure(error, this.deps.logger);
       releases.transition(release.id, 'failed', { failureReason: reason });
@@ -155,8 +225,6 @@ export class Deployer {
       }
       logged.error(previous ? `v${previous.version} is still serving` : `nothing was serving before; ${app.name} has no live release`);
       return false;
-    } finally {
-      if (buildDir) await this.deps.workspaces.remove(buildDir);
     }
   }
 
@@ -167,7 +235,7 @@ export class Deployer {
     previous: Release | undefined,
     output: DeployOutput,
     started: (containerId: string) => void,
-  ): Promise<boolean> {
+  ): Promise<void> {
     const { engine, releases, settings } = this.deps;
     const slot = otherSlot(previous?.slot ?? null);
     output.step(`Releasing v${release.version}`);
@@ -216,9 +284,8 @@ export class Deployer {
       output.step(`Retiring v${previous.version} after ${settings.drainSeconds} s of drain`);
       this.retireInBackground(app, previous);
     } else {
-      this.pruneImages(app);
+      void this.pruneImages(app);
     }
-    return true;
   }
 
   private async detect(buildDir: string): Promise<BuildPlan> {
@@ -249,11 +316,7 @@ export class Deployer {
   }
 
   private appUrl(app: string): string {
-    const { tls, httpPort, httpsPort, domain } = this.deps.settings;
-    const secure = tls !== 'off';
-    const port = secure ? httpsPort : httpPort;
-    const shownPort = port === (secure ? 443 : 80) ? '' : `:${port}`;
-    return `${secure ? 'https' : 'http'}://${appHost(app, domain)}${shownPort}`;
+    return appUrl(app, this.deps.settings);
   }
 }
 

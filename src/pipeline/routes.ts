@@ -16,7 +16,7 @@ export interface RouteSettings {
   readonly tls: TlsMode;
   readonly acmeEmail: string | undefined;
   /** Where the control plane listens (`127.0.0.1:3000`); undefined keeps it off Caddy. */
-  readonly controlPlaneUpstream: string | undefined;
+  readonly controlPlaneUpstream?: string | undefined;
   /** Keeps proxied WebSockets open this long across reloads; undefined where Caddy lacks it (< 2.7). */
   readonly streamCloseDelay: string | undefined;
 }
@@ -60,4 +60,12 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
 
 export function appHost(app: string, domain: string): string {
   return `${app}.${domain}`;
+}
+
+/** The URL an app answers at, as the pusher is told. */
+export function appUrl(app: string, settings: { tls: TlsMode; domain: string; httpPort: number; httpsPort: number }): string {
+  const secure = settings.tls !== 'off';
+  const port = secure ? settings.httpsPort : settings.httpPort;
+  const shownPort = port === (secure ? 443 : 80) ? '' : `:${port}`;
+  return `${secure ? 'https' : 'http'}://${appHost(app, settings.domain)}${shownPort}`;
 }

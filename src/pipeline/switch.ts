@@ -30,8 +30,14 @@ export interface Candidate {
  */
 export class RouteTable {
   private readonly loading = new Mutex();
+  private controlPlaneUpstream: string | undefined;
 
   constructor(private readonly deps: RoutesDeps) {}
+
+  /** Where the API listens: known only once it listens (PILOT_PORT may be 0), before the first load. */
+  setControlPlaneUpstream(upstream: string): void {
+    this.controlPlaneUpstream = upstream;
+  }
 
   /** Renders the Caddyfile: live releases (or the candidate), addresses read from Docker now. */
   async render(candidate?: Candidate): Promise<string> {
@@ -49,7 +55,7 @@ export class RouteTable {
         upstreams,
       });
     }
-    return this.deps.renderCaddyfile(buildCaddyfileContext(this.deps.settings, routes));
+    return this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
   }
 
   /** Renders and loads atomically; if Caddy refuses, nothing changes and the error says why. */

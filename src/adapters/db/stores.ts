@@ -1,5 +1,7 @@
 import type { SqliteDatabase } from './database.js';
-import type { AppStore, ConfigStore, DomainStore, NewRelease, ReleaseStore, ReleaseUpdate, TokenStore } from '../../domain/ports.js';
+import type {
+  AppStore, ConfigStore, DomainStore, NewRelease, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
+} from '../../domain/ports.js';
 import type { App, BuildpackName, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
 
 interface AppRow {
@@ -81,6 +83,9 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     list() {
       return (db.prepare('SELECT id, name, created_at FROM apps ORDER BY name').all() as AppRow[]).map(toApp);
     },
+    delete(id) {
+      db.prepare('DELETE FROM apps WHERE id = ?').run(id);
+    },
   };
 }
 
@@ -117,6 +122,12 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     },
     get(id) {
       const row = selectById.get(id) as ReleaseRow | undefined;
+      return row && toRelease(row);
+    },
+    byVersion(appId, version) {
+      const row = db
+        .prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE app_id = ? AND version = ?`)
+        .get(appId, version) as ReleaseRow | undefined;
       return row && toRelease(row);
     },
     live(appId) {
@@ -166,6 +177,11 @@ export function createConfigStore(db: SqliteDatabase): ConfigStore {
       }[];
       return Object.fromEntries(rows.map((row) => [row.key, row.value]));
     },
+    replace: db.transaction((appId: number, vars: Readonly<Record<string, string>>) => {
+      db.prepare('DELETE FROM config_vars WHERE app_id = ?').run(appId);
+      const insert = db.prepare('INSERT INTO config_vars (app_id, key, value) VALUES (?, ?, ?)');
+      for (const [key, value] of Object.entries(vars)) insert.run(appId, key, value);
+    }),
   };
 }
 
@@ -176,6 +192,42 @@ export function createDomainStore(db: SqliteDatabase): DomainStore {
         (row) => row.hostname,
       );
     },
+    owner(hostname) {
+      return (db.prepare('SELECT app_id FROM domains WHERE hostname = ?').get(hostname) as { app_id: number } | undefined)?.app_id;
+    },
+    add(appId, hostname) {
+      db.prepare('INSERT INTO domains (app_id, hostname) VALUES (?, ?)').run(appId, hostname);
+    },
+    remove(appId, hostname) {
+      return db.prepare('DELETE FROM domains WHERE app_id = ? AND hostname = ?').run(appId, hostname).changes > 0;
+    },
+  };
+}
+
+interface TokenRow {
+  id: number;
+  name: string;
+  prefix: string;
+  scope: TokenScope;
+  app_id: number | null;
+  app_name: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+const TOKEN_SELECT = `SELECT t.id, t.name, t.prefix, t.scope, t.app_id, a.name AS app_name, t.created_at, t.last_used_at
+  FROM tokens t LEFT JOIN apps a ON a.id = t.app_id`;
+
+function toToken(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    scope: row.scope,
+    appId: row.app_id,
+    appName: row.app_name,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
   };
 }
 
@@ -188,12 +240,29 @@ export function createTokenStore(db: SqliteDatabase): TokenStore {
         hash,
       );
     },
+    create(token) {
+      const { id } = db
+        .prepare('INSERT INTO tokens (name, prefix, hash, scope, app_id) VALUES (?, ?, ?, ?, ?) RETURNING id')
+        .get(token.name, token.prefix, token.hash, token.scope, token.appId) as { id: number };
+      return toToken(db.prepare(`${TOKEN_SELECT} WHERE t.id = ?`).get(id) as TokenRow);
+    },
     findByHash(hash) {
       const row = db
-        .prepare(`SELECT id, scope, app_id FROM tokens WHERE hash = ? AND revoked_at IS NULL`)
-        .get(hash) as { id: number; scope: 'admin' | 'app'; app_id: number | null } | undefined;
-      return row && { id: row.id, scope: row.scope, appId: row.app_id };
+        .prepare(`SELECT id, scope, app_id, hash FROM tokens WHERE hash = ? AND revoked_at IS NULL`)
+        .get(hash) as { id: number; scope: TokenScope; app_id: number | null; hash: string } | undefined;
+      return row && { id: row.id, scope: row.scope, appId: row.app_id, hash: row.hash };
     },
+    list() {
+      return (db.prepare(`${TOKEN_SELECT} WHERE t.revoked_at IS NULL ORDER BY t.id`).all() as TokenRow[]).map(toToken);
+    },
+    revoke: db.transaction((idNamePrefix: string) => {
+      const rows = db
+        .prepare(`${TOKEN_SELECT} WHERE t.revoked_at IS NULL AND (CAST(t.id AS TEXT) = ? OR t.name = ? OR t.prefix = ?)`)
+        .all(idNamePrefix, idNamePrefix, idNamePrefix) as TokenRow[];
+      const revoke = db.prepare(`UPDATE tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
+      for (const row of rows) revoke.run(row.id);
+      return rows.map(toToken);
+    }),
     touch(id) {
       db.prepare(`UPDATE tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(id);
     },

@@ -1,0 +1,130 @@
+// Brings the OpenAPI fields (summary...) into Fastify's route schema type.
+import type {} from '@fastify/swagger';
+import type { FastifyRequest } from 'fastify';
+import type { ConfigStore, DomainStore, ReleaseStore, TokenStore } from '../../domain/ports.js';
+import type { App, Release } from '../../domain/types.js';
+import { ForbiddenError } from '../../domain/errors.js';
+import type { AppService } from '../../services/apps.js';
+import type { ProcessControl } from '../../services/processes.js';
+import type { LogService } from '../../services/logs.js';
+import type { TokenService } from '../../services/tokens.js';
+import type { Deployer } from '../../pipeline/deploy.js';
+import type { RouteTable } from '../../pipeline/switch.js';
+import { requireAppAccess, type Principal } from '../auth.js';
+
+/** What the REST API works with; built once in server.ts. */
+export interface ApiDeps {
+  readonly tokenStore: TokenStore;
+  readonly tokens: TokenService;
+  readonly apps: AppService;
+  readonly releases: ReleaseStore;
+  readonly configVars: ConfigStore;
+  readonly domains: DomainStore;
+  readonly deployer: Deployer;
+  readonly routes: RouteTable;
+  readonly processes: ProcessControl;
+  readonly logs: LogService;
+  /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
+  readonly domain: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route without authentication');
+  return request.principal;
+}
+
+/** Admin tokens only: apps, config, domains, tokens, process control. */
+export function requireAdmin(request: FastifyRequest): void {
+  if (principalOf(request).scope !== 'admin') throw new ForbiddenError('this needs an admin token; a deploy token may only push and read its app');
+}
+
+/** The app named in the URL, if the token may see it (403 before 404: a deploy token learns nothing of other apps). */
+export function appFor(deps: ApiDeps, request: FastifyRequest<{ Params: { app: string } }>): App {
+  const principal = principalOf(request);
+  const name = request.params.app;
+  if (principal.scope !== 'admin') requireAppAccess(principal, deps.apps.findId(name), name);
+  return deps.apps.get(name);
+}
+
+/** A release as the API shows it: config values stay out (they may be secrets), keys are listed. */
+export function releaseView(release: Release): Record<string, unknown> {
+  return {
+    version: release.version,
+    kind: release.kind,
+    status: release.status,
+    gitSha: release.gitSha,
+    buildpack: release.buildpack,
+    image: release.image,
+    configKeys: Object.keys(release.config).sort(),
+    failureReason: release.failureReason,
+    createdAt: release.createdAt,
+    updatedAt: release.updatedAt,
+  };
+}
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+  required: ['error', 'message'],
+} as const;
+
+export const releaseSchema = {
+  $id: 'Release',
+  type: 'object',
+  properties: {
+    version: { type: 'integer' },
+    kind: { type: 'string', enum: ['deploy', 'config', 'rollback'] },
+    status: { type: 'string' },
+    gitSha: { type: ['string', 'null'] },
+    buildpack: { type: ['string', 'null'] },
+    image: { type: ['string', 'null'] },
+    configKeys: { type: 'array', items: { type: 'string' } },
+    failureReason: { type: ['string', 'null'] },
+    createdAt: { type: 'string' },
+    updatedAt: { type: 'string' },
+    log: { type: 'string' },
+  },
+  required: ['version', 'kind', 'status'],
+} as const;
+
+export const appStatusSchema = {
+  $id: 'AppStatus',
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    createdAt: { type: 'string' },
+    url: { type: 'string' },
+    domains: { type: 'array', items: { type: 'string' } },
+    deploying: { type: 'boolean' },
+    release: {
+      type: ['object', 'null'],
+      properties: { version: { type: 'integer' }, kind: { type: 'string' }, gitSha: { type: ['string', 'null'] }, createdAt: { type: 'string' } },
+    },
+    state: { type: ['string', 'null'] },
+  },
+  required: ['name', 'url', 'domains', 'deploying', 'release', 'state'],
+} as const;
+
+export const appParams = {
+  type: 'object',
+  properties: { app: { type: 'string', maxLength: 64 } },
+  required: ['app'],
+} as const;
+
+/** Error responses every authenticated route may give. */
+export const errorResponses = {
+  400: { $ref: 'Error#' },
+  401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
+  404: { $ref: 'Error#' },
+  409: { $ref: 'Error#' },
+  422: { $ref: 'Error#' },
+  429: { $ref: 'Error#' },
+} as const;

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { authenticate, tokenFromRequest } from '../auth.js';
+import { appStatusSchema, errorSchema, releaseSchema, type ApiDeps } from './context.js';
+import { appRoutes } from './apps.js';
+import { releaseRoutes } from './releases.js';
+import { runtimeRoutes } from './runtime.js';
+import { tokenRoutes } from './tokens.js';
+
+/** The REST API under /api/v1: every route needs a token (Bearer); the OpenAPI document does not. */
+export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
+  app.addSchema(errorSchema);
+  app.addSchema(releaseSchema);
+  app.addSchema(appStatusSchema);
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (api) => {
+    api.decorateRequest('principal', null);
+    // preValidation, not onRequest: the limit on failed authentications (a route-level
+    // onRequest hook) must see a request before authentication refuses it.
+    api.addHook('preValidation', async (request) => {
+      request.principal = authenticate(deps.tokenStore, tokenFromRequest(request));
+    });
+    await api.register(appRoutes, { deps });
+    await api.register(releaseRoutes, { deps });
+    await api.register(runtimeRoutes, { deps });
+    await api.register(tokenRoutes, { deps });
+  });
+};

@@ -1,0 +1,146 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ConflictError, DeployError, NotFoundError } from '../../domain/errors.js';
+import type { App, Release } from '../../domain/types.js';
+import type { ImageReleaseResult } from '../../pipeline/deploy.js';
+import { validateConfigVars } from '../../services/validation.js';
+import { appFor, appParams, errorResponses, releaseView, requireAdmin, type ApiDeps } from './context.js';
+
+type AppRoute = { Params: { app: string } };
+
+const configSchema = {
+  type: 'object',
+  properties: {
+    config: { type: 'object', additionalProperties: { type: 'string' } },
+    release: { anyOf: [{ $ref: 'Release#' }, { type: 'null' }] },
+  },
+  required: ['config'],
+} as const;
+
+/** Releases, rollback, config vars (each change is a release) and deploy status. */
+export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
+  api.get<AppRoute>(
+    '/apps/:app/releases',
+    { schema: { summary: 'List releases, newest first', params: appParams, response: { 200: { type: 'array', items: { $ref: 'Release#' } }, ...errorResponses } } },
+    async (request) => deps.releases.list(appFor(deps, request).id).map(releaseView),
+  );
+
+  api.get<{ Params: { app: string; version: string } }>(
+    '/apps/:app/releases/:version',
+    {
+      schema: {
+        summary: 'Show a release with its build and deploy log',
+        params: { type: 'object', properties: { app: { type: 'string' }, version: { type: 'string', pattern: '^v?[0-9]{1,9}$' } }, required: ['app', 'version'] },
+        response: { 200: { $ref: 'Release#' }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = appFor(deps, request);
+      const release = findRelease(deps, app, request.params.version);
+      return { ...releaseView(release), log: deps.releases.log(release.id) };
+    },
+  );
+
+  api.post<AppRoute & { Body: { version?: string | number } }>(
+    '/apps/:app/rollback',
+    {
+      schema: {
+        summary: "Roll back to a kept release: its image and config, blue/green, no rebuild (default: the one before the live one)",
+        params: appParams,
+        body: { type: ['object', 'null'], properties: { version: { type: ['string', 'integer'] } }, additionalProperties: false },
+        response: { 200: { $ref: 'Release#' }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const app = appFor(deps, request);
+      const version = request.body?.version;
+      const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
+      const result = await deps.deployer.releaseFromImage({ app, kind: 'rollback', from: target, config: target.config });
+      return liveOrFail(deps, result);
+    },
+  );
+
+  api.get<AppRoute>('/apps/:app/config', { schema: { summary: 'Show config vars', params: appParams, response: { 200: configSchema, ...errorResponses } } }, async (request) => {
+    requireAdmin(request);
+    return { config: deps.configVars.get(appFor(deps, request).id) };
+  });
+
+  api.patch<AppRoute & { Body: { set?: Record<string, string>; unset?: string[] } }>(
+    '/apps/:app/config',
+    {
+      schema: {
+        summary: 'Set and unset config vars at once; a live app gets a new release with them, rolled out blue/green',
+        params: appParams,
+        body: {
+          type: 'object',
+          properties: {
+            set: { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 200 },
+            unset: { type: 'array', items: { type: 'string' }, maxItems: 200 },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: configSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const app = appFor(deps, request);
+      const set = request.body.set ?? {};
+      validateConfigVars(set);
+      const config = { ...deps.configVars.get(app.id), ...set };
+      for (const key of request.body.unset ?? []) delete config[key];
+      const live = deps.releases.live(app.id);
+      if (!live) {
+        // Nothing runs yet: the next deploy starts with these.
+        deps.configVars.replace(app.id, config);
+        return { config, release: null };
+      }
+      const result = await deps.deployer.releaseFromImage({ app, kind: 'config', from: live, config });
+      return { config: deps.configVars.get(app.id), release: liveOrFail(deps, result) };
+    },
+  );
+
+  api.get<AppRoute>(
+    '/apps/:app/deploy',
+    {
+      schema: {
+        summary: 'Deploy status: whether a deploy runs, and the latest release',
+        params: appParams,
+        response: { 200: { type: 'object', properties: { deploying: { type: 'boolean' }, latest: { anyOf: [{ $ref: 'Release#' }, { type: 'null' }] } } }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = appFor(deps, request);
+      const latest = deps.releases.list(app.id)[0];
+      return { deploying: deps.deployer.isDeploying(app.name), latest: latest ? releaseView(latest) : null };
+    },
+  );
+};
+
+function findRelease(deps: ApiDeps, app: App, version: string): Release {
+  const number = Number(version.replace(/^v/, ''));
+  const release = Number.isInteger(number) ? deps.releases.byVersion(app.id, number) : undefined;
+  if (!release) throw new NotFoundError(`${app.name} has no release ${version.startsWith('v') ? version : `v${version}`} (see \`pilot releases\`)`);
+  return release;
+}
+
+/** The release that served before the live one. */
+function previousRelease(deps: ApiDeps, app: App): Release {
+  const live = deps.releases.live(app.id);
+  if (!live) throw new ConflictError(`${app.name} has no live release to roll back from`);
+  const previous = deps.releases.list(app.id).find((release) => release.version < live.version && release.status === 'retired');
+  if (!previous) throw new ConflictError(`${app.name} has no earlier release that served: nothing to roll back to`);
+  return previous;
+}
+
+/** A release that did not go live is a 422 whose message is the release's failure. */
+function liveOrFail(deps: ApiDeps, result: ImageReleaseResult): Record<string, unknown> {
+  if (!result.live) {
+    const live = deps.releases.live(result.release.appId);
+    throw new DeployError(
+      'PILOT_RELEASE_FAILED',
+      `v${result.release.version} failed: ${result.release.failureReason ?? 'unknown reason'}; ${live ? `v${live.version} is still serving` : 'nothing serves'}`,
+    );
+  }
+  return releaseView(result.release);
+}

@@ -1,0 +1,96 @@
+import type { AppStore, ContainerEngine, DomainStore, ReleaseStore } from '../domain/ports.js';
+import type { App, Release } from '../domain/types.js';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { validateAppName } from '../domain/app-name.js';
+import { instanceLabels } from '../pipeline/start.js';
+import type { Deployer } from '../pipeline/deploy.js';
+import type { RouteTable } from '../pipeline/switch.js';
+
+export interface AppStatus {
+  readonly name: string;
+  readonly createdAt: string;
+  readonly url: string;
+  readonly domains: readonly string[];
+  readonly deploying: boolean;
+  /** The live release, or null before the first successful deploy. */
+  readonly release: { readonly version: number; readonly kind: string; readonly gitSha: string | null; readonly createdAt: string } | null;
+  /** Docker's status of the live release's container ("running", "exited"...), or null. */
+  readonly state: string | null;
+}
+
+export interface AppServiceDeps {
+  readonly apps: AppStore;
+  readonly releases: ReleaseStore;
+  readonly domains: DomainStore;
+  readonly engine: ContainerEngine;
+  readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void };
+  readonly deployer: Deployer;
+  readonly routes: RouteTable;
+  readonly instance: string;
+  readonly appUrl: (app: string) => string;
+}
+
+/** Apps as the API shows them: create, list with status, destroy with everything they own. */
+export class AppService {
+  constructor(private readonly deps: AppServiceDeps) {}
+
+  /** The app, or a 404 that says how apps come to exist. */
+  get(name: string): App {
+    const app = this.deps.apps.findByName(name);
+    if (!app) throw new NotFoundError(`no app named "${name}": create it with \`pilot apps:create ${name}\` or push to it`);
+    return app;
+  }
+
+  /** The app's id, or undefined; for access checks that must not reveal whether an app exists. */
+  findId(name: string): number | undefined {
+    return this.deps.apps.findByName(name)?.id;
+  }
+
+  async create(name: string): Promise<App> {
+    validateAppName(name);
+    if (this.deps.apps.findByName(name)) throw new ConflictError(`an app named "${name}" exists already`);
+    const app = this.deps.apps.create(name);
+    await this.deps.repositories.create(name);
+    return app;
+  }
+
+  async status(app: App): Promise<AppStatus> {
+    const live = this.deps.releases.live(app.id);
+    const container = live?.containerId ? await this.deps.engine.inspectContainer(live.containerId) : undefined;
+    return {
+      name: app.name,
+      createdAt: app.createdAt,
+      url: this.deps.appUrl(app.name),
+      domains: this.deps.domains.listForApp(app.id),
+      deploying: this.deps.deployer.isDeploying(app.name),
+      release: live ? releaseSummary(live) : null,
+      state: live ? (container?.status ?? 'missing') : null,
+    };
+  }
+
+  async list(): Promise<AppStatus[]> {
+    return Promise.all(this.deps.apps.list().map((app) => this.status(app)));
+  }
+
+  /**
+   * Removes the app's containers, images, repository, routes and rows, after any deploy in
+   * progress. Routes are reloaded first, so Caddy never points at a removed container.
+   */
+  async destroy(app: App): Promise<{ containers: number; images: number }> {
+    return this.deps.deployer.withAppLock(app.name, async () => {
+      this.deps.apps.delete(app.id);
+      await this.deps.routes.reload();
+      const labels = instanceLabels(this.deps.instance, app.name);
+      const containers = await this.deps.engine.listContainers(labels);
+      for (const container of containers) await this.deps.engine.removeContainer(container.id);
+      const images = await this.deps.engine.listImages(labels);
+      for (const image of images) await this.deps.engine.removeImage(image);
+      this.deps.repositories.remove(app.name);
+      return { containers: containers.length, images: images.length };
+    });
+  }
+}
+
+export function releaseSummary(release: Release): { version: number; kind: string; gitSha: string | null; createdAt: string } {
+  return { version: release.version, kind: release.kind, gitSha: release.gitSha, createdAt: release.createdAt };
+}

@@ -1,0 +1,32 @@
+import { ValidationError } from '../domain/errors.js';
+
+const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const MAX_CONFIG_VALUE_BYTES = 32 * 1024;
+/** Set by Pilot itself in every container. */
+const RESERVED_CONFIG_KEYS = new Set(['PORT']);
+
+/** Config var names are shell variable names; values are any text up to 32 KiB. */
+export function validateConfigVars(vars: Readonly<Record<string, string>>): void {
+  for (const [key, value] of Object.entries(vars)) {
+    if (!CONFIG_KEY.test(key)) {
+      throw new ValidationError(`invalid config var name ${JSON.stringify(key.slice(0, 64))}: use letters, digits and _, not starting with a digit (e.g. DATABASE_URL)`);
+    }
+    if (RESERVED_CONFIG_KEYS.has(key)) throw new ValidationError(`${key} is set by Pilot (the port your app listens on) and cannot be changed`);
+    if (typeof value !== 'string') throw new ValidationError(`the value of ${key} must be a string`);
+    if (Buffer.byteLength(value) > MAX_CONFIG_VALUE_BYTES) throw new ValidationError(`the value of ${key} is larger than 32 KiB`);
+  }
+}
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A custom domain: a lowercase host name of two labels or more, not an IP address. */
+export function validateHostname(input: string): string {
+  const hostname = input.trim().toLowerCase().replace(/\.$/, '');
+  const shown = JSON.stringify(input.slice(0, 100));
+  const labels = hostname.split('.');
+  if (hostname.length > 253 || labels.length < 2 || !labels.every((label) => LABEL.test(label))) {
+    throw new ValidationError(`invalid domain ${shown}: use a host name such as www.example.com (letters, digits, dashes and dots)`);
+  }
+  if (/^[0-9]+$/.test(labels.at(-1) ?? '')) throw new ValidationError(`invalid domain ${shown}: an IP address is not a domain`);
+  return hostname;
+}
