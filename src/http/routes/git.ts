@@ -33,6 +33,8 @@ export const gitRoutes: FastifyPluginAsync<GitRouteOptions> = async (app, option
     const name = repo.slice(0, -'.git'.length);
     try {
       const principal = authenticate(options.tokens, tokenFromRequest(request));
+      // A deploy token may not create apps: check access before the first push creates one.
+      if (principal.scope !== 'admin') requireAppAccess(principal, options.registry.find(name)?.id, name);
       const app = service === 'git-receive-pack' && request.method === 'GET'
         ? await options.registry.findOrCreate(name)
         : options.registry.find(name);

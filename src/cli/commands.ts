@@ -1,0 +1,424 @@
+import { Command, Option } from 'commander';
+import readline from 'node:readline/promises';
+import { execFileSync } from 'node:child_process';
+import { ApiClient } from './client.js';
+import { CliError } from './errors.js';
+import { createOutput, type Output } from './output.js';
+import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './settings.js';
+import { followLogs, type LogLine } from './logs.js';
+
+interface GlobalOptions {
+  json?: boolean;
+}
+
+interface AppStatus {
+  name: string;
+  url: string;
+  domains: string[];
+  deploying: boolean;
+  release: { version: number; kind: string; gitSha: string | null; createdAt: string } | null;
+  state: string | null;
+  createdAt: string;
+}
+
+interface ReleaseView {
+  version: number;
+  kind: string;
+  status: string;
+  gitSha: string | null;
+  buildpack: string | null;
+  image: string | null;
+  configKeys: string[];
+  failureReason: string | null;
+  createdAt: string;
+  log?: string;
+}
+
+const path = (app: string, rest = ''): string => `/apps/${encodeURIComponent(app)}${rest}`;
+
+/** Adds the commands to the program; `io` carries what the commands print with. */
+export function registerCommands(program: Command): void {
+  const context = (command: Command): { out: Output; client: () => ApiClient } => {
+    const options = command.optsWithGlobals<GlobalOptions>();
+    return { out: createOutput({ json: options.json === true }), client: () => new ApiClient(loadCredentials()) };
+  };
+  const appOption = (): Option => new Option('-a, --app <name>', 'the app (default: from the `pilot` git remote)');
+  const appOf = (command: Command): string => resolveApp(command.opts<{ app?: string }>().app);
+
+  program
+    .command('login')
+    .description('store the server URL and a token (mode 0600) for the next commands')
+    .argument('<url>', 'the server, e.g. https://pilot.example.com')
+    .option('--token <token>', 'the token (default: asked, or read from stdin, or PILOT_TOKEN)')
+    .addHelpText('after', '\nExample:\n  $ pilot login https://pilot.example.com')
+    .action(async (url: string, options: { token?: string }, command: Command) => {
+      const { out } = context(command);
+      const token = options.token ?? process.env.PILOT_TOKEN ?? (await ask('Token: '));
+      const credentials = { url: normalizeUrl(url), token: token.trim() };
+      const who = await new ApiClient(credentials).get<{ scope: string; app: string | null }>('/whoami');
+      const file = saveCredentials(credentials);
+      out.result({ url: credentials.url, ...who, file }, () => `Logged in to ${credentials.url} with ${who.scope === 'admin' ? 'an admin token' : `a deploy token for ${who.app}`} (saved in ${file})`);
+    });
+
+  program
+    .command('apps')
+    .description('list apps')
+    .addHelpText('after', '\nExample:\n  $ pilot apps')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const apps = await client().get<AppStatus[]>('/apps');
+      out.result(apps, () => out.table(apps.map(appRow), ['name', 'release', 'state', 'url']));
+    });
+
+  program
+    .command('apps:create')
+    .description('create an app (pushing to a new name does it too)')
+    .argument('<name>', 'lowercase letters, digits and dashes')
+    .addHelpText('after', '\nExample:\n  $ pilot apps:create shop')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const app = await client().post<AppStatus>('/apps', { name });
+      out.result(app, () => `Created ${app.name}: push to ${client().url}/${app.name}.git, then visit ${app.url}`);
+    });
+
+  program
+    .command('apps:info')
+    .description("show an app's release, state, URL and domains")
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot apps:info -a shop')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const app = await client().get<AppStatus>(path(appOf(command)));
+      out.result(app, () =>
+        [
+          out.bold(`=== ${app.name}`),
+          `URL:       ${app.url}`,
+          `Domains:   ${app.domains.join(', ') || '-'}`,
+          `Release:   ${app.release ? `v${app.release.version} (${app.release.kind}${app.release.gitSha ? ` ${app.release.gitSha.slice(0, 7)}` : ''})` : 'none yet: git push to deploy'}`,
+          `State:     ${app.state ?? '-'}${app.deploying ? ' (deploying)' : ''}`,
+          `Created:   ${app.createdAt}`,
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('apps:destroy')
+    .description('destroy an app: its containers, images, repository, routes and records')
+    .addOption(appOption())
+    .option('--confirm <name>', 'the app name again, to skip the question')
+    .addHelpText('after', '\nExample:\n  $ pilot apps:destroy -a shop --confirm shop')
+    .action(async (options: { confirm?: string }, command: Command) => {
+      const { out, client } = context(command);
+      const app = appOf(command);
+      const confirm = options.confirm ?? (await ask(`This destroys ${app} and cannot be undone. Type its name to confirm: `));
+      if (confirm.trim() !== app) throw new CliError(`not destroyed: "${confirm.trim()}" is not "${app}"`);
+      const result = await client().delete<{ destroyed: string; containers: number; images: number }>(`${path(app)}?confirm=${encodeURIComponent(app)}`);
+      out.result(result, () => `Destroyed ${result.destroyed} (${result.containers} containers, ${result.images} images)`);
+    });
+
+  registerConfigCommands(program, context, appOption, appOf);
+  registerReleaseCommands(program, context, appOption, appOf);
+  registerRuntimeCommands(program, context, appOption, appOf);
+  registerTokenCommands(program, context);
+}
+
+type Context = (command: Command) => { out: Output; client: () => ApiClient };
+
+function registerConfigCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
+  program
+    .command('config')
+    .description('show config vars')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot config -a shop')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const { config } = await client().get<{ config: Record<string, string> }>(path(appOf(command), '/config'));
+      out.result(config, () => Object.entries(config).map(([key, value]) => `${key}=${value}`).join('\n') || '(no config vars)');
+    });
+
+  program
+    .command('config:get')
+    .description('print one config var')
+    .argument('<key>')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot config:get DATABASE_URL -a shop')
+    .action(async (key: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const { config } = await client().get<{ config: Record<string, string> }>(path(appOf(command), '/config'));
+      if (!(key in config)) throw new CliError(`${key} is not set`);
+      out.result({ [key]: config[key] }, () => config[key] ?? '');
+    });
+
+  program
+    .command('config:set')
+    .description('set config vars; a running app gets a new release with them (blue/green)')
+    .argument('<pairs...>', 'KEY=VALUE ...')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot config:set GREETING=hi NODE_OPTIONS=--max-old-space-size=256 -a shop')
+    .action(async (pairs: string[], _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const set: Record<string, string> = {};
+      for (const pair of pairs) {
+        const equals = pair.indexOf('=');
+        if (equals <= 0) throw new CliError(`"${pair}" is not KEY=VALUE`);
+        set[pair.slice(0, equals)] = pair.slice(equals + 1);
+      }
+      const result = await client().patch<{ config: Record<string, string>; release: ReleaseView | null }>(path(appOf(command), '/config'), { set });
+      out.result(result, () => `Set ${Object.keys(set).join(', ')}${result.release ? ` and released v${result.release.version}` : ' (used from the next deploy)'}`);
+    });
+
+  program
+    .command('config:unset')
+    .description('remove config vars; a running app gets a new release without them')
+    .argument('<keys...>')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot config:unset GREETING -a shop')
+    .action(async (keys: string[], _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const result = await client().patch<{ config: Record<string, string>; release: ReleaseView | null }>(path(appOf(command), '/config'), { unset: keys });
+      out.result(result, () => `Unset ${keys.join(', ')}${result.release ? ` and released v${result.release.version}` : ''}`);
+    });
+
+  program
+    .command('domains')
+    .description("list an app's custom domains")
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot domains -a shop')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const result = await client().get<{ domains: string[] }>(path(appOf(command), '/domains'));
+      out.result(result, () => result.domains.join('\n') || '(no custom domains)');
+    });
+
+  for (const [name, verb] of [['domains:add', 'add'], ['domains:remove', 'remove']] as const) {
+    program
+      .command(name)
+      .description(verb === 'add' ? 'serve the app at a domain of yours too (point its DNS at the server)' : 'stop serving the app at a domain')
+      .argument('<domain>')
+      .addOption(appOption())
+      .addHelpText('after', `\nExample:\n  $ pilot ${name} www.example.com -a shop`)
+      .action(async (domain: string, _options: unknown, command: Command) => {
+        const { out, client } = context(command);
+        const app = appOf(command);
+        const result = verb === 'add'
+          ? await client().post<{ domains: string[] }>(path(app, '/domains'), { domain })
+          : await client().delete<{ domains: string[] }>(path(app, `/domains/${encodeURIComponent(domain)}`));
+        out.result(result, () => `${verb === 'add' ? 'Added' : 'Removed'} ${domain}; ${app} now answers at: ${result.domains.join(', ') || 'its own name only'}`);
+      });
+  }
+}
+
+function registerReleaseCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
+  program
+    .command('releases')
+    .description('list releases, newest first')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot releases -a shop')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const releases = await client().get<ReleaseView[]>(path(appOf(command), '/releases'));
+      out.result(releases, () =>
+        out.table(
+          releases.map((release) => ({
+            version: `v${release.version}`,
+            kind: release.kind,
+            status: release.status,
+            commit: release.gitSha?.slice(0, 7),
+            created: release.createdAt,
+            reason: release.failureReason,
+          })),
+          ['version', 'kind', 'status', 'commit', 'created', 'reason'],
+        ),
+      );
+    });
+
+  program
+    .command('releases:info')
+    .description('show a release and its build and deploy log')
+    .argument('<version>', 'e.g. v3')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot releases:info v3 -a shop')
+    .action(async (version: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const release = await client().get<ReleaseView>(path(appOf(command), `/releases/${encodeURIComponent(version)}`));
+      out.result(release, () =>
+        [
+          out.bold(`=== v${release.version} (${release.kind}, ${release.status})`),
+          `Commit:   ${release.gitSha ?? '-'}`,
+          `Image:    ${release.image ?? '-'}`,
+          `Config:   ${release.configKeys.join(', ') || '-'}`,
+          `Created:  ${release.createdAt}`,
+          ...(release.failureReason ? [`Failed:   ${release.failureReason}`] : []),
+          '',
+          release.log ?? '',
+        ].join('\n').trimEnd(),
+      );
+    });
+
+  program
+    .command('rollback')
+    .description('serve an earlier release again: its image and config, blue/green, no rebuild')
+    .argument('[version]', 'e.g. v3 (default: the release before the live one)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot rollback v3 -a shop')
+    .action(async (version: string | undefined, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const release = await client().post<ReleaseView>(path(appOf(command), '/rollback'), version ? { version } : {});
+      out.result(release, () => `Rolled back: v${release.version} serves the image and config of ${version ?? 'the previous release'}`);
+    });
+}
+
+function registerRuntimeCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
+  interface ProcessView {
+    type: string;
+    release: number;
+    container: string;
+    state: string;
+    uptimeSeconds: number | null;
+    restarts: number;
+  }
+  const showProcesses = (out: Output, processes: ProcessView[]): string =>
+    out.table(
+      processes.map((process) => ({ ...process, release: `v${process.release}`, uptime: process.uptimeSeconds === null ? null : duration(process.uptimeSeconds) })),
+      ['type', 'release', 'state', 'uptime', 'restarts', 'container'],
+    );
+
+  program
+    .command('ps')
+    .description("show the app's containers: state, release, uptime, restarts")
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot ps -a shop')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const processes = await client().get<ProcessView[]>(path(appOf(command), '/ps'));
+      out.result(processes, () => showProcesses(out, processes));
+    });
+
+  for (const action of ['restart', 'stop', 'start'] as const) {
+    program
+      .command(action)
+      .description(`${action} the app's containers`)
+      .addOption(appOption())
+      .addHelpText('after', `\nExample:\n  $ pilot ${action} -a shop`)
+      .action(async (_options: unknown, command: Command) => {
+        const { out, client } = context(command);
+        const processes = await client().post<ProcessView[]>(path(appOf(command), `/ps/${action}`));
+        out.result(processes, () => showProcesses(out, processes));
+      });
+  }
+
+  program
+    .command('logs')
+    .description("print the app's log; -f keeps following it (and resumes after a dropped connection)")
+    .addOption(appOption())
+    .option('-n, --num <lines>', 'how many recent lines', (value) => positiveInteger(value), 100)
+    .option('-f, --follow', 'keep printing new lines')
+    .addHelpText('after', '\nExample:\n  $ pilot logs -f -n 20 -a shop')
+    .action(async (options: { num: number; follow?: boolean }, command: Command) => {
+      const { out, client } = context(command);
+      const app = appOf(command);
+      const print = (line: LogLine): void => out.print(out.json ? JSON.stringify(line) : `${out.dim(line.time)} ${line.text}`);
+      if (!options.follow) {
+        const { lines } = await client().get<{ lines: LogLine[] }>(path(app, `/logs?lines=${options.num}`));
+        lines.forEach(print);
+        return;
+      }
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await followLogs(client(), app, options.num, print, stop.signal);
+    });
+
+  program
+    .command('git:remote')
+    .description('add the `pilot` git remote for this repository; the token goes in an http header setting, not in the URL')
+    .addOption(appOption())
+    .option('-r, --remote <name>', 'the remote name', 'pilot')
+    .addHelpText('after', '\nExample:\n  $ pilot git:remote -a shop && git push pilot main')
+    .action((options: { remote: string; app?: string }, command: Command) => {
+      const { out, client } = context(command);
+      const app = options.app ?? resolveApp(undefined);
+      const api = client();
+      const url = `${api.url}/${app}.git`;
+      const git = (...args: string[]): string => execFileSync('git', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+      try {
+        git('rev-parse', '--git-dir');
+      } catch {
+        throw new CliError('not in a git repository: run `git init` first');
+      }
+      const existing = (() => {
+        try {
+          return git('remote', 'get-url', options.remote);
+        } catch {
+          return undefined;
+        }
+      })();
+      if (existing === undefined) git('remote', 'add', options.remote, url);
+      else git('remote', 'set-url', options.remote, url);
+      const basic = Buffer.from(`pilot:${api.token}`).toString('base64');
+      git('config', '--local', '--replace-all', `http.${url}.extraHeader`, `Authorization: Basic ${basic}`);
+      out.result({ remote: options.remote, url }, () => `Remote ${options.remote} -> ${url}\nDeploy with: git push ${options.remote} main`);
+    });
+}
+
+function registerTokenCommands(program: Command, context: Context): void {
+  program
+    .command('tokens')
+    .description('list tokens (never their secrets)')
+    .addHelpText('after', '\nExample:\n  $ pilot tokens')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const tokens = await client().get<Record<string, unknown>[]>('/tokens');
+      out.result(tokens, () => out.table(tokens, ['id', 'name', 'prefix', 'scope', 'app', 'lastUsedAt']));
+    });
+
+  program
+    .command('tokens:create')
+    .description('create a token: an admin token, or with --app a deploy token for one app; shown once')
+    .argument('<name>', 'what it is for, e.g. "ci"')
+    .option('--app <name>', 'scope the token to this app (push, deploy, read status, releases and logs)')
+    .addHelpText('after', '\nExample:\n  $ pilot tokens:create ci --app shop --json')
+    .action(async (name: string, options: { app?: string }, command: Command) => {
+      const { out, client } = context(command);
+      const created = await client().post<{ token: string; scope: string; app: string | null }>('/tokens', { name, ...(options.app ? { app: options.app } : {}) });
+      out.result(created, () => `${created.token}\n${out.dim(`(${created.scope === 'admin' ? 'admin token' : `deploy token for ${created.app}`}; shown only now)`)}`);
+    });
+
+  program
+    .command('tokens:revoke')
+    .description('revoke a token by id, name or prefix')
+    .argument('<token>')
+    .addHelpText('after', '\nExample:\n  $ pilot tokens:revoke ci')
+    .action(async (token: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const result = await client().delete<{ revoked: { name: string; prefix: string }[] }>(`/tokens/${encodeURIComponent(token)}`);
+      out.result(result, () => `Revoked ${result.revoked.map((revoked) => `${revoked.name} (${revoked.prefix}…)`).join(', ')}`);
+    });
+}
+
+function appRow(app: AppStatus): Record<string, unknown> {
+  return { name: app.name, release: app.release ? `v${app.release.version}` : null, state: app.deploying ? 'deploying' : app.state, url: app.url };
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new CliError(`${value} is not a positive whole number`);
+  return number;
+}
+
+function duration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86400)}d${Math.floor((seconds % 86400) / 3600)}h`;
+}
+
+/** Reads one answer: from the terminal with a prompt, else one line of stdin. */
+async function ask(question: string): Promise<string> {
+  const prompt = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: process.stdin.isTTY === true });
+  try {
+    return await prompt.question(process.stdin.isTTY ? question : '');
+  } finally {
+    prompt.close();
+  }
+}

@@ -1,0 +1,203 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type {} from '@fastify/websocket';
+import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
+import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
+
+const skip = integrationSkipReason();
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
+// Resolved here: the CLI runs in the app's directory, where `tsx` is not resolvable.
+const TSX = import.meta.resolve('tsx');
+
+interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** An app that answers with $GREETING and its version, and logs every request. */
+function appFiles(version: string): Record<string, string> {
+  return {
+    'package.json': JSON.stringify({ name: 'greeter', version, scripts: { start: 'node server.js' } }),
+    'server.js':
+      "const { version } = require('./package.json');\n" +
+      "require('http').createServer((request, response) => {\n" +
+      "  console.log('request ' + request.url);\n" +
+      "  response.end((process.env.GREETING || 'hello') + ' from ' + version);\n" +
+      '}).listen(process.env.PORT);\n',
+  };
+}
+
+describe('the pilot CLI against a real server (real Docker, Caddy and git)', { skip }, () => {
+  let pilot: TestPilot;
+  let home: string;
+  let client: GitClient;
+
+  before(async () => {
+    pilot = await startTestPilot();
+    home = tempDir('cli-home');
+    client = new GitClient(tempDir('greeter'));
+    await client.init();
+    await client.commit(appFiles('1.0.0'));
+  });
+  after(async () => {
+    await pilot?.close();
+  });
+
+  /** Runs `pilot ARGS` in the app's repository, with its own HOME (its own saved login). */
+  function start(args: string[], env: Record<string, string> = {}) {
+    return spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+      cwd: client.workDir,
+      env: { PATH: process.env.PATH, HOME: home, ...env },
+    });
+  }
+
+  function pilotCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+    return new Promise((resolve, reject) => {
+      const child = start(args, env);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
+    const result = await pilotCli(args, env);
+    assert.equal(result.code, 0, `pilot ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
+    return result.stdout;
+  }
+
+  async function body(app: string, urlPath = '/'): Promise<string> {
+    return (await httpsGet({ host: `${app}.${pilot.domain}`, port: pilot.httpsPort, path: urlPath, ca: pilot.caFile })).body;
+  }
+
+  function assertPushed(result: GitResult): void {
+    assert.equal(result.code, 0, `push failed:\n${result.stderr}`);
+  }
+
+  it('logs in (mode 0600), adds the pilot remote without the token in its URL, and pushes through it', async () => {
+    const login = await ok(['login', pilot.server.address, '--token', pilot.token]);
+    assert.match(login, /Logged in to http:\/\/127\.0\.0\.1:\d+ with an admin token/);
+    const saved = path.join(home, '.config', 'pilot', 'credentials.json');
+    assert.equal(fs.statSync(saved).mode & 0o777, 0o600);
+
+    await ok(['git:remote', '-a', 'greeter']);
+    const url = await client.ok(['remote', 'get-url', 'pilot']);
+    assert.equal(url, `${pilot.server.address}/greeter.git`);
+    assertPushed(await client.run(['push', 'pilot', 'HEAD:refs/heads/main']));
+    assert.equal(await body('greeter'), 'hello from 1.0.0');
+
+    const info = JSON.parse(await ok(['apps:info', '--json'])) as { name: string; release: { version: number }; state: string };
+    assert.equal(info.name, 'greeter', 'the app comes from the pilot remote');
+    assert.equal(info.release.version, 1);
+    assert.equal(info.state, 'running');
+  });
+
+  it('config:set makes a release the app answers with, and config:get reads it back', async () => {
+    const set = await ok(['config:set', 'GREETING=hi', '-a', 'greeter']);
+    assert.match(set, /Set GREETING and released v2/);
+    assert.equal(await body('greeter'), 'hi from 1.0.0');
+    assert.equal((await ok(['config:get', 'GREETING'])).trim(), 'hi');
+    const releases = JSON.parse(await ok(['releases', '--json'])) as { version: number; kind: string; status: string }[];
+    assert.deepEqual(releases.map((release) => [release.version, release.kind, release.status]), [
+      [2, 'config', 'live'],
+      [1, 'deploy', 'retired'],
+    ]);
+    const bad = await pilotCli(['config:set', 'PORT=1']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^pilot: PORT is set by Pilot/);
+  });
+
+  it('rollback serves the previous release again, with its config', async () => {
+    await client.commit(appFiles('2.0.0'));
+    assertPushed(await client.run(['push', 'pilot', 'HEAD:refs/heads/main']));
+    assert.equal(await body('greeter'), 'hi from 2.0.0');
+    const rolled = await ok(['rollback']);
+    assert.match(rolled, /Rolled back: v4 serves/);
+    assert.equal(await body('greeter'), 'hi from 1.0.0');
+    const info = await ok(['releases:info', 'v4']);
+    assert.match(info, /=== v4 \(rollback, live\)/);
+    assert.match(info, /Rolling back to v2 as v4/);
+  });
+
+  it('logs -f prints a line the app writes after the command started', async () => {
+    const follower = start(['logs', '-f', '-n', '1']);
+    let output = '';
+    follower.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      // The tail line shows that the stream is open; then the app writes a new line.
+      await waitFor('the log stream to open', async () => (output.length > 0 ? true : undefined), 20_000);
+      const marker = `/marker-${Date.now()}`;
+      await body('greeter', marker);
+      await waitFor(`"${marker}" in the followed log`, async () => (output.includes(`request ${marker}`) ? true : undefined), 20_000);
+
+      // The socket drops (as at a Caddy reload): the follower reconnects and resumes.
+      for (const socket of pilot.server.app.websocketServer.clients) socket.terminate();
+      const afterDrop = `/after-drop-${Date.now()}`;
+      await body('greeter', afterDrop);
+      await waitFor(`"${afterDrop}" after the reconnection`, async () => (output.includes(`request ${afterDrop}`) ? true : undefined), 20_000);
+      for (const line of [marker, afterDrop]) {
+        assert.equal(output.split('\n').filter((printed) => printed.endsWith(`request ${line}`)).length, 1, `${line} is printed exactly once`);
+      }
+    } finally {
+      follower.kill('SIGINT');
+    }
+    const recent = await ok(['logs', '-n', '5']);
+    assert.match(recent, /request \/marker-/);
+  });
+
+  it('ps shows the running release and restart brings it back', async () => {
+    const processes = JSON.parse(await ok(['ps', '--json'])) as { type: string; release: number; state: string }[];
+    assert.deepEqual(processes.map((process) => [process.type, process.release, process.state]), [['web', 4, 'running']]);
+    await ok(['restart']);
+    assert.equal(await waitFor('the app after a restart', async () => (await body('greeter').catch(() => undefined)) || undefined), 'hi from 1.0.0');
+  });
+
+  it('a deploy token pushes its own app and is refused on another app, over git and the API', async () => {
+    await ok(['apps:create', 'other']);
+    const created = JSON.parse(await ok(['tokens:create', 'ci', '--app', 'greeter', '--json'])) as { token: string; scope: string };
+    assert.equal(created.scope, 'app');
+    const deployEnv = { PILOT_URL: pilot.server.address, PILOT_TOKEN: created.token };
+
+    await client.commit(appFiles('3.0.0'));
+    assertPushed(await client.run(['push', remoteUrl(pilot.server.address, 'greeter', created.token), 'HEAD:refs/heads/main']));
+    assert.equal(await body('greeter'), 'hi from 3.0.0');
+    const refusedPush = await client.run(['push', remoteUrl(pilot.server.address, 'other', created.token), 'HEAD:refs/heads/main']);
+    assert.notEqual(refusedPush.code, 0);
+    assert.match(refusedPush.stderr, /may not access the app "other"/);
+    const refusedCreate = await client.run(['push', remoteUrl(pilot.server.address, 'brand-new', created.token), 'HEAD:refs/heads/main']);
+    assert.notEqual(refusedCreate.code, 0, 'a deploy token cannot create apps by pushing');
+
+    assert.equal((JSON.parse(await ok(['apps:info', '-a', 'greeter', '--json'], deployEnv)) as { name: string }).name, 'greeter');
+    const refusedApi = await pilotCli(['apps:info', '-a', 'other'], deployEnv);
+    assert.equal(refusedApi.code, 1);
+    assert.match(refusedApi.stderr, /may not access the app "other"/);
+    const refusedAdmin = await pilotCli(['config:set', 'A=1', '-a', 'greeter'], deployEnv);
+    assert.match(refusedAdmin.stderr, /needs an admin token/);
+  });
+
+  it('apps:destroy leaves no container, image, route or repository behind', async () => {
+    const refused = await pilotCli(['apps:destroy', '-a', 'greeter', '--confirm', 'nope']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /not destroyed/);
+    assert.match(await ok(['apps:destroy', '-a', 'greeter', '--confirm', 'greeter']), /Destroyed greeter/);
+
+    const labels = { 'pilot.instance': pilot.server.config.instance, 'pilot.app': 'greeter' };
+    assert.deepEqual(await pilot.server.engine.listContainers(labels), []);
+    assert.deepEqual(await pilot.server.engine.listImages(labels), []);
+    assert.equal(fs.existsSync(path.join(pilot.server.paths.repositories, 'greeter.git')), false);
+    const caddyfile = fs.readFileSync(pilot.server.paths.caddyfile, 'utf8');
+    assert.doesNotMatch(caddyfile, /greeter\./);
+    const answer = await body('greeter').catch((error: Error) => `no answer: ${error.message}`);
+    assert.doesNotMatch(answer, /from \d/, 'Caddy no longer serves it');
+    const apps = JSON.parse(await ok(['apps', '--json'])) as { name: string }[];
+    assert.deepEqual(apps.map((app) => app.name), ['other']);
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { credentialsFile, loadCredentials, normalizeUrl, resolveApp, saveCredentials } from '../../../src/cli/settings.js';
+import { createOutput } from '../../../src/cli/output.js';
+import { timestampNanos, sinceParameter } from '../../../src/services/logs.js';
+
+function capture(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
+  let text = '';
+  const stream = new Writable({ write: (chunk, _encoding, done) => ((text += chunk.toString()), done()) }) as unknown as NodeJS.WriteStream;
+  stream.isTTY = isTTY;
+  return { stream, text: () => text };
+}
+
+describe('CLI settings', () => {
+  it('saves the login with mode 0600 and lets PILOT_URL / PILOT_TOKEN override it', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-cli-'));
+    try {
+      const env = { HOME: home };
+      assert.throws(() => loadCredentials(env), /not logged in: run `pilot login/);
+      saveCredentials({ url: 'https://pilot.example.com', token: 'saved' }, env);
+      assert.equal(fs.statSync(credentialsFile(env)).mode & 0o777, 0o600);
+      assert.deepEqual(loadCredentials(env), { url: 'https://pilot.example.com', token: 'saved' });
+      assert.deepEqual(loadCredentials({ ...env, PILOT_TOKEN: 'env', PILOT_URL: 'http://10.0.0.1:3000/' }), { url: 'http://10.0.0.1:3000', token: 'env' });
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('normalizes server URLs and refuses what is not one', () => {
+    assert.equal(normalizeUrl('https://pilot.example.com/'), 'https://pilot.example.com');
+    assert.throws(() => normalizeUrl('pilot.example.com'), /is not a URL/);
+    assert.throws(() => normalizeUrl('ftp://pilot.example.com'), /use an http:\/\/ or https:\/\/ URL/);
+  });
+
+  it('takes the app from --app, else from the pilot git remote', () => {
+    const repo = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-cli-repo-'));
+    try {
+      execFileSync('git', ['init', '--quiet', repo]);
+      assert.equal(resolveApp('given', repo), 'given');
+      assert.throws(() => resolveApp(undefined, repo), /pass --app NAME/);
+      execFileSync('git', ['-C', repo, 'remote', 'add', 'pilot', 'https://pilot.example.com/shop.git']);
+      assert.equal(resolveApp(undefined, repo), 'shop');
+    } finally {
+      fs.rmSync(repo, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('CLI output', () => {
+  it('aligns tables and colours only on a terminal without NO_COLOR', () => {
+    const plain = capture(false);
+    const out = createOutput({ json: false, stream: plain.stream, env: {} });
+    out.print(out.table([{ name: 'shop', release: 'v12' }, { name: 'a', release: null }], ['name', 'release']));
+    assert.equal(plain.text(), 'NAME  RELEASE\nshop  v12\na     -\n');
+    const tty = capture(true);
+    createOutput({ json: false, stream: tty.stream, env: {} }).print(createOutput({ json: false, stream: tty.stream, env: {} }).bold('x'));
+    assert.equal(tty.text(), '\u001b[1mx\u001b[0m\n');
+    const noColor = capture(true);
+    const quiet = createOutput({ json: false, stream: noColor.stream, env: { NO_COLOR: '' } });
+    quiet.print(quiet.bold('x'));
+    assert.equal(noColor.text(), 'x\n');
+  });
+
+  it('prints JSON with --json', () => {
+    const captured = capture(false);
+    createOutput({ json: true, stream: captured.stream, env: {} }).result({ a: 1 }, () => 'human');
+    assert.deepEqual(JSON.parse(captured.text()), { a: 1 });
+  });
+});
+
+describe('log timestamps', () => {
+  it('compares Docker timestamps whose fractions Docker trimmed, and turns them into `since`', () => {
+    const a = timestampNanos('2026-11-23T10:00:00.12Z');
+    const b = timestampNanos('2026-11-23T10:00:00.123456789Z');
+    assert.ok(a < b);
+    assert.equal(b - a, 3_456_789n);
+    assert.equal(sinceParameter(b), `${Date.parse('2026-11-23T10:00:00Z') / 1000}.123456789`);
+    assert.equal(timestampNanos('2026-11-23T10:00:00Z'), BigInt(Date.parse('2026-11-23T10:00:00Z')) * 1_000_000n);
+    assert.throws(() => timestampNanos('yesterday'), /not a Docker timestamp/);
+  });
+});
