@@ -160,6 +160,19 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.equal(await waitFor('the app after a restart', async () => (await body('greeter').catch(() => undefined)) || undefined), 'hi from 1.0.0');
   });
 
+  it('domains:add serves the app at a custom domain at once, domains:remove stops it', async () => {
+    assert.match(await ok(['domains:add', 'www.greeter.test']), /Added www\.greeter\.test/);
+    const custom = () => httpsGet({ host: 'www.greeter.test', port: pilot.httpsPort, ca: pilot.caFile });
+    assert.equal((await waitFor('the custom domain', async () => (await custom().catch(() => undefined))?.body || undefined)), 'hi from 1.0.0');
+    assert.deepEqual(JSON.parse(await ok(['domains', '--json'])), { domains: ['www.greeter.test'] });
+    await ok(['domains:remove', 'www.greeter.test']);
+    const gone = await custom().then((answer) => answer.body, (error: Error) => `no answer: ${error.message}`);
+    assert.doesNotMatch(gone, /from \d/);
+    const invalid = await pilotCli(['domains:add', 'not_a_domain']);
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /invalid domain "not_a_domain"/);
+  });
+
   it('a deploy token pushes its own app and is refused on another app, over git and the API', async () => {
     await ok(['apps:create', 'other']);
     const created = JSON.parse(await ok(['tokens:create', 'ci', '--app', 'greeter', '--json'])) as { token: string; scope: string };
