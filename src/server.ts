@@ -9,7 +9,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { dataPaths, type Config, type DataPaths } from './config.js';
 import { openDatabase, type SqliteDatabase } from './adapters/db/database.js';
-import { createAppStore, createConfigStore, createDomainStore, createReleaseStore, createTokenStore } from './adapters/db/stores.js';
+import {
+  createAppStore, createConfigStore, createDomainStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore,
+} from './adapters/db/stores.js';
 import { createWorkspaces } from './adapters/workspace.js';
 import { Deployer } from './pipeline/deploy.js';
 import { instanceLabels, networkName } from './pipeline/start.js';
@@ -28,6 +30,8 @@ import { AppService } from './services/apps.js';
 import { ProcessControl } from './services/processes.js';
 import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
+import { StorageService } from './services/storage.js';
+import { OneOffCommands } from './services/one-off.js';
 import { appUrl } from './pipeline/routes.js';
 import type { ContainerEngine } from './domain/ports.js';
 
@@ -60,6 +64,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   const domains = createDomainStore(db);
   const configVars = createConfigStore(db);
   const tokens = createTokenStore(db);
+  const formation = createFormationStore(db);
+  const volumes = createVolumeStore(db);
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
   const engine = createDockerEngine(new Docker(dockerOptions(config.dockerHost)));
@@ -92,7 +98,9 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     apps,
     releases,
     domains,
+    formation,
     engine,
+    instance: config.instance,
     router: caddyAdmin,
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
@@ -103,6 +111,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     apps,
     releases,
     configVars,
+    formation,
+    volumes,
     engine,
     workspaces: createWorkspaces(paths.builds),
     routes,
@@ -136,8 +146,10 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       domains,
       deployer,
       routes,
-      processes: new ProcessControl({ releases, engine, deployer, routes, stopTimeoutSeconds: config.stopTimeoutSeconds }),
+      processes: new ProcessControl({ releases, formation, volumes, engine, deployer, routes, settings: config }),
       logs: new LogService({ releases, engine }),
+      storage: new StorageService({ volumes, releases, configVars, engine, deployer, instance: config.instance }),
+      oneOff: new OneOffCommands({ releases, volumes, engine, settings: config }),
       domain: config.domain,
     },
   });

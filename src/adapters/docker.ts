@@ -3,7 +3,7 @@ import tarFs from 'tar-fs';
 import { PassThrough, Readable } from 'node:stream';
 import readline from 'node:readline';
 import type {
-  BuildRequest, ContainerEngine, ContainerPlan, ContainerState, LogStream, LogStreamOptions, TimestampedLine,
+  AttachedProcess, BuildRequest, ContainerEngine, ContainerPlan, ContainerState, LogStream, LogStreamOptions, TimestampedLine,
 } from '../domain/ports.js';
 import { DependencyError, DeployError } from '../domain/errors.js';
 
@@ -93,6 +93,27 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       return demuxedText(output);
     },
 
+    async ensureVolume(name, labels) {
+      await docker.createVolume({ Name: name, Labels: { ...labels } });
+    },
+
+    async listVolumes(labels) {
+      const filters = { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
+      return ((await docker.listVolumes({ filters })).Volumes ?? []).map((volume) => volume.Name);
+    },
+
+    async removeVolume(name) {
+      try {
+        await docker.getVolume(name).remove();
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    },
+
+    runAttached(plan, onOutput) {
+      return runAttached(docker, plan, onOutput);
+    },
+
     streamLogs(idOrName, options, onLine) {
       return streamLogs(docker, idOrName, options, onLine);
     },
@@ -180,7 +201,11 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
     Env: Object.entries(plan.env).map(([key, value]) => `${key}=${value}`),
     Labels: { ...plan.labels },
     ...(plan.command ? { Cmd: [...plan.command] } : {}),
+    ...(plan.interactive ? { Tty: true, OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
+    AttachStdout: true,
+    AttachStderr: true,
     HostConfig: {
+      Mounts: plan.mounts.map((mount) => ({ Type: 'volume' as const, Source: mount.volume, Target: mount.path })),
       NetworkMode: plan.network,
       RestartPolicy: { Name: plan.restartPolicy },
       Memory: plan.memoryBytes,
@@ -225,6 +250,54 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
     clearTimeout(timer);
   }
   if (failure) throw new DeployError('PILOT_BUILD_FAILED', `build failed: ${failure.trim()}`);
+}
+
+/**
+ * Creates, attaches to (before starting, so no output is missed) and starts a one-off
+ * container. The container is removed once it exited and its output was delivered.
+ */
+async function runAttached(docker: Docker, plan: ContainerPlan, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
+  const container = await docker.createContainer(containerCreateOptions(plan));
+  const interactive = plan.interactive === true;
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: interactive, hijack: interactive });
+  const ended = new Promise<void>((resolve) => {
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    stream.on('error', () => resolve());
+  });
+  if (interactive) {
+    stream.on('data', (chunk: Buffer) => onOutput('stdout', chunk));
+  } else {
+    const stdout = new PassThrough().on('data', (chunk: Buffer) => onOutput('stdout', chunk));
+    const stderr = new PassThrough().on('data', (chunk: Buffer) => onOutput('stderr', chunk));
+    docker.modem.demuxStream(stream, stdout, stderr);
+  }
+  try {
+    await container.start();
+  } catch (error) {
+    await container.remove({ force: true }).catch(() => undefined);
+    throw error;
+  }
+  const exitCode = (async () => {
+    try {
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      // The output stream ends shortly after the process; wait for its last bytes.
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 2000))]);
+      return StatusCode;
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+  })();
+  return {
+    stdin: interactive ? (stream as unknown as NodeJS.WritableStream) : undefined,
+    exitCode,
+    resize: async (columns, rows) => {
+      await container.resize({ w: columns, h: rows }).catch(() => undefined);
+    },
+    kill: async () => {
+      await container.remove({ force: true }).catch(() => undefined);
+    },
+  };
 }
 
 async function streamLogs(

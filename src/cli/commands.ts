@@ -6,6 +6,7 @@ import { CliError } from './errors.js';
 import { createOutput, type Output } from './output.js';
 import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './settings.js';
 import { followLogs, type LogLine } from './logs.js';
+import { runCommand } from './run.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -106,20 +107,67 @@ export function registerCommands(program: Command): void {
     .description('destroy an app: its containers, images, repository, routes and records')
     .addOption(appOption())
     .option('--confirm <name>', 'the app name again, to skip the question')
+    .option('--volumes', "also remove the app's volumes and the files on them (kept otherwise)")
     .addHelpText('after', '\nExample:\n  $ pilot apps:destroy -a shop --confirm shop')
-    .action(async (options: { confirm?: string }, command: Command) => {
+    .action(async (options: { confirm?: string; volumes?: boolean }, command: Command) => {
       const { out, client } = context(command);
       const app = appOf(command);
       const confirm = options.confirm ?? (await ask(`This destroys ${app} and cannot be undone. Type its name to confirm: `));
       if (confirm.trim() !== app) throw new CliError(`not destroyed: "${confirm.trim()}" is not "${app}"`);
-      const result = await client().delete<{ destroyed: string; containers: number; images: number }>(`${path(app)}?confirm=${encodeURIComponent(app)}`);
-      out.result(result, () => `Destroyed ${result.destroyed} (${result.containers} containers, ${result.images} images)`);
+      const query = `?confirm=${encodeURIComponent(app)}${options.volumes ? '&volumes=true' : ''}`;
+      const result = await client().delete<{ destroyed: string; containers: number; images: number; volumes: number }>(`${path(app)}${query}`);
+      out.result(result, () =>
+        `Destroyed ${result.destroyed} (${result.containers} containers, ${result.images} images, ${result.volumes} volumes${options.volumes ? '' : '; volumes are kept without --volumes'})`,
+      );
     });
 
   registerConfigCommands(program, context, appOption, appOf);
   registerReleaseCommands(program, context, appOption, appOf);
   registerRuntimeCommands(program, context, appOption, appOf);
   registerTokenCommands(program, context);
+  registerStorageCommands(program, context, appOption, appOf);
+}
+
+function registerStorageCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
+  type VolumeView = {
+    path: string;
+    name: string;
+    createdAt: string;
+  };
+  program
+    .command('storage')
+    .description("list the app's volumes")
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot storage -a shop')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const volumes = await client().get<VolumeView[]>(path(appOf(command), '/storage'));
+      out.result(volumes, () => out.table(volumes, ['path', 'name', 'createdAt']));
+    });
+
+  program
+    .command('storage:mount')
+    .description('mount a persistent volume at a path in every container of the app (survives deploys, restarts, rollbacks)')
+    .argument('<path>', 'absolute path inside the container, e.g. /app/uploads')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot storage:mount /app/uploads -a shop')
+    .action(async (mountPath: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const result = await client().post<{ volume: VolumeView; release: { version: number } | null }>(path(appOf(command), '/storage'), { path: mountPath });
+      out.result(result, () => `Mounted ${result.volume.name} at ${result.volume.path}${result.release ? ` (released v${result.release.version})` : ' (from the first deploy)'}`);
+    });
+
+  program
+    .command('storage:unmount')
+    .description('unmount a volume; its files are kept')
+    .argument('<path>')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot storage:unmount /app/uploads -a shop')
+    .action(async (mountPath: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const result = await client().delete<{ volume: VolumeView; release: { version: number } | null }>(path(appOf(command), `/storage?path=${encodeURIComponent(mountPath)}`));
+      out.result(result, () => `Unmounted ${result.volume.path}; ${result.volume.name} keeps its files${result.release ? ` (released v${result.release.version})` : ''}`);
+    });
 }
 
 type Context = (command: Command) => { out: Output; client: () => ApiClient };
@@ -271,6 +319,7 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
 function registerRuntimeCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
   interface ProcessView {
     type: string;
+    index: number;
     release: number;
     container: string;
     state: string;
@@ -279,8 +328,13 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
   }
   const showProcesses = (out: Output, processes: ProcessView[]): string =>
     out.table(
-      processes.map((process) => ({ ...process, release: `v${process.release}`, uptime: process.uptimeSeconds === null ? null : duration(process.uptimeSeconds) })),
-      ['type', 'release', 'state', 'uptime', 'restarts', 'container'],
+      processes.map((process) => ({
+        ...process,
+        process: `${process.type}.${process.index}`,
+        release: `v${process.release}`,
+        uptime: process.uptimeSeconds === null ? null : duration(process.uptimeSeconds),
+      })),
+      ['process', 'release', 'state', 'uptime', 'restarts', 'container'],
     );
 
   program
@@ -306,6 +360,35 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
         out.result(processes, () => showProcesses(out, processes));
       });
   }
+
+  program
+    .command('ps:scale')
+    .description('run this many containers of each process type (no rebuild, no dropped request; kept across deploys)')
+    .argument('<pairs...>', 'TYPE=COUNT ...')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot ps:scale web=3 worker=2 -a shop')
+    .action(async (pairs: string[], _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const quantities: Record<string, number> = {};
+      for (const pair of pairs) {
+        const match = /^([A-Za-z0-9_-]+)=(\d+)$/.exec(pair);
+        if (!match?.[1] || match[2] === undefined) throw new CliError(`"${pair}" is not TYPE=COUNT (e.g. web=3)`);
+        quantities[match[1]] = Number(match[2]);
+      }
+      const processes = await client().post<ProcessView[]>(path(appOf(command), '/ps/scale'), quantities);
+      out.result(processes, () => showProcesses(out, processes));
+    });
+
+  program
+    .command('run')
+    .description("run a command in a new container of the live release, with the app's config and volumes")
+    .argument('<command...>', 'the command and its arguments, after --')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot run -a shop -- node scripts/migrate.js --dry-run')
+    .action(async (words: string[], _options: unknown, command: Command) => {
+      const { client } = context(command);
+      process.exitCode = await runCommand(client(), appOf(command), words);
+    });
 
   program
     .command('logs')

@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, Release, ReleaseKind, ReleaseStatus, Slot } from './types.js';
+import type { App, BuildpackName, Release, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
 
 export interface BuildRequest {
   readonly contextDir: string;
@@ -30,6 +30,10 @@ export interface ContainerPlan {
    * `unless-stopped` once it serves (see ContainerEngine.keepRunning).
    */
   readonly restartPolicy: 'no' | 'unless-stopped';
+  /** Named volumes mounted at paths. */
+  readonly mounts: readonly { readonly volume: string; readonly path: string }[];
+  /** Stdin open and a TTY (an attached one-off command). */
+  readonly interactive?: boolean;
 }
 
 export interface ContainerState {
@@ -66,6 +70,13 @@ export interface ContainerEngine {
    */
   streamLogs(idOrName: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream>;
   restartContainer(idOrName: string, timeoutSeconds: number): Promise<void>;
+  /** Creates a named volume (idempotent). */
+  ensureVolume(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  /** Names of the volumes carrying these labels. */
+  listVolumes(labels: Readonly<Record<string, string>>): Promise<string[]>;
+  removeVolume(name: string): Promise<void>;
+  /** Runs a one-off container attached to its output (and stdin when interactive); removed once it exited. */
+  runAttached(plan: ContainerPlan, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess>;
   /** Starts a stopped container again. */
   resumeContainer(idOrName: string): Promise<void>;
   stopContainer(idOrName: string, timeoutSeconds: number): Promise<void>;
@@ -75,6 +86,16 @@ export interface ContainerEngine {
   imageExists(name: string): Promise<boolean>;
   /** Ids of the images carrying these labels. */
   listImages(labels: Readonly<Record<string, string>>): Promise<string[]>;
+}
+
+export interface AttachedProcess {
+  /** The process's stdin, for interactive plans. */
+  readonly stdin: NodeJS.WritableStream | undefined;
+  /** Settles with the exit code once the process ended and its output was delivered. */
+  readonly exitCode: Promise<number>;
+  resize(columns: number, rows: number): Promise<void>;
+  /** Ends the process now and removes its container. */
+  kill(): Promise<void>;
 }
 
 export interface LogStreamOptions {
@@ -118,6 +139,8 @@ export interface ReleaseUpdate {
   readonly containerId?: string;
   readonly port?: number;
   readonly healthPath?: string;
+  readonly processes?: Readonly<Record<string, string | null>>;
+  readonly releaseCommand?: string | null;
   readonly failureReason?: string;
 }
 
@@ -150,6 +173,18 @@ export interface ConfigStore {
   get(appId: number): Record<string, string>;
   /** Replaces the whole set: a config change is recorded once its release went live. */
   replace(appId: number, vars: Readonly<Record<string, string>>): void;
+}
+
+/** How many containers of each process type run; a type without a row runs one. */
+export interface FormationStore {
+  get(appId: number): Record<string, number>;
+  set(appId: number, quantities: Readonly<Record<string, number>>): void;
+}
+
+export interface VolumeStore {
+  list(appId: number): Volume[];
+  add(appId: number, volume: { path: string; name: string }): void;
+  remove(appId: number, path: string): boolean;
 }
 
 export interface DomainStore {

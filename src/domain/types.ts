@@ -27,6 +27,13 @@ export interface Release {
   /** Port the app listens on inside its container. */
   readonly port: number | null;
   readonly healthPath: string;
+  /**
+   * Process types and their commands (Procfile); null runs the image's own command.
+   * No `web` entry: a worker-only app, without a route.
+   */
+  readonly processes: Readonly<Record<string, string | null>>;
+  /** The Procfile's `release:` command, run once before the release's processes start. */
+  readonly releaseCommand: string | null;
   readonly failureReason: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -34,4 +41,11 @@ export interface Release {
 
 export function otherSlot(slot: Slot | null): Slot {
   return slot === 'blue' ? 'green' : 'blue';
+}
+
+/** A named Docker volume of an app, mounted at `path` in every one of its containers. */
+export interface Volume {
+  readonly path: string;
+  readonly name: string;
+  readonly createdAt: string;
 }

@@ -13,7 +13,7 @@ import { presentsInvalidToken } from './auth.js';
 import { apiRoutes } from './api/index.js';
 import type { ApiDeps } from './api/context.js';
 
-const LOG_STREAM_PATH = {
+const WEBSOCKET_PATHS = {
   '/api/v1/apps/{app}/logs/stream': {
     get: {
       summary: 'Follow the app log over a WebSocket (upgrade): one JSON message {time, stream, text} per line; ' +
@@ -23,6 +23,15 @@ const LOG_STREAM_PATH = {
         { name: 'lines', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 10000, default: 20 } },
         { name: 'after', in: 'query', schema: { type: 'string', format: 'date-time' } },
       ],
+      responses: { 101: { description: 'Switching to the WebSocket protocol' } },
+    },
+  },
+  '/api/v1/apps/{app}/run': {
+    get: {
+      summary: 'Run a one-off command in a new container of the live release (WebSocket, admin). Send ' +
+        '{"command": [...], "tty": bool, "columns": n, "rows": n} first, then {"stdin": base64}, {"resize": {...}}, {"eof": true}; ' +
+        'receive {"stream": "stdout"|"stderr", "data": base64} and finally {"exit": code}',
+      parameters: [{ name: 'app', in: 'path', required: true, schema: { type: 'string' } }],
       responses: { 101: { description: 'Switching to the WebSocket protocol' } },
     },
   },
@@ -69,10 +78,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' } } },
       security: [{ token: [] }],
     },
-    // @fastify/websocket hides WebSocket routes from the document; describe the log stream here.
+    // @fastify/websocket hides WebSocket routes from the document; describe them here.
     transformObject: (document) => {
       if (!('openapiObject' in document)) return document.swaggerObject;
-      return { ...document.openapiObject, paths: { ...document.openapiObject.paths, ...LOG_STREAM_PATH } };
+      return { ...document.openapiObject, paths: { ...document.openapiObject.paths, ...WEBSOCKET_PATHS } };
     },
   });
   app.addSchema(healthReportSchema);

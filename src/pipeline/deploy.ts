@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
-import type { AppStore, ConfigStore, ContainerEngine, ReleaseStore, Workspaces } from '../domain/ports.js';
+import type { AppStore, ConfigStore, ContainerEngine, FormationStore, ReleaseStore, VolumeStore, Workspaces } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import { otherSlot } from '../domain/types.js';
-import { ConflictError, DeployError, PilotError } from '../domain/errors.js';
+import { ConflictError, PilotError } from '../domain/errors.js';
 import type { Config } from '../config.js';
 import { DETECTION_FILES, READ_FILES, detectBuildpack, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
-import { containerPlan, instanceLabels, networkName } from './start.js';
-import { DEFAULT_HEALTH_TIMING, waitUntilHealthy } from './healthcheck.js';
-import { imagesToPrune, retireContainer } from './retire.js';
+import { RELEASE_LABEL, formationPlan, instanceLabels, networkName, type ReleaseRuntime } from './start.js';
+import { ProcessCheckError, checkProcesses, startProcesses } from './processes.js';
+import { runReleaseCommand } from './release-phase.js';
+import { imagesToPrune, retireContainers } from './retire.js';
 import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
 import { appUrl } from './routes.js';
@@ -27,6 +28,8 @@ export interface DeployerDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
   readonly configVars: ConfigStore;
+  readonly formation: FormationStore;
+  readonly volumes: VolumeStore;
   readonly engine: ContainerEngine;
   readonly workspaces: Workspaces;
   readonly routes: RouteTable;
@@ -62,6 +65,8 @@ export interface ImageReleaseResult {
 }
 
 const ZERO_SHA = /^0+$/;
+/** A process without HTTP passes its check when it still runs this long after starting. */
+export const WORKER_SETTLE_SECONDS = 3;
 
 /**
  * The deploy story: receive → detect → build → start → check → switch → retire.
@@ -137,11 +142,18 @@ export class Deployer {
         );
       }
       const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config });
-      const changes = { buildpack: from.buildpack ?? undefined, image: from.image, port: from.port, healthPath: from.healthPath };
+      const changes = {
+        buildpack: from.buildpack ?? undefined,
+        image: from.image,
+        port: from.port,
+        healthPath: from.healthPath,
+        processes: from.processes,
+        releaseCommand: from.releaseCommand,
+      };
       this.deps.releases.update(release.id, changes);
       const live = await this.attempt(app, release, write, async (logged, started) => {
         logged.step(request.kind === 'rollback' ? `Rolling back to v${from.version} as v${release.version}` : `Applying config as v${release.version}`);
-        const runnable = { ...release, image: from.image as string, port: from.port as number, healthPath: from.healthPath };
+        const runnable = { ...release, ...changes, buildpack: from.buildpack, image: from.image as string, port: from.port as number };
         await this.rollOut(app, runnable, this.deps.releases.live(app.id), logged, started);
         this.deps.configVars.replace(app.id, request.config);
         logged.result(this.appUrl(app.name));
@@ -184,8 +196,9 @@ export class Deployer {
           ),
         );
         const port = plan.port ?? (await this.deps.engine.exposedPort(image)) ?? 5000;
-        releases.update(release.id, { buildpack: plan.buildpack, image, port, healthPath: plan.healthPath });
-        await this.rollOut(app, { ...release, image, port, healthPath: plan.healthPath }, releases.live(app.id), logged, started);
+        const built = { buildpack: plan.buildpack, image, port, healthPath: plan.healthPath, processes: plan.processes, releaseCommand: plan.releaseCommand };
+        releases.update(release.id, built);
+        await this.rollOut(app, { ...release, ...built }, releases.live(app.id), logged, started);
         logged.result(this.appUrl(app.name));
       });
     } finally {
@@ -211,24 +224,23 @@ export class Deployer {
       releases.appendLog(release.id, `${line}\n`);
       write(line);
     });
-    let newContainer: string | undefined;
+    const newContainers: string[] = [];
     try {
-      await steps(logged, (id) => (newContainer = id));
+      await steps(logged, (id) => newContainers.push(id));
       return true;
     } catch (error) {
       const reason = describeFailure(error, this.deps.logger);
       releases.transition(release.id, 'failed', { failureReason: reason });
       logged.error(reason);
-      if (newContainer) {
-        await this.showLastLogs(newContainer, logged);
-        await this.deps.engine.removeContainer(newContainer).catch(() => undefined);
-      }
+      const failed = error instanceof ProcessCheckError ? error.containerId : newContainers[0];
+      if (failed) await this.showLastLogs(failed, logged);
+      for (const id of newContainers) await this.deps.engine.removeContainer(id).catch(() => undefined);
       logged.error(previous ? `v${previous.version} is still serving` : `nothing was serving before; ${app.name} has no live release`);
       return false;
     }
   }
 
-  /** start → check → switch → retire, for a release whose image exists. */
+  /** release phase → start → check → switch → retire, for a release whose image exists. */
   private async rollOut(
     app: App,
     release: Release & { image: string; port: number },
@@ -238,49 +250,41 @@ export class Deployer {
   ): Promise<void> {
     const { engine, releases, settings } = this.deps;
     const slot = otherSlot(previous?.slot ?? null);
-    output.step(`Releasing v${release.version}`);
-    releases.transition(release.id, 'starting', { slot });
-    const plan = containerPlan({
+    const runtime: ReleaseRuntime = {
       instance: settings.instance,
       app: app.name,
       version: release.version,
-      slot,
       image: release.image,
       config: release.config,
       port: release.port,
       memoryBytes: settings.appMemoryBytes,
       cpus: settings.appCpus,
-    });
-    // A container left in the free slot by an interrupted deploy is not serving: replace it.
-    await engine.removeContainer(plan.name);
+      volumes: this.deps.volumes.list(app.id),
+    };
     await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
-    const containerId = await engine.startContainer(plan);
-    started(containerId);
-    releases.transition(release.id, 'checking', { containerId });
+    if (release.releaseCommand) {
+      await runReleaseCommand(engine, runtime, release.releaseCommand, output, settings.buildTimeoutSeconds);
+    }
+    output.step(`Releasing v${release.version}`);
+    releases.transition(release.id, 'starting', { slot });
+    // Containers left in the free slot (an interrupted deploy, an old scale) are not serving: replace them.
+    for (const leftover of await engine.listContainers({ ...instanceLabels(settings.instance, app.name), 'pilot.slot': slot })) {
+      await engine.removeContainer(leftover.id);
+    }
+    const plans = formationPlan(runtime, slot, release.processes, this.deps.formation.get(app.id));
+    const processes = await startProcesses(engine, plans, started);
+    releases.transition(release.id, 'checking', { containerId: processes[0]?.containerId });
+    const checked = await checkProcesses(engine, processes, { ...release, healthTimeoutSeconds: settings.healthTimeoutSeconds, settleSeconds: WORKER_SETTLE_SECONDS });
+    if (checked.health) output.step(`Health check passed (${checked.health.attempts} attempts, ${(checked.health.elapsedMs / 1000).toFixed(1)} s)`);
+    const others = processes.filter((process) => process.type !== 'web');
+    if (others.length > 0) output.step(`${others.map((process) => `${process.type}.${process.index}`).join(', ')} running after ${WORKER_SETTLE_SECONDS} s`);
+    for (const process of processes) await engine.keepRunning(process.containerId);
 
-    const ip = (await engine.inspectContainer(containerId))?.ip;
-    if (!ip) throw new DeployError('PILOT_START_FAILED', 'the new container got no network address');
-    const health = await waitUntilHealthy(
-      {
-        host: ip,
-        port: release.port,
-        path: release.healthPath,
-        status: async () => {
-          const state = await engine.inspectContainer(containerId);
-          return { running: state?.running ?? false, exitCode: state?.exitCode ?? -1 };
-        },
-      },
-      { ...DEFAULT_HEALTH_TIMING, timeoutMs: settings.healthTimeoutSeconds * 1000 },
-    );
-    output.step(`Health check passed (${health.attempts} attempts, ${(health.elapsedMs / 1000).toFixed(1)} s)`);
-    await engine.keepRunning(containerId);
-
-    const candidate = { ...release, slot, containerId, status: 'live' as const };
-    await this.deps.routes.switchTo({ appId: app.id, release: candidate, upstream: `${ip}:${release.port}` }, () =>
-      releases.promote(release.id),
-    );
-    output.step(`Switched traffic to v${release.version}`);
-    if (previous?.containerId) {
+    const candidate = { ...release, slot, containerId: processes[0]?.containerId ?? null, status: 'live' as const };
+    const upstreams = checked.processes.flatMap((process) => (process.upstream ? [process.upstream] : []));
+    await this.deps.routes.switchTo({ appId: app.id, release: candidate, upstreams }, () => releases.promote(release.id));
+    output.step(upstreams.length > 0 ? `Switched traffic to v${release.version}` : `v${release.version} is live (no web process: no route)`);
+    if (previous) {
       output.step(`Retiring v${previous.version} after ${settings.drainSeconds} s of drain`);
       this.retireInBackground(app, previous);
     } else {
@@ -294,8 +298,8 @@ export class Deployer {
   }
 
   private retireInBackground(app: App, previous: Release): void {
-    const containerId = previous.containerId as string;
-    const retirement = retireContainer(this.deps.engine, containerId, this.deps.settings)
+    const labels = { ...instanceLabels(this.deps.settings.instance, app.name), [RELEASE_LABEL]: String(previous.version) };
+    const retirement = retireContainers(this.deps.engine, labels, this.deps.settings)
       .then(() => this.pruneImages(app))
       .catch((error: unknown) => this.deps.logger.error({ err: error, app: app.name, release: previous.version }, 'retiring failed'))
       .finally(() => this.retirements.delete(retirement));

@@ -31,6 +31,10 @@ export interface BuildPlan {
   /** Port inside the container; undefined: read the image's EXPOSE after the build. */
   readonly port: number | undefined;
   readonly healthPath: string;
+  /** Process types to run (Procfile), command null = the image's own; no `web`: no route. */
+  readonly processes: Readonly<Record<string, string | null>>;
+  /** The Procfile's `release:` command. */
+  readonly releaseCommand: string | null;
 }
 
 export interface DetectSettings {
@@ -42,10 +46,11 @@ export interface DetectSettings {
 export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): BuildPlan {
   const procfile = facts.contents.has('Procfile') ? parseProcfile(facts.contents.get('Procfile') ?? '') : new Map<string, string>();
   const healthPath = healthPathOf(facts.contents.get('app.json'));
+  const processes = processesOf(procfile);
   if (facts.files.has('Dockerfile')) {
-    return { buildpack: 'dockerfile', description: 'Dockerfile app', dockerfileContext: undefined, port: undefined, healthPath };
+    return { buildpack: 'dockerfile', description: 'Dockerfile app', dockerfileContext: undefined, port: undefined, healthPath, ...processes };
   }
-  if (facts.files.has('package.json')) return nodePlan(facts, settings, procfile, healthPath);
+  if (facts.files.has('package.json')) return { ...nodePlan(facts, settings, procfile, healthPath), ...processes };
   const siteDir = facts.files.has('index.html') ? '.' : facts.files.has('public/index.html') ? 'public' : undefined;
   if (siteDir !== undefined) {
     return {
@@ -54,6 +59,9 @@ export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): B
       dockerfileContext: { baseImage: settings.staticImage, siteDir: siteDir === '.' ? '' : 'public/', port: DEFAULT_APP_PORT },
       port: DEFAULT_APP_PORT,
       healthPath,
+      // A static site has one process: Caddy serving the files.
+      processes: { web: null },
+      releaseCommand: null,
     };
   }
   throw new DeployError(
@@ -69,7 +77,24 @@ interface PackageJson {
   main?: unknown;
 }
 
-function nodePlan(facts: SourceFacts, settings: DetectSettings, procfile: Map<string, string>, healthPath: string): BuildPlan {
+/**
+ * Procfile types (but `release`, which is not a process). Without a Procfile the image's
+ * command is the web process; a Procfile without `web` makes a worker-only app.
+ */
+function processesOf(procfile: Map<string, string>): Pick<BuildPlan, 'processes' | 'releaseCommand'> {
+  const declared = [...procfile].filter(([type]) => type !== 'release');
+  return {
+    processes: declared.length === 0 ? { web: null } : Object.fromEntries(declared),
+    releaseCommand: procfile.get('release') ?? null,
+  };
+}
+
+function nodePlan(
+  facts: SourceFacts,
+  settings: DetectSettings,
+  procfile: Map<string, string>,
+  healthPath: string,
+): Omit<BuildPlan, 'processes' | 'releaseCommand'> {
   const pkg = parsePackageJson(facts.contents.get('package.json') ?? '');
   const major = nodeMajor(pkg, facts);
   const manager = packageManager(facts.files);
@@ -154,12 +179,14 @@ function packageManager(files: ReadonlySet<string>): PackageManager {
   return { install: 'npm install', prune: 'npm prune --omit=dev', lockfiles: [], run: (script) => `npm run ${script}` };
 }
 
-/** The `web:` line of the Procfile, else `npm start`, else `node <main>`. */
+/** The `web:` line of the Procfile, else `npm start`, else `node <main>`, else (a worker-only app) its first process. */
 function startCommandOf(pkg: PackageJson, procfile: Map<string, string>): string[] {
   const web = procfile.get('web');
   if (web) return ['/bin/sh', '-c', `exec ${web}`];
   if (typeof pkg.scripts?.start === 'string') return ['npm', 'start'];
   if (typeof pkg.main === 'string') return ['node', pkg.main];
+  const first = [...procfile].find(([type]) => type !== 'release')?.[1];
+  if (first) return ['/bin/sh', '-c', `exec ${first}`];
   throw new DeployError(
     'PILOT_NO_START_COMMAND',
     'cannot tell how to start this Node.js app: add a "start" script to package.json, a "main" file, or a Procfile with a web: line',

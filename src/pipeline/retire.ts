@@ -1,15 +1,17 @@
 import type { ContainerEngine } from '../domain/ports.js';
 import type { Release } from '../domain/types.js';
 
-/** Stops a replaced container once requests in flight on it had time to finish. */
-export async function retireContainer(
+/** Stops a replaced release's containers once requests in flight on them had time to finish. */
+export async function retireContainers(
   engine: ContainerEngine,
-  containerId: string,
+  labels: Readonly<Record<string, string>>,
   timing: { drainSeconds: number; stopTimeoutSeconds: number },
 ): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, timing.drainSeconds * 1000));
-  await engine.stopContainer(containerId, timing.stopTimeoutSeconds);
-  await engine.removeContainer(containerId);
+  const containers = await engine.listContainers(labels);
+  // Stopped side by side: SIGTERM to all, each gets the whole stop timeout.
+  await Promise.all(containers.map((container) => engine.stopContainer(container.id, timing.stopTimeoutSeconds)));
+  for (const container of containers) await engine.removeContainer(container.id);
 }
 
 /** Images no longer needed: those of releases beyond the newest `keep` (and never the live one's). */

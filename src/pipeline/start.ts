@@ -1,20 +1,39 @@
 import type { ContainerPlan } from '../domain/ports.js';
-import type { Slot } from '../domain/types.js';
+import type { Slot, Volume } from '../domain/types.js';
 
-export interface ContainerPlanInput {
+/** What every container of a release shares: image, config, port, limits, volumes. */
+export interface ReleaseRuntime {
   readonly instance: string;
   readonly app: string;
   readonly version: number;
-  readonly slot: Slot;
   readonly image: string;
   readonly config: Readonly<Record<string, string>>;
   readonly port: number;
   readonly memoryBytes: number;
   readonly cpus: number;
+  readonly volumes: readonly Pick<Volume, 'path' | 'name'>[];
 }
 
-export function containerName(instance: string, app: string, slot: Slot): string {
-  return `${instance}-${app}-${slot}`;
+/** One process of a release: `web.1`, `worker.2`... */
+export interface ProcessSlot {
+  readonly slot: Slot;
+  readonly type: string;
+  readonly index: number;
+  /** Procfile command; null runs the image's own. */
+  readonly command: string | null;
+}
+
+export const PROCESS_LABEL = 'pilot.process';
+export const INDEX_LABEL = 'pilot.index';
+export const RELEASE_LABEL = 'pilot.release';
+
+/**
+ * `<instance>-<app>-<slot>` for web.1 (the name a single-process app has always had),
+ * `<instance>-<app>-<slot>-<type>.<index>` for every other process.
+ */
+export function containerName(instance: string, app: string, slot: Slot, type = 'web', index = 1): string {
+  const base = `${instance}-${app}-${slot}`;
+  return type === 'web' && index === 1 ? base : `${base}-${type}.${index}`;
 }
 
 export function networkName(instance: string): string {
@@ -25,22 +44,66 @@ export function instanceLabels(instance: string, app?: string): Record<string, s
   return app ? { 'pilot.instance': instance, 'pilot.app': app } : { 'pilot.instance': instance };
 }
 
-/** The container of a release, as a value: config vars and PORT in its environment, labels, limits. */
-export function containerPlan(input: ContainerPlanInput): ContainerPlan {
+/** A Procfile command runs under a shell (for $VARS), as the process itself (exec: it gets SIGTERM). */
+export function shellCommand(command: string): string[] {
+  return ['/bin/sh', '-c', `exec ${command}`];
+}
+
+/** The container of one process of a release, as a value: config and PORT in its environment, labels, limits, volumes. */
+export function containerPlan(runtime: ReleaseRuntime, process: ProcessSlot): ContainerPlan {
   return {
-    name: containerName(input.instance, input.app, input.slot),
-    image: input.image,
-    env: { ...input.config, PORT: String(input.port) },
+    ...commonPlan(runtime),
+    name: containerName(runtime.instance, runtime.app, process.slot, process.type, process.index),
     labels: {
-      ...instanceLabels(input.instance, input.app),
-      'pilot.release': String(input.version),
-      'pilot.slot': input.slot,
+      ...instanceLabels(runtime.instance, runtime.app),
+      [RELEASE_LABEL]: String(runtime.version),
+      'pilot.slot': process.slot,
+      [PROCESS_LABEL]: process.type,
+      [INDEX_LABEL]: String(process.index),
     },
-    network: networkName(input.instance),
-    memoryBytes: input.memoryBytes,
-    nanoCpus: Math.round(input.cpus * 1e9),
+    ...(process.command !== null ? { command: shellCommand(process.command) } : {}),
+  };
+}
+
+/** Every process of a release at its scale: `quantities` (default 1 per type), web first. */
+export function formationPlan(
+  runtime: ReleaseRuntime,
+  slot: Slot,
+  processes: Readonly<Record<string, string | null>>,
+  quantities: Readonly<Record<string, number>>,
+): ContainerPlan[] {
+  const types = Object.keys(processes).sort((a, b) => (a === 'web' ? -1 : b === 'web' ? 1 : a.localeCompare(b)));
+  return types.flatMap((type) =>
+    Array.from({ length: quantities[type] ?? 1 }, (_, offset) =>
+      containerPlan(runtime, { slot, type, index: offset + 1, command: processes[type] ?? null }),
+    ),
+  );
+}
+
+/**
+ * A one-off container (the release phase, `pilot run`): the release's image, config and volumes,
+ * never restarted; `kind` and a unique suffix keep its name apart from the processes'.
+ */
+export function oneOffPlan(runtime: ReleaseRuntime, kind: 'release' | 'run', suffix: string, command: string[], interactive = false): ContainerPlan {
+  return {
+    ...commonPlan(runtime),
+    name: `${runtime.instance}-${runtime.app}-${kind}-${suffix}`,
+    labels: { ...instanceLabels(runtime.instance, runtime.app), [RELEASE_LABEL]: String(runtime.version), [PROCESS_LABEL]: kind },
+    command,
+    interactive,
+  };
+}
+
+function commonPlan(runtime: ReleaseRuntime): Omit<ContainerPlan, 'name' | 'labels'> {
+  return {
+    image: runtime.image,
+    env: { ...runtime.config, PORT: String(runtime.port) },
+    network: networkName(runtime.instance),
+    memoryBytes: runtime.memoryBytes,
+    nanoCpus: Math.round(runtime.cpus * 1e9),
     logMaxSize: '10m',
     logMaxFiles: 3,
     restartPolicy: 'no',
+    mounts: runtime.volumes.map((volume) => ({ volume: volume.name, path: volume.path })),
   };
 }

@@ -1,4 +1,5 @@
-import type { AppStore, ContainerEngine, DomainStore, ReleaseStore, RouteLoader } from '../domain/ports.js';
+import type { AppStore, ContainerEngine, ContainerState, DomainStore, FormationStore, ReleaseStore, RouteLoader } from '../domain/ports.js';
+import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, instanceLabels } from './start.js';
 import { DependencyError } from '../domain/errors.js';
 import type { Release } from '../domain/types.js';
 import { appHost, buildCaddyfileContext, type AppRoute, type CaddyfileContext, type RouteSettings } from './routes.js';
@@ -9,7 +10,9 @@ export interface RoutesDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
   readonly domains: DomainStore;
+  readonly formation: FormationStore;
   readonly engine: ContainerEngine;
+  readonly instance: string;
   readonly router: RouteLoader;
   readonly renderCaddyfile: (context: CaddyfileContext) => string;
   /** Keeps the last loaded Caddyfile on disk, so a restarted Caddy comes back with its routes. */
@@ -20,8 +23,8 @@ export interface RoutesDeps {
 export interface Candidate {
   readonly appId: number;
   readonly release: Release;
-  /** `ip:port` of the candidate's container. */
-  readonly upstream: string;
+  /** `ip:port` of each of the candidate's web containers; none for a worker-only app. */
+  readonly upstreams: readonly string[];
 }
 
 /**
@@ -39,16 +42,20 @@ export class RouteTable {
     this.controlPlaneUpstream = upstream;
   }
 
-  /** Renders the Caddyfile: live releases (or the candidate), addresses read from Docker now. */
+  /**
+   * Renders the Caddyfile: each app's live release (or the candidate) with the addresses of
+   * its running web containers, read from Docker now, up to the app's web scale.
+   */
   async render(candidate?: Candidate): Promise<string> {
     const serving = new Map<number, Release>(this.deps.releases.allLive().map((release) => [release.appId, release]));
-    if (candidate) serving.set(candidate.appId, candidate.release);
+    const containers = await this.deps.engine.listContainers(instanceLabels(this.deps.instance));
     const routes: AppRoute[] = [];
     for (const app of this.deps.apps.list()) {
-      const release = serving.get(app.id);
-      if (!release?.containerId || !release.port) continue;
-      const container = await this.deps.engine.inspectContainer(release.containerId);
-      const upstreams = container?.running && container.ip ? [`${container.ip}:${release.port}`] : [];
+      const release = candidate?.appId === app.id ? candidate.release : serving.get(app.id);
+      if (!release?.port) continue;
+      const upstreams = candidate?.appId === app.id
+        ? [...candidate.upstreams]
+        : webUpstreams(containers, app.name, release, this.deps.formation.get(app.id).web ?? 1);
       routes.push({
         name: app.name,
         hosts: [appHost(app.name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],
@@ -70,10 +77,12 @@ export class RouteTable {
   async switchTo(candidate: Candidate, commit: () => void): Promise<void> {
     await this.loading.run(async () => {
       await this.load(candidate);
-      // Confirm through Caddy that the new upstream serves; otherwise put the routes back.
-      if (!(await this.deps.router.upstreams()).includes(candidate.upstream)) {
+      // Confirm through Caddy that the new upstreams serve; otherwise put the routes back.
+      const loaded = await this.deps.router.upstreams();
+      const missing = candidate.upstreams.filter((upstream) => !loaded.includes(upstream));
+      if (missing.length > 0) {
         await this.load();
-        throw new DependencyError('PILOT_SWITCH_UNCONFIRMED', `Caddy did not take the new upstream ${candidate.upstream}`);
+        throw new DependencyError('PILOT_SWITCH_UNCONFIRMED', `Caddy did not take the new upstreams ${missing.join(', ')}`);
       }
       commit();
     });
@@ -84,4 +93,14 @@ export class RouteTable {
     await this.deps.router.load(caddyfile);
     this.deps.persist(caddyfile);
   }
+}
+
+/** `ip:port` of the running web containers of a release, web.1 to web.<scale>. */
+export function webUpstreams(containers: readonly ContainerState[], app: string, release: Release, webScale: number): string[] {
+  return containers
+    .filter((container) => container.labels['pilot.app'] === app && container.labels[RELEASE_LABEL] === String(release.version))
+    .filter((container) => (container.labels[PROCESS_LABEL] ?? 'web') === 'web' && Number(container.labels[INDEX_LABEL] ?? 1) <= webScale)
+    .filter((container) => container.running && container.ip)
+    .sort((a, b) => Number(a.labels[INDEX_LABEL] ?? 1) - Number(b.labels[INDEX_LABEL] ?? 1))
+    .map((container) => `${container.ip}:${release.port}`);
 }

@@ -73,10 +73,10 @@ export class AppService {
   }
 
   /**
-   * Removes the app's containers, images, repository, routes and rows, after any deploy in
-   * progress. Routes are reloaded first, so Caddy never points at a removed container.
+   * Removes the app's containers, images, repository, routes and rows (and its volumes when
+   * asked), after any deploy in progress. Routes are reloaded first, so Caddy never points at a removed container.
    */
-  async destroy(app: App): Promise<{ containers: number; images: number }> {
+  async destroy(app: App, options: { volumes: boolean }): Promise<{ containers: number; images: number; volumes: number }> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       this.deps.apps.delete(app.id);
       await this.deps.routes.reload();
@@ -86,7 +86,10 @@ export class AppService {
       const images = await this.deps.engine.listImages(labels);
       for (const image of images) await this.deps.engine.removeImage(image);
       this.deps.repositories.remove(app.name);
-      return { containers: containers.length, images: images.length };
+      // Volumes hold the app's data: kept unless asked, so an app created again under this name finds them.
+      const volumes = options.volumes ? await this.deps.engine.listVolumes(labels) : [];
+      for (const volume of volumes) await this.deps.engine.removeVolume(volume);
+      return { containers: containers.length, images: images.length, volumes: volumes.length };
     });
   }
 }

@@ -82,7 +82,7 @@ export function testLogger(): Logger {
   return pino({ level: process.env.PILOT_TEST_LOG_LEVEL ?? 'silent' });
 }
 
-/** Removes every container, image and network labelled with this instance. */
+/** Removes every container, image, volume and network labelled with this instance. */
 export async function removeInstanceObjects(instance: string, docker = new Docker()): Promise<void> {
   const filters = { label: [`pilot.instance=${instance}`] };
   for (const container of await docker.listContainers({ all: true, filters })) {
@@ -90,6 +90,9 @@ export async function removeInstanceObjects(instance: string, docker = new Docke
   }
   for (const image of await docker.listImages({ filters })) {
     await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+  }
+  for (const volume of (await docker.listVolumes({ filters })).Volumes ?? []) {
+    await docker.getVolume(volume.Name).remove({ force: true }).catch(() => undefined);
   }
   for (const network of await docker.listNetworks({ filters })) {
     await docker.getNetwork(network.Id).remove().catch(() => undefined);

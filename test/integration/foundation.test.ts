@@ -48,6 +48,7 @@ describe('foundation: real Docker, Caddy and git', { skip }, () => {
       logMaxSize: '1m',
       logMaxFiles: 1,
       restartPolicy: 'no',
+      mounts: [],
       command: [
         'node',
         '-e',

@@ -69,4 +69,28 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'process types, release command, formation, volumes',
+    sql: `
+      ALTER TABLE releases ADD COLUMN processes_json TEXT NOT NULL DEFAULT '{"web":null}';
+      ALTER TABLE releases ADD COLUMN release_command TEXT;
+
+      CREATE TABLE formation (
+        app_id        INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        process_type  TEXT NOT NULL,
+        quantity      INTEGER NOT NULL CHECK (quantity BETWEEN 0 AND 20),
+        PRIMARY KEY (app_id, process_type)
+      );
+
+      CREATE TABLE volumes (
+        id          INTEGER PRIMARY KEY,
+        app_id      INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        path        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (app_id, path)
+      );
+    `,
+  },
 ];

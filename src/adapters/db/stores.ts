@@ -1,6 +1,6 @@
 import type { SqliteDatabase } from './database.js';
 import type {
-  AppStore, ConfigStore, DomainStore, NewRelease, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
+  AppStore, ConfigStore, DomainStore, FormationStore, NewRelease, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
 } from '../../domain/ports.js';
 import type { App, BuildpackName, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
 
@@ -24,13 +24,15 @@ interface ReleaseRow {
   container_id: string | null;
   port: number | null;
   health_path: string;
+  processes_json: string;
+  release_command: string | null;
   failure_reason: string | null;
   created_at: string;
   updated_at: string;
 }
 
 const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, buildpack, image, config_json, status, slot,
-  container_id, port, health_path, failure_reason, created_at, updated_at`;
+  container_id, port, health_path, processes_json, release_command, failure_reason, created_at, updated_at`;
 
 /** Columns a ReleaseUpdate may set, mapped to their SQL names. */
 const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
@@ -40,6 +42,8 @@ const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
   containerId: 'container_id',
   port: 'port',
   healthPath: 'health_path',
+  processes: 'processes_json',
+  releaseCommand: 'release_command',
   failureReason: 'failure_reason',
 };
 
@@ -62,6 +66,8 @@ function toRelease(row: ReleaseRow): Release {
     containerId: row.container_id,
     port: row.port,
     healthPath: row.health_path,
+    processes: JSON.parse(row.processes_json) as Record<string, string | null>,
+    releaseCommand: row.release_command,
     failureReason: row.failure_reason,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -99,7 +105,7 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     for (const [key, column] of Object.entries(UPDATABLE) as [keyof ReleaseUpdate, string][]) {
       if (changes[key] === undefined) continue;
       sets.push(`${column} = ?`);
-      values.push(changes[key]);
+      values.push(key === 'processes' ? JSON.stringify(changes[key]) : changes[key]);
     }
     if (status) {
       sets.push('status = ?');
@@ -268,6 +274,36 @@ export function createTokenStore(db: SqliteDatabase): TokenStore {
     },
     count() {
       return (db.prepare('SELECT COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL').get() as { n: number }).n;
+    },
+  };
+}
+
+export function createFormationStore(db: SqliteDatabase): FormationStore {
+  return {
+    get(appId) {
+      const rows = db.prepare('SELECT process_type, quantity FROM formation WHERE app_id = ?').all(appId) as { process_type: string; quantity: number }[];
+      return Object.fromEntries(rows.map((row) => [row.process_type, row.quantity]));
+    },
+    set: db.transaction((appId: number, quantities: Readonly<Record<string, number>>) => {
+      const upsert = db.prepare(
+        'INSERT INTO formation (app_id, process_type, quantity) VALUES (?, ?, ?) ON CONFLICT (app_id, process_type) DO UPDATE SET quantity = excluded.quantity',
+      );
+      for (const [type, quantity] of Object.entries(quantities)) upsert.run(appId, type, quantity);
+    }),
+  };
+}
+
+export function createVolumeStore(db: SqliteDatabase): VolumeStore {
+  return {
+    list(appId) {
+      const rows = db.prepare('SELECT path, name, created_at FROM volumes WHERE app_id = ? ORDER BY path').all(appId) as { path: string; name: string; created_at: string }[];
+      return rows.map((row) => ({ path: row.path, name: row.name, createdAt: row.created_at }));
+    },
+    add(appId, volume) {
+      db.prepare('INSERT INTO volumes (app_id, path, name) VALUES (?, ?, ?)').run(appId, volume.path, volume.name);
+    },
+    remove(appId, path) {
+      return db.prepare('DELETE FROM volumes WHERE app_id = ? AND path = ?').run(appId, path).changes > 0;
     },
   };
 }

@@ -32,15 +32,18 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
     deps.apps.status(appFor(deps, request)),
   );
 
-  api.delete<AppRoute & { Querystring: { confirm?: string } }>(
+  api.delete<AppRoute & { Querystring: { confirm?: string; volumes?: boolean } }>(
     '/apps/:app',
     {
       schema: {
-        summary: 'Destroy an app: containers, images, repository, routes and records',
+        summary: 'Destroy an app: containers, images, repository, routes and records; its volumes only with ?volumes=true',
         params: appParams,
-        querystring: { type: 'object', properties: { confirm: { type: 'string' } } },
+        querystring: { type: 'object', properties: { confirm: { type: 'string' }, volumes: { type: 'boolean', default: false } } },
         response: {
-          200: { type: 'object', properties: { destroyed: { type: 'string' }, containers: { type: 'integer' }, images: { type: 'integer' } } },
+          200: {
+            type: 'object',
+            properties: { destroyed: { type: 'string' }, containers: { type: 'integer' }, images: { type: 'integer' }, volumes: { type: 'integer' } },
+          },
           ...errorResponses,
         },
       },
@@ -51,7 +54,7 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
       if (request.query.confirm !== app.name) {
         throw new ValidationError(`destroying ${app.name} cannot be undone: repeat its name in ?confirm=${app.name}`);
       }
-      return { destroyed: app.name, ...(await deps.apps.destroy(app)) };
+      return { destroyed: app.name, ...(await deps.apps.destroy(app, { volumes: request.query.volumes === true })) };
     },
   );
 

@@ -8,6 +8,8 @@ import type { AppService } from '../../services/apps.js';
 import type { ProcessControl } from '../../services/processes.js';
 import type { LogService } from '../../services/logs.js';
 import type { TokenService } from '../../services/tokens.js';
+import type { StorageService } from '../../services/storage.js';
+import type { OneOffCommands } from '../../services/one-off.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import { requireAppAccess, type Principal } from '../auth.js';
@@ -24,6 +26,8 @@ export interface ApiDeps {
   readonly routes: RouteTable;
   readonly processes: ProcessControl;
   readonly logs: LogService;
+  readonly storage: StorageService;
+  readonly oneOff: OneOffCommands;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

@@ -5,6 +5,7 @@ import { appRoutes } from './apps.js';
 import { releaseRoutes } from './releases.js';
 import { runtimeRoutes } from './runtime.js';
 import { tokenRoutes } from './tokens.js';
+import { storageRoutes } from './storage.js';
 
 /** The REST API under /api/v1: every route needs a token (Bearer); the OpenAPI document does not. */
 export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -25,5 +26,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { de
     await api.register(releaseRoutes, { deps });
     await api.register(runtimeRoutes, { deps });
     await api.register(tokenRoutes, { deps });
+    await api.register(storageRoutes, { deps });
   });
 };

@@ -1,10 +1,21 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
-import type { TimestampedLine } from '../../domain/ports.js';
+import type { AttachedProcess, TimestampedLine } from '../../domain/ports.js';
 import type { ProcessAction } from '../../services/processes.js';
 import { appFor, appParams, errorResponses, requireAdmin, type ApiDeps } from './context.js';
 
 type AppRoute = { Params: { app: string } };
+
+/** What a `pilot run` client sends: the command first, then stdin, window sizes and the end of input. */
+interface RunMessage {
+  readonly command?: string[];
+  readonly tty?: boolean;
+  readonly columns?: number;
+  readonly rows?: number;
+  readonly stdin?: string;
+  readonly resize?: { readonly columns: number; readonly rows: number };
+  readonly eof?: boolean;
+}
 
 const processList = {
   type: 'array',
@@ -12,6 +23,7 @@ const processList = {
     type: 'object',
     properties: {
       type: { type: 'string' },
+      index: { type: 'integer' },
       release: { type: 'integer' },
       container: { type: 'string' },
       state: { type: 'string' },
@@ -55,6 +67,78 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
+  api.post<AppRoute & { Body: Record<string, number> }>(
+    '/apps/:app/ps/scale',
+    {
+      schema: {
+        summary: 'Scale process types, e.g. {"web": 3, "worker": 2}; no rebuild, no dropped request, kept across deploys',
+        params: appParams,
+        body: { type: 'object', additionalProperties: { type: 'integer', minimum: 0, maximum: 20 }, minProperties: 1, maxProperties: 20 },
+        response: { 200: processList, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return deps.processes.scale(appFor(deps, request), request.body);
+    },
+  );
+
+  api.get<AppRoute>(
+    '/apps/:app/run',
+    {
+      websocket: true,
+      schema: { summary: 'Run a one-off command (WebSocket); see the OpenAPI description', params: appParams },
+      // Refused before the upgrade, as a JSON error with its status.
+      preValidation: async (request) => {
+        requireAdmin(request);
+        appFor(deps, request);
+      },
+    },
+    (socket, request) => {
+      const app = appFor(deps, request);
+      let process: AttachedProcess | undefined;
+      let finished = false;
+      const send = (message: object): void => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+      };
+      const fail = (error: unknown): void => {
+        send({ error: error instanceof Error ? error.message : String(error) });
+        socket.close(1011, 'run failed');
+      };
+      socket.on('message', (data) => {
+        let message: RunMessage;
+        try {
+          message = JSON.parse(data.toString()) as RunMessage;
+        } catch {
+          fail(new Error('messages are JSON'));
+          return;
+        }
+        if (!process && message.command) {
+          const interactive = message.tty === true;
+          void deps.oneOff
+            .start(app, message.command, interactive, (stream, chunk) => send({ stream, data: chunk.toString('base64') }))
+            .then(async (started) => {
+              process = started;
+              if (interactive && message.columns && message.rows) await started.resize(message.columns, message.rows);
+              const exit = await started.exitCode;
+              finished = true;
+              send({ exit });
+              socket.close(1000);
+            })
+            .catch(fail);
+          return;
+        }
+        if (message.stdin !== undefined) process?.stdin?.write(Buffer.from(message.stdin, 'base64'));
+        if (message.resize) void process?.resize(message.resize.columns, message.resize.rows);
+        if (message.eof) process?.stdin?.end();
+      });
+      // The client went away: the command does not outlive it.
+      socket.on('close', () => {
+        if (!finished) void process?.kill();
+      });
+    },
+  );
+
   api.get<AppRoute & { Querystring: { lines: number } }>(
     '/apps/:app/logs',
     {
@@ -83,6 +167,7 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
           },
         },
       },
+      preValidation: async (request) => void appFor(deps, request),
     },
     (socket, request) => {
       const app = appFor(deps, request);

@@ -1,28 +1,51 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { containerPlan } from '../../../src/pipeline/start.js';
+import { containerPlan, formationPlan, oneOffPlan } from '../../../src/pipeline/start.js';
 import { imagesToPrune } from '../../../src/pipeline/retire.js';
 import type { Release, ReleaseStatus } from '../../../src/domain/types.js';
 
+const runtime = {
+  instance: 'pt-1', app: 'shop', version: 7, image: 'pt-1/shop:v7',
+  config: { DATABASE_URL: 'postgres://x', PORT: '1' }, port: 5000, memoryBytes: 512 * 1024 * 1024, cpus: 0.5,
+  volumes: [{ path: '/data', name: 'pt-1-shop-data' }],
+};
+
 describe('containerPlan', () => {
-  it('names the container by instance, app and slot, sets PORT over config and labels the release', () => {
-    const plan = containerPlan({
-      instance: 'pt-1', app: 'shop', version: 7, slot: 'green', image: 'pt-1/shop:v7',
-      config: { DATABASE_URL: 'postgres://x', PORT: '1' }, port: 5000, memoryBytes: 512 * 1024 * 1024, cpus: 0.5,
-    });
+  it('names web.1 by instance, app and slot, sets PORT over config, labels the process and mounts the volumes', () => {
+    const plan = containerPlan(runtime, { slot: 'green', type: 'web', index: 1, command: null });
     assert.equal(plan.name, 'pt-1-shop-green');
     assert.equal(plan.network, 'pt-1-net');
     assert.deepEqual(plan.env, { DATABASE_URL: 'postgres://x', PORT: '5000' });
-    assert.deepEqual(plan.labels, { 'pilot.instance': 'pt-1', 'pilot.app': 'shop', 'pilot.release': '7', 'pilot.slot': 'green' });
+    assert.deepEqual(plan.labels, {
+      'pilot.instance': 'pt-1', 'pilot.app': 'shop', 'pilot.release': '7', 'pilot.slot': 'green', 'pilot.process': 'web', 'pilot.index': '1',
+    });
+    assert.equal(plan.command, undefined, "the image's own command");
+    assert.deepEqual(plan.mounts, [{ volume: 'pt-1-shop-data', path: '/data' }]);
     assert.equal(plan.nanoCpus, 500_000_000);
     assert.equal(plan.restartPolicy, 'no', 'a candidate is not restarted while it is checked');
+  });
+});
+
+describe('formationPlan', () => {
+  it('plans every process type at its scale, web first, Procfile commands under a shell', () => {
+    const plans = formationPlan(runtime, 'blue', { worker: 'node worker.js', web: 'node web.js', clock: 'node clock.js' }, { web: 2, clock: 0 });
+    assert.deepEqual(plans.map((plan) => plan.name), ['pt-1-shop-blue', 'pt-1-shop-blue-web.2', 'pt-1-shop-blue-worker.1']);
+    assert.deepEqual(plans[2]?.command, ['/bin/sh', '-c', 'exec node worker.js']);
+  });
+
+  it('plans one-off containers that are never restarted and never clash with processes', () => {
+    const plan = oneOffPlan(runtime, 'release', 'v7', ['/bin/sh', '-c', 'exec migrate']);
+    assert.equal(plan.name, 'pt-1-shop-release-v7');
+    assert.equal(plan.labels['pilot.process'], 'release');
+    assert.equal(plan.restartPolicy, 'no');
   });
 });
 
 function release(version: number, status: ReleaseStatus, image: string | null): Release {
   return {
     id: version, appId: 1, version, kind: 'deploy', gitSha: null, buildpack: 'node', image, config: {}, status,
-    slot: null, containerId: null, port: 5000, healthPath: '/', failureReason: null, createdAt: '', updatedAt: '',
+    slot: null, containerId: null, port: 5000, healthPath: '/', processes: { web: null }, releaseCommand: null,
+    failureReason: null, createdAt: '', updatedAt: '',
   };
 }
 

@@ -1,0 +1,57 @@
+import WebSocket from 'ws';
+import type { ApiClient } from './client.js';
+import { CliError } from './errors.js';
+
+/**
+ * Runs a command in a one-off container over the API's WebSocket: its output goes to ours,
+ * our stdin goes to it when we are on a terminal (raw mode, window size followed). Resolves
+ * with the command's exit code.
+ */
+export function runCommand(client: ApiClient, app: string, command: readonly string[]): Promise<number> {
+  const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(client.socketUrl(`/apps/${encodeURIComponent(app)}/run`), { headers: { authorization: `Bearer ${client.token}` } });
+    let exitCode: number | undefined;
+    let failure: string | undefined;
+    const restore = (): void => {
+      if (tty) process.stdin.setRawMode(false);
+      process.stdin.pause();
+    };
+    socket.on('open', () => {
+      socket.send(JSON.stringify({ command, tty, columns: process.stdout.columns, rows: process.stdout.rows }));
+      if (!tty) return;
+      process.stdin.setRawMode(true);
+      process.stdin.resume();
+      process.stdin.on('data', (chunk: Buffer) => socket.send(JSON.stringify({ stdin: chunk.toString('base64') })));
+      process.stdout.on('resize', () => socket.send(JSON.stringify({ resize: { columns: process.stdout.columns, rows: process.stdout.rows } })));
+    });
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString()) as { stream?: 'stdout' | 'stderr'; data?: string; exit?: number; error?: string };
+      if (message.stream && message.data !== undefined) (message.stream === 'stderr' ? process.stderr : process.stdout).write(Buffer.from(message.data, 'base64'));
+      if (message.exit !== undefined) exitCode = message.exit;
+      if (message.error) failure = message.error;
+    });
+    socket.on('unexpected-response', (_request, response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => {
+        try {
+          failure = (JSON.parse(body) as { message?: string }).message;
+        } catch {
+          failure = `HTTP ${response.statusCode}`;
+        }
+        restore();
+        reject(new CliError(failure ?? `HTTP ${response.statusCode}`));
+      });
+    });
+    socket.on('error', (error) => {
+      restore();
+      reject(new CliError(`cannot run the command: ${error.message}`));
+    });
+    socket.on('close', () => {
+      restore();
+      if (exitCode !== undefined) resolve(exitCode);
+      else reject(new CliError(failure ?? 'the connection closed before the command finished'));
+    });
+  });
+}

@@ -1,0 +1,213 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
+import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
+
+const skip = integrationSkipReason();
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
+const TSX = import.meta.resolve('tsx');
+
+/**
+ * web serves what the worker and the release command wrote to the volume at /data;
+ * release.js fails when the version says so.
+ */
+function appFiles(version: string, options: { failRelease?: boolean } = {}): Record<string, string> {
+  return {
+    'package.json': JSON.stringify({ name: 'runtime-app', version, scripts: { start: 'node web.js' } }),
+    Procfile: 'web: node web.js\nworker: node worker.js\nrelease: node release.js\n',
+    'web.js':
+      "const fs = require('fs');\nconst { version } = require('./package.json');\n" +
+      "const read = (file) => { try { return fs.readFileSync('/data/' + file, 'utf8'); } catch { return 'missing'; } };\n" +
+      "require('http').createServer((request, response) => {\n" +
+      "  if (request.url === '/') return response.end('web ' + version);\n" +
+      '  response.end(read(request.url.slice(1)));\n' +
+      '}).listen(process.env.PORT);\n',
+    'worker.js': "const fs = require('fs');\nlet beats = 0;\nsetInterval(() => fs.writeFileSync('/data/worker.txt', 'worker beat ' + ++beats), 200);\n",
+    'release.js': options.failRelease
+      ? "console.log('running migration 2');\nconsole.error('migration failed: column exists');\nprocess.exit(3);\n"
+      : `require('fs').writeFileSync('/data/release.txt', 'release of ${version}');\nconsole.log('migrated to ${version}');\n`,
+  };
+}
+
+describe('app runtime: Procfile processes, release phase, scaling, run, storage (real Docker, Caddy, git)', { skip }, () => {
+  let pilot: TestPilot;
+  let client: GitClient;
+
+  before(async () => {
+    pilot = await startTestPilot();
+    client = new GitClient(tempDir('runtime'));
+    await client.init();
+  });
+  after(async () => {
+    await pilot?.close();
+  });
+
+  function api(method: 'GET' | 'POST' | 'DELETE', url: string, body?: object) {
+    return pilot.server.app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${pilot.token}` }, ...(body ? { payload: body } : {}) });
+  }
+
+  function push(repo: GitClient, app: string): Promise<GitResult> {
+    return repo.run(['push', remoteUrl(pilot.server.address, app, pilot.token), 'HEAD:refs/heads/main']);
+  }
+
+  async function body(app: string, urlPath = '/'): Promise<string> {
+    return (await httpsGet({ host: `${app}.${pilot.domain}`, port: pilot.httpsPort, path: urlPath, ca: pilot.caFile })).body;
+  }
+
+  function pilotCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+        cwd: client.workDir,
+        env: { PATH: process.env.PATH, HOME: tempDir('cli-home'), PILOT_URL: pilot.server.address, PILOT_TOKEN: pilot.token },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  /** Requests `/` through Caddy without pause until stopped; counts answers that are not 200. */
+  function steadyLoad(app: string) {
+    let stop = false;
+    const counts = { ok: 0, failed: [] as string[] };
+    const done = (async () => {
+      while (!stop) {
+        try {
+          const answer = await httpsGet({ host: `${app}.${pilot.domain}`, port: pilot.httpsPort, ca: pilot.caFile });
+          if (answer.status === 200) counts.ok += 1;
+          else counts.failed.push(`status ${answer.status}`);
+        } catch (error) {
+          counts.failed.push(String(error));
+        }
+      }
+    })();
+    return {
+      counts,
+      async stop() {
+        stop = true;
+        await done;
+      },
+    };
+  }
+
+  async function processes(app: string): Promise<string[]> {
+    const list = (await api('GET', `/apps/${app}/ps`)).json() as { type: string; index: number; state: string }[];
+    return list.map((process) => `${process.type}.${process.index} ${process.state}`);
+  }
+
+  it('runs web and worker from the Procfile, the release command first, all sharing the volume', async () => {
+    assert.equal((await api('POST', '/apps', { name: 'rt' })).statusCode, 201);
+    const mounted = await api('POST', '/apps/rt/storage', { path: '/data/' });
+    assert.equal(mounted.statusCode, 201, mounted.body);
+    assert.equal(mounted.json().volume.path, '/data');
+
+    await client.commit(appFiles('1'));
+    const result = await push(client, 'rt');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /-----> Running release command: node release\.js\s*\nremote:\s+migrated to 1/);
+    assert.match(result.stderr, /worker\.1 running after \d+ s/);
+    assert.equal(await body('rt'), 'web 1');
+    assert.equal(await body('rt', '/release.txt'), 'release of 1', 'the release command ran before web, on the same volume');
+    assert.match(await waitFor('the worker writing to the volume', async () => ((await body('rt', '/worker.txt')).startsWith('worker beat') ? body('rt', '/worker.txt') : undefined)), /worker beat \d+/);
+    assert.deepEqual(await processes('rt'), ['web.1 running', 'worker.1 running']);
+  });
+
+  it('a failing release command rejects the push, shows its output and keeps the old release serving', async () => {
+    await client.commit(appFiles('2', { failRelease: true }));
+    const result = await push(client, 'rt');
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /migration failed: column exists/);
+    assert.match(result.stderr, /release command failed with exit code 3: node release\.js/);
+    assert.match(result.stderr, /v1 is still serving/);
+    assert.equal(await body('rt'), 'web 1');
+    assert.equal(await body('rt', '/release.txt'), 'release of 1');
+  });
+
+  it('ps:scale web=3 and back to 1 with no failed request, and the scale is kept', async () => {
+    const load = steadyLoad('rt');
+    const up = await pilotCli(['ps:scale', 'web=3', '-a', 'rt']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /web\.3\s+v1\s+running/);
+    const upstreams = await pilot.server.caddyAdmin.upstreams();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const down = await pilotCli(['ps:scale', 'web=1', '-a', 'rt']);
+    assert.equal(down.code, 0, down.stderr);
+    await load.stop();
+
+    assert.ok(load.counts.ok > 10, `the load loop made only ${load.counts.ok} requests`);
+    assert.deepEqual(load.counts.failed, [], `failed requests while scaling: ${load.counts.failed.slice(0, 5).join('; ')}`);
+    assert.equal(upstreams.filter((upstream) => upstream.endsWith(':5000')).length, 3, `three web upstreams in Caddy: ${upstreams.join(', ')}`);
+    assert.deepEqual(await processes('rt'), ['web.1 running', 'worker.1 running']);
+    const refused = await pilotCli(['ps:scale', 'clock=1', '-a', 'rt']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /v1 has no process type "clock" \(its types: web, worker\)/);
+  });
+
+  it('run returns the output and exit code of a command in a new container, then removes it', async () => {
+    const result = await pilotCli(['run', '-a', 'rt', '--', 'node', '-e', "console.log(require('fs').readFileSync('/data/release.txt', 'utf8') + ' / ' + process.env.PORT); process.exit(7)"]);
+    assert.equal(result.code, 7, result.stderr);
+    assert.equal(result.stdout.trim(), 'release of 1 / 5000');
+    const leftovers = await pilot.server.engine.listContainers({ 'pilot.instance': pilot.server.config.instance, 'pilot.process': 'run' });
+    assert.deepEqual(leftovers, []);
+  });
+
+  it('a file on the volume survives a redeploy and a rollback', async () => {
+    const write = await pilotCli(['run', '-a', 'rt', '--', 'sh', '-c', 'echo kept across releases > /data/keep.txt']);
+    assert.equal(write.code, 0, write.stderr);
+    await client.commit(appFiles('3'));
+    const pushed = await push(client, 'rt');
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.equal(await body('rt'), 'web 3');
+    assert.equal((await body('rt', '/keep.txt')).trim(), 'kept across releases');
+    assert.deepEqual(await processes('rt'), ['web.1 running', 'worker.1 running'], 'the scale of 1 web is kept');
+
+    const rollback = await api('POST', '/apps/rt/rollback', { version: 1 });
+    assert.equal(rollback.statusCode, 200, rollback.body);
+    assert.equal(await body('rt'), 'web 1');
+    assert.equal((await body('rt', '/keep.txt')).trim(), 'kept across releases');
+  });
+
+  it('deploys a worker-only app without a route', async () => {
+    const jobs = new GitClient(tempDir('jobs'));
+    await jobs.init();
+    await jobs.commit({
+      'package.json': JSON.stringify({ name: 'jobs', version: '1.0.0' }),
+      Procfile: 'worker: node worker.js\n',
+      'worker.js': "setInterval(() => console.log('job done'), 500);\n",
+    });
+    const result = await push(jobs, 'jobs');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /v1 is live \(no web process: no route\)/);
+    assert.doesNotMatch(result.stderr, /Health check passed/);
+    assert.deepEqual(await processes('jobs'), ['worker.1 running']);
+    assert.doesNotMatch(fs.readFileSync(pilot.server.paths.caddyfile, 'utf8'), /jobs\.localhost/);
+  });
+
+  it('apps:destroy keeps the volumes unless asked to remove them', async () => {
+    const kept = await pilotCli(['apps:destroy', '-a', 'rt', '--confirm', 'rt']);
+    assert.equal(kept.code, 0, kept.stderr);
+    const labels = { 'pilot.instance': pilot.server.config.instance, 'pilot.app': 'rt' };
+    assert.equal((await pilot.server.engine.listVolumes(labels)).length, 1);
+    assert.deepEqual(await pilot.server.engine.listContainers(labels), []);
+
+    const invalid = await api('POST', '/apps/jobs/storage', { path: '/data/../etc' });
+    assert.equal(invalid.statusCode, 400);
+    assert.match(invalid.json().message, /invalid mount path/);
+    assert.equal((await api('POST', '/apps/jobs/storage', { path: '/' })).statusCode, 400);
+    assert.equal((await api('POST', '/apps/jobs/storage', { path: 'relative' })).statusCode, 400);
+    const jobsMounted = await api('POST', '/apps/jobs/storage', { path: '/cache' });
+    assert.equal(jobsMounted.statusCode, 201, jobsMounted.body);
+    assert.equal(jobsMounted.json().release.kind, 'config', 'a running app gets a release with the mount');
+    const removed = await pilotCli(['apps:destroy', '-a', 'jobs', '--confirm', 'jobs', '--volumes']);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /1 volumes/);
+    assert.deepEqual(await pilot.server.engine.listVolumes({ 'pilot.instance': pilot.server.config.instance, 'pilot.app': 'jobs' }), []);
+  });
+});
