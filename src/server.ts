@@ -23,6 +23,7 @@ import { caddyVersion, streamCloseDelayFor } from './adapters/caddy/version.js';
 import { GitRepositories } from './adapters/git.js';
 import { createTemplateRenderer, PROJECT_ROOT } from './adapters/templates.js';
 import { RouteTable } from './pipeline/switch.js';
+import { failInterruptedReleases, removeOrphanContainers } from './pipeline/reconcile.js';
 import { AppRegistry } from './services/app-registry.js';
 import { ensureAdminToken } from './services/admin-token.js';
 import { buildApp } from './http/app.js';
@@ -122,6 +123,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     logger,
   });
 
+  let started = false;
   const app = await buildApp({
     logger,
     tokens,
@@ -131,6 +133,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       database: async () => void db.prepare('SELECT 1').get(),
       docker: () => engine.ping(),
       caddy: () => caddyAdmin.reachable(),
+      started: () => started,
     },
     api: {
       tokenStore: tokens,
@@ -153,6 +156,9 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       domain: config.domain,
     },
   });
+  // After a crash the database must say which release serves before routes are rendered.
+  const reconciling = { apps, releases, engine, instance: config.instance, logger };
+  failInterruptedReleases(reconciling);
   await app.listen({ port: config.port, host: config.bind });
   const port = (app.server.address() as { port: number }).port;
   const loopback = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind;
@@ -162,7 +168,6 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   try {
     await engine.ensureNetwork(networkName(config.instance), instanceLabels(config.instance));
-    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
     if (managedCaddy) {
@@ -170,6 +175,10 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       managedCaddy.watch(2000, () => routes.reload());
     }
     await routes.reload();
+    // Only once Caddy points at the live releases: what serves nothing can go.
+    await removeOrphanContainers(reconciling, (orphanApp, release) => deployer.retire(orphanApp, release));
+    // Pushes last: a deploy never races the clean-up.
+    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
   } catch (error) {
     deploySocket?.close();
     await app.close();
@@ -177,6 +186,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     throw error;
   }
   const deploys = deploySocket;
+  started = true;
 
   return {
     config,

@@ -144,7 +144,16 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       try {
         await docker.getContainer(idOrName).remove({ force: true, v: false });
       } catch (error) {
-        if (statusOf(error) !== 404) throw error;
+        if (statusOf(error) === 404) return;
+        // 409: another removal of it is under way; done once it is gone.
+        if (statusOf(error) !== 409) throw error;
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
+          const gone = await docker.getContainer(idOrName).inspect().then(() => false, (inspectError: unknown) => statusOf(inspectError) === 404);
+          if (gone) return;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        throw error;
       }
     },
 
@@ -178,9 +187,9 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       }
     },
 
-    async listImages(labels) {
-      const filters = { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
-      return (await docker.listImages({ all: false, filters })).map((image) => image.Id);
+    async listImages(repository) {
+      const images = await docker.listImages({ all: false, filters: { reference: [repository] } });
+      return images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>');
     },
 
     async removeImage(name) {
@@ -222,7 +231,6 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
   const stream = await docker.buildImage(context, {
     t: request.tag,
     dockerfile: request.dockerfile,
-    labels: { ...request.labels },
     rm: true,
     forcerm: true,
   });

@@ -8,8 +8,11 @@ export interface BuildRequest {
   readonly contextDir: string;
   /** Path of the Dockerfile relative to the context. */
   readonly dockerfile: string;
+  /**
+   * `<instance>/<app>:v<N>`: the repository names the instance and the app, so images are
+   * found by name (no build labels: each would cost the build one more step).
+   */
   readonly tag: string;
-  readonly labels: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
 }
 
@@ -84,8 +87,8 @@ export interface ContainerEngine {
   listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerState[]>;
   removeImage(name: string): Promise<void>;
   imageExists(name: string): Promise<boolean>;
-  /** Ids of the images carrying these labels. */
-  listImages(labels: Readonly<Record<string, string>>): Promise<string[]>;
+  /** `repository:tag` of the images whose repository matches (`<instance>/<app>`, or `<instance>/*`). */
+  listImages(repository: string): Promise<string[]>;
 }
 
 export interface AttachedProcess {
@@ -160,6 +163,8 @@ export interface ReleaseStore {
   live(appId: number): Release | undefined;
   /** Live releases of every app, for rendering routes. */
   allLive(): Release[];
+  /** Releases being built, started or checked (at start: cut short by a crash). */
+  inProgress(): Release[];
   list(appId: number): Release[];
   update(id: number, update: ReleaseUpdate): void;
   transition(id: number, status: ReleaseStatus, update?: ReleaseUpdate): void;

@@ -13,7 +13,6 @@ export interface BuildInput {
   readonly buildDir: string;
   readonly plan: BuildPlan;
   readonly tag: string;
-  readonly labels: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
 }
 
@@ -32,7 +31,7 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
     dockerfile = 'Dockerfile.pilot';
   }
   await deps.engine.buildImage(
-    { contextDir, dockerfile, tag: input.tag, labels: input.labels, timeoutSeconds: input.timeoutSeconds },
+    { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds },
     (line) => output.detail(line),
   );
 }

@@ -77,6 +77,8 @@ export class Deployer {
   private readonly appLocks = new KeyedMutex();
   private readonly builds: Semaphore;
   private readonly retirements = new Set<Promise<void>>();
+  /** Per app, the retirement under way: its containers hold the slot the next release starts in. */
+  private readonly retiring = new Map<string, { version: number; done: Promise<void> }>();
   /**
    * Branch moves git has yet to write: a deploy that went live releases the app's lock when
    * its hook answers, a moment before git updates the ref. The next push compares against this.
@@ -119,6 +121,11 @@ export class Deployer {
       if (!pending || head !== pending.from || Date.now() > deadline) return head;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+
+  /** Retires a release's containers after the drain, in the background (also after a restart). */
+  retire(app: App, release: Release): void {
+    this.retireInBackground(app, release);
   }
 
   /** Waits for retirements in progress (used when Pilot stops). */
@@ -189,7 +196,6 @@ export class Deployer {
               buildDir: buildDir as string,
               plan,
               tag: image,
-              labels: { ...instanceLabels(this.deps.settings.instance, app.name), 'pilot.release': String(release.version) },
               timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
             },
             logged,
@@ -265,6 +271,12 @@ export class Deployer {
     if (release.releaseCommand) {
       await runReleaseCommand(engine, runtime, release.releaseCommand, output, settings.buildTimeoutSeconds);
     }
+    // The release before the live one may still drain in the free slot: let its requests finish.
+    const draining = this.retiring.get(app.name);
+    if (draining) {
+      output.step(`Waiting for v${draining.version} to finish draining`);
+      await draining.done;
+    }
     output.step(`Releasing v${release.version}`);
     releases.transition(release.id, 'starting', { slot });
     // Containers left in the free slot (an interrupted deploy, an old scale) are not serving: replace them.
@@ -278,7 +290,7 @@ export class Deployer {
     if (checked.health) output.step(`Health check passed (${checked.health.attempts} attempts, ${(checked.health.elapsedMs / 1000).toFixed(1)} s)`);
     const others = processes.filter((process) => process.type !== 'web');
     if (others.length > 0) output.step(`${others.map((process) => `${process.type}.${process.index}`).join(', ')} running after ${WORKER_SETTLE_SECONDS} s`);
-    for (const process of processes) await engine.keepRunning(process.containerId);
+    await Promise.all(processes.map((process) => engine.keepRunning(process.containerId)));
 
     const candidate = { ...release, slot, containerId: processes[0]?.containerId ?? null, status: 'live' as const };
     const upstreams = checked.processes.flatMap((process) => (process.upstream ? [process.upstream] : []));
@@ -302,8 +314,12 @@ export class Deployer {
     const retirement = retireContainers(this.deps.engine, labels, this.deps.settings)
       .then(() => this.pruneImages(app))
       .catch((error: unknown) => this.deps.logger.error({ err: error, app: app.name, release: previous.version }, 'retiring failed'))
-      .finally(() => this.retirements.delete(retirement));
+      .finally(() => {
+        this.retirements.delete(retirement);
+        if (this.retiring.get(app.name)?.done === retirement) this.retiring.delete(app.name);
+      });
     this.retirements.add(retirement);
+    this.retiring.set(app.name, { version: previous.version, done: retirement });
   }
 
   private async pruneImages(app: App): Promise<void> {

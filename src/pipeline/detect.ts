@@ -107,9 +107,11 @@ function nodePlan(
     dockerfileContext: {
       baseImage: settings.nodeImage.replaceAll('{{major}}', String(major)),
       manifestFiles: ['package.json', ...manager.lockfiles.filter((file) => facts.files.has(file))],
-      installCommand: manager.install,
+      // Nothing to build: dev dependencies are never needed, so they are never installed
+      // (and no prune step runs after every source change).
+      installCommand: buildCommand ? manager.install : `${manager.install} ${manager.productionOnly}`,
       buildCommand,
-      pruneCommand: manager.prune,
+      pruneCommand: buildCommand ? manager.prune : undefined,
       startCommand,
       port: DEFAULT_APP_PORT,
     },
@@ -151,6 +153,8 @@ export function nodeMajor(pkg: PackageJson, facts: SourceFacts): number {
 
 interface PackageManager {
   readonly install: string;
+  /** Flag of `install` that leaves dev dependencies out. */
+  readonly productionOnly: string;
   readonly prune: string;
   readonly lockfiles: readonly string[];
   run(script: string): string;
@@ -160,6 +164,7 @@ function packageManager(files: ReadonlySet<string>): PackageManager {
   if (files.has('pnpm-lock.yaml')) {
     return {
       install: 'corepack enable && pnpm install --frozen-lockfile',
+      productionOnly: '--prod',
       prune: 'pnpm prune --prod',
       lockfiles: ['pnpm-lock.yaml'],
       run: (script) => `pnpm run ${script}`,
@@ -168,15 +173,16 @@ function packageManager(files: ReadonlySet<string>): PackageManager {
   if (files.has('yarn.lock')) {
     return {
       install: 'corepack enable && yarn install --frozen-lockfile',
+      productionOnly: '--production',
       prune: 'yarn install --production --frozen-lockfile --ignore-scripts',
       lockfiles: ['yarn.lock'],
       run: (script) => `yarn run ${script}`,
     };
   }
   if (files.has('package-lock.json')) {
-    return { install: 'npm ci', prune: 'npm prune --omit=dev', lockfiles: ['package-lock.json'], run: (script) => `npm run ${script}` };
+    return { install: 'npm ci', productionOnly: '--omit=dev', prune: 'npm prune --omit=dev', lockfiles: ['package-lock.json'], run: (script) => `npm run ${script}` };
   }
-  return { install: 'npm install', prune: 'npm prune --omit=dev', lockfiles: [], run: (script) => `npm run ${script}` };
+  return { install: 'npm install', productionOnly: '--omit=dev', prune: 'npm prune --omit=dev', lockfiles: [], run: (script) => `npm run ${script}` };
 }
 
 /** The `web:` line of the Procfile, else `npm start`, else `node <main>`, else (a worker-only app) its first process. */

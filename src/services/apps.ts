@@ -83,7 +83,7 @@ export class AppService {
       const labels = instanceLabels(this.deps.instance, app.name);
       const containers = await this.deps.engine.listContainers(labels);
       for (const container of containers) await this.deps.engine.removeContainer(container.id);
-      const images = await this.deps.engine.listImages(labels);
+      const images = await this.deps.engine.listImages(`${this.deps.instance}/${app.name}`);
       for (const image of images) await this.deps.engine.removeImage(image);
       this.deps.repositories.remove(app.name);
       // Volumes hold the app's data: kept unless asked, so an app created again under this name finds them.

@@ -204,7 +204,7 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
 
     const labels = { 'pilot.instance': pilot.server.config.instance, 'pilot.app': 'greeter' };
     assert.deepEqual(await pilot.server.engine.listContainers(labels), []);
-    assert.deepEqual(await pilot.server.engine.listImages(labels), []);
+    assert.deepEqual(await pilot.server.engine.listImages(`${pilot.server.config.instance}/greeter`), []);
     assert.equal(fs.existsSync(path.join(pilot.server.paths.repositories, 'greeter.git')), false);
     const caddyfile = fs.readFileSync(pilot.server.paths.caddyfile, 'utf8');
     assert.doesNotMatch(caddyfile, /greeter\./);

@@ -88,8 +88,11 @@ export async function removeInstanceObjects(instance: string, docker = new Docke
   for (const container of await docker.listContainers({ all: true, filters })) {
     await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
   }
-  for (const image of await docker.listImages({ filters })) {
-    await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+  // Release images are named <instance>/<app>:v<N>; others (test images) carry the label.
+  for (const imageFilters of [filters, { reference: [`${instance}/*`] }]) {
+    for (const image of await docker.listImages({ filters: imageFilters })) {
+      await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+    }
   }
   for (const volume of (await docker.listVolumes({ filters })).Volumes ?? []) {
     await docker.getVolume(volume.Name).remove({ force: true }).catch(() => undefined);

@@ -145,6 +145,11 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     allLive() {
       return (db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status = 'live'`).all() as ReleaseRow[]).map(toRelease);
     },
+    inProgress() {
+      return (
+        db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status IN ('building', 'starting', 'checking') ORDER BY id`).all() as ReleaseRow[]
+      ).map(toRelease);
+    },
     list(appId) {
       return (
         db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE app_id = ? ORDER BY version DESC`).all(appId) as ReleaseRow[]

@@ -46,7 +46,7 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       schema: {
         summary: "Roll back to a kept release: its image and config, blue/green, no rebuild (default: the one before the live one)",
         params: appParams,
-        body: { type: ['object', 'null'], properties: { version: { type: ['string', 'integer'] } }, additionalProperties: false },
+        body: { type: 'object', nullable: true, properties: { version: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }, additionalProperties: false },
         response: { 200: { $ref: 'Release#' }, ...errorResponses },
       },
     },

@@ -4,6 +4,8 @@ export interface HealthChecks {
   database(): Promise<void>;
   docker(): Promise<void>;
   caddy(): Promise<boolean>;
+  /** False while Pilot starts (routes, clean-up after a crash, the deploy socket): not ready for pushes yet. */
+  started(): boolean;
 }
 
 interface CheckResult {
@@ -41,7 +43,8 @@ export const healthRoutes: FastifyPluginAsync<{ checks: HealthChecks }> = async 
     async (_request, reply) => {
       const [database, docker, caddy] = await Promise.all([check(checks.database), check(checks.docker), check(checks.caddy)]);
       const ok = database.ok && docker.ok && caddy.ok;
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', checks: { database, docker, caddy } });
+      const status = !checks.started() ? 'starting' : ok ? 'ok' : 'degraded';
+      return reply.status(status === 'ok' ? 200 : 503).send({ status, checks: { database, docker, caddy } });
     },
   );
 };
@@ -50,7 +53,7 @@ export const healthReportSchema = {
   $id: 'HealthReport',
   type: 'object',
   properties: {
-    status: { type: 'string', enum: ['ok', 'degraded'] },
+    status: { type: 'string', enum: ['ok', 'degraded', 'starting'] },
     checks: {
       type: 'object',
       properties: { database: checkSchema, docker: checkSchema, caddy: checkSchema },

@@ -51,6 +51,9 @@ describe('detectBuildpack', () => {
     assert.equal(pinned.description, 'Node.js app (node 22, npm install)');
     const unpinned = detectBuildpack(facts({ 'package.json': pkg }), SETTINGS);
     assert.equal(unpinned.description, `Node.js app (node ${DEFAULT_NODE_MAJOR}, npm install)`);
+    // No build script: dev dependencies are left out at install, nothing to prune.
+    assert.equal(unpinned.dockerfileContext?.installCommand, 'npm install --omit=dev');
+    assert.equal(unpinned.dockerfileContext?.pruneCommand, undefined);
     assert.deepEqual(unpinned.dockerfileContext?.startCommand, ['node', 'index.js']);
   });
 
