@@ -126,6 +126,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let started = false;
   const app = await buildApp({
     logger,
+    maxPushBytes: config.maxPushBytes,
+    spoolDir: paths.builds,
     tokens,
     registry,
     git,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Git } from 'node-git-server';
 
@@ -39,12 +39,15 @@ export class GitRepositories {
     if (this.exists(app)) return;
     const dir = this.pathOf(app);
     await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', dir]);
-    await run('git', ['-C', dir, 'config', 'receive.fsckObjects', 'true']);
     this.installHook(app);
   }
 
-  /** Copies the current hook into a repository; run at start so upgrades apply. */
+  /** Copies the current hook and settings into a repository; run at start so upgrades apply. */
   installHook(app: string): void {
+    const dir = this.pathOf(app);
+    // No malformed objects, no `..` paths. (The push size limit is Pilot's, before git reads a byte:
+    // git's receive.maxInputSize would exit mid-upload, and node-git-server does not survive that.)
+    execFileSync('git', ['-C', dir, 'config', 'receive.fsckObjects', 'true']);
     const hooksDir = path.join(this.pathOf(app), 'hooks');
     fs.mkdirSync(hooksDir, { recursive: true });
     fs.copyFileSync(this.options.hookScript, path.join(hooksDir, 'pilot-pre-receive.mjs'));

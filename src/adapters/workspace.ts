@@ -23,7 +23,10 @@ export function createWorkspaces(root: string): Workspaces {
       } catch (error) {
         await fsp.rm(buildDir, { recursive: true, force: true });
         if (error instanceof ValidationError) throw error;
-        throw new ValidationError(`the pushed tree could not be unpacked: ${(error as Error).message}`);
+        // tar-fs refuses a link that leaves the directory itself; say it as the check below does, without server paths.
+        const invalidLink = /^(.*) is not a valid symlink$/.exec((error as Error).message)?.[1];
+        if (invalidLink) throw new ValidationError(`the symlink ${path.relative(appDir, invalidLink)} points outside the repository: nothing was deployed`);
+        throw new ValidationError(`the pushed tree could not be unpacked: ${(error as Error).message.replaceAll(buildDir, '<build>')}`);
       }
       return buildDir;
     },

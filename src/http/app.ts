@@ -47,6 +47,8 @@ export interface AppDeps {
   readonly registry: AppRegistry;
   readonly git: { handle(request: IncomingMessage, response: ServerResponse): void };
   readonly api: ApiDeps;
+  readonly maxPushBytes: number;
+  readonly spoolDir: string;
 }
 
 /** Builds the control plane: health, git over HTTP, the REST API. main.ts only listens. */
@@ -58,6 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A push waits for its build: never cut a request for taking long (Node's default is 300 s).
     requestTimeout: 0,
     bodyLimit: 1024 * 1024,
+    // Unknown fields are refused (400), not silently dropped: a typo must not look like success.
+    ajv: { customOptions: { removeAdditional: false } },
   });
   registerErrorHandler(app);
   await app.register(rateLimit, {
@@ -86,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addSchema(healthReportSchema);
   await app.register(healthRoutes, { checks: deps.checks });
-  await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git });
+  await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api });
   return app;
 }

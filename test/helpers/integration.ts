@@ -190,12 +190,19 @@ export class GitClient {
 
   run(args: string[], options: { timeoutMs?: number } = {}): Promise<GitResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn('git', args, { cwd: this.workDir, env: this.env() });
+      // Its own process group: a timeout kills git's helpers (git-remote-http) too, which hold the pipes.
+      const child = spawn('git', args, { cwd: this.workDir, env: this.env(), detached: true });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 600_000);
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-(child.pid as number), 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }, options.timeoutMs ?? 600_000);
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);

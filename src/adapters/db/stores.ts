@@ -31,6 +31,10 @@ interface ReleaseRow {
   updated_at: string;
 }
 
+/** A release keeps this much of its build and deploy log (the pusher still sees all of it). */
+export const MAX_RELEASE_LOG_CHARS = 1024 * 1024;
+const LOG_TRUNCATED = '\n[log truncated: a release keeps its first 1 MiB]\n';
+
 const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, buildpack, image, config_json, status, slot,
   container_id, port, health_path, processes_json, release_command, failure_reason, created_at, updated_at`;
 
@@ -170,7 +174,14 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
       db.prepare(`UPDATE releases SET status = 'live', updated_at = ${now} WHERE id = ?`).run(id);
     }),
     appendLog(id, text) {
-      db.prepare('UPDATE releases SET log = log || ? WHERE id = ?').run(text, id);
+      // Bounded: a build that prints without end must not fill the disk through the database.
+      db.prepare(
+        `UPDATE releases SET log = CASE
+           WHEN length(log) + length(@text) <= @max THEN log || @text
+           WHEN log LIKE '%' || @marker THEN log
+           ELSE log || @marker END
+         WHERE id = @id`,
+      ).run({ text, max: MAX_RELEASE_LOG_CHARS, marker: LOG_TRUNCATED, id });
     },
     log(id) {
       const row = db.prepare('SELECT log FROM releases WHERE id = ?').get(id) as { log: string } | undefined;

@@ -4,11 +4,17 @@ import type { TokenStore } from '../../domain/ports.js';
 import type { AppRegistry } from '../../services/app-registry.js';
 import { NotFoundError, PilotError, UnauthorizedError } from '../../domain/errors.js';
 import { authenticate, requireAppAccess, tokenFromRequest } from '../auth.js';
+import { peekPushedRefs, refusalReport } from './git-commands.js';
+import { PushTooLarge, spoolPush } from './push-body.js';
 
 export interface GitRouteOptions {
   readonly tokens: TokenStore;
   readonly registry: AppRegistry;
   readonly git: { handle(request: IncomingMessage, response: ServerResponse): void };
+  /** PILOT_MAX_PUSH_MB in bytes: the most a push may send. */
+  readonly maxPushBytes: number;
+  /** Where a push waits, counted, before git reads it. */
+  readonly spoolDir: string;
 }
 
 type GitService = 'git-upload-pack' | 'git-receive-pack';
@@ -42,6 +48,28 @@ export const gitRoutes: FastifyPluginAsync<GitRouteOptions> = async (app, option
       requireAppAccess(principal, app.id, name);
     } catch (error) {
       return refuse(request, reply, service, error);
+    }
+    if (service === 'git-receive-pack' && request.method === 'POST') {
+      // node-git-server never answers a push to a ref outside refs/heads and refs/tags: it would hang.
+      const commands = await peekPushedRefs(request.raw);
+      const odd = commands.refs.filter((ref) => !/^refs\/(heads|tags)\//.test(ref));
+      if (odd.length > 0) {
+        // The pack that follows is read and dropped: nothing is stored.
+        request.raw.resume();
+        const message = `only branches and tags can be pushed, not ${odd.join(', ')}`;
+        return reply.status(200).type('application/x-git-receive-pack-result').send(refusalReport(commands, message, 'only branches and tags'));
+      }
+      let spooled: IncomingMessage;
+      try {
+        spooled = await spoolPush(request.raw, options.maxPushBytes, options.spoolDir);
+      } catch (error) {
+        if (!(error instanceof PushTooLarge)) throw error;
+        const message = `${error.message} (PILOT_MAX_PUSH_MB): nothing was stored`;
+        return reply.status(200).type('application/x-git-receive-pack-result').send(refusalReport(commands, message, 'push too large'));
+      }
+      reply.hijack();
+      options.git.handle(spooled, reply.raw);
+      return;
     }
     reply.hijack();
     options.git.handle(request.raw, reply.raw);

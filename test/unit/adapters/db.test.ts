@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase, schemaVersion } from '../../../src/adapters/db/database.js';
 import { MIGRATIONS } from '../../../src/adapters/db/migrations.js';
-import { createAppStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
+import { MAX_RELEASE_LOG_CHARS, createAppStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
 
 function fresh() {
   const db = openDatabase(':memory:');
@@ -68,5 +68,16 @@ describe('database', () => {
     assert.equal(tokens.findByHash('hash-1')?.scope, 'admin');
     db.prepare("UPDATE tokens SET revoked_at = 'now'").run();
     assert.equal(tokens.findByHash('hash-1'), undefined);
+  });
+
+  it('keeps the first 1 MiB of a release log and says it was truncated, once', () => {
+    const { apps, releases } = fresh();
+    const release = releases.create({ appId: apps.create('chatty').id, kind: 'deploy', gitSha: null, config: {} });
+    const chunk = 'x'.repeat(400 * 1024);
+    for (let round = 0; round < 5; round += 1) releases.appendLog(release.id, chunk);
+    const log = releases.log(release.id);
+    assert.ok(log.length <= MAX_RELEASE_LOG_CHARS + 100, `the log grew to ${log.length} characters`);
+    assert.ok(log.startsWith(chunk + chunk));
+    assert.equal(log.match(/\[log truncated: a release keeps its first 1 MiB\]/g)?.length, 1);
   });
 });

@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+
+export class PushTooLarge extends Error {}
+
+/**
+ * Spools the rest of a push (the pack) to a temporary file, counting its bytes, before git
+ * reads any of it: an oversized push is refused with a message, never half-read by git.
+ * Resolves with a request git can read (the peeked head, then the spooled pack); the file
+ * is removed once read.
+ */
+export async function spoolPush(request: IncomingMessage, maxBytes: number, spoolDir: string): Promise<IncomingMessage> {
+  // Under the data directory: /tmp is often a small tmpfs, and packs can be large.
+  await fs.promises.mkdir(spoolDir, { recursive: true, mode: 0o700 });
+  const dir = await fs.promises.mkdtemp(path.join(spoolDir, 'push-'));
+  const file = path.join(dir, 'pack');
+  try {
+    await spool(request, file, maxBytes);
+  } catch (error) {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const body = new PassThrough();
+  const spooled = fs.createReadStream(file);
+  spooled.on('close', () => void fs.promises.rm(dir, { recursive: true, force: true }));
+  spooled.pipe(body);
+  // node-git-server reads only these of a request, and pipes it.
+  return Object.assign(body as unknown as Readable, {
+    url: request.url,
+    method: request.method,
+    headers: request.headers,
+  }) as unknown as IncomingMessage;
+}
+
+/**
+ * Copies the request to the file until it ends or passes maxBytes. Not stream.pipeline: it
+ * would destroy the request, and with it the connection the refusal must go back on; past
+ * the limit the rest is read and dropped instead.
+ */
+function spool(request: IncomingMessage, file: string, maxBytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const limit = new ByteLimit(maxBytes);
+    const out = fs.createWriteStream(file);
+    limit.on('error', (error) => {
+      request.unpipe(limit);
+      request.resume();
+      out.destroy();
+      reject(error);
+    });
+    request.on('error', reject);
+    out.on('error', reject);
+    out.on('finish', () => resolve());
+    request.pipe(limit).pipe(out);
+  });
+}
+
+class ByteLimit extends Transform {
+  private seen = 0;
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen > this.maxBytes) return done(new PushTooLarge(`the push is larger than ${Math.round(this.maxBytes / 1024 / 1024)} MiB`));
+    done(null, chunk);
+  }
+}

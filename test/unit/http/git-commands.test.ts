@@ -1,0 +1,31 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCommandList, refusalReport } from '../../../src/http/routes/git-commands.js';
+
+function pkt(text: string): string {
+  return (Buffer.byteLength(text) + 4).toString(16).padStart(4, '0') + text;
+}
+
+describe('git push command lists', () => {
+  const zero = '0'.repeat(40);
+  const sha = 'a'.repeat(40);
+  const list = pkt(`${zero} ${sha} refs/heads/main\0report-status side-band-64k agent=git/2.39\n`) + pkt(`${zero} ${sha} refs/pilot/odd\n`) + '0000';
+
+  it('reads the refs and the capabilities, and waits for the flush packet', () => {
+    assert.deepEqual(parseCommandList(Buffer.from(list + 'PACK...')), {
+      refs: ['refs/heads/main', 'refs/pilot/odd'],
+      capabilities: ['report-status', 'side-band-64k', 'agent=git/2.39'],
+    });
+    assert.equal(parseCommandList(Buffer.from(list.slice(0, 60))), undefined);
+  });
+
+  it('refuses every ref in a report git prints as "remote rejected", on the side band when asked', () => {
+    const commands = { refs: ['refs/pilot/odd'], capabilities: ['report-status', 'side-band-64k'] };
+    const text = refusalReport(commands, 'only branches and tags can be pushed', 'only branches and tags').toString('latin1');
+    assert.ok(text.includes('\u0002only branches and tags can be pushed\n'));
+    assert.ok(text.includes('ng refs/pilot/odd only branches and tags\n'));
+    assert.ok(text.endsWith('0000'));
+    const plain = refusalReport({ refs: ['refs/x'], capabilities: ['report-status'] }, 'm', 'r').toString();
+    assert.equal(plain, `${pkt('unpack ok\n')}${pkt('ng refs/x r\n')}0000`);
+  });
+});
