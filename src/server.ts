@@ -32,6 +32,7 @@ import { ProcessControl } from './services/processes.js';
 import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
+import { LimitsService } from './services/limits.js';
 import { OneOffCommands } from './services/one-off.js';
 import { appUrl } from './pipeline/routes.js';
 import type { ContainerEngine } from './domain/ports.js';
@@ -154,6 +155,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       processes: new ProcessControl({ releases, formation, volumes, engine, deployer, routes, settings: config }),
       logs: new LogService({ releases, engine }),
       storage: new StorageService({ volumes, releases, configVars, engine, deployer, instance: config.instance }),
+      limits: new LimitsService({ apps, releases, configVars, deployer, defaults: config }),
       oneOff: new OneOffCommands({ releases, volumes, engine, settings: config }),
       domain: config.domain,
     },

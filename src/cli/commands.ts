@@ -146,6 +146,36 @@ function registerStorageCommands(program: Command, context: Context, appOption: 
     });
 
   program
+    .command('limits')
+    .description("show the memory and CPU limits of the app's containers")
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot limits -a shop')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const limits = await client().get<LimitsView>(path(appOf(command), '/limits'));
+      out.result(limits, () => showLimits(limits));
+    });
+
+  program
+    .command('limits:set')
+    .description('set memory and CPU limits per container (default: the server\'s); a running app gets a new release with them')
+    .argument('<pairs...>', 'memory=SIZE (256m, 1g, default) and/or cpus=N (0.5, default)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot limits:set memory=256m cpus=0.5 -a shop')
+    .action(async (pairs: string[], _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const body: { memory?: string | null; cpus?: number | null } = {};
+      for (const pair of pairs) {
+        const [key, value = ''] = pair.split('=', 2);
+        if (key === 'memory') body.memory = value === 'default' ? null : value;
+        else if (key === 'cpus') body.cpus = value === 'default' ? null : Number(value);
+        else throw new CliError(`"${pair}" is not memory=SIZE or cpus=N`);
+      }
+      const result = await client().patch<{ limits: LimitsView; release: { version: number } | null }>(path(appOf(command), '/limits'), body);
+      out.result(result, () => `${showLimits(result.limits)}${result.release ? `\nReleased v${result.release.version}` : ''}`);
+    });
+
+  program
     .command('storage:mount')
     .description('mount a persistent volume at a path in every container of the app (survives deploys, restarts, rollbacks)')
     .argument('<path>', 'absolute path inside the container, e.g. /app/uploads')
@@ -477,6 +507,17 @@ function registerTokenCommands(program: Command, context: Context): void {
       const result = await client().delete<{ revoked: { name: string; prefix: string }[] }>(`/tokens/${encodeURIComponent(token)}`);
       out.result(result, () => `Revoked ${result.revoked.map((revoked) => `${revoked.name} (${revoked.prefix}…)`).join(', ')}`);
     });
+}
+
+interface LimitsView {
+  memoryBytes: number;
+  cpus: number;
+  custom: { memory: boolean; cpus: boolean };
+}
+
+function showLimits(limits: LimitsView): string {
+  const mark = (custom: boolean) => (custom ? '' : ' (default)');
+  return `Memory: ${Math.round(limits.memoryBytes / 2 ** 20)}m${mark(limits.custom.memory)}\nCPUs:   ${limits.cpus}${mark(limits.custom.cpus)}`;
 }
 
 function appRow(app: AppStatus): Record<string, unknown> {

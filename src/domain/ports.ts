@@ -153,6 +153,7 @@ export interface AppStore {
   list(): App[];
   /** Deletes the app and, by cascade, its releases, config vars, domains and deploy tokens. */
   delete(id: number): void;
+  setLimits(id: number, limits: { memoryBytes: number | null; cpus: number | null }): void;
 }
 
 export interface ReleaseStore {

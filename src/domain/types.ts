@@ -10,6 +10,10 @@ export interface App {
   readonly id: number;
   readonly name: string;
   readonly createdAt: string;
+  /** Memory limit of each container; null: PILOT_APP_MEMORY. */
+  readonly memoryBytes: number | null;
+  /** CPU limit of each container; null: PILOT_APP_CPUS. */
+  readonly cpus: number | null;
 }
 
 export interface Release {

@@ -6,7 +6,7 @@ import { ConflictError, PilotError } from '../domain/errors.js';
 import type { Config } from '../config.js';
 import { DETECTION_FILES, READ_FILES, detectBuildpack, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
-import { RELEASE_LABEL, formationPlan, instanceLabels, networkName, type ReleaseRuntime } from './start.js';
+import { RELEASE_LABEL, appLimits, formationPlan, instanceLabels, networkName, type ReleaseRuntime } from './start.js';
 import { ProcessCheckError, checkProcesses, startProcesses } from './processes.js';
 import { runReleaseCommand } from './release-phase.js';
 import { imagesToPrune, retireContainers } from './retire.js';
@@ -263,8 +263,7 @@ export class Deployer {
       image: release.image,
       config: release.config,
       port: release.port,
-      memoryBytes: settings.appMemoryBytes,
-      cpus: settings.appCpus,
+      ...appLimits(app, settings),
       volumes: this.deps.volumes.list(app.id),
     };
     await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));

@@ -1,5 +1,5 @@
 import type { ContainerPlan } from '../domain/ports.js';
-import type { Slot, Volume } from '../domain/types.js';
+import type { App, Slot, Volume } from '../domain/types.js';
 
 /** What every container of a release shares: image, config, port, limits, volumes. */
 export interface ReleaseRuntime {
@@ -34,6 +34,11 @@ export const RELEASE_LABEL = 'pilot.release';
 export function containerName(instance: string, app: string, slot: Slot, type = 'web', index = 1): string {
   const base = `${instance}-${app}-${slot}`;
   return type === 'web' && index === 1 ? base : `${base}-${type}.${index}`;
+}
+
+/** The limits of an app's containers: its own, else the defaults (PILOT_APP_MEMORY, PILOT_APP_CPUS). */
+export function appLimits(app: Pick<App, 'memoryBytes' | 'cpus'>, defaults: { appMemoryBytes: number; appCpus: number }): { memoryBytes: number; cpus: number } {
+  return { memoryBytes: app.memoryBytes ?? defaults.appMemoryBytes, cpus: app.cpus ?? defaults.appCpus };
 }
 
 export function networkName(instance: string): string {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AttachedProcess, ContainerEngine, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import type { App } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
-import { instanceLabels, networkName, oneOffPlan } from '../pipeline/start.js';
+import { appLimits, instanceLabels, networkName, oneOffPlan } from '../pipeline/start.js';
 
 export interface OneOffDeps {
   readonly releases: ReleaseStore;
@@ -29,8 +29,7 @@ export class OneOffCommands {
         image: live.image,
         config: live.config,
         port: live.port,
-        memoryBytes: settings.appMemoryBytes,
-        cpus: settings.appCpus,
+        ...appLimits(app, settings),
         volumes: this.deps.volumes.list(app.id),
       },
       'run',

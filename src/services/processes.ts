@@ -3,7 +3,7 @@ import type { App, Release } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
-import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, containerPlan, instanceLabels, type ReleaseRuntime } from '../pipeline/start.js';
+import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, appLimits, containerPlan, instanceLabels, type ReleaseRuntime } from '../pipeline/start.js';
 import { checkProcesses, startProcesses } from '../pipeline/processes.js';
 import { WORKER_SETTLE_SECONDS } from '../pipeline/deploy.js';
 
@@ -134,8 +134,7 @@ export class ProcessControl {
       image: live.image,
       config: live.config,
       port: live.port,
-      memoryBytes: settings.appMemoryBytes,
-      cpus: settings.appCpus,
+      ...appLimits(app, settings),
       volumes: this.deps.volumes.list(app.id),
     };
     const plans = Object.entries(quantities).flatMap(([type, quantity]) => {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { ConfigStore, ContainerEngine, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import type { App, Release, Volume } from '../domain/types.js';
-import { ConflictError, DeployError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { rereleaseOrUndo } from './rerelease.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import { instanceLabels } from '../pipeline/start.js';
 
@@ -66,18 +67,7 @@ export class StorageService {
     return { volume, release };
   }
 
-  /** A new release of the live image with the new mounts; if it fails, the mount change is undone. */
-  private async rerelease(app: App, undo: () => void): Promise<Release | null> {
-    const live = this.deps.releases.live(app.id);
-    if (!live) return null;
-    const result = await this.deps.deployer.releaseFromImage({ app, kind: 'config', from: live, config: this.deps.configVars.get(app.id) }).catch((error: unknown) => {
-      undo();
-      throw error;
-    });
-    if (!result.live) {
-      undo();
-      throw new DeployError('PILOT_RELEASE_FAILED', `v${result.release.version} failed: ${result.release.failureReason ?? 'unknown reason'}; v${live.version} is still serving`);
-    }
-    return result.release;
+  private rerelease(app: App, undo: () => void): Promise<Release | null> {
+    return rereleaseOrUndo(this.deps, app, undo);
   }
 }

@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
@@ -10,6 +11,7 @@ import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 const skip = integrationSkipReason();
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
 const TSX = import.meta.resolve('tsx');
+const execFileAsync = promisify(execFile);
 
 /**
  * web serves what the worker and the release command wrote to the volume at /data;
@@ -172,6 +174,27 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
     assert.equal(rollback.statusCode, 200, rollback.body);
     assert.equal(await body('rt'), 'web 1');
     assert.equal((await body('rt', '/keep.txt')).trim(), 'kept across releases');
+  });
+
+  it('limits:set applies memory and CPU limits to every container at once, through a new release', async () => {
+    const set = await pilotCli(['limits:set', 'memory=200m', 'cpus=0.5', '-a', 'rt']);
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /Memory: 200m\nCPUs: {3}0\.5\nReleased v\d+/);
+    const containers = await pilot.server.engine.listContainers({ 'pilot.instance': pilot.server.config.instance, 'pilot.app': 'rt' });
+    const live = (await api('GET', '/apps/rt')).json().release.version as number;
+    const current = containers.filter((container) => container.labels['pilot.release'] === String(live));
+    assert.equal(current.length, 2, 'web and worker of the new release');
+    for (const container of current) {
+      const { stdout } = await execFileAsync('docker', ['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', container.id]);
+      assert.equal(stdout.trim(), `${200 * 1024 * 1024} 500000000`);
+    }
+    assert.equal(await body('rt'), 'web 1');
+    const invalid = await pilotCli(['limits:set', 'memory=lots', '-a', 'rt']);
+    assert.equal(invalid.code, 1);
+    assert.match(invalid.stderr, /memory "lots" must be a size from 32m/);
+    const reset = await pilotCli(['limits:set', 'memory=default', '-a', 'rt']);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.match(reset.stdout, /Memory: 256m \(default\)\nCPUs: {3}0\.5\n/);
   });
 
   it('deploys a worker-only app without a route', async () => {

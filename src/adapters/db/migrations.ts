@@ -93,4 +93,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'per-app memory and CPU limits',
+    sql: `
+      ALTER TABLE apps ADD COLUMN memory_bytes INTEGER CHECK (memory_bytes IS NULL OR memory_bytes > 0);
+      ALTER TABLE apps ADD COLUMN cpus REAL CHECK (cpus IS NULL OR cpus > 0);
+    `,
+  },
 ];

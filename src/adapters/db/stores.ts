@@ -8,7 +8,11 @@ interface AppRow {
   id: number;
   name: string;
   created_at: string;
+  memory_bytes: number | null;
+  cpus: number | null;
 }
+
+const APP_COLUMNS = 'id, name, created_at, memory_bytes, cpus';
 
 interface ReleaseRow {
   id: number;
@@ -52,7 +56,7 @@ const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
 };
 
 function toApp(row: AppRow): App {
-  return { id: row.id, name: row.name, createdAt: row.created_at };
+  return { id: row.id, name: row.name, createdAt: row.created_at, memoryBytes: row.memory_bytes, cpus: row.cpus };
 }
 
 function toRelease(row: ReleaseRow): Release {
@@ -81,20 +85,23 @@ function toRelease(row: ReleaseRow): Release {
 export function createAppStore(db: SqliteDatabase): AppStore {
   return {
     findByName(name) {
-      const row = db.prepare('SELECT id, name, created_at FROM apps WHERE name = ?').get(name) as AppRow | undefined;
+      const row = db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ?`).get(name) as AppRow | undefined;
       return row && toApp(row);
     },
     create(name) {
       const row = db
-        .prepare('INSERT INTO apps (name) VALUES (?) RETURNING id, name, created_at')
+        .prepare(`INSERT INTO apps (name) VALUES (?) RETURNING ${APP_COLUMNS}`)
         .get(name) as AppRow;
       return toApp(row);
     },
     list() {
-      return (db.prepare('SELECT id, name, created_at FROM apps ORDER BY name').all() as AppRow[]).map(toApp);
+      return (db.prepare(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`).all() as AppRow[]).map(toApp);
     },
     delete(id) {
       db.prepare('DELETE FROM apps WHERE id = ?').run(id);
+    },
+    setLimits(id, limits) {
+      db.prepare('UPDATE apps SET memory_bytes = ?, cpus = ? WHERE id = ?').run(limits.memoryBytes, limits.cpus, id);
     },
   };
 }

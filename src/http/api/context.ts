@@ -9,6 +9,7 @@ import type { ProcessControl } from '../../services/processes.js';
 import type { LogService } from '../../services/logs.js';
 import type { TokenService } from '../../services/tokens.js';
 import type { StorageService } from '../../services/storage.js';
+import type { LimitsService } from '../../services/limits.js';
 import type { OneOffCommands } from '../../services/one-off.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
@@ -27,6 +28,7 @@ export interface ApiDeps {
   readonly processes: ProcessControl;
   readonly logs: LogService;
   readonly storage: StorageService;
+  readonly limits: LimitsService;
   readonly oneOff: OneOffCommands;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;

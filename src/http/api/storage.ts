@@ -19,8 +19,47 @@ const changeSchema = {
 
 const pathBody = { type: 'object', properties: { path: { type: 'string', maxLength: 256 } }, required: ['path'], additionalProperties: false } as const;
 
-/** Persistent storage: named volumes mounted in every container of the app. */
+const limitsSchema = {
+  type: 'object',
+  properties: {
+    memoryBytes: { type: 'integer' },
+    cpus: { type: 'number' },
+    custom: { type: 'object', properties: { memory: { type: 'boolean' }, cpus: { type: 'boolean' } } },
+  },
+} as const;
+
+/** Persistent storage (named volumes in every container of the app) and resource limits. */
 export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
+  api.get<AppRoute>('/apps/:app/limits', { schema: { summary: "The memory and CPU limits of the app's containers", params: appParams, response: { 200: limitsSchema, ...errorResponses } } }, async (request) => {
+    requireAdmin(request);
+    return deps.limits.show(appFor(deps, request));
+  });
+
+  api.patch<AppRoute & { Body: { memory?: string | null; cpus?: number | null } }>(
+    '/apps/:app/limits',
+    {
+      schema: {
+        summary: 'Set memory ("256m") and CPU (0.5) limits per container, null for the default; a running app gets a new release with them',
+        params: appParams,
+        body: {
+          type: 'object',
+          properties: { memory: { type: 'string', nullable: true, maxLength: 20 }, cpus: { type: 'number', nullable: true } },
+          additionalProperties: false,
+          minProperties: 1,
+        },
+        response: {
+          200: { type: 'object', properties: { limits: limitsSchema, release: { anyOf: [{ $ref: 'Release#' }, { type: 'null' }] } } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      const result = await deps.limits.set(appFor(deps, request), request.body);
+      return { limits: result.limits, release: result.release && releaseView(result.release) };
+    },
+  );
+
   const view = (volume: Volume) => ({ path: volume.path, name: volume.name, createdAt: volume.createdAt });
 
   api.get<AppRoute>('/apps/:app/storage', { schema: { summary: "List the app's volumes", params: appParams, response: { 200: volumeList, ...errorResponses } } }, async (request) => {

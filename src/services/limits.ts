@@ -1,0 +1,57 @@
+import os from 'node:os';
+import type { AppStore } from '../domain/ports.js';
+import type { App, Release } from '../domain/types.js';
+import { ValidationError } from '../domain/errors.js';
+import { parseMemory } from '../config.js';
+import { appLimits } from '../pipeline/start.js';
+import { rereleaseOrUndo, type RereleaseDeps } from './rerelease.js';
+
+const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
+
+export interface LimitsView {
+  /** Bytes, and whether it is the app's own or the default. */
+  readonly memoryBytes: number;
+  readonly cpus: number;
+  readonly custom: { readonly memory: boolean; readonly cpus: boolean };
+}
+
+export interface LimitsDeps extends RereleaseDeps {
+  readonly apps: AppStore;
+  readonly defaults: { readonly appMemoryBytes: number; readonly appCpus: number };
+}
+
+/** Memory and CPU limits per app; a change makes a new release so it applies at once. */
+export class LimitsService {
+  constructor(private readonly deps: LimitsDeps) {}
+
+  show(app: App): LimitsView {
+    return { ...appLimits(app, this.deps.defaults), custom: { memory: app.memoryBytes !== null, cpus: app.cpus !== null } };
+  }
+
+  /** `memory` as Docker writes it ("256m"), null back to the default; `cpus` a number of cores, null likewise. */
+  async set(app: App, changes: { memory?: string | null; cpus?: number | null }): Promise<{ limits: LimitsView; release: Release | null }> {
+    const next = {
+      memoryBytes: changes.memory === undefined ? app.memoryBytes : changes.memory === null ? null : validMemory(changes.memory),
+      cpus: changes.cpus === undefined ? app.cpus : changes.cpus === null ? null : validCpus(changes.cpus),
+    };
+    this.deps.apps.setLimits(app.id, next);
+    const updated = { ...app, ...next };
+    const release = await rereleaseOrUndo(this.deps, updated, () => this.deps.apps.setLimits(app.id, { memoryBytes: app.memoryBytes, cpus: app.cpus }));
+    return { limits: this.show(updated), release };
+  }
+}
+
+function validMemory(text: string): number {
+  const bytes = parseMemory(text);
+  if (bytes === undefined || bytes < MIN_MEMORY_BYTES || bytes > os.totalmem()) {
+    throw new ValidationError(`memory "${text.slice(0, 20)}" must be a size from 32m to this server's ${Math.floor(os.totalmem() / 2 ** 20)}m (e.g. 256m or 1g)`);
+  }
+  return bytes;
+}
+
+function validCpus(cpus: number): number {
+  if (!Number.isFinite(cpus) || cpus < 0.05 || cpus > os.cpus().length) {
+    throw new ValidationError(`cpus ${cpus} must be from 0.05 to this server's ${os.cpus().length} cores (e.g. 0.5)`);
+  }
+  return cpus;
+}
