@@ -27,6 +27,8 @@ export interface Config {
   readonly healthTimeoutSeconds: number;
   readonly drainSeconds: number;
   readonly stopTimeoutSeconds: number;
+  /** How long a stopping Pilot lets running deploys finish before it fails them. */
+  readonly shutdownSeconds: number;
   readonly buildTimeoutSeconds: number;
   readonly buildConcurrency: number;
   readonly keepReleases: number;
@@ -72,6 +74,7 @@ export function loadConfig(env: Env): Config {
     healthTimeoutSeconds: read.positiveNumber('PILOT_HEALTH_TIMEOUT', 60),
     drainSeconds: read.nonNegativeNumber('PILOT_DRAIN_SECONDS', 10),
     stopTimeoutSeconds: read.nonNegativeNumber('PILOT_STOP_TIMEOUT', 30),
+    shutdownSeconds: read.nonNegativeNumber('PILOT_SHUTDOWN_SECONDS', 60),
     buildTimeoutSeconds: read.positiveNumber('PILOT_BUILD_TIMEOUT', 900),
     buildConcurrency: read.positiveInteger('PILOT_BUILD_CONCURRENCY', 1),
     keepReleases: read.positiveInteger('PILOT_KEEP_RELEASES', 5),

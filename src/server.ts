@@ -4,6 +4,7 @@
  * so they run exactly the wiring users run.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -163,6 +164,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, engine, instance: config.instance, logger };
   failInterruptedReleases(reconciling);
+  // Build directories and spooled pushes of deploys a crash cut short.
+  for (const leftover of fs.readdirSync(paths.builds)) fs.rmSync(path.join(paths.builds, leftover), { recursive: true, force: true });
   await app.listen({ port: config.port, host: config.bind });
   const port = (app.server.address() as { port: number }).port;
   const loopback = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind;
@@ -206,7 +209,20 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     address: `http://${controlPlane}`,
     async close() {
       managedCaddy?.stopWatching();
-      await new Promise<void>((resolve) => deploys.close(() => resolve()));
+      // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.
+      const socketClosed = new Promise<void>((resolve) => deploys.close(() => resolve()));
+      const finished = await Promise.race([
+        deployer.idle().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.shutdownSeconds * 1000).unref()),
+      ]);
+      if (!finished) {
+        // Failed cleanly now rather than at the next start: their pushes are rejected, the live releases serve on.
+        const failed = failInterruptedReleases(reconciling);
+        logger.warn({ failed }, 'deploys still running at shutdown were stopped');
+        deploys.closeAllConnections();
+        await removeOrphanContainers(reconciling, () => undefined).catch((error: unknown) => logger.error({ err: error }, 'clean-up at shutdown failed'));
+      }
+      await socketClosed;
       await app.close();
       await deployer.settle();
       db.close();

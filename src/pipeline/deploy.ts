@@ -89,8 +89,27 @@ export class Deployer {
     this.builds = new Semaphore(deps.settings.buildConcurrency);
   }
 
+  private running = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  /** Resolves once no push is being deployed (Pilot stopping). */
+  idle(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Deploys a push; every line for the pusher goes to `write`. Resolves whether it went live. */
   async deployPush(push: PushRequest, write: (line: string) => void): Promise<boolean> {
+    this.running += 1;
+    try {
+      return await this.deployPushNow(push, write);
+    } finally {
+      this.running -= 1;
+      if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private async deployPushNow(push: PushRequest, write: (line: string) => void): Promise<boolean> {
     const output = new DeployOutput(write);
     const app = this.deps.apps.findByName(push.app);
     if (!app) {

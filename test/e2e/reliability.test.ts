@@ -19,7 +19,7 @@ describe('reliability: kill -9 of Pilot and Caddy (real Docker, Caddy, git; Pilo
   let client: GitClient;
 
   before(async () => {
-    pilot = await PilotProcess.start();
+    pilot = await PilotProcess.start({ PILOT_SHUTDOWN_SECONDS: '3' });
     client = new GitClient(tempDir('reliable'));
     await client.init();
     await client.commit({ 'index.html': 'v1' });
@@ -153,6 +153,27 @@ describe('reliability: kill -9 of Pilot and Caddy (real Docker, Caddy, git; Pilo
     await assertConsistent(5, 'v5');
   });
 
+  it('SIGTERM during a build: no new push, the deploy is failed within the bound, Pilot exits, the app serves on', async () => {
+    const load = requestLoop();
+    await client.commit({ Dockerfile: `FROM ${localImages().staticImage}\nRUN sleep 8\nCOPY index.html /srv/\n` });
+    const pushing = push();
+    await releaseWithStatus(6, 'building');
+    const exitCode = await pilot.terminate();
+    const result = await pushing;
+    assert.equal(exitCode, 0);
+    assert.notEqual(result.code, 0, 'the push of a deploy stopped at shutdown is rejected');
+    assert.match(releases().find((row) => row.version === 6)?.failure_reason ?? '', /Pilot stopped while this release was building/);
+    assert.equal(await body(), 'v5', 'the app serves while Pilot is down');
+    await pilot.launch();
+    await load.stop();
+    assert.deepEqual(load.counts.failed, [], `failed requests: ${load.counts.failed.slice(0, 3).join('; ')}`);
+    await assertConsistent(5, 'v5');
+    await client.ok(['rm', '-q', 'Dockerfile']);
+    await client.commit({ 'index.html': 'v7' });
+    assertPushed(await push());
+    await assertConsistent(7, 'v7');
+  });
+
   it('a restarted Pilot adopts the Caddy that outlived it, and restarts a killed Caddy with its routes', async () => {
     const before = pilot.caddyPid();
     assert.ok(before, 'Caddy wrote its pid file');
@@ -165,8 +186,8 @@ describe('reliability: kill -9 of Pilot and Caddy (real Docker, Caddy, git; Pilo
     const answer = await waitFor('the app through a restarted Caddy', async () => body().catch(() => undefined), 60_000).catch((error: Error) => {
       throw new Error(`${error.message}\nserver log:\n${pilot.log.split('\n').slice(-15).join('\n')}\ncaddy log:\n${pilot.caddyLog().split('\n').slice(-15).join('\n')}`);
     });
-    assert.equal(answer, 'v5');
+    assert.equal(answer, 'v7');
     assert.notEqual(pilot.caddyPid(), before);
-    await assertConsistent(5, 'v5');
+    await assertConsistent(7, 'v7');
   });
 });

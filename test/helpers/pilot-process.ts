@@ -86,6 +86,15 @@ export class PilotProcess {
     throw new Error(`Pilot did not become healthy:\n${this.stderr}`);
   }
 
+  /** SIGTERM, as a service manager stops it; resolves with the exit code. */
+  async terminate(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
   /** kill -9: no clean-up of any kind. */
   async crash(): Promise<void> {
     const child = this.child;
