@@ -223,6 +223,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
         await removeOrphanContainers(reconciling, () => undefined).catch((error: unknown) => logger.error({ err: error }, 'clean-up at shutdown failed'));
       }
       await socketClosed;
+      // Requests git holds open (a long clone) must not keep Pilot from exiting.
+      setTimeout(() => app.server.closeAllConnections(), 5000).unref();
       await app.close();
       await deployer.settle();
       db.close();

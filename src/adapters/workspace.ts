@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarFs from 'tar-fs';
 import type { Workspaces } from '../domain/ports.js';
@@ -18,7 +18,17 @@ export function createWorkspaces(root: string): Workspaces {
       const appDir = path.join(buildDir, 'app');
       await fsp.mkdir(appDir);
       try {
-        await pipeline(source, new SizeLimit(maxBytes), tarFs.extract(appDir, { readable: true, writable: true }) as unknown as NodeJS.WritableStream);
+        // Through a stream of our own: pipeline destroys what it reads from on failure, and the
+        // source is the deploy request whose connection must carry the error back to the pusher.
+        const input = new PassThrough();
+        source.pipe(input);
+        try {
+          await pipeline(input, new SizeLimit(maxBytes), tarFs.extract(appDir, { readable: true, writable: true }) as unknown as NodeJS.WritableStream);
+        } catch (error) {
+          source.unpipe(input);
+          source.resume();
+          throw error;
+        }
         await refuseEscapingLinks(appDir);
       } catch (error) {
         await fsp.rm(buildDir, { recursive: true, force: true });
@@ -80,7 +90,8 @@ async function refuseEscapingLinks(appDir: string): Promise<void> {
   for (const entry of await fsp.readdir(appDir, { recursive: true, withFileTypes: true })) {
     if (!entry.isSymbolicLink()) continue;
     const link = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-    const target = path.resolve(path.dirname(link), await fsp.readlink(link));
+    // Both sides resolved: a data directory under a symlinked path must not make every link look outside.
+    const target = path.resolve(await fsp.realpath(path.dirname(link)), await fsp.readlink(link));
     if (target !== root && !target.startsWith(root + path.sep)) {
       throw new ValidationError(`the symlink ${path.relative(appDir, link)} points outside the repository: nothing was deployed`);
     }

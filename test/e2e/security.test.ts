@@ -96,6 +96,36 @@ describe('security: bad input and attacks are refused and change nothing', { ski
     assert.equal(await snapshot(), before);
   });
 
+  it('takes tag pushes and branch deletions without hanging, and survives clients that hang up mid-request', async () => {
+    await client.ok(['tag', 'v1.0']);
+    const tag = await push(client, 'secure', pilot.token, 'refs/tags/v1.0');
+    assert.equal(tag.code, 0, tag.stderr);
+    assertPushed(await push(client, 'secure', pilot.token, 'HEAD:refs/heads/feature'));
+    const deleted = await push(client, 'secure', pilot.token, ':refs/heads/feature');
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(deleted.stderr, /\[deleted\]\s+feature/);
+
+    const auth = { authorization: `Basic ${Buffer.from(`x:${pilot.token}`).toString('base64')}` };
+    for (const service of ['git-upload-pack', 'git-receive-pack']) {
+      await new Promise<void>((resolve) => {
+        const request = http.request(`${pilot.server.address}/secure.git/${service}`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': `application/x-${service}-request`, 'content-length': '1000' },
+        });
+        request.on('error', () => resolve());
+        request.write('0032want ');
+        setTimeout(() => {
+          request.destroy();
+          resolve();
+        }, 200);
+      });
+    }
+    assert.equal(await rawGit('POST', '/secure.git/git-receive-pack', { ...auth, 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip' }, Buffer.from('x')), 415);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const health = await pilot.server.app.inject({ method: 'GET', url: '/health' });
+    assert.equal(health.statusCode, 200, 'Pilot is still up');
+  });
+
   it('refuses a push far over the size limit before storing it', async () => {
     const before = await snapshot();
     const big = new GitClient(tempDir('big'));
@@ -105,9 +135,21 @@ describe('security: bad input and attacks are refused and change nothing', { ski
     await big.commit({ 'index.html': 'big' });
     const result = await push(big, 'secure');
     assert.notEqual(result.code, 0);
+
     assert.match(result.stderr, /remote: the push is larger than 1 MiB \(PILOT_MAX_PUSH_MB\): nothing was stored/);
     assert.match(result.stderr, /\[remote rejected\] HEAD -> main \(push too large\)/);
     assert.equal(await snapshot(), before);
+    // A small pack that unpacks into a large tree: refused when the tree is unpacked, with the reason.
+    const zeros = new GitClient(tempDir('zeros'));
+    fs.cpSync(client.workDir, zeros.workDir, { recursive: true });
+    fs.writeFileSync(path.join(zeros.workDir, 'zeros.bin'), Buffer.alloc(3 * 1024 * 1024));
+    await zeros.commit({});
+    const unpacked = await push(zeros, 'secure');
+    assert.notEqual(unpacked.code, 0);
+    assert.match(unpacked.stderr, /the push is larger than 1 MB \(PILOT_MAX_PUSH_MB\): nothing was deployed/);
+    const after = JSON.parse(await snapshot()) as { answer: string; releases: { status: string }[] };
+    assert.equal(after.answer, (JSON.parse(before) as { answer: string }).answer, 'the live release still serves');
+    assert.equal(after.releases.at(-1)?.status, 'failed', 'the attempt is recorded as a failed release');
   });
 
   it('refuses symlinks that lead out of the tree, a garbled Procfile, and keeps the live release', async () => {
@@ -129,9 +171,9 @@ describe('security: bad input and attacks are refused and change nothing', { ski
     await evil.commit({ Procfile: 'web: node server.js\n<<<<<<< HEAD\n' });
     const procfile = await push(evil, 'secure');
     assert.match(procfile.stderr, /Procfile line 2 holds a merge-conflict marker/);
-    const after = JSON.parse(await snapshot()) as { releases: { status: string }[] };
+    const afterwards = JSON.parse(await snapshot()) as { releases: { status: string }[] };
     const previous = JSON.parse(before) as { releases: { status: string }[]; answer: string };
-    assert.equal(after.releases.filter((release) => release.status === 'failed').length, previous.releases.filter((release) => release.status === 'failed').length + 3);
+    assert.equal(afterwards.releases.filter((release) => release.status === 'failed').length, previous.releases.filter((release) => release.status === 'failed').length + 3);
     assert.equal((JSON.parse(await snapshot()) as { answer: string }).answer, previous.answer);
   });
 

@@ -39,7 +39,7 @@ export class PilotProcess {
       PILOT_NODE_IMAGE: nodeImage,
       PILOT_STATIC_IMAGE: staticImage,
       PILOT_HEALTH_TIMEOUT: '30',
-      PILOT_DRAIN_SECONDS: '2',
+      PILOT_DRAIN_SECONDS: '3',
       PILOT_STOP_TIMEOUT: '5',
       PILOT_LOG_LEVEL: 'info',
       ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),

@@ -33,7 +33,9 @@ export async function startTestPilot(env: Record<string, string> = {}): Promise<
     PILOT_NODE_IMAGE: nodeImage,
     PILOT_STATIC_IMAGE: staticImage,
     PILOT_HEALTH_TIMEOUT: '20',
-    PILOT_DRAIN_SECONDS: '1',
+    // Shorter drains than ~2 s showed rare resets on a loaded machine: Caddy 2.6 may still route to
+    // the old upstream for a moment after a reload. Users get 10 s.
+    PILOT_DRAIN_SECONDS: '3',
     PILOT_STOP_TIMEOUT: '5',
     PILOT_BUILD_TIMEOUT: '300',
     PILOT_APP_MEMORY: '256m',

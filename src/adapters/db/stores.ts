@@ -178,7 +178,9 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
       db.prepare(`UPDATE releases SET status = 'retired', updated_at = ${now} WHERE app_id = ? AND status = 'live'`).run(
         release.app_id,
       );
-      db.prepare(`UPDATE releases SET status = 'live', updated_at = ${now} WHERE id = ?`).run(id);
+      // Only from a check in progress: a release failed meanwhile (Pilot stopping) never goes live.
+      const promoted = db.prepare(`UPDATE releases SET status = 'live', updated_at = ${now} WHERE id = ? AND status = 'checking'`).run(id);
+      if (promoted.changes === 0) throw new Error(`release ${id} is ${release.status}, not checking: it cannot go live`);
     }),
     appendLog(id, text) {
       // Bounded: a build that prints without end must not fill the disk through the database.

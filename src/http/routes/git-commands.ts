@@ -8,7 +8,7 @@ const COMMAND_LIST_LIMIT = 256 * 1024;
  * flush packet) and leaves the stream paused with those bytes put back, for git to read.
  * Resolves with the refs the push updates.
  */
-export async function peekPushedRefs(stream: Readable): Promise<PushCommands> {
+export async function peekPushedRefs(stream: Readable): Promise<PushCommands | undefined> {
   const head = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     const finish = (): void => {
@@ -16,7 +16,10 @@ export async function peekPushedRefs(stream: Readable): Promise<PushCommands> {
       stream.off('end', finish);
       stream.off('error', reject);
       stream.pause();
-      resolve(Buffer.concat(chunks));
+      const buffered = Buffer.concat(chunks);
+      // Put back at once, in the same tick: a small body that ended could otherwise be gone.
+      if (!stream.readableEnded) stream.unshift(buffered);
+      resolve(buffered);
     };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
@@ -27,8 +30,8 @@ export async function peekPushedRefs(stream: Readable): Promise<PushCommands> {
     stream.once('end', finish);
     stream.once('error', reject);
   });
-  stream.unshift(head);
-  return parseCommandList(head) ?? { refs: [], capabilities: [] };
+  // Undefined: no complete command list within the limit (refused by the caller).
+  return parseCommandList(head);
 }
 
 export interface PushCommands {

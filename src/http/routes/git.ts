@@ -5,7 +5,7 @@ import type { AppRegistry } from '../../services/app-registry.js';
 import { NotFoundError, PilotError, UnauthorizedError } from '../../domain/errors.js';
 import { authenticate, requireAppAccess, tokenFromRequest } from '../auth.js';
 import { peekPushedRefs, refusalReport } from './git-commands.js';
-import { PushTooLarge, spoolPush } from './push-body.js';
+import { PushTooLarge, ownedBody, spoolPush } from './push-body.js';
 
 export interface GitRouteOptions {
   readonly tokens: TokenStore;
@@ -51,7 +51,13 @@ export const gitRoutes: FastifyPluginAsync<GitRouteOptions> = async (app, option
     }
     if (service === 'git-receive-pack' && request.method === 'POST') {
       // node-git-server never answers a push to a ref outside refs/heads and refs/tags: it would hang.
+      // git never compresses push bodies; a compressed one would slip past the checks below.
+      const encoding = request.headers['content-encoding'];
+      if (encoding && encoding !== 'identity') {
+        return reply.status(415).type('text/plain').send('pushes are accepted uncompressed only\n');
+      }
       const commands = await peekPushedRefs(request.raw);
+      if (!commands) return reply.status(400).type('text/plain').send('the push does not start with a complete command list\n');
       const odd = commands.refs.filter((ref) => !/^refs\/(heads|tags)\//.test(ref));
       if (odd.length > 0) {
         // The pack that follows is read and dropped: nothing is stored.
@@ -72,7 +78,7 @@ export const gitRoutes: FastifyPluginAsync<GitRouteOptions> = async (app, option
       return;
     }
     reply.hijack();
-    options.git.handle(request.raw, reply.raw);
+    options.git.handle(ownedBody(request.raw), reply.raw);
   };
 
   app.get<GitRoute>('/:repo/info/refs', (request, reply) =>

@@ -43,17 +43,39 @@ function spool(request: IncomingMessage, file: string, maxBytes: number): Promis
   return new Promise((resolve, reject) => {
     const limit = new ByteLimit(maxBytes);
     const out = fs.createWriteStream(file);
-    limit.on('error', (error) => {
+    const abandon = (error: Error, drain: boolean): void => {
       request.unpipe(limit);
-      request.resume();
+      if (drain) request.resume();
+      limit.destroy();
       out.destroy();
       reject(error);
+    };
+    limit.on('error', (error) => abandon(error, true));
+    // The client went away mid-push: close the file, free the space.
+    request.on('error', (error) => abandon(error, false));
+    request.on('close', () => {
+      if (!request.complete) abandon(new Error('the client closed the connection mid-push'), false);
     });
-    request.on('error', reject);
-    out.on('error', reject);
+    out.on('error', (error) => abandon(error, true));
     out.on('finish', () => resolve());
+    if (request.destroyed) return abandon(new Error('the client closed the connection mid-push'), false);
     request.pipe(limit).pipe(out);
   });
+}
+
+/**
+ * The request as node-git-server reads it (url, method, headers, a body to pipe), with its
+ * errors handled here: node-git-server has no listener for them, and an aborted request
+ * would otherwise throw and stop Pilot.
+ */
+export function ownedBody(request: IncomingMessage): IncomingMessage {
+  const body = new PassThrough();
+  request.on('error', () => body.end());
+  request.on('close', () => {
+    if (!request.complete) body.end();
+  });
+  request.pipe(body);
+  return Object.assign(body as unknown as Readable, { url: request.url, method: request.method, headers: request.headers }) as unknown as IncomingMessage;
 }
 
 class ByteLimit extends Transform {

@@ -32,12 +32,26 @@ describe('database', () => {
     const { apps, releases } = fresh();
     const app = apps.create('web');
     const v1 = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'aaa', config: { A: '1' } });
+    releases.transition(v1.id, 'checking');
     releases.promote(v1.id);
     const v2 = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'bbb', config: {} });
+    releases.transition(v2.id, 'checking');
     releases.promote(v2.id);
     assert.equal(releases.live(app.id)?.version, 2);
     assert.equal(releases.get(v1.id)?.status, 'retired');
     assert.deepEqual(releases.get(v1.id)?.config, { A: '1' });
+  });
+
+  it('never promotes a release that is not being checked (one failed meanwhile stays failed)', () => {
+    const { apps, releases } = fresh();
+    const app = apps.create('web');
+    const live = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'aaa', config: {} });
+    releases.transition(live.id, 'checking');
+    releases.promote(live.id);
+    const failed = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'bbb', config: {} });
+    releases.transition(failed.id, 'failed', { failureReason: 'Pilot stopped' });
+    assert.throws(() => releases.promote(failed.id), /is failed, not checking/);
+    assert.equal(releases.live(app.id)?.version, 1, 'the live release stays live');
   });
 
   it('stores transitions, updates and the log of a release', () => {
