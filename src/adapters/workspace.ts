@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { ByteLimit } from './byte-limit.js';
 import { pipeline } from 'node:stream/promises';
 import tarFs from 'tar-fs';
 import type { Workspaces } from '../domain/ports.js';
@@ -23,7 +24,7 @@ export function createWorkspaces(root: string): Workspaces {
         const input = new PassThrough();
         source.pipe(input);
         try {
-          await pipeline(input, new SizeLimit(maxBytes), tarFs.extract(appDir, { readable: true, writable: true }) as unknown as NodeJS.WritableStream);
+          await pipeline(input, new ByteLimit(maxBytes, () => new ValidationError(`the push is larger than ${Math.round(maxBytes / 1024 / 1024)} MB (PILOT_MAX_PUSH_MB): nothing was deployed`)), tarFs.extract(appDir, { readable: true, writable: true }) as unknown as NodeJS.WritableStream);
         } catch (error) {
           source.unpipe(input);
           source.resume();
@@ -66,22 +67,6 @@ export function createWorkspaces(root: string): Workspaces {
       await fsp.rm(buildDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Stops the stream with a clear error once more than `limit` bytes went through. */
-class SizeLimit extends Transform {
-  private seen = 0;
-  constructor(private readonly limit: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) {
-      callback(new ValidationError(`the push is larger than ${Math.round(this.limit / 1024 / 1024)} MB (PILOT_MAX_PUSH_MB): nothing was deployed`));
-      return;
-    }
-    callback(null, chunk);
-  }
 }
 
 /** A symlink in the tree may point anywhere inside it, never outside (the build must not read the host). */

@@ -6,7 +6,7 @@ import { ConflictError, PilotError } from '../domain/errors.js';
 import type { Config } from '../config.js';
 import { DETECTION_FILES, READ_FILES, detectBuildpack, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
-import { RELEASE_LABEL, appLimits, formationPlan, instanceLabels, networkName, type ReleaseRuntime } from './start.js';
+import { RELEASE_LABEL, formationPlan, instanceLabels, networkName, releaseRuntime } from './start.js';
 import { ProcessCheckError, checkProcesses, startProcesses } from './processes.js';
 import { runReleaseCommand } from './release-phase.js';
 import { imagesToPrune, retireContainers } from './retire.js';
@@ -275,16 +275,7 @@ export class Deployer {
   ): Promise<void> {
     const { engine, releases, settings } = this.deps;
     const slot = otherSlot(previous?.slot ?? null);
-    const runtime: ReleaseRuntime = {
-      instance: settings.instance,
-      app: app.name,
-      version: release.version,
-      image: release.image,
-      config: release.config,
-      port: release.port,
-      ...appLimits(app, settings),
-      volumes: this.deps.volumes.list(app.id),
-    };
+    const runtime = releaseRuntime(app, release, settings, this.deps.volumes.list(app.id));
     await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
     if (release.releaseCommand) {
       await runReleaseCommand(engine, runtime, release.releaseCommand, output, settings.buildTimeoutSeconds);

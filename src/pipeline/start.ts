@@ -14,6 +14,25 @@ export interface ReleaseRuntime {
   readonly volumes: readonly Pick<Volume, 'path' | 'name'>[];
 }
 
+/** What every container of this release of this app shares, from the release row, the app's limits and volumes. */
+export function releaseRuntime(
+  app: Pick<App, 'name' | 'memoryBytes' | 'cpus'>,
+  release: { readonly version: number; readonly image: string; readonly config: Readonly<Record<string, string>>; readonly port: number },
+  settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number },
+  volumes: readonly Pick<Volume, 'path' | 'name'>[],
+): ReleaseRuntime {
+  return {
+    instance: settings.instance,
+    app: app.name,
+    version: release.version,
+    image: release.image,
+    config: release.config,
+    port: release.port,
+    ...appLimits(app, settings),
+    volumes,
+  };
+}
+
 /** One process of a release: `web.1`, `worker.2`... */
 export interface ProcessSlot {
   readonly slot: Slot;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AttachedProcess, ContainerEngine, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import type { App } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
-import { appLimits, instanceLabels, networkName, oneOffPlan } from '../pipeline/start.js';
+import { instanceLabels, networkName, oneOffPlan, releaseRuntime } from '../pipeline/start.js';
 
 export interface OneOffDeps {
   readonly releases: ReleaseStore;
@@ -22,16 +22,7 @@ export class OneOffCommands {
     const { settings, engine } = this.deps;
     await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
     const plan = oneOffPlan(
-      {
-        instance: settings.instance,
-        app: app.name,
-        version: live.version,
-        image: live.image,
-        config: live.config,
-        port: live.port,
-        ...appLimits(app, settings),
-        volumes: this.deps.volumes.list(app.id),
-      },
+      releaseRuntime(app, { ...live, image: live.image, port: live.port }, settings, this.deps.volumes.list(app.id)),
       'run',
       randomBytes(4).toString('hex'),
       [...command],

@@ -3,7 +3,7 @@ import type { App, Release } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
-import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, appLimits, containerPlan, instanceLabels, type ReleaseRuntime } from '../pipeline/start.js';
+import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, containerPlan, instanceLabels, releaseRuntime } from '../pipeline/start.js';
 import { checkProcesses, startProcesses } from '../pipeline/processes.js';
 import { WORKER_SETTLE_SECONDS } from '../pipeline/deploy.js';
 
@@ -127,16 +127,7 @@ export class ProcessControl {
   private async scaleUp(app: App, live: Release, containers: readonly ContainerState[], quantities: Readonly<Record<string, number>>): Promise<void> {
     const { settings, engine } = this.deps;
     if (!live.image || !live.port || !live.slot) throw new ConflictError(`v${live.version} has no image to start more containers from`);
-    const runtime: ReleaseRuntime = {
-      instance: settings.instance,
-      app: app.name,
-      version: live.version,
-      image: live.image,
-      config: live.config,
-      port: live.port,
-      ...appLimits(app, settings),
-      volumes: this.deps.volumes.list(app.id),
-    };
+    const runtime = releaseRuntime(app, { ...live, image: live.image, port: live.port }, settings, this.deps.volumes.list(app.id));
     const plans = Object.entries(quantities).flatMap(([type, quantity]) => {
       const running = new Set(containers.filter((container) => (container.labels[PROCESS_LABEL] ?? 'web') === type).map((container) => Number(container.labels[INDEX_LABEL] ?? 1)));
       return Array.from({ length: quantity }, (_, offset) => offset + 1)

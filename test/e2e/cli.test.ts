@@ -2,22 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type {} from '@fastify/websocket';
 import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
+import { runPilot, spawnPilot, type CliResult } from '../helpers/cli.js';
 
 const skip = integrationSkipReason();
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
-// Resolved here: the CLI runs in the app's directory, where `tsx` is not resolvable.
-const TSX = import.meta.resolve('tsx');
-
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** An app that answers with $GREETING and its version, and logs every request. */
 function appFiles(version: string): Record<string, string> {
@@ -48,24 +38,13 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     await pilot?.close();
   });
 
-  /** Runs `pilot ARGS` in the app's repository, with its own HOME (its own saved login). */
+  /** `pilot ARGS` in the app's repository, with its own HOME (its own saved login). */
   function start(args: string[], env: Record<string, string> = {}) {
-    return spawn(process.execPath, ['--import', TSX, CLI, ...args], {
-      cwd: client.workDir,
-      env: { PATH: process.env.PATH, HOME: home, ...env },
-    });
+    return spawnPilot(args, client.workDir, { HOME: home, ...env });
   }
 
   function pilotCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const child = start(args, env);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    return runPilot(args, client.workDir, { HOME: home, ...env });
   }
 
   async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {

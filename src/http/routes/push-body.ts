@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { ByteLimit } from '../../adapters/byte-limit.js';
 import type { IncomingMessage } from 'node:http';
 
 export class PushTooLarge extends Error {}
@@ -41,7 +42,7 @@ export async function spoolPush(request: IncomingMessage, maxBytes: number, spoo
  */
 function spool(request: IncomingMessage, file: string, maxBytes: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const limit = new ByteLimit(maxBytes);
+    const limit = new ByteLimit(maxBytes, () => new PushTooLarge(`the push is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`));
     const out = fs.createWriteStream(file);
     const abandon = (error: Error, drain: boolean): void => {
       request.unpipe(limit);
@@ -76,18 +77,4 @@ export function ownedBody(request: IncomingMessage): IncomingMessage {
   });
   request.pipe(body);
   return Object.assign(body as unknown as Readable, { url: request.url, method: request.method, headers: request.headers }) as unknown as IncomingMessage;
-}
-
-class ByteLimit extends Transform {
-  private seen = 0;
-
-  constructor(private readonly maxBytes: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.maxBytes) return done(new PushTooLarge(`the push is larger than ${Math.round(this.maxBytes / 1024 / 1024)} MiB`));
-    done(null, chunk);
-  }
 }
