@@ -29,7 +29,7 @@ function branchExists(branch) {
 function deployBranch(updates) {
   const pushed = new Set(updates.map((update) => update.ref));
   if (pushed.has('refs/heads/main') || branchExists('main')) return 'main';
-  if (pushed.has('refs/heads/master')) return 'master';
+  if (pushed.has('refs/heads/master') || branchExists('master')) return 'master';
   return 'main';
 }
 

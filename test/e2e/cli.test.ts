@@ -137,6 +137,13 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.deepEqual(processes.map((process) => [process.type, process.release, process.state]), [['web', 4, 'running']]);
     await ok(['restart']);
     assert.equal(await waitFor('the app after a restart', async () => (await body('greeter').catch(() => undefined)) || undefined), 'hi from 1.0.0');
+    const stopped = JSON.parse(await ok(['stop', '--json'])) as { state: string }[];
+    assert.deepEqual(stopped.map((process) => process.state), ['exited']);
+    const answer = await body('greeter').catch((error: Error) => `no answer: ${error.message}`);
+    assert.doesNotMatch(answer, /from \d/, 'a stopped app does not answer');
+    const started = JSON.parse(await ok(['start', '--json'])) as { state: string }[];
+    assert.deepEqual(started.map((process) => process.state), ['running']);
+    assert.equal(await waitFor('the app after a start', async () => (await body('greeter').catch(() => undefined)) || undefined), 'hi from 1.0.0');
   });
 
   it('domains:add serves the app at a custom domain at once, domains:remove stops it', async () => {

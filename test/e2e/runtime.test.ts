@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
@@ -9,6 +11,7 @@ import { runPilot, type CliResult } from '../helpers/cli.js';
 
 const skip = integrationSkipReason();
 const execFileAsync = promisify(execFile);
+const CLI_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
 
 /**
  * web serves what the worker and the release command wrote to the volume at /data;
@@ -144,6 +147,22 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
     assert.equal(result.stdout.trim(), 'release of 1 / 5000');
     const leftovers = await pilot.server.engine.listContainers({ 'pilot.instance': pilot.server.config.instance, 'pilot.process': 'run' });
     assert.deepEqual(leftovers, []);
+
+    // On a terminal (script(1) gives the CLI one), the keyboard reaches the command.
+    const command = [process.execPath, '--import', import.meta.resolve('tsx'), CLI_MAIN, 'run', '-a', 'rt', '--', 'sh', '-c', "'read line; echo got:$line; exit 4'"].join(' ');
+    const tty = await new Promise<{ code: number; output: string }>((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        cwd: client.workDir,
+        env: { PATH: process.env.PATH ?? '', HOME: tempDir('tty-home'), PILOT_URL: pilot.server.address, PILOT_TOKEN: pilot.token, TERM: 'dumb' },
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, output }));
+      setTimeout(() => child.stdin.write('hello\r'), 3000);
+    });
+    assert.match(tty.output, /got:hello/);
+    assert.equal(tty.code, 4);
   });
 
   it('a file on the volume survives a redeploy and a rollback', async () => {
