@@ -35,8 +35,13 @@ import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
 import { LimitsService } from './services/limits.js';
 import { OneOffCommands } from './services/one-off.js';
-import { appUrl } from './pipeline/routes.js';
+import { appUrl, isPilotHost } from './pipeline/routes.js';
+import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
+import { watchRoutes } from './pipeline/route-watch.js';
 import type { ContainerEngine } from './domain/ports.js';
+
+/** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
+const ROUTE_CHECK_INTERVAL_MS = 2000;
 
 export interface PilotServer {
   readonly config: Config;
@@ -130,6 +135,10 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
+    servesHost: (host) => isPilotHost(host, config.domain, {
+      appExists: (name) => apps.findByName(name) !== undefined,
+      domainHasOwner: (hostname) => domains.owner(hostname) !== undefined,
+    }),
     tokens,
     registry,
     git,
@@ -173,8 +182,10 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   routes.setControlPlaneUpstream(controlPlane);
 
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
+  let routeWatch: { stop(): void } | undefined;
   try {
     await engine.ensureNetwork(networkName(config.instance), instanceLabels(config.instance));
+    ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
     if (managedCaddy) {
@@ -182,11 +193,13 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       managedCaddy.watch(2000, () => routes.reload());
     }
     await routes.reload();
+    routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => engine.watchContainerStarts(instanceLabels(config.instance), wake));
     // Only once Caddy points at the live releases: what serves nothing can go.
     await removeOrphanContainers(reconciling, (orphanApp, release) => deployer.retire(orphanApp, release));
     // Pushes last: a deploy never races the clean-up.
     deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
   } catch (error) {
+    routeWatch?.stop();
     deploySocket?.close();
     await app.close();
     db.close();
@@ -209,6 +222,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     address: `http://${controlPlane}`,
     async close() {
       managedCaddy?.stopWatching();
+      routeWatch?.stop();
       // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.
       const socketClosed = new Promise<void>((resolve) => deploys.close(() => resolve()));
       const finished = await Promise.race([

@@ -57,6 +57,11 @@ export interface ContainerState {
 
 export interface ContainerEngine {
   ping(): Promise<void>;
+  /**
+   * Calls `listener` whenever a container with these labels starts (the engine's restart policy
+   * included); keeps following across engine restarts until `stop()`.
+   */
+  watchContainerStarts(labels: Readonly<Record<string, string>>, listener: () => void): { stop(): void };
   /** Builds an image; every output line goes to onOutput. Rejects with Docker's own error text. */
   buildImage(request: BuildRequest, onOutput: (line: string) => void): Promise<void>;
   /** Exposed port of an image (first EXPOSEd TCP port), if any. */
@@ -126,6 +131,8 @@ export interface RouteLoader {
   reachable(): Promise<boolean>;
   /** `host:port` of every upstream the proxy serves now: confirms a switch took effect. */
   upstreams(): Promise<string[]>;
+  /** A digest of the proxy's whole running config: it changes when someone else replaced it. */
+  configFingerprint(): Promise<string>;
 }
 
 export interface NewRelease {

@@ -28,6 +28,8 @@ export interface CaddyfileContext {
   readonly localCerts: boolean;
   readonly tlsOff: boolean;
   readonly acmeEmail: string | undefined;
+  /** The URL Caddy asks before it serves a certificate on demand; undefined without TLS. */
+  readonly onDemandAsk: string | undefined;
   readonly controlPlane: { readonly sites: string; readonly upstream: string } | undefined;
   readonly apps: readonly { readonly name: string; readonly sites: string; readonly upstreams: string; readonly streamCloseDelay?: string }[];
 }
@@ -43,6 +45,7 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
     localCerts: settings.tls === 'internal',
     tlsOff: settings.tls === 'off',
     acmeEmail: settings.tls === 'acme' ? settings.acmeEmail : undefined,
+    onDemandAsk: settings.tls !== 'off' && settings.controlPlaneUpstream ? tlsAskUrl(settings.controlPlaneUpstream) : undefined,
     controlPlane: settings.controlPlaneUpstream
       ? { sites: sites([`pilot.${settings.domain}`]), upstream: settings.controlPlaneUpstream }
       : undefined,
@@ -56,6 +59,31 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
         ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
       })),
   };
+}
+
+/** Where Caddy asks whether a host name is Pilot's before it serves a certificate for it. */
+export const TLS_ASK_PATH = '/tls/ask';
+
+function tlsAskUrl(controlPlaneUpstream: string): string {
+  return `http://${controlPlaneUpstream}${TLS_ASK_PATH}`;
+}
+
+export interface HostOwners {
+  appExists(name: string): boolean;
+  /** Whether a custom domain belongs to an app. */
+  domainHasOwner(hostname: string): boolean;
+}
+
+/** Whether Pilot serves a host name: the control plane, `<app>.<domain>`, or an app's custom domain. */
+export function isPilotHost(host: string, domain: string, owners: HostOwners): boolean {
+  const name = host.toLowerCase();
+  if (name === `pilot.${domain}`) return true;
+  const suffix = `.${domain}`;
+  if (name.endsWith(suffix)) {
+    const label = name.slice(0, -suffix.length);
+    if (!label.includes('.') && owners.appExists(label)) return true;
+  }
+  return owners.domainHasOwner(name);
 }
 
 export function appHost(app: string, domain: string): string {

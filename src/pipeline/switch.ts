@@ -31,9 +31,16 @@ export interface Candidate {
  * Renders every app's routes from the database and Docker and loads them into Caddy.
  * Loads are serialized so that no load overwrites a newer one.
  */
+/** Why the routes in Caddy no longer match what Pilot last loaded. */
+export type StaleRoutes = 'caddy-config-changed' | 'container-address-changed';
+
 export class RouteTable {
   private readonly loading = new Mutex();
   private controlPlaneUpstream: string | undefined;
+  /** Caddy's config as it was right after Pilot's last load: a restarted Caddy shows another. */
+  private loadedFingerprint: string | undefined;
+  /** Container id → address of every container the last load routes to. */
+  private loadedAddresses = new Map<string, string>();
 
   constructor(private readonly deps: RoutesDeps) {}
 
@@ -47,6 +54,10 @@ export class RouteTable {
    * its running web containers, read from Docker now, up to the app's web scale.
    */
   async render(candidate?: Candidate): Promise<string> {
+    return (await this.renderWithContainers(candidate)).caddyfile;
+  }
+
+  private async renderWithContainers(candidate?: Candidate): Promise<{ caddyfile: string; routes: AppRoute[]; containers: ContainerState[] }> {
     const serving = new Map<number, Release>(this.deps.releases.allLive().map((release) => [release.appId, release]));
     const containers = await this.deps.engine.listContainers(instanceLabels(this.deps.instance));
     const routes: AppRoute[] = [];
@@ -62,7 +73,8 @@ export class RouteTable {
         upstreams,
       });
     }
-    return this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
+    const caddyfile = this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
+    return { caddyfile, routes, containers };
   }
 
   /** Renders and loads atomically; if Caddy refuses, nothing changes and the error says why. */
@@ -88,10 +100,37 @@ export class RouteTable {
     });
   }
 
+  /**
+   * Reloads when Caddy's routes went stale behind Pilot's back: an external Caddy restarted
+   * with another config, or a routed container came back (engine restart) at a new address.
+   * A container that is down keeps its route until it is back (502 meanwhile, as before).
+   */
+  async refreshIfStale(): Promise<StaleRoutes | undefined> {
+    return this.loading.run(async () => {
+      const reason = await this.staleReason();
+      if (reason) await this.load();
+      return reason;
+    });
+  }
+
+  private async staleReason(): Promise<StaleRoutes | undefined> {
+    if (this.loadedFingerprint === undefined) return undefined;
+    if ((await this.deps.router.configFingerprint()) !== this.loadedFingerprint) return 'caddy-config-changed';
+    const containers = await this.deps.engine.listContainers(instanceLabels(this.deps.instance));
+    const moved = containers.some((container) => {
+      const loaded = this.loadedAddresses.get(container.id);
+      return loaded !== undefined && container.running && container.ip !== undefined && container.ip !== loaded;
+    });
+    return moved ? 'container-address-changed' : undefined;
+  }
+
   private async load(candidate?: Candidate): Promise<void> {
-    const caddyfile = await this.render(candidate);
+    const { caddyfile, routes, containers } = await this.renderWithContainers(candidate);
     await this.deps.router.load(caddyfile);
     this.deps.persist(caddyfile);
+    const routedHosts = new Set(routes.flatMap((route) => route.upstreams.map((upstream) => upstream.slice(0, upstream.lastIndexOf(':')))));
+    this.loadedAddresses = new Map(containers.flatMap((container) => (container.ip && routedHosts.has(container.ip) ? [[container.id, container.ip] as const] : [])));
+    this.loadedFingerprint = await this.deps.router.configFingerprint();
   }
 }
 

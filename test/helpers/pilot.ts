@@ -52,8 +52,8 @@ export async function startTestPilot(env: Record<string, string> = {}): Promise<
   return {
     server,
     token,
-    httpPort,
-    httpsPort,
+    httpPort: config.httpPort,
+    httpsPort: config.httpsPort,
     domain: config.domain,
     caFile: server.managedCaddy?.localRootCertificate ?? '',
     async close() {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { RouteLoader } from '../../domain/ports.js';
 import { DependencyError } from '../../domain/errors.js';
@@ -60,6 +61,12 @@ export class CaddyAdmin implements RouteLoader {
     const response = await this.request('GET', '/reverse_proxy/upstreams');
     if (response.status !== 200) return [];
     return (JSON.parse(response.body) as { address: string }[]).map((upstream) => upstream.address);
+  }
+
+  async configFingerprint(): Promise<string> {
+    const response = await this.request('GET', '/config/');
+    if (response.status !== 200) throw new DependencyError('PILOT_CADDY_UNREACHABLE', `Caddy's config could not be read (${response.status})`);
+    return createHash('sha256').update(response.body).digest('hex');
   }
 
   private request(method: string, path: string, body?: string, contentType?: string): Promise<AdminResponse> {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCaddyfileContext, type RouteSettings } from '../../../src/pipeline/routes.js';
+import { buildCaddyfileContext, isPilotHost, type RouteSettings } from '../../../src/pipeline/routes.js';
 import { createTemplateRenderer } from '../../../src/adapters/templates.js';
 import { streamCloseDelayFor } from '../../../src/adapters/caddy/version.js';
 
@@ -39,6 +39,31 @@ describe('buildCaddyfileContext', () => {
     assert.equal(internal.localCerts, true);
     assert.equal(internal.acmeEmail, undefined);
   });
+
+  it('asks the control plane before serving certificates on demand, unless TLS is off or the control plane unknown', () => {
+    assert.equal(buildCaddyfileContext(settings, []).onDemandAsk, 'http://127.0.0.1:3000/tls/ask');
+    assert.equal(buildCaddyfileContext({ ...settings, tls: 'off' }, []).onDemandAsk, undefined);
+    assert.equal(buildCaddyfileContext({ ...settings, controlPlaneUpstream: undefined }, []).onDemandAsk, undefined);
+  });
+});
+
+describe('isPilotHost', () => {
+  const owners = {
+    appExists: (name: string) => name === 'shop',
+    domainHasOwner: (hostname: string) => hostname === 'www.shop.org',
+  };
+  it('accepts the control plane, existing apps under the domain and custom domains with an owner', () => {
+    assert.equal(isPilotHost('pilot.example.com', 'example.com', owners), true);
+    assert.equal(isPilotHost('shop.example.com', 'example.com', owners), true);
+    assert.equal(isPilotHost('SHOP.example.com', 'example.com', owners), true);
+    assert.equal(isPilotHost('www.shop.org', 'example.com', owners), true);
+  });
+  it('refuses unknown apps, deeper names and foreign domains', () => {
+    assert.equal(isPilotHost('other.example.com', 'example.com', owners), false);
+    assert.equal(isPilotHost('a.shop.example.com', 'example.com', owners), false);
+    assert.equal(isPilotHost('example.com', 'example.com', owners), false);
+    assert.equal(isPilotHost('shop.example.org', 'example.com', owners), false);
+  });
 });
 
 describe('Caddyfile.tmpl', () => {
@@ -48,15 +73,24 @@ describe('Caddyfile.tmpl', () => {
     );
     assert.match(text, /admin unix\/\/var\/lib\/pilot\/caddy\/admin\.sock/);
     assert.match(text, /local_certs/);
-    assert.match(text, /pilot\.example\.com \{\n\treverse_proxy 127\.0\.0\.1:3000/);
-    assert.match(text, /web\.example\.com \{\n\treverse_proxy 10\.0\.0\.2:5000\n\}/);
+    assert.match(text, /on_demand_tls \{\n\t\task http:\/\/127\.0\.0\.1:3000\/tls\/ask\n\t\}/);
+    assert.match(text, /pilot\.example\.com \{\n\ttls \{\n\t\ton_demand\n\t\}\n\treverse_proxy 127\.0\.0\.1:3000/);
+    assert.match(text, /web\.example\.com \{\n\ttls \{\n\t\ton_demand\n\t\}\n\treverse_proxy 10\.0\.0\.2:5000\n\}/);
   });
 
   it('keeps WebSockets open across reloads with stream_close_delay where Caddy has it', () => {
     const text = createTemplateRenderer().renderCaddyfile(
       buildCaddyfileContext({ ...settings, streamCloseDelay: '5m' }, [{ name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
     );
-    assert.match(text, /web\.example\.com \{\n\treverse_proxy 10\.0\.0\.2:5000 \{\n\t\tstream_close_delay 5m\n\t\}\n\}/);
+    assert.match(text, /\treverse_proxy 10\.0\.0\.2:5000 \{\n\t\tstream_close_delay 5m\n\t\}\n\}/);
+  });
+
+  it('leaves on-demand certificates out when TLS is off', () => {
+    const text = createTemplateRenderer().renderCaddyfile(
+      buildCaddyfileContext({ ...settings, tls: 'off' }, [{ name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
+    );
+    assert.doesNotMatch(text, /on_demand/);
+    assert.match(text, /http:\/\/web\.example\.com \{\n\treverse_proxy 10\.0\.0\.2:5000\n\}/);
   });
 });
 
