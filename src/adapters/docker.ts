@@ -118,6 +118,10 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       return streamLogs(docker, idOrName, options, onLine);
     },
 
+    watchContainerStarts(labels, listener) {
+      return watchContainerStarts(docker, labels, listener);
+    },
+
     async restartContainer(idOrName, timeoutSeconds) {
       await docker.getContainer(idOrName).restart({ t: Math.ceil(timeoutSeconds) });
     },
@@ -225,6 +229,25 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
   };
 }
 
+const STEP_IMAGE = /^ ---> ([0-9a-f]{12,64})$/;
+const FROM_STEP = /^Step \d+\/\d+ : FROM /i;
+
+/**
+ * A failed build leaves the images of its finished steps behind, untagged and unused. Removing
+ * the last one takes its untagged parents along, up to the first image something else still
+ * needs: the layers of kept releases (the dependency cache among them) are never touched,
+ * because Docker refuses to remove an image with children or a tag without force.
+ */
+async function removeBuildLeftovers(docker: Docker, imageId: string): Promise<void> {
+  try {
+    const image = await docker.getImage(imageId).inspect();
+    if ((image.RepoTags ?? []).length > 0) return;
+    await docker.getImage(imageId).remove({ noprune: false });
+  } catch {
+    // 409: a child image or a container still needs it (a cached step); 404: already gone.
+  }
+}
+
 async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<void> {
   // tar-fs returns a streamx stream; dockerode only pipes it, which streamx supports.
   const context = tarFs.pack(request.contextDir) as unknown as NodeJS.ReadableStream;
@@ -235,6 +258,11 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
     forcerm: true,
   });
   let failure: string | undefined;
+  // The classic builder prints " ---> <id>" for the image of each step it finished.
+  let lastStepImage: string | undefined;
+  // Images named by FROM are not the build's own: never removed as leftovers.
+  const baseImages = new Set<string>();
+  let fromStep = false;
   const timer = setTimeout(() => {
     failure = `the build took longer than ${request.timeoutSeconds} s (PILOT_BUILD_TIMEOUT) and was stopped`;
     (stream as unknown as { destroy(): void }).destroy();
@@ -248,7 +276,19 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
           // A failed build does not reject: the error arrives as an event.
           if (event.error) failure ??= event.errorDetail?.message ?? event.error;
           const text = event.stream ?? event.status;
-          if (text) for (const line of text.split('\n')) if (line.trim() !== '') onOutput(line.trimEnd());
+          if (text) {
+            for (const line of text.split('\n')) {
+              const stepImage = STEP_IMAGE.exec(line)?.[1];
+              if (stepImage) {
+                if (fromStep) baseImages.add(stepImage);
+                lastStepImage = stepImage;
+                fromStep = false;
+              } else if (FROM_STEP.test(line)) {
+                fromStep = true;
+              }
+              if (line.trim() !== '') onOutput(line.trimEnd());
+            }
+          }
         },
       );
     });
@@ -257,7 +297,10 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
   } finally {
     clearTimeout(timer);
   }
-  if (failure) throw new DeployError('PILOT_BUILD_FAILED', `build failed: ${failure.trim()}`);
+  if (failure) {
+    if (lastStepImage && !baseImages.has(lastStepImage)) await removeBuildLeftovers(docker, lastStepImage);
+    throw new DeployError('PILOT_BUILD_FAILED', `build failed: ${failure.trim()}`);
+  }
 }
 
 /**
@@ -377,4 +420,46 @@ function messageOf(error: unknown): string {
     if (json?.message) return json.message;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** How long to wait before following the engine's events again after it went away. */
+const EVENTS_RETRY_MS = 1000;
+
+function watchContainerStarts(docker: Docker, labels: Readonly<Record<string, string>>, listener: () => void): { stop(): void } {
+  let stopped = false;
+  let current: NodeJS.ReadableStream | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const filters = { type: ['container' as const], event: ['start'], label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
+  const follow = (): void => {
+    docker.getEvents({ filters }).then(
+      (stream) => {
+        if (stopped) return void (stream as unknown as { destroy(): void }).destroy();
+        current = stream;
+        // One JSON object per event; the content does not matter, only that a container started.
+        stream.on('data', () => listener());
+        stream.on('error', () => undefined);
+        stream.on('close', again);
+        stream.on('end', again);
+      },
+      again,
+    );
+  };
+  function again(): void {
+    current = undefined;
+    if (stopped || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      follow();
+      // Containers may have started while nobody listened (the engine restarting).
+      listener();
+    }, EVENTS_RETRY_MS);
+  }
+  follow();
+  return {
+    stop() {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      (current as unknown as { destroy(): void } | undefined)?.destroy();
+    },
+  };
 }

@@ -260,6 +260,8 @@ export class Deployer {
       const failed = error instanceof ProcessCheckError ? error.containerId : newContainers[0];
       if (failed) await this.showLastLogs(failed, logged);
       for (const id of newContainers) await this.deps.engine.removeContainer(id).catch(() => undefined);
+      // A failed release is never rolled back to: its image goes now, not at the next success.
+      await this.pruneImages(app);
       logged.error(previous ? `v${previous.version} is still serving` : `nothing was serving before; ${app.name} has no live release`);
       return false;
     }

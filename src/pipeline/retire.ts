@@ -14,12 +14,17 @@ export async function retireContainers(
   for (const container of containers) await engine.removeContainer(container.id);
 }
 
-/** Images no longer needed: those of releases beyond the newest `keep` (and never the live one's). */
+/**
+ * Images no longer needed: those of failed releases, and of releases older than the newest
+ * `keep` that served (the ones a rollback can go back to). The live release's image and those
+ * of releases still in progress are always kept.
+ */
 export function imagesToPrune(releases: readonly Release[], keep: number): string[] {
   const newestFirst = [...releases].sort((a, b) => b.version - a.version);
+  const inUse = (release: Release) => release.status !== 'failed' && release.status !== 'retired';
+  const served = newestFirst.filter((release) => release.status === 'live' || release.status === 'retired');
   const kept = new Set(
-    newestFirst
-      .filter((release, index) => index < keep || release.status === 'live')
+    [...served.slice(0, keep), ...newestFirst.filter(inUse)]
       .map((release) => release.image)
       .filter((image): image is string => image !== null),
   );

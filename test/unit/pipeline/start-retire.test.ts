@@ -50,16 +50,28 @@ function release(version: number, status: ReleaseStatus, image: string | null): 
 }
 
 describe('imagesToPrune', () => {
-  it('keeps the newest releases and the live one, and prunes the rest once each', () => {
+  it('keeps the newest releases that served and the live one, and prunes the rest once each', () => {
     const releases = [
       release(1, 'retired', 'app:v1'),
       release(2, 'live', 'app:v2'),
-      release(3, 'failed', 'app:v3'),
-      release(4, 'failed', null),
-      release(5, 'failed', 'app:v5'),
-      release(6, 'retired', 'app:v1'),
+      release(3, 'retired', 'app:v3'),
+      release(4, 'retired', 'app:v4'),
+      release(5, 'retired', 'app:v1'),
     ];
     assert.deepEqual(imagesToPrune(releases, 2), ['app:v3']);
-    assert.deepEqual(imagesToPrune(releases, 1), ['app:v5', 'app:v3']);
+    assert.deepEqual(imagesToPrune(releases, 1), ['app:v4', 'app:v3']);
+    assert.deepEqual(imagesToPrune(releases, 3), []);
+  });
+
+  it('prunes the images of failed releases at once and never those of releases in progress', () => {
+    const releases = [
+      release(1, 'live', 'app:v1'),
+      release(2, 'failed', 'app:v2'),
+      release(3, 'failed', null),
+      release(4, 'failed', 'app:v1'),
+      release(5, 'checking', 'app:v5'),
+      release(6, 'building', 'app:v6'),
+    ];
+    assert.deepEqual(imagesToPrune(releases, 1), ['app:v2']);
   });
 });
