@@ -208,6 +208,9 @@ export class Deployer {
         const plan = await this.detect(buildDir);
         logged.step(`Detected ${plan.description}`);
         const image = `${this.deps.settings.instance}/${app.name}:v${release.version}`;
+        if (this.builds.full) {
+          logged.step(`Waiting for a build slot: ${this.builds.limit} build(s) of other apps running (PILOT_BUILD_CONCURRENCY)`);
+        }
         await this.builds.run(() =>
           buildReleaseImage(
             this.deps,
