@@ -186,6 +186,8 @@ export interface DataPaths {
   readonly caddyDir: string;
   readonly caddyAdminSocket: string;
   readonly caddyfile: string;
+  /** The managed Caddy's storage: its local CA, certificates and their keys. */
+  readonly caddyData: string;
 }
 
 export function dataPaths(dataDir: string): DataPaths {
@@ -199,5 +201,6 @@ export function dataPaths(dataDir: string): DataPaths {
     caddyDir,
     caddyAdminSocket: path.join(caddyDir, 'admin.sock'),
     caddyfile: path.join(caddyDir, 'Caddyfile'),
+    caddyData: path.join(caddyDir, 'data'),
   };
 }

@@ -8,8 +8,49 @@ import { pino } from 'pino';
 import { dataPaths, loadConfig } from './config.js';
 import { ConfigError } from './domain/errors.js';
 import { createServer, type PilotServer } from './server.js';
+import { restoreBackup, writeBackup } from './maintenance/backup.js';
+import { PilotError } from './domain/errors.js';
+
+const USAGE = `usage: pilot-server                 run Pilot (settings from the environment, see README)
+       pilot-server backup FILE     write a backup of the running Pilot's state to FILE (.tar.gz)
+       pilot-server restore FILE    restore FILE into a fresh PILOT_DATA_DIR, before starting Pilot
+`;
+
+/** backup and restore: one-shot maintenance commands next to a running (or stopped) server. */
+async function maintenance(command: string, file: string | undefined): Promise<void> {
+  if (!file) {
+    process.stderr.write(USAGE);
+    process.exit(2);
+  }
+  try {
+    const config = loadConfig(process.env);
+    const paths = dataPaths(config.dataDir);
+    if (command === 'backup') {
+      const manifest = await writeBackup(paths, config.instance, path.resolve(file));
+      process.stdout.write(`backup written to ${path.resolve(file)}: ${manifest.apps} app(s), ${manifest.releases} release(s)\n`);
+    } else {
+      const manifest = await restoreBackup(paths, path.resolve(file));
+      process.stdout.write(
+        `restored the backup of ${manifest.createdAt} into ${path.resolve(config.dataDir)}: ${manifest.apps} app(s), ${manifest.releases} release(s).\n` +
+          `Start Pilot with PILOT_INSTANCE=${manifest.instance}${manifest.instance === config.instance ? '' : ` (this environment says ${config.instance})`}.\n`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof PilotError) {
+      process.stderr.write(`pilot-server ${command}: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
 
 async function main(): Promise<void> {
+  const [command, file] = process.argv.slice(2);
+  if (command === 'backup' || command === 'restore') return maintenance(command, file);
+  if (command !== undefined) {
+    process.stderr.write(command === '--help' || command === 'help' ? USAGE : `pilot-server: unknown command ${command}\n${USAGE}`);
+    process.exit(command === '--help' || command === 'help' ? 0 : 2);
+  }
   let config;
   try {
     config = loadConfig(process.env);

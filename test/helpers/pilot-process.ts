@@ -86,6 +86,18 @@ export class PilotProcess {
     throw new Error(`Pilot did not become healthy:\n${this.stderr}`);
   }
 
+  /** `pilot-server backup|restore FILE` with this server's environment. */
+  maintenance(command: 'backup' | 'restore', file: string): Promise<{ code: number | null; output: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', TSX, MAIN, command, file], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, output }));
+    });
+  }
+
   /** SIGTERM, as a service manager stops it; resolves with the exit code. */
   async terminate(): Promise<number | null> {
     const child = this.child;

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import Database from 'better-sqlite3';
+import tarFs from 'tar-fs';
+import type { DataPaths } from '../config.js';
+import { ConflictError, ValidationError } from '../domain/errors.js';
+
+/** What a backup holds, under these names in the archive. */
+const ARCHIVE = {
+  manifest: 'manifest.json',
+  database: 'pilot.db',
+  repositories: 'repos',
+  caddyData: 'caddy-data',
+  adminToken: 'admin-token',
+} as const;
+
+const FORMAT = 1;
+
+export interface BackupManifest {
+  readonly format: number;
+  readonly createdAt: string;
+  readonly instance: string;
+  readonly apps: number;
+  readonly releases: number;
+}
+
+/**
+ * Writes a backup of a running Pilot to `file` (.tar.gz, mode 0600: it holds keys and tokens):
+ * an online SQLite backup (consistent while Pilot writes), the git repositories, the managed
+ * Caddy's storage (CA, certificates, keys) and the admin token file. Images and volumes stay
+ * in Docker (see docs/backup.md).
+ */
+export async function writeBackup(paths: DataPaths, instance: string, file: string): Promise<BackupManifest> {
+  if (!fs.existsSync(paths.database)) throw new ValidationError(`no Pilot database at ${paths.database}: is PILOT_DATA_DIR right?`);
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-backup-'));
+  try {
+    const database = new Database(paths.database, { readonly: true, fileMustExist: true });
+    try {
+      await database.backup(path.join(staging, ARCHIVE.database));
+    } finally {
+      database.close();
+    }
+    const copied = new Database(path.join(staging, ARCHIVE.database), { readonly: true });
+    const count = (table: string) => (copied.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    const manifest: BackupManifest = { format: FORMAT, createdAt: new Date().toISOString(), instance, apps: count('apps'), releases: count('releases') };
+    copied.close();
+    copyIfExists(paths.repositories, path.join(staging, ARCHIVE.repositories));
+    copyIfExists(paths.caddyData, path.join(staging, ARCHIVE.caddyData));
+    copyIfExists(paths.adminTokenFile, path.join(staging, ARCHIVE.adminToken));
+    fs.writeFileSync(path.join(staging, ARCHIVE.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+    const partial = `${file}.partial`;
+    await pipeline(tarFs.pack(staging), zlib.createGzip(), fs.createWriteStream(partial, { mode: 0o600 }));
+    fs.renameSync(partial, file);
+    return manifest;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Restores a backup into a data directory that holds no Pilot database yet (a fresh one):
+ * never over a live installation. Start Pilot afterwards with the same PILOT_INSTANCE.
+ */
+export async function restoreBackup(paths: DataPaths, file: string): Promise<BackupManifest> {
+  if (!fs.existsSync(file)) throw new ValidationError(`no backup at ${file}`);
+  if (fs.existsSync(paths.database)) {
+    throw new ConflictError(`${paths.database} exists: restore only into a fresh PILOT_DATA_DIR (move the old one away first)`);
+  }
+  const dataDir = path.dirname(paths.database);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const staging = fs.mkdtempSync(path.join(dataDir, '.restore-'));
+  try {
+    try {
+      await pipeline(fs.createReadStream(file), zlib.createGunzip(), tarFs.extract(staging));
+    } catch (error) {
+      throw new ValidationError(`this file is not a Pilot backup (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const manifest = readManifest(path.join(staging, ARCHIVE.manifest));
+    copyIfExists(path.join(staging, ARCHIVE.repositories), paths.repositories);
+    copyIfExists(path.join(staging, ARCHIVE.caddyData), paths.caddyData);
+    copyIfExists(path.join(staging, ARCHIVE.adminToken), paths.adminTokenFile);
+    // The database last: until it exists, the directory does not look like an installation.
+    fs.copyFileSync(path.join(staging, ARCHIVE.database), paths.database);
+    fs.chmodSync(paths.database, 0o600);
+    return manifest;
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function readManifest(file: string): BackupManifest {
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as BackupManifest;
+  } catch {
+    throw new ValidationError('this file is not a Pilot backup (no manifest.json inside)');
+  }
+  if (manifest.format !== FORMAT) throw new ValidationError(`backup format ${manifest.format} is not one this Pilot reads (${FORMAT})`);
+  return manifest;
+}
+
+function copyIfExists(from: string, to: string): void {
+  if (!fs.existsSync(from)) return;
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  // Sockets (Caddy's admin socket, the deploy socket) are not copied: they belong to a process.
+  fs.cpSync(from, to, { recursive: true, preserveTimestamps: true, filter: (source) => !fs.lstatSync(source).isSocket() });
+}
