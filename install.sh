@@ -1,16 +1,671 @@
 #!/usr/bin/env bash
-# Pilot's one-line server installer. FIRST VERSION: it only prints the plan; the install
-# issue completes it. It will, on Debian 12+ / Ubuntu 22.04+, as root:
-#   1. check root, OS, architecture, free ports 80/443 and free disk;
-#   2. install git, a Docker engine, Caddy and Node.js >= 20 where missing;
-#   3. install Pilot into /opt/pilot (built, then pruned to production dependencies),
-#      data in /var/lib/pilot, settings in /etc/pilot/pilot.env (mode 0600);
-#   4. run Caddy and Pilot as services, wait for /health, and print the admin token
-#      and the `git remote add pilot ...` line.
+# Pilot's server installer: a fresh Debian 12+ / Ubuntu 22.04+ server to `git push` in one line.
+#
+#   curl -fsSL <url>/install.sh | sudo bash -s -- --domain example.com --email me@example.com
+#   sudo ./install.sh --domain example.com --email me@example.com      # from a checkout
+#
+# Re-running it upgrades Pilot in place (apps, releases, tokens and data stay).
+# `--uninstall` removes the services and files and keeps the data; `--purge` removes the data too.
+# Every option can also be given in the environment (the name in brackets in --help).
 set -euo pipefail
 
-cat <<'PLAN'
-install.sh is not complete yet: it does not change this machine.
-Until it is, set Pilot up by hand as the README's "Set up and run" section shows.
-PLAN
-exit 1
+# ---------------------------------------------------------------------------------------------
+# Options: flags win over the environment, the environment over the defaults.
+DOMAIN="${PILOT_DOMAIN:-}"
+EMAIL="${PILOT_ACME_EMAIL:-}"
+SOURCE="${PILOT_SOURCE:-}"
+PREFIX="${PILOT_PREFIX:-/opt/pilot}"
+DATA_DIR="${PILOT_DATA_DIR:-/var/lib/pilot}"
+CONFIG_DIR="${PILOT_CONFIG_DIR:-/etc/pilot}"
+PORT="${PILOT_PORT:-3000}"
+HTTP_PORT="${PILOT_HTTP_PORT:-80}"
+HTTPS_PORT="${PILOT_HTTPS_PORT:-443}"
+TLS="${PILOT_TLS:-}"
+INSTANCE="${PILOT_INSTANCE:-pilot}"
+NODE_IMAGE="${PILOT_NODE_IMAGE:-}"
+STATIC_IMAGE="${PILOT_STATIC_IMAGE:-}"
+NODE_MAJOR="${PILOT_NODE_MAJOR:-22}"
+NPM_MAJOR="${PILOT_NPM_MAJOR:-11}"
+NPM_REGISTRY="${PILOT_NPM_REGISTRY:-https://registry.npmjs.org}"
+MIN_FREE_GB="${PILOT_MIN_FREE_GB:-3}"
+DRY_RUN="${PILOT_DRY_RUN:-0}"
+UNINSTALL="${PILOT_UNINSTALL:-0}"
+PURGE="${PILOT_PURGE:-0}"
+HEALTH_TIMEOUT="${PILOT_INSTALL_HEALTH_TIMEOUT:-180}"
+
+usage() {
+  cat <<USAGE
+Usage: sudo ./install.sh [options]      (or: curl -fsSL URL/install.sh | sudo bash -s -- [options])
+
+Installs or upgrades Pilot on Debian 12+ / Ubuntu 22.04+ (x86-64 or arm64), as root.
+
+Options (environment variable in brackets):
+  --domain NAME        apps answer at <app>.NAME, the API at pilot.NAME [PILOT_DOMAIN] (default: localhost)
+  --email ADDRESS      contact for ACME certificates [PILOT_ACME_EMAIL]
+  --tls MODE           acme, internal or off [PILOT_TLS] (default: internal for localhost/IPs, else acme)
+  --source DIR|URL     Pilot's source: a checkout or a .tar.gz URL [PILOT_SOURCE]
+                       (default: the checkout this script is in)
+  --prefix DIR         where Pilot is installed [PILOT_PREFIX] (default: /opt/pilot)
+  --data-dir DIR       apps, releases, repositories, certificates [PILOT_DATA_DIR] (default: /var/lib/pilot)
+  --config-dir DIR     where pilot.env is written [PILOT_CONFIG_DIR] (default: /etc/pilot)
+  --port N             API and git over HTTP, on 127.0.0.1 [PILOT_PORT] (default: 3000)
+  --http-port N        Caddy's HTTP port [PILOT_HTTP_PORT] (default: 80)
+  --https-port N       Caddy's HTTPS port [PILOT_HTTPS_PORT] (default: 443)
+  --instance NAME      prefix of Pilot's Docker objects [PILOT_INSTANCE] (default: pilot)
+  --node-image IMAGE   base image of the Node buildpack [PILOT_NODE_IMAGE]
+  --static-image IMAGE base image of the static buildpack [PILOT_STATIC_IMAGE]
+  --node-major N       Node.js major to install when the machine has none >= 20 [PILOT_NODE_MAJOR] (default: 22)
+  --npm-major N        npm major to install along, where Node.js comes without one [PILOT_NPM_MAJOR] (default: 11)
+  --npm-registry URL   npm registry for Pilot's dependencies [PILOT_NPM_REGISTRY]
+  --dry-run            print what would be done, change nothing [PILOT_DRY_RUN=1]
+  --uninstall          remove Pilot's services and files, keep the data [PILOT_UNINSTALL=1]
+  --purge              with --uninstall: also remove the data and Pilot's Docker objects [PILOT_PURGE=1]
+  -h, --help           this help
+USAGE
+}
+
+die() {
+  printf 'install.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+
+step() { printf '==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+
+# Runs a command, or only says it would with --dry-run.
+run() {
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '    would run: %s\n' "$*"
+  else
+    "$@"
+  fi
+}
+
+# write_file PATH MODE: the content comes on stdin.
+write_file() {
+  local target="$1" mode="$2" content
+  content="$(cat)"
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '    would write %s (mode %s)\n' "$target" "$mode"
+    return
+  fi
+  mkdir -p "$(dirname "$target")"
+  printf '%s\n' "$content" >"$target.tmp"
+  chmod "$mode" "$target.tmp"
+  mv "$target.tmp" "$target"
+}
+
+parse_args() {
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      --domain) DOMAIN="${2:?--domain needs a value}"; shift ;;
+      --email) EMAIL="${2:?--email needs a value}"; shift ;;
+      --tls) TLS="${2:?--tls needs a value}"; shift ;;
+      --source) SOURCE="${2:?--source needs a value}"; shift ;;
+      --prefix) PREFIX="${2:?--prefix needs a value}"; shift ;;
+      --data-dir) DATA_DIR="${2:?--data-dir needs a value}"; shift ;;
+      --config-dir) CONFIG_DIR="${2:?--config-dir needs a value}"; shift ;;
+      --port) PORT="${2:?--port needs a value}"; shift ;;
+      --http-port) HTTP_PORT="${2:?--http-port needs a value}"; shift ;;
+      --https-port) HTTPS_PORT="${2:?--https-port needs a value}"; shift ;;
+      --instance) INSTANCE="${2:?--instance needs a value}"; shift ;;
+      --node-image) NODE_IMAGE="${2:?--node-image needs a value}"; shift ;;
+      --static-image) STATIC_IMAGE="${2:?--static-image needs a value}"; shift ;;
+      --node-major) NODE_MAJOR="${2:?--node-major needs a value}"; shift ;;
+      --npm-major) NPM_MAJOR="${2:?--npm-major needs a value}"; shift ;;
+      --npm-registry) NPM_REGISTRY="${2:?--npm-registry needs a value}"; shift ;;
+      --dry-run) DRY_RUN=1 ;;
+      --uninstall) UNINSTALL=1 ;;
+      --purge) UNINSTALL=1; PURGE=1 ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage >&2; die "unknown option: $1" ;;
+    esac
+    shift
+  done
+  DOMAIN="${DOMAIN:-localhost}"
+  for number in "$PORT" "$HTTP_PORT" "$HTTPS_PORT" "$NODE_MAJOR" "$NPM_MAJOR" "$MIN_FREE_GB"; do
+    [[ "$number" =~ ^[0-9]+$ ]] || die "'$number' is not a number"
+  done
+  [[ "$DOMAIN" =~ ^[A-Za-z0-9.-]+$ ]] || die "--domain '$DOMAIN' is not a host name"
+  case "$TLS" in '' | acme | internal | off) ;; *) die "--tls must be acme, internal or off, not '$TLS'" ;; esac
+}
+
+# ---------------------------------------------------------------------------------------------
+# Checks: each failure says what to do.
+check_root() {
+  [ "$(id -u)" = 0 ] || die "run as root: sudo ./install.sh ... (or curl ... | sudo bash -s -- ...)"
+}
+
+check_os() {
+  [ -r /etc/os-release ] || die "cannot read /etc/os-release: Pilot supports Debian 12+ and Ubuntu 22.04+"
+  local id version major
+  # shellcheck source=/dev/null
+  id="$(. /etc/os-release && printf '%s' "${ID:-}")"
+  # shellcheck source=/dev/null
+  version="$(. /etc/os-release && printf '%s' "${VERSION_ID:-0}")"
+  major="${version%%.*}"
+  case "$id" in
+    debian) [ "${major:-0}" -ge 12 ] || die "Debian $version is too old: Pilot needs Debian 12 (bookworm) or newer" ;;
+    ubuntu) [ "${major:-0}" -ge 22 ] || die "Ubuntu $version is too old: Pilot needs Ubuntu 22.04 or newer" ;;
+    *) die "this is '$id $version': Pilot supports Debian 12+ and Ubuntu 22.04+" ;;
+  esac
+  note "system: $id $version"
+}
+
+ARCH=""
+check_arch() {
+  case "$(uname -m)" in
+    x86_64 | amd64) ARCH=x64 ;;
+    aarch64 | arm64) ARCH=arm64 ;;
+    *) die "architecture $(uname -m) is not supported: Pilot runs on x86-64 and arm64" ;;
+  esac
+  note "architecture: $ARCH"
+}
+
+# Whether something listens on TCP port $1 (from /proc: works without ss or netstat).
+port_listening() {
+  local hex
+  hex="$(printf '%04X' "$1")"
+  awk -v port="$hex" 'NR > 1 { split($2, local, ":"); if (local[2] == port && $4 == "0A") found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+check_ports() {
+  if [ -e "$PREFIX/current" ]; then
+    note "Pilot is installed: ports $HTTP_PORT/$HTTPS_PORT may be its own Caddy's (upgrade)"
+    return
+  fi
+  local port
+  for port in "$HTTP_PORT" "$HTTPS_PORT"; do
+    if port_listening "$port"; then
+      die "port $port is taken by another program: stop it (e.g. apache2, nginx) or choose --http-port/--https-port"
+    fi
+  done
+  note "ports $HTTP_PORT and $HTTPS_PORT are free"
+}
+
+check_disk() {
+  local dir free_kb
+  for dir in "$(existing_parent "$PREFIX")" "$(existing_parent "$DATA_DIR")" "$(existing_parent /var/lib/docker)"; do
+    free_kb="$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')"
+    if [ "$free_kb" -lt $((MIN_FREE_GB * 1024 * 1024)) ]; then
+      die "only $((free_kb / 1024 / 1024)) GB free on $dir: Pilot needs ${MIN_FREE_GB} GB for itself, images and builds"
+    fi
+  done
+  note "disk: at least ${MIN_FREE_GB} GB free"
+}
+
+existing_parent() {
+  local dir="$1"
+  while [ ! -d "$dir" ]; do dir="$(dirname "$dir")"; done
+  printf '%s' "$dir"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Packages, each only when missing.
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" = 0 ]; then
+    run apt-get update -qq
+    APT_UPDATED=1
+  fi
+  run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+install_base_tools() {
+  local missing=()
+  command -v git >/dev/null || missing+=(git)
+  command -v curl >/dev/null || missing+=(curl)
+  [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+  command -v xz >/dev/null || missing+=(xz-utils)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; else note "git, curl and CA certificates are there"; fi
+}
+
+install_docker() {
+  if command -v dockerd >/dev/null; then
+    note "Docker engine: $(dockerd --version 2>/dev/null || echo present)"
+  else
+    apt_install docker.io
+  fi
+  # Containers keep running through an engine restart: their addresses never change under Caddy.
+  if [ ! -e /etc/docker/daemon.json ]; then
+    printf '{\n  "live-restore": true\n}' | write_file /etc/docker/daemon.json 0644
+  elif ! grep -q '"live-restore"' /etc/docker/daemon.json; then
+    note "/etc/docker/daemon.json exists: consider \"live-restore\": true (see docs/guarantees.md)"
+  fi
+}
+
+install_caddy() {
+  if command -v caddy >/dev/null; then
+    note "Caddy: $(caddy version | cut -d' ' -f1)"
+    return
+  fi
+  if [ "$APT_UPDATED" = 0 ]; then run apt-get update -qq; APT_UPDATED=1; fi
+  if [ "$DRY_RUN" = 1 ] || apt-cache show caddy >/dev/null 2>&1; then
+    apt_install caddy
+  else
+    # The distribution has none (Ubuntu 22.04): Caddy's own apt repository.
+    step "Caddy from its own apt repository"
+    apt_install debian-keyring debian-archive-keyring apt-transport-https gnupg
+    run sh -c "curl -1sLf 'https://dl.cloudsmith.io/public/caddy/stable/gpg.key' | gpg --dearmor -o /usr/share/keyrings/caddy-stable-archive-keyring.gpg"
+    run sh -c "curl -1sLf 'https://dl.cloudsmith.io/public/caddy/stable/debian.deb.txt' > /etc/apt/sources.list.d/caddy-stable.list"
+    APT_UPDATED=0
+    apt_install caddy
+  fi
+}
+
+NODE=""
+NPM=()
+NODE_HOME=""
+node_major_of() { "$1" --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/'; }
+
+install_node() {
+  local candidate
+  for candidate in "$PREFIX/runtime/node/bin/node" "$(command -v node || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && [ "$(node_major_of "$candidate")" -ge 20 ] 2>/dev/null; then
+      use_node "$candidate"
+      note "Node.js $("$NODE" --version) at $NODE"
+      return
+    fi
+  done
+  # The distribution's, when new enough (Debian 13, Ubuntu 24.04).
+  local packaged
+  packaged="$(apt-cache policy nodejs 2>/dev/null | awk '/Candidate:/ { print $2 }' | sed -E 's/^[0-9]+://; s/^([0-9]+).*/\1/')"
+  if [ "${packaged:-0}" -ge 20 ] 2>/dev/null; then
+    apt_install nodejs npm
+    use_node "$(command -v node)"
+    return
+  fi
+  step "Node.js $NODE_MAJOR into $PREFIX/runtime (the distribution's is older than 20)"
+  if [ "$DRY_RUN" = 1 ]; then
+    note "would fetch Node.js $NODE_MAJOR from nodejs.org, or from the npm registry when nodejs.org is unreachable"
+    NODE="$PREFIX/runtime/node/bin/node"
+    NPM=("$NODE" "$PREFIX/runtime/node/lib/node_modules/npm/bin/npm-cli.js")
+    return
+  fi
+  node_from_nodejs_org || node_from_npm_registry || die "could not download Node.js $NODE_MAJOR from nodejs.org nor from $NPM_REGISTRY"
+}
+
+use_node() {
+  NODE="$1"
+  NODE_HOME="$(cd "$(dirname "$NODE")/.." && pwd)"
+  # node-gyp compiles against these headers (it cannot download them on every network).
+  [ -f "$NODE_HOME/include/node/node.h" ] || NODE_HOME=""
+  local home
+  home="$(cd "$(dirname "$NODE")/.." && pwd)"
+  if [ -f "$home/lib/node_modules/npm/bin/npm-cli.js" ]; then
+    NPM=("$NODE" "$home/lib/node_modules/npm/bin/npm-cli.js")
+  elif [ -f "$PREFIX/runtime/npm/bin/npm-cli.js" ]; then
+    NPM=("$NODE" "$PREFIX/runtime/npm/bin/npm-cli.js")
+  else
+    NPM=("$(command -v npm || echo npm)")
+  fi
+}
+
+node_from_nodejs_org() {
+  local base="https://nodejs.org/dist/latest-v${NODE_MAJOR}.x" file sums
+  sums="$(curl -fsSL --max-time 30 "$base/SHASUMS256.txt" 2>/dev/null)" || return 1
+  file="$(printf '%s\n' "$sums" | awk -v arch="linux-$ARCH.tar.xz" '$2 ~ arch { print $2; exit }')"
+  [ -n "$file" ] || return 1
+  local tmp
+  tmp="$(mktemp -d)"
+  curl -fsSL --max-time 600 -o "$tmp/$file" "$base/$file" || { rm -rf "$tmp"; return 1; }
+  (cd "$tmp" && printf '%s\n' "$sums" | grep " $file\$" | sha256sum -c - >/dev/null) || { rm -rf "$tmp"; return 1; }
+  rm -rf "$PREFIX/runtime/node" && mkdir -p "$PREFIX/runtime/node"
+  tar -xJf "$tmp/$file" -C "$PREFIX/runtime/node" --strip-components=1
+  rm -rf "$tmp"
+  use_node "$PREFIX/runtime/node/bin/node"
+  note "Node.js $("$NODE" --version) from nodejs.org"
+}
+
+# Official Node builds are republished in the npm registry (node-linux-<arch>), without npm.
+node_from_npm_registry() {
+  local package="node-linux-$ARCH" versions version npm_version
+  versions="$(curl -fsSL --max-time 60 -H 'Accept: application/vnd.npm.install-v1+json' "$NPM_REGISTRY/$package")" || return 1
+  version="$(printf '%s' "$versions" | grep -o "\"${NODE_MAJOR}\\.[0-9]*\\.[0-9]*\":" | tr -d '":' | sort -V | tail -1)"
+  [ -n "$version" ] || return 1
+  rm -rf "$PREFIX/runtime/node" "$PREFIX/runtime/npm" && mkdir -p "$PREFIX/runtime/node" "$PREFIX/runtime/npm"
+  curl -fsSL --max-time 600 "$NPM_REGISTRY/$package/-/$package-$version.tgz" | tar -xz -C "$PREFIX/runtime/node" --strip-components=1 || return 1
+  # npm's major is pinned: from 12 on, npm blocks install scripts (better-sqlite3 needs its own).
+  versions="$(curl -fsSL --max-time 60 -H 'Accept: application/vnd.npm.install-v1+json' "$NPM_REGISTRY/npm")" || return 1
+  npm_version="$(printf '%s' "$versions" | grep -o "\"${NPM_MAJOR}\\.[0-9]*\\.[0-9]*\":" | tr -d '":' | sort -V | tail -1)"
+  [ -n "$npm_version" ] || return 1
+  curl -fsSL --max-time 600 "$NPM_REGISTRY/npm/-/npm-$npm_version.tgz" | tar -xz -C "$PREFIX/runtime/npm" --strip-components=1 || return 1
+  use_node "$PREFIX/runtime/node/bin/node"
+  note "Node.js $("$NODE" --version) and npm $npm_version from $NPM_REGISTRY"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Pilot itself: staged in a new release directory, built, pruned, then switched to atomically.
+RELEASE_DIR=""
+install_pilot() {
+  local source="$SOURCE"
+  if [ -z "$source" ]; then
+    local here
+    here="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" 2>/dev/null && pwd)" || here=""
+    if [ -z "$here" ] || [ ! -f "$here/package.json" ]; then
+      die "no --source given and this script is not in a Pilot checkout: pass --source DIR|URL"
+    fi
+    source="$here"
+  fi
+  RELEASE_DIR="$PREFIX/releases/$(date -u +%Y%m%d%H%M%S)"
+  step "Pilot from $source into $RELEASE_DIR"
+  run mkdir -p "$RELEASE_DIR"
+  if [[ "$source" =~ ^https?:// ]]; then
+    run sh -c "curl -fsSL '$source' | tar -xz -C '$RELEASE_DIR' --strip-components=1"
+  else
+    [ -f "$source/package.json" ] || die "$source is not a Pilot checkout (no package.json)"
+    run tar -C "$source" --exclude=./node_modules --exclude=./dist --exclude=./.git -cf "$RELEASE_DIR.tar" .
+    run tar -C "$RELEASE_DIR" -xf "$RELEASE_DIR.tar"
+    run rm -f "$RELEASE_DIR.tar"
+  fi
+  build_pilot
+  run ln -sfn "$RELEASE_DIR" "$PREFIX/current.new"
+  run mv -T "$PREFIX/current.new" "$PREFIX/current"
+}
+
+npm_in_release() {
+  run env -C "$RELEASE_DIR" npm_config_registry="$NPM_REGISTRY" npm_config_update_notifier=false npm_config_fund=false \
+    npm_config_audit=false ${NODE_HOME:+npm_config_nodedir="$NODE_HOME"} PATH="$(dirname "$NODE"):$PATH" "${NPM[@]}" "$@"
+}
+
+build_pilot() {
+  step "building Pilot (with dev dependencies, then pruned to production ones)"
+  if ! npm_in_release ci --no-audit --no-fund; then
+    # No prebuilt better-sqlite3 for this Node and machine: compile it.
+    step "installing build tools (python3, make, g++) to compile better-sqlite3"
+    apt_install python3 make g++
+    npm_in_release ci --no-audit --no-fund || die "npm ci failed in $RELEASE_DIR: see the output above"
+  fi
+  if [ "$DRY_RUN" != 1 ] && ! (cd "$RELEASE_DIR" && "$NODE" -e "new (require('better-sqlite3'))(':memory:')" 2>/dev/null); then
+    step "better-sqlite3 has no binary for this Node: compiling it"
+    apt_install python3 make g++
+    npm_in_release rebuild better-sqlite3 || die "better-sqlite3 could not be compiled: see the output above"
+  fi
+  npm_in_release run build || die "npm run build failed in $RELEASE_DIR"
+  npm_in_release prune --omit=dev || die "npm prune failed in $RELEASE_DIR"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Settings: written once, then only the options given now are changed.
+ENV_FILE=""
+set_env() {
+  local key="$1" value="$2"
+  if [ "$DRY_RUN" = 1 ]; then
+    note "would set $key in $ENV_FILE"
+    return
+  fi
+  if grep -q "^$key=" "$ENV_FILE" 2>/dev/null; then
+    local rest
+    rest="$(grep -v "^$key=" "$ENV_FILE")"
+    printf '%s\n%s=%s\n' "$rest" "$key" "$value" >"$ENV_FILE.tmp"
+    mv "$ENV_FILE.tmp" "$ENV_FILE"
+  else
+    printf '%s=%s\n' "$key" "$value" >>"$ENV_FILE"
+  fi
+  chmod 0600 "$ENV_FILE"
+}
+
+write_settings() {
+  ENV_FILE="$CONFIG_DIR/pilot.env"
+  step "settings in $ENV_FILE (mode 0600)"
+  if [ "$DRY_RUN" != 1 ]; then
+    mkdir -p "$CONFIG_DIR" && chmod 0700 "$CONFIG_DIR"
+    [ -e "$ENV_FILE" ] || printf '# Pilot settings (README: Configuration). Re-running install.sh keeps what it is not told.\n' >"$ENV_FILE"
+    chmod 0600 "$ENV_FILE"
+  fi
+  set_env PILOT_DATA_DIR "$DATA_DIR"
+  set_env PILOT_DOMAIN "$DOMAIN"
+  set_env PILOT_PORT "$PORT"
+  set_env PILOT_BIND 127.0.0.1
+  set_env PILOT_HTTP_PORT "$HTTP_PORT"
+  set_env PILOT_HTTPS_PORT "$HTTPS_PORT"
+  set_env PILOT_INSTANCE "$INSTANCE"
+  [ -z "$EMAIL" ] || set_env PILOT_ACME_EMAIL "$EMAIL"
+  [ -z "$TLS" ] || set_env PILOT_TLS "$TLS"
+  [ -z "$NODE_IMAGE" ] || set_env PILOT_NODE_IMAGE "$NODE_IMAGE"
+  [ -z "$STATIC_IMAGE" ] || set_env PILOT_STATIC_IMAGE "$STATIC_IMAGE"
+  if has_systemd; then set_env PILOT_CADDY_ADMIN "unix/$DATA_DIR/caddy/admin.sock"; fi
+  run mkdir -p "$DATA_DIR"
+  run chmod 0700 "$DATA_DIR"
+}
+
+write_commands() {
+  step "commands: /usr/local/bin/pilot and /usr/local/bin/pilot-server"
+  write_file /usr/local/bin/pilot 0755 <<EOF
+#!/bin/sh
+# The pilot CLI (installed by install.sh).
+exec "$NODE" "$PREFIX/current/dist/cli/main.js" "\$@"
+EOF
+  write_file /usr/local/bin/pilot-server 0755 <<EOF
+#!/bin/sh
+# Pilot's server, with the installed settings (install.sh). Also: pilot-server backup|restore FILE.
+set -a
+. "$CONFIG_DIR/pilot.env"
+set +a
+exec "$NODE" "$PREFIX/current/dist/main.js" "\$@"
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
+# Services: systemd units where systemd runs, else a small supervisor.
+has_systemd() { [ -d /run/systemd/system ]; }
+
+start_services() {
+  if has_systemd; then start_with_systemd; else start_with_supervisor; fi
+}
+
+start_with_systemd() {
+  step "services: docker, caddy (Pilot's routes) and pilot under systemd"
+  run systemctl enable --now docker
+  # Debian's caddy.service becomes Pilot's Caddy: it reads the Caddyfile Pilot renders.
+  local caddyfile="$DATA_DIR/caddy/Caddyfile"
+  if [ ! -e "$caddyfile" ]; then
+    printf '{\n\tadmin unix/%s/caddy/admin.sock\n\thttp_port %s\n\thttps_port %s\n}\n' "$DATA_DIR" "$HTTP_PORT" "$HTTPS_PORT" | write_file "$caddyfile" 0600
+  fi
+  write_file /etc/systemd/system/caddy.service.d/pilot.conf 0644 <<EOF
+# Written by Pilot's install.sh: Caddy serves the routes Pilot renders and loads.
+[Service]
+User=root
+Group=root
+ExecStart=
+ExecStart=$(command -v caddy || echo /usr/bin/caddy) run --environ --config $caddyfile --adapter caddyfile
+ExecReload=
+ExecReload=$(command -v caddy || echo /usr/bin/caddy) reload --config $caddyfile --adapter caddyfile --force
+EOF
+  write_file /etc/systemd/system/pilot.service 0644 <<EOF
+# Written by Pilot's install.sh.
+[Unit]
+Description=Pilot, a git-push PaaS
+After=network-online.target docker.service caddy.service
+Wants=network-online.target
+Requires=docker.service
+
+[Service]
+EnvironmentFile=$CONFIG_DIR/pilot.env
+ExecStart=$NODE $PREFIX/current/dist/main.js
+Restart=always
+RestartSec=2
+# Deploys get PILOT_SHUTDOWN_SECONDS (60) to finish; the apps keep running either way.
+TimeoutStopSec=90
+KillMode=mixed
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  run systemctl daemon-reload
+  run systemctl enable caddy pilot
+  run systemctl restart caddy
+  run systemctl restart pilot
+}
+
+SUPERVISOR_PID_FILE=/run/pilot-supervisor.pid
+start_with_supervisor() {
+  step "services: no systemd here; a supervisor restarts dockerd and Pilot when they die"
+  write_file "$PREFIX/bin/pilot-supervisor" 0755 <<EOF
+#!/usr/bin/env bash
+# Written by Pilot's install.sh for machines without systemd: keeps dockerd and Pilot running.
+#   pilot-supervisor start|stop|status    (start it at boot: /etc/rc.local, cron @reboot, ...)
+set -euo pipefail
+PID_FILE=$SUPERVISOR_PID_FILE
+LOG_DIR=/var/log/pilot
+mkdir -p "\$LOG_DIR"
+
+ensure_docker() {
+  docker version >/dev/null 2>&1 && return
+  echo "\$(date -u +%FT%TZ) starting dockerd" >>"\$LOG_DIR/supervisor.log"
+  setsid dockerd --host unix:///var/run/docker.sock >>"\$LOG_DIR/dockerd.log" 2>&1 </dev/null &
+  for _ in \$(seq 1 60); do docker version >/dev/null 2>&1 && return; sleep 1; done
+}
+
+supervise() {
+  local delay=1
+  trap 'kill -TERM "\${child:-0}" 2>/dev/null; wait "\${child:-0}" 2>/dev/null; exit 0' TERM INT
+  while true; do
+    ensure_docker
+    local started=\$SECONDS
+    /usr/local/bin/pilot-server >>"\$LOG_DIR/pilot.log" 2>&1 &
+    child=\$!
+    wait "\$child" || true
+    echo "\$(date -u +%FT%TZ) Pilot exited; starting it again in \${delay} s" >>"\$LOG_DIR/supervisor.log"
+    # Back off while it keeps dying at once; a Pilot that ran a while restarts quickly.
+    if [ \$((SECONDS - started)) -gt 60 ]; then delay=1; fi
+    sleep "\$delay"
+    delay=\$((delay < 30 ? delay * 2 : 30))
+  done
+}
+
+case "\${1:-}" in
+  start)
+    if [ -f "\$PID_FILE" ] && kill -0 "\$(cat "\$PID_FILE")" 2>/dev/null; then echo "already running"; exit 0; fi
+    setsid "\$0" run >>"\$LOG_DIR/supervisor.log" 2>&1 </dev/null &
+    echo \$! >"\$PID_FILE"
+    ;;
+  run) supervise ;;
+  stop)
+    if [ -f "\$PID_FILE" ]; then
+      pid="\$(cat "\$PID_FILE")"
+      kill -TERM "\$pid" 2>/dev/null || true
+      for _ in \$(seq 1 100); do kill -0 "\$pid" 2>/dev/null || break; sleep 1; done
+      rm -f "\$PID_FILE"
+    fi
+    ;;
+  status)
+    if [ -f "\$PID_FILE" ] && kill -0 "\$(cat "\$PID_FILE")" 2>/dev/null; then echo "running (pid \$(cat "\$PID_FILE"))"; else echo "stopped"; exit 3; fi
+    ;;
+  *) echo "usage: \$0 start|stop|status" >&2; exit 2 ;;
+esac
+EOF
+  run "$PREFIX/bin/pilot-supervisor" stop
+  run "$PREFIX/bin/pilot-supervisor" start
+  note "no systemd: to start Pilot at boot, run '$PREFIX/bin/pilot-supervisor start' from /etc/rc.local or a @reboot cron job"
+}
+
+wait_for_health() {
+  step "waiting for Pilot's /health to be green (up to ${HEALTH_TIMEOUT} s)"
+  [ "$DRY_RUN" = 1 ] && { note "would wait for http://127.0.0.1:$PORT/health"; return; }
+  local deadline=$((SECONDS + HEALTH_TIMEOUT)) answer=""
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    answer="$(curl -fsS --max-time 5 "http://127.0.0.1:$PORT/health" 2>/dev/null)" && { note "healthy: $answer"; return; }
+    sleep 1
+  done
+  printf '%s\n' "last lines of Pilot's log:" >&2
+  if has_systemd; then journalctl -u pilot -n 30 --no-pager >&2 || true; else tail -n 30 /var/log/pilot/pilot.log >&2 || true; fi
+  die "Pilot did not become healthy within ${HEALTH_TIMEOUT} s: see the log above"
+}
+
+print_summary() {
+  local scheme=https port_suffix="" token_file="$DATA_DIR/admin-token"
+  [ "$TLS" = off ] && scheme=http
+  if [ "$scheme" = https ] && [ "$HTTPS_PORT" != 443 ]; then port_suffix=":$HTTPS_PORT"; fi
+  if [ "$scheme" = http ] && [ "$HTTP_PORT" != 80 ]; then port_suffix=":$HTTP_PORT"; fi
+  local api="$scheme://pilot.$DOMAIN$port_suffix"
+  echo
+  step "Pilot is running"
+  if [ "$FIRST_INSTALL" = 1 ] && [ -r "$token_file" ]; then
+    note "admin token (shown once; also in $token_file, mode 0600):"
+    echo
+    printf '        %s\n' "$(cat "$token_file")"
+    echo
+  else
+    note "admin token: unchanged (in $token_file)"
+  fi
+  note "API:        $api/api/v1   (health: http://127.0.0.1:$PORT/health)"
+  note "CLI:        pilot login $api    (or PILOT_URL=$api PILOT_TOKEN=...)"
+  note "deploy an app from its repository:"
+  echo
+  printf '        git remote add pilot %s/<app>.git\n' "$api"
+  printf '        git push pilot main\n'
+  echo
+}
+
+# ---------------------------------------------------------------------------------------------
+uninstall() {
+  step "uninstalling Pilot (data in $DATA_DIR is $([ "$PURGE" = 1 ] && echo removed || echo kept))"
+  if has_systemd; then
+    run systemctl disable --now pilot || true
+    run rm -f /etc/systemd/system/pilot.service /etc/systemd/system/caddy.service.d/pilot.conf
+    run systemctl daemon-reload
+    run systemctl restart caddy || true
+  elif [ -x "$PREFIX/bin/pilot-supervisor" ]; then
+    run "$PREFIX/bin/pilot-supervisor" stop
+  fi
+  # The Caddy Pilot started itself (without systemd) runs on after Pilot: stop it too.
+  if [ -f "$DATA_DIR/caddy/caddy.pid" ]; then
+    run kill -TERM "$(cat "$DATA_DIR/caddy/caddy.pid")" 2>/dev/null || true
+  fi
+  run rm -rf "$PREFIX" "$CONFIG_DIR" /usr/local/bin/pilot /usr/local/bin/pilot-server
+  if [ "$PURGE" = 1 ]; then
+    if command -v docker >/dev/null && docker version >/dev/null 2>&1; then
+      local ids=()
+      mapfile -t ids < <(docker ps -aq --filter "label=pilot.instance=$INSTANCE")
+      [ "${#ids[@]}" -eq 0 ] || run docker rm -f "${ids[@]}"
+      mapfile -t ids < <(docker images -q --filter "reference=$INSTANCE/*" | sort -u)
+      [ "${#ids[@]}" -eq 0 ] || run docker rmi -f "${ids[@]}"
+      mapfile -t ids < <(docker volume ls -q --filter "label=pilot.instance=$INSTANCE")
+      [ "${#ids[@]}" -eq 0 ] || run docker volume rm "${ids[@]}"
+      mapfile -t ids < <(docker network ls -q --filter "label=pilot.instance=$INSTANCE")
+      [ "${#ids[@]}" -eq 0 ] || run docker network rm "${ids[@]}"
+    fi
+    run rm -rf "$DATA_DIR"
+  fi
+  note "git, Docker and Caddy stay installed"
+  step "done"
+}
+
+FIRST_INSTALL=0
+main() {
+  parse_args "$@"
+  [ "$DRY_RUN" = 1 ] && step "dry run: nothing will be changed"
+  step "checks"
+  check_root
+  if [ "$UNINSTALL" = 1 ]; then uninstall; return; fi
+  check_os
+  check_arch
+  check_ports
+  check_disk
+  [ -e "$DATA_DIR/pilot.db" ] || FIRST_INSTALL=1
+  if [ "$FIRST_INSTALL" = 1 ]; then note "first install"; else note "upgrade: apps, releases, tokens and data stay"; fi
+  step "packages"
+  install_base_tools
+  install_docker
+  install_caddy
+  install_node
+  install_pilot
+  write_settings
+  write_commands
+  start_services
+  wait_for_health
+  [ "$DRY_RUN" = 1 ] && { step "dry run done"; return; }
+  cleanup_old_releases
+  print_summary
+}
+
+# Keeps the current release and the one before (to go back by hand: ln -sfn ... current).
+cleanup_old_releases() {
+  local old
+  old="$(find "$PREFIX/releases" -mindepth 1 -maxdepth 1 -type d | sort | head -n -2)"
+  [ -z "$old" ] || printf '%s\n' "$old" | xargs rm -rf
+}
+
+main "$@"
