@@ -41,6 +41,8 @@ export class RouteTable {
   private loadedFingerprint: string | undefined;
   /** Container id → address of every container the last load routes to. */
   private loadedAddresses = new Map<string, string>();
+  /** Ids of the web containers the last load meant to route (running or not at that moment). */
+  private expectedContainers = new Set<string>();
 
   constructor(private readonly deps: RoutesDeps) {}
 
@@ -57,13 +59,15 @@ export class RouteTable {
     return (await this.renderWithContainers(candidate)).caddyfile;
   }
 
-  private async renderWithContainers(candidate?: Candidate): Promise<{ caddyfile: string; routes: AppRoute[]; containers: ContainerState[] }> {
+  private async renderWithContainers(candidate?: Candidate): Promise<{ caddyfile: string; routes: AppRoute[]; containers: ContainerState[]; expected: string[] }> {
     const serving = new Map<number, Release>(this.deps.releases.allLive().map((release) => [release.appId, release]));
     const containers = await this.deps.engine.listContainers(instanceLabels(this.deps.instance));
     const routes: AppRoute[] = [];
+    const expected: string[] = [];
     for (const app of this.deps.apps.list()) {
       const release = candidate?.appId === app.id ? candidate.release : serving.get(app.id);
       if (!release?.port) continue;
+      expected.push(...webContainers(containers, app.name, release, this.deps.formation.get(app.id).web ?? 1).map((container) => container.id));
       const upstreams = candidate?.appId === app.id
         ? [...candidate.upstreams]
         : webUpstreams(containers, app.name, release, this.deps.formation.get(app.id).web ?? 1);
@@ -74,7 +78,7 @@ export class RouteTable {
       });
     }
     const caddyfile = this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
-    return { caddyfile, routes, containers };
+    return { caddyfile, routes, containers, expected };
   }
 
   /** Renders and loads atomically; if Caddy refuses, nothing changes and the error says why. */
@@ -103,7 +107,8 @@ export class RouteTable {
   /**
    * Reloads when Caddy's routes went stale behind Pilot's back: an external Caddy restarted
    * with another config, or a routed container came back (engine restart) at a new address.
-   * A container that is down keeps its route until it is back (502 meanwhile, as before).
+   * A container that was down at the last load (left out of the routes) is added back as
+   * soon as it runs again.
    */
   async refreshIfStale(): Promise<StaleRoutes | undefined> {
     return this.loading.run(async () => {
@@ -117,28 +122,36 @@ export class RouteTable {
     if (this.loadedFingerprint === undefined) return undefined;
     if ((await this.deps.router.configFingerprint()) !== this.loadedFingerprint) return 'caddy-config-changed';
     const containers = await this.deps.engine.listContainers(instanceLabels(this.deps.instance));
-    const moved = containers.some((container) => {
-      const loaded = this.loadedAddresses.get(container.id);
-      return loaded !== undefined && container.running && container.ip !== undefined && container.ip !== loaded;
-    });
+    // A container that should serve runs at an address the loaded routes do not have (moved, or back).
+    const moved = containers.some(
+      (container) => this.expectedContainers.has(container.id) && container.running && container.ip !== undefined && this.loadedAddresses.get(container.id) !== container.ip,
+    );
     return moved ? 'container-address-changed' : undefined;
   }
 
   private async load(candidate?: Candidate): Promise<void> {
-    const { caddyfile, routes, containers } = await this.renderWithContainers(candidate);
+    const { caddyfile, routes, containers, expected } = await this.renderWithContainers(candidate);
     await this.deps.router.load(caddyfile);
     this.deps.persist(caddyfile);
+    this.expectedContainers = new Set(expected);
     const routedHosts = new Set(routes.flatMap((route) => route.upstreams.map((upstream) => upstream.slice(0, upstream.lastIndexOf(':')))));
     this.loadedAddresses = new Map(containers.flatMap((container) => (container.ip && routedHosts.has(container.ip) ? [[container.id, container.ip] as const] : [])));
-    this.loadedFingerprint = await this.deps.router.configFingerprint();
+    // The load took: failing to read the digest now must not fail it (a switch would be undone);
+    // an unknown digest only makes the next check reload.
+    this.loadedFingerprint = await this.deps.router.configFingerprint().catch(() => 'unknown');
   }
+}
+
+/** The web containers of a release, web.1 to web.<scale>, running or not. */
+function webContainers(containers: readonly ContainerState[], app: string, release: Release, webScale: number): ContainerState[] {
+  return containers
+    .filter((container) => container.labels['pilot.app'] === app && container.labels[RELEASE_LABEL] === String(release.version))
+    .filter((container) => (container.labels[PROCESS_LABEL] ?? 'web') === 'web' && Number(container.labels[INDEX_LABEL] ?? 1) <= webScale);
 }
 
 /** `ip:port` of the running web containers of a release, web.1 to web.<scale>. */
 export function webUpstreams(containers: readonly ContainerState[], app: string, release: Release, webScale: number): string[] {
-  return containers
-    .filter((container) => container.labels['pilot.app'] === app && container.labels[RELEASE_LABEL] === String(release.version))
-    .filter((container) => (container.labels[PROCESS_LABEL] ?? 'web') === 'web' && Number(container.labels[INDEX_LABEL] ?? 1) <= webScale)
+  return webContainers(containers, app, release, webScale)
     .filter((container) => container.running && container.ip)
     .sort((a, b) => Number(a.labels[INDEX_LABEL] ?? 1) - Number(b.labels[INDEX_LABEL] ?? 1))
     .map((container) => `${container.ip}:${release.port}`);

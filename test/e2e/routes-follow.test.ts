@@ -191,4 +191,15 @@ describe('routes follow containers across a Docker engine restart (real engine r
       await placeholder.remove({ force: true });
     }
   });
+
+  it('routes a container again when it comes back after a reload left it out', async () => {
+    const [container] = await docker.listContainers({ filters: labels('second') });
+    assert.ok(container, 'the second app runs');
+    await docker.getContainer(container.Id).stop({ t: 1 });
+    // Any reload while it is down (another app's deploy, say) renders the app without it.
+    await pilot.server.routes.reload();
+    await docker.getContainer(container.Id).start();
+    await answers('second', 'second app');
+    await routesFollow(['first', 'second']);
+  });
 });
