@@ -10,7 +10,12 @@
 set -euo pipefail
 
 # ---------------------------------------------------------------------------------------------
-# Options: flags win over the environment, the environment over the defaults.
+# Options: flags win over the environment, the environment over the settings of an existing
+# installation (re-runs keep them), and those over the defaults.
+declare -A GIVEN=()
+for variable in PILOT_DOMAIN PILOT_ACME_EMAIL PILOT_DATA_DIR PILOT_PORT PILOT_HTTP_PORT PILOT_HTTPS_PORT PILOT_TLS PILOT_INSTANCE PILOT_NODE_IMAGE PILOT_STATIC_IMAGE; do
+  [ -z "${!variable:-}" ] || GIVEN[$variable]=1
+done
 DOMAIN="${PILOT_DOMAIN:-}"
 EMAIL="${PILOT_ACME_EMAIL:-}"
 SOURCE="${PILOT_SOURCE:-}"
@@ -98,19 +103,19 @@ write_file() {
 parse_args() {
   while [ "$#" -gt 0 ]; do
     case "$1" in
-      --domain) DOMAIN="${2:?--domain needs a value}"; shift ;;
-      --email) EMAIL="${2:?--email needs a value}"; shift ;;
-      --tls) TLS="${2:?--tls needs a value}"; shift ;;
+      --domain) DOMAIN="${2:?--domain needs a value}"; GIVEN[PILOT_DOMAIN]=1; shift ;;
+      --email) EMAIL="${2:?--email needs a value}"; GIVEN[PILOT_ACME_EMAIL]=1; shift ;;
+      --tls) TLS="${2:?--tls needs a value}"; GIVEN[PILOT_TLS]=1; shift ;;
       --source) SOURCE="${2:?--source needs a value}"; shift ;;
       --prefix) PREFIX="${2:?--prefix needs a value}"; shift ;;
-      --data-dir) DATA_DIR="${2:?--data-dir needs a value}"; shift ;;
+      --data-dir) DATA_DIR="${2:?--data-dir needs a value}"; GIVEN[PILOT_DATA_DIR]=1; shift ;;
       --config-dir) CONFIG_DIR="${2:?--config-dir needs a value}"; shift ;;
-      --port) PORT="${2:?--port needs a value}"; shift ;;
-      --http-port) HTTP_PORT="${2:?--http-port needs a value}"; shift ;;
-      --https-port) HTTPS_PORT="${2:?--https-port needs a value}"; shift ;;
-      --instance) INSTANCE="${2:?--instance needs a value}"; shift ;;
-      --node-image) NODE_IMAGE="${2:?--node-image needs a value}"; shift ;;
-      --static-image) STATIC_IMAGE="${2:?--static-image needs a value}"; shift ;;
+      --port) PORT="${2:?--port needs a value}"; GIVEN[PILOT_PORT]=1; shift ;;
+      --http-port) HTTP_PORT="${2:?--http-port needs a value}"; GIVEN[PILOT_HTTP_PORT]=1; shift ;;
+      --https-port) HTTPS_PORT="${2:?--https-port needs a value}"; GIVEN[PILOT_HTTPS_PORT]=1; shift ;;
+      --instance) INSTANCE="${2:?--instance needs a value}"; GIVEN[PILOT_INSTANCE]=1; shift ;;
+      --node-image) NODE_IMAGE="${2:?--node-image needs a value}"; GIVEN[PILOT_NODE_IMAGE]=1; shift ;;
+      --static-image) STATIC_IMAGE="${2:?--static-image needs a value}"; GIVEN[PILOT_STATIC_IMAGE]=1; shift ;;
       --node-major) NODE_MAJOR="${2:?--node-major needs a value}"; shift ;;
       --npm-major) NPM_MAJOR="${2:?--npm-major needs a value}"; shift ;;
       --npm-registry) NPM_REGISTRY="${2:?--npm-registry needs a value}"; shift ;;
@@ -122,12 +127,38 @@ parse_args() {
     esac
     shift
   done
+  keep_installed_settings
   DOMAIN="${DOMAIN:-localhost}"
   for number in "$PORT" "$HTTP_PORT" "$HTTPS_PORT" "$NODE_MAJOR" "$NPM_MAJOR" "$MIN_FREE_GB"; do
     [[ "$number" =~ ^[0-9]+$ ]] || die "'$number' is not a number"
   done
   [[ "$DOMAIN" =~ ^[A-Za-z0-9.-]+$ ]] || die "--domain '$DOMAIN' is not a host name"
   case "$TLS" in '' | acme | internal | off) ;; *) die "--tls must be acme, internal or off, not '$TLS'" ;; esac
+}
+
+# An upgrade keeps the settings of the installation unless told otherwise: a re-run without the
+# first run's flags must not move the apps to another domain or Pilot to an empty data dir.
+keep_installed_settings() {
+  local file="$CONFIG_DIR/pilot.env" line key value
+  [ -r "$file" ] || return 0
+  while IFS= read -r line; do
+    [[ "$line" =~ ^(PILOT_[A-Z_]+)=(.*)$ ]] || continue
+    key="${BASH_REMATCH[1]}"
+    value="${BASH_REMATCH[2]}"
+    [ -z "${GIVEN[$key]:-}" ] || continue
+    case "$key" in
+      PILOT_DOMAIN) DOMAIN="$value" ;;
+      PILOT_ACME_EMAIL) EMAIL="$value" ;;
+      PILOT_DATA_DIR) DATA_DIR="$value" ;;
+      PILOT_PORT) PORT="$value" ;;
+      PILOT_HTTP_PORT) HTTP_PORT="$value" ;;
+      PILOT_HTTPS_PORT) HTTPS_PORT="$value" ;;
+      PILOT_TLS) TLS="$value" ;;
+      PILOT_INSTANCE) INSTANCE="$value" ;;
+      PILOT_NODE_IMAGE) NODE_IMAGE="$value" ;;
+      PILOT_STATIC_IMAGE) STATIC_IMAGE="$value" ;;
+    esac
+  done <"$file"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -166,8 +197,9 @@ check_arch() {
 port_listening() {
   local hex
   hex="$(printf '%04X' "$1")"
-  awk -v port="$hex" 'NR > 1 { split($2, local, ":"); if (local[2] == port && $4 == "0A") found = 1 } END { exit !found }' \
-    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+  local tables=()
+  for table in /proc/net/tcp /proc/net/tcp6; do [ -r "$table" ] && tables+=("$table"); done
+  awk -v port="$hex" 'FNR > 1 { split($2, local, ":"); if (local[2] == port && $4 == "0A") found = 1 } END { exit !found }' "${tables[@]}"
 }
 
 check_ports() {
@@ -230,6 +262,7 @@ install_docker() {
   # Containers keep running through an engine restart: their addresses never change under Caddy.
   if [ ! -e /etc/docker/daemon.json ]; then
     printf '{\n  "live-restore": true\n}' | write_file /etc/docker/daemon.json 0644
+    if has_systemd && systemctl is-active --quiet docker; then run systemctl reload docker || true; fi
   elif ! grep -q '"live-restore"' /etc/docker/daemon.json; then
     note "/etc/docker/daemon.json exists: consider \"live-restore\": true (see docs/guarantees.md)"
   fi
@@ -247,7 +280,7 @@ install_caddy() {
     # The distribution has none (Ubuntu 22.04): Caddy's own apt repository.
     step "Caddy from its own apt repository"
     apt_install debian-keyring debian-archive-keyring apt-transport-https gnupg
-    run sh -c "curl -1sLf 'https://dl.cloudsmith.io/public/caddy/stable/gpg.key' | gpg --dearmor -o /usr/share/keyrings/caddy-stable-archive-keyring.gpg"
+    run sh -c "curl -1sLf 'https://dl.cloudsmith.io/public/caddy/stable/gpg.key' | gpg --batch --yes --dearmor -o /usr/share/keyrings/caddy-stable-archive-keyring.gpg"
     run sh -c "curl -1sLf 'https://dl.cloudsmith.io/public/caddy/stable/debian.deb.txt' > /etc/apt/sources.list.d/caddy-stable.list"
     APT_UPDATED=0
     apt_install caddy
@@ -308,11 +341,12 @@ node_from_nodejs_org() {
   file="$(printf '%s\n' "$sums" | awk -v arch="linux-$ARCH.tar.xz" '$2 ~ arch { print $2; exit }')"
   [ -n "$file" ] || return 1
   local tmp
-  tmp="$(mktemp -d)"
+  tmp="$(mktemp -d)" || return 1
   curl -fsSL --max-time 600 -o "$tmp/$file" "$base/$file" || { rm -rf "$tmp"; return 1; }
   (cd "$tmp" && printf '%s\n' "$sums" | grep " $file\$" | sha256sum -c - >/dev/null) || { rm -rf "$tmp"; return 1; }
-  rm -rf "$PREFIX/runtime/node" && mkdir -p "$PREFIX/runtime/node"
-  tar -xJf "$tmp/$file" -C "$PREFIX/runtime/node" --strip-components=1
+  # Called in an `a || b` list, where set -e does not apply: every step checks itself.
+  rm -rf "$PREFIX/runtime/node" && mkdir -p "$PREFIX/runtime/node" || return 1
+  tar -xJf "$tmp/$file" -C "$PREFIX/runtime/node" --strip-components=1 || { rm -rf "$tmp"; return 1; }
   rm -rf "$tmp"
   use_node "$PREFIX/runtime/node/bin/node"
   note "Node.js $("$NODE" --version) from nodejs.org"
@@ -324,7 +358,7 @@ node_from_npm_registry() {
   versions="$(curl -fsSL --max-time 60 -H 'Accept: application/vnd.npm.install-v1+json' "$NPM_REGISTRY/$package")" || return 1
   version="$(printf '%s' "$versions" | grep -o "\"${NODE_MAJOR}\\.[0-9]*\\.[0-9]*\":" | tr -d '":' | sort -V | tail -1)"
   [ -n "$version" ] || return 1
-  rm -rf "$PREFIX/runtime/node" "$PREFIX/runtime/npm" && mkdir -p "$PREFIX/runtime/node" "$PREFIX/runtime/npm"
+  rm -rf "$PREFIX/runtime/node" "$PREFIX/runtime/npm" && mkdir -p "$PREFIX/runtime/node" "$PREFIX/runtime/npm" || return 1
   curl -fsSL --max-time 600 "$NPM_REGISTRY/$package/-/$package-$version.tgz" | tar -xz -C "$PREFIX/runtime/node" --strip-components=1 || return 1
   # npm's major is pinned: from 12 on, npm blocks install scripts (better-sqlite3 needs its own).
   versions="$(curl -fsSL --max-time 60 -H 'Accept: application/vnd.npm.install-v1+json' "$NPM_REGISTRY/npm")" || return 1
@@ -341,8 +375,9 @@ RELEASE_DIR=""
 install_pilot() {
   local source="$SOURCE"
   if [ -z "$source" ]; then
-    local here
-    here="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" 2>/dev/null && pwd)" || here=""
+    local here=""
+    # Piped into bash (curl ... | bash) there is no checkout around the script: --source is needed.
+    if [ -f "${BASH_SOURCE[0]:-}" ]; then here="$(cd "$(dirname "${BASH_SOURCE[0]}")" 2>/dev/null && pwd)" || here=""; fi
     if [ -z "$here" ] || [ ! -f "$here/package.json" ]; then
       die "no --source given and this script is not in a Pilot checkout: pass --source DIR|URL"
     fi
@@ -468,6 +503,8 @@ start_with_systemd() {
 [Service]
 User=root
 Group=root
+# Its CA, certificates and keys under Pilot's data dir: pilot-server backup takes them along.
+Environment=XDG_DATA_HOME=$DATA_DIR/caddy/data XDG_CONFIG_HOME=$DATA_DIR/caddy/config
 ExecStart=
 ExecStart=$(command -v caddy || echo /usr/bin/caddy) run --environ --config $caddyfile --adapter caddyfile
 ExecReload=

@@ -80,7 +80,8 @@ describe('install.sh on a fresh Debian bookworm machine (a container with its ow
     ], timeoutMs);
   }
 
-  const install = `bash /src/install.sh --domain localhost --static-image ${localImages().staticImage}`;
+  // A non-default port: the re-run, given no flags at all, must keep it (and the rest).
+  const install = `bash /src/install.sh --domain localhost --port 3100 --static-image ${localImages().staticImage}`;
   const fetchSite = 'curl -fsS --resolve site.localhost:443:127.0.0.1 --cacert /var/lib/pilot/caddy/data/caddy/pki/authorities/local/root.crt https://site.localhost/';
 
   it('installs Pilot, which then deploys a git push and serves it over HTTPS; a second run upgrades in place', async () => {
@@ -100,7 +101,7 @@ describe('install.sh on a fresh Debian bookworm machine (a container with its ow
     const pushed = await inside(
       'set -e; mkdir -p /tmp/site && cd /tmp/site && git init -q -b main && echo "hello from a fresh machine" > index.html && ' +
         'git add . && git -c user.name=t -c user.email=t@t commit -qm site && ' +
-        `git push http://pilot:${token}@127.0.0.1:3000/site.git main 2>&1`,
+        `git push http://pilot:${token}@127.0.0.1:3100/site.git main 2>&1`,
     );
     assert.equal(pushed.code, 0, `push failed:\n${pushed.output}`);
     assert.match(pushed.output, /Switched traffic to v1/);
@@ -108,14 +109,20 @@ describe('install.sh on a fresh Debian bookworm machine (a container with its ow
     assert.equal(served.code, 0, served.output);
     assert.equal(served.output.trim(), 'hello from a fresh machine');
 
-    const second = await inside(install);
+    const second = await inside('bash /src/install.sh');
     assert.equal(second.code, 0, `re-running install.sh failed:\n${second.output.slice(-6000)}`);
     assert.match(second.output, /upgrade: apps, releases, tokens and data stay/);
     assert.doesNotMatch(second.output, /shown once/, 'the token is not shown again');
     assert.equal((await inside('cat /var/lib/pilot/admin-token')).output.trim(), token);
     assert.equal((await inside(fetchSite)).output.trim(), 'hello from a fresh machine', 'the app is still served after the upgrade');
-    const releases = await inside(`curl -fsS -H "Authorization: Bearer ${token}" http://127.0.0.1:3000/api/v1/apps/site/releases`);
+    const releases = await inside(`curl -fsS -H "Authorization: Bearer ${token}" http://127.0.0.1:3100/api/v1/apps/site/releases`);
     assert.equal((JSON.parse(releases.output) as unknown[]).length, 1, 'the release history is kept');
+    // The settings of the first run were kept: the base image setting builds the next push.
+    const again = await inside(
+      `set -e; cd /tmp/site && echo "after the upgrade" > index.html && git -c user.name=t -c user.email=t@t commit -qam v2 && git push http://pilot:${token}@127.0.0.1:3100/site.git main 2>&1`,
+    );
+    assert.equal(again.code, 0, `push after the upgrade failed:\n${again.output}`);
+    assert.equal((await inside(fetchSite)).output.trim(), 'after the upgrade');
 
     const removed = await inside('bash /src/install.sh --uninstall');
     assert.equal(removed.code, 0, removed.output);
