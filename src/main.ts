@@ -9,7 +9,6 @@ import { dataPaths, loadConfig } from './config.js';
 import { ConfigError } from './domain/errors.js';
 import { createServer, type PilotServer } from './server.js';
 import { restoreBackup, writeBackup } from './maintenance/backup.js';
-import { PilotError } from './domain/errors.js';
 
 const USAGE = `usage: pilot-server                 run Pilot (settings from the environment, see README)
        pilot-server backup FILE     write a backup of the running Pilot's state to FILE (.tar.gz)
@@ -36,11 +35,10 @@ async function maintenance(command: string, file: string | undefined): Promise<v
       );
     }
   } catch (error) {
-    if (error instanceof PilotError) {
-      process.stderr.write(`pilot-server ${command}: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
+    // One line a human can act on (no path, permission or disk problem needs a stack trace).
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`pilot-server ${command}: ${message}\n`);
+    process.exit(1);
   }
 }
 

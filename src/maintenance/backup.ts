@@ -52,7 +52,12 @@ export async function writeBackup(paths: DataPaths, instance: string, file: stri
     copyIfExists(paths.adminTokenFile, path.join(staging, ARCHIVE.adminToken));
     fs.writeFileSync(path.join(staging, ARCHIVE.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
     const partial = `${file}.partial`;
-    await pipeline(tarFs.pack(staging), zlib.createGzip(), fs.createWriteStream(partial, { mode: 0o600 }));
+    try {
+      await pipeline(tarFs.pack(staging), zlib.createGzip(), fs.createWriteStream(partial, { mode: 0o600 }));
+    } catch (error) {
+      fs.rmSync(partial, { force: true });
+      throw error;
+    }
     fs.renameSync(partial, file);
     return manifest;
   } finally {
@@ -106,5 +111,14 @@ function copyIfExists(from: string, to: string): void {
   if (!fs.existsSync(from)) return;
   fs.mkdirSync(path.dirname(to), { recursive: true });
   // Sockets (Caddy's admin socket, the deploy socket) are not copied: they belong to a process.
-  fs.cpSync(from, to, { recursive: true, preserveTimestamps: true, filter: (source) => !fs.lstatSync(source).isSocket() });
+  // A push may remove its quarantine or lock files while we copy: what is gone is skipped.
+  fs.cpSync(from, to, { recursive: true, preserveTimestamps: true, filter: (source) => isCopyable(source) });
+}
+
+function isCopyable(source: string): boolean {
+  try {
+    return !fs.lstatSync(source).isSocket();
+  } catch {
+    return false;
+  }
 }
