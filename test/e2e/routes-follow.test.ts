@@ -79,7 +79,12 @@ describe('routes follow an external Caddy restarted with its own config (real Ca
     assert.equal(pilot.server.managedCaddy, undefined, 'Pilot must not manage this Caddy');
     await deployStatic(pilot, 'outside', 'served through an external Caddy');
     const get = () => httpsGet({ host: `outside.${pilot.domain}`, port: pilot.httpsPort, ca: caddy.rootCertificate });
-    assert.equal((await get()).body, 'served through an external Caddy');
+    // This Caddy's CA was born a moment ago: its first certificates may not be valid for up to a second.
+    const first = await waitFor('the app through the external Caddy', async () => {
+      const response = await get().catch(() => undefined);
+      return response?.status === 200 ? response : undefined;
+    }, 30_000, 250);
+    assert.equal(first.body, 'served through an external Caddy');
 
     await caddy.kill();
     await caddy.start();
