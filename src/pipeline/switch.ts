@@ -59,7 +59,7 @@ export class RouteTable {
     return (await this.renderWithContainers(candidate)).caddyfile;
   }
 
-  private async renderWithContainers(candidate?: Candidate): Promise<{ caddyfile: string; routes: AppRoute[]; containers: ContainerState[]; expected: string[] }> {
+  private async renderWithContainers(candidate?: Candidate): Promise<{ caddyfile: string; containers: ContainerState[]; expected: string[] }> {
     const serving = new Map<number, Release>(this.deps.releases.allLive().map((release) => [release.appId, release]));
     const containers = await this.deps.engine.listContainers(instanceLabels(this.deps.instance));
     const routes: AppRoute[] = [];
@@ -78,7 +78,7 @@ export class RouteTable {
       });
     }
     const caddyfile = this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
-    return { caddyfile, routes, containers, expected };
+    return { caddyfile, containers, expected };
   }
 
   /** Renders and loads atomically; if Caddy refuses, nothing changes and the error says why. */
@@ -130,12 +130,14 @@ export class RouteTable {
   }
 
   private async load(candidate?: Candidate): Promise<void> {
-    const { caddyfile, routes, containers, expected } = await this.renderWithContainers(candidate);
+    const { caddyfile, containers, expected } = await this.renderWithContainers(candidate);
     await this.deps.router.load(caddyfile);
     this.deps.persist(caddyfile);
     this.expectedContainers = new Set(expected);
-    const routedHosts = new Set(routes.flatMap((route) => route.upstreams.map((upstream) => upstream.slice(0, upstream.lastIndexOf(':')))));
-    this.loadedAddresses = new Map(containers.flatMap((container) => (container.ip && routedHosts.has(container.ip) ? [[container.id, container.ip] as const] : [])));
+    // The routed upstreams are exactly the expected containers that run with an address.
+    this.loadedAddresses = new Map(
+      containers.flatMap((container) => (this.expectedContainers.has(container.id) && container.running && container.ip ? [[container.id, container.ip] as const] : [])),
+    );
     // The load took: failing to read the digest now must not fail it (a switch would be undone);
     // an unknown digest only makes the next check reload.
     this.loadedFingerprint = await this.deps.router.configFingerprint().catch(() => 'unknown');

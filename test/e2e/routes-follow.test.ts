@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import Docker from 'dockerode';
-import { GitClient, freePort, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
+import { GitClient, freePort, httpsGet, integrationSkipReason, remoteUrl, stopChild, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 
 const skip = integrationSkipReason();
@@ -37,11 +37,7 @@ class ExternalCaddy {
   }
 
   async kill(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await stopChild(this.process, 'SIGKILL');
   }
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import net from 'node:net';
 import https from 'node:https';
 import http from 'node:http';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { pino, type Logger } from 'pino';
@@ -51,6 +51,14 @@ export function tempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pilot-${prefix}-`));
   createdDirs.add(dir);
   return dir;
+}
+
+/** Signals a child process and resolves with its exit code once it exited (at once if it already had). */
+export function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<number | null> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill(signal);
+  return exited;
 }
 
 export async function freePort(): Promise<number> {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { freePort, localImages, removeInstanceObjects, tempDir, testInstanceName } from './integration.js';
+import { freePort, localImages, removeInstanceObjects, stopChild, tempDir, testInstanceName } from './integration.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'main.ts');
 const TSX = import.meta.resolve('tsx');
@@ -99,21 +99,13 @@ export class PilotProcess {
   }
 
   /** SIGTERM, as a service manager stops it; resolves with the exit code. */
-  async terminate(): Promise<number | null> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    return exited;
+  terminate(): Promise<number | null> {
+    return stopChild(this.child, 'SIGTERM');
   }
 
   /** kill -9: no clean-up of any kind. */
   async crash(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await stopChild(this.child, 'SIGKILL');
   }
 
   /** Reads the database as the server left it (WAL allows a reader beside the writer). */
