@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Builds Pilot's base images without any registry, from this machine's own binaries:
-#   a Node image (host node + npm + corepack, busybox for sh) and a static image (host caddy).
+#   a Node image (a debootstrapped Debian bookworm root + host node, npm and corepack), which
+#   behaves like node:NN-bookworm-slim: a complete glibc, so prebuilt native modules (SWC,
+#   esbuild, rolldown, sharp) load; and a static image (host caddy, busybox for sh).
 # Both carry the host CA bundle and NODE_EXTRA_CA_CERTS, so npm inside builds trusts the
-# network's TLS proxy. That bundle belongs to these local images only, never to users' builds.
+# network's TLS proxy, and the Node image sets what corepack needs behind that proxy. Those
+# settings belong to these local test images only, never to users' builds.
+# The bookworm root is also the "fresh machine" of test/e2e/install.test.ts (one debootstrap).
 # Idempotent: an image whose inputs did not change is kept. Prints the PILOT_*_IMAGE lines.
 set -euo pipefail
 
@@ -59,17 +63,61 @@ build_image() {
   echo "build-local-images: built $image" >&2
 }
 
-fill_node() {
-  local root="$1"
-  copy_with_libraries "$NODE_BIN" "$root"
-  [ "$NODE_BIN" = /usr/bin/node ] || ln -s "$NODE_BIN" "$root/usr/bin/node"
-  mkdir -p "$root/usr/lib/node_modules"
-  cp -a "$NPM_DIR/npm" "$root/usr/lib/node_modules/npm"
-  [ -d "$NPM_DIR/corepack" ] && cp -a "$NPM_DIR/corepack" "$root/usr/lib/node_modules/corepack"
-  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
-  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
-  [ -d "$NPM_DIR/corepack" ] && ln -s ../lib/node_modules/corepack/dist/corepack.js "$root/usr/bin/corepack"
-  return 0
+debian_mirror() {
+  local file uri
+  for file in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list; do
+    [ -f "$file" ] || continue
+    uri="$(grep -m1 -oP '^(URIs:\s*|deb\s+)\K\S+' "$file" || true)"
+    [ -n "$uri" ] && { echo "$uri"; return; }
+  done
+  echo http://deb.debian.org/debian
+}
+
+# A plain Debian bookworm (minbase), as a fresh server or node:NN-bookworm-slim starts from.
+ensure_bookworm() {
+  docker image inspect "$BOOKWORM_IMAGE" >/dev/null 2>&1 && return
+  command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install -y debootstrap"
+  local root
+  root="$(mktemp -d)"
+  debootstrap --variant=minbase bookworm "$root" "$(debian_mirror)" >/dev/null 2>&1 \
+    || { rm -rf "$root"; die "debootstrap of bookworm failed"; }
+  tar -C "$root" -c . | docker import - "$BOOKWORM_IMAGE" >/dev/null
+  rm -rf "$root"
+  echo "build-local-images: built $BOOKWORM_IMAGE" >&2
+}
+
+# The Node image: bookworm + the host's node (same Debian, same glibc), npm and corepack.
+build_node_image() {
+  local key="$1"
+  if [ "$(docker image inspect -f '{{index .Config.Labels "pilot.local-image.key"}}' "$NODE_IMAGE" 2>/dev/null || true)" = "$key" ]; then
+    echo "build-local-images: $NODE_IMAGE is up to date" >&2
+    return
+  fi
+  local context
+  context="$(mktemp -d)"
+  trap 'rm -rf "$context"' RETURN
+  mkdir -p "$context/root/usr/bin" "$context/root/usr/lib/node_modules" "$context/root/etc/ssl/certs"
+  install -m 0755 "$NODE_BIN" "$context/root/usr/bin/node"
+  cp -a "$NPM_DIR/npm" "$context/root/usr/lib/node_modules/npm"
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$context/root/usr/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$context/root/usr/bin/npx"
+  if [ -d "$NPM_DIR/corepack" ]; then
+    cp -a "$NPM_DIR/corepack" "$context/root/usr/lib/node_modules/corepack"
+    ln -s ../lib/node_modules/corepack/dist/corepack.js "$context/root/usr/bin/corepack"
+  fi
+  cp "$CA_BUNDLE" "$context/root/etc/ssl/certs/ca-certificates.crt"
+  cat >"$context/Dockerfile" <<DOCKERFILE
+FROM $BOOKWORM_IMAGE
+COPY root/ /
+ENV PATH=/usr/local/bin:/usr/bin:/bin NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \\
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt HOME=/root \\
+    COREPACK_INTEGRITY_KEYS=0 COREPACK_NPM_REGISTRY=$NPM_REGISTRY
+LABEL pilot.local-image.key=$key
+CMD ["node"]
+DOCKERFILE
+  docker build -q -t "$NODE_IMAGE" "$context" >/dev/null 2>"$context/build.log" \
+    || { cat "$context/build.log" >&2; die "docker build of $NODE_IMAGE failed"; }
+  echo "build-local-images: built $NODE_IMAGE" >&2
 }
 
 fill_static() {
@@ -82,9 +130,12 @@ COMMON_ENV=(--change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change "ENV NODE_
   --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt')
 NODE_IMAGE="$PREFIX/node:$NODE_MAJOR"
 STATIC_IMAGE="$PREFIX/static:latest"
+BOOKWORM_IMAGE="$PREFIX/bookworm-fresh:latest"
+# Corepack fetches pnpm and yarn from the npm registry this machine reaches.
+NPM_REGISTRY="$(npm config get registry 2>/dev/null | sed 's#/*$##')"
 
-build_image "$NODE_IMAGE" "$SCRIPT_HASH-$("$NODE_BIN" --version)-$(npm --version 2>/dev/null)" fill_node \
-  "${COMMON_ENV[@]}" --change 'ENV HOME=/root' --change 'CMD ["node"]'
+ensure_bookworm
+build_node_image "$SCRIPT_HASH-$("$NODE_BIN" --version)-$(npm --version 2>/dev/null)-$(docker image inspect -f '{{.Id}}' "$BOOKWORM_IMAGE" | cut -c8-19)"
 build_image "$STATIC_IMAGE" "$SCRIPT_HASH-$(caddy version | cut -d' ' -f1)" fill_static \
   "${COMMON_ENV[@]}" --change 'ENV HOME=/tmp' --change 'ENV XDG_DATA_HOME=/tmp/caddy-data' \
   --change 'ENV XDG_CONFIG_HOME=/tmp/caddy-config' --change 'CMD ["caddy", "version"]'
