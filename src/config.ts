@@ -1,4 +1,5 @@
 import path from 'node:path';
+import os from 'node:os';
 import { isIP } from 'node:net';
 import { ConfigError } from './domain/errors.js';
 
@@ -31,6 +32,9 @@ export interface Config {
   readonly shutdownSeconds: number;
   readonly buildTimeoutSeconds: number;
   readonly buildConcurrency: number;
+  /** CPU cap of each build: a build never takes the cores running apps serve from. */
+  readonly buildCpus: number;
+  readonly buildMemoryBytes: number;
   readonly keepReleases: number;
   readonly maxPushBytes: number;
   readonly appMemoryBytes: number;
@@ -38,6 +42,11 @@ export interface Config {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+export interface HostResources {
+  readonly cpus: number;
+  readonly memoryBytes: number;
+}
 
 const TLS_MODES: readonly TlsMode[] = ['acme', 'internal', 'off'];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -48,9 +57,10 @@ const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 
 
 /**
  * Reads the environment once, validates every value and returns a frozen Config.
- * All problems are collected so the operator fixes them in one go.
+ * All problems are collected so the operator fixes them in one go. `host` gives the defaults
+ * that depend on the machine (build caps: half its CPUs and memory).
  */
-export function loadConfig(env: Env): Config {
+export function loadConfig(env: Env, host: HostResources = { cpus: os.availableParallelism(), memoryBytes: os.totalmem() }): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
 
@@ -77,6 +87,8 @@ export function loadConfig(env: Env): Config {
     shutdownSeconds: read.nonNegativeNumber('PILOT_SHUTDOWN_SECONDS', 60),
     buildTimeoutSeconds: read.positiveNumber('PILOT_BUILD_TIMEOUT', 900),
     buildConcurrency: read.positiveInteger('PILOT_BUILD_CONCURRENCY', 1),
+    buildCpus: read.positiveNumber('PILOT_BUILD_CPUS', Math.max(1, host.cpus / 2)),
+    buildMemoryBytes: read.memory('PILOT_BUILD_MEMORY', `${Math.max(1024, Math.floor(host.memoryBytes / 2 / 1024 ** 2))}m`),
     keepReleases: read.positiveInteger('PILOT_KEEP_RELEASES', 5),
     maxPushBytes: read.positiveNumber('PILOT_MAX_PUSH_MB', 500) * 1024 * 1024,
     appMemoryBytes: read.memory('PILOT_APP_MEMORY', '512m'),

@@ -248,6 +248,22 @@ async function removeBuildLeftovers(docker: Docker, imageId: string): Promise<vo
   }
 }
 
+const CPU_PERIOD_MICROSECONDS = 100_000;
+
+/**
+ * The classic builder's caps for every RUN container: a CPU quota, half the default CPU
+ * weight (a busy app wins a contended core over a build) and memory without extra swap.
+ */
+export function buildLimitOptions(limits: BuildRequest['limits']): { cpuperiod: number; cpuquota: number; cpushares: number; memory: number; memswap: number } {
+  return {
+    cpuperiod: CPU_PERIOD_MICROSECONDS,
+    cpuquota: Math.round(limits.cpus * CPU_PERIOD_MICROSECONDS),
+    cpushares: 512,
+    memory: limits.memoryBytes,
+    memswap: limits.memoryBytes,
+  };
+}
+
 async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<void> {
   // tar-fs returns a streamx stream; dockerode only pipes it, which streamx supports.
   const context = tarFs.pack(request.contextDir) as unknown as NodeJS.ReadableStream;
@@ -256,6 +272,7 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
     dockerfile: request.dockerfile,
     rm: true,
     forcerm: true,
+    ...buildLimitOptions(request.limits),
   });
   let failure: string | undefined;
   // The classic builder prints " ---> <id>" for the image of each step it finished.

@@ -14,6 +14,8 @@ export interface BuildRequest {
    */
   readonly tag: string;
   readonly timeoutSeconds: number;
+  /** Caps of the build's RUN steps (PILOT_BUILD_CPUS, PILOT_BUILD_MEMORY), so running apps keep their share. */
+  readonly limits: { readonly cpus: number; readonly memoryBytes: number };
 }
 
 export interface ContainerPlan {

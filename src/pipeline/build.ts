@@ -1,4 +1,4 @@
-import type { ContainerEngine, Workspaces } from '../domain/ports.js';
+import type { BuildRequest, ContainerEngine, Workspaces } from '../domain/ports.js';
 import type { BuildPlan } from './detect.js';
 import type { DeployOutput } from './output.js';
 
@@ -14,6 +14,7 @@ export interface BuildInput {
   readonly plan: BuildPlan;
   readonly tag: string;
   readonly timeoutSeconds: number;
+  readonly limits: BuildRequest['limits'];
 }
 
 /**
@@ -31,7 +32,7 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
     dockerfile = 'Dockerfile.pilot';
   }
   await deps.engine.buildImage(
-    { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds },
+    { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, limits: input.limits },
     (line) => output.detail(line),
   );
 }

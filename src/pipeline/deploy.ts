@@ -20,7 +20,7 @@ export type DeploySettings = Pick<
   Config,
   | 'instance' | 'domain' | 'tls' | 'httpPort' | 'httpsPort' | 'nodeImage' | 'staticImage'
   | 'healthTimeoutSeconds' | 'drainSeconds' | 'stopTimeoutSeconds' | 'buildTimeoutSeconds'
-  | 'buildConcurrency' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
+  | 'buildConcurrency' | 'buildCpus' | 'buildMemoryBytes' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
 >;
 
 export interface DeployerDeps {
@@ -219,6 +219,7 @@ export class Deployer {
               plan,
               tag: image,
               timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
+              limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes },
             },
             logged,
           ),

@@ -28,6 +28,23 @@ describe('loadConfig', () => {
     assert.equal(config.appCpus, 1);
   });
 
+  it('caps builds at half the host by default, and takes PILOT_BUILD_CPUS / PILOT_BUILD_MEMORY', () => {
+    const host = { cpus: 8, memoryBytes: 16 * 1024 ** 3 };
+    assert.equal(loadConfig({}, host).buildCpus, 4);
+    assert.equal(loadConfig({}, host).buildMemoryBytes, 8 * 1024 ** 3);
+    // A small machine still gives a build a whole core and a gigabyte.
+    assert.equal(loadConfig({}, { cpus: 1, memoryBytes: 1024 ** 3 }).buildCpus, 1);
+    assert.equal(loadConfig({}, { cpus: 1, memoryBytes: 1024 ** 3 }).buildMemoryBytes, 1024 ** 3);
+    const set = loadConfig({ PILOT_BUILD_CPUS: '0.5', PILOT_BUILD_MEMORY: '768m' }, host);
+    assert.equal(set.buildCpus, 0.5);
+    assert.equal(set.buildMemoryBytes, 768 * 1024 ** 2);
+    assert.throws(() => loadConfig({ PILOT_BUILD_CPUS: 'lots', PILOT_BUILD_MEMORY: '2 GB' }), (error: ConfigError) => {
+      assert.match(error.message, /PILOT_BUILD_CPUS/);
+      assert.match(error.message, /PILOT_BUILD_MEMORY/);
+      return true;
+    });
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     assert.ok(Object.isFrozen(config));
