@@ -131,7 +131,11 @@ export class CronScheduler {
   private arm(appName: string, appId: number, entry: CronEntry, after: Date): void {
     const entries = this.pending.get(appId);
     const due = nextRunAfter(entry.schedule, after);
-    if (!entries || !due) return;
+    if (!entries) return;
+    if (!due) {
+      entries.delete(entry.id);
+      return;
+    }
     const pending: Pending = { due, cancel: () => undefined };
     entries.set(entry.id, pending);
     const wait = (): void => {

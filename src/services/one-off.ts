@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import type { AttachedProcess, ContainerEngine, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
@@ -41,6 +42,8 @@ export class OneOffCommands {
     await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
     const runtime = releaseRuntime(app, { ...release, image: release.image, port: release.port }, settings, this.deps.volumes.list(app.id));
     const plan = oneOffPlan(runtime, 'cron', randomBytes(4).toString('hex'), shellCommand((Object.hasOwn(release.processes, command) ? release.processes[command] : null) ?? command));
-    return engine.runAttached(plan, (_stream, chunk) => onOutput(chunk.toString('utf8')));
+    // One decoder per stream: a character split across chunks is not garbled.
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    return engine.runAttached(plan, (stream, chunk) => onOutput(decoders[stream].write(chunk)));
   }
 }
