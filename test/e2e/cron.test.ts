@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
+import { PilotProcess } from '../helpers/pilot-process.js';
 import { runPilot } from '../helpers/cli.js';
 
 const skip = integrationSkipReason();
@@ -138,5 +139,41 @@ describe('app.json cron entries (real Docker, Caddy and git)', { skip }, () => {
     assert.deepEqual((await api<{ entries: EntryView[] }>('/cron')).entries, []);
     const listed = await cli(['cron', '-a', APP]);
     assert.equal(listed.stdout.trim(), '(none)');
+  });
+});
+
+describe('app.json cron entries across a restart of Pilot (real Docker, Caddy and git)', { skip }, () => {
+  let pilot: PilotProcess;
+
+  before(async () => {
+    pilot = await PilotProcess.start({ PILOT_CRON_ALLOW_SECONDS: 'true' });
+  });
+  after(async () => {
+    await pilot?.close();
+  });
+
+  async function succeededRuns(): Promise<RunView[]> {
+    const response = await fetch(`${pilot.address}/api/v1/apps/${APP}/cron/runs?limit=100`, { headers: { authorization: `Bearer ${pilot.token}` } });
+    assert.equal(response.status, 200);
+    return ((await response.json()) as { runs: RunView[] }).runs.filter((run) => run.status === 'succeeded');
+  }
+
+  it('a Pilot killed and started again picks the schedule up from the live release', async () => {
+    const client = new GitClient(tempDir('cron-restart-app'));
+    await client.init();
+    await client.commit(appFiles('1.0.0', [{ command: 'node report.js', schedule: '*/2 * * * * *' }]));
+    const pushed = await client.run(['push', remoteUrl(pilot.address, APP, pilot.token), 'HEAD:refs/heads/main']);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    await waitFor('a run before the restart', async () => (await succeededRuns())[0], 90_000, 500);
+
+    await pilot.crash();
+    const restartedAt = Date.now();
+    await pilot.launch();
+    const afterRestart = await waitFor('a run scheduled after the restart', async () => {
+      return (await succeededRuns()).find((run) => Date.parse(run.scheduledAt) > restartedAt);
+    }, 90_000, 500);
+    assert.equal(afterRestart.output, 'report of 1.0.0 on port 5000\n');
+    const leftRunning = pilot.query<{ n: number }>("SELECT COUNT(*) AS n FROM cron_runs WHERE status = 'running' AND scheduled_at < ?", new Date(restartedAt).toISOString());
+    assert.equal(leftRunning[0]?.n, 0, 'a run the crash cut short is recorded as interrupted, not left running');
   });
 });
