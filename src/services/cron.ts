@@ -93,7 +93,14 @@ export class CronScheduler {
     if (!live?.image) return;
     const entries = new Map<string, Pending>();
     this.pending.set(app.id, entries);
-    for (const entry of live.cron) if (!entry.maintenance) this.arm(app.name, app.id, entry, this.deps.clock.now());
+    for (const entry of live.cron.filter((candidate) => !candidate.maintenance)) {
+      try {
+        this.arm(app.name, app.id, entry, this.deps.clock.now());
+      } catch (error) {
+        // Validated at its deploy; one entry a newer parser refuses must not stop the others (or Pilot's start).
+        this.deps.logger.error({ err: error, app: app.name, entry: entry.id, schedule: entry.schedule }, 'cron entry not scheduled');
+      }
+    }
   }
 
   /** No more runs of the app (destroyed); a run going on ends with its container. */
