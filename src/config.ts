@@ -39,6 +39,11 @@ export interface Config {
   readonly maxPushBytes: number;
   readonly appMemoryBytes: number;
   readonly appCpus: number;
+  /**
+   * PILOT_CRON_ALLOW_SECONDS, for tests only: app.json cron schedules may carry a sixth, leading
+   * seconds field, so a test sees a run within seconds. Users write Dokku's five fields.
+   */
+  readonly cronAllowSeconds: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -93,6 +98,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     maxPushBytes: read.positiveNumber('PILOT_MAX_PUSH_MB', 500) * 1024 * 1024,
     appMemoryBytes: read.memory('PILOT_APP_MEMORY', '512m'),
     appCpus: read.positiveNumber('PILOT_APP_CPUS', 1),
+    cronAllowSeconds: read.flag('PILOT_CRON_ALLOW_SECONDS', false),
   };
   if (config.tls === 'acme' && isLocalDomain(domain)) {
     problems.push(`PILOT_TLS=acme cannot get certificates for "${domain}": use internal or off`);
@@ -144,6 +150,15 @@ class EnvReader {
     if (value === undefined) return fallback;
     if ((allowed as readonly string[]).includes(value)) return value as T;
     this.problems.push(`${name}="${value}" is not allowed: use one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+
+  flag(name: string, fallback: boolean): boolean {
+    const value = this.optional(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes'].includes(value)) return true;
+    if (['0', 'false', 'no'].includes(value)) return false;
+    this.problems.push(`${name}="${value}" is not allowed: use true or false`);
     return fallback;
   }
 

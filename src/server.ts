@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { dataPaths, type Config, type DataPaths } from './config.js';
 import { openDatabase, type SqliteDatabase } from './adapters/db/database.js';
 import {
-  createAppStore, createConfigStore, createDomainStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore,
+  createAppStore, createConfigStore, createCronRunStore, createDomainStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore,
 } from './adapters/db/stores.js';
 import { createWorkspaces } from './adapters/workspace.js';
 import { Deployer } from './pipeline/deploy.js';
@@ -35,6 +35,7 @@ import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
 import { LimitsService } from './services/limits.js';
 import { OneOffCommands } from './services/one-off.js';
+import { CronScheduler, systemClock } from './services/cron.js';
 import { appUrl, isPilotHost } from './pipeline/routes.js';
 import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
@@ -114,6 +115,16 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
   });
 
+  const oneOff = new OneOffCommands({ releases, volumes, engine, settings: config });
+  const cron = new CronScheduler({
+    apps,
+    releases,
+    runs: createCronRunStore(db),
+    runner: { start: (app, release, command, onOutput) => oneOff.startScheduled(app, release, command, onOutput) },
+    clock: systemClock,
+    logger,
+  });
+
   const deployer = new Deployer({
     settings: config,
     apps,
@@ -127,6 +138,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     renderDockerfile: (buildpack, context) => templates.renderDockerfile(buildpack, context),
     buildpackDir: (buildpack) => templates.buildpackDir(buildpack),
     branchHead: (appName, branch) => git.branchHead(appName, branch),
+    onLive: (liveApp) => cron.refresh(liveApp),
     logger,
   });
 
@@ -156,6 +168,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
         repositories: git,
         instance: config.instance,
         appUrl: (name) => appUrl(name, config),
+        onDestroy: (destroyed) => cron.forget(destroyed.id),
       }),
       releases,
       configVars,
@@ -166,7 +179,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       logs: new LogService({ releases, engine }),
       storage: new StorageService({ volumes, releases, configVars, engine, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, releases, configVars, deployer, defaults: config }),
-      oneOff: new OneOffCommands({ releases, volumes, engine, settings: config }),
+      oneOff,
+      cron,
       domain: config.domain,
     },
   });
@@ -196,9 +210,12 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => engine.watchContainerStarts(instanceLabels(config.instance), wake));
     // Only once Caddy points at the live releases: what serves nothing can go.
     await removeOrphanContainers(reconciling, (orphanApp, release) => deployer.retire(orphanApp, release));
+    // Once the cron containers a stop left behind are gone: the live releases' schedules run again.
+    cron.start();
     // Pushes last: a deploy never races the clean-up.
     deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
   } catch (error) {
+    await cron.stop();
     routeWatch?.stop();
     deploySocket?.close();
     await app.close();
@@ -223,6 +240,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     async close() {
       managedCaddy?.stopWatching();
       routeWatch?.stop();
+      await cron.stop();
       // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.
       const socketClosed = new Promise<void>((resolve) => deploys.close(() => resolve()));
       const finished = await Promise.race([

@@ -7,6 +7,7 @@ import { createOutput, type Output } from './output.js';
 import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './settings.js';
 import { followLogs, type LogLine } from './logs.js';
 import { runCommand } from './run.js';
+import { registerCronCommands } from './cron.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -126,6 +127,7 @@ export function registerCommands(program: Command): void {
   registerRuntimeCommands(program, context, appOption, appOf);
   registerTokenCommands(program, context);
   registerStorageCommands(program, context, appOption, appOf);
+  registerCronCommands(program, context, appOption, appOf);
 }
 
 function registerStorageCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
@@ -200,7 +202,7 @@ function registerStorageCommands(program: Command, context: Context, appOption: 
     });
 }
 
-type Context = (command: Command) => { out: Output; client: () => ApiClient };
+export type Context = (command: Command) => { out: Output; client: () => ApiClient };
 
 function registerConfigCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
   program

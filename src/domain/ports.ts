@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, Release, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, Release, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
 
 export interface BuildRequest {
   readonly contextDir: string;
@@ -153,6 +153,7 @@ export interface ReleaseUpdate {
   readonly healthPath?: string;
   readonly processes?: Readonly<Record<string, string | null>>;
   readonly releaseCommand?: string | null;
+  readonly cron?: readonly CronEntry[];
   readonly failureReason?: string;
 }
 
@@ -235,6 +236,21 @@ export interface TokenStore {
   revoke(idNamePrefix: string): TokenRecord[];
   touch(id: number): void;
   count(): number;
+}
+
+/** Every scheduled run of an app's cron entries, the last ones of each entry kept. */
+export interface CronRunStore {
+  /** Records a run starting now (status `running`). */
+  start(run: { appId: number; entryId: string; command: string; releaseVersion: number; scheduledAt: string }): CronRun;
+  /** Records a run that did not start (`skipped`, or `failed` to start), with why in `output`. */
+  record(run: { appId: number; entryId: string; command: string; releaseVersion: number; scheduledAt: string; status: CronRunStatus; output: string }): CronRun;
+  finish(id: number, result: { status: CronRunStatus; exitCode: number | null; output: string }): void;
+  /** Newest first; only this entry's when given. */
+  list(appId: number, options: { entryId?: string; limit: number }): CronRun[];
+  /** The newest run of each entry of the app, by entry id. */
+  latest(appId: number): Map<string, CronRun>;
+  /** Runs still `running` (Pilot stopped during them) become `interrupted`; returns how many. */
+  interruptRunning(): number;
 }
 
 /** Temporary build directories: the pushed tree under `app/`, Pilot's files beside it. */

@@ -38,6 +38,8 @@ export interface Release {
   readonly processes: Readonly<Record<string, string | null>>;
   /** The Procfile's `release:` command, run once before the release's processes start. */
   readonly releaseCommand: string | null;
+  /** app.json `cron` entries: run on their schedule while this release is live. */
+  readonly cron: readonly CronEntry[];
   readonly failureReason: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -52,4 +54,39 @@ export interface Volume {
   readonly path: string;
   readonly name: string;
   readonly createdAt: string;
+}
+
+/** An app.json `cron` entry (Dokku's format), validated at deploy time. */
+export interface CronEntry {
+  /** Stable across deploys while schedule and command stay the same: runs are kept under it. */
+  readonly id: string;
+  /** Five cron fields or a macro (`@daily`), in UTC. */
+  readonly schedule: string;
+  readonly command: string;
+  /** Dokku's `maintenance`: listed, never run. */
+  readonly maintenance: boolean;
+}
+
+/** A cron run keeps the last 64 KiB of its output: enough to read why it failed, bounded for a job that prints without end. */
+export const CRON_OUTPUT_KEPT_CHARS = 64 * 1024;
+
+/** How one scheduled run ended: `skipped` when the previous run was still going at its time. */
+export const CRON_RUN_STATUSES = ['running', 'succeeded', 'failed', 'skipped', 'interrupted'] as const;
+export type CronRunStatus = (typeof CRON_RUN_STATUSES)[number];
+
+export interface CronRun {
+  readonly id: number;
+  readonly appId: number;
+  readonly entryId: string;
+  readonly command: string;
+  /** The live release whose image ran it. */
+  readonly releaseVersion: number;
+  /** The time the schedule named (ISO 8601). */
+  readonly scheduledAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly status: CronRunStatus;
+  readonly exitCode: number | null;
+  /** The last part of stdout and stderr (bounded), or why it did not run. */
+  readonly output: string;
 }

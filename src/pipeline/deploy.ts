@@ -21,6 +21,7 @@ export type DeploySettings = Pick<
   | 'instance' | 'domain' | 'tls' | 'httpPort' | 'httpsPort' | 'nodeImage' | 'staticImage'
   | 'healthTimeoutSeconds' | 'drainSeconds' | 'stopTimeoutSeconds' | 'buildTimeoutSeconds'
   | 'buildConcurrency' | 'buildCpus' | 'buildMemoryBytes' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
+  | 'cronAllowSeconds'
 >;
 
 export interface DeployerDeps {
@@ -37,6 +38,8 @@ export interface DeployerDeps {
   readonly buildpackDir: (buildpack: string) => string;
   /** The commit a branch of an app's repository points at now. */
   readonly branchHead: (app: string, branch: string) => Promise<string | undefined>;
+  /** Told once a release of the app went live (deploy, config change, rollback): the cron schedule follows it. */
+  readonly onLive: (app: App) => void;
   readonly logger: Logger;
 }
 
@@ -175,6 +178,7 @@ export class Deployer {
         healthPath: from.healthPath,
         processes: from.processes,
         releaseCommand: from.releaseCommand,
+        cron: from.cron,
       };
       this.deps.releases.update(release.id, changes);
       const live = await this.attempt(app, release, write, async (logged, started) => {
@@ -207,6 +211,10 @@ export class Deployer {
         buildDir = await this.deps.workspaces.unpack(push.source, this.deps.settings.maxPushBytes);
         const plan = await this.detect(buildDir);
         logged.step(`Detected ${plan.description}`);
+        if (plan.cron.length > 0) {
+          logged.step(`app.json cron: ${plan.cron.length} entr${plan.cron.length === 1 ? 'y' : 'ies'} (UTC), scheduled once this release is live`);
+          for (const entry of plan.cron) logged.detail(`${entry.schedule}  ${entry.command}${entry.maintenance ? '  (maintenance: not run)' : ''}`);
+        }
         const image = `${this.deps.settings.instance}/${app.name}:v${release.version}`;
         if (this.builds.full) {
           logged.step(`Waiting for a build slot: ${this.builds.limit} build(s) of other apps running (PILOT_BUILD_CONCURRENCY)`);
@@ -225,7 +233,7 @@ export class Deployer {
           ),
         );
         const port = plan.port ?? (await this.deps.engine.exposedPort(image)) ?? 5000;
-        const built = { buildpack: plan.buildpack, image, port, healthPath: plan.healthPath, processes: plan.processes, releaseCommand: plan.releaseCommand };
+        const built = { buildpack: plan.buildpack, image, port, healthPath: plan.healthPath, processes: plan.processes, releaseCommand: plan.releaseCommand, cron: plan.cron };
         releases.update(release.id, built);
         await this.rollOut(app, { ...release, ...built }, releases.live(app.id), logged, started);
         logged.result(this.appUrl(app.name));
@@ -310,12 +318,22 @@ export class Deployer {
     const candidate = { ...release, slot, containerId: processes[0]?.containerId ?? null, status: 'live' as const };
     const upstreams = checked.processes.flatMap((process) => (process.upstream ? [process.upstream] : []));
     await this.deps.routes.switchTo({ appId: app.id, release: candidate, upstreams }, () => releases.promote(release.id));
+    this.announceLive(app);
     output.step(upstreams.length > 0 ? `Switched traffic to v${release.version}` : `v${release.version} is live (no web process: no route)`);
     if (previous) {
       output.step(`Retiring v${previous.version} after ${settings.drainSeconds} s of drain`);
       this.retireInBackground(app, previous);
     } else {
       void this.pruneImages(app);
+    }
+  }
+
+  /** The release is live whatever a listener does: its failure is logged, never the deploy's. */
+  private announceLive(app: App): void {
+    try {
+      this.deps.onLive(app);
+    } catch (error) {
+      this.deps.logger.error({ err: error, app: app.name }, 'a listener of a release going live failed');
     }
   }
 

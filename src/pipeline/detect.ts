@@ -1,7 +1,8 @@
 import semver from 'semver';
-import type { BuildpackName } from '../domain/types.js';
+import type { BuildpackName, CronEntry } from '../domain/types.js';
 import { DeployError } from '../domain/errors.js';
 import { parseProcfile } from './procfile.js';
+import { cronEntriesOf } from './cron.js';
 
 /** The port apps listen on ($PORT) when nothing else says, as Dokku and Heroku do. */
 export const DEFAULT_APP_PORT = 5000;
@@ -35,22 +36,28 @@ export interface BuildPlan {
   readonly processes: Readonly<Record<string, string | null>>;
   /** The Procfile's `release:` command. */
   readonly releaseCommand: string | null;
+  /** app.json `cron` entries. */
+  readonly cron: readonly CronEntry[];
 }
 
 export interface DetectSettings {
   readonly nodeImage: string;
   readonly staticImage: string;
+  /** PILOT_CRON_ALLOW_SECONDS (tests only): cron schedules may have a seconds field. */
+  readonly cronAllowSeconds?: boolean;
 }
 
 /** Picks the buildpack: a root Dockerfile, else package.json (node), else index.html (static). */
 export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): BuildPlan {
   const procfile = facts.contents.has('Procfile') ? parseProcfile(facts.contents.get('Procfile') ?? '') : new Map<string, string>();
-  const healthPath = healthPathOf(facts.contents.get('app.json'));
+  const appJson = parseAppJson(facts.contents.get('app.json'));
+  const healthPath = healthPathOf(appJson);
   const processes = processesOf(procfile);
+  const cron = cronEntriesOf(appJson, { allowSeconds: settings.cronAllowSeconds });
   if (facts.files.has('Dockerfile')) {
-    return { buildpack: 'dockerfile', description: 'Dockerfile app', dockerfileContext: undefined, port: undefined, healthPath, ...processes };
+    return { buildpack: 'dockerfile', description: 'Dockerfile app', dockerfileContext: undefined, port: undefined, healthPath, ...processes, cron };
   }
-  if (facts.files.has('package.json')) return { ...nodePlan(facts, settings, procfile, healthPath), ...processes };
+  if (facts.files.has('package.json')) return { ...nodePlan(facts, settings, procfile, healthPath), ...processes, cron };
   const siteDir = facts.files.has('index.html') ? '.' : facts.files.has('public/index.html') ? 'public' : undefined;
   if (siteDir !== undefined) {
     return {
@@ -62,6 +69,7 @@ export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): B
       // A static site has one process: Caddy serving the files.
       processes: { web: null },
       releaseCommand: null,
+      cron,
     };
   }
   throw new DeployError(
@@ -94,7 +102,7 @@ function nodePlan(
   settings: DetectSettings,
   procfile: Map<string, string>,
   healthPath: string,
-): Omit<BuildPlan, 'processes' | 'releaseCommand'> {
+): Omit<BuildPlan, 'processes' | 'releaseCommand' | 'cron'> {
   const pkg = parsePackageJson(facts.contents.get('package.json') ?? '');
   const major = nodeMajor(pkg, facts);
   const manager = packageManager(facts.files);
@@ -199,15 +207,18 @@ function startCommandOf(pkg: PackageJson, procfile: Map<string, string>): string
   );
 }
 
-/** Health path from app.json `healthchecks.web[].path`, as Dokku reads it; `/` by default. */
-export function healthPathOf(appJson: string | undefined): string {
-  if (appJson === undefined) return '/';
-  let parsed: unknown;
+/** app.json parsed once for everything read from it; undefined when there is none. */
+export function parseAppJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
   try {
-    parsed = JSON.parse(appJson);
+    return JSON.parse(text);
   } catch (error) {
     throw new DeployError('PILOT_APP_JSON_INVALID', `app.json is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** Health path from app.json `healthchecks.web[].path`, as Dokku reads it; `/` by default. */
+export function healthPathOf(parsed: unknown): string {
   const checks = (parsed as { healthchecks?: { web?: { path?: unknown }[] } })?.healthchecks?.web;
   const path = Array.isArray(checks) ? checks.find((check) => typeof check?.path === 'string')?.path : undefined;
   if (typeof path !== 'string') return '/';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppStore, ContainerEngine, ReleaseStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
-import { PROCESS_LABEL, RELEASE_LABEL, instanceLabels } from './start.js';
+import { RELEASE_LABEL, instanceLabels, isOneOff } from './start.js';
 
 export interface ReconcileDeps {
   readonly apps: AppStore;
@@ -31,7 +31,7 @@ export function failInterruptedReleases(deps: ReconcileDeps): string[] {
 /**
  * At start, once the routes were loaded from the database and before any push is accepted:
  * removes the containers of this instance that belong to no live release (a deploy cut
- * short, a one-off command, a retirement that never finished, a destroyed app). Live
+ * short, a one-off command or cron run, a retirement that never finished, a destroyed app). Live
  * containers are left alone: apps never depend on the Pilot process. Returns their names.
  */
 export async function removeOrphanContainers(
@@ -52,7 +52,7 @@ export async function removeOrphanContainers(
     const app = container.labels['pilot.app'];
     // Not an app container (none of Pilot's own making): not ours to judge.
     if (app === undefined) continue;
-    const oneOff = ['release', 'run'].includes(container.labels[PROCESS_LABEL] ?? 'web');
+    const oneOff = isOneOff(container.labels);
     if (!oneOff && liveVersion.get(app) === container.labels[RELEASE_LABEL]) continue;
     // A release that served before the last switch may still finish requests: it drains first.
     const owner = apps.get(app);

@@ -46,6 +46,15 @@ export const PROCESS_LABEL = 'pilot.process';
 export const INDEX_LABEL = 'pilot.index';
 export const RELEASE_LABEL = 'pilot.release';
 
+/** The kinds of one-off containers: never a process of the formation, never routed. */
+export type OneOffKind = 'release' | 'run' | 'cron';
+const ONE_OFF_KINDS: readonly string[] = ['release', 'run', 'cron'] satisfies OneOffKind[];
+
+/** Whether a container (by its labels) is a one-off one: the release phase, `pilot run`, a cron run. */
+export function isOneOff(labels: Readonly<Record<string, string>>): boolean {
+  return ONE_OFF_KINDS.includes(labels[PROCESS_LABEL] ?? 'web');
+}
+
 /**
  * `<instance>-<app>-<slot>` for web.1 (the name a single-process app has always had),
  * `<instance>-<app>-<slot>-<type>.<index>` for every other process.
@@ -105,10 +114,10 @@ export function formationPlan(
 }
 
 /**
- * A one-off container (the release phase, `pilot run`): the release's image, config and volumes,
- * never restarted; `kind` and a unique suffix keep its name apart from the processes'.
+ * A one-off container (the release phase, `pilot run`, a cron run): the release's image, config
+ * and volumes, never restarted; `kind` and a unique suffix keep its name apart from the processes'.
  */
-export function oneOffPlan(runtime: ReleaseRuntime, kind: 'release' | 'run', suffix: string, command: string[], interactive = false): ContainerPlan {
+export function oneOffPlan(runtime: ReleaseRuntime, kind: OneOffKind, suffix: string, command: string[], interactive = false): ContainerPlan {
   return {
     ...commonPlan(runtime),
     name: `${runtime.instance}-${runtime.app}-${kind}-${suffix}`,

@@ -28,6 +28,8 @@ export interface AppServiceDeps {
   readonly routes: RouteTable;
   readonly instance: string;
   readonly appUrl: (app: string) => string;
+  /** Told before an app's records go: its cron schedule stops. */
+  readonly onDestroy: (app: App) => void;
 }
 
 /** Apps as the API shows them: create, list with status, destroy with everything they own. */
@@ -78,6 +80,7 @@ export class AppService {
    */
   async destroy(app: App, options: { volumes: boolean }): Promise<{ containers: number; images: number; volumes: number }> {
     return this.deps.deployer.withAppLock(app.name, async () => {
+      this.deps.onDestroy(app);
       this.deps.apps.delete(app.id);
       await this.deps.routes.reload();
       const labels = instanceLabels(this.deps.instance, app.name);

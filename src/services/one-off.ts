@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import type { AttachedProcess, ContainerEngine, ReleaseStore, VolumeStore } from '../domain/ports.js';
-import type { App } from '../domain/types.js';
+import type { App, Release } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
-import { instanceLabels, networkName, oneOffPlan, releaseRuntime } from '../pipeline/start.js';
+import { instanceLabels, networkName, oneOffPlan, releaseRuntime, shellCommand } from '../pipeline/start.js';
 
 export interface OneOffDeps {
   readonly releases: ReleaseStore;
@@ -29,5 +30,20 @@ export class OneOffCommands {
       interactive,
     );
     return engine.runAttached(plan, onOutput);
+  }
+
+  /**
+   * A cron entry's command in a new container of `release`, its output as text (stdout and
+   * stderr as they come). A command that names a Procfile type runs that type's command, as Dokku does.
+   */
+  async startScheduled(app: App, release: Release, command: string, onOutput: (text: string) => void): Promise<AttachedProcess> {
+    if (!release.image || !release.port) throw new ConflictError(`v${release.version} of ${app.name} has no image to run`);
+    const { settings, engine } = this.deps;
+    await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
+    const runtime = releaseRuntime(app, { ...release, image: release.image, port: release.port }, settings, this.deps.volumes.list(app.id));
+    const plan = oneOffPlan(runtime, 'cron', randomBytes(4).toString('hex'), shellCommand((Object.hasOwn(release.processes, command) ? release.processes[command] : null) ?? command));
+    // One decoder per stream: a character split across chunks is not garbled.
+    const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+    return engine.runAttached(plan, (stream, chunk) => onOutput(decoders[stream].write(chunk)));
   }
 }

@@ -3,7 +3,7 @@ import type { App, Release } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
-import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, containerPlan, instanceLabels, releaseRuntime } from '../pipeline/start.js';
+import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, containerPlan, instanceLabels, isOneOff, releaseRuntime } from '../pipeline/start.js';
 import { checkProcesses, startProcesses } from '../pipeline/processes.js';
 import { WORKER_SETTLE_SECONDS } from '../pipeline/deploy.js';
 
@@ -157,7 +157,7 @@ export class ProcessControl {
     const labels = { ...instanceLabels(this.deps.settings.instance, app.name), [RELEASE_LABEL]: String(release.version) };
     const containers = await this.deps.engine.listContainers(labels);
     return containers
-      .filter((container) => !['release', 'run'].includes(container.labels[PROCESS_LABEL] ?? 'web'))
+      .filter((container) => !isOneOff(container.labels))
       .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   }
 }

@@ -81,6 +81,13 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PILOT_TLS: 'acme' }), /PILOT_TLS=acme cannot get certificates for "localhost"/);
   });
 
+  it('allows cron schedules with seconds only when PILOT_CRON_ALLOW_SECONDS says so (tests)', () => {
+    assert.equal(loadConfig({}).cronAllowSeconds, false);
+    assert.equal(loadConfig({ PILOT_CRON_ALLOW_SECONDS: 'true' }).cronAllowSeconds, true);
+    assert.equal(loadConfig({ PILOT_CRON_ALLOW_SECONDS: '0' }).cronAllowSeconds, false);
+    assert.throws(() => loadConfig({ PILOT_CRON_ALLOW_SECONDS: 'sometimes' }), /PILOT_CRON_ALLOW_SECONDS="sometimes" is not allowed: use true or false/);
+  });
+
   it('reads numbers and memory sizes', () => {
     const config = loadConfig({ PILOT_HEALTH_TIMEOUT: '2.5', PILOT_APP_MEMORY: '1g', PILOT_MAX_PUSH_MB: '10', PILOT_DRAIN_SECONDS: '0' });
     assert.equal(config.healthTimeoutSeconds, 2.5);

@@ -101,4 +101,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE apps ADD COLUMN cpus REAL CHECK (cpus IS NULL OR cpus > 0);
     `,
   },
+  {
+    version: 7,
+    name: 'app.json cron entries of a release, and their runs',
+    sql: `
+      ALTER TABLE releases ADD COLUMN cron_json TEXT NOT NULL DEFAULT '[]';
+
+      CREATE TABLE cron_runs (
+        id               INTEGER PRIMARY KEY,
+        app_id           INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        entry_id         TEXT NOT NULL,
+        command          TEXT NOT NULL,
+        release_version  INTEGER NOT NULL,
+        scheduled_at     TEXT NOT NULL,
+        started_at       TEXT,
+        finished_at      TEXT,
+        status           TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'interrupted')),
+        exit_code        INTEGER,
+        output           TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX cron_runs_by_entry ON cron_runs(app_id, entry_id, id);
+    `,
+  },
 ];

@@ -1,8 +1,9 @@
 import type { SqliteDatabase } from './database.js';
 import type {
-  AppStore, ConfigStore, DomainStore, FormationStore, NewRelease, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
+  AppStore, ConfigStore, CronRunStore, DomainStore, FormationStore, NewRelease, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
 } from '../../domain/ports.js';
-import type { App, BuildpackName, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
+import { CRON_OUTPUT_KEPT_CHARS } from '../../domain/types.js';
 
 interface AppRow {
   id: number;
@@ -30,6 +31,7 @@ interface ReleaseRow {
   health_path: string;
   processes_json: string;
   release_command: string | null;
+  cron_json: string;
   failure_reason: string | null;
   created_at: string;
   updated_at: string;
@@ -40,7 +42,7 @@ export const MAX_RELEASE_LOG_CHARS = 1024 * 1024;
 const LOG_TRUNCATED = '\n[log truncated: a release keeps its first 1 MiB]\n';
 
 const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, buildpack, image, config_json, status, slot,
-  container_id, port, health_path, processes_json, release_command, failure_reason, created_at, updated_at`;
+  container_id, port, health_path, processes_json, release_command, cron_json, failure_reason, created_at, updated_at`;
 
 /** Columns a ReleaseUpdate may set, mapped to their SQL names. */
 const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
@@ -52,8 +54,10 @@ const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
   healthPath: 'health_path',
   processes: 'processes_json',
   releaseCommand: 'release_command',
+  cron: 'cron_json',
   failureReason: 'failure_reason',
 };
+const JSON_COLUMNS = new Set<keyof ReleaseUpdate>(['processes', 'cron']);
 
 function toApp(row: AppRow): App {
   return { id: row.id, name: row.name, createdAt: row.created_at, memoryBytes: row.memory_bytes, cpus: row.cpus };
@@ -76,6 +80,7 @@ function toRelease(row: ReleaseRow): Release {
     healthPath: row.health_path,
     processes: JSON.parse(row.processes_json) as Record<string, string | null>,
     releaseCommand: row.release_command,
+    cron: JSON.parse(row.cron_json) as CronEntry[],
     failureReason: row.failure_reason,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -116,7 +121,7 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     for (const [key, column] of Object.entries(UPDATABLE) as [keyof ReleaseUpdate, string][]) {
       if (changes[key] === undefined) continue;
       sets.push(`${column} = ?`);
-      values.push(key === 'processes' ? JSON.stringify(changes[key]) : changes[key]);
+      values.push(JSON_COLUMNS.has(key) ? JSON.stringify(changes[key]) : changes[key]);
     }
     if (status) {
       sets.push('status = ?');
@@ -331,4 +336,91 @@ export function createVolumeStore(db: SqliteDatabase): VolumeStore {
       return db.prepare('DELETE FROM volumes WHERE app_id = ? AND path = ?').run(appId, path).changes > 0;
     },
   };
+}
+
+/** Runs kept per entry: an every-minute entry keeps its last ~2 hours. */
+export const CRON_RUNS_KEPT = 120;
+
+interface CronRunRow {
+  id: number;
+  app_id: number;
+  entry_id: string;
+  command: string;
+  release_version: number;
+  scheduled_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  status: CronRunStatus;
+  exit_code: number | null;
+  output: string;
+}
+
+const CRON_RUN_COLUMNS = 'id, app_id, entry_id, command, release_version, scheduled_at, started_at, finished_at, status, exit_code, output';
+
+function toCronRun(row: CronRunRow): CronRun {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    entryId: row.entry_id,
+    command: row.command,
+    releaseVersion: row.release_version,
+    scheduledAt: row.scheduled_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    status: row.status,
+    exitCode: row.exit_code,
+    output: row.output,
+  };
+}
+
+export function createCronRunStore(db: SqliteDatabase): CronRunStore {
+  const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+  const insert = db.prepare(
+    `INSERT INTO cron_runs (app_id, entry_id, command, release_version, scheduled_at, started_at, finished_at, status, output)
+     VALUES (@appId, @entryId, @command, @releaseVersion, @scheduledAt, ${now}, CASE WHEN @status = 'running' THEN NULL ELSE ${now} END, @status, @output)
+     RETURNING ${CRON_RUN_COLUMNS}`,
+  );
+  // The oldest runs of the entry beyond what is kept go as a new one comes.
+  const prune = db.prepare(
+    `DELETE FROM cron_runs WHERE app_id = @appId AND entry_id = @entryId AND status != 'running' AND id NOT IN
+       (SELECT id FROM cron_runs WHERE app_id = @appId AND entry_id = @entryId ORDER BY id DESC LIMIT @kept)`,
+  );
+  const add = db.transaction((run: { appId: number; entryId: string; command: string; releaseVersion: number; scheduledAt: string; status: CronRunStatus; output: string }) => {
+    const row = insert.get({ ...run, output: lastChars(run.output) }) as CronRunRow;
+    prune.run({ appId: run.appId, entryId: run.entryId, kept: CRON_RUNS_KEPT });
+    return toCronRun(row);
+  });
+  return {
+    start: (run) => add({ ...run, status: 'running', output: '' }),
+    record: (run) => add(run),
+    finish(id, result) {
+      db.prepare(`UPDATE cron_runs SET status = ?, exit_code = ?, output = ?, finished_at = ${now} WHERE id = ?`).run(
+        result.status,
+        result.exitCode,
+        lastChars(result.output),
+        id,
+      );
+    },
+    list(appId, options) {
+      const rows = options.entryId === undefined
+        ? db.prepare(`SELECT ${CRON_RUN_COLUMNS} FROM cron_runs WHERE app_id = ? ORDER BY id DESC LIMIT ?`).all(appId, options.limit)
+        : db.prepare(`SELECT ${CRON_RUN_COLUMNS} FROM cron_runs WHERE app_id = ? AND entry_id = ? ORDER BY id DESC LIMIT ?`).all(appId, options.entryId, options.limit);
+      return (rows as CronRunRow[]).map(toCronRun);
+    },
+    latest(appId) {
+      const rows = db
+        .prepare(`SELECT ${CRON_RUN_COLUMNS} FROM cron_runs WHERE id IN (SELECT MAX(id) FROM cron_runs WHERE app_id = ? GROUP BY entry_id)`)
+        .all(appId) as CronRunRow[];
+      return new Map(rows.map((row) => [row.entry_id, toCronRun(row)]));
+    },
+    interruptRunning() {
+      return db
+        .prepare(`UPDATE cron_runs SET status = 'interrupted', finished_at = ${now}, output = output || ? WHERE status = 'running'`)
+        .run('\n[Pilot stopped during this run]\n').changes;
+    },
+  };
+}
+
+function lastChars(text: string): string {
+  return text.length <= CRON_OUTPUT_KEPT_CHARS ? text : text.slice(-CRON_OUTPUT_KEPT_CHARS);
 }

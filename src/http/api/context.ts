@@ -11,6 +11,7 @@ import type { TokenService } from '../../services/tokens.js';
 import type { StorageService } from '../../services/storage.js';
 import type { LimitsService } from '../../services/limits.js';
 import type { OneOffCommands } from '../../services/one-off.js';
+import type { CronScheduler } from '../../services/cron.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import { requireAppAccess, type Principal } from '../auth.js';
@@ -30,6 +31,7 @@ export interface ApiDeps {
   readonly storage: StorageService;
   readonly limits: LimitsService;
   readonly oneOff: OneOffCommands;
+  readonly cron: CronScheduler;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

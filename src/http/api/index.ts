@@ -6,6 +6,7 @@ import { releaseRoutes } from './releases.js';
 import { runtimeRoutes } from './runtime.js';
 import { tokenRoutes } from './tokens.js';
 import { storageRoutes } from './storage.js';
+import { cronRoutes } from './cron.js';
 
 /** The REST API under /api/v1: every route needs a token (Bearer); the OpenAPI document does not. */
 export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -27,5 +28,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { de
     await api.register(runtimeRoutes, { deps });
     await api.register(tokenRoutes, { deps });
     await api.register(storageRoutes, { deps });
+    await api.register(cronRoutes, { deps });
   });
 };

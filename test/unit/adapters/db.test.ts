@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { openDatabase, schemaVersion } from '../../../src/adapters/db/database.js';
 import { MIGRATIONS } from '../../../src/adapters/db/migrations.js';
-import { MAX_RELEASE_LOG_CHARS, createAppStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
+import { CRON_RUNS_KEPT, MAX_RELEASE_LOG_CHARS, createAppStore, createCronRunStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
 
 function fresh() {
   const db = openDatabase(':memory:');
@@ -17,7 +17,7 @@ describe('database', () => {
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
       (row) => row.name,
     );
-    assert.deepEqual(tables, ['apps', 'config_vars', 'domains', 'formation', 'releases', 'tokens', 'volumes']);
+    assert.deepEqual(tables, ['apps', 'config_vars', 'cron_runs', 'domains', 'formation', 'releases', 'tokens', 'volumes']);
   });
 
   it('numbers releases per app without gaps', () => {
@@ -93,5 +93,36 @@ describe('database', () => {
     assert.ok(log.length <= MAX_RELEASE_LOG_CHARS + 100, `the log grew to ${log.length} characters`);
     assert.ok(log.startsWith(chunk + chunk));
     assert.equal(log.match(/\[log truncated: a release keeps its first 1 MiB\]/g)?.length, 1);
+  });
+
+  it("stores a release's cron entries, and a config release or rollback can copy them", () => {
+    const { apps, releases } = fresh();
+    const release = releases.create({ appId: apps.create('cronned').id, kind: 'deploy', gitSha: null, config: {} });
+    assert.deepEqual(release.cron, []);
+    const cron = [{ id: 'ab12cd34', schedule: '@daily', command: 'node report.js', maintenance: false }];
+    releases.update(release.id, { cron });
+    assert.deepEqual(releases.get(release.id)?.cron, cron);
+  });
+
+  it('keeps the last runs of each cron entry, and the runs a stop cut short become interrupted', () => {
+    const { db, apps } = fresh();
+    const runs = createCronRunStore(db);
+    const app = apps.create('cronned');
+    const run = (entryId: string, minute: number) => ({ appId: app.id, entryId, command: 'true', releaseVersion: 1, scheduledAt: `2026-03-10T10:${String(minute % 60).padStart(2, '0')}:00.000Z` });
+    for (let minute = 0; minute < CRON_RUNS_KEPT + 5; minute += 1) {
+      runs.finish(runs.start(run('aaaa', minute)).id, { status: 'succeeded', exitCode: 0, output: `run ${minute}\n` });
+    }
+    const going = runs.start(run('bbbb', 0));
+    runs.record({ ...run('bbbb', 1), status: 'skipped', output: 'not started' });
+    assert.equal(runs.list(app.id, { entryId: 'aaaa', limit: 1000 }).length, CRON_RUNS_KEPT);
+    assert.equal(runs.list(app.id, { entryId: 'aaaa', limit: 1 })[0]?.output, `run ${CRON_RUNS_KEPT + 4}\n`);
+    assert.deepEqual([...runs.latest(app.id)].map(([entry, latest]) => [entry, latest.status]).sort(), [['aaaa', 'succeeded'], ['bbbb', 'skipped']]);
+
+    assert.equal(runs.interruptRunning(), 1);
+    const [interrupted] = runs.list(app.id, { entryId: 'bbbb', limit: 5 }).filter((entry) => entry.id === going.id);
+    assert.equal(interrupted?.status, 'interrupted');
+    assert.match(interrupted?.output ?? '', /Pilot stopped during this run/);
+    apps.delete(app.id);
+    assert.deepEqual(runs.list(app.id, { limit: 10 }), []);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, healthPathOf, type SourceFacts } from '../../../src/pipeline/detect.js';
+import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, healthPathOf, parseAppJson, type SourceFacts } from '../../../src/pipeline/detect.js';
 import { DeployError } from '../../../src/domain/errors.js';
 
 const SETTINGS = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'caddy:2-alpine' };
@@ -102,15 +102,32 @@ describe('detectBuildpack', () => {
   });
 });
 
+describe('app.json cron entries in the plan', () => {
+  it('puts the entries of app.json on the plan, of every buildpack', () => {
+    const appJson = JSON.stringify({ cron: [{ command: 'node scripts/report.js', schedule: '*/5 * * * *' }] });
+    for (const files of [{ Dockerfile: 'FROM x' }, { 'package.json': '{"scripts": {"start": "node s.js"}}' }, { 'index.html': '' }] as Record<string, string>[]) {
+      const plan = detectBuildpack(facts({ ...files, 'app.json': appJson }), SETTINGS);
+      assert.deepEqual(plan.cron.map((entry) => [entry.schedule, entry.command]), [['*/5 * * * *', 'node scripts/report.js']], plan.buildpack);
+    }
+    assert.deepEqual(detectBuildpack(facts({ Dockerfile: 'FROM x' }), SETTINGS).cron, []);
+  });
+
+  it('refuses an invalid schedule before anything is built; seconds only with the test-only setting', () => {
+    const seconds = facts({ Dockerfile: 'FROM x', 'app.json': '{"cron": [{"command": "true", "schedule": "*/2 * * * * *"}]}' });
+    assert.match(failure(() => detectBuildpack(seconds, SETTINGS)).message, /app\.json cron\[0\]\.schedule "\*\/2 \* \* \* \* \*" has six fields/);
+    assert.equal(detectBuildpack(seconds, { ...SETTINGS, cronAllowSeconds: true }).cron.length, 1);
+  });
+});
+
 describe('healthPathOf', () => {
   it('reads the first web health check path of app.json, / otherwise', () => {
-    assert.equal(healthPathOf(undefined), '/');
-    assert.equal(healthPathOf('{}'), '/');
-    assert.equal(healthPathOf('{"healthchecks": {"web": [{"type": "startup", "path": "/ready"}]}}'), '/ready');
+    assert.equal(healthPathOf(parseAppJson(undefined)), '/');
+    assert.equal(healthPathOf(parseAppJson('{}')), '/');
+    assert.equal(healthPathOf(parseAppJson('{"healthchecks": {"web": [{"type": "startup", "path": "/ready"}]}}')), '/ready');
   });
 
   it('refuses invalid JSON and paths that are not absolute', () => {
-    assert.match(failure(() => healthPathOf('{')).message, /app\.json is not valid JSON/);
-    assert.match(failure(() => healthPathOf('{"healthchecks": {"web": [{"path": "ready"}]}}')).message, /must start with \//);
+    assert.match(failure(() => healthPathOf(parseAppJson('{'))).message, /app\.json is not valid JSON/);
+    assert.match(failure(() => healthPathOf(parseAppJson('{"healthchecks": {"web": [{"path": "ready"}]}}'))).message, /must start with \//);
   });
 });

@@ -44,7 +44,7 @@ describe('formationPlan', () => {
 function release(version: number, status: ReleaseStatus, image: string | null): Release {
   return {
     id: version, appId: 1, version, kind: 'deploy', gitSha: null, buildpack: 'node', image, config: {}, status,
-    slot: null, containerId: null, port: 5000, healthPath: '/', processes: { web: null }, releaseCommand: null,
+    slot: null, containerId: null, port: 5000, healthPath: '/', processes: { web: null }, releaseCommand: null, cron: [],
     failureReason: null, createdAt: '', updatedAt: '',
   };
 }
