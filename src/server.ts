@@ -39,6 +39,7 @@ import { CronScheduler, systemClock } from './services/cron.js';
 import { appUrl, isPilotHost } from './pipeline/routes.js';
 import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
+import { appNameMaxLength } from './domain/app-name.js';
 import type { ContainerEngine } from './domain/ports.js';
 
 /** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
@@ -91,7 +92,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   });
   const upgraded = git.installAllHooks();
   logger.debug({ apps: upgraded }, 'installed the git hook in every repository');
-  const registry = new AppRegistry(apps, git);
+  const registry = new AppRegistry(apps, git, appNameMaxLength(config.domain));
 
   const templates = createTemplateRenderer();
   const routes = new RouteTable({
@@ -167,6 +168,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
         apps, releases, domains, engine, deployer, routes,
         repositories: git,
         instance: config.instance,
+        maxNameLength: appNameMaxLength(config.domain),
         appUrl: (name) => appUrl(name, config),
         onDestroy: (destroyed) => cron.forget(destroyed.id),
       }),

@@ -12,6 +12,8 @@ export class AppRegistry {
   constructor(
     private readonly apps: AppStore,
     private readonly repositories: Repositories,
+    /** `appNameMaxLength` of the domain apps answer under. */
+    private readonly maxNameLength: number,
   ) {}
 
   find(name: string): App | undefined {
@@ -19,7 +21,7 @@ export class AppRegistry {
   }
 
   async findOrCreate(name: string): Promise<App> {
-    validateAppName(name);
+    validateAppName(name, this.maxNameLength);
     const app = this.apps.findByName(name) ?? this.apps.create(name);
     if (!this.repositories.exists(name)) await this.repositories.create(name);
     return app;

@@ -27,6 +27,8 @@ export interface AppServiceDeps {
   readonly deployer: Deployer;
   readonly routes: RouteTable;
   readonly instance: string;
+  /** `appNameMaxLength` of the domain apps answer under. */
+  readonly maxNameLength: number;
   readonly appUrl: (app: string) => string;
   /** Told before an app's records go: its cron schedule stops. */
   readonly onDestroy: (app: App) => void;
@@ -49,7 +51,7 @@ export class AppService {
   }
 
   async create(name: string): Promise<App> {
-    validateAppName(name);
+    validateAppName(name, this.deps.maxNameLength);
     if (this.deps.apps.findByName(name)) throw new ConflictError(`an app named "${name}" exists already`);
     const app = this.deps.apps.create(name);
     await this.deps.repositories.create(name);

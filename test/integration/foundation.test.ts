@@ -117,7 +117,7 @@ describe('foundation: real Docker, Caddy and git', { skip }, () => {
     await client.commit({ 'a.txt': 'a' });
     const result = await client.run(['push', remoteUrl(pilot.server.address, 'Bad_Name', pilot.token), 'HEAD:refs/heads/main']);
     assert.notEqual(result.code, 0);
-    assert.match(result.stderr, /remote error: invalid app name "Bad_Name": use 1 to 30 lowercase letters/);
+    assert.match(result.stderr, /remote error: invalid app name "Bad_Name": use 1 to 63 lowercase letters/);
   });
 
   it('answers 503 on /health and names Caddy when Caddy is down', async () => {
