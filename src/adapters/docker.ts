@@ -256,6 +256,7 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
     dockerfile: request.dockerfile,
     rm: true,
     forcerm: true,
+    buildargs: { ...request.buildArgs },
   });
   let failure: string | undefined;
   // The classic builder prints " ---> <id>" for the image of each step it finished.

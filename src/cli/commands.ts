@@ -35,6 +35,26 @@ interface ReleaseView {
   log?: string;
 }
 
+interface ConfigView {
+  config: Record<string, string>;
+  buildKeys: string[];
+  nextBuild?: string[];
+}
+
+/** `KEY=value` lines (a .env file), build vars marked with a comment. */
+export function configLines(view: ConfigView): string {
+  const build = new Set(view.buildKeys);
+  return Object.entries(view.config)
+    .map(([key, value]) => `${key}=${value}${build.has(key) ? '  # build' : ''}`)
+    .join('\n');
+}
+
+function nextBuildLines(result: ConfigView): string[] {
+  const keys = result.nextBuild ?? [];
+  if (keys.length === 0) return [];
+  return [`Builds see the change to ${keys.join(', ')} from the next push: the running image keeps what it was built with`];
+}
+
 const path = (app: string, rest = ''): string => `/apps/${encodeURIComponent(app)}${rest}`;
 
 /** Adds the commands to the program; `io` carries what the commands print with. */
@@ -205,13 +225,13 @@ type Context = (command: Command) => { out: Output; client: () => ApiClient };
 function registerConfigCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
   program
     .command('config')
-    .description('show config vars')
+    .description('show config vars; build vars (builds see them too) are marked "# build"')
     .addOption(appOption())
     .addHelpText('after', '\nExample:\n  $ pilot config -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const { config } = await client().get<{ config: Record<string, string> }>(path(appOf(command), '/config'));
-      out.result(config, () => Object.entries(config).map(([key, value]) => `${key}=${value}`).join('\n') || '(no config vars)');
+      const result = await client().get<ConfigView>(path(appOf(command), '/config'));
+      out.result(result, () => configLines(result) || '(no config vars)');
     });
 
   program
@@ -222,7 +242,7 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .addHelpText('after', '\nExample:\n  $ pilot config:get DATABASE_URL -a shop')
     .action(async (key: string, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const { config } = await client().get<{ config: Record<string, string> }>(path(appOf(command), '/config'));
+      const { config } = await client().get<ConfigView>(path(appOf(command), '/config'));
       if (!(key in config)) throw new CliError(`${key} is not set`);
       out.result({ [key]: config[key] }, () => config[key] ?? '');
     });
@@ -231,9 +251,16 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .command('config:set')
     .description('set config vars; a running app gets a new release with them (blue/green)')
     .argument('<pairs...>', 'KEY=VALUE ...')
+    .option('--build', 'builds see these vars too (build args, build environment): used from the next push')
+    .option('--no-build', 'these vars are runtime only again (the default for a new var)')
     .addOption(appOption())
-    .addHelpText('after', '\nExample:\n  $ pilot config:set GREETING=hi NODE_OPTIONS=--max-old-space-size=256 -a shop')
-    .action(async (pairs: string[], _options: unknown, command: Command) => {
+    .addHelpText(
+      'after',
+      '\nA var set without --build or --no-build keeps what it was.\n' +
+        '\nExamples:\n  $ pilot config:set GREETING=hi NODE_OPTIONS=--max-old-space-size=256 -a shop' +
+        '\n  $ pilot config:set --build VITE_API_URL=https://api.example.com -a shop',
+    )
+    .action(async (pairs: string[], options: { build?: boolean }, command: Command) => {
       const { out, client } = context(command);
       const set: Record<string, string> = {};
       for (const pair of pairs) {
@@ -241,8 +268,14 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
         if (equals <= 0) throw new CliError(`"${pair}" is not KEY=VALUE`);
         set[pair.slice(0, equals)] = pair.slice(equals + 1);
       }
-      const result = await client().patch<{ config: Record<string, string>; release: ReleaseView | null }>(path(appOf(command), '/config'), { set });
-      out.result(result, () => `Set ${Object.keys(set).join(', ')}${result.release ? ` and released v${result.release.version}` : ' (used from the next deploy)'}`);
+      const build = options.build === undefined ? undefined : Object.fromEntries(Object.keys(set).map((key) => [key, options.build]));
+      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(path(appOf(command), '/config'), { set, ...(build ? { build } : {}) });
+      out.result(result, () =>
+        [
+          `Set ${Object.keys(set).join(', ')}${result.release ? ` and released v${result.release.version}` : ' (used from the next deploy)'}`,
+          ...nextBuildLines(result),
+        ].join('\n'),
+      );
     });
 
   program
@@ -253,8 +286,8 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .addHelpText('after', '\nExample:\n  $ pilot config:unset GREETING -a shop')
     .action(async (keys: string[], _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().patch<{ config: Record<string, string>; release: ReleaseView | null }>(path(appOf(command), '/config'), { unset: keys });
-      out.result(result, () => `Unset ${keys.join(', ')}${result.release ? ` and released v${result.release.version}` : ''}`);
+      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(path(appOf(command), '/config'), { unset: keys });
+      out.result(result, () => [`Unset ${keys.join(', ')}${result.release ? ` and released v${result.release.version}` : ''}`, ...nextBuildLines(result)].join('\n'));
     });
 
   program

@@ -25,6 +25,11 @@ export interface Release {
   readonly buildpack: BuildpackName | null;
   readonly image: string | null;
   readonly config: Readonly<Record<string, string>>;
+  /**
+   * Config vars the image was built with (build vars), sorted. A config or rollback release
+   * reuses an image, so it records the build vars of the release that built it.
+   */
+  readonly buildKeys: readonly string[];
   readonly status: ReleaseStatus;
   readonly slot: Slot | null;
   readonly containerId: string | null;

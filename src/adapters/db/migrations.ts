@@ -101,4 +101,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE apps ADD COLUMN cpus REAL CHECK (cpus IS NULL OR cpus > 0);
     `,
   },
+  {
+    version: 4,
+    name: 'build vars: config vars builds see too, and which ones each release was built with',
+    sql: `
+      ALTER TABLE config_vars ADD COLUMN build INTEGER NOT NULL DEFAULT 0 CHECK (build IN (0, 1));
+      ALTER TABLE releases ADD COLUMN build_keys_json TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];

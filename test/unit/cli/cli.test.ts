@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { credentialsFile, loadCredentials, normalizeUrl, resolveApp, saveCredentials } from '../../../src/cli/settings.js';
 import { createOutput } from '../../../src/cli/output.js';
+import { configLines } from '../../../src/cli/commands.js';
 import { timestampNanos, sinceParameter } from '../../../src/services/logs.js';
 
 function capture(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
@@ -82,5 +83,15 @@ describe('log timestamps', () => {
     assert.equal(sinceParameter(b), `${Date.parse('2026-11-23T10:00:00Z') / 1000}.123456789`);
     assert.equal(timestampNanos('2026-11-23T10:00:00Z'), BigInt(Date.parse('2026-11-23T10:00:00Z')) * 1_000_000n);
     assert.throws(() => timestampNanos('yesterday'), /not a Docker timestamp/);
+  });
+});
+
+describe('pilot config', () => {
+  it('prints KEY=value lines, build vars marked with a comment', () => {
+    assert.equal(
+      configLines({ config: { GREETING: 'hi there', VITE_API_URL: 'https://api' }, buildKeys: ['VITE_API_URL'] }),
+      'GREETING=hi there\nVITE_API_URL=https://api  # build',
+    );
+    assert.equal(configLines({ config: {}, buildKeys: [] }), '');
   });
 });
