@@ -26,8 +26,9 @@ export interface Release {
   readonly image: string | null;
   readonly config: Readonly<Record<string, string>>;
   /**
-   * Config vars the image was built with (build vars), sorted. A config or rollback release
-   * reuses an image, so it records the build vars of the release that built it.
+   * The app's build vars when the image was built, sorted (a Dockerfile app got those its
+   * Dockerfile declares). A config or rollback release reuses an image, so it records the
+   * build vars of the release that built it.
    */
   readonly buildKeys: readonly string[];
   readonly status: ReleaseStatus;
