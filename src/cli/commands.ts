@@ -30,6 +30,7 @@ interface ReleaseView {
   buildpack: string | null;
   image: string | null;
   configKeys: string[];
+  buildKeys: string[];
   failureReason: string | null;
   createdAt: string;
   log?: string;
@@ -47,6 +48,37 @@ export function configLines(view: ConfigView): string {
   return Object.entries(view.config)
     .map(([key, value]) => `${key}=${value}${build.has(key) ? '  # build' : ''}`)
     .join('\n');
+}
+
+interface ConfigSetBody {
+  set: Record<string, string>;
+  build?: Record<string, boolean>;
+}
+
+/** The PATCH body of `config:set`: KEY=VALUE pairs, and with --build / --no-build also a KEY alone (its value kept). */
+export function configSetBody(pairs: readonly string[], build: boolean | undefined): ConfigSetBody {
+  const set: Record<string, string> = {};
+  const keys: string[] = [];
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals < 0 && build !== undefined && pair !== '') {
+      keys.push(pair);
+      continue;
+    }
+    if (equals <= 0) throw new CliError(`"${pair}" is not KEY=VALUE${build === undefined ? '' : ' or KEY'}`);
+    set[pair.slice(0, equals)] = pair.slice(equals + 1);
+    keys.push(pair.slice(0, equals));
+  }
+  return build === undefined ? { set } : { set, build: Object.fromEntries(keys.map((key) => [key, build])) };
+}
+
+export function configSetSummary(body: ConfigSetBody, result: ConfigView & { release: ReleaseView | null }): string[] {
+  const lines: string[] = [];
+  const setKeys = Object.keys(body.set);
+  if (setKeys.length > 0) lines.push(`Set ${setKeys.join(', ')}${result.release ? ` and released v${result.release.version}` : ' (used from the next deploy)'}`);
+  const flagged = Object.entries(body.build ?? {}).filter(([key]) => !(key in body.set));
+  for (const [key, build] of flagged) lines.push(`Made ${key} ${build ? 'a build var' : 'runtime only'} (its value is unchanged)`);
+  return [...lines, ...nextBuildLines(result)];
 }
 
 function nextBuildLines(result: ConfigView): string[] {
@@ -250,7 +282,7 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
   program
     .command('config:set')
     .description('set config vars; a running app gets a new release with them (blue/green)')
-    .argument('<pairs...>', 'KEY=VALUE ...')
+    .argument('<pairs...>', 'KEY=VALUE ... (with --build or --no-build, a KEY alone changes only that)')
     .option('--build', 'builds see these vars too (build args, build environment): used from the next push')
     .option('--no-build', 'these vars are runtime only again (the default for a new var)')
     .addOption(appOption())
@@ -258,24 +290,14 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
       'after',
       '\nA var set without --build or --no-build keeps what it was.\n' +
         '\nExamples:\n  $ pilot config:set GREETING=hi NODE_OPTIONS=--max-old-space-size=256 -a shop' +
-        '\n  $ pilot config:set --build VITE_API_URL=https://api.example.com -a shop',
+        '\n  $ pilot config:set --build VITE_API_URL=https://api.example.com -a shop' +
+        '\n  $ pilot config:set --no-build NPM_TOKEN -a shop',
     )
     .action(async (pairs: string[], options: { build?: boolean }, command: Command) => {
       const { out, client } = context(command);
-      const set: Record<string, string> = {};
-      for (const pair of pairs) {
-        const equals = pair.indexOf('=');
-        if (equals <= 0) throw new CliError(`"${pair}" is not KEY=VALUE`);
-        set[pair.slice(0, equals)] = pair.slice(equals + 1);
-      }
-      const build = options.build === undefined ? undefined : Object.fromEntries(Object.keys(set).map((key) => [key, options.build]));
-      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(path(appOf(command), '/config'), { set, ...(build ? { build } : {}) });
-      out.result(result, () =>
-        [
-          `Set ${Object.keys(set).join(', ')}${result.release ? ` and released v${result.release.version}` : ' (used from the next deploy)'}`,
-          ...nextBuildLines(result),
-        ].join('\n'),
-      );
+      const body = configSetBody(pairs, options.build);
+      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(path(appOf(command), '/config'), body);
+      out.result(result, () => configSetSummary(body, result).join('\n'));
     });
 
   program
@@ -358,6 +380,7 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
           `Commit:   ${release.gitSha ?? '-'}`,
           `Image:    ${release.image ?? '-'}`,
           `Config:   ${release.configKeys.join(', ') || '-'}`,
+          `Build:    ${release.buildKeys.join(', ') || '-'}`,
           `Created:  ${release.createdAt}`,
           ...(release.failureReason ? [`Failed:   ${release.failureReason}`] : []),
           '',
