@@ -119,8 +119,12 @@ describe('build-time config: build vars reach builds, masked in their logs', { s
     assertPushed(await push(client, 'pub'));
     assert.equal(await body('pub'), second, 'the next build saw the new value');
 
-    const runtimeOnly = await ok(['config:set', '--no-build', `PUBLIC_VALUE=${second}`, '-a', 'pub']);
+    const releaseCount = async () => (JSON.parse(await ok(['releases', '-a', 'pub', '--json'])) as unknown[]).length;
+    const before = await releaseCount();
+    const runtimeOnly = await ok(['config:set', '--no-build', 'PUBLIC_VALUE', '-a', 'pub']);
+    assert.match(runtimeOnly, /Made PUBLIC_VALUE runtime only \(its value is unchanged\)/);
     assert.match(runtimeOnly, /Builds see the change to PUBLIC_VALUE from the next push/);
+    assert.equal(await releaseCount(), before, 'only the flag changed: no new release');
     await client.commit({ 'README.md': 'rebuild without build vars' });
     assertPushed(await push(client, 'pub'));
     assert.equal(await body('pub'), 'undefined', 'a runtime-only var is not seen by the build');
