@@ -43,15 +43,20 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
   const { args, undeclared } = buildArgsFor(dockerfileText, input.buildVars);
   if (Object.keys(args).length > 0) output.step(`Build vars: ${Object.keys(args).sort().join(', ')}`);
   if (undeclared.length > 0 && !plan.dockerfileContext) output.detail(`not passed to the build, the Dockerfile declares no ARG for them: ${undeclared.join(', ')}`);
-  const mask = secretMasker(Object.values(args));
+  // All build vars, passed or not: a value the Dockerfile spells out itself is still a secret.
+  const mask = secretMasker(Object.values(input.buildVars));
   try {
     await deps.engine.buildImage(
       { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, buildArgs: args },
       (line) => output.detail(mask(line)),
     );
   } catch (error) {
-    // The failure becomes the release's failure reason, readable by deploy tokens too.
-    if (error instanceof PilotError && mask(error.message) !== error.message) throw new DeployError(error.code, mask(error.message));
-    throw error;
+    throw maskedError(error, mask);
   }
+}
+
+/** The failure becomes the release's failure reason, which deploy tokens read too. */
+function maskedError(error: unknown, mask: (text: string) => string): unknown {
+  if (!(error instanceof Error) || mask(error.message) === error.message) return error;
+  return error instanceof PilotError ? new DeployError(error.code, mask(error.message)) : new Error(mask(error.message));
 }

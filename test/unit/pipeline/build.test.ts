@@ -10,7 +10,7 @@ import type { BuildRequest, ContainerEngine, Workspaces } from '../../../src/dom
 const settings = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'pilot/static' };
 
 /** A build with a fake engine that prints `printed` and a fake build directory holding `dockerfile`. */
-async function build(options: { files: Record<string, string>; buildVars: Record<string, string>; printed?: string[]; failure?: string }) {
+async function build(options: { files: Record<string, string>; buildVars: Record<string, string>; printed?: string[]; failure?: Error }) {
   const requests: BuildRequest[] = [];
   const written = new Map<string, string>();
   const lines: string[] = [];
@@ -19,7 +19,7 @@ async function build(options: { files: Record<string, string>; buildVars: Record
     async buildImage(request: BuildRequest, onOutput: (line: string) => void) {
       requests.push(request);
       for (const line of options.printed ?? []) onOutput(line);
-      if (options.failure) throw new DeployError('PILOT_BUILD_FAILED', options.failure);
+      if (options.failure) throw options.failure;
     },
   } as unknown as ContainerEngine;
   const workspaces = {
@@ -78,10 +78,21 @@ describe('buildReleaseImage with build vars', () => {
       files: { Dockerfile: 'FROM alpine\nARG API_TOKEN\nRUN echo "$API_TOKEN"\n' },
       buildVars: { API_TOKEN: 'tok-9f8e7d' },
       printed: ['Step 3/3 : RUN echo "$API_TOKEN"', 'tok-9f8e7d', 'using tok-9f8e7d twice: tok-9f8e7d'],
-      failure: 'build failed: tok-9f8e7d: not found',
+      failure: new DeployError('PILOT_BUILD_FAILED', 'build failed: tok-9f8e7d: not found'),
     });
     await assert.rejects(result, (error: Error) => error instanceof DeployError && error.message === 'build failed: ****: not found');
     assert.deepEqual(lines.slice(-3), ['       Step 3/3 : RUN echo "$API_TOKEN"', '       ****', '       using **** twice: ****']);
     assert.equal(lines.join('\n').includes('tok-9f8e7d'), false);
+  });
+
+  it('masks the value of a build var the Dockerfile does not declare, and in any error', async () => {
+    const { result, lines } = await build({
+      files: { Dockerfile: 'FROM alpine\nRUN echo hardcoded-secret\n' },
+      buildVars: { NOT_DECLARED: 'hardcoded-secret' },
+      printed: ['hardcoded-secret'],
+      failure: new Error('connect failed after hardcoded-secret'),
+    });
+    await assert.rejects(result, (error: Error) => error.message === 'connect failed after ****');
+    assert.equal(lines.at(-1), '       ****');
   });
 });
