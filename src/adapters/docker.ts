@@ -273,6 +273,7 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
     rm: true,
     forcerm: true,
     ...buildLimitOptions(request.limits),
+    buildargs: { ...request.buildArgs },
   });
   let failure: string | undefined;
   // The classic builder prints " ---> <id>" for the image of each step it finished.

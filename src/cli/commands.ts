@@ -8,6 +8,7 @@ import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './se
 import { followLogs, type LogLine } from './logs.js';
 import { runCommand } from './run.js';
 import { registerCronCommands } from './cron.js';
+import { configLines, configSetBody, configSetSummary, nextBuildLines, type ConfigView } from './config-vars.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -31,6 +32,7 @@ interface ReleaseView {
   buildpack: string | null;
   image: string | null;
   configKeys: string[];
+  buildKeys: string[];
   failureReason: string | null;
   createdAt: string;
   log?: string;
@@ -207,13 +209,13 @@ export type Context = (command: Command) => { out: Output; client: () => ApiClie
 function registerConfigCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
   program
     .command('config')
-    .description('show config vars')
+    .description('show config vars; build vars (builds see them too) are marked "# build"')
     .addOption(appOption())
     .addHelpText('after', '\nExample:\n  $ pilot config -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const { config } = await client().get<{ config: Record<string, string> }>(path(appOf(command), '/config'));
-      out.result(config, () => Object.entries(config).map(([key, value]) => `${key}=${value}`).join('\n') || '(no config vars)');
+      const result = await client().get<ConfigView>(path(appOf(command), '/config'));
+      out.result(result, () => configLines(result) || '(no config vars)');
     });
 
   program
@@ -224,7 +226,7 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .addHelpText('after', '\nExample:\n  $ pilot config:get DATABASE_URL -a shop')
     .action(async (key: string, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const { config } = await client().get<{ config: Record<string, string> }>(path(appOf(command), '/config'));
+      const { config } = await client().get<ConfigView>(path(appOf(command), '/config'));
       if (!(key in config)) throw new CliError(`${key} is not set`);
       out.result({ [key]: config[key] }, () => config[key] ?? '');
     });
@@ -232,19 +234,22 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
   program
     .command('config:set')
     .description('set config vars; a running app gets a new release with them (blue/green)')
-    .argument('<pairs...>', 'KEY=VALUE ...')
+    .argument('<pairs...>', 'KEY=VALUE ... (with --build or --no-build, a KEY alone changes only that)')
+    .option('--build', 'builds see these vars too (build args, build environment): used from the next push')
+    .option('--no-build', 'these vars are runtime only again (the default for a new var)')
     .addOption(appOption())
-    .addHelpText('after', '\nExample:\n  $ pilot config:set GREETING=hi NODE_OPTIONS=--max-old-space-size=256 -a shop')
-    .action(async (pairs: string[], _options: unknown, command: Command) => {
+    .addHelpText(
+      'after',
+      '\nA var set without --build or --no-build keeps what it was.\n' +
+        '\nExamples:\n  $ pilot config:set GREETING=hi NODE_OPTIONS=--max-old-space-size=256 -a shop' +
+        '\n  $ pilot config:set --build VITE_API_URL=https://api.example.com -a shop' +
+        '\n  $ pilot config:set --no-build NPM_TOKEN -a shop',
+    )
+    .action(async (pairs: string[], options: { build?: boolean }, command: Command) => {
       const { out, client } = context(command);
-      const set: Record<string, string> = {};
-      for (const pair of pairs) {
-        const equals = pair.indexOf('=');
-        if (equals <= 0) throw new CliError(`"${pair}" is not KEY=VALUE`);
-        set[pair.slice(0, equals)] = pair.slice(equals + 1);
-      }
-      const result = await client().patch<{ config: Record<string, string>; release: ReleaseView | null }>(path(appOf(command), '/config'), { set });
-      out.result(result, () => `Set ${Object.keys(set).join(', ')}${result.release ? ` and released v${result.release.version}` : ' (used from the next deploy)'}`);
+      const body = configSetBody(pairs, options.build);
+      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(path(appOf(command), '/config'), body);
+      out.result(result, () => configSetSummary(body, result).join('\n'));
     });
 
   program
@@ -255,8 +260,8 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .addHelpText('after', '\nExample:\n  $ pilot config:unset GREETING -a shop')
     .action(async (keys: string[], _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().patch<{ config: Record<string, string>; release: ReleaseView | null }>(path(appOf(command), '/config'), { unset: keys });
-      out.result(result, () => `Unset ${keys.join(', ')}${result.release ? ` and released v${result.release.version}` : ''}`);
+      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(path(appOf(command), '/config'), { unset: keys });
+      out.result(result, () => [`Unset ${keys.join(', ')}${result.release ? ` and released v${result.release.version}` : ''}`, ...nextBuildLines(result)].join('\n'));
     });
 
   program
@@ -327,6 +332,7 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
           `Commit:   ${release.gitSha ?? '-'}`,
           `Image:    ${release.image ?? '-'}`,
           `Config:   ${release.configKeys.join(', ') || '-'}`,
+          `Build:    ${release.buildKeys.join(', ') || '-'}`,
           `Created:  ${release.createdAt}`,
           ...(release.failureReason ? [`Failed:   ${release.failureReason}`] : []),
           '',

@@ -16,6 +16,8 @@ export interface BuildRequest {
   readonly timeoutSeconds: number;
   /** Caps of the build's RUN steps (PILOT_BUILD_CPUS, PILOT_BUILD_MEMORY), so running apps keep their share. */
   readonly limits: { readonly cpus: number; readonly memoryBytes: number };
+  /** `--build-arg`s: only ARGs the Dockerfile declares (the classic builder warns of the others). */
+  readonly buildArgs: Readonly<Record<string, string>>;
 }
 
 export interface ContainerPlan {
@@ -142,6 +144,8 @@ export interface NewRelease {
   readonly kind: ReleaseKind;
   readonly gitSha: string | null;
   readonly config: Readonly<Record<string, string>>;
+  /** Which of `config` the image is built with (none when not given). */
+  readonly buildKeys?: readonly string[];
 }
 
 export interface ReleaseUpdate {
@@ -187,8 +191,13 @@ export interface ReleaseStore {
 
 export interface ConfigStore {
   get(appId: number): Record<string, string>;
-  /** Replaces the whole set: a config change is recorded once its release went live. */
-  replace(appId: number, vars: Readonly<Record<string, string>>): void;
+  /** Keys of the build vars (builds see them too; all vars are runtime vars), sorted. */
+  buildKeys(appId: number): string[];
+  /**
+   * Replaces the whole set: a config change is recorded once its release went live.
+   * `buildKeys` not in `vars` are ignored.
+   */
+  replace(appId: number, vars: Readonly<Record<string, string>>, buildKeys: readonly string[]): void;
 }
 
 /** How many containers of each process type run; a type without a row runs one. */

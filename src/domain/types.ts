@@ -25,6 +25,12 @@ export interface Release {
   readonly buildpack: BuildpackName | null;
   readonly image: string | null;
   readonly config: Readonly<Record<string, string>>;
+  /**
+   * The app's build vars when the image was built, sorted (a Dockerfile app got those its
+   * Dockerfile declares). A config or rollback release reuses an image, so it records the
+   * build vars of the release that built it.
+   */
+  readonly buildKeys: readonly string[];
   readonly status: ReleaseStatus;
   readonly slot: Slot | null;
   readonly containerId: string | null;

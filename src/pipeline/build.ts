@@ -1,6 +1,8 @@
 import type { BuildRequest, ContainerEngine, Workspaces } from '../domain/ports.js';
+import { DeployError, PilotError } from '../domain/errors.js';
 import type { BuildPlan } from './detect.js';
 import type { DeployOutput } from './output.js';
+import { buildArgsFor, secretMasker } from './build-vars.js';
 
 export interface BuildDeps {
   readonly engine: ContainerEngine;
@@ -15,24 +17,47 @@ export interface BuildInput {
   readonly tag: string;
   readonly timeoutSeconds: number;
   readonly limits: BuildRequest['limits'];
+  /** The app's build vars with their values. */
+  readonly buildVars: Readonly<Record<string, string>>;
 }
 
 /**
- * Builds the release image. A buildpack app gets the rendered Dockerfile and the buildpack's
- * files next to its tree (`app/`); a Dockerfile app is built from its own tree, as it is.
+ * Builds the release image. A buildpack app gets the rendered Dockerfile (declaring every build
+ * var as an ARG) and the buildpack's files next to its tree (`app/`); a Dockerfile app is built
+ * from its own tree, as it is, with the build vars its Dockerfile declares.
  */
 export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, output: DeployOutput): Promise<void> {
   const { plan, buildDir } = input;
   let contextDir = `${buildDir}/app`;
   let dockerfile = 'Dockerfile';
+  let dockerfileText: string;
   if (plan.dockerfileContext) {
+    dockerfileText = deps.renderDockerfile(plan.buildpack, { ...plan.dockerfileContext, buildArgs: Object.keys(input.buildVars).sort() });
     await deps.workspaces.copyIn(buildDir, deps.buildpackDir(plan.buildpack), 'buildpack');
-    await deps.workspaces.writeFile(buildDir, 'Dockerfile.pilot', deps.renderDockerfile(plan.buildpack, plan.dockerfileContext));
+    await deps.workspaces.writeFile(buildDir, 'Dockerfile.pilot', dockerfileText);
     contextDir = buildDir;
     dockerfile = 'Dockerfile.pilot';
+  } else {
+    const facts = await deps.workspaces.facts(buildDir, ['Dockerfile'], new Set(['Dockerfile']));
+    dockerfileText = facts.contents.get('Dockerfile') ?? '';
   }
-  await deps.engine.buildImage(
-    { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, limits: input.limits },
-    (line) => output.detail(line),
-  );
+  const { args, undeclared } = buildArgsFor(dockerfileText, input.buildVars);
+  if (Object.keys(args).length > 0) output.step(`Build vars: ${Object.keys(args).sort().join(', ')}`);
+  if (undeclared.length > 0 && !plan.dockerfileContext) output.detail(`not passed to the build, the Dockerfile declares no ARG for them: ${undeclared.join(', ')}`);
+  // All build vars, passed or not: a value the Dockerfile spells out itself is still a secret.
+  const mask = secretMasker(Object.values(input.buildVars));
+  try {
+    await deps.engine.buildImage(
+      { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, buildArgs: args, limits: input.limits },
+      (line) => output.detail(mask(line)),
+    );
+  } catch (error) {
+    throw maskedError(error, mask);
+  }
+}
+
+/** The failure becomes the release's failure reason, which deploy tokens read too. */
+function maskedError(error: unknown, mask: (text: string) => string): unknown {
+  if (!(error instanceof Error) || mask(error.message) === error.message) return error;
+  return error instanceof PilotError ? new DeployError(error.code, mask(error.message)) : new Error(mask(error.message));
 }

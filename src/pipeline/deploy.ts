@@ -60,6 +60,8 @@ export interface ImageReleaseRequest {
   /** The release whose image runs. */
   readonly from: Release;
   readonly config: Readonly<Record<string, string>>;
+  /** Which of `config` are build vars once the release is live (default: the app's build vars now). */
+  readonly buildKeys?: readonly string[];
 }
 
 export interface ImageReleaseResult {
@@ -170,7 +172,9 @@ export class Deployer {
             'push that commit again to rebuild it',
         );
       }
-      const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config });
+      const buildKeys = request.buildKeys ?? this.deps.configVars.buildKeys(app.id);
+      // The image is from's: so are the build vars it was built with.
+      const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config, buildKeys: from.buildKeys });
       const changes = {
         buildpack: from.buildpack ?? undefined,
         image: from.image,
@@ -185,7 +189,7 @@ export class Deployer {
         logged.step(request.kind === 'rollback' ? `Rolling back to v${from.version} as v${release.version}` : `Applying config as v${release.version}`);
         const runnable = { ...release, ...changes, buildpack: from.buildpack, image: from.image as string, port: from.port as number };
         await this.rollOut(app, runnable, this.deps.releases.live(app.id), logged, started);
-        this.deps.configVars.replace(app.id, request.config);
+        this.deps.configVars.replace(app.id, request.config, buildKeys);
         logged.result(this.appUrl(app.name));
       });
       return { release: this.deps.releases.get(release.id) as Release, live };
@@ -203,7 +207,9 @@ export class Deployer {
 
   private async deployLocked(app: App, push: PushRequest, write: (line: string) => void): Promise<boolean> {
     const { releases } = this.deps;
-    const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config: this.deps.configVars.get(app.id) });
+    const config = this.deps.configVars.get(app.id);
+    const buildKeys = this.deps.configVars.buildKeys(app.id);
+    const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config, buildKeys });
     let buildDir: string | undefined;
     try {
       return await this.attempt(app, release, write, async (logged, started) => {
@@ -228,6 +234,7 @@ export class Deployer {
               tag: image,
               timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
               limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes },
+              buildVars: Object.fromEntries(buildKeys.map((key) => [key, config[key] ?? ''])),
             },
             logged,
           ),

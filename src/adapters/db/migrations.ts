@@ -102,6 +102,14 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'build vars: config vars builds see too, and which ones each release was built with',
+    sql: `
+      ALTER TABLE config_vars ADD COLUMN build INTEGER NOT NULL DEFAULT 0 CHECK (build IN (0, 1));
+      ALTER TABLE releases ADD COLUMN build_keys_json TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
+  {
     version: 7,
     name: 'app.json cron entries of a release, and their runs',
     sql: `

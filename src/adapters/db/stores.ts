@@ -24,6 +24,7 @@ interface ReleaseRow {
   buildpack: BuildpackName | null;
   image: string | null;
   config_json: string;
+  build_keys_json: string;
   status: ReleaseStatus;
   slot: Slot | null;
   container_id: string | null;
@@ -41,7 +42,7 @@ interface ReleaseRow {
 export const MAX_RELEASE_LOG_CHARS = 1024 * 1024;
 const LOG_TRUNCATED = '\n[log truncated: a release keeps its first 1 MiB]\n';
 
-const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, buildpack, image, config_json, status, slot,
+const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, buildpack, image, config_json, build_keys_json, status, slot,
   container_id, port, health_path, processes_json, release_command, cron_json, failure_reason, created_at, updated_at`;
 
 /** Columns a ReleaseUpdate may set, mapped to their SQL names. */
@@ -73,6 +74,7 @@ function toRelease(row: ReleaseRow): Release {
     buildpack: row.buildpack,
     image: row.image,
     config: JSON.parse(row.config_json) as Record<string, string>,
+    buildKeys: JSON.parse(row.build_keys_json) as string[],
     status: row.status,
     slot: row.slot,
     containerId: row.container_id,
@@ -135,11 +137,18 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
       // The version is computed inside the insert so two releases never share a number.
       const row = db
         .prepare(
-          `INSERT INTO releases (app_id, version, kind, git_sha, config_json, status)
-           VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?), ?, ?, ?, 'building')
+          `INSERT INTO releases (app_id, version, kind, git_sha, config_json, build_keys_json, status)
+           VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?), ?, ?, ?, ?, 'building')
            RETURNING ${RELEASE_COLUMNS}`,
         )
-        .get(release.appId, release.appId, release.kind, release.gitSha, JSON.stringify(release.config)) as ReleaseRow;
+        .get(
+          release.appId,
+          release.appId,
+          release.kind,
+          release.gitSha,
+          JSON.stringify(release.config),
+          JSON.stringify([...(release.buildKeys ?? [])].sort()),
+        ) as ReleaseRow;
       return toRelease(row);
     },
     get(id) {
@@ -213,10 +222,15 @@ export function createConfigStore(db: SqliteDatabase): ConfigStore {
       }[];
       return Object.fromEntries(rows.map((row) => [row.key, row.value]));
     },
-    replace: db.transaction((appId: number, vars: Readonly<Record<string, string>>) => {
+    buildKeys(appId) {
+      const rows = db.prepare('SELECT key FROM config_vars WHERE app_id = ? AND build = 1 ORDER BY key').all(appId) as { key: string }[];
+      return rows.map((row) => row.key);
+    },
+    replace: db.transaction((appId: number, vars: Readonly<Record<string, string>>, buildKeys: readonly string[]) => {
       db.prepare('DELETE FROM config_vars WHERE app_id = ?').run(appId);
-      const insert = db.prepare('INSERT INTO config_vars (app_id, key, value) VALUES (?, ?, ?)');
-      for (const [key, value] of Object.entries(vars)) insert.run(appId, key, value);
+      const insert = db.prepare('INSERT INTO config_vars (app_id, key, value, build) VALUES (?, ?, ?, ?)');
+      const build = new Set(buildKeys);
+      for (const [key, value] of Object.entries(vars)) insert.run(appId, key, value, build.has(key) ? 1 : 0);
     }),
   };
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ConflictError, DeployError, NotFoundError } from '../../domain/errors.js';
 import type { App, Release } from '../../domain/types.js';
 import type { ImageReleaseResult } from '../../pipeline/deploy.js';
-import { validateConfigVars } from '../../services/validation.js';
+import { parseConfigChange, planConfigChange, type ConfigChange } from '../../services/config-vars.js';
 import { appFor, appParams, errorResponses, releaseView, requireAdmin, type ApiDeps } from './context.js';
 
 type AppRoute = { Params: { app: string } };
@@ -11,9 +11,15 @@ const configSchema = {
   type: 'object',
   properties: {
     config: { type: 'object', additionalProperties: { type: 'string' } },
+    buildKeys: { type: 'array', items: { type: 'string' }, description: 'Config vars builds see too (build vars); every var is a runtime var' },
+    nextBuild: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Build vars this change touched: builds see them from the next push; the live image keeps what it was built with',
+    },
     release: { anyOf: [{ $ref: 'Release#' }, { type: 'null' }] },
   },
-  required: ['config'],
+  required: ['config', 'buildKeys'],
 } as const;
 
 /** Releases, rollback, config vars (each change is a release) and deploy status. */
@@ -55,48 +61,54 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       const app = appFor(deps, request);
       const version = request.body?.version;
       const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
-      const result = await deps.deployer.releaseFromImage({ app, kind: 'rollback', from: target, config: target.config });
+      const result = await deps.deployer.releaseFromImage({ app, kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys });
       return liveOrFail(deps, result);
     },
   );
 
-  api.get<AppRoute>('/apps/:app/config', { schema: { summary: 'Show config vars', params: appParams, response: { 200: configSchema, ...errorResponses } } }, async (request) => {
+  api.get<AppRoute>('/apps/:app/config', { schema: { summary: 'Show config vars and which are build vars', params: appParams, response: { 200: configSchema, ...errorResponses } } }, async (request) => {
     requireAdmin(request);
-    return { config: deps.configVars.get(appFor(deps, request).id) };
+    const app = appFor(deps, request);
+    return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) };
   });
 
-  api.patch<AppRoute & { Body: { set?: Record<string, string>; unset?: string[] } }>(
+  api.patch<AppRoute & { Body: ConfigChange }>(
     '/apps/:app/config',
     {
       schema: {
-        summary: 'Set and unset config vars at once; a live app gets a new release with them, rolled out blue/green',
+        summary:
+          'Set and unset config vars at once, and choose which are build vars (builds see them too; "build": {"KEY": false} makes one runtime only again). ' +
+          'A live app gets a new release when a runtime value changes, rolled out blue/green; build vars take effect at the next push (listed in nextBuild)',
         params: appParams,
         body: {
           type: 'object',
           properties: {
             set: { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 200 },
             unset: { type: 'array', items: { type: 'string' }, maxItems: 200 },
+            build: { type: 'object', additionalProperties: { type: 'boolean' }, maxProperties: 200 },
           },
           additionalProperties: false,
         },
         response: { 200: configSchema, ...errorResponses },
       },
+      // Before the schema, which would coerce (null to "", 5 to "5"): a wrong type is a 400.
+      preValidation: async (request) => {
+        request.body = parseConfigChange(request.body);
+      },
     },
     async (request) => {
       requireAdmin(request);
       const app = appFor(deps, request);
-      const set = request.body.set ?? {};
-      validateConfigVars(set);
-      const config = { ...deps.configVars.get(app.id), ...set };
-      for (const key of request.body.unset ?? []) delete config[key];
+      const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, request.body);
       const live = deps.releases.live(app.id);
-      if (!live) {
-        // Nothing runs yet: the next deploy starts with these.
-        deps.configVars.replace(app.id, config);
-        return { config, release: null };
+      if (!live || !planned.runtimeChanged) {
+        // Nothing runs yet, or only build flags changed: the next deploy starts with these.
+        deps.configVars.replace(app.id, planned.vars, planned.buildKeys);
+        return { config: planned.vars, buildKeys: planned.buildKeys, nextBuild: planned.nextBuild, release: null };
       }
-      const result = await deps.deployer.releaseFromImage({ app, kind: 'config', from: live, config });
-      return { config: deps.configVars.get(app.id), release: liveOrFail(deps, result) };
+      const result = await deps.deployer.releaseFromImage({ app, kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys });
+      const release = liveOrFail(deps, result);
+      return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild: planned.nextBuild, release };
     },
   );
 

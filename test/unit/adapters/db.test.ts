@@ -1,12 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { openDatabase, schemaVersion } from '../../../src/adapters/db/database.js';
 import { MIGRATIONS } from '../../../src/adapters/db/migrations.js';
-import { CRON_RUNS_KEPT, MAX_RELEASE_LOG_CHARS, createAppStore, createCronRunStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
+import { CRON_RUNS_KEPT, MAX_RELEASE_LOG_CHARS, createAppStore, createConfigStore, createCronRunStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
 
 function fresh() {
   const db = openDatabase(':memory:');
-  return { db, apps: createAppStore(db), releases: createReleaseStore(db), tokens: createTokenStore(db) };
+  return { db, apps: createAppStore(db), releases: createReleaseStore(db), tokens: createTokenStore(db), configVars: createConfigStore(db) };
 }
 
 describe('database', () => {
@@ -124,5 +127,45 @@ describe('database', () => {
     assert.match(interrupted?.output ?? '', /Pilot stopped during this run/);
     apps.delete(app.id);
     assert.deepEqual(runs.list(app.id, { limit: 10 }), []);
+  });
+
+  it('keeps which config vars are build vars, replaced with the values, for vars that exist only', () => {
+    const { apps, configVars } = fresh();
+    const app = apps.create('web');
+    assert.deepEqual(configVars.buildKeys(app.id), []);
+    configVars.replace(app.id, { VITE_API_URL: 'https://api', SECRET: 's', NPM_TOKEN: 't' }, ['VITE_API_URL', 'NPM_TOKEN', 'GONE']);
+    assert.deepEqual(configVars.get(app.id), { NPM_TOKEN: 't', SECRET: 's', VITE_API_URL: 'https://api' });
+    assert.deepEqual(configVars.buildKeys(app.id), ['NPM_TOKEN', 'VITE_API_URL']);
+    configVars.replace(app.id, { VITE_API_URL: 'https://api', SECRET: 's' }, ['SECRET']);
+    assert.deepEqual(configVars.buildKeys(app.id), ['SECRET']);
+    assert.deepEqual(configVars.buildKeys(apps.create('other').id), []);
+  });
+
+  it('records the build vars of each release, sorted, none when not given', () => {
+    const { apps, releases } = fresh();
+    const app = apps.create('web');
+    const built = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'a', config: { B: '1', A: '2', C: '3' }, buildKeys: ['B', 'A'] });
+    assert.deepEqual(releases.get(built.id)?.buildKeys, ['A', 'B']);
+    assert.deepEqual(releases.create({ appId: app.id, kind: 'config', gitSha: 'a', config: {} }).buildKeys, []);
+  });
+
+  it('migrates a database of version 3: existing vars are runtime only, existing releases built with none', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-db-'));
+    try {
+      const file = path.join(dir, 'pilot.db');
+      const old = openDatabase(file, MIGRATIONS.filter((migration) => migration.version <= 3));
+      old.prepare("INSERT INTO apps (name) VALUES ('old')").run();
+      old.prepare("INSERT INTO config_vars (app_id, key, value) VALUES (1, 'GREETING', 'hi')").run();
+      old.prepare("INSERT INTO releases (app_id, version, kind, status) VALUES (1, 1, 'deploy', 'live')").run();
+      old.close();
+      const db = openDatabase(file);
+      assert.equal(schemaVersion(db), MIGRATIONS[MIGRATIONS.length - 1]?.version);
+      assert.deepEqual(createConfigStore(db).get(1), { GREETING: 'hi' });
+      assert.deepEqual(createConfigStore(db).buildKeys(1), []);
+      assert.deepEqual(createReleaseStore(db).live(1)?.buildKeys, []);
+      db.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

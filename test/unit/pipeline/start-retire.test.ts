@@ -43,7 +43,7 @@ describe('formationPlan', () => {
 
 function release(version: number, status: ReleaseStatus, image: string | null): Release {
   return {
-    id: version, appId: 1, version, kind: 'deploy', gitSha: null, buildpack: 'node', image, config: {}, status,
+    id: version, appId: 1, version, kind: 'deploy', gitSha: null, buildpack: 'node', image, config: {}, buildKeys: [], status,
     slot: null, containerId: null, port: 5000, healthPath: '/', processes: { web: null }, releaseCommand: null, cron: [],
     failureReason: null, createdAt: '', updatedAt: '',
   };

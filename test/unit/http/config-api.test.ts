@@ -1,0 +1,116 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import Fastify from 'fastify';
+import { openDatabase } from '../../../src/adapters/db/database.js';
+import { createAppStore, createConfigStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
+import { NotFoundError } from '../../../src/domain/errors.js';
+import { hashToken } from '../../../src/domain/tokens.js';
+import { apiRoutes } from '../../../src/http/api/index.js';
+import type { ApiDeps } from '../../../src/http/api/context.js';
+import { registerErrorHandler } from '../../../src/http/errors.js';
+import type { ImageReleaseRequest } from '../../../src/pipeline/deploy.js';
+
+const TOKEN = 'pilot_test-admin-token';
+
+/** The config routes on SQLite ':memory:' with a fake deployer that records the releases asked for. */
+async function configApi(t: { after(fn: () => Promise<unknown>): void }, options: { live: boolean }) {
+  const db = openDatabase(':memory:');
+  const apps = createAppStore(db);
+  const releases = createReleaseStore(db);
+  const configVars = createConfigStore(db);
+  const tokenStore = createTokenStore(db);
+  tokenStore.ensureAdminToken('admin', hashToken(TOKEN), 'pilot_test');
+  const app = apps.create('shop');
+  configVars.replace(app.id, { GREETING: 'hi', VITE_API_URL: 'https://old' }, ['VITE_API_URL']);
+  if (options.live) {
+    const live = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'a'.repeat(40), config: configVars.get(app.id), buildKeys: ['VITE_API_URL'] });
+    releases.update(live.id, { image: 'pt/shop:v1', port: 5000 });
+    releases.transition(live.id, 'checking');
+    releases.promote(live.id);
+  }
+  const asked: ImageReleaseRequest[] = [];
+  const deployer = {
+    async releaseFromImage(request: ImageReleaseRequest) {
+      asked.push(request);
+      const release = releases.create({ appId: app.id, kind: request.kind, gitSha: request.from.gitSha, config: request.config, buildKeys: request.from.buildKeys });
+      releases.transition(release.id, 'checking');
+      releases.promote(release.id);
+      configVars.replace(app.id, request.config, request.buildKeys ?? []);
+      return { release: releases.get(release.id), live: true };
+    },
+  };
+  const appService = {
+    findId: (name: string) => apps.findByName(name)?.id,
+    get: (name: string) => {
+      const found = apps.findByName(name);
+      if (!found) throw new NotFoundError(`no app named "${name}"`);
+      return found;
+    },
+  };
+  const deps = { tokenStore, apps: appService, releases, configVars, deployer } as unknown as ApiDeps;
+  const server = Fastify({ ajv: { customOptions: { removeAdditional: false } } });
+  registerErrorHandler(server);
+  await server.register(apiRoutes, { prefix: '/api/v1', deps });
+  t.after(() => server.close());
+  const call = async (method: 'GET' | 'PATCH', body?: unknown) => {
+    const response = await server.inject({
+      method,
+      url: '/api/v1/apps/shop/config',
+      headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+    });
+    return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+  };
+  return { call, asked, configVars, releases, app };
+}
+
+describe('PATCH /api/v1/apps/:app/config with build vars', () => {
+  it('answers 400 with a message for each wrong JSON type, and changes nothing', async (t) => {
+    const { call, configVars, app } = await configApi(t, { live: true });
+    const refused: [unknown, RegExp][] = [
+      [{ set: { A: null } }, /"set.A" must be a string, got null/],
+      [{ set: { A: 5 } }, /"set.A" must be a string, got the number 5/],
+      [{ build: { GREETING: 'true' } }, /"build.GREETING" must be true \(build and runtime\) or false \(runtime only\), got the string "true"/],
+      [{ build: ['GREETING'] }, /"build" must be an object/],
+      [{ setBuild: { A: '1' } }, /unknown field "setBuild"/],
+      [{ build: { NOPE: true } }, /cannot make "NOPE" a build var: it is not set/],
+    ];
+    for (const [body, message] of refused) {
+      const answer = await call('PATCH', body);
+      assert.equal(answer.status, 400, JSON.stringify(body));
+      assert.match(String(answer.body.message), message);
+    }
+    assert.deepEqual(configVars.get(app.id), { GREETING: 'hi', VITE_API_URL: 'https://old' });
+    assert.deepEqual(configVars.buildKeys(app.id), ['VITE_API_URL']);
+  });
+
+  it('flips build-ness of a live app without a release, and says the next build sees it', async (t) => {
+    const { call, asked, releases, app } = await configApi(t, { live: true });
+    const answer = await call('PATCH', { build: { GREETING: true, VITE_API_URL: false } });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body, { config: { GREETING: 'hi', VITE_API_URL: 'https://old' }, buildKeys: ['GREETING'], nextBuild: ['GREETING', 'VITE_API_URL'], release: null });
+    assert.equal(asked.length, 0);
+    assert.equal(releases.list(app.id).length, 1);
+    assert.deepEqual((await call('GET')).body, { config: { GREETING: 'hi', VITE_API_URL: 'https://old' }, buildKeys: ['GREETING'] });
+  });
+
+  it('rolls a changed build var value out to the runtime as a release that keeps the image\'s build facts', async (t) => {
+    const { call, asked } = await configApi(t, { live: true });
+    const answer = await call('PATCH', { set: { VITE_API_URL: 'https://new', TOKEN: 'npm_x' }, build: { TOKEN: true } });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(asked[0]?.buildKeys, ['TOKEN', 'VITE_API_URL']);
+    assert.deepEqual(answer.body.buildKeys, ['TOKEN', 'VITE_API_URL']);
+    assert.deepEqual(answer.body.nextBuild, ['TOKEN', 'VITE_API_URL']);
+    const release = answer.body.release as { kind: string; buildKeys: string[] };
+    assert.equal(release.kind, 'config');
+    assert.deepEqual(release.buildKeys, ['VITE_API_URL'], 'the image was built with VITE_API_URL only');
+  });
+
+  it('keeps build vars of an app that does not run yet for its first deploy', async (t) => {
+    const { call, configVars, app } = await configApi(t, { live: false });
+    const answer = await call('PATCH', { set: { NEXT_PUBLIC_SITE: 'shop' }, build: { NEXT_PUBLIC_SITE: true } });
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.release, null);
+    assert.deepEqual(configVars.buildKeys(app.id), ['NEXT_PUBLIC_SITE', 'VITE_API_URL']);
+  });
+});
