@@ -238,14 +238,35 @@ const FROM_STEP = /^Step \d+\/\d+ : FROM /i;
  * needs: the layers of kept releases (the dependency cache among them) are never touched,
  * because Docker refuses to remove an image with children or a tag without force.
  */
-async function removeBuildLeftovers(docker: Docker, imageId: string): Promise<void> {
+/**
+ * What a failed build leaves: the images of the steps it finished. The last of them (with
+ * its parents, the dependency layer among them) is kept under `<repository>:build-cache`, so
+ * the next push reuses every step that did not change instead of installing everything
+ * again; the cache of an earlier failure goes first. Tagged, it is never a dangling image,
+ * and the app's destruction removes it with the app's other tags.
+ */
+async function keepFailedBuildCache(docker: Docker, repository: string, lastStepImage: string): Promise<void> {
+  await dropBuildCache(docker, repository);
   try {
-    const image = await docker.getImage(imageId).inspect();
-    if ((image.RepoTags ?? []).length > 0) return;
-    await docker.getImage(imageId).remove({ noprune: false });
+    await docker.getImage(lastStepImage).tag({ repo: repository, tag: BUILD_CACHE_TAG });
   } catch {
-    // 409: a child image or a container still needs it (a cached step); 404: already gone.
+    // 404: the step's image is already gone; nothing to keep.
   }
+}
+
+/** Untags `<repository>:build-cache`; its images go unless a newer build stands on them. */
+async function dropBuildCache(docker: Docker, repository: string): Promise<void> {
+  try {
+    await docker.getImage(`${repository}:${BUILD_CACHE_TAG}`).remove({ noprune: false });
+  } catch {
+    // 404: there is none; 409: a container still uses it.
+  }
+}
+
+const BUILD_CACHE_TAG = 'build-cache';
+
+function repositoryOf(tag: string): string {
+  return tag.replace(/:[^:/]+$/, '');
 }
 
 const CPU_PERIOD_MICROSECONDS = 100_000;
@@ -316,9 +337,10 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
     clearTimeout(timer);
   }
   if (failure) {
-    if (lastStepImage && !baseImages.has(lastStepImage)) await removeBuildLeftovers(docker, lastStepImage);
+    if (lastStepImage && !baseImages.has(lastStepImage)) await keepFailedBuildCache(docker, repositoryOf(request.tag), lastStepImage);
     throw new DeployError('PILOT_BUILD_FAILED', `build failed: ${failure.trim()}`);
   }
+  await dropBuildCache(docker, repositoryOf(request.tag));
 }
 
 /**

@@ -190,7 +190,7 @@ export class Deployer {
         const runnable = { ...release, ...changes, buildpack: from.buildpack, image: from.image as string, port: from.port as number };
         await this.rollOut(app, runnable, this.deps.releases.live(app.id), logged, started);
         this.deps.configVars.replace(app.id, request.config, buildKeys);
-        logged.result(this.appUrl(app.name));
+        logged.result(this.liveResult(app.name, changes.processes));
       });
       return { release: this.deps.releases.get(release.id) as Release, live };
     });
@@ -243,7 +243,7 @@ export class Deployer {
         const built = { buildpack: plan.buildpack, image, port, healthPath: plan.healthPath, processes: plan.processes, releaseCommand: plan.releaseCommand, cron: plan.cron };
         releases.update(release.id, built);
         await this.rollOut(app, { ...release, ...built }, releases.live(app.id), logged, started);
-        logged.result(this.appUrl(app.name));
+        logged.result(this.liveResult(app.name, plan.processes));
       });
     } finally {
       if (buildDir) await this.deps.workspaces.remove(buildDir);
@@ -375,8 +375,9 @@ export class Deployer {
     output.detail(logs.trimEnd());
   }
 
-  private appUrl(app: string): string {
-    return appUrl(app, this.deps.settings);
+  /** The app's URL; a worker-only app has none to visit (its name has no route, so no certificate either). */
+  private liveResult(app: string, processes: Readonly<Record<string, string | null>>): string {
+    return 'web' in processes ? appUrl(app, this.deps.settings) : `${app} is live (worker processes only: no URL)`;
   }
 }
 

@@ -104,4 +104,30 @@ describe('garbage collection over 20 deploys (real Docker, Caddy and git)', { sk
     assert.equal(answer.body, 'v6');
     assert.deepEqual((await leftovers()).newDangling, []);
   });
+
+  it('keeps what a failed build finished, so the push that fixes it installs nothing again', async () => {
+    const client = new GitClient(tempDir('gc-fix'));
+    await client.init();
+    const manifest = { name: 'gc-fix', version: '1.0.0', private: true, scripts: { build: 'node build.js', start: 'node server.js' } };
+    const lock = (name: string) => JSON.stringify({ name, version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name, version: '1.0.0' } } });
+    const server = "require('http').createServer((q, s) => s.end(require('fs').readFileSync('built.txt'))).listen(process.env.PORT);\n";
+    await client.commit({ 'package.json': JSON.stringify(manifest), 'package-lock.json': lock('gc-fix'), 'server.js': server, 'build.js': "require('fs').writeFileSync('built.txt', 'one')\n" });
+    assert.equal((await push(client, 'fixed')).code, 0);
+    // A new dependency layer (the manifest changed) and a build that breaks, in one push.
+    await client.commit({ 'package.json': JSON.stringify({ ...manifest, description: 'changed' }), 'build.js': 'throw new Error("broken build")\n' });
+    const failed = await push(client, 'fixed');
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stderr, /broken build/);
+    assert.ok((await appImages('fixed')).tags.some((tag) => tag.endsWith(':build-cache')), 'the failed build left its finished steps under :build-cache');
+
+    await client.commit({ 'build.js': "require('fs').writeFileSync('built.txt', 'two')\n" });
+    const fixed = await push(client, 'fixed');
+    assert.equal(fixed.code, 0, fixed.stderr);
+    assert.match(fixed.stderr, /RUN npm ci[^\n]*\nremote:\s+---> Using cache/, `the failed build's dependency layer was reused:\n${fixed.stderr}`);
+    const answer = await httpsGet({ host: `fixed.${pilot.domain}`, port: pilot.httpsPort, ca: pilot.caFile });
+    assert.equal(answer.body, 'two');
+    await pilot.server.deployer.settle();
+    assert.ok(!(await appImages('fixed')).tags.some((tag) => tag.endsWith(':build-cache')), 'a good build drops the cache tag');
+    assert.deepEqual((await leftovers()).newDangling, []);
+  });
 });
