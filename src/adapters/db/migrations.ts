@@ -101,4 +101,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE apps ADD COLUMN cpus REAL CHECK (cpus IS NULL OR cpus > 0);
     `,
   },
+  {
+    // 4 and 5 are other branches' (issue 17); the numbers are settled when they merge.
+    version: 6,
+    name: 'app.json: health checks with their settings, formation, deploy scripts',
+    sql: `
+      ALTER TABLE releases ADD COLUMN health_checks_json TEXT NOT NULL DEFAULT '[{"path":"/"}]';
+      UPDATE releases SET health_checks_json = json_array(json_object('path', health_path));
+      ALTER TABLE releases DROP COLUMN health_path;
+      ALTER TABLE releases ADD COLUMN formation_json TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE releases ADD COLUMN scripts_json TEXT NOT NULL DEFAULT '{"predeploy":null,"postdeploy":null,"firstDeploy":null}';
+    `,
+  },
 ];
