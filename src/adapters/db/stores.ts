@@ -123,7 +123,7 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
       if (changes[key] === undefined) continue;
       sets.push(`${column} = ?`);
       const value = changes[key];
-      values.push(typeof value === 'object' ? JSON.stringify(value) : value);
+      values.push(typeof value === 'object' && value !== null ? JSON.stringify(value) : value);
     }
     if (status) {
       sets.push('status = ?');

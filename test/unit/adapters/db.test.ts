@@ -81,6 +81,8 @@ describe('database', () => {
     assert.deepEqual(stored?.healthChecks, [{ path: '/ready', attempts: 3, content: 'ok' }]);
     assert.deepEqual(stored?.formation, { worker: 2 });
     assert.deepEqual(stored?.scripts, scripts);
+    releases.update(release.id, { releaseCommand: null });
+    assert.equal(releases.get(release.id)?.releaseCommand, null);
   });
 
   it("carries a release's health path into its health checks when migrating", (t) => {
