@@ -41,7 +41,7 @@ export interface ProcessDeps {
 export type ProcessAction = 'restart' | 'stop' | 'start';
 
 /** The state shown for a process type that runs no container. */
-export const SCALED_TO_ZERO = 'scaled to 0';
+const SCALED_TO_ZERO = 'scaled to 0';
 
 /** The live release's containers as Docker sees them: status, restart/stop/start, scale. */
 export class ProcessControl {
