@@ -357,9 +357,10 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
 function registerRuntimeCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
   interface ProcessView {
     type: string;
-    index: number;
+    /** null: a type scaled to 0, without a container. */
+    index: number | null;
     release: number;
-    container: string;
+    container: string | null;
     state: string;
     uptimeSeconds: number | null;
     restarts: number;
@@ -368,7 +369,7 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
     out.table(
       processes.map((process) => ({
         ...process,
-        process: `${process.type}.${process.index}`,
+        process: process.index === null ? process.type : `${process.type}.${process.index}`,
         release: `v${process.release}`,
         uptime: process.uptimeSeconds === null ? null : duration(process.uptimeSeconds),
       })),
@@ -377,7 +378,7 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
 
   program
     .command('ps')
-    .description("show the app's containers: state, release, uptime, restarts")
+    .description("show the app's containers: state, release, uptime, restarts (and the process types scaled to 0)")
     .addOption(appOption())
     .addHelpText('after', '\nExample:\n  $ pilot ps -a shop')
     .action(async (_options: unknown, command: Command) => {

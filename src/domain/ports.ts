@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, Release, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, Release, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
 
 export interface BuildRequest {
   readonly contextDir: string;
@@ -154,10 +154,12 @@ export interface ReleaseUpdate {
   readonly slot?: Slot;
   readonly containerId?: string;
   readonly port?: number;
-  readonly healthPath?: string;
+  readonly healthChecks?: readonly HealthCheck[];
   readonly processes?: Readonly<Record<string, string | null>>;
+  readonly formation?: Readonly<Record<string, number>>;
   readonly releaseCommand?: string | null;
   readonly cron?: readonly CronEntry[];
+  readonly scripts?: DeployScripts;
   readonly failureReason?: string;
 }
 
@@ -200,7 +202,10 @@ export interface ConfigStore {
   replace(appId: number, vars: Readonly<Record<string, string>>, buildKeys: readonly string[]): void;
 }
 
-/** How many containers of each process type run; a type without a row runs one. */
+/**
+ * The scales `ps:scale` set, kept across releases. A type without a row runs one if it is
+ * `web`, else none; app.json formation wins over a row (pipeline/start.ts processQuantities).
+ */
 export interface FormationStore {
   get(appId: number): Record<string, number>;
   set(appId: number, quantities: Readonly<Record<string, number>>): void;

@@ -36,20 +36,62 @@ export interface Release {
   readonly containerId: string | null;
   /** Port the app listens on inside its container. */
   readonly port: number | null;
-  readonly healthPath: string;
+  /** The HTTP checks every web process passes before it serves (app.json `healthchecks.web`). */
+  readonly healthChecks: readonly HealthCheck[];
   /**
    * Process types and their commands (Procfile); null runs the image's own command.
    * No `web` entry: a worker-only app, without a route.
    */
   readonly processes: Readonly<Record<string, string | null>>;
+  /** Quantities app.json `formation` sets; they win over `ps:scale` (see `processQuantities`). */
+  readonly formation: Readonly<Record<string, number>>;
   /** The Procfile's `release:` command, run once before the release's processes start. */
   readonly releaseCommand: string | null;
   /** app.json `cron` entries: run on their schedule while this release is live. */
   readonly cron: readonly CronEntry[];
+  readonly scripts: DeployScripts;
   readonly failureReason: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
+
+/**
+ * One startup check of a web process, with Dokku's app.json fields (times in seconds).
+ * Unset fields keep Pilot's defaults: quick then slower polling until PILOT_HEALTH_TIMEOUT.
+ */
+export interface HealthCheck {
+  readonly path: string;
+  /** Port inside the container; the release's port when unset. */
+  readonly port?: number;
+  /** The check fails after this many unhealthy answers. */
+  readonly attempts?: number;
+  /** Pause between attempts. */
+  readonly wait?: number;
+  /** Longest wait for one answer. */
+  readonly timeout?: number;
+  /** Pause before the first attempt. */
+  readonly initialDelay?: number;
+  /** Text the body of a healthy answer contains. */
+  readonly content?: string;
+}
+
+/** The check of an app that declares none: `GET /` answers 2xx or 3xx. */
+export const DEFAULT_HEALTH_CHECKS: readonly HealthCheck[] = [{ path: '/' }];
+
+/** app.json deploy scripts, each run in a one-off container of the release. */
+export interface DeployScripts {
+  /** `scripts.dokku.predeploy`: before the switch; failing it rejects the release. */
+  readonly predeploy: string | null;
+  /** `scripts.dokku.postdeploy`: after the switch; failing it leaves the release live. */
+  readonly postdeploy: string | null;
+  /** `scripts.postdeploy` (Heroku's): once, after the app's first release went live. */
+  readonly firstDeploy: string | null;
+}
+
+export const NO_DEPLOY_SCRIPTS: DeployScripts = { predeploy: null, postdeploy: null, firstDeploy: null };
+
+/** Most containers of one process type (the formation table's CHECK says the same). */
+export const MAX_PROCESS_QUANTITY = 20;
 
 export function otherSlot(slot: Slot | null): Slot {
   return slot === 'blue' ? 'green' : 'blue';

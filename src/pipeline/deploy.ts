@@ -6,9 +6,9 @@ import { ConflictError, PilotError } from '../domain/errors.js';
 import type { Config } from '../config.js';
 import { DETECTION_FILES, READ_FILES, detectBuildpack, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
-import { RELEASE_LABEL, formationPlan, instanceLabels, networkName, releaseRuntime } from './start.js';
+import { RELEASE_LABEL, formationPlan, instanceLabels, networkName, processQuantities, releaseRuntime, type ReleaseRuntime } from './start.js';
 import { ProcessCheckError, checkProcesses, startProcesses } from './processes.js';
-import { runReleaseCommand } from './release-phase.js';
+import { runReleaseTask, tasksAfterSwitch, tasksBeforeStart } from './release-phase.js';
 import { imagesToPrune, retireContainers } from './retire.js';
 import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
@@ -179,10 +179,12 @@ export class Deployer {
         buildpack: from.buildpack ?? undefined,
         image: from.image,
         port: from.port,
-        healthPath: from.healthPath,
+        healthChecks: from.healthChecks,
         processes: from.processes,
+        formation: from.formation,
         releaseCommand: from.releaseCommand,
         cron: from.cron,
+        scripts: from.scripts,
       };
       this.deps.releases.update(release.id, changes);
       const live = await this.attempt(app, release, write, async (logged, started) => {
@@ -240,7 +242,17 @@ export class Deployer {
           ),
         );
         const port = plan.port ?? (await this.deps.engine.exposedPort(image)) ?? 5000;
-        const built = { buildpack: plan.buildpack, image, port, healthPath: plan.healthPath, processes: plan.processes, releaseCommand: plan.releaseCommand, cron: plan.cron };
+        const built = {
+          buildpack: plan.buildpack,
+          image,
+          port,
+          healthChecks: plan.healthChecks,
+          processes: plan.processes,
+          formation: plan.formation,
+          releaseCommand: plan.releaseCommand,
+          scripts: plan.scripts,
+          cron: plan.cron,
+        };
         releases.update(release.id, built);
         await this.rollOut(app, { ...release, ...built }, releases.live(app.id), logged, started);
         logged.result(this.liveResult(app.name, plan.processes));
@@ -286,7 +298,7 @@ export class Deployer {
     }
   }
 
-  /** release phase → start → check → switch → retire, for a release whose image exists. */
+  /** release phase → start → check → switch → retire → postdeploy, for a release whose image exists. */
   private async rollOut(
     app: App,
     release: Release & { image: string; port: number },
@@ -298,9 +310,7 @@ export class Deployer {
     const slot = otherSlot(previous?.slot ?? null);
     const runtime = releaseRuntime(app, release, settings, this.deps.volumes.list(app.id));
     await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
-    if (release.releaseCommand) {
-      await runReleaseCommand(engine, runtime, release.releaseCommand, output, settings.buildTimeoutSeconds);
-    }
+    for (const task of tasksBeforeStart(release)) await runReleaseTask(engine, runtime, task, output, settings.buildTimeoutSeconds);
     // The release before the live one may still drain in the free slot: let its requests finish.
     const draining = this.retiring.get(app.name);
     if (draining) {
@@ -313,7 +323,9 @@ export class Deployer {
     for (const leftover of await engine.listContainers({ ...instanceLabels(settings.instance, app.name), 'pilot.slot': slot })) {
       await engine.removeContainer(leftover.id);
     }
-    const plans = formationPlan(runtime, slot, release.processes, this.deps.formation.get(app.id));
+    const quantities = processQuantities(release, this.deps.formation.get(app.id));
+    const plans = formationPlan(runtime, slot, release.processes, quantities);
+    reportIdleTypes(app.name, quantities, output);
     const processes = await startProcesses(engine, plans, started);
     releases.transition(release.id, 'checking', { containerId: processes[0]?.containerId });
     const checked = await checkProcesses(engine, processes, { ...release, healthTimeoutSeconds: settings.healthTimeoutSeconds, settleSeconds: WORKER_SETTLE_SECONDS });
@@ -332,6 +344,18 @@ export class Deployer {
       this.retireInBackground(app, previous);
     } else {
       void this.pruneImages(app);
+    }
+    await this.runPostdeployTasks(runtime, release, previous === undefined, output);
+  }
+
+  /** The release already serves: a failing postdeploy task is reported, and never fails the release. */
+  private async runPostdeployTasks(runtime: ReleaseRuntime, release: Release, firstLiveRelease: boolean, output: DeployOutput): Promise<void> {
+    for (const task of tasksAfterSwitch(release, firstLiveRelease)) {
+      try {
+        await runReleaseTask(this.deps.engine, runtime, task, output, this.deps.settings.buildTimeoutSeconds);
+      } catch (error) {
+        output.error(`${describeFailure(error, this.deps.logger)}; v${release.version} stays live (this script runs after the switch)`);
+      }
     }
   }
 
@@ -378,6 +402,20 @@ export class Deployer {
   /** The app's URL; a worker-only app has none to visit (its name has no route, so no certificate either). */
   private liveResult(app: string, processes: Readonly<Record<string, string | null>>): string {
     return 'web' in processes ? appUrl(app, this.deps.settings) : `${app} is live (worker processes only: no URL)`;
+  }
+}
+
+/** Says which process types do not start: at 0, as every type but web is until scaled. */
+function reportIdleTypes(app: string, quantities: Readonly<Record<string, number>>, output: DeployOutput): void {
+  const idle = Object.keys(quantities).filter((type) => quantities[type] === 0).sort();
+  const first = idle[0];
+  if (first === undefined) return;
+  const one = idle.length === 1;
+  const how = `\`pilot ps:scale ${first}=1 -a ${app}\` or app.json formation`;
+  if (Object.values(quantities).every((quantity) => quantity === 0)) {
+    output.step(`No process runs: ${idle.join(', ')} ${one ? 'is' : 'are'} at 0; scale ${one ? 'it' : 'them'} with ${how}`);
+  } else {
+    output.step(`Not started: ${idle.join(', ')} at 0 (${how} runs ${one ? 'it' : 'them'})`);
   }
 }
 

@@ -1,8 +1,8 @@
 import semver from 'semver';
-import type { BuildpackName, CronEntry } from '../domain/types.js';
+import type { BuildpackName, CronEntry, DeployScripts, HealthCheck } from '../domain/types.js';
 import { DeployError } from '../domain/errors.js';
 import { parseProcfile } from './procfile.js';
-import { cronEntriesOf } from './cron.js';
+import { parseAppJson, type AppJson } from './app-json.js';
 
 /** The port apps listen on ($PORT) when nothing else says, as Dokku and Heroku do. */
 export const DEFAULT_APP_PORT = 5000;
@@ -31,14 +31,22 @@ export interface BuildPlan {
   readonly dockerfileContext: Readonly<Record<string, unknown>> | undefined;
   /** Port inside the container; undefined: read the image's EXPOSE after the build. */
   readonly port: number | undefined;
-  readonly healthPath: string;
-  /** Process types to run (Procfile), command null = the image's own; no `web`: no route. */
+  /** app.json `healthchecks.web` startup checks (`GET /` when none). */
+  readonly healthChecks: readonly HealthCheck[];
+  /** Process types (Procfile), command null = the image's own; no `web`: no route. */
   readonly processes: Readonly<Record<string, string | null>>;
+  /** app.json `formation` quantities. */
+  readonly formation: Readonly<Record<string, number>>;
   /** The Procfile's `release:` command. */
   readonly releaseCommand: string | null;
+  /** app.json deploy scripts. */
+  readonly scripts: DeployScripts;
   /** app.json `cron` entries. */
   readonly cron: readonly CronEntry[];
 }
+
+/** What a plan takes from the Procfile and app.json, whatever the buildpack. */
+type ProcessFields = Pick<BuildPlan, 'healthChecks' | 'processes' | 'formation' | 'releaseCommand' | 'scripts' | 'cron'>;
 
 export interface DetectSettings {
   readonly nodeImage: string;
@@ -50,14 +58,12 @@ export interface DetectSettings {
 /** Picks the buildpack: a root Dockerfile, else package.json (node), else index.html (static). */
 export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): BuildPlan {
   const procfile = facts.contents.has('Procfile') ? parseProcfile(facts.contents.get('Procfile') ?? '') : new Map<string, string>();
-  const appJson = parseAppJson(facts.contents.get('app.json'));
-  const healthPath = healthPathOf(appJson);
-  const processes = processesOf(procfile);
-  const cron = cronEntriesOf(appJson, { allowSeconds: settings.cronAllowSeconds });
+  const appJson = parseAppJson(facts.contents.get('app.json'), { allowSeconds: settings.cronAllowSeconds });
+  const processes = processesOf(procfile, appJson);
   if (facts.files.has('Dockerfile')) {
-    return { buildpack: 'dockerfile', description: 'Dockerfile app', dockerfileContext: undefined, port: undefined, healthPath, ...processes, cron };
+    return { buildpack: 'dockerfile', description: 'Dockerfile app', dockerfileContext: undefined, port: undefined, ...processes };
   }
-  if (facts.files.has('package.json')) return { ...nodePlan(facts, settings, procfile, healthPath), ...processes, cron };
+  if (facts.files.has('package.json')) return { ...nodePlan(facts, settings, procfile), ...processes };
   const siteDir = facts.files.has('index.html') ? '.' : facts.files.has('public/index.html') ? 'public' : undefined;
   if (siteDir !== undefined) {
     return {
@@ -65,11 +71,10 @@ export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): B
       description: `static site (${siteDir === '.' ? 'the repository root' : 'public/'})`,
       dockerfileContext: { baseImage: settings.staticImage, siteDir: siteDir === '.' ? '' : 'public/', port: DEFAULT_APP_PORT },
       port: DEFAULT_APP_PORT,
-      healthPath,
+      ...processes,
       // A static site has one process: Caddy serving the files.
       processes: { web: null },
       releaseCommand: null,
-      cron,
     };
   }
   throw new DeployError(
@@ -87,13 +92,27 @@ interface PackageJson {
 
 /**
  * Procfile types (but `release`, which is not a process). Without a Procfile the image's
- * command is the web process; a Procfile without `web` makes a worker-only app.
+ * command is the web process; a Procfile without `web` makes a worker-only app. app.json
+ * formation may only scale types that exist.
  */
-function processesOf(procfile: Map<string, string>): Pick<BuildPlan, 'processes' | 'releaseCommand'> {
+function processesOf(procfile: Map<string, string>, appJson: AppJson): ProcessFields {
   const declared = [...procfile].filter(([type]) => type !== 'release');
+  const processes = declared.length === 0 ? { web: null } : Object.fromEntries(declared);
+  for (const type of Object.keys(appJson.formation)) {
+    if (!(type in processes)) {
+      throw new DeployError(
+        'PILOT_APP_JSON_INVALID',
+        `app.json formation.${type}: there is no process type "${type}" (the types: ${Object.keys(processes).join(', ')}; a Procfile declares them)`,
+      );
+    }
+  }
   return {
-    processes: declared.length === 0 ? { web: null } : Object.fromEntries(declared),
+    healthChecks: appJson.healthchecks,
+    processes,
+    formation: appJson.formation,
     releaseCommand: procfile.get('release') ?? null,
+    scripts: appJson.scripts,
+    cron: appJson.cron,
   };
 }
 
@@ -101,8 +120,7 @@ function nodePlan(
   facts: SourceFacts,
   settings: DetectSettings,
   procfile: Map<string, string>,
-  healthPath: string,
-): Omit<BuildPlan, 'processes' | 'releaseCommand' | 'cron'> {
+): Omit<BuildPlan, keyof ProcessFields> {
   const pkg = parsePackageJson(facts.contents.get('package.json') ?? '');
   const major = nodeMajor(pkg, facts);
   const manager = packageManager(facts.files);
@@ -124,7 +142,6 @@ function nodePlan(
       port: DEFAULT_APP_PORT,
     },
     port: DEFAULT_APP_PORT,
-    healthPath,
   };
 }
 
@@ -205,25 +222,4 @@ function startCommandOf(pkg: PackageJson, procfile: Map<string, string>): string
     'PILOT_NO_START_COMMAND',
     'cannot tell how to start this Node.js app: add a "start" script to package.json, a "main" file, or a Procfile with a web: line',
   );
-}
-
-/** app.json parsed once for everything read from it; undefined when there is none. */
-export function parseAppJson(text: string | undefined): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new DeployError('PILOT_APP_JSON_INVALID', `app.json is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-/** Health path from app.json `healthchecks.web[].path`, as Dokku reads it; `/` by default. */
-export function healthPathOf(parsed: unknown): string {
-  const checks = (parsed as { healthchecks?: { web?: { path?: unknown }[] } })?.healthchecks?.web;
-  const path = Array.isArray(checks) ? checks.find((check) => typeof check?.path === 'string')?.path : undefined;
-  if (typeof path !== 'string') return '/';
-  if (!path.startsWith('/') || /[\s#]/.test(path)) {
-    throw new DeployError('PILOT_APP_JSON_INVALID', `app.json health check path "${path}" must start with / and hold no spaces`);
-  }
-  return path;
 }

@@ -1,4 +1,5 @@
 import type { ContainerEngine, ContainerPlan } from '../domain/ports.js';
+import type { HealthCheck } from '../domain/types.js';
 import { DeployError } from '../domain/errors.js';
 import { DEFAULT_HEALTH_TIMING, waitUntilHealthy, type HealthResult } from './healthcheck.js';
 import { INDEX_LABEL, PROCESS_LABEL } from './start.js';
@@ -34,7 +35,9 @@ export async function startProcesses(engine: ContainerEngine, plans: readonly Co
 
 export interface CheckSettings {
   readonly port: number;
-  readonly healthPath: string;
+  /** Passed in order by every web process. */
+  readonly healthChecks: readonly HealthCheck[];
+  /** How long a check without `attempts` keeps trying (PILOT_HEALTH_TIMEOUT). */
   readonly healthTimeoutSeconds: number;
   /** How long a process without HTTP (a worker) must stay up to pass. */
   readonly settleSeconds: number;
@@ -46,7 +49,7 @@ export interface CheckedProcess extends StartedProcess {
 }
 
 /**
- * Checks every process at once: web processes by HTTP (their health path), the others by
+ * Checks every process at once: web processes by HTTP (the release's checks, in order), the others by
  * still running after the settle time, as Dokku's default check does. Resolves with the
  * slowest web check, for the pusher.
  */
@@ -71,10 +74,13 @@ export async function checkProcesses(
         }
         const ip = (await engine.inspectContainer(process.containerId))?.ip;
         if (!ip) throw new DeployError('PILOT_START_FAILED', 'the new container got no network address');
-        const health = await waitUntilHealthy(
-          { host: ip, port: settings.port, path: settings.healthPath, status: () => status(process) },
-          { ...DEFAULT_HEALTH_TIMING, timeoutMs: settings.healthTimeoutSeconds * 1000 },
-        );
+        const target = { host: ip, port: settings.port, status: () => status(process) };
+        const timing = { ...DEFAULT_HEALTH_TIMING, timeoutMs: settings.healthTimeoutSeconds * 1000 };
+        let health: HealthResult = { attempts: 0, elapsedMs: 0 };
+        for (const check of settings.healthChecks) {
+          const passed = await waitUntilHealthy(target, check, timing);
+          health = { attempts: health.attempts + passed.attempts, elapsedMs: health.elapsedMs + passed.elapsedMs };
+        }
         return { checked: { ...process, upstream: `${ip}:${settings.port}` }, health };
       } catch (error) {
         if (error instanceof DeployError) throw new ProcessCheckError(`${label(process)}${error.message}`, process.containerId);

@@ -98,7 +98,23 @@ export function containerPlan(runtime: ReleaseRuntime, process: ProcessSlot): Co
   };
 }
 
-/** Every process of a release at its scale: `quantities` (default 1 per type), web first. */
+/**
+ * How many containers of each of a release's process types run. Like Dokku: `web` runs one
+ * and every other type none (a `console:` or task entry must not start by itself) unless
+ * scaled. app.json `formation` wins: Dokku applies it on every deploy and refuses `ps:scale`
+ * while app.json sets the scale, so the file in the repository stays the truth (Pilot
+ * refuses `ps:scale` of the types app.json sets). `ps:scale` rows give the other types.
+ */
+export function processQuantities(
+  release: { readonly processes: Readonly<Record<string, string | null>>; readonly formation: Readonly<Record<string, number>> },
+  scaled: Readonly<Record<string, number>>,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.keys(release.processes).map((type) => [type, release.formation[type] ?? scaled[type] ?? (type === 'web' ? 1 : 0)]),
+  );
+}
+
+/** Every process of a release at its scale (see processQuantities), web first. */
 export function formationPlan(
   runtime: ReleaseRuntime,
   slot: Slot,
@@ -107,7 +123,7 @@ export function formationPlan(
 ): ContainerPlan[] {
   const types = Object.keys(processes).sort((a, b) => (a === 'web' ? -1 : b === 'web' ? 1 : a.localeCompare(b)));
   return types.flatMap((type) =>
-    Array.from({ length: quantities[type] ?? 1 }, (_, offset) =>
+    Array.from({ length: quantities[type] ?? 0 }, (_, offset) =>
       containerPlan(runtime, { slot, type, index: offset + 1, command: processes[type] ?? null }),
     ),
   );

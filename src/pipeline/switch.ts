@@ -1,5 +1,5 @@
 import type { AppStore, ContainerEngine, ContainerState, DomainStore, FormationStore, ReleaseStore, RouteLoader } from '../domain/ports.js';
-import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, instanceLabels } from './start.js';
+import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, instanceLabels, processQuantities } from './start.js';
 import { DependencyError } from '../domain/errors.js';
 import type { Release } from '../domain/types.js';
 import { appHost, buildCaddyfileContext, type AppRoute, type CaddyfileContext, type RouteSettings } from './routes.js';
@@ -67,10 +67,9 @@ export class RouteTable {
     for (const app of this.deps.apps.list()) {
       const release = candidate?.appId === app.id ? candidate.release : serving.get(app.id);
       if (!release?.port) continue;
-      expected.push(...webContainers(containers, app.name, release, this.deps.formation.get(app.id).web ?? 1).map((container) => container.id));
-      const upstreams = candidate?.appId === app.id
-        ? [...candidate.upstreams]
-        : webUpstreams(containers, app.name, release, this.deps.formation.get(app.id).web ?? 1);
+      const webScale = processQuantities(release, this.deps.formation.get(app.id)).web ?? 0;
+      expected.push(...webContainers(containers, app.name, release, webScale).map((container) => container.id));
+      const upstreams = candidate?.appId === app.id ? [...candidate.upstreams] : webUpstreams(containers, app.name, release, webScale);
       routes.push({
         name: app.name,
         hosts: [appHost(app.name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],

@@ -1,17 +1,18 @@
 import type { ContainerEngine, ContainerState, FormationStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
-import type { App, Release } from '../domain/types.js';
+import { MAX_PROCESS_QUANTITY, type App, type Release } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
-import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, containerPlan, instanceLabels, isOneOff, releaseRuntime } from '../pipeline/start.js';
+import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, containerPlan, instanceLabels, isOneOff, processQuantities, releaseRuntime } from '../pipeline/start.js';
 import { checkProcesses, startProcesses } from '../pipeline/processes.js';
 import { WORKER_SETTLE_SECONDS } from '../pipeline/deploy.js';
 
+/** A container of the live release, or (index and container null) a process type scaled to 0. */
 export interface ProcessStatus {
   readonly type: string;
-  readonly index: number;
+  readonly index: number | null;
   readonly release: number;
-  readonly container: string;
+  readonly container: string | null;
   readonly state: string;
   readonly startedAt: string | null;
   readonly uptimeSeconds: number | null;
@@ -39,8 +40,8 @@ export interface ProcessDeps {
 
 export type ProcessAction = 'restart' | 'stop' | 'start';
 
-/** Most containers of one type; a limit on what one request may start. */
-export const MAX_SCALE = 20;
+/** The state shown for a process type that runs no container. */
+const SCALED_TO_ZERO = 'scaled to 0';
 
 /** The live release's containers as Docker sees them: status, restart/stop/start, scale. */
 export class ProcessControl {
@@ -63,6 +64,11 @@ export class ProcessControl {
         uptimeSeconds: startedAt ? Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)) : null,
         restarts: container?.restartCount ?? 0,
       });
+    }
+    const quantities = processQuantities(live, this.deps.formation.get(app.id));
+    for (const type of Object.keys(quantities).sort()) {
+      if (quantities[type] !== 0) continue;
+      statuses.push({ type, index: null, release: live.version, container: null, state: SCALED_TO_ZERO, startedAt: null, uptimeSeconds: null, restarts: 0 });
     }
     return statuses;
   }
@@ -94,26 +100,31 @@ export class ProcessControl {
     return this.deps.deployer.withAppLock(app.name, async () => {
       const live = this.deps.releases.live(app.id);
       for (const [type, quantity] of Object.entries(quantities)) {
-        if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_SCALE) {
-          throw new ValidationError(`${type}=${quantity}: a scale is a whole number from 0 to ${MAX_SCALE}`);
+        if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_PROCESS_QUANTITY) {
+          throw new ValidationError(`${type}=${quantity}: a scale is a whole number from 0 to ${MAX_PROCESS_QUANTITY}`);
         }
         if (live && !(type in live.processes)) {
           throw new ValidationError(`v${live.version} has no process type "${type}" (its types: ${Object.keys(live.processes).join(', ') || 'none'})`);
+        }
+        // app.json formation wins at every deploy (see processQuantities): a scale here would not last.
+        const declared = live?.formation[type];
+        if (declared !== undefined) {
+          throw new ConflictError(`${type} is scaled by app.json formation (${type}.quantity: ${declared}) in v${live?.version}: change app.json and push to scale it`);
         }
       }
       if (!live) {
         this.deps.formation.set(app.id, quantities);
         return [];
       }
-      const current = this.deps.formation.get(app.id);
       const containers = await this.containersOf(app, live);
       await this.scaleUp(app, live, containers, quantities);
       // Only now do new web containers count in the routes; removed ones leave them here.
       this.deps.formation.set(app.id, quantities);
       await this.deps.routes.reload();
+      const scale = processQuantities(live, this.deps.formation.get(app.id));
       const surplus = containers.filter((container) => {
         const type = container.labels[PROCESS_LABEL] ?? 'web';
-        return Number(container.labels[INDEX_LABEL] ?? 1) > (quantities[type] ?? current[type] ?? 1);
+        return Number(container.labels[INDEX_LABEL] ?? 1) > (scale[type] ?? 0);
       });
       if (surplus.length > 0) {
         await new Promise((resolve) => setTimeout(resolve, this.deps.settings.drainSeconds * 1000));
@@ -139,7 +150,7 @@ export class ProcessControl {
     try {
       for (const plan of plans) await engine.removeContainer(plan.name);
       const processes = await startProcesses(engine, plans, (id) => started.push(id));
-      await checkProcesses(engine, processes, { port: live.port, healthPath: live.healthPath, healthTimeoutSeconds: settings.healthTimeoutSeconds, settleSeconds: WORKER_SETTLE_SECONDS });
+      await checkProcesses(engine, processes, { port: live.port, healthChecks: live.healthChecks, healthTimeoutSeconds: settings.healthTimeoutSeconds, settleSeconds: WORKER_SETTLE_SECONDS });
       for (const process of processes) await engine.keepRunning(process.containerId);
     } catch (error) {
       for (const id of started) await engine.removeContainer(id).catch(() => undefined);

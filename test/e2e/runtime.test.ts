@@ -15,12 +15,14 @@ const CLI_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '
 
 /**
  * web serves what the worker and the release command wrote to the volume at /data;
- * release.js fails when the version says so.
+ * release.js fails when the version says so. app.json formation runs the worker (only web
+ * starts by default).
  */
 function appFiles(version: string, options: { failRelease?: boolean } = {}): Record<string, string> {
   return {
     'package.json': JSON.stringify({ name: 'runtime-app', version, scripts: { start: 'node web.js' } }),
     Procfile: 'web: node web.js\nworker: node worker.js\nrelease: node release.js\n',
+    'app.json': JSON.stringify({ formation: { worker: { quantity: 1 } } }),
     'web.js':
       "const fs = require('fs');\nconst { version } = require('./package.json');\n" +
       "const read = (file) => { try { return fs.readFileSync('/data/' + file, 'utf8'); } catch { return 'missing'; } };\n" +
@@ -89,11 +91,11 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
   }
 
   async function processes(app: string): Promise<string[]> {
-    const list = (await api('GET', `/apps/${app}/ps`)).json() as { type: string; index: number; state: string }[];
-    return list.map((process) => `${process.type}.${process.index} ${process.state}`);
+    const list = (await api('GET', `/apps/${app}/ps`)).json() as { type: string; index: number | null; state: string }[];
+    return list.map((process) => `${process.index === null ? process.type : `${process.type}.${process.index}`} ${process.state}`);
   }
 
-  it('runs web and worker from the Procfile, the release command first, all sharing the volume', async () => {
+  it('runs web and the worker app.json scales from the Procfile, the release command first, all sharing the volume', async () => {
     assert.equal((await api('POST', '/apps', { name: 'rt' })).statusCode, 201);
     const mounted = await api('POST', '/apps/rt/storage', { path: '/data/' });
     assert.equal(mounted.statusCode, 201, mounted.body);
@@ -106,7 +108,12 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
     assert.match(result.stderr, /worker\.1 running after \d+ s/);
     assert.equal(await body('rt'), 'web 1');
     assert.equal(await body('rt', '/release.txt'), 'release of 1', 'the release command ran before web, on the same volume');
-    assert.match(await waitFor('the worker writing to the volume', async () => ((await body('rt', '/worker.txt')).startsWith('worker beat') ? body('rt', '/worker.txt') : undefined)), /worker beat \d+/);
+    // Read once per probe: a second read may fall between the worker's truncate and write.
+    const beat = await waitFor('the worker writing to the volume', async () => {
+      const text = await body('rt', '/worker.txt');
+      return text.startsWith('worker beat') ? text : undefined;
+    });
+    assert.match(beat, /worker beat \d+/);
     assert.deepEqual(await processes('rt'), ['web.1 running', 'worker.1 running']);
   });
 
@@ -202,7 +209,7 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
     assert.match(reset.stdout, /Memory: 256m \(default\)\nCPUs: {3}0\.5\n/);
   });
 
-  it('deploys a worker-only app without a route', async () => {
+  it('deploys a worker-only app without a route: nothing runs until the worker is scaled', async () => {
     const jobs = new GitClient(tempDir('jobs'));
     await jobs.init();
     await jobs.commit({
@@ -212,8 +219,12 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
     });
     const result = await push(jobs, 'jobs');
     assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /No process runs: worker is at 0; scale it with `pilot ps:scale worker=1 -a jobs` or app\.json formation/);
     assert.match(result.stderr, /v1 is live \(no web process: no route\)/);
     assert.doesNotMatch(result.stderr, /Health check passed/);
+    assert.deepEqual(await processes('jobs'), ['worker scaled to 0']);
+    const scaled = await pilotCli(['ps:scale', 'worker=1', '-a', 'jobs']);
+    assert.equal(scaled.code, 0, scaled.stderr);
     assert.deepEqual(await processes('jobs'), ['worker.1 running']);
     assert.doesNotMatch(fs.readFileSync(pilot.server.paths.caddyfile, 'utf8'), /jobs\.localhost/);
   });

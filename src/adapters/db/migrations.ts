@@ -110,6 +110,17 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'app.json: health checks with their settings, formation, deploy scripts',
+    sql: `
+      ALTER TABLE releases ADD COLUMN health_checks_json TEXT NOT NULL DEFAULT '[{"path":"/"}]';
+      UPDATE releases SET health_checks_json = json_array(json_object('path', health_path));
+      ALTER TABLE releases DROP COLUMN health_path;
+      ALTER TABLE releases ADD COLUMN formation_json TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE releases ADD COLUMN scripts_json TEXT NOT NULL DEFAULT '{"predeploy":null,"postdeploy":null,"firstDeploy":null}';
+    `,
+  },
+  {
     version: 7,
     name: 'app.json cron entries of a release, and their runs',
     sql: `

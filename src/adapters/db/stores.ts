@@ -2,7 +2,7 @@ import type { SqliteDatabase } from './database.js';
 import type {
   AppStore, ConfigStore, CronRunStore, DomainStore, FormationStore, NewRelease, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
 } from '../../domain/ports.js';
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
 import { CRON_OUTPUT_KEPT_CHARS } from '../../domain/types.js';
 
 interface AppRow {
@@ -29,10 +29,12 @@ interface ReleaseRow {
   slot: Slot | null;
   container_id: string | null;
   port: number | null;
-  health_path: string;
+  health_checks_json: string;
   processes_json: string;
+  formation_json: string;
   release_command: string | null;
   cron_json: string;
+  scripts_json: string;
   failure_reason: string | null;
   created_at: string;
   updated_at: string;
@@ -43,7 +45,7 @@ export const MAX_RELEASE_LOG_CHARS = 1024 * 1024;
 const LOG_TRUNCATED = '\n[log truncated: a release keeps its first 1 MiB]\n';
 
 const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, buildpack, image, config_json, build_keys_json, status, slot,
-  container_id, port, health_path, processes_json, release_command, cron_json, failure_reason, created_at, updated_at`;
+  container_id, port, health_checks_json, processes_json, formation_json, release_command, scripts_json, cron_json, failure_reason, created_at, updated_at`;
 
 /** Columns a ReleaseUpdate may set, mapped to their SQL names. */
 const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
@@ -52,13 +54,14 @@ const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
   slot: 'slot',
   containerId: 'container_id',
   port: 'port',
-  healthPath: 'health_path',
+  healthChecks: 'health_checks_json',
   processes: 'processes_json',
+  formation: 'formation_json',
   releaseCommand: 'release_command',
   cron: 'cron_json',
+  scripts: 'scripts_json',
   failureReason: 'failure_reason',
 };
-const JSON_COLUMNS = new Set<keyof ReleaseUpdate>(['processes', 'cron']);
 
 function toApp(row: AppRow): App {
   return { id: row.id, name: row.name, createdAt: row.created_at, memoryBytes: row.memory_bytes, cpus: row.cpus };
@@ -79,9 +82,11 @@ function toRelease(row: ReleaseRow): Release {
     slot: row.slot,
     containerId: row.container_id,
     port: row.port,
-    healthPath: row.health_path,
+    healthChecks: JSON.parse(row.health_checks_json) as HealthCheck[],
     processes: JSON.parse(row.processes_json) as Record<string, string | null>,
+    formation: JSON.parse(row.formation_json) as Record<string, number>,
     releaseCommand: row.release_command,
+    scripts: JSON.parse(row.scripts_json) as DeployScripts,
     cron: JSON.parse(row.cron_json) as CronEntry[],
     failureReason: row.failure_reason,
     createdAt: row.created_at,
@@ -123,7 +128,8 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     for (const [key, column] of Object.entries(UPDATABLE) as [keyof ReleaseUpdate, string][]) {
       if (changes[key] === undefined) continue;
       sets.push(`${column} = ?`);
-      values.push(JSON_COLUMNS.has(key) ? JSON.stringify(changes[key]) : changes[key]);
+      const value = changes[key];
+      values.push(typeof value === 'object' && value !== null ? JSON.stringify(value) : value);
     }
     if (status) {
       sets.push('status = ?');

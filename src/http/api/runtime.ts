@@ -23,9 +23,10 @@ const processList = {
     type: 'object',
     properties: {
       type: { type: 'string' },
-      index: { type: 'integer' },
+      // null, with container: a process type scaled to 0 (state "scaled to 0").
+      index: { type: ['integer', 'null'] },
       release: { type: 'integer' },
-      container: { type: 'string' },
+      container: { type: ['string', 'null'] },
       state: { type: 'string' },
       startedAt: { type: ['string', 'null'] },
       uptimeSeconds: { type: ['integer', 'null'] },
@@ -44,7 +45,7 @@ const logLine = {
 export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
   api.get<AppRoute>(
     '/apps/:app/ps',
-    { schema: { summary: "The app's containers as Docker reports them", params: appParams, response: { 200: processList, ...errorResponses } } },
+    { schema: { summary: "The app's containers as Docker reports them, and its process types scaled to 0", params: appParams, response: { 200: processList, ...errorResponses } } },
     async (request) => deps.processes.list(appFor(deps, request)),
   );
 

@@ -71,6 +71,36 @@ describe('database', () => {
     assert.equal(releases.log(release.id), 'line 1\nline 2\n');
   });
 
+  it('stores the health checks, formation and deploy scripts of a release', () => {
+    const { apps, releases } = fresh();
+    const release = releases.create({ appId: apps.create('web').id, kind: 'deploy', gitSha: null, config: {} });
+    assert.deepEqual(releases.get(release.id)?.healthChecks, [{ path: '/' }], 'GET / until app.json says otherwise');
+    const scripts = { predeploy: 'node migrate.js', postdeploy: null, firstDeploy: 'node seed.js' };
+    releases.update(release.id, { healthChecks: [{ path: '/ready', attempts: 3, content: 'ok' }], formation: { worker: 2 }, scripts });
+    const stored = releases.get(release.id);
+    assert.deepEqual(stored?.healthChecks, [{ path: '/ready', attempts: 3, content: 'ok' }]);
+    assert.deepEqual(stored?.formation, { worker: 2 });
+    assert.deepEqual(stored?.scripts, scripts);
+    releases.update(release.id, { releaseCommand: null });
+    assert.equal(releases.get(release.id)?.releaseCommand, null);
+  });
+
+  it("carries a release's health path into its health checks when migrating", (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-db-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'pilot.db');
+    const old = openDatabase(file, MIGRATIONS.filter((migration) => migration.version <= 3));
+    const appId = Number(old.prepare("INSERT INTO apps (name) VALUES ('old')").run().lastInsertRowid);
+    old.prepare("INSERT INTO releases (app_id, version, kind, status, health_path) VALUES (?, 1, 'deploy', 'live', '/ready')").run(appId);
+    old.close();
+    const db = openDatabase(file);
+    t.after(() => db.close());
+    const release = createReleaseStore(db).live(appId);
+    assert.deepEqual(release?.healthChecks, [{ path: '/ready' }]);
+    assert.deepEqual(release?.formation, {});
+    assert.deepEqual(release?.scripts, { predeploy: null, postdeploy: null, firstDeploy: null });
+  });
+
   it('refuses a duplicate app name', () => {
     const { apps } = fresh();
     apps.create('web');

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, healthPathOf, parseAppJson, type SourceFacts } from '../../../src/pipeline/detect.js';
+import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, type SourceFacts } from '../../../src/pipeline/detect.js';
 import { DeployError } from '../../../src/domain/errors.js';
 
 const SETTINGS = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'caddy:2-alpine' };
@@ -119,15 +119,26 @@ describe('app.json cron entries in the plan', () => {
   });
 });
 
-describe('healthPathOf', () => {
-  it('reads the first web health check path of app.json, / otherwise', () => {
-    assert.equal(healthPathOf(parseAppJson(undefined)), '/');
-    assert.equal(healthPathOf(parseAppJson('{}')), '/');
-    assert.equal(healthPathOf(parseAppJson('{"healthchecks": {"web": [{"type": "startup", "path": "/ready"}]}}')), '/ready');
+describe('detectBuildpack with app.json', () => {
+  it('puts the health checks, formation, scripts and cron of app.json on the plan, for every buildpack', () => {
+    const appJson = `{
+      // comments are allowed, as are trailing commas
+      "healthchecks": {"web": [{"path": "/ready", "attempts": 2}]},
+      "formation": {"worker": {"quantity": 2}},
+      "scripts": {"dokku": {"predeploy": "node migrate.js"}},
+      "cron": [{"command": "node task.js", "schedule": "*/5 * * * *"}],
+    }`;
+    const plan = detectBuildpack(facts({ Dockerfile: 'FROM x', Procfile: 'web: node web.js\nworker: node worker.js\n', 'app.json': appJson }), SETTINGS);
+    assert.deepEqual(plan.healthChecks, [{ path: '/ready', attempts: 2 }]);
+    assert.deepEqual(plan.formation, { worker: 2 });
+    assert.deepEqual(plan.scripts, { predeploy: 'node migrate.js', postdeploy: null, firstDeploy: null });
+    assert.deepEqual(plan.cron.map((entry) => [entry.command, entry.schedule]), [['node task.js', '*/5 * * * *']]);
+    const site = detectBuildpack(facts({ 'index.html': '<p>hi</p>', 'app.json': '{"healthchecks": {"web": [{"path": "/index.html"}]}}' }), SETTINGS);
+    assert.deepEqual(site.healthChecks, [{ path: '/index.html' }]);
   });
 
-  it('refuses invalid JSON and paths that are not absolute', () => {
-    assert.match(failure(() => healthPathOf(parseAppJson('{'))).message, /app\.json is not valid JSON/);
-    assert.match(failure(() => healthPathOf(parseAppJson('{"healthchecks": {"web": [{"path": "ready"}]}}'))).message, /must start with \//);
+  it('refuses a formation for a process type the app does not have', () => {
+    const error = failure(() => detectBuildpack(facts({ Dockerfile: 'FROM x', 'app.json': '{"formation": {"worker": {"quantity": 1}}}' }), SETTINGS));
+    assert.equal(error.message, 'app.json formation.worker: there is no process type "worker" (the types: web; a Procfile declares them)');
   });
 });

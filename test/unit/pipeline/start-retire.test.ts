@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { containerPlan, formationPlan, oneOffPlan } from '../../../src/pipeline/start.js';
+import { containerPlan, formationPlan, oneOffPlan, processQuantities } from '../../../src/pipeline/start.js';
 import { imagesToPrune } from '../../../src/pipeline/retire.js';
-import type { Release, ReleaseStatus } from '../../../src/domain/types.js';
+import { NO_DEPLOY_SCRIPTS, type Release, type ReleaseStatus } from '../../../src/domain/types.js';
 
 const runtime = {
   instance: 'pt-1', app: 'shop', version: 7, image: 'pt-1/shop:v7',
@@ -28,9 +28,14 @@ describe('containerPlan', () => {
 
 describe('formationPlan', () => {
   it('plans every process type at its scale, web first, Procfile commands under a shell', () => {
-    const plans = formationPlan(runtime, 'blue', { worker: 'node worker.js', web: 'node web.js', clock: 'node clock.js' }, { web: 2, clock: 0 });
+    const plans = formationPlan(runtime, 'blue', { worker: 'node worker.js', web: 'node web.js', clock: 'node clock.js' }, { web: 2, clock: 0, worker: 1 });
     assert.deepEqual(plans.map((plan) => plan.name), ['pt-1-shop-blue', 'pt-1-shop-blue-web.2', 'pt-1-shop-blue-worker.1']);
     assert.deepEqual(plans[2]?.command, ['/bin/sh', '-c', 'exec node worker.js']);
+  });
+
+  it('plans nothing for a type at 0 or without a quantity', () => {
+    assert.deepEqual(formationPlan(runtime, 'blue', { worker: 'node worker.js' }, { worker: 0 }), []);
+    assert.deepEqual(formationPlan(runtime, 'blue', { worker: 'node worker.js' }, {}), []);
   });
 
   it('plans one-off containers that are never restarted and never clash with processes', () => {
@@ -41,10 +46,29 @@ describe('formationPlan', () => {
   });
 });
 
+describe('processQuantities', () => {
+  const processes = { web: 'node web.js', worker: 'node worker.js', console: 'node -e 0' };
+
+  it('runs one web and no other type by default, as Dokku does', () => {
+    assert.deepEqual(processQuantities({ processes, formation: {} }, {}), { web: 1, worker: 0, console: 0 });
+    assert.deepEqual(processQuantities({ processes: { worker: 'node worker.js' }, formation: {} }, {}), { worker: 0 });
+  });
+
+  it('takes the ps:scale rows for the types they set', () => {
+    assert.deepEqual(processQuantities({ processes, formation: {} }, { web: 3, worker: 2, gone: 4 }), { web: 3, worker: 2, console: 0 });
+    assert.deepEqual(processQuantities({ processes, formation: {} }, { web: 0 }), { web: 0, worker: 0, console: 0 });
+  });
+
+  it('lets app.json formation win over ps:scale rows, for the types it sets', () => {
+    assert.deepEqual(processQuantities({ processes, formation: { worker: 1, web: 2 } }, { web: 5, worker: 3, console: 1 }), { web: 2, worker: 1, console: 1 });
+  });
+});
+
 function release(version: number, status: ReleaseStatus, image: string | null): Release {
   return {
     id: version, appId: 1, version, kind: 'deploy', gitSha: null, buildpack: 'node', image, config: {}, buildKeys: [], status,
-    slot: null, containerId: null, port: 5000, healthPath: '/', processes: { web: null }, releaseCommand: null, cron: [],
+    slot: null, containerId: null, port: 5000, healthChecks: [{ path: '/' }], processes: { web: null }, formation: {}, releaseCommand: null,
+    scripts: NO_DEPLOY_SCRIPTS, cron: [],
     failureReason: null, createdAt: '', updatedAt: '',
   };
 }
