@@ -221,6 +221,8 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /No process runs: worker is at 0; scale it with `pilot ps:scale worker=1 -a jobs` or app\.json formation/);
     assert.match(result.stderr, /v1 is live \(no web process: no route\)/);
+    assert.match(result.stderr, /=====> jobs is live \(worker processes only: no URL\)/);
+    assert.doesNotMatch(result.stderr, /=====> https?:/, 'a worker-only push prints no URL');
     assert.doesNotMatch(result.stderr, /Health check passed/);
     assert.deepEqual(await processes('jobs'), ['worker scaled to 0']);
     const scaled = await pilotCli(['ps:scale', 'worker=1', '-a', 'jobs']);
