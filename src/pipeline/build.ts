@@ -18,15 +18,15 @@ export interface BuildInput {
 
 /**
  * Builds the release image. A buildpack app gets the rendered Dockerfile and the buildpack's
- * files next to its tree (`app/`); a Dockerfile app is built from its own tree, as it is.
+ * files next to its tree (`app/`); a Dockerfile app is built from its own tree (its build-dir), as it is.
  */
 export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, output: DeployOutput): Promise<void> {
   const { plan, buildDir } = input;
-  let contextDir = `${buildDir}/app`;
+  let contextDir = plan.contextDir ? `${buildDir}/app/${plan.contextDir}` : `${buildDir}/app`;
   let dockerfile = 'Dockerfile';
   if (plan.dockerfileContext) {
     await deps.workspaces.copyIn(buildDir, deps.buildpackDir(plan.buildpack), 'buildpack');
-    await deps.workspaces.writeFile(buildDir, 'Dockerfile.pilot', deps.renderDockerfile(plan.buildpack, plan.dockerfileContext));
+    await deps.workspaces.writeFile(buildDir, 'Dockerfile.pilot', deps.renderDockerfile(plan.buildpack, { ...plan.dockerfileContext, imageTag: input.tag }));
     contextDir = buildDir;
     dockerfile = 'Dockerfile.pilot';
   }

@@ -4,7 +4,7 @@ import type { App, Release } from '../domain/types.js';
 import { otherSlot } from '../domain/types.js';
 import { ConflictError, PilotError } from '../domain/errors.js';
 import type { Config } from '../config.js';
-import { DETECTION_FILES, READ_FILES, detectBuildpack, type BuildPlan } from './detect.js';
+import { detectBuildpack, isReadFile, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
 import { RELEASE_LABEL, formationPlan, instanceLabels, networkName, releaseRuntime } from './start.js';
 import { ProcessCheckError, checkProcesses, startProcesses } from './processes.js';
@@ -205,8 +205,9 @@ export class Deployer {
       return await this.attempt(app, release, write, async (logged, started) => {
         logged.step(`Receiving ${push.newSha.slice(0, 7)} for ${app.name}`);
         buildDir = await this.deps.workspaces.unpack(push.source, this.deps.settings.maxPushBytes);
-        const plan = await this.detect(buildDir);
-        logged.step(`Detected ${plan.description}`);
+        const plan = await this.detect(app, buildDir);
+        logged.step(`Detected ${plan.description}${app.buildDir ? ` in ${app.buildDir}/` : ''}`);
+        for (const note of plan.notes) logged.detail(note);
         const image = `${this.deps.settings.instance}/${app.name}:v${release.version}`;
         if (this.builds.full) {
           logged.step(`Waiting for a build slot: ${this.builds.limit} build(s) of other apps running (PILOT_BUILD_CONCURRENCY)`);
@@ -318,9 +319,9 @@ export class Deployer {
     }
   }
 
-  private async detect(buildDir: string): Promise<BuildPlan> {
-    const facts = await this.deps.workspaces.facts(buildDir, DETECTION_FILES, READ_FILES);
-    return detectBuildpack(facts, this.deps.settings);
+  private async detect(app: App, buildDir: string): Promise<BuildPlan> {
+    const facts = await this.deps.workspaces.facts(buildDir, isReadFile);
+    return detectBuildpack(facts, this.deps.settings, { appDir: app.buildDir ?? '', configVars: this.deps.configVars.get(app.id) });
   }
 
   private retireInBackground(app: App, previous: Release): void {

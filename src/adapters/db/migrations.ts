@@ -101,4 +101,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE apps ADD COLUMN cpus REAL CHECK (cpus IS NULL OR cpus > 0);
     `,
   },
+  {
+    version: 5,
+    name: "the app's directory in its repository (build-dir, for monorepos)",
+    sql: `
+      ALTER TABLE apps ADD COLUMN build_dir TEXT CHECK (build_dir IS NULL OR build_dir <> '');
+    `,
+  },
 ];
