@@ -98,7 +98,9 @@ function pnpm(version: string | undefined, lockfile: string | undefined): Packag
     setup: COREPACK,
     install,
     installProduction: `${install} --prod`,
-    prune: 'pnpm prune --prod',
+    // `pnpm prune --prod` drops the links of workspace packages too; an offline install without
+    // dev dependencies keeps them (and must not ask before it empties node_modules).
+    prune: `${install} --prod --offline --config.confirm-modules-purge=false`,
     note: undefined,
     lockfile,
     start: NPM_START,

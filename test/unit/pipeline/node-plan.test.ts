@@ -103,9 +103,9 @@ describe('node package managers', () => {
     assert.deepEqual(commands({ 'package.json': json(main) }), { setupCommand: undefined, installCommand: 'npm install --omit=dev', buildCommand: undefined, pruneCommand: undefined });
   });
 
-  it('pnpm through corepack, frozen lockfile, pruned with pnpm prune --prod', () => {
+  it('pnpm through corepack, frozen lockfile, pruned by an offline install without dev dependencies', () => {
     assert.deepEqual(commands({ 'package.json': BUILT, 'pnpm-lock.yaml': '' }), {
-      setupCommand: 'corepack enable', installCommand: 'pnpm install --frozen-lockfile', buildCommand: 'pnpm run build', pruneCommand: 'pnpm prune --prod',
+      setupCommand: 'corepack enable', installCommand: 'pnpm install --frozen-lockfile', buildCommand: 'pnpm run build', pruneCommand: 'pnpm install --frozen-lockfile --prod --offline --config.confirm-modules-purge=false',
     });
     assert.equal(context({ 'package.json': json(main), 'pnpm-lock.yaml': '' }).installCommand, 'pnpm install --frozen-lockfile --prod');
   });
@@ -230,7 +230,7 @@ describe('build-dir (monorepos)', () => {
       'COPY app/ /app/',
       'WORKDIR /app/apps/web',
       'RUN pnpm run build',
-      'RUN cd /app && pnpm prune --prod',
+      'RUN cd /app && pnpm install --frozen-lockfile --prod --offline --config.confirm-modules-purge=false',
     ].map((line) => line.replaceAll('/', '\\/').replaceAll('.json', '\\.json').replaceAll('.yaml', '\\.yaml')).join('\n')));
   });
 
