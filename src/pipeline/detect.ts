@@ -163,12 +163,14 @@ function nodePlan(
   const keepDev = keepsDevDependencies(app.configVars);
   const installWorkdir = imagePath(workspace.dir);
   const appWorkdir = imagePath(appDir);
-  const inApp = (command: string) => (appWorkdir === installWorkdir ? command : `cd ${appWorkdir} && ${command}`);
+  // Commands run in the install directory (WORKDIR) unless they say where.
+  const within = (dir: string, command: string) => (dir === installWorkdir ? command : `cd ${dir} && ${command}`);
   const baseImage = settings.nodeImage.replaceAll('{{major}}', String(major));
   const pruned = !keepDev && manager.prune !== undefined;
+  const toolKeepsDev = buildScript ? manager.prune === undefined : manager.installProduction === manager.install;
   const notes = [
     ...(keepDev ? ['dev dependencies are kept (NPM_CONFIG_PRODUCTION=false or YARN_PRODUCTION=false)'] : []),
-    ...(!keepDev && manager.note ? [manager.note] : []),
+    ...(!keepDev && toolKeepsDev && manager.note ? [manager.note] : []),
     ...(prebuild ? ['heroku-prebuild needs the whole tree before the install: dependencies are reinstalled on every push'] : []),
   ];
   return {
@@ -184,12 +186,13 @@ function nodePlan(
         ? [{ sources: ['app/'], dest: '/app/' }]
         : installCopies({ installDir: workspace.dir, lockfile: manager.lockfile, workspaceDirs: workspace.members }, facts.files),
       treeCopied: prebuild,
-      prebuildCommand: prebuild ? inApp(manager.run('heroku-prebuild')) : undefined,
+      prebuildCommand: prebuild ? within(appWorkdir, manager.run('heroku-prebuild')) : undefined,
       // Nothing to build: dev dependencies are never needed, so they are never installed
       // (and no prune step runs after every source change).
       installCommand: buildScript || keepDev ? manager.install : manager.installProduction,
       appWorkdir,
       buildCommand: buildScript ? manager.run(buildScript) : undefined,
+      // The build runs in the app's directory (WORKDIR by then); the prune where the install ran.
       pruneCommand: buildScript && pruned ? (appWorkdir === installWorkdir ? manager.prune : `cd ${installWorkdir} && ${manager.prune}`) : undefined,
       nodeCheck: nodeVersionCheck(major, baseImage),
       startCommand: startCommandOf(pkg, procfile, manager.start),

@@ -149,7 +149,10 @@ describe('node package managers', () => {
     assert.equal(bun.installCommand, 'bun install --frozen-lockfile');
     assert.match(String(bun.setupCommand), /^command -v bun .*\|\| \{ echo "this app uses bun .* the build image has no bun: set PILOT_NODE_IMAGE .*" >&2; exit 1; \}$/);
     assert.equal(bun.pruneCommand, undefined);
-    assert.equal(context({ 'package.json': json(main), 'bun.lockb': '' }).installCommand, 'bun install --frozen-lockfile --production');
+    assert.match(plan({ 'package.json': BUILT, 'bun.lock': '' }).notes.join('\n'), /dev dependencies are kept: bun has no prune/);
+    const unbuilt = plan({ 'package.json': json(main), 'bun.lockb': '' });
+    assert.equal(unbuilt.dockerfileContext?.installCommand, 'bun install --frozen-lockfile --production');
+    assert.deepEqual(unbuilt.notes, []);
   });
 
   it('the packageManager field picks the tool over a stray lockfile, and must name an exact version', () => {
