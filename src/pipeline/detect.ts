@@ -238,7 +238,7 @@ function parentOf(dir: string): string | undefined {
 
 function parsePackageJson(facts: SourceFacts, file: string): PackageJson {
   const text = facts.contents.get(file);
-  if (text === undefined) throw new DeployError('PILOT_PACKAGE_JSON_INVALID', `${file} is larger than 256 KiB or not a text file`);
+  if (text === undefined) throw new DeployError('PILOT_PACKAGE_JSON_INVALID', `${file} could not be read: it must be a regular file of at most 256 KiB`);
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');

@@ -37,6 +37,30 @@ const json = (value: unknown) => JSON.stringify(value);
 const BUILT = json({ scripts: { build: 'node build.js', start: 'node server.js' } });
 
 describe('node install step', () => {
+  it('renders the whole Dockerfile of a plain npm app: install layer, source, build, prune, start, Node.js check', () => {
+    const text = dockerfile({ 'package.json': json({ engines: { node: '22.x' }, scripts: { build: 'tsc', start: 'node dist/server.js' } }), 'package-lock.json': '{}', 'src/server.ts': '' });
+    assert.equal(text.replace(/^#.*\n/gm, ''), [
+      'FROM node:22-bookworm-slim',
+      'WORKDIR /app',
+      '',
+      'COPY app/package.json app/package-lock.json /app/',
+      'RUN npm ci',
+      '',
+      'COPY app/ /app/',
+      'WORKDIR /app',
+      'RUN npm run build',
+      'RUN npm prune --omit=dev',
+      '',
+      'ENV NODE_ENV=production PORT=5000',
+      'EXPOSE 5000',
+      'CMD ["npm","start"]',
+      'RUN : pilot/web:v7 && version=$(node --version) && echo "Node.js $version in node:22-bookworm-slim" && case "$version" in v22.*) ;; ' +
+        '*) echo "warning: the app asks for Node.js 22, and node:22-bookworm-slim has $version: set PILOT_NODE_IMAGE to an image name with {{major}} ' +
+        '(e.g. node:{{major}}-bookworm-slim) to follow the app" ;; esac',
+      '',
+    ].join('\n'));
+  });
+
   it('copies the settings and patches the install reads before it runs, each to its own directory', () => {
     const text = dockerfile({
       'package.json': BUILT, 'package-lock.json': '{}', '.npmrc': 'legacy-peer-deps=true\n', 'patches/left-pad+1.3.0.patch': 'diff',
