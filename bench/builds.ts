@@ -8,7 +8,7 @@ import http from 'node:http';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createTemplateRenderer } from '../src/adapters/templates.js';
-import { DETECTION_FILES, READ_FILES, detectBuildpack } from '../src/pipeline/detect.js';
+import { detectBuildpack, isReadFile } from '../src/pipeline/detect.js';
 import { networkName } from '../src/pipeline/start.js';
 import { GitClient, localImages, pushToLive, tempDir, until, type TestPilot } from './lib.js';
 
@@ -64,14 +64,14 @@ async function buildRunAnswer(pilot: TestPilot, files: Record<string, string>, t
     fs.writeFileSync(path.join(context, 'app', file), content);
   }
   const facts = {
-    files: new Set(DETECTION_FILES.filter((file) => file in files)),
-    contents: new Map(Object.entries(files).filter(([file]) => READ_FILES.has(file))),
+    files: new Set(Object.keys(files)),
+    contents: new Map(Object.entries(files).filter(([file]) => isReadFile(file))),
   };
   const plan = detectBuildpack(facts, localImages());
   const templates = createTemplateRenderer();
   if (!plan.dockerfileContext) throw new Error('the baseline covers buildpack apps');
   fs.cpSync(templates.buildpackDir(plan.buildpack), path.join(context, 'buildpack'), { recursive: true });
-  fs.writeFileSync(path.join(context, 'Dockerfile.pilot'), templates.renderDockerfile(plan.buildpack, plan.dockerfileContext));
+  fs.writeFileSync(path.join(context, 'Dockerfile.pilot'), templates.renderDockerfile(plan.buildpack, { ...plan.dockerfileContext, imageTag: tag }));
 
   const started = performance.now();
   await run('docker', ['build', '--quiet', ...(cold ? ['--no-cache'] : []), '-t', tag, '-f', path.join(context, 'Dockerfile.pilot'), context], { maxBuffer: 64 * 1024 * 1024 });

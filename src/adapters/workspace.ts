@@ -9,9 +9,13 @@ import type { Workspaces } from '../domain/ports.js';
 import { ValidationError } from '../domain/errors.js';
 
 const MAX_READ_BYTES = 256 * 1024;
+/** Bound of the files a tree may list, so a push cannot make detection walk without end. */
+export const MAX_TREE_FILES = 50_000;
+/** Directories never part of what is built: git's own, and installs committed by mistake. */
+const UNLISTED_DIRS = new Set(['.git', 'node_modules']);
 
 /** Build directories under the data directory, filled from the pushed tar with tar-fs. */
-export function createWorkspaces(root: string): Workspaces {
+export function createWorkspaces(root: string, maxTreeFiles: number = MAX_TREE_FILES): Workspaces {
   fs.mkdirSync(root, { recursive: true, mode: 0o700 });
   return {
     async unpack(source, maxBytes) {
@@ -42,17 +46,17 @@ export function createWorkspaces(root: string): Workspaces {
       return buildDir;
     },
 
-    async facts(buildDir, files, readable) {
-      const found = new Set<string>();
+    async facts(buildDir, readable) {
+      const appDir = path.join(buildDir, 'app');
+      const files = await listTree(appDir, maxTreeFiles);
       const contents = new Map<string, string>();
       for (const file of files) {
-        const full = path.join(buildDir, 'app', file);
-        const stat = await fsp.lstat(full).catch(() => undefined);
-        if (!stat?.isFile()) continue;
-        found.add(file);
-        if (readable.has(file) && stat.size <= MAX_READ_BYTES) contents.set(file, await fsp.readFile(full, 'utf8'));
+        if (!readable(file)) continue;
+        const full = path.join(appDir, file);
+        const stat = await fsp.lstat(full);
+        if (stat.isFile() && stat.size <= MAX_READ_BYTES) contents.set(file, await fsp.readFile(full, 'utf8'));
       }
-      return { files: found, contents };
+      return { files, contents };
     },
 
     async writeFile(buildDir, name, content) {
@@ -81,4 +85,27 @@ async function refuseEscapingLinks(appDir: string): Promise<void> {
       throw new ValidationError(`the symlink ${path.relative(appDir, link)} points outside the repository: nothing was deployed`);
     }
   }
+}
+
+/** Paths (with `/`) of the files and symlinks of the tree, but the UNLISTED_DIRS; refuses more than maxFiles. */
+async function listTree(appDir: string, maxFiles: number): Promise<Set<string>> {
+  const files = new Set<string>();
+  const pending = [''];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    for (const entry of await fsp.readdir(path.join(appDir, dir), { withFileTypes: true })) {
+      const relative = dir === '' ? entry.name : `${dir}/${entry.name}`;
+      if (entry.isDirectory()) {
+        if (!UNLISTED_DIRS.has(entry.name)) pending.push(relative);
+        continue;
+      }
+      files.add(relative);
+      if (files.size > maxFiles) {
+        throw new ValidationError(
+          `the pushed tree holds more than ${maxFiles.toLocaleString('en')} files (node_modules and .git not counted): ` +
+            'nothing was deployed; leave generated files out of the repository (.gitignore)',
+        );
+      }
+    }
+  }
+  return files;
 }

@@ -22,6 +22,7 @@ interface AppStatus {
   release: { version: number; kind: string; gitSha: string | null; createdAt: string } | null;
   state: string | null;
   createdAt: string;
+  buildDir: string | null;
 }
 
 interface ReleaseView {
@@ -100,9 +101,27 @@ export function registerCommands(program: Command): void {
           `Domains:   ${app.domains.join(', ') || '-'}`,
           `Release:   ${app.release ? `v${app.release.version} (${app.release.kind}${app.release.gitSha ? ` ${app.release.gitSha.slice(0, 7)}` : ''})` : 'none yet: git push to deploy'}`,
           `State:     ${app.state ?? '-'}${app.deploying ? ' (deploying)' : ''}`,
+          `Build dir: ${app.buildDir ?? '- (the repository root)'}`,
           `Created:   ${app.createdAt}`,
         ].join('\n'),
       );
+    });
+
+  program
+    .command('apps:set')
+    .description("change an app's setting; build-dir: the app's directory in a monorepo, used from the next push")
+    .argument('<setting>', 'build-dir')
+    .argument('[value]', 'the directory, relative to the repository root (empty: the root)')
+    .option('--unset', 'back to the default (build-dir: the repository root)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExamples:\n  $ pilot apps:set build-dir apps/web -a shop\n  $ pilot apps:set build-dir --unset -a shop')
+    .action(async (setting: string, value: string | undefined, options: { unset?: boolean }, command: Command) => {
+      const { out, client } = context(command);
+      if (setting !== 'build-dir') throw new CliError(`unknown app setting "${setting}": the settings are build-dir`);
+      if (value === undefined && !options.unset) throw new CliError('give the directory (pilot apps:set build-dir apps/web) or --unset');
+      const buildDir = options.unset || value === '' ? null : (value as string);
+      const app = await client().patch<AppStatus>(path(appOf(command)), { buildDir });
+      out.result(app, () => `${app.name} builds from ${app.buildDir ? `${app.buildDir}/` : 'the repository root'} from the next push`);
     });
 
   program

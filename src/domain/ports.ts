@@ -170,6 +170,7 @@ export interface AppStore {
   /** Deletes the app and, by cascade, its releases, config vars, domains and deploy tokens. */
   delete(id: number): void;
   setLimits(id: number, limits: { memoryBytes: number | null; cpus: number | null }): void;
+  setBuildDir(id: number, buildDir: string | null): void;
 }
 
 export interface ReleaseStore {
@@ -271,8 +272,11 @@ export interface CronRunStore {
 export interface Workspaces {
   /** Creates a build directory and unpacks the pushed tar into its `app/`; refuses more than maxBytes. */
   unpack(source: NodeJS.ReadableStream, maxBytes: number): Promise<string>;
-  /** Which detection files exist under `app/`, with the contents of the small text ones. */
-  facts(buildDir: string, files: readonly string[], readable: ReadonlySet<string>): Promise<{ files: Set<string>; contents: Map<string, string> }>;
+  /**
+   * Every file path under `app/` (but .git and node_modules; refused past a bound), with the
+   * contents of the small text files `readable` picks.
+   */
+  facts(buildDir: string, readable: (file: string) => boolean): Promise<{ files: Set<string>; contents: Map<string, string> }>;
   writeFile(buildDir: string, name: string, content: string): Promise<void>;
   /** Copies a directory of Pilot's (a buildpack's files) into the build directory. */
   copyIn(buildDir: string, from: string, name: string): Promise<void>;

@@ -14,6 +14,8 @@ export interface App {
   readonly memoryBytes: number | null;
   /** CPU limit of each container; null: PILOT_APP_CPUS. */
   readonly cpus: number | null;
+  /** The app's directory in its repository (a monorepo's `apps/web`); null: the root. */
+  readonly buildDir: string | null;
 }
 
 export interface Release {

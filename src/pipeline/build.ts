@@ -24,22 +24,23 @@ export interface BuildInput {
 /**
  * Builds the release image. A buildpack app gets the rendered Dockerfile (declaring every build
  * var as an ARG) and the buildpack's files next to its tree (`app/`); a Dockerfile app is built
- * from its own tree, as it is, with the build vars its Dockerfile declares.
+ * from its own tree (its build-dir), as it is, with the build vars its Dockerfile declares.
  */
 export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, output: DeployOutput): Promise<void> {
   const { plan, buildDir } = input;
-  let contextDir = `${buildDir}/app`;
+  let contextDir = plan.contextDir ? `${buildDir}/app/${plan.contextDir}` : `${buildDir}/app`;
   let dockerfile = 'Dockerfile';
   let dockerfileText: string;
   if (plan.dockerfileContext) {
-    dockerfileText = deps.renderDockerfile(plan.buildpack, { ...plan.dockerfileContext, buildArgs: Object.keys(input.buildVars).sort() });
+    dockerfileText = deps.renderDockerfile(plan.buildpack, { ...plan.dockerfileContext, imageTag: input.tag, buildArgs: Object.keys(input.buildVars).sort() });
     await deps.workspaces.copyIn(buildDir, deps.buildpackDir(plan.buildpack), 'buildpack');
     await deps.workspaces.writeFile(buildDir, 'Dockerfile.pilot', dockerfileText);
     contextDir = buildDir;
     dockerfile = 'Dockerfile.pilot';
   } else {
-    const facts = await deps.workspaces.facts(buildDir, ['Dockerfile'], new Set(['Dockerfile']));
-    dockerfileText = facts.contents.get('Dockerfile') ?? '';
+    const dockerfilePath = plan.contextDir ? `${plan.contextDir}/Dockerfile` : 'Dockerfile';
+    const facts = await deps.workspaces.facts(buildDir, (file) => file === dockerfilePath);
+    dockerfileText = facts.contents.get(dockerfilePath) ?? '';
   }
   const { args, undeclared } = buildArgsFor(dockerfileText, input.buildVars);
   if (Object.keys(args).length > 0) output.step(`Build vars: ${Object.keys(args).sort().join(', ')}`);

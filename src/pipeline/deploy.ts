@@ -4,7 +4,7 @@ import type { App, Release } from '../domain/types.js';
 import { otherSlot } from '../domain/types.js';
 import { ConflictError, PilotError } from '../domain/errors.js';
 import type { Config } from '../config.js';
-import { DETECTION_FILES, READ_FILES, detectBuildpack, type BuildPlan } from './detect.js';
+import { detectBuildpack, isReadFile, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
 import { RELEASE_LABEL, formationPlan, instanceLabels, networkName, processQuantities, releaseRuntime, type ReleaseRuntime } from './start.js';
 import { ProcessCheckError, checkProcesses, startProcesses } from './processes.js';
@@ -217,8 +217,9 @@ export class Deployer {
       return await this.attempt(app, release, write, async (logged, started) => {
         logged.step(`Receiving ${push.newSha.slice(0, 7)} for ${app.name}`);
         buildDir = await this.deps.workspaces.unpack(push.source, this.deps.settings.maxPushBytes);
-        const plan = await this.detect(buildDir);
-        logged.step(`Detected ${plan.description}`);
+        const plan = await this.detect(app, buildDir);
+        logged.step(`Detected ${plan.description}${app.buildDir ? ` in ${app.buildDir}/` : ''}`);
+        for (const note of plan.notes) logged.detail(note);
         if (plan.cron.length > 0) {
           logged.step(`app.json cron: ${plan.cron.length} entr${plan.cron.length === 1 ? 'y' : 'ies'} (UTC), scheduled once this release is live`);
           for (const entry of plan.cron) logged.detail(`${entry.schedule}  ${entry.command}${entry.maintenance ? '  (maintenance: not run)' : ''}`);
@@ -368,9 +369,9 @@ export class Deployer {
     }
   }
 
-  private async detect(buildDir: string): Promise<BuildPlan> {
-    const facts = await this.deps.workspaces.facts(buildDir, DETECTION_FILES, READ_FILES);
-    return detectBuildpack(facts, this.deps.settings);
+  private async detect(app: App, buildDir: string): Promise<BuildPlan> {
+    const facts = await this.deps.workspaces.facts(buildDir, isReadFile);
+    return detectBuildpack(facts, this.deps.settings, { appDir: app.buildDir ?? '', configVars: this.deps.configVars.get(app.id) });
   }
 
   private retireInBackground(app: App, previous: Release): void {

@@ -2,6 +2,7 @@ import type { AppStore, ContainerEngine, DomainStore, ReleaseStore } from '../do
 import type { App, Release } from '../domain/types.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { validateAppName } from '../domain/app-name.js';
+import { validateBuildDir } from './validation.js';
 import { instanceLabels } from '../pipeline/start.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
@@ -16,6 +17,8 @@ export interface AppStatus {
   readonly release: { readonly version: number; readonly kind: string; readonly gitSha: string | null; readonly createdAt: string } | null;
   /** Docker's status of the live release's container ("running", "exited"...), or null. */
   readonly state: string | null;
+  /** The app's directory in its repository (build-dir), null for the root. */
+  readonly buildDir: string | null;
 }
 
 export interface AppServiceDeps {
@@ -69,7 +72,15 @@ export class AppService {
       deploying: this.deps.deployer.isDeploying(app.name),
       release: live ? releaseSummary(live) : null,
       state: live ? (container?.status ?? 'missing') : null,
+      buildDir: app.buildDir,
     };
+  }
+
+  /** Sets (null: clears) the app's build-dir; the next push builds from it. */
+  setBuildDir(app: App, input: string | null): App {
+    const buildDir = input === null ? null : validateBuildDir(input);
+    this.deps.apps.setBuildDir(app.id, buildDir);
+    return { ...app, buildDir };
   }
 
   async list(): Promise<AppStatus[]> {

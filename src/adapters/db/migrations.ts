@@ -110,6 +110,13 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: "the app's directory in its repository (build-dir, for monorepos)",
+    sql: `
+      ALTER TABLE apps ADD COLUMN build_dir TEXT CHECK (build_dir IS NULL OR build_dir <> '');
+    `,
+  },
+  {
     version: 6,
     name: 'app.json: health checks with their settings, formation, deploy scripts',
     sql: `

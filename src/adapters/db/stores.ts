@@ -11,9 +11,10 @@ interface AppRow {
   created_at: string;
   memory_bytes: number | null;
   cpus: number | null;
+  build_dir: string | null;
 }
 
-const APP_COLUMNS = 'id, name, created_at, memory_bytes, cpus';
+const APP_COLUMNS = 'id, name, created_at, memory_bytes, cpus, build_dir';
 
 interface ReleaseRow {
   id: number;
@@ -64,7 +65,7 @@ const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
 };
 
 function toApp(row: AppRow): App {
-  return { id: row.id, name: row.name, createdAt: row.created_at, memoryBytes: row.memory_bytes, cpus: row.cpus };
+  return { id: row.id, name: row.name, createdAt: row.created_at, memoryBytes: row.memory_bytes, cpus: row.cpus, buildDir: row.build_dir };
 }
 
 function toRelease(row: ReleaseRow): Release {
@@ -114,6 +115,9 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     },
     setLimits(id, limits) {
       db.prepare('UPDATE apps SET memory_bytes = ?, cpus = ? WHERE id = ?').run(limits.memoryBytes, limits.cpus, id);
+    },
+    setBuildDir(id, buildDir) {
+      db.prepare('UPDATE apps SET build_dir = ? WHERE id = ?').run(buildDir, id);
     },
   };
 }

@@ -32,6 +32,27 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
     deps.apps.status(appFor(deps, request)),
   );
 
+  api.patch<AppRoute & { Body: { buildDir: string | null } }>(
+    '/apps/:app',
+    {
+      schema: {
+        summary: "Change an app's settings: buildDir, its directory in the repository (null: the root), used from the next push",
+        params: appParams,
+        body: {
+          type: 'object',
+          properties: { buildDir: { type: ['string', 'null'], maxLength: 300 } },
+          required: ['buildDir'],
+          additionalProperties: false,
+        },
+        response: { 200: { $ref: 'AppStatus#' }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      requireAdmin(request);
+      return deps.apps.status(deps.apps.setBuildDir(appFor(deps, request), request.body.buildDir));
+    },
+  );
+
   api.delete<AppRoute & { Querystring: { confirm?: string; volumes?: boolean } }>(
     '/apps/:app',
     {

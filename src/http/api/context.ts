@@ -118,8 +118,9 @@ export const appStatusSchema = {
       properties: { version: { type: 'integer' }, kind: { type: 'string' }, gitSha: { type: ['string', 'null'] }, createdAt: { type: 'string' } },
     },
     state: { type: ['string', 'null'] },
+    buildDir: { type: ['string', 'null'] },
   },
-  required: ['name', 'url', 'domains', 'deploying', 'release', 'state'],
+  required: ['name', 'url', 'domains', 'deploying', 'release', 'state', 'buildDir'],
 } as const;
 
 export const appParams = {

@@ -101,6 +101,16 @@ describe('database', () => {
     assert.deepEqual(release?.scripts, { predeploy: null, postdeploy: null, firstDeploy: null });
   });
 
+  it("keeps an app's build-dir until it is cleared", () => {
+    const { apps } = fresh();
+    const app = apps.create('mono');
+    assert.equal(app.buildDir, null);
+    apps.setBuildDir(app.id, 'apps/web');
+    assert.equal(apps.findByName('mono')?.buildDir, 'apps/web');
+    apps.setBuildDir(app.id, null);
+    assert.equal(apps.findByName('mono')?.buildDir, null);
+  });
+
   it('refuses a duplicate app name', () => {
     const { apps } = fresh();
     apps.create('web');

@@ -23,9 +23,9 @@ async function build(options: { files: Record<string, string>; buildVars: Record
     },
   } as unknown as ContainerEngine;
   const workspaces = {
-    async facts(_dir: string, wanted: readonly string[]) {
-      const present = wanted.filter((file) => files.has(file));
-      return { files: new Set(present), contents: new Map(present.map((file) => [file, files.get(file) ?? ''])) };
+    async facts(_dir: string, readable: (file: string) => boolean) {
+      const present = [...files.keys()];
+      return { files: new Set(present), contents: new Map(present.filter(readable).map((file) => [file, files.get(file) ?? ''])) };
     },
     async writeFile(_dir: string, name: string, content: string) {
       written.set(name, content);

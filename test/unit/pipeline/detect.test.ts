@@ -36,13 +36,20 @@ describe('detectBuildpack', () => {
     assert.equal(plan.description, 'Node.js app (node 20, npm ci)');
     assert.deepEqual(plan.dockerfileContext, {
       baseImage: 'node:20-bookworm-slim',
-      manifestFiles: ['package.json', 'package-lock.json'],
+      setupCommand: undefined,
+      installWorkdir: '/app',
+      installCopies: [{ sources: ['app/package.json', 'app/package-lock.json'], dest: '/app/' }],
+      treeCopied: false,
+      prebuildCommand: undefined,
       installCommand: 'npm ci',
+      appWorkdir: '/app',
       buildCommand: 'npm run build',
       pruneCommand: 'npm prune --omit=dev',
+      nodeCheck: plan.dockerfileContext?.nodeCheck,
       startCommand: ['npm', 'start'],
       port: DEFAULT_APP_PORT,
     });
+    assert.deepEqual(plan.notes, []);
   });
 
   it('falls back to .nvmrc, then to the default LTS major', () => {
@@ -96,7 +103,7 @@ describe('detectBuildpack', () => {
     );
     assert.match(
       failure(() => detectBuildpack(facts({ 'package.json': '{"engines": {"node": "8.x"}, "main": "a.js"}' }), SETTINGS)).message,
-      /no supported Node version matches engines\.node "8\.x"/,
+      /engines\.node "8\.x" asks for a Node\.js line Pilot does not build with \(it builds with 26, 24, 22, 20, 18, 16\): allow one of them .* or deploy with a Dockerfile/,
     );
     assert.match(failure(() => detectBuildpack(facts({ 'package.json': '{}' }), SETTINGS)).message, /add a "start" script/);
   });
