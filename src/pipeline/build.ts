@@ -26,6 +26,7 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
   let dockerfile = 'Dockerfile';
   if (plan.dockerfileContext) {
     await deps.workspaces.copyIn(buildDir, deps.buildpackDir(plan.buildpack), 'buildpack');
+    for (const other of plan.alsoUses ?? []) await deps.workspaces.copyIn(buildDir, deps.buildpackDir(other), `buildpack-${other}`);
     await deps.workspaces.writeFile(buildDir, 'Dockerfile.pilot', deps.renderDockerfile(plan.buildpack, plan.dockerfileContext));
     contextDir = buildDir;
     dockerfile = 'Dockerfile.pilot';

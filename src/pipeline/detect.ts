@@ -2,6 +2,7 @@ import semver from 'semver';
 import type { BuildpackName } from '../domain/types.js';
 import { DeployError } from '../domain/errors.js';
 import { parseProcfile } from './procfile.js';
+import { FRAMEWORK_CONFIG_FILES, describeFramework, detectFramework, frameworkDockerfileContext, frameworkInputOf } from './frameworks.js';
 
 /** The port apps listen on ($PORT) when nothing else says, as Dokku and Heroku do. */
 export const DEFAULT_APP_PORT = 5000;
@@ -18,9 +19,9 @@ export interface SourceFacts {
 /** Files detection looks at; their contents are read when they are small text files. */
 export const DETECTION_FILES = [
   'Dockerfile', 'package.json', 'package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'index.html',
-  'public/index.html', '.nvmrc', '.node-version', 'Procfile', 'app.json',
+  'public/index.html', '.nvmrc', '.node-version', 'Procfile', 'app.json', '200.html', 'public/200.html', ...FRAMEWORK_CONFIG_FILES,
 ] as const;
-export const READ_FILES = new Set(['package.json', '.nvmrc', '.node-version', 'Procfile', 'app.json']);
+export const READ_FILES = new Set<string>(['package.json', '.nvmrc', '.node-version', 'Procfile', 'app.json', ...FRAMEWORK_CONFIG_FILES]);
 
 export interface BuildPlan {
   readonly buildpack: BuildpackName;
@@ -35,6 +36,8 @@ export interface BuildPlan {
   readonly processes: Readonly<Record<string, string | null>>;
   /** The Procfile's `release:` command. */
   readonly releaseCommand: string | null;
+  /** Other buildpacks whose files the Dockerfile copies (as `buildpack-<name>/`): a built site is served as the static buildpack serves one. */
+  readonly alsoUses?: readonly BuildpackName[];
 }
 
 export interface DetectSettings {
@@ -53,10 +56,12 @@ export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): B
   if (facts.files.has('package.json')) return { ...nodePlan(facts, settings, procfile, healthPath), ...processes };
   const siteDir = facts.files.has('index.html') ? '.' : facts.files.has('public/index.html') ? 'public' : undefined;
   if (siteDir !== undefined) {
+    // A 200.html turns on the single-page fallback, as on surge.sh; PILOT_SPA_FALLBACK set as a config var does too.
+    const spaFallback = facts.files.has(`${siteDir === '.' ? '' : 'public/'}200.html`) ? '/200.html' : undefined;
     return {
       buildpack: 'static',
       description: `static site (${siteDir === '.' ? 'the repository root' : 'public/'})`,
-      dockerfileContext: { baseImage: settings.staticImage, siteDir: siteDir === '.' ? '' : 'public/', port: DEFAULT_APP_PORT },
+      dockerfileContext: { baseImage: settings.staticImage, siteDir: siteDir === '.' ? '' : 'public/', port: DEFAULT_APP_PORT, spaFallback },
       port: DEFAULT_APP_PORT,
       healthPath,
       // A static site has one process: Caddy serving the files.
@@ -73,6 +78,8 @@ export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): B
 
 interface PackageJson {
   engines?: { node?: unknown };
+  dependencies?: unknown;
+  devDependencies?: unknown;
   scripts?: Record<string, unknown>;
   main?: unknown;
 }
@@ -100,10 +107,12 @@ function nodePlan(
   const manager = packageManager(facts.files);
   const scripts = pkg.scripts ?? {};
   const buildCommand = typeof scripts.build === 'string' ? manager.run('build') : undefined;
-  const startCommand = startCommandOf(pkg, procfile);
+  const framework = detectFramework(frameworkInputOf(pkg, facts.contents, procfile.has('web')));
+  const startCommand = framework?.kind === 'static' ? undefined : startCommandOf(pkg, procfile, framework?.startCommand);
+  const description = `Node.js app (node ${major}, ${manager.install})`;
   return {
     buildpack: 'node',
-    description: `Node.js app (node ${major}, ${manager.install})`,
+    description: framework ? `${description}; ${describeFramework(framework)}` : description,
     dockerfileContext: {
       baseImage: settings.nodeImage.replaceAll('{{major}}', String(major)),
       manifestFiles: ['package.json', ...manager.lockfiles.filter((file) => facts.files.has(file))],
@@ -114,9 +123,11 @@ function nodePlan(
       pruneCommand: buildCommand ? manager.prune : undefined,
       startCommand,
       port: DEFAULT_APP_PORT,
+      ...frameworkDockerfileContext(framework, settings.staticImage),
     },
     port: DEFAULT_APP_PORT,
     healthPath,
+    ...(framework?.kind === 'static' ? { alsoUses: ['static'] as const } : {}),
   };
 }
 
@@ -185,10 +196,14 @@ function packageManager(files: ReadonlySet<string>): PackageManager {
   return { install: 'npm install', productionOnly: '--omit=dev', prune: 'npm prune --omit=dev', lockfiles: [], run: (script) => `npm run ${script}` };
 }
 
-/** The `web:` line of the Procfile, else `npm start`, else `node <main>`, else (a worker-only app) its first process. */
-function startCommandOf(pkg: PackageJson, procfile: Map<string, string>): string[] {
+/**
+ * The `web:` line of the Procfile, else the framework's server, else `npm start`, else `node <main>`,
+ * else (a worker-only app) its first process.
+ */
+function startCommandOf(pkg: PackageJson, procfile: Map<string, string>, frameworkStart: readonly string[] | undefined): readonly string[] {
   const web = procfile.get('web');
   if (web) return ['/bin/sh', '-c', `exec ${web}`];
+  if (frameworkStart) return frameworkStart;
   if (typeof pkg.scripts?.start === 'string') return ['npm', 'start'];
   if (typeof pkg.main === 'string') return ['node', pkg.main];
   const first = [...procfile].find(([type]) => type !== 'release')?.[1];
