@@ -215,6 +215,7 @@ export class Deployer {
           buildReleaseImage(
             this.deps,
             {
+              app: app.name,
               buildDir: buildDir as string,
               plan,
               tag: image,
@@ -316,6 +317,11 @@ export class Deployer {
     } else {
       void this.pruneImages(app);
     }
+  }
+
+  /** Forgets the framework caches kept for an app's next build (the app is being destroyed). */
+  removeBuildCache(app: string): Promise<void> {
+    return this.deps.workspaces.removeBuildCache(app);
   }
 
   private async detect(buildDir: string): Promise<BuildPlan> {

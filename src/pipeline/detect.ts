@@ -2,7 +2,9 @@ import semver from 'semver';
 import type { BuildpackName } from '../domain/types.js';
 import { DeployError } from '../domain/errors.js';
 import { parseProcfile } from './procfile.js';
-import { FRAMEWORK_CONFIG_FILES, describeFramework, detectFramework, frameworkDockerfileContext, frameworkInputOf } from './frameworks.js';
+import {
+  FRAMEWORK_CONFIG_FILES, describeFramework, detectFramework, frameworkCacheDirs, frameworkDockerfileContext, frameworkInputOf,
+} from './frameworks.js';
 
 /** The port apps listen on ($PORT) when nothing else says, as Dokku and Heroku do. */
 export const DEFAULT_APP_PORT = 5000;
@@ -38,6 +40,8 @@ export interface BuildPlan {
   readonly releaseCommand: string | null;
   /** Other buildpacks whose files the Dockerfile copies (as `buildpack-<name>/`): a built site is served as the static buildpack serves one. */
   readonly alsoUses?: readonly BuildpackName[];
+  /** Framework caches (relative to the app) kept from one build of the app to the next. */
+  readonly buildCacheDirs?: readonly string[];
 }
 
 export interface DetectSettings {
@@ -107,7 +111,9 @@ function nodePlan(
   const manager = packageManager(facts.files);
   const scripts = pkg.scripts ?? {};
   const buildCommand = typeof scripts.build === 'string' ? manager.run('build') : undefined;
-  const framework = detectFramework(frameworkInputOf(pkg, facts.contents, procfile.has('web')));
+  const frameworkInput = frameworkInputOf(pkg, facts.contents, procfile.has('web'));
+  const framework = detectFramework(frameworkInput);
+  const buildCacheDirs = buildCommand ? frameworkCacheDirs(frameworkInput) : [];
   const startCommand = framework?.kind === 'static' ? undefined : startCommandOf(pkg, procfile, framework?.startCommand);
   const description = `Node.js app (node ${major}, ${manager.install})`;
   return {
@@ -124,10 +130,12 @@ function nodePlan(
       startCommand,
       port: DEFAULT_APP_PORT,
       ...frameworkDockerfileContext(framework, settings.staticImage),
+      ...(buildCacheDirs.length > 0 ? { restoresBuildCache: true } : {}),
     },
     port: DEFAULT_APP_PORT,
     healthPath,
     ...(framework?.kind === 'static' ? { alsoUses: ['static'] as const } : {}),
+    ...(buildCacheDirs.length > 0 ? { buildCacheDirs } : {}),
   };
 }
 

@@ -248,3 +248,15 @@ export function frameworkDockerfileContext(framework: Framework | undefined, sta
     ...(Object.keys(framework.runtimeEnv).length > 0 ? { runtimeEnv: framework.runtimeEnv } : {}),
   };
 }
+
+/** The caches a framework's build reuses (Railpack keeps the same), relative to the app. */
+export function frameworkCacheDirs(input: FrameworkInput): string[] {
+  const has = (name: string) => input.dependencies.has(name);
+  const build = input.scripts.build ?? '';
+  return [
+    ...(has('next') && /\bnext build\b/.test(build) ? ['.next/cache'] : []),
+    ...(has('vite') ? ['node_modules/.vite'] : []),
+    ...(has('astro') ? ['node_modules/.astro'] : []),
+    ...(has('@remix-run/dev') && !has('vite') ? ['.cache'] : []),
+  ];
+}

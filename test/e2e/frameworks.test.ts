@@ -24,7 +24,7 @@ describe('frameworks: sites built then served by Caddy, servers started right (r
     await pilot?.close();
   });
 
-  async function pushApp(app: string, files: Record<string, string>): Promise<GitResult> {
+  async function pushApp(app: string, files: Record<string, string>): Promise<GitResult & { client: GitClient }> {
     const client = new GitClient(tempDir(app));
     await client.init();
     for (const [file, content] of Object.entries(files)) {
@@ -33,6 +33,10 @@ describe('frameworks: sites built then served by Caddy, servers started right (r
     }
     await run('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: client.workDir, timeout: 180_000 });
     await client.commit({ '.gitignore': 'node_modules/\n' });
+    return { ...(await push(client, app)), client };
+  }
+
+  async function push(client: GitClient, app: string): Promise<GitResult> {
     const result = await client.run(['push', remoteUrl(pilot.server.address, app, pilot.token), 'HEAD:refs/heads/main']);
     assert.equal(result.code, 0, `push failed:\n${result.stderr}`);
     return result;
@@ -64,10 +68,11 @@ describe('frameworks: sites built then served by Caddy, servers started right (r
     assert.equal((await get('vitespa', '/assets/missing.js')).status, 404);
   });
 
-  it('starts a Next.js server app with next start on $PORT and serves a page it renders per request', async () => {
+  it('starts a Next.js server app with next start on $PORT, serves a page it renders per request, and keeps .next/cache for the next build', async () => {
     const result = await pushApp('nextserver', {
       'package.json': JSON.stringify({
-        name: 'nextserver', private: true, scripts: { build: 'next build', start: 'next start' },
+        // The build says what the previous build left it in .next/cache.
+        name: 'nextserver', private: true, scripts: { build: 'test -d .next/cache && echo "restored .next/cache: $(ls .next/cache)"; next build', start: 'next start' },
         dependencies: { next: '^16.0.0', react: '^19.0.0', 'react-dom': '^19.0.0' },
       }),
       'app/layout.js': 'export default function RootLayout({ children }) { return <html><body>{children}</body></html>; }\n',
@@ -89,6 +94,16 @@ describe('frameworks: sites built then served by Caddy, servers started right (r
     };
     // Rendered for each request by the server, not a page prerendered at build time.
     assert.notEqual(await rendered(), await rendered());
+    assert.doesNotMatch(result.stderr, /remote:\s+restored \.next\/cache:/);
+    assert.match(result.stderr, /remote: -----> Kept the build cache \(\.next\/cache\) for the next build/);
+
+    await result.client.commit({ 'app/about/page.js': 'export default function About() { return <p>about v2</p>; }\n' }, 'v2');
+    const second = await push(result.client, 'nextserver');
+    assert.match(second.stderr, /COPY build-cache\/ \.\/\s*\n/);
+    assert.match(second.stderr, /remote:\s+restored \.next\/cache: \S+/);
+    const about = await get('nextserver', '/about');
+    assert.equal(about.status, 200);
+    assert.match(about.body, /about v2/);
   });
 
   it('serves an Astro static site: every page its own file, a missing one its 404 page with status 404', async () => {

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { detectFramework, frameworkInputOf, type Framework } from '../../../src/pipeline/frameworks.js';
+import { detectFramework, frameworkCacheDirs, frameworkInputOf, type Framework } from '../../../src/pipeline/frameworks.js';
 import { DeployError } from '../../../src/domain/errors.js';
 import { detectBuildpack, type BuildPlan } from '../../../src/pipeline/detect.js';
 import { createTemplateRenderer } from '../../../src/adapters/templates.js';
@@ -165,6 +165,13 @@ describe('detectFramework: server frameworks started right', () => {
     );
   });
 
+  it('names the caches a build reuses: .next/cache, node_modules/.vite, node_modules/.astro', () => {
+    const dirs = (app: App) => frameworkCacheDirs(frameworkInputOf({ dependencies: app.dependencies, scripts: app.scripts }, new Map(), false));
+    assert.deepEqual(dirs({ dependencies: deps('next'), scripts: { build: 'next build' } }), ['.next/cache']);
+    assert.deepEqual(dirs({ dependencies: deps('astro', 'vite'), scripts: { build: 'astro build' } }), ['node_modules/.vite', 'node_modules/.astro']);
+    assert.deepEqual(dirs({ dependencies: deps('express'), scripts: { build: 'tsc' } }), []);
+  });
+
   it('says nothing of a plain Node.js app', () => {
     assert.equal(detect({ dependencies: deps('express'), scripts: { start: 'node index.js', build: 'tsc' } }), undefined);
   });
@@ -188,6 +195,7 @@ describe('the node buildpack plan and Dockerfile of a framework app', () => {
     '',
     'COPY app/ ./',
   ];
+  const restoredCache = ['# The framework caches (.next/cache...) the app\'s previous build left.', 'COPY build-cache/ ./'];
 
   it('builds a Vite app with Node, then serves dist/ from the static image with the static buildpack\'s Caddyfile', () => {
     const plan = planOf({
@@ -196,9 +204,11 @@ describe('the node buildpack plan and Dockerfile of a framework app', () => {
     });
     assert.equal(plan.description, 'Node.js app (node 20, npm ci); Vite site in dist/, served as static files, unknown pages answer /index.html');
     assert.deepEqual(plan.alsoUses, ['static']);
+    assert.deepEqual(plan.buildCacheDirs, ['node_modules/.vite']);
     assert.equal(plan.port, 5000);
     assert.equal(render(plan), [
       ...install,
+      ...restoredCache,
       'RUN npm run build',
       'RUN test -d dist || { echo "the build wrote no dist/, where Pilot looks for the Vite site" >&2; exit 1; }',
       '',
@@ -230,8 +240,10 @@ describe('the node buildpack plan and Dockerfile of a framework app', () => {
     });
     assert.equal(plan.description, 'Node.js app (node 20, npm ci); Next.js (standalone) server');
     assert.equal(plan.alsoUses, undefined);
+    assert.deepEqual(plan.buildCacheDirs, ['.next/cache']);
     assert.equal(render(plan), [
       ...install,
+      ...restoredCache,
       'ENV NEXT_TELEMETRY_DISABLED=1',
       'RUN npm run build',
       '',
@@ -254,6 +266,7 @@ describe('the node buildpack plan and Dockerfile of a framework app', () => {
     const nuxt = { engines: { node: '20.x' }, dependencies: { nuxt: '^4' }, scripts: { build: 'nuxt build' } };
     const plan = planOf({ 'package.json': JSON.stringify(nuxt), 'package-lock.json': '{}' });
     assert.deepEqual(plan.dockerfileContext?.startCommand, ['node', '.output/server/index.mjs']);
+    assert.equal(plan.buildCacheDirs, undefined);
     assert.match(render(plan), /RUN npm run build\nRUN npm prune --omit=dev\n\nENV NODE_ENV=production PORT=5000\nEXPOSE 5000\nCMD \["node",".output\/server\/index.mjs"\]\n$/);
     const withProcfile = planOf({ 'package.json': JSON.stringify(nuxt), 'package-lock.json': '{}', Procfile: 'web: node .output/server/index.mjs --inspect\n' });
     assert.deepEqual(withProcfile.dockerfileContext?.startCommand, ['/bin/sh', '-c', 'exec node .output/server/index.mjs --inspect']);
