@@ -64,7 +64,7 @@ export function detectBuildpack(facts: SourceFacts, settings: DetectSettings): B
     const spaFallback = facts.files.has(`${siteDir === '.' ? '' : 'public/'}200.html`) ? '/200.html' : undefined;
     return {
       buildpack: 'static',
-      description: `static site (${siteDir === '.' ? 'the repository root' : 'public/'})`,
+      description: `static site (${siteDir === '.' ? 'the repository root' : 'public/'}${spaFallback ? `, unknown pages answer ${spaFallback}` : ''})`,
       dockerfileContext: { baseImage: settings.staticImage, siteDir: siteDir === '.' ? '' : 'public/', port: DEFAULT_APP_PORT, spaFallback },
       port: DEFAULT_APP_PORT,
       healthPath,

@@ -115,7 +115,7 @@ function isReactRouter(input: FrameworkInput): boolean {
 function serverFramework(input: FrameworkInput): ServerFramework | undefined {
   const has = (name: string) => input.dependencies.has(name);
   const start = input.scripts.start?.trim();
-  // The app's own start script wins, but for the framework's own server command (it is right as it is).
+  // The app's own start script already says how (only a standalone Next.js build overrides `next start`, below).
   const ownStart = start !== undefined;
   const server = (framework: string, startCommand: readonly string[] | undefined, extra: Partial<ServerFramework> = {}): ServerFramework => ({
     kind: 'server', framework, startCommand: ownStart ? undefined : startCommand, nextStandalone: false, buildEnv: {}, runtimeEnv: {}, ...extra,

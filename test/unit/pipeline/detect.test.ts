@@ -82,7 +82,9 @@ describe('detectBuildpack', () => {
   });
 
   it('turns on the single-page fallback of a static site that has a 200.html, as surge.sh does', () => {
-    assert.equal(detectBuildpack(facts({ 'index.html': '', '200.html': '' }), SETTINGS).dockerfileContext?.spaFallback, '/200.html');
+    const root = detectBuildpack(facts({ 'index.html': '', '200.html': '' }), SETTINGS);
+    assert.equal(root.dockerfileContext?.spaFallback, '/200.html');
+    assert.equal(root.description, 'static site (the repository root, unknown pages answer /200.html)');
     assert.equal(detectBuildpack(facts({ 'public/index.html': '', 'public/200.html': '' }), SETTINGS).dockerfileContext?.spaFallback, '/200.html');
     assert.equal(detectBuildpack(facts({ 'public/index.html': '', '200.html': '' }), SETTINGS).dockerfileContext?.spaFallback, undefined);
   });
