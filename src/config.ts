@@ -208,6 +208,8 @@ export interface DataPaths {
   readonly database: string;
   readonly repositories: string;
   readonly builds: string;
+  /** Per app: the framework cache directories (.next/cache...) the last build left. */
+  readonly buildCaches: string;
   readonly adminTokenFile: string;
   readonly deploySocket: string;
   readonly caddyDir: string;
@@ -223,6 +225,7 @@ export function dataPaths(dataDir: string): DataPaths {
     database: path.join(dataDir, 'pilot.db'),
     repositories: path.join(dataDir, 'repos'),
     builds: path.join(dataDir, 'builds'),
+    buildCaches: path.join(dataDir, 'build-caches'),
     adminTokenFile: path.join(dataDir, 'admin-token'),
     deploySocket: path.join(dataDir, 'deploy.sock'),
     caddyDir,

@@ -134,7 +134,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     formation,
     volumes,
     engine,
-    workspaces: createWorkspaces(paths.builds),
+    workspaces: createWorkspaces(paths.builds, paths.buildCaches),
     routes,
     renderDockerfile: (buildpack, context) => templates.renderDockerfile(buildpack, context),
     buildpackDir: (buildpack) => templates.buildpackDir(buildpack),

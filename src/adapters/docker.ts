@@ -2,6 +2,9 @@ import Docker from 'dockerode';
 import tarFs from 'tar-fs';
 import { PassThrough, Readable } from 'node:stream';
 import readline from 'node:readline';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type {
   AttachedProcess, BuildRequest, ContainerEngine, ContainerPlan, ContainerState, LogStream, LogStreamOptions, TimestampedLine,
 } from '../domain/ports.js';
@@ -203,6 +206,36 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
         if (statusOf(error) !== 404) throw error;
       }
     },
+
+    async untagImage(name) {
+      try {
+        await docker.getImage(name).remove({ noprune: true });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    },
+
+    async copyFromImage(image, root, dirs, destDir) {
+      // A container that never starts: only its filesystem is read.
+      const container = await docker.createContainer({ Image: image, Entrypoint: ['/bin/true'], Cmd: [] });
+      try {
+        for (const dir of dirs) {
+          let archive: NodeJS.ReadableStream;
+          try {
+            archive = await container.getArchive({ path: path.posix.join(root, dir) });
+          } catch (error) {
+            if (statusOf(error) === 404) continue;
+            throw error;
+          }
+          // The archive holds the directory under its own name: unpack it into its parent.
+          const parent = path.join(destDir, path.dirname(dir));
+          await fs.mkdir(parent, { recursive: true });
+          await pipeline(archive, tarFs.extract(parent) as unknown as NodeJS.WritableStream);
+        }
+      } finally {
+        await container.remove({ force: true }).catch(() => undefined);
+      }
+    },
   };
 }
 
@@ -291,6 +324,7 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
   const stream = await docker.buildImage(context, {
     t: request.tag,
     dockerfile: request.dockerfile,
+    ...(request.target ? { target: request.target } : {}),
     rm: true,
     forcerm: true,
     ...buildLimitOptions(request.limits),

@@ -15,8 +15,10 @@ export const MAX_TREE_FILES = 50_000;
 const UNLISTED_DIRS = new Set(['.git', 'node_modules']);
 
 /** Build directories under the data directory, filled from the pushed tar with tar-fs. */
-export function createWorkspaces(root: string, maxTreeFiles: number = MAX_TREE_FILES): Workspaces {
+export function createWorkspaces(root: string, buildCacheRoot: string, maxTreeFiles: number = MAX_TREE_FILES): Workspaces {
   fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(buildCacheRoot, { recursive: true, mode: 0o700 });
+  const cacheOf = (app: string) => path.join(buildCacheRoot, app);
   return {
     async unpack(source, maxBytes) {
       const buildDir = await fsp.mkdtemp(path.join(root, 'build-'));
@@ -65,6 +67,24 @@ export function createWorkspaces(root: string, maxTreeFiles: number = MAX_TREE_F
 
     async copyIn(buildDir, from, name) {
       await fsp.cp(from, path.join(buildDir, name), { recursive: true });
+    },
+
+    async restoreBuildCache(buildDir, app, name) {
+      const target = path.join(buildDir, name);
+      await fsp.mkdir(target, { recursive: true });
+      await fsp.cp(cacheOf(app), target, { recursive: true, verbatimSymlinks: true }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    },
+
+    async keepBuildCache(buildDir, app, name) {
+      // Build directories and caches share the data directory's filesystem: moved, not copied.
+      await fsp.rm(cacheOf(app), { recursive: true, force: true });
+      await fsp.rename(path.join(buildDir, name), cacheOf(app));
+    },
+
+    async removeBuildCache(app) {
+      await fsp.rm(cacheOf(app), { recursive: true, force: true });
     },
 
     async remove(buildDir) {

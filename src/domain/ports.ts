@@ -18,6 +18,8 @@ export interface BuildRequest {
   readonly limits: { readonly cpus: number; readonly memoryBytes: number };
   /** `--build-arg`s: only ARGs the Dockerfile declares (the classic builder warns of the others). */
   readonly buildArgs: Readonly<Record<string, string>>;
+  /** Builds only up to this stage of the Dockerfile (`FROM ... AS <target>`). */
+  readonly target?: string;
 }
 
 export interface ContainerPlan {
@@ -95,6 +97,10 @@ export interface ContainerEngine {
   removeContainer(idOrName: string): Promise<void>;
   listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerState[]>;
   removeImage(name: string): Promise<void>;
+  /** Removes a tag, keeping the layers under it (the build cache of the steps that made them). */
+  untagImage(name: string): Promise<void>;
+  /** Copies directories of an image (relative to `root`, e.g. `.next/cache` of `/app`) to the same paths under `destDir`; missing ones are skipped. */
+  copyFromImage(image: string, root: string, dirs: readonly string[], destDir: string): Promise<void>;
   imageExists(name: string): Promise<boolean>;
   /** `repository:tag` of the images whose repository matches (`<instance>/<app>`, or `<instance>/*`). */
   listImages(repository: string): Promise<string[]>;
@@ -280,5 +286,10 @@ export interface Workspaces {
   writeFile(buildDir: string, name: string, content: string): Promise<void>;
   /** Copies a directory of Pilot's (a buildpack's files) into the build directory. */
   copyIn(buildDir: string, from: string, name: string): Promise<void>;
+  /** Puts the app's kept build cache into the build directory as `name/` (empty when there is none yet). */
+  restoreBuildCache(buildDir: string, app: string, name: string): Promise<void>;
+  /** Keeps `name/` of the build directory as the app's build cache, in place of the one before. */
+  keepBuildCache(buildDir: string, app: string, name: string): Promise<void>;
+  removeBuildCache(app: string): Promise<void>;
   remove(buildDir: string): Promise<void>;
 }

@@ -12,6 +12,7 @@ export interface BuildDeps {
 }
 
 export interface BuildInput {
+  readonly app: string;
   readonly buildDir: string;
   readonly plan: BuildPlan;
   readonly tag: string;
@@ -20,6 +21,9 @@ export interface BuildInput {
   /** The app's build vars with their values. */
   readonly buildVars: Readonly<Record<string, string>>;
 }
+
+/** Where the kept framework caches go in the build context (buildpacks/node/Dockerfile.hbs copies them in). */
+const BUILD_CACHE = 'build-cache';
 
 /**
  * Builds the release image. A buildpack app gets the rendered Dockerfile (declaring every build
@@ -34,6 +38,8 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
   if (plan.dockerfileContext) {
     dockerfileText = deps.renderDockerfile(plan.buildpack, { ...plan.dockerfileContext, imageTag: input.tag, buildArgs: Object.keys(input.buildVars).sort() });
     await deps.workspaces.copyIn(buildDir, deps.buildpackDir(plan.buildpack), 'buildpack');
+    for (const other of plan.alsoUses ?? []) await deps.workspaces.copyIn(buildDir, deps.buildpackDir(other), `buildpack-${other}`);
+    if (plan.buildCacheDirs) await deps.workspaces.restoreBuildCache(buildDir, input.app, BUILD_CACHE);
     await deps.workspaces.writeFile(buildDir, 'Dockerfile.pilot', dockerfileText);
     contextDir = buildDir;
     dockerfile = 'Dockerfile.pilot';
@@ -47,18 +53,42 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
   if (undeclared.length > 0 && !plan.dockerfileContext) output.detail(`not passed to the build, the Dockerfile declares no ARG for them: ${undeclared.join(', ')}`);
   // All build vars, passed or not: a value the Dockerfile spells out itself is still a secret.
   const mask = secretMasker(Object.values(input.buildVars));
+  const request: BuildRequest = { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, buildArgs: args, limits: input.limits };
   try {
-    await deps.engine.buildImage(
-      { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, buildArgs: args, limits: input.limits },
-      (line) => output.detail(mask(line)),
-    );
+    await deps.engine.buildImage(request, (line) => output.detail(mask(line)));
   } catch (error) {
     throw maskedError(error, mask);
   }
+  if (plan.buildCacheDirs) await keepBuildCache(deps, input, request, plan.buildCacheDirs, output);
 }
 
 /** The failure becomes the release's failure reason, which deploy tokens read too. */
 function maskedError(error: unknown, mask: (text: string) => string): unknown {
   if (!(error instanceof Error) || mask(error.message) === error.message) return error;
   return error instanceof PilotError ? new DeployError(error.code, mask(error.message)) : new Error(mask(error.message));
+}
+
+/**
+ * The classic builder has no cache mounts: the framework caches the build stage left are copied
+ * out of it, and into the next build's context. The stage is built again (every step is cached)
+ * to tag it for a moment; a cache that cannot be kept only makes the next build slower.
+ */
+async function keepBuildCache(
+  deps: BuildDeps,
+  input: BuildInput,
+  request: BuildRequest,
+  dirs: readonly string[],
+  output: DeployOutput,
+): Promise<void> {
+  const stage = `${input.tag}-build`;
+  try {
+    await deps.engine.buildImage({ ...request, tag: stage, target: 'build' }, () => undefined);
+    await deps.engine.copyFromImage(stage, String(input.plan.dockerfileContext?.appWorkdir ?? '/app'), dirs, `${input.buildDir}/${BUILD_CACHE}-next`);
+    await deps.workspaces.keepBuildCache(input.buildDir, input.app, `${BUILD_CACHE}-next`);
+    output.step(`Kept the build cache (${dirs.join(', ')}) for the next build`);
+  } catch (error) {
+    output.detail(`the build cache was not kept (the next build starts without it): ${(error as Error).message}`);
+  } finally {
+    await deps.engine.untagImage(stage).catch(() => undefined);
+  }
 }

@@ -232,6 +232,7 @@ export class Deployer {
           buildReleaseImage(
             this.deps,
             {
+              app: app.name,
               buildDir: buildDir as string,
               plan,
               tag: image,
@@ -367,6 +368,11 @@ export class Deployer {
     } catch (error) {
       this.deps.logger.error({ err: error, app: app.name }, 'a listener of a release going live failed');
     }
+  }
+
+  /** Forgets the framework caches kept for an app's next build (the app is being destroyed). */
+  removeBuildCache(app: string): Promise<void> {
+    return this.deps.workspaces.removeBuildCache(app);
   }
 
   private async detect(app: App, buildDir: string): Promise<BuildPlan> {

@@ -6,6 +6,9 @@ import { parseAppJson, type AppJson } from './app-json.js';
 import { LOCKFILES, packageManagerOf } from './node/package-manager.js';
 import { hasDirectory, imagePath, installCopies } from './node/install.js';
 import { matchWorkspaces, packageJsonWorkspaceGlobs, pnpmWorkspaceGlobs } from './node/workspaces.js';
+import {
+  FRAMEWORK_CONFIG_FILES, describeFramework, detectFramework, frameworkCacheDirs, frameworkDockerfileContext, frameworkInputOf,
+} from './frameworks.js';
 
 /** The port apps listen on ($PORT) when nothing else says, as Dokku and Heroku do. */
 export const DEFAULT_APP_PORT = 5000;
@@ -22,7 +25,7 @@ export interface SourceFacts {
 
 /**
  * Names of the files (anywhere in the tree) whose contents detection reads, when they are
- * small text files: package managers' and Heroku's files. Add a framework's config file here.
+ * small text files: package managers' and Heroku's files. Frameworks' config files (frameworks.ts) too.
  */
 export const READ_FILE_NAMES: readonly RegExp[] = [
   /^package\.json$/, /^pnpm-workspace\.yaml$/, /^\.yarnrc\.yml$/, /^yarn\.lock$/, /^\.nvmrc$/, /^\.node-version$/, /^Procfile$/, /^app\.json$/,
@@ -31,7 +34,7 @@ export const READ_FILE_NAMES: readonly RegExp[] = [
 /** Whether detection reads this file of the tree. */
 export function isReadFile(file: string): boolean {
   const name = file.slice(file.lastIndexOf('/') + 1);
-  return READ_FILE_NAMES.some((pattern) => pattern.test(name));
+  return READ_FILE_NAMES.some((pattern) => pattern.test(name)) || (FRAMEWORK_CONFIG_FILES as readonly string[]).includes(name);
 }
 
 export interface BuildPlan {
@@ -58,6 +61,10 @@ export interface BuildPlan {
   readonly scripts: DeployScripts;
   /** app.json `cron` entries. */
   readonly cron: readonly CronEntry[];
+  /** Other buildpacks whose files the Dockerfile copies (as `buildpack-<name>/`): a built site is served as the static buildpack serves one. */
+  readonly alsoUses?: readonly BuildpackName[];
+  /** Framework caches (relative to the app) kept from one build of the app to the next. */
+  readonly buildCacheDirs?: readonly string[];
 }
 
 /** What a plan takes from the Procfile and app.json, whatever the buildpack. */
@@ -110,11 +117,13 @@ export function detectBuildpack(facts: SourceFacts, settings: DetectSettings, ap
   if (facts.files.has(at('package.json'))) return { ...nodePlan(facts, settings, app, procfile), ...processes };
   const siteDir = facts.files.has(at('index.html')) ? dir : facts.files.has(at('public/index.html')) ? at('public') : undefined;
   if (siteDir !== undefined) {
+    // A 200.html turns on the single-page fallback, as on surge.sh; PILOT_SPA_FALLBACK set as a config var does too.
+    const spaFallback = facts.files.has(inDir(siteDir, '200.html')) ? '/200.html' : undefined;
     return {
       buildpack: 'static',
-      description: `static site (${siteDir === '' ? 'the repository root' : `${siteDir}/`})`,
+      description: `static site (${siteDir === '' ? 'the repository root' : `${siteDir}/`}${spaFallback ? `, unknown pages answer ${spaFallback}` : ''})`,
       notes: [],
-      dockerfileContext: { baseImage: settings.staticImage, siteDir: siteDir === '' ? '' : `${siteDir}/`, port: DEFAULT_APP_PORT },
+      dockerfileContext: { baseImage: settings.staticImage, siteDir: siteDir === '' ? '' : `${siteDir}/`, port: DEFAULT_APP_PORT, spaFallback },
       port: DEFAULT_APP_PORT,
       ...processes,
       // A static site has one process: Caddy serving the files.
@@ -131,6 +140,8 @@ export function detectBuildpack(facts: SourceFacts, settings: DetectSettings, ap
 
 interface PackageJson {
   engines?: { node?: unknown };
+  dependencies?: unknown;
+  devDependencies?: unknown;
   scripts?: Record<string, unknown>;
   main?: unknown;
   workspaces?: unknown;
@@ -199,9 +210,13 @@ function nodePlan(
     ...(!keepDev && toolKeepsDev && manager.note ? [manager.note] : []),
     ...(prebuild ? ['heroku-prebuild needs the whole tree before the install: dependencies are reinstalled on every push'] : []),
   ];
+  const frameworkInput = frameworkInputOf(pkg, contentsIn(facts.contents, appDir), procfile.has('web'));
+  const framework = detectFramework(frameworkInput);
+  const buildCacheDirs = buildScript ? frameworkCacheDirs(frameworkInput) : [];
+  const description = `Node.js app (node ${major}, ${manager.install})`;
   return {
     buildpack: 'node',
-    description: `Node.js app (node ${major}, ${manager.install})`,
+    description: framework ? `${description}; ${describeFramework(framework)}` : description,
     notes,
     dockerfileContext: {
       baseImage,
@@ -221,11 +236,22 @@ function nodePlan(
       // The build runs in the app's directory (WORKDIR by then); the prune where the install ran.
       pruneCommand: buildScript && pruned ? (appWorkdir === installWorkdir ? manager.prune : `cd ${installWorkdir} && ${manager.prune}`) : undefined,
       nodeCheck: nodeVersionCheck(major, baseImage),
-      startCommand: startCommandOf(pkg, procfile, manager.start),
+      startCommand: framework?.kind === 'static' ? undefined : startCommandOf(pkg, procfile, manager.start, framework?.startCommand),
       port: DEFAULT_APP_PORT,
+      ...frameworkDockerfileContext(framework, settings.staticImage),
+      ...(buildCacheDirs.length > 0 ? { restoresBuildCache: true } : {}),
     },
     port: DEFAULT_APP_PORT,
+    ...(framework?.kind === 'static' ? { alsoUses: ['static'] as const } : {}),
+    ...(buildCacheDirs.length > 0 ? { buildCacheDirs } : {}),
   };
+}
+
+/** The files of a directory of the tree, by their paths inside it. */
+function contentsIn(contents: ReadonlyMap<string, string>, dir: string): ReadonlyMap<string, string> {
+  if (dir === '') return contents;
+  const prefix = `${dir}/`;
+  return new Map([...contents].flatMap(([file, text]) => (file.startsWith(prefix) ? [[file.slice(prefix.length), text] as const] : [])));
 }
 
 /** Heroku's names for keeping dev dependencies in the image. */
@@ -317,10 +343,19 @@ function nodeVersionCheck(major: number, baseImage: string): string {
   return `version=$(node --version) && echo "Node.js $version in ${baseImage}" && case "$version" in v${major}.*) ;; *) echo "${warning}" ;; esac`;
 }
 
-/** The `web:` line of the Procfile, else the start script, else `node <main>`, else (a worker-only app) its first process. */
-function startCommandOf(pkg: PackageJson, procfile: Map<string, string>, startScript: readonly string[]): readonly string[] {
+/**
+ * The `web:` line of the Procfile, else the framework's server, else the start script, else
+ * `node <main>`, else (a worker-only app) its first process.
+ */
+function startCommandOf(
+  pkg: PackageJson,
+  procfile: Map<string, string>,
+  startScript: readonly string[],
+  frameworkStart: readonly string[] | undefined,
+): readonly string[] {
   const web = procfile.get('web');
   if (web) return ['/bin/sh', '-c', `exec ${web}`];
+  if (frameworkStart) return frameworkStart;
   if (typeof pkg.scripts?.start === 'string') return startScript;
   if (typeof pkg.main === 'string') return ['node', pkg.main];
   const first = [...procfile].find(([type]) => type !== 'release')?.[1];

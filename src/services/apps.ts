@@ -102,6 +102,7 @@ export class AppService {
       const images = await this.deps.engine.listImages(`${this.deps.instance}/${app.name}`);
       for (const image of images) await this.deps.engine.removeImage(image);
       this.deps.repositories.remove(app.name);
+      await this.deps.deployer.removeBuildCache(app.name);
       // Volumes hold the app's data: kept unless asked, so an app created again under this name finds them.
       const volumes = options.volumes ? await this.deps.engine.listVolumes(labels) : [];
       for (const volume of volumes) await this.deps.engine.removeVolume(volume);

@@ -23,7 +23,7 @@ describe('Workspaces.facts', () => {
       'package.json': '{"name":"root"}', 'apps/web/package.json': '{"name":"web"}', 'apps/web/src/index.js': 'x',
       '.yarn/releases/yarn-4.5.0.cjs': 'y', '.git/HEAD': 'ref', 'node_modules/a/package.json': '{}', 'apps/web/node_modules/b/index.js': '',
     });
-    const facts = await createWorkspaces(root).facts(buildDir, (file) => file.endsWith('package.json'));
+    const facts = await createWorkspaces(root, path.join(root, 'caches')).facts(buildDir, (file) => file.endsWith('package.json'));
     assert.deepEqual([...facts.files].sort(), ['.yarn/releases/yarn-4.5.0.cjs', 'apps/web/package.json', 'apps/web/src/index.js', 'package.json']);
     assert.deepEqual(Object.fromEntries(facts.contents), { 'package.json': '{"name":"root"}', 'apps/web/package.json': '{"name":"web"}' });
   });
@@ -31,7 +31,7 @@ describe('Workspaces.facts', () => {
   it('refuses a tree with more files than the bound, saying what to do', async (t) => {
     const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`gen/${i}.js`, '']));
     const { root, buildDir } = tree(t, files);
-    await assert.rejects(createWorkspaces(root, 5).facts(buildDir, () => false), (error: unknown) => {
+    await assert.rejects(createWorkspaces(root, path.join(root, 'caches'), 5).facts(buildDir, () => false), (error: unknown) => {
       assert.ok(error instanceof ValidationError);
       assert.match(error.message, /the pushed tree holds more than 5 files \(node_modules and \.git not counted\): nothing was deployed; leave generated files out/);
       return true;

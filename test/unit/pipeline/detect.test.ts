@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, type SourceFacts } from '../../../src/pipeline/detect.js';
+import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, isReadFile, type SourceFacts } from '../../../src/pipeline/detect.js';
 import { DeployError } from '../../../src/domain/errors.js';
 
 const SETTINGS = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'caddy:2-alpine' };
@@ -86,6 +86,26 @@ describe('detectBuildpack', () => {
     const publicDir = detectBuildpack(facts({ 'public/index.html': '' }), SETTINGS);
     assert.equal(publicDir.dockerfileContext?.siteDir, 'public/');
     assert.equal(publicDir.dockerfileContext?.baseImage, 'caddy:2-alpine');
+  });
+
+  it('turns on the single-page fallback of a static site that has a 200.html, as surge.sh does', () => {
+    const root = detectBuildpack(facts({ 'index.html': '', '200.html': '' }), SETTINGS);
+    assert.equal(root.dockerfileContext?.spaFallback, '/200.html');
+    assert.equal(root.description, 'static site (the repository root, unknown pages answer /200.html)');
+    assert.equal(detectBuildpack(facts({ 'public/index.html': '', 'public/200.html': '' }), SETTINGS).dockerfileContext?.spaFallback, '/200.html');
+    assert.equal(detectBuildpack(facts({ 'public/index.html': '', '200.html': '' }), SETTINGS).dockerfileContext?.spaFallback, undefined);
+  });
+
+  it('reads the framework config files and 200.html, and serves a framework\'s build as a static site', () => {
+    for (const file of ['next.config.mjs', 'vite.config.ts', 'astro.config.mjs', 'angular.json', 'svelte.config.js', 'nuxt.config.ts', 'react-router.config.ts']) {
+      assert.ok(isReadFile(file) && isReadFile(`apps/web/${file}`), file);
+    }
+    const plan = detectBuildpack(facts({ 'package.json': '{"dependencies": {"react-scripts": "5"}, "scripts": {"build": "react-scripts build"}}' }), SETTINGS);
+    assert.equal(plan.buildpack, 'node');
+    assert.deepEqual(plan.alsoUses, ['static']);
+    assert.deepEqual(plan.dockerfileContext?.staticSite, { baseImage: 'caddy:2-alpine', framework: 'Create React App', outputDir: 'build', spaFallback: '/index.html' });
+    assert.equal(plan.dockerfileContext?.startCommand, undefined);
+    assert.equal(plan.dockerfileContext?.pruneCommand, undefined);
   });
 
   it('explains what it looked for when nothing matches', () => {

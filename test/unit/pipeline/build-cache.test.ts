@@ -1,0 +1,70 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildReleaseImage, type BuildDeps } from '../../../src/pipeline/build.js';
+import type { BuildPlan } from '../../../src/pipeline/detect.js';
+import { DeployOutput } from '../../../src/pipeline/output.js';
+import type { BuildRequest, ContainerEngine, Workspaces } from '../../../src/domain/ports.js';
+import { DEFAULT_HEALTH_CHECKS, NO_DEPLOY_SCRIPTS } from '../../../src/domain/types.js';
+
+/** Fakes of the engine and workspaces that record each call, in order; `failing` names a call that throws. */
+function fakes(failing?: string) {
+  const calls: string[] = [];
+  const record = (call: string) => {
+    calls.push(call);
+    if (failing !== undefined && call.startsWith(failing)) throw new Error('the engine broke');
+  };
+  const engine = {
+    async buildImage(request: BuildRequest) { record(`build ${request.tag}${request.target ? ` target=${request.target}` : ''}`); },
+    async copyFromImage(image: string, root: string, dirs: readonly string[], destDir: string) { record(`copy ${image} ${root} ${dirs.join(',')} -> ${destDir}`); },
+    async untagImage(name: string) { record(`untag ${name}`); },
+  } as unknown as ContainerEngine;
+  const workspaces = {
+    async copyIn(_buildDir: string, from: string, name: string) { record(`copyIn ${from} as ${name}`); },
+    async restoreBuildCache(_buildDir: string, app: string, name: string) { record(`restore ${app} as ${name}`); },
+    async keepBuildCache(_buildDir: string, app: string, name: string) { record(`keep ${name} for ${app}`); },
+    async writeFile(_buildDir: string, name: string) { record(`write ${name}`); },
+  } as unknown as Workspaces;
+  const deps: BuildDeps = { engine, workspaces, renderDockerfile: () => 'FROM x', buildpackDir: (name) => `/bp/${name}` };
+  const lines: string[] = [];
+  return { deps, calls, lines, output: new DeployOutput((line) => lines.push(line)) };
+}
+
+const plan = (extra: Partial<BuildPlan> = {}): BuildPlan => ({
+  buildpack: 'node', description: 'x', notes: [], dockerfileContext: {}, port: 5000, healthChecks: DEFAULT_HEALTH_CHECKS, processes: { web: null },
+  formation: {}, releaseCommand: null, scripts: NO_DEPLOY_SCRIPTS, cron: [], ...extra,
+});
+const input = (buildPlan: BuildPlan) => ({
+  app: 'shop', buildDir: '/b', plan: buildPlan, tag: 'pi/shop:v3', timeoutSeconds: 60, buildVars: {}, limits: { cpus: 1, memoryBytes: 1024 ** 3 },
+});
+
+describe('buildReleaseImage', () => {
+  it('gives a built site the static buildpack\'s files too', async () => {
+    const { deps, calls, output } = fakes();
+    await buildReleaseImage(deps, input(plan({ alsoUses: ['static'] })), output);
+    assert.deepEqual(calls, ['copyIn /bp/node as buildpack', 'copyIn /bp/static as buildpack-static', 'write Dockerfile.pilot', 'build pi/shop:v3']);
+  });
+
+  it('puts the kept framework caches into the build, then keeps the new ones from the build stage', async () => {
+    const { deps, calls, lines, output } = fakes();
+    await buildReleaseImage(deps, input(plan({ buildCacheDirs: ['.next/cache'] })), output);
+    assert.deepEqual(calls, [
+      'copyIn /bp/node as buildpack',
+      'restore shop as build-cache',
+      'write Dockerfile.pilot',
+      'build pi/shop:v3',
+      'build pi/shop:v3-build target=build',
+      'copy pi/shop:v3-build /app .next/cache -> /b/build-cache-next',
+      'keep build-cache-next for shop',
+      'untag pi/shop:v3-build',
+    ]);
+    assert.deepEqual(lines, ['-----> Kept the build cache (.next/cache) for the next build']);
+  });
+
+  it('still delivers the image when the cache cannot be kept, and says so', async () => {
+    const { deps, calls, lines, output } = fakes('copy pi/shop');
+    await buildReleaseImage(deps, input(plan({ buildCacheDirs: ['node_modules/.vite'] })), output);
+    assert.ok(!calls.some((call) => call.startsWith('keep')), calls.join('\n'));
+    assert.equal(calls.at(-1), 'untag pi/shop:v3-build');
+    assert.deepEqual(lines, ['       the build cache was not kept (the next build starts without it): the engine broke']);
+  });
+});
