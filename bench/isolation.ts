@@ -3,6 +3,8 @@ import { pathToFileURL } from 'node:url';
 import { LOAD_HEADERS, REPEAT, appBody, loadRow, median, newRepo, printSection, push, ratio, startTestPilot, steadyLoad, table, until, type LoadResult, type Section } from './lib.js';
 
 const RATE = 50;
+/** Issue 17: the serving app's p99 during another app's cold build, against its idle p99. */
+const P99_TARGET = 1.3;
 const WEB_APP = {
   'package.json': JSON.stringify({ name: 'quiet', version: '1.0.0', scripts: { start: 'node server.js' } }),
   'server.js': "require('http').createServer((q, s) => s.end('quiet')).listen(process.env.PORT);\n",
@@ -38,6 +40,7 @@ export async function run(): Promise<Section> {
     const failures = during.reduce((sum, result) => sum + result.non2xx + result.errors, 0);
     const idleP99 = median(idle.map((result) => result.p99));
     const duringP99 = median(during.map((result) => result.p99));
+    const p99Ratio = ratio(Math.max(duringP99, 1), Math.max(idleP99, 1));
     return {
       title: "Isolation: an app under load while another app builds",
       body: [
@@ -47,8 +50,12 @@ export async function run(): Promise<Section> {
         '',
         table(LOAD_HEADERS, [...idle.map((result) => loadRow('idle', 'keep-alive', result)), ...during.map((result) => loadRow('other app building', 'keep-alive', result))]),
         '',
-        `Median p99: ${idleP99} ms idle, ${duringP99} ms while the other app builds (${ratio(Math.max(duringP99, 1), Math.max(idleP99, 1))}x).`,
-        `Target: zero failures. Result: **${failures} failed requests** (${failures === 0 ? 'met' : 'missed'}).`,
+        `Builds run capped (PILOT_BUILD_CPUS=${pilot.server.config.buildCpus}, PILOT_BUILD_MEMORY=${Math.round(pilot.server.config.buildMemoryBytes / 1024 ** 2)}m: the defaults, half the host)`,
+        'with half the CPU weight of app containers.',
+        '',
+        `Median p99: ${idleP99} ms idle, ${duringP99} ms while the other app builds (${p99Ratio}x).`,
+        `Targets: zero failures, p99 while building at most ${P99_TARGET}x idle. Result: **${failures} failed requests** (${failures === 0 ? 'met' : 'missed'}),`,
+        `**${p99Ratio}x** (${Number(p99Ratio) <= P99_TARGET ? 'met' : 'missed'}).`,
       ].join('\n'),
     };
   } finally {
