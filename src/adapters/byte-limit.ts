@@ -11,6 +11,11 @@ export class ByteLimit extends Transform {
     super();
   }
 
+  /** Bytes that went through so far. */
+  get passed(): number {
+    return this.seen;
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.maxBytes) return done(this.tooLarge());

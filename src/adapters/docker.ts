@@ -6,9 +6,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type {
-  AttachedProcess, BuildRequest, ContainerEngine, ContainerPlan, ContainerState, LogStream, LogStreamOptions, TimestampedLine,
+  AttachedProcess, BuildRequest, BuildResult, ContainerEngine, ContainerPlan, ContainerState, LogStream, LogStreamOptions, TimestampedLine,
 } from '../domain/ports.js';
 import { DependencyError, DeployError } from '../domain/errors.js';
+import { BuildProgress } from './build-progress.js';
+import { ByteLimit } from './byte-limit.js';
 
 interface BuildEvent {
   stream?: string;
@@ -32,8 +34,8 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       }
     },
 
-    async buildImage(request, onOutput) {
-      await buildImage(docker, request, onOutput);
+    buildImage(request, onOutput) {
+      return buildImage(docker, request, onOutput);
     },
 
     async exposedPort(image) {
@@ -207,17 +209,12 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       }
     },
 
-    async untagImage(name) {
-      try {
-        await docker.getImage(name).remove({ noprune: true });
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
-    },
-
-    async copyFromImage(image, root, dirs, destDir) {
+    async copyFromImage(image, root, dirs, destDir, maxBytes) {
       // A container that never starts: only its filesystem is read.
       const container = await docker.createContainer({ Image: image, Entrypoint: ['/bin/true'], Cmd: [] });
+      const tooLarge = () => new DeployError('PILOT_BUILD_CACHE_TOO_LARGE', `the build cache is larger than ${Math.round(maxBytes / 1024 ** 2)} MB (PILOT_MAX_PUSH_MB)`);
+      // One budget across all the directories: the cache goes into every later build's context.
+      let left = maxBytes;
       try {
         for (const dir of dirs) {
           let archive: NodeJS.ReadableStream;
@@ -230,7 +227,9 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
           // The archive holds the directory under its own name: unpack it into its parent.
           const parent = path.join(destDir, path.dirname(dir));
           await fs.mkdir(parent, { recursive: true });
-          await pipeline(archive, tarFs.extract(parent) as unknown as NodeJS.WritableStream);
+          const limit = new ByteLimit(left, tooLarge);
+          await pipeline(archive, limit, tarFs.extract(parent) as unknown as NodeJS.WritableStream);
+          left -= limit.passed;
         }
       } finally {
         await container.remove({ force: true }).catch(() => undefined);
@@ -262,41 +261,58 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
   };
 }
 
-const STEP_IMAGE = /^ ---> ([0-9a-f]{12,64})$/;
-const FROM_STEP = /^Step \d+\/\d+ : FROM /i;
-
-/**
- * A failed build leaves the images of its finished steps behind, untagged and unused. Removing
- * the last one takes its untagged parents along, up to the first image something else still
- * needs: the layers of kept releases (the dependency cache among them) are never touched,
- * because Docker refuses to remove an image with children or a tag without force.
- */
 /**
  * What a failed build leaves: the images of the steps it finished. The last of them (with
  * its parents, the dependency layer among them) is kept under `<repository>:build-cache`, so
  * the next push reuses every step that did not change instead of installing everything
- * again; the cache of an earlier failure goes first. Tagged, it is never a dangling image,
- * and the app's destruction removes it with the app's other tags.
+ * again. Tagged, it never dangles; the next good build drops it, and the app's destruction
+ * removes it with the app's other tags.
  */
-async function keepFailedBuildCache(docker: Docker, repository: string, lastStepImage: string): Promise<void> {
-  await dropBuildCache(docker, repository);
-  try {
-    await docker.getImage(lastStepImage).tag({ repo: repository, tag: BUILD_CACHE_TAG });
-  } catch {
-    // 404: the step's image is already gone; nothing to keep.
-  }
-}
-
-/** Untags `<repository>:build-cache`; its images go unless a newer build stands on them. */
-async function dropBuildCache(docker: Docker, repository: string): Promise<void> {
-  try {
-    await docker.getImage(`${repository}:${BUILD_CACHE_TAG}`).remove({ noprune: false });
-  } catch {
-    // 404: there is none; 409: a container still uses it.
-  }
-}
-
 const BUILD_CACHE_TAG = 'build-cache';
+
+/** `<repository>:stage-<n>`: the earlier stages of a multi-stage build (see BuildResult). */
+function stageTag(index: number): string {
+  return `stage-${index}`;
+}
+
+/**
+ * Points `<repository>:<tag>` at `image` (or at nothing) and removes the image it pointed at
+ * before, with the parents nothing else needs: tagging first, so an image that stays the
+ * same is never removed (its layers are the cache a retried build reuses).
+ */
+async function retag(docker: Docker, repository: string, tag: string, image: string | undefined): Promise<void> {
+  const name = `${repository}:${tag}`;
+  const previous = await docker.getImage(name).inspect().then((info) => info.Id, () => undefined);
+  if (image !== undefined) {
+    try {
+      await docker.getImage(image).tag({ repo: repository, tag });
+    } catch {
+      // 404: the step's image is already gone; nothing to keep.
+    }
+  }
+  const now = await docker.getImage(name).inspect().then((info) => info.Id, () => undefined);
+  if (previous === undefined || previous === now) return;
+  try {
+    // Still tagged (no new image to point at): untag and remove; otherwise remove the old image by id.
+    await docker.getImage(now === undefined ? name : previous).remove({ noprune: false });
+  } catch {
+    // 409: a child image or a container still needs it, so it does not dangle; 404: gone.
+  }
+}
+
+/** Keeps what a build left: its earlier stages, and the failed build's finished steps. */
+async function keepBuildLeftovers(docker: Docker, repository: string, progress: BuildProgress, failed: boolean): Promise<BuildResult> {
+  const stageImages = progress.earlierStageImages;
+  for (const [index, image] of stageImages.entries()) await retag(docker, repository, stageTag(index), image);
+  // Stages an earlier build had and this one has not.
+  const stale = await docker.listImages({ filters: { reference: [`${repository}:stage-*`] } });
+  for (const tag of stale.flatMap((info) => info.RepoTags ?? [])) {
+    const index = Number(/:stage-(\d+)$/.exec(tag)?.[1] ?? -1);
+    if (index >= stageImages.length) await retag(docker, repository, stageTag(index), undefined);
+  }
+  await retag(docker, repository, BUILD_CACHE_TAG, failed ? progress.lastStepImage : undefined);
+  return { stageImages: stageImages.map((image, index) => (image === undefined ? undefined : `${repository}:${stageTag(index)}`)) };
+}
 
 function repositoryOf(tag: string): string {
   return tag.replace(/:[^:/]+$/, '');
@@ -318,24 +334,19 @@ export function buildLimitOptions(limits: BuildRequest['limits']): { cpuperiod: 
   };
 }
 
-async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<void> {
+async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<BuildResult> {
   // tar-fs returns a streamx stream; dockerode only pipes it, which streamx supports.
   const context = tarFs.pack(request.contextDir) as unknown as NodeJS.ReadableStream;
   const stream = await docker.buildImage(context, {
     t: request.tag,
     dockerfile: request.dockerfile,
-    ...(request.target ? { target: request.target } : {}),
     rm: true,
     forcerm: true,
     ...buildLimitOptions(request.limits),
     buildargs: { ...request.buildArgs },
   });
   let failure: string | undefined;
-  // The classic builder prints " ---> <id>" for the image of each step it finished.
-  let lastStepImage: string | undefined;
-  // Images named by FROM are not the build's own: never removed as leftovers.
-  const baseImages = new Set<string>();
-  let fromStep = false;
+  const progress = new BuildProgress(onOutput);
   const timer = setTimeout(() => {
     failure = `the build took longer than ${request.timeoutSeconds} s (PILOT_BUILD_TIMEOUT) and was stopped`;
     (stream as unknown as { destroy(): void }).destroy();
@@ -349,19 +360,7 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
           // A failed build does not reject: the error arrives as an event.
           if (event.error) failure ??= event.errorDetail?.message ?? event.error;
           const text = event.stream ?? event.status;
-          if (text) {
-            for (const line of text.split('\n')) {
-              const stepImage = STEP_IMAGE.exec(line)?.[1];
-              if (stepImage) {
-                if (fromStep) baseImages.add(stepImage);
-                lastStepImage = stepImage;
-                fromStep = false;
-              } else if (FROM_STEP.test(line)) {
-                fromStep = true;
-              }
-              if (line.trim() !== '') onOutput(line.trimEnd());
-            }
-          }
+          if (text) progress.push(text);
         },
       );
     });
@@ -369,12 +368,11 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
     failure ??= messageOf(error);
   } finally {
     clearTimeout(timer);
+    progress.end();
   }
-  if (failure) {
-    if (lastStepImage && !baseImages.has(lastStepImage)) await keepFailedBuildCache(docker, repositoryOf(request.tag), lastStepImage);
-    throw new DeployError('PILOT_BUILD_FAILED', `build failed: ${failure.trim()}`);
-  }
-  await dropBuildCache(docker, repositoryOf(request.tag));
+  const kept = await keepBuildLeftovers(docker, repositoryOf(request.tag), progress, failure !== undefined);
+  if (failure) throw new DeployError('PILOT_BUILD_FAILED', `build failed: ${failure.trim()}`);
+  return kept;
 }
 
 /**

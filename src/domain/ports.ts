@@ -18,8 +18,15 @@ export interface BuildRequest {
   readonly limits: { readonly cpus: number; readonly memoryBytes: number };
   /** `--build-arg`s: only ARGs the Dockerfile declares (the classic builder warns of the others). */
   readonly buildArgs: Readonly<Record<string, string>>;
-  /** Builds only up to this stage of the Dockerfile (`FROM ... AS <target>`). */
-  readonly target?: string;
+}
+
+export interface BuildResult {
+  /**
+   * Images of a multi-stage build's earlier stages, in order (the first is the `build` stage of
+   * the node buildpack), kept under tags of the app's repository so their layers are the next
+   * build's cache and never dangle; undefined for a stage that made no image of its own.
+   */
+  readonly stageImages: readonly (string | undefined)[];
 }
 
 export interface ContainerPlan {
@@ -69,7 +76,7 @@ export interface ContainerEngine {
    */
   watchContainerStarts(labels: Readonly<Record<string, string>>, listener: () => void): { stop(): void };
   /** Builds an image; every output line goes to onOutput. Rejects with Docker's own error text. */
-  buildImage(request: BuildRequest, onOutput: (line: string) => void): Promise<void>;
+  buildImage(request: BuildRequest, onOutput: (line: string) => void): Promise<BuildResult>;
   /** Exposed port of an image (first EXPOSEd TCP port), if any. */
   exposedPort(image: string): Promise<number | undefined>;
   ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
@@ -97,10 +104,11 @@ export interface ContainerEngine {
   removeContainer(idOrName: string): Promise<void>;
   listContainers(labels: Readonly<Record<string, string>>): Promise<ContainerState[]>;
   removeImage(name: string): Promise<void>;
-  /** Removes a tag, keeping the layers under it (the build cache of the steps that made them). */
-  untagImage(name: string): Promise<void>;
-  /** Copies directories of an image (relative to `root`, e.g. `.next/cache` of `/app`) to the same paths under `destDir`; missing ones are skipped. */
-  copyFromImage(image: string, root: string, dirs: readonly string[], destDir: string): Promise<void>;
+  /**
+   * Copies directories of an image (relative to `root`, e.g. `.next/cache` of `/app`) to the same
+   * paths under `destDir`; missing ones are skipped; refused past `maxBytes` in all.
+   */
+  copyFromImage(image: string, root: string, dirs: readonly string[], destDir: string, maxBytes: number): Promise<void>;
   imageExists(name: string): Promise<boolean>;
   /** `repository:tag` of the images whose repository matches (`<instance>/<app>`, or `<instance>/*`). */
   listImages(repository: string): Promise<string[]>;

@@ -1,4 +1,4 @@
-import type { BuildRequest, ContainerEngine, Workspaces } from '../domain/ports.js';
+import type { BuildRequest, BuildResult, ContainerEngine, Workspaces } from '../domain/ports.js';
 import { DeployError, PilotError } from '../domain/errors.js';
 import type { BuildPlan } from './detect.js';
 import type { DeployOutput } from './output.js';
@@ -20,6 +20,8 @@ export interface BuildInput {
   readonly limits: BuildRequest['limits'];
   /** The app's build vars with their values. */
   readonly buildVars: Readonly<Record<string, string>>;
+  /** The most a kept framework cache may hold (it goes into every later build's context). */
+  readonly maxCacheBytes: number;
 }
 
 /** Where the kept framework caches go in the build context (buildpacks/node/Dockerfile.hbs copies them in). */
@@ -54,12 +56,15 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
   // All build vars, passed or not: a value the Dockerfile spells out itself is still a secret.
   const mask = secretMasker(Object.values(input.buildVars));
   const request: BuildRequest = { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, buildArgs: args, limits: input.limits };
+  let built: BuildResult;
   try {
-    await deps.engine.buildImage(request, (line) => output.detail(mask(line)));
+    built = await deps.engine.buildImage(request, (line) => output.detail(mask(line)));
   } catch (error) {
     throw maskedError(error, mask);
   }
-  if (plan.buildCacheDirs) await keepBuildCache(deps, input, request, plan.buildCacheDirs, output);
+  // The caches are in the build stage: the first of a multi-stage build, else the image itself.
+  const cacheSource = built.stageImages[0] ?? input.tag;
+  if (plan.buildCacheDirs) await keepBuildCache(deps, input, cacheSource, plan.buildCacheDirs, output, mask);
 }
 
 /** The failure becomes the release's failure reason, which deploy tokens read too. */
@@ -70,25 +75,25 @@ function maskedError(error: unknown, mask: (text: string) => string): unknown {
 
 /**
  * The classic builder has no cache mounts: the framework caches the build stage left are copied
- * out of it, and into the next build's context. The stage is built again (every step is cached)
- * to tag it for a moment; a cache that cannot be kept only makes the next build slower.
+ * out of it, and into the next build's context. A cache that cannot be kept only makes the next
+ * build slower.
  */
 async function keepBuildCache(
   deps: BuildDeps,
   input: BuildInput,
-  request: BuildRequest,
+  image: string,
   dirs: readonly string[],
   output: DeployOutput,
+  mask: (text: string) => string,
 ): Promise<void> {
-  const stage = `${input.tag}-build`;
+  const appWorkdir = String(input.plan.dockerfileContext?.appWorkdir ?? '/app');
   try {
-    await deps.engine.buildImage({ ...request, tag: stage, target: 'build' }, () => undefined);
-    await deps.engine.copyFromImage(stage, String(input.plan.dockerfileContext?.appWorkdir ?? '/app'), dirs, `${input.buildDir}/${BUILD_CACHE}-next`);
+    await deps.engine.copyFromImage(image, appWorkdir, dirs, `${input.buildDir}/${BUILD_CACHE}-next`, input.maxCacheBytes);
     await deps.workspaces.keepBuildCache(input.buildDir, input.app, `${BUILD_CACHE}-next`);
     output.step(`Kept the build cache (${dirs.join(', ')}) for the next build`);
   } catch (error) {
-    output.detail(`the build cache was not kept (the next build starts without it): ${(error as Error).message}`);
-  } finally {
-    await deps.engine.untagImage(stage).catch(() => undefined);
+    // Without server paths: the release log is the pusher's to read.
+    const reason = mask((error as Error).message).replaceAll(input.buildDir, '<build>');
+    output.detail(`the build cache was not kept (the next build starts without it): ${reason}`);
   }
 }

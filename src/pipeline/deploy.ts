@@ -239,6 +239,7 @@ export class Deployer {
               timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
               limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes },
               buildVars: Object.fromEntries(buildKeys.map((key) => [key, config[key] ?? ''])),
+              maxCacheBytes: this.deps.settings.maxPushBytes,
             },
             logged,
           ),

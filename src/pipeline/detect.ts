@@ -236,6 +236,9 @@ function nodePlan(
       // The build runs in the app's directory (WORKDIR by then); the prune where the install ran.
       pruneCommand: buildScript && pruned ? (appWorkdir === installWorkdir ? manager.prune : `cd ${installWorkdir} && ${manager.prune}`) : undefined,
       nodeCheck: nodeVersionCheck(major, baseImage),
+      // Commands of a Procfile or a framework find the app's tools as on Heroku (appended: the image's own come first).
+      binPath: [...new Set([appWorkdir, installWorkdir])].map((dir) => `${dir === '/' ? '' : dir}/node_modules/.bin`).join(':'),
+      standaloneAppPath: appDir === workspace.dir ? '' : `${appDir.slice(workspace.dir === '' ? 0 : workspace.dir.length + 1)}/`,
       startCommand: framework?.kind === 'static' ? undefined : startCommandOf(pkg, procfile, manager.start, framework?.startCommand),
       port: DEFAULT_APP_PORT,
       ...frameworkDockerfileContext(framework, settings.staticImage),

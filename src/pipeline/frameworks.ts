@@ -126,7 +126,7 @@ function serverFramework(input: FrameworkInput): ServerFramework | undefined {
     // `next start` does not serve a standalone build: its own server.js does, on $PORT and $HOSTNAME.
     const standalone = outputMode(configOf(input, 'next.config') ?? '') === 'standalone' && !input.hasProcfileWeb &&
       (start === undefined || /^next start(\s|$)/.test(start));
-    if (!standalone) return server('Next.js', ['node_modules/.bin/next', 'start'], { buildEnv });
+    if (!standalone) return server('Next.js', ['next', 'start'], { buildEnv });
     return { kind: 'server', framework: 'Next.js (standalone)', startCommand: ['node', 'server.js'], nextStandalone: true, buildEnv, runtimeEnv: { HOSTNAME: '0.0.0.0' } };
   }
   if (has('nuxt')) return server('Nuxt', ['node', '.output/server/index.mjs']);
@@ -136,11 +136,11 @@ function serverFramework(input: FrameworkInput): ServerFramework | undefined {
     return has('@sveltejs/adapter-node') ? server('SvelteKit', ['node', 'build']) : undefined;
   }
   if (isReactRouter(input) && has('@react-router/serve')) {
-    return server('React Router', ['node_modules/.bin/react-router-serve', './build/server/index.js']);
+    return server('React Router', ['react-router-serve', './build/server/index.js']);
   }
   if (has('@remix-run/serve')) {
     const buildPath = configOf(input, 'vite.config') !== undefined ? './build/server/index.js' : './build/index.js';
-    return server('Remix', ['node_modules/.bin/remix-serve', buildPath]);
+    return server('Remix', ['remix-serve', buildPath]);
   }
   if (has('astro') && has('@astrojs/node')) {
     const outDir = trimSlashes(stringOption(configOf(input, 'astro.config') ?? '', 'outDir') ?? 'dist');

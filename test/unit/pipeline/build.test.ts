@@ -20,6 +20,7 @@ async function build(options: { files: Record<string, string>; buildVars: Record
       requests.push(request);
       for (const line of options.printed ?? []) onOutput(line);
       if (options.failure) throw options.failure;
+      return { stageImages: [] };
     },
   } as unknown as ContainerEngine;
   const workspaces = {
@@ -35,7 +36,7 @@ async function build(options: { files: Record<string, string>; buildVars: Record
   const renderer = createTemplateRenderer();
   const deps: BuildDeps = { engine, workspaces, renderDockerfile: renderer.renderDockerfile, buildpackDir: renderer.buildpackDir };
   const plan = detectBuildpack({ files: new Set(files.keys()), contents: files }, settings);
-  const input = { app: 'shop', buildDir: '/tmp/build-x', plan, tag: 'pt/shop:v3', timeoutSeconds: 60, buildVars: options.buildVars, limits: { cpus: 1, memoryBytes: 1024 ** 3 } };
+  const input = { app: 'shop', buildDir: '/tmp/build-x', plan, tag: 'pt/shop:v3', timeoutSeconds: 60, buildVars: options.buildVars, limits: { cpus: 1, memoryBytes: 1024 ** 3 }, maxCacheBytes: 1024 ** 2 };
   const result = buildReleaseImage(deps, input, new DeployOutput((line) => lines.push(line)));
   return { result, requests, written, lines };
 }

@@ -46,6 +46,8 @@ describe('detectBuildpack', () => {
       buildCommand: 'npm run build',
       pruneCommand: 'npm prune --omit=dev',
       nodeCheck: plan.dockerfileContext?.nodeCheck,
+      binPath: '/app/node_modules/.bin',
+      standaloneAppPath: '',
       startCommand: ['npm', 'start'],
       port: DEFAULT_APP_PORT,
     });

@@ -119,7 +119,7 @@ describe('detectFramework: server frameworks started right', () => {
   it('starts Next.js with next start on $PORT unless the start script says how', () => {
     assert.deepEqual(
       detect({ dependencies: deps('next'), scripts: { build: 'next build' } }),
-      server('Next.js', ['node_modules/.bin/next', 'start'], { buildEnv: { NEXT_TELEMETRY_DISABLED: '1' } }),
+      server('Next.js', ['next', 'start'], { buildEnv: { NEXT_TELEMETRY_DISABLED: '1' } }),
     );
     assert.deepEqual(
       detect({ dependencies: deps('next'), scripts: { build: 'next build', start: 'next start -p $PORT' } }),
@@ -153,15 +153,15 @@ describe('detectFramework: server frameworks started right', () => {
     assert.equal(detect({ devDependencies: deps('@sveltejs/kit', '@sveltejs/adapter-vercel'), scripts: { build: 'vite build' } }), undefined);
     assert.deepEqual(
       detect({ dependencies: deps('@react-router/serve'), devDependencies: deps('@react-router/dev'), scripts: { build: 'react-router build' } }),
-      server('React Router', ['node_modules/.bin/react-router-serve', './build/server/index.js']),
+      server('React Router', ['react-router-serve', './build/server/index.js']),
     );
     assert.deepEqual(
       detect({ dependencies: deps('@remix-run/serve'), devDependencies: deps('@remix-run/dev'), scripts: { build: 'remix vite:build' }, files: { 'vite.config.ts': '' } }),
-      server('Remix', ['node_modules/.bin/remix-serve', './build/server/index.js']),
+      server('Remix', ['remix-serve', './build/server/index.js']),
     );
     assert.deepEqual(
       detect({ dependencies: deps('@remix-run/serve'), scripts: { build: 'remix build' } }),
-      server('Remix', ['node_modules/.bin/remix-serve', './build/index.js']),
+      server('Remix', ['remix-serve', './build/index.js']),
     );
   });
 
@@ -259,13 +259,14 @@ describe('the node buildpack plan and Dockerfile of a framework app', () => {
       '',
       '# Next.js standalone output: its server and the node_modules it traced, with public/ and',
       '# .next/static beside it (next build leaves them out); nothing else of the build is kept.',
+      "# In a monorepo the server sits at the app's path under the workspace root Next.js traced from.",
       'RUN mkdir -p public && cp -r public .next/standalone/ && cp -r .next/static .next/standalone/.next/',
       '',
       'FROM node:20-bookworm-slim',
       'WORKDIR /app',
       'COPY --from=build /app/.next/standalone ./',
       '',
-      'ENV NODE_ENV=production PORT=5000 HOSTNAME=0.0.0.0',
+      'ENV NODE_ENV=production PORT=5000 PATH=$PATH:/app/node_modules/.bin HOSTNAME=0.0.0.0',
       'EXPOSE 5000',
       'CMD ["node","server.js"]',
       '',
@@ -277,8 +278,40 @@ describe('the node buildpack plan and Dockerfile of a framework app', () => {
     const plan = planOf({ 'package.json': JSON.stringify(nuxt), 'package-lock.json': '{}' });
     assert.deepEqual(plan.dockerfileContext?.startCommand, ['node', '.output/server/index.mjs']);
     assert.equal(plan.buildCacheDirs, undefined);
-    assert.match(render(plan), /RUN npm run build\nRUN npm prune --omit=dev\n# The Node.js .*\nRUN : .*\n\nENV NODE_ENV=production PORT=5000\nEXPOSE 5000\nCMD \["node",".output\/server\/index.mjs"\]\n$/);
+    assert.match(render(plan), /RUN npm run build\nRUN npm prune --omit=dev\n# The Node.js .*\nRUN : .*\n\nENV NODE_ENV=production PORT=5000 PATH=\$PATH:\/app\/node_modules\/.bin\nEXPOSE 5000\nCMD \["node",".output\/server\/index.mjs"\]\n$/);
     const withProcfile = planOf({ 'package.json': JSON.stringify(nuxt), 'package-lock.json': '{}', Procfile: 'web: node .output/server/index.mjs --inspect\n' });
     assert.deepEqual(withProcfile.dockerfileContext?.startCommand, ['/bin/sh', '-c', 'exec node .output/server/index.mjs --inspect']);
   });
+
+describe('frameworks in a monorepo app directory (build-dir)', () => {
+  const renderer = createTemplateRenderer();
+  const settings = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'caddy:2-alpine' };
+  const workspace = (app: Record<string, unknown>, extra: Record<string, string> = {}) => {
+    const files: Record<string, string> = {
+      'package.json': JSON.stringify({ name: 'root', private: true, workspaces: ['apps/*'] }),
+      'package-lock.json': '{}',
+      'apps/web/package.json': JSON.stringify({ name: 'web', engines: { node: '20.x' }, ...app }),
+      ...extra,
+    };
+    const plan = detectBuildpack({ files: new Set(Object.keys(files)), contents: new Map(Object.entries(files)) }, settings, { appDir: 'apps/web', configVars: {} });
+    return renderer.renderDockerfile(plan.buildpack, { ...plan.dockerfileContext, imageTag: 'pt/web:v1' });
+  };
+
+  it('serves the built site from the app directory of the build stage', () => {
+    const rendered = workspace({ devDependencies: { vite: '^8' }, scripts: { build: 'vite build' } });
+    assert.match(rendered, /^COPY --from=build \/app\/apps\/web\/dist \/srv$/m);
+  });
+
+  it('runs a standalone Next.js server from its path under the traced workspace root, and finds hoisted tools on PATH', () => {
+    const rendered = workspace(
+      { dependencies: { next: '^16' }, scripts: { build: 'next build' } },
+      { 'apps/web/next.config.mjs': "export default { output: 'standalone' };" },
+    );
+    assert.match(rendered, /cp -r public \.next\/standalone\/apps\/web\/ && cp -r \.next\/static \.next\/standalone\/apps\/web\/\.next\//);
+    assert.match(rendered, /COPY --from=build \/app\/apps\/web\/\.next\/standalone \.\/\nWORKDIR \/app\/apps\/web\/\n/);
+    const server = workspace({ dependencies: { next: '^16' }, scripts: { build: 'next build' } });
+    assert.match(server, /PATH=\$PATH:\/app\/apps\/web\/node_modules\/\.bin:\/app\/node_modules\/\.bin/);
+    assert.match(server, /CMD \["next","start"\]/);
+  });
+});
 });

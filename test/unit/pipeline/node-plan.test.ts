@@ -54,7 +54,7 @@ describe('node install step', () => {
         '*) echo "warning: the app asks for Node.js 22, and node:22-bookworm-slim has $version: set PILOT_NODE_IMAGE to an image name with {{major}} ' +
         '(e.g. node:{{major}}-bookworm-slim) to follow the app" ;; esac',
       '',
-      'ENV NODE_ENV=production PORT=5000',
+      'ENV NODE_ENV=production PORT=5000 PATH=$PATH:/app/node_modules/.bin',
       'EXPOSE 5000',
       'CMD ["npm","start"]',
       '',
