@@ -1,13 +1,16 @@
 // Pilot's pre-receive hook, installed into every app repository (see src/adapters/git.ts).
 // It decides whether a push deploys, streams `git archive` of the pushed commit to the Pilot
-// server over its unix socket and prints the server's output, which git shows the pusher as
-// `remote:` lines. Exiting non-zero rejects the push: the branch stays at the last good deploy.
+// server over its unix socket (with the commit's submodules, which the archive leaves empty)
+// and prints the server's output, which git shows the pusher as `remote:` lines. Exiting
+// non-zero rejects the push: the branch stays at the last good deploy.
 // Plain JavaScript on purpose: it runs inside git, without a build step.
 import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
 
 const ZERO = /^0+$/;
 const RESULT_MARKER = '\u0000PILOT-RESULT ';
+// The deploy socket reads headers up to 320 KB (src/http/deploy-socket.ts).
+const MAX_SUBMODULES_HEADER = 256 * 1024;
 
 const app = process.env.PILOT_APP;
 const socketPath = process.env.PILOT_DEPLOY_SOCKET;
@@ -45,10 +48,29 @@ async function readUpdates() {
     });
 }
 
+/**
+ * The gitlinks (mode 160000) of the commit and its .gitmodules, for the server to fetch
+ * (src/pipeline/submodules.ts reads them); undefined when the tree has none, the usual case.
+ */
+function submoduleManifest(sha) {
+  const tree = spawnSync('git', ['ls-tree', '-r', '-z', sha], { maxBuffer: 512 * 1024 * 1024 });
+  if (tree.status !== 0) fail(`git ls-tree failed: ${tree.stderr?.toString().trim() ?? tree.error?.message}`);
+  const gitlinks = tree.stdout.toString('utf8').split('\0').filter((entry) => entry.startsWith('160000 '));
+  if (gitlinks.length === 0) return undefined;
+  // Exits non-zero when there is no .gitmodules: the server then names the submodules without a URL.
+  const modules = spawnSync('git', ['config', '--blob', `${sha}:.gitmodules`, '-z', '--list']);
+  const gitmodules = modules.status === 0 ? modules.stdout.toString('utf8') : '';
+  const header = Buffer.from(JSON.stringify({ gitlinks, gitmodules })).toString('base64');
+  if (header.length > MAX_SUBMODULES_HEADER) fail(`the push has too many submodules (${gitlinks.length}) for Pilot to fetch: vendor their code into the repository`);
+  return header;
+}
+
 function deploy(update, branch) {
   return new Promise((resolve) => {
     const query = new URLSearchParams({ app, branch, old: update.oldSha, new: update.newSha });
-    const request = http.request({ socketPath, method: 'POST', path: `/deploy?${query}`, headers: { 'Content-Type': 'application/x-tar' } });
+    const submodules = submoduleManifest(update.newSha);
+    const headers = { 'Content-Type': 'application/x-tar', ...(submodules ? { 'X-Pilot-Submodules': submodules } : {}) };
+    const request = http.request({ socketPath, method: 'POST', path: `/deploy?${query}`, headers });
     let result;
     let pending = '';
     request.on('response', (response) => {

@@ -44,6 +44,11 @@ export interface Config {
    * seconds field, so a test sees a run within seconds. Users write Dokku's five fields.
    */
   readonly cronAllowSeconds: boolean;
+  /**
+   * PILOT_SUBMODULE_CA_FILE, for tests only: a CA bundle git trusts when fetching submodules
+   * (a local HTTPS git server with a self-signed certificate). Users' submodules use the system's.
+   */
+  readonly submoduleCaFile: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -99,6 +104,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     appMemoryBytes: read.memory('PILOT_APP_MEMORY', '512m'),
     appCpus: read.positiveNumber('PILOT_APP_CPUS', 1),
     cronAllowSeconds: read.flag('PILOT_CRON_ALLOW_SECONDS', false),
+    submoduleCaFile: read.optional('PILOT_SUBMODULE_CA_FILE'),
   };
   if (config.tls === 'acme' && isLocalDomain(domain)) {
     problems.push(`PILOT_TLS=acme cannot get certificates for "${domain}": use internal or off`);

@@ -14,6 +14,7 @@ import {
   createAppStore, createConfigStore, createCronRunStore, createDomainStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore,
 } from './adapters/db/stores.js';
 import { createWorkspaces } from './adapters/workspace.js';
+import { SUBMODULE_FETCH_TIMEOUT_SECONDS, createSubmoduleFetcher } from './adapters/submodules.js';
 import { Deployer } from './pipeline/deploy.js';
 import { instanceLabels, networkName } from './pipeline/start.js';
 import { listenForDeploys } from './http/deploy-socket.js';
@@ -135,6 +136,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     volumes,
     engine,
     workspaces: createWorkspaces(paths.builds, paths.buildCaches),
+    submodules: createSubmoduleFetcher({ timeoutSeconds: SUBMODULE_FETCH_TIMEOUT_SECONDS, caFile: config.submoduleCaFile }),
     routes,
     renderDockerfile: (buildpack, context) => templates.renderDockerfile(buildpack, context),
     buildpackDir: (buildpack) => templates.buildpackDir(buildpack),

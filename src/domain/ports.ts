@@ -301,3 +301,25 @@ export interface Workspaces {
   removeBuildCache(app: string): Promise<void>;
   remove(buildDir: string): Promise<void>;
 }
+
+/** A submodule of a pushed tree: where it goes, the commit the tree pins and where to fetch it. */
+export interface Submodule {
+  /** Its name in .gitmodules. */
+  readonly name: string;
+  /** Relative to the repository root, without `.` or `..` parts. */
+  readonly path: string;
+  readonly sha: string;
+  /** An https:// URL (the plan refuses any other). */
+  readonly url: string;
+}
+
+/** Fetches submodules into a build directory's tree (git over https only, bounded in size and time). */
+export interface SubmoduleFetcher {
+  /**
+   * Fills the empty directory of `submodule.path` under the build directory's `app/` with the
+   * tree of its pinned commit; refuses once the whole tree would pass maxTreeBytes (the push
+   * limit). Rejects with git's own reason when the fetch fails. Resolves with the paths of the
+   * submodule's own gitlinks, which are not fetched.
+   */
+  fetch(buildDir: string, submodule: Submodule, maxTreeBytes: number): Promise<{ nested: string[] }>;
+}

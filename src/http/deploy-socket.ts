@@ -11,13 +11,16 @@ export interface PushDeployer {
 }
 
 const SHA = /^[0-9a-f]{40}$/;
+/** Header of the push's submodules (pipeline/submodules.ts reads it); the hook keeps it under 256 KB. */
+export const SUBMODULES_HEADER = 'x-pilot-submodules';
+const MAX_HEADER_BYTES = 320 * 1024;
 
 /**
  * The internal deploy endpoint: the pre-receive hook POSTs `git archive` here and streams
  * back the answer. It listens only on a unix socket of mode 0600, never on a TCP port.
  */
 export async function listenForDeploys(socketPath: string, deployer: PushDeployer, logger: Logger): Promise<http.Server> {
-  const server = http.createServer({ requestTimeout: 0 }, (request, response) => {
+  const server = http.createServer({ requestTimeout: 0, maxHeaderSize: MAX_HEADER_BYTES }, (request, response) => {
     void handle(request, response, deployer, logger);
   });
   // A socket file left by a killed Pilot would make listen fail with EADDRINUSE.
@@ -37,6 +40,7 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
     branch: url.searchParams.get('branch') ?? '',
     oldSha: url.searchParams.get('old') ?? '',
     newSha: url.searchParams.get('new') ?? '',
+    submoduleManifest: singleHeader(request.headers[SUBMODULES_HEADER]),
   };
   if (request.method !== 'POST' || url.pathname !== '/deploy' || !SHA.test(push.newSha) || !SHA.test(push.oldSha) || push.branch === '') {
     response.writeHead(400, { 'Content-Type': 'text/plain' }).end(` !     malformed deploy request\n${RESULT_MARKER}failed\n`);
@@ -56,4 +60,8 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
   // Unread input (a refused push) must not keep the hook waiting.
   request.resume();
   response.end(`${RESULT_MARKER}${ok ? 'ok' : 'failed'}\n`);
+}
+
+function singleHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value;
 }

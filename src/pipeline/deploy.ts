@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AppStore, ConfigStore, ContainerEngine, FormationStore, ReleaseStore, VolumeStore, Workspaces } from '../domain/ports.js';
+import type { AppStore, ConfigStore, ContainerEngine, FormationStore, ReleaseStore, SubmoduleFetcher, VolumeStore, Workspaces } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import { otherSlot } from '../domain/types.js';
 import { ConflictError, PilotError } from '../domain/errors.js';
@@ -14,6 +14,7 @@ import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
 import { appUrl } from './routes.js';
 import type { RouteTable } from './switch.js';
+import { fetchSubmodules, pushSubmodules } from './submodules.js';
 
 /** The part of the configuration a deploy reads. */
 export type DeploySettings = Pick<
@@ -33,6 +34,7 @@ export interface DeployerDeps {
   readonly volumes: VolumeStore;
   readonly engine: ContainerEngine;
   readonly workspaces: Workspaces;
+  readonly submodules: SubmoduleFetcher;
   readonly routes: RouteTable;
   readonly renderDockerfile: (buildpack: string, context: object) => string;
   readonly buildpackDir: (buildpack: string) => string;
@@ -52,6 +54,8 @@ export interface PushRequest {
   readonly newSha: string;
   /** `git archive` of newSha. */
   readonly source: NodeJS.ReadableStream;
+  /** The hook's list of the tree's gitlinks and .gitmodules (pipeline/submodules.ts), when it has gitlinks. */
+  readonly submoduleManifest?: string;
 }
 
 export interface ImageReleaseRequest {
@@ -216,7 +220,9 @@ export class Deployer {
     try {
       return await this.attempt(app, release, write, async (logged, started) => {
         logged.step(`Receiving ${push.newSha.slice(0, 7)} for ${app.name}`);
+        const submodules = pushSubmodules(push.submoduleManifest);
         buildDir = await this.deps.workspaces.unpack(push.source, this.deps.settings.maxPushBytes);
+        await fetchSubmodules(this.deps.submodules, buildDir, submodules, this.deps.settings.maxPushBytes, logged);
         const plan = await this.detect(app, buildDir);
         logged.step(`Detected ${plan.description}${app.buildDir ? ` in ${app.buildDir}/` : ''}`);
         for (const note of plan.notes) logged.detail(note);

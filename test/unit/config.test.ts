@@ -88,6 +88,11 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PILOT_CRON_ALLOW_SECONDS: 'sometimes' }), /PILOT_CRON_ALLOW_SECONDS="sometimes" is not allowed: use true or false/);
   });
 
+  it('trusts no extra CA for submodule fetches unless PILOT_SUBMODULE_CA_FILE names one (tests)', () => {
+    assert.equal(loadConfig({}).submoduleCaFile, undefined);
+    assert.equal(loadConfig({ PILOT_SUBMODULE_CA_FILE: '/tmp/ca.pem' }).submoduleCaFile, '/tmp/ca.pem');
+  });
+
   it('reads numbers and memory sizes', () => {
     const config = loadConfig({ PILOT_HEALTH_TIMEOUT: '2.5', PILOT_APP_MEMORY: '1g', PILOT_MAX_PUSH_MB: '10', PILOT_DRAIN_SECONDS: '0' });
     assert.equal(config.healthTimeoutSeconds, 2.5);
