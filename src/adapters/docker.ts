@@ -282,7 +282,8 @@ function stageTag(index: number): string {
  */
 async function retag(docker: Docker, repository: string, tag: string, image: string | undefined): Promise<void> {
   const name = `${repository}:${tag}`;
-  const previous = await docker.getImage(name).inspect().then((info) => info.Id, () => undefined);
+  const idOf = (reference: string) => docker.getImage(reference).inspect().then((info) => info.Id, () => undefined);
+  const previous = await idOf(name);
   if (image !== undefined) {
     try {
       await docker.getImage(image).tag({ repo: repository, tag });
@@ -290,11 +291,12 @@ async function retag(docker: Docker, repository: string, tag: string, image: str
       // 404: the step's image is already gone; nothing to keep.
     }
   }
-  const now = await docker.getImage(name).inspect().then((info) => info.Id, () => undefined);
-  if (previous === undefined || previous === now) return;
+  if (previous === undefined) return;
+  const now = image === undefined ? undefined : await idOf(name);
+  if (previous === now) return;
   try {
-    // Still tagged (no new image to point at): untag and remove; otherwise remove the old image by id.
-    await docker.getImage(now === undefined ? name : previous).remove({ noprune: false });
+    // Nothing to point at: untag and remove it; else remove the image the tag left, by id.
+    await docker.getImage(image === undefined ? name : previous).remove({ noprune: false });
   } catch {
     // 409: a child image or a container still needs it, so it does not dangle; 404: gone.
   }

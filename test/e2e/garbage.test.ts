@@ -119,6 +119,11 @@ describe('garbage collection over 20 deploys (real Docker, Caddy and git)', { sk
     assert.notEqual(failed.code, 0);
     assert.match(failed.stderr, /broken build/);
     assert.ok((await appImages('fixed')).tags.some((tag) => tag.endsWith(':build-cache')), 'the failed build left its finished steps under :build-cache');
+    // Retried as it is (a flaky build): it stops at the very same step, and the cache must survive that too.
+    await client.ok(['commit', '--quiet', '--allow-empty', '-m', 'retry']);
+    const retried = await push(client, 'fixed');
+    assert.notEqual(retried.code, 0);
+    assert.match(retried.stderr, /RUN npm ci[^\n]*\nremote:\s+---> Using cache/, `the retry reused the failed build's dependency layer:\n${retried.stderr}`);
 
     await client.commit({ 'build.js': "require('fs').writeFileSync('built.txt', 'two')\n" });
     const fixed = await push(client, 'fixed');
@@ -128,6 +133,36 @@ describe('garbage collection over 20 deploys (real Docker, Caddy and git)', { sk
     assert.equal(answer.body, 'two');
     await pilot.server.deployer.settle();
     assert.ok(!(await appImages('fixed')).tags.some((tag) => tag.endsWith(':build-cache')), 'a good build drops the cache tag');
+    assert.deepEqual((await leftovers()).newDangling, []);
+  });
+
+  it('keeps the earlier stage of a multi-stage build tagged, never dangling, and removes it with the app', async () => {
+    const client = new GitClient(tempDir('gc-stages'));
+    await client.init();
+    const dockerfile = (text: string) => [
+      `FROM ${pilot.server.config.staticImage} AS build`,
+      `RUN echo '${text}' > /page.txt`,
+      `FROM ${pilot.server.config.staticImage}`,
+      'COPY --from=build /page.txt /srv/index.html',
+      'EXPOSE 8080',
+      'CMD ["caddy", "file-server", "--root", "/srv", "--listen", ":8080"]',
+      '',
+    ].join('\n');
+    for (const text of ['first', 'second', 'third']) {
+      await client.commit({ Dockerfile: dockerfile(text) });
+      const result = await push(client, 'staged');
+      assert.equal(result.code, 0, result.stderr);
+    }
+    await pilot.server.deployer.settle();
+    const answer = await httpsGet({ host: `staged.${pilot.domain}`, port: pilot.httpsPort, ca: pilot.caFile });
+    assert.equal(answer.body.trim(), 'third');
+    const { tags } = await appImages('staged');
+    assert.ok(tags.some((tag) => tag.endsWith(':stage-0')), `the build stage is kept under :stage-0: ${tags.join(', ')}`);
+    assert.deepEqual((await leftovers()).newDangling, [], 'no stage of any of the three builds dangles');
+
+    const destroyed = await pilot.server.app.inject({ method: 'DELETE', url: '/api/v1/apps/staged?confirm=staged', headers: { authorization: `Bearer ${pilot.token}` } });
+    assert.equal(destroyed.statusCode, 200, destroyed.body);
+    assert.deepEqual((await appImages('staged')).tags, []);
     assert.deepEqual((await leftovers()).newDangling, []);
   });
 });
