@@ -47,13 +47,17 @@ base_root() {
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 }
 
+# Whether IMAGE exists, labelled with KEY (the hash of its inputs); says so when it does.
+image_up_to_date() {
+  local image="$1" key="$2"
+  [ "$(docker image inspect -f '{{index .Config.Labels "pilot.local-image.key"}}' "$image" 2>/dev/null || true)" = "$key" ] || return 1
+  echo "build-local-images: $image is up to date" >&2
+}
+
 # Builds IMAGE from the root made by FUNCTION unless an image with the same KEY exists.
 build_image() {
   local image="$1" key="$2" fill="$3"; shift 3
-  if [ "$(docker image inspect -f '{{index .Config.Labels "pilot.local-image.key"}}' "$image" 2>/dev/null || true)" = "$key" ]; then
-    echo "build-local-images: $image is up to date" >&2
-    return
-  fi
+  image_up_to_date "$image" "$key" && return
   local root
   root="$(mktemp -d)"
   trap 'rm -rf "$root"' RETURN
@@ -89,10 +93,7 @@ ensure_bookworm() {
 # The Node image: bookworm + the host's node (same Debian, same glibc), npm and corepack.
 build_node_image() {
   local key="$1"
-  if [ "$(docker image inspect -f '{{index .Config.Labels "pilot.local-image.key"}}' "$NODE_IMAGE" 2>/dev/null || true)" = "$key" ]; then
-    echo "build-local-images: $NODE_IMAGE is up to date" >&2
-    return
-  fi
+  image_up_to_date "$NODE_IMAGE" "$key" && return
   local context
   context="$(mktemp -d)"
   trap 'rm -rf "$context"' RETURN

@@ -64,6 +64,12 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](
 const INSTANCE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
 const MEMORY = /^(\d+)([kmg]?)$/i;
 const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+/**
+ * The smallest caps Docker accepts (a 1 ms quota per 100 ms period; 6 MiB): below them every
+ * build or container start fails with an unclear engine error, so Pilot refuses them at boot.
+ */
+const DOCKER_MIN_CPUS = 0.01;
+const DOCKER_MIN_MEMORY_BYTES = 6 * 1024 ** 2;
 
 /**
  * Reads the environment once, validates every value and returns a frozen Config.
@@ -97,12 +103,12 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     shutdownSeconds: read.nonNegativeNumber('PILOT_SHUTDOWN_SECONDS', 60),
     buildTimeoutSeconds: read.positiveNumber('PILOT_BUILD_TIMEOUT', 900),
     buildConcurrency: read.positiveInteger('PILOT_BUILD_CONCURRENCY', 1),
-    buildCpus: read.positiveNumber('PILOT_BUILD_CPUS', Math.max(1, host.cpus / 2)),
+    buildCpus: read.cpus('PILOT_BUILD_CPUS', Math.max(1, host.cpus / 2)),
     buildMemoryBytes: read.memory('PILOT_BUILD_MEMORY', `${Math.max(1024, Math.floor(host.memoryBytes / 2 / 1024 ** 2))}m`),
     keepReleases: read.positiveInteger('PILOT_KEEP_RELEASES', 5),
     maxPushBytes: read.positiveNumber('PILOT_MAX_PUSH_MB', 500) * 1024 * 1024,
     appMemoryBytes: read.memory('PILOT_APP_MEMORY', '512m'),
-    appCpus: read.positiveNumber('PILOT_APP_CPUS', 1),
+    appCpus: read.cpus('PILOT_APP_CPUS', 1),
     cronAllowSeconds: read.flag('PILOT_CRON_ALLOW_SECONDS', false),
     submoduleCaFile: read.optional('PILOT_SUBMODULE_CA_FILE'),
   };
@@ -180,6 +186,11 @@ class EnvReader {
     return this.number(name, fallback, (n) => n > 0, 'a number greater than 0');
   }
 
+  /** A number of CPUs, for a Docker CPU quota. */
+  cpus(name: string, fallback: number): number {
+    return this.number(name, fallback, (n) => n >= DOCKER_MIN_CPUS, `a number of CPUs of at least ${DOCKER_MIN_CPUS}, the smallest quota Docker accepts (e.g. 0.5)`);
+  }
+
   nonNegativeNumber(name: string, fallback: number): number {
     return this.number(name, fallback, (n) => n >= 0, 'a number, 0 or more');
   }
@@ -187,8 +198,8 @@ class EnvReader {
   memory(name: string, fallback: string): number {
     const value = this.string(name, fallback);
     const bytes = parseMemory(value);
-    if (bytes !== undefined && bytes >= 6 * 1024 * 1024) return bytes;
-    this.problems.push(`${name}="${value}" is not a memory size of at least 6m (e.g. 512m, 1g)`);
+    if (bytes !== undefined && bytes >= DOCKER_MIN_MEMORY_BYTES) return bytes;
+    this.problems.push(`${name}="${value}" is not a memory size of at least ${DOCKER_MIN_MEMORY_BYTES / 1024 ** 2}m, the smallest limit Docker accepts (e.g. 512m, 1g)`);
     return parseMemory(fallback) ?? 0;
   }
 

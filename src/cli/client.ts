@@ -1,6 +1,11 @@
 import { CliError } from './errors.js';
 import type { Credentials } from './settings.js';
 
+/** An API path under one app: `/apps/<app><rest>`. */
+export function appPath(app: string, rest = ''): string {
+  return `/apps/${encodeURIComponent(app)}${rest}`;
+}
+
 /** The REST API from the CLI: JSON in and out, `{error, message}` turned into a CliError. */
 export class ApiClient {
   constructor(private readonly credentials: Credentials) {}

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import readline from 'node:readline/promises';
 import { execFileSync } from 'node:child_process';
-import { ApiClient } from './client.js';
+import { ApiClient, appPath } from './client.js';
 import { CliError } from './errors.js';
 import { createOutput, type Output } from './output.js';
 import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './settings.js';
@@ -38,8 +38,6 @@ interface ReleaseView {
   createdAt: string;
   log?: string;
 }
-
-const path = (app: string, rest = ''): string => `/apps/${encodeURIComponent(app)}${rest}`;
 
 /** Adds the commands to the program; `io` carries what the commands print with. */
 export function registerCommands(program: Command): void {
@@ -93,7 +91,7 @@ export function registerCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ pilot apps:info -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const app = await client().get<AppStatus>(path(appOf(command)));
+      const app = await client().get<AppStatus>(appPath(appOf(command)));
       out.result(app, () =>
         [
           out.bold(`=== ${app.name}`),
@@ -120,7 +118,7 @@ export function registerCommands(program: Command): void {
       if (setting !== 'build-dir') throw new CliError(`unknown app setting "${setting}": the settings are build-dir`);
       if (value === undefined && !options.unset) throw new CliError('give the directory (pilot apps:set build-dir apps/web) or --unset');
       const buildDir = options.unset || value === '' ? null : (value as string);
-      const app = await client().patch<AppStatus>(path(appOf(command)), { buildDir });
+      const app = await client().patch<AppStatus>(appPath(appOf(command)), { buildDir });
       out.result(app, () => `${app.name} builds from ${app.buildDir ? `${app.buildDir}/` : 'the repository root'} from the next push`);
     });
 
@@ -137,7 +135,7 @@ export function registerCommands(program: Command): void {
       const confirm = options.confirm ?? (await ask(`This destroys ${app} and cannot be undone. Type its name to confirm: `));
       if (confirm.trim() !== app) throw new CliError(`not destroyed: "${confirm.trim()}" is not "${app}"`);
       const query = `?confirm=${encodeURIComponent(app)}${options.volumes ? '&volumes=true' : ''}`;
-      const result = await client().delete<{ destroyed: string; containers: number; images: number; volumes: number }>(`${path(app)}${query}`);
+      const result = await client().delete<{ destroyed: string; containers: number; images: number; volumes: number }>(`${appPath(app)}${query}`);
       out.result(result, () =>
         `Destroyed ${result.destroyed} (${result.containers} containers, ${result.images} images, ${result.volumes} volumes${options.volumes ? '' : '; volumes are kept without --volumes'})`,
       );
@@ -164,7 +162,7 @@ function registerStorageCommands(program: Command, context: Context, appOption: 
     .addHelpText('after', '\nExample:\n  $ pilot storage -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const volumes = await client().get<VolumeView[]>(path(appOf(command), '/storage'));
+      const volumes = await client().get<VolumeView[]>(appPath(appOf(command), '/storage'));
       out.result(volumes, () => out.table(volumes, ['path', 'name', 'createdAt']));
     });
 
@@ -175,7 +173,7 @@ function registerStorageCommands(program: Command, context: Context, appOption: 
     .addHelpText('after', '\nExample:\n  $ pilot limits -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const limits = await client().get<LimitsView>(path(appOf(command), '/limits'));
+      const limits = await client().get<LimitsView>(appPath(appOf(command), '/limits'));
       out.result(limits, () => showLimits(limits));
     });
 
@@ -194,7 +192,7 @@ function registerStorageCommands(program: Command, context: Context, appOption: 
         else if (key === 'cpus') body.cpus = value === 'default' ? null : Number(value);
         else throw new CliError(`"${pair}" is not memory=SIZE or cpus=N`);
       }
-      const result = await client().patch<{ limits: LimitsView; release: { version: number } | null }>(path(appOf(command), '/limits'), body);
+      const result = await client().patch<{ limits: LimitsView; release: { version: number } | null }>(appPath(appOf(command), '/limits'), body);
       out.result(result, () => `${showLimits(result.limits)}${result.release ? `\nReleased v${result.release.version}` : ''}`);
     });
 
@@ -206,7 +204,7 @@ function registerStorageCommands(program: Command, context: Context, appOption: 
     .addHelpText('after', '\nExample:\n  $ pilot storage:mount /app/uploads -a shop')
     .action(async (mountPath: string, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().post<{ volume: VolumeView; release: { version: number } | null }>(path(appOf(command), '/storage'), { path: mountPath });
+      const result = await client().post<{ volume: VolumeView; release: { version: number } | null }>(appPath(appOf(command), '/storage'), { path: mountPath });
       out.result(result, () => `Mounted ${result.volume.name} at ${result.volume.path}${result.release ? ` (released v${result.release.version})` : ' (from the first deploy)'}`);
     });
 
@@ -218,7 +216,7 @@ function registerStorageCommands(program: Command, context: Context, appOption: 
     .addHelpText('after', '\nExample:\n  $ pilot storage:unmount /app/uploads -a shop')
     .action(async (mountPath: string, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().delete<{ volume: VolumeView; release: { version: number } | null }>(path(appOf(command), `/storage?path=${encodeURIComponent(mountPath)}`));
+      const result = await client().delete<{ volume: VolumeView; release: { version: number } | null }>(appPath(appOf(command), `/storage?path=${encodeURIComponent(mountPath)}`));
       out.result(result, () => `Unmounted ${result.volume.path}; ${result.volume.name} keeps its files${result.release ? ` (released v${result.release.version})` : ''}`);
     });
 }
@@ -233,7 +231,7 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .addHelpText('after', '\nExample:\n  $ pilot config -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().get<ConfigView>(path(appOf(command), '/config'));
+      const result = await client().get<ConfigView>(appPath(appOf(command), '/config'));
       out.result(result, () => configLines(result) || '(no config vars)');
     });
 
@@ -245,7 +243,7 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .addHelpText('after', '\nExample:\n  $ pilot config:get DATABASE_URL -a shop')
     .action(async (key: string, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const { config } = await client().get<ConfigView>(path(appOf(command), '/config'));
+      const { config } = await client().get<ConfigView>(appPath(appOf(command), '/config'));
       if (!(key in config)) throw new CliError(`${key} is not set`);
       out.result({ [key]: config[key] }, () => config[key] ?? '');
     });
@@ -267,7 +265,7 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .action(async (pairs: string[], options: { build?: boolean }, command: Command) => {
       const { out, client } = context(command);
       const body = configSetBody(pairs, options.build);
-      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(path(appOf(command), '/config'), body);
+      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(appPath(appOf(command), '/config'), body);
       out.result(result, () => configSetSummary(body, result).join('\n'));
     });
 
@@ -279,7 +277,7 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .addHelpText('after', '\nExample:\n  $ pilot config:unset GREETING -a shop')
     .action(async (keys: string[], _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(path(appOf(command), '/config'), { unset: keys });
+      const result = await client().patch<ConfigView & { release: ReleaseView | null }>(appPath(appOf(command), '/config'), { unset: keys });
       out.result(result, () => [`Unset ${keys.join(', ')}${result.release ? ` and released v${result.release.version}` : ''}`, ...nextBuildLines(result)].join('\n'));
     });
 
@@ -290,7 +288,7 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
     .addHelpText('after', '\nExample:\n  $ pilot domains -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().get<{ domains: string[] }>(path(appOf(command), '/domains'));
+      const result = await client().get<{ domains: string[] }>(appPath(appOf(command), '/domains'));
       out.result(result, () => result.domains.join('\n') || '(no custom domains)');
     });
 
@@ -305,8 +303,8 @@ function registerConfigCommands(program: Command, context: Context, appOption: (
         const { out, client } = context(command);
         const app = appOf(command);
         const result = verb === 'add'
-          ? await client().post<{ domains: string[] }>(path(app, '/domains'), { domain })
-          : await client().delete<{ domains: string[] }>(path(app, `/domains/${encodeURIComponent(domain)}`));
+          ? await client().post<{ domains: string[] }>(appPath(app, '/domains'), { domain })
+          : await client().delete<{ domains: string[] }>(appPath(app, `/domains/${encodeURIComponent(domain)}`));
         out.result(result, () => `${verb === 'add' ? 'Added' : 'Removed'} ${domain}; ${app} now answers at: ${result.domains.join(', ') || 'its own name only'}`);
       });
   }
@@ -320,7 +318,7 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
     .addHelpText('after', '\nExample:\n  $ pilot releases -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const releases = await client().get<ReleaseView[]>(path(appOf(command), '/releases'));
+      const releases = await client().get<ReleaseView[]>(appPath(appOf(command), '/releases'));
       out.result(releases, () =>
         out.table(
           releases.map((release) => ({
@@ -344,7 +342,7 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
     .addHelpText('after', '\nExample:\n  $ pilot releases:info v3 -a shop')
     .action(async (version: string, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const release = await client().get<ReleaseView>(path(appOf(command), `/releases/${encodeURIComponent(version)}`));
+      const release = await client().get<ReleaseView>(appPath(appOf(command), `/releases/${encodeURIComponent(version)}`));
       out.result(release, () =>
         [
           out.bold(`=== v${release.version} (${release.kind}, ${release.status})`),
@@ -368,7 +366,7 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
     .addHelpText('after', '\nExample:\n  $ pilot rollback v3 -a shop')
     .action(async (version: string | undefined, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const release = await client().post<ReleaseView>(path(appOf(command), '/rollback'), version ? { version } : {});
+      const release = await client().post<ReleaseView>(appPath(appOf(command), '/rollback'), version ? { version } : {});
       out.result(release, () => `Rolled back: v${release.version} serves the image and config of ${version ?? 'the previous release'}`);
     });
 }
@@ -402,7 +400,7 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
     .addHelpText('after', '\nExample:\n  $ pilot ps -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const processes = await client().get<ProcessView[]>(path(appOf(command), '/ps'));
+      const processes = await client().get<ProcessView[]>(appPath(appOf(command), '/ps'));
       out.result(processes, () => showProcesses(out, processes));
     });
 
@@ -414,7 +412,7 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
       .addHelpText('after', `\nExample:\n  $ pilot ${action} -a shop`)
       .action(async (_options: unknown, command: Command) => {
         const { out, client } = context(command);
-        const processes = await client().post<ProcessView[]>(path(appOf(command), `/ps/${action}`));
+        const processes = await client().post<ProcessView[]>(appPath(appOf(command), `/ps/${action}`));
         out.result(processes, () => showProcesses(out, processes));
       });
   }
@@ -433,7 +431,7 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
         if (!match?.[1] || match[2] === undefined) throw new CliError(`"${pair}" is not TYPE=COUNT (e.g. web=3)`);
         quantities[match[1]] = Number(match[2]);
       }
-      const processes = await client().post<ProcessView[]>(path(appOf(command), '/ps/scale'), quantities);
+      const processes = await client().post<ProcessView[]>(appPath(appOf(command), '/ps/scale'), quantities);
       out.result(processes, () => showProcesses(out, processes));
     });
 
@@ -460,7 +458,7 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
       const app = appOf(command);
       const print = (line: LogLine): void => out.print(out.json ? JSON.stringify(line) : `${out.dim(line.time)} ${line.text}`);
       if (!options.follow) {
-        const { lines } = await client().get<{ lines: LogLine[] }>(path(app, `/logs?lines=${options.num}`));
+        const { lines } = await client().get<{ lines: LogLine[] }>(appPath(app, `/logs?lines=${options.num}`));
         lines.forEach(print);
         return;
       }

@@ -1,4 +1,5 @@
 import type { Command, Option } from 'commander';
+import { appPath } from './client.js';
 import type { Context } from './commands.js';
 
 interface CronRunView {
@@ -23,8 +24,6 @@ interface CronEntryView {
   lastRun: CronRunView | null;
 }
 
-const path = (app: string, rest: string): string => `/apps/${encodeURIComponent(app)}${rest}`;
-
 /** `pilot cron` (the live release's app.json cron entries) and `pilot cron:runs` (what their runs printed). */
 export function registerCronCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
   program
@@ -34,7 +33,7 @@ export function registerCronCommands(program: Command, context: Context, appOpti
     .addHelpText('after', '\nExample:\n  $ pilot cron -a shop')
     .action(async (_options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const { entries } = await client().get<{ entries: CronEntryView[] }>(path(appOf(command), '/cron'));
+      const { entries } = await client().get<{ entries: CronEntryView[] }>(appPath(appOf(command), '/cron'));
       out.result(entries, () =>
         out.table(
           entries.map((entry) => ({
@@ -60,7 +59,7 @@ export function registerCronCommands(program: Command, context: Context, appOpti
     .action(async (entry: string | undefined, options: { limit: string }, command: Command) => {
       const { out, client } = context(command);
       const query = new URLSearchParams({ limit: options.limit, ...(entry ? { entry } : {}) });
-      const { runs } = await client().get<{ runs: CronRunView[] }>(path(appOf(command), `/cron/runs?${query}`));
+      const { runs } = await client().get<{ runs: CronRunView[] }>(appPath(appOf(command), `/cron/runs?${query}`));
       out.result(runs, () =>
         runs.length === 0
           ? '(none)'

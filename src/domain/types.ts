@@ -28,9 +28,9 @@ export interface Release {
   readonly image: string | null;
   readonly config: Readonly<Record<string, string>>;
   /**
-   * The app's build vars when the image was built, sorted (a Dockerfile app got those its
-   * Dockerfile declares). A config or rollback release reuses an image, so it records the
-   * build vars of the release that built it.
+   * The build vars the build was given, sorted: all the app's build vars when the image was
+   * built (a Dockerfile app's build may use fewer: only those it declares as ARG are passed).
+   * A config or rollback release reuses an image, so it records those of the release that built it.
    */
   readonly buildKeys: readonly string[];
   readonly status: ReleaseStatus;

@@ -4,6 +4,7 @@ import {
   DEFAULT_HEALTH_CHECKS, MAX_PROCESS_QUANTITY, NO_DEPLOY_SCRIPTS, type CronEntry, type DeployScripts, type HealthCheck,
 } from '../domain/types.js';
 import { cronEntriesOf, type CronRules } from './cron.js';
+import { DEFAULT_HEALTH_TIMING } from './healthcheck.js';
 
 /** What Pilot reads of app.json, validated; Dokku's reference (dokku.com/docs/appendices/file-formats/app-json) is the model. */
 export interface AppJson {
@@ -16,6 +17,12 @@ export interface AppJson {
 }
 
 export const EMPTY_APP_JSON: AppJson = { healthchecks: DEFAULT_HEALTH_CHECKS, formation: {}, scripts: NO_DEPLOY_SCRIPTS, cron: [] };
+
+/**
+ * The longest a web process's startup checks may take, one after the other, at their slowest:
+ * the push waits for them while holding the app's lock, so no other deploy can run meanwhile.
+ */
+export const MAX_STARTUP_CHECKS_SECONDS = 15 * 60;
 
 /** Dokku's check kinds Pilot does not run; refused rather than skipped, so no one believes them run. */
 const UNSUPPORTED_CHECK_FIELDS = ['command', 'uptime', 'listening'] as const;
@@ -62,7 +69,26 @@ function healthchecksOf(value: unknown): readonly HealthCheck[] {
     const check = healthCheckOf(entry, `app.json healthchecks.web[${index}]`);
     return check ? [check] : [];
   });
-  return checks.length > 0 ? checks : DEFAULT_HEALTH_CHECKS;
+  if (checks.length === 0) return DEFAULT_HEALTH_CHECKS;
+  const slowest = checks.reduce((total, check) => total + slowestRunSeconds(check), 0);
+  if (slowest > MAX_STARTUP_CHECKS_SECONDS) {
+    throw invalid(
+      `app.json healthchecks.web could take ${Math.ceil(slowest)} s (initialDelay + attempts × timeout + the waits between attempts, ` +
+        `over all startup checks); the limit is ${MAX_STARTUP_CHECKS_SECONDS} s: lower attempts, wait, timeout or initialDelay`,
+    );
+  }
+  return checks;
+}
+
+/**
+ * How long a check runs when every attempt fails at its timeout. Without `attempts` the retries
+ * stop at PILOT_HEALTH_TIMEOUT, the operator's bound, so only the delay and one request count.
+ */
+function slowestRunSeconds(check: HealthCheck): number {
+  const attempts = check.attempts ?? 1;
+  const timeout = check.timeout ?? DEFAULT_HEALTH_TIMING.requestTimeoutMs / 1000;
+  const wait = check.wait ?? DEFAULT_HEALTH_TIMING.maxIntervalMs / 1000;
+  return (check.initialDelay ?? 0) + attempts * timeout + (attempts - 1) * wait;
 }
 
 /** A startup check, or undefined for a liveness/readiness one (the deploy runs startup checks only). */

@@ -23,7 +23,7 @@ export interface CronRules {
 export function cronEntriesOf(appJson: unknown, rules: CronRules = {}): CronEntry[] {
   if (typeof appJson !== 'object' || appJson === null) return [];
   const cron = (appJson as { cron?: unknown }).cron;
-  if (cron === undefined || cron === null) return [];
+  if (cron === undefined) return [];
   if (!Array.isArray(cron)) {
     throw invalid(`app.json cron must be a list of {"command": ..., "schedule": ...} entries, got ${describe(cron)}`);
   }

@@ -38,14 +38,15 @@ const BUILD_DIR_SEGMENT = /^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$/;
  * between slashes. Empty (or `.`) is the root: null. A trailing slash and a leading `./` are dropped.
  */
 export function validateBuildDir(input: string): string | null {
+  const shown = JSON.stringify(input.slice(0, 100));
+  // Before the emptiness check: "/" would otherwise strip to "" and quietly mean the root.
+  if (input.trim().startsWith('/')) throw new ValidationError(`build-dir ${shown} must be relative to the repository root (e.g. apps/web), not start with /`);
   const dir = input.trim().replace(/^\.\/+/, '').replace(/\/+$/, '');
   if (dir === '' || dir === '.') return null;
-  const shown = JSON.stringify(input.slice(0, 100));
-  if (input.trim().startsWith('/')) throw new ValidationError(`build-dir ${shown} must be relative to the repository root (e.g. apps/web), not start with /`);
   const segments = dir.split('/');
   if (segments.includes('..')) throw new ValidationError(`build-dir ${shown} must stay inside the repository: no ".."`);
   if (dir.length > 255 || !segments.every((segment) => BUILD_DIR_SEGMENT.test(segment))) {
-    throw new ValidationError(`build-dir ${shown} must be a directory path such as apps/web: letters, digits, . _ - @ + between single slashes`);
+    throw new ValidationError(`build-dir ${shown} must be a directory path such as apps/web: names of letters, digits, _ - @ + (and dots, but not first) between single slashes`);
   }
   return dir;
 }

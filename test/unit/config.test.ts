@@ -45,6 +45,20 @@ describe('loadConfig', () => {
     });
   });
 
+  it('refuses build and app caps below what Docker accepts (0.01 CPU, 6m), naming the variable', () => {
+    assert.throws(() => loadConfig({ PILOT_BUILD_CPUS: '0.005', PILOT_BUILD_MEMORY: '5m', PILOT_APP_CPUS: '0.001' }), (error: ConfigError) => {
+      assert.equal(error.problems.length, 3);
+      assert.match(error.message, /PILOT_BUILD_CPUS="0\.005" is not allowed: use a number of CPUs of at least 0\.01, the smallest quota Docker accepts/);
+      assert.match(error.message, /PILOT_BUILD_MEMORY="5m" is not a memory size of at least 6m, the smallest limit Docker accepts/);
+      assert.match(error.message, /PILOT_APP_CPUS="0\.001" is not allowed: use a number of CPUs of at least 0\.01/);
+      return true;
+    });
+    assert.throws(() => loadConfig({ PILOT_BUILD_MEMORY: '6291455' }), /PILOT_BUILD_MEMORY="6291455" is not a memory size of at least 6m/);
+    const smallest = loadConfig({ PILOT_BUILD_CPUS: '0.01', PILOT_BUILD_MEMORY: '6m' });
+    assert.equal(smallest.buildCpus, 0.01);
+    assert.equal(smallest.buildMemoryBytes, 6 * 1024 ** 2);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     assert.ok(Object.isFrozen(config));

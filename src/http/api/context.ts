@@ -95,7 +95,7 @@ export const releaseSchema = {
     buildpack: { type: ['string', 'null'] },
     image: { type: ['string', 'null'] },
     configKeys: { type: 'array', items: { type: 'string' } },
-    buildKeys: { type: 'array', items: { type: 'string' }, description: 'Config vars the image was built with' },
+    buildKeys: { type: 'array', items: { type: 'string' }, description: 'The build vars the build of the image was given (a Dockerfile build passes only those it declares as ARG)' },
     failureReason: { type: ['string', 'null'] },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_APP_JSON, parseAppJson } from '../../../src/pipeline/app-json.js';
+import { EMPTY_APP_JSON, MAX_STARTUP_CHECKS_SECONDS, parseAppJson } from '../../../src/pipeline/app-json.js';
 import { cronEntryId } from '../../../src/pipeline/cron.js';
 import { DeployError } from '../../../src/domain/errors.js';
 
@@ -77,6 +77,25 @@ describe('parseAppJson', () => {
     assert.equal(web('{"content": true}'), 'app.json healthchecks.web[0].content must be a string, got true');
     assert.equal(web('{"path": "/", "command": ["true"]}'), 'app.json healthchecks.web[0].command: Pilot runs HTTP checks only; give the check a "path" instead');
     assert.equal(web('{}, {"uptime": 10}'), 'app.json healthchecks.web[1].uptime: Pilot runs HTTP checks only; give the check a "path" instead');
+  });
+
+  it('refuses startup checks that could hold the deploy past MAX_STARTUP_CHECKS_SECONDS, giving the total', () => {
+    const checks = (...list: string[]) => `{"healthchecks": {"web": [${list.join(', ')}]}}`;
+    assert.equal(MAX_STARTUP_CHECKS_SECONDS, 900);
+    // 30 + 10 × 60 + 9 × 30 = 900: at the limit.
+    const atLimit = '{"path": "/", "attempts": 10, "timeout": 60, "wait": 30, "initialDelay": 30}';
+    assert.equal(parseAppJson(checks(atLimit)).healthchecks.length, 1);
+    assert.equal(
+      refusal(checks('{"path": "/", "attempts": 10, "timeout": 60, "wait": 30, "initialDelay": 31}')),
+      'app.json healthchecks.web could take 901 s (initialDelay + attempts × timeout + the waits between attempts, over all startup checks); ' +
+        'the limit is 900 s: lower attempts, wait, timeout or initialDelay',
+    );
+    assert.match(refusal(checks('{"attempts": 1000, "wait": 3600, "timeout": 3600}')), /could take 7196400 s .*the limit is 900 s/);
+    // The checks run one after the other: 2 × (5 × 90 + 4 × 1 s of default wait) = 908.
+    assert.match(refusal(checks('{"path": "/a", "attempts": 5, "timeout": 90}', '{"path": "/b", "attempts": 5, "timeout": 90}')), /could take 908 s/);
+    // Without attempts PILOT_HEALTH_TIMEOUT ends the retries; the delay and one request still count.
+    assert.equal(parseAppJson(checks('{"timeout": 600}')).healthchecks.length, 1);
+    assert.match(refusal(checks('{"initialDelay": 3600}')), /could take 3603 s/);
   });
 
   it('refuses a formation of the wrong shape', () => {

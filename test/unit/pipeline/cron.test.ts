@@ -69,6 +69,8 @@ describe('cronEntriesOf', () => {
   it('refuses malformed entries with the field path and what it must be', () => {
     const cases: [unknown, RegExp][] = [
       [{ cron: { command: 'true', schedule: '@daily' } }, /^app\.json cron must be a list of \{"command": \.\.\., "schedule": \.\.\.\} entries, got an object$/],
+      // null is refused as in every other app.json field: leave the key out (or use []) for no entries.
+      [{ cron: null }, /^app\.json cron must be a list of \{"command": \.\.\., "schedule": \.\.\.\} entries, got null$/],
       [{ cron: ['echo'] }, /^app\.json cron\[0\] must be an object like .*, got "echo"$/],
       [{ cron: [{ schedule: '@daily' }] }, /^app\.json cron\[0\]\.command must be the command to run, .*, got undefined/],
       [{ cron: [{ command: '  ', schedule: '@daily' }] }, /cron\[0\]\.command must be the command to run/],

@@ -24,10 +24,20 @@ describe('validateBuildDir', () => {
 
   it('refuses absolute paths, .., and what is not a plain path, saying why', () => {
     assert.match(refusal('/srv/app'), /build-dir "\/srv\/app" must be relative to the repository root \(e\.g\. apps\/web\), not start with \//);
+    for (const input of ['/', '//', ' / ']) {
+      assert.match(refusal(input), /must be relative to the repository root \(e\.g\. apps\/web\), not start with \//, input);
+    }
     assert.match(refusal('apps/../../etc'), /must stay inside the repository: no "\.\."/);
     assert.match(refusal('..'), /no "\.\."/);
     for (const input of ['apps//web', 'apps/web name', 'apps\\web', 'a/.hidden/../b', `${'a/'.repeat(200)}b`]) {
       assert.match(refusal(input), /must (be a directory path such as apps\/web|stay inside the repository)/, input);
     }
+  });
+
+  it('refuses a name that starts with a dot, and its message says dots cannot come first', () => {
+    for (const input of ['.hidden', 'apps/.cache', '...']) {
+      assert.match(refusal(input), /and dots, but not first\)/, input);
+    }
+    assert.equal(validateBuildDir('apps/web.v2'), 'apps/web.v2');
   });
 });
