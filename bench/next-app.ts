@@ -36,7 +36,6 @@ async function lockfileTemplate(): Promise<{ lockfile(name: string): string }> {
   fs.writeFileSync(path.join(dir, 'package.json'), manifest('next-bench'));
   await exec('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, timeout: 180_000 });
   const lock = JSON.parse(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')) as { name: string; packages: Record<string, { name?: string }> };
-  fs.rmSync(dir, { recursive: true, force: true });
   return {
     lockfile: (name) => {
       const root = lock.packages[''] ?? {};
