@@ -86,7 +86,8 @@ async function buildRunAnswer(pilot: TestPilot, files: Record<string, string>, t
   }
 }
 
-function answer(host: string, port: number): Promise<string | undefined> {
+/** A GET of `/` straight from a container; its body when it answered 200. */
+export function answer(host: string, port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const request = http.get({ host, port, path: '/', agent: false, timeout: 2000 }, (response) => {
       let body = '';

@@ -5,6 +5,7 @@ import { run as pushToLive } from './push-to-live.js';
 import { run as warmRebuild } from './warm-rebuild.js';
 import { run as controlPlane } from './control-plane.js';
 import { run as isolation } from './isolation.js';
+import { run as nextApp } from './next-app.js';
 
 const scenarios: [string, () => Promise<Section>][] = [
   ['zero downtime', zeroDowntime],
@@ -12,6 +13,7 @@ const scenarios: [string, () => Promise<Section>][] = [
   ['warm rebuild', warmRebuild],
   ['control plane', controlPlane],
   ['isolation', isolation],
+  ['Next.js app', nextApp],
 ];
 
 const sections: Section[] = [];
