@@ -88,7 +88,7 @@ describe('security: bad input and attacks are refused and change nothing', { ski
     const odd = await push(client, 'secure', pilot.token, 'HEAD:refs/pilot/odd');
     assert.notEqual(odd.code, 0);
     assert.match(odd.stderr, /only branches and tags can be pushed, not refs\/pilot\/odd/);
-    for (const name of ['Bad_Name', 'pilot', 'www', 'x'.repeat(31), 'ends-with-']) {
+    for (const name of ['Bad_Name', 'pilot', 'www', 'x'.repeat(64), 'ends-with-']) {
       const refused = await push(client, name);
       assert.notEqual(refused.code, 0, name);
       assert.match(refused.stderr, /invalid app name|is reserved/, name);
