@@ -6,9 +6,9 @@
 import os from 'node:os';
 import https from 'node:https';
 import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import autocannon from 'autocannon';
 import { GitClient, httpsGet, localImages, remoteUrl, tempDir } from '../test/helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../test/helpers/pilot.js';
 
@@ -151,32 +151,25 @@ function freshConnectionLoad(options: LoadOptions): { result: Promise<LoadResult
 
 function keepAliveLoad(options: LoadOptions): { result: Promise<LoadResult>; stop(): void } {
   const host = `${options.app}.${options.pilot.domain}`;
-  let settle!: (value: LoadResult) => void;
-  let fail!: (error: unknown) => void;
-  const result = new Promise<LoadResult>((resolve, reject) => ((settle = resolve), (fail = reject)));
-  const instance = autocannon(
-    {
+  const worker = new Worker(new URL('./keep-alive-load.mjs', import.meta.url), {
+    workerData: {
       url: `https://127.0.0.1:${options.pilot.httpsPort}/`,
       servername: host,
-      headers: { host: `${host}:${options.pilot.httpsPort}` },
+      host: `${host}:${options.pilot.httpsPort}`,
       connections: options.connections,
-      overallRate: options.rate,
-      duration: options.durationSeconds,
-      timeout: 10,
+      rate: options.rate,
+      durationSeconds: options.durationSeconds,
     },
-    (error, stats) => {
-      if (error) return fail(error);
-      settle({
-        requests: stats.requests.total,
-        non2xx: stats.non2xx,
-        errors: stats.errors,
-        p50: stats.latency.p50,
-        p99: stats.latency.p99,
-        max: stats.latency.max,
-      });
-    },
-  );
-  return { result, stop: () => (instance as unknown as { stop(): void }).stop() };
+  });
+  const result = new Promise<LoadResult>((resolve, reject) => {
+    worker.once('message', (message: { result?: LoadResult; error?: string }) => {
+      void worker.terminate();
+      if (message.result) resolve(message.result);
+      else reject(new Error(`the load generator failed: ${message.error ?? 'no result'}`));
+    });
+    worker.once('error', reject);
+  });
+  return { result, stop: () => worker.postMessage('stop') };
 }
 
 export function loadRow(label: string, mode: string, result: LoadResult): (string | number)[] {
