@@ -6,9 +6,9 @@
 import os from 'node:os';
 import https from 'node:https';
 import fs from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { GitClient, httpsGet, localImages, remoteUrl, tempDir } from '../test/helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../test/helpers/pilot.js';
 
@@ -151,25 +151,24 @@ function freshConnectionLoad(options: LoadOptions): { result: Promise<LoadResult
 
 function keepAliveLoad(options: LoadOptions): { result: Promise<LoadResult>; stop(): void } {
   const host = `${options.app}.${options.pilot.domain}`;
-  const worker = new Worker(new URL('./keep-alive-load.mjs', import.meta.url), {
-    workerData: {
-      url: `https://127.0.0.1:${options.pilot.httpsPort}/`,
-      servername: host,
-      host: `${host}:${options.pilot.httpsPort}`,
-      connections: options.connections,
-      rate: options.rate,
-      durationSeconds: options.durationSeconds,
-    },
-  });
+  const settings = {
+    url: `https://127.0.0.1:${options.pilot.httpsPort}/`,
+    servername: host,
+    host: `${host}:${options.pilot.httpsPort}`,
+    connections: options.connections,
+    rate: options.rate,
+    durationSeconds: options.durationSeconds,
+  };
+  const child = fork(fileURLToPath(new URL('./keep-alive-load.mjs', import.meta.url)), [JSON.stringify(settings)], { execArgv: [] });
   const result = new Promise<LoadResult>((resolve, reject) => {
-    worker.once('message', (message: { result?: LoadResult; error?: string }) => {
-      void worker.terminate();
+    child.once('message', (message: { result?: LoadResult; error?: string }) => {
       if (message.result) resolve(message.result);
       else reject(new Error(`the load generator failed: ${message.error ?? 'no result'}`));
     });
-    worker.once('error', reject);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the load generator exited with code ${code} before its result`)));
   });
-  return { result, stop: () => worker.postMessage('stop') };
+  return { result, stop: () => child.connected && child.send('stop') };
 }
 
 export function loadRow(label: string, mode: string, result: LoadResult): (string | number)[] {
