@@ -199,8 +199,15 @@ export interface ReleaseStore {
   inProgress(): Release[];
   list(appId: number): Release[];
   update(id: number, update: ReleaseUpdate): void;
+  /**
+   * Changes the status (never to `live`: see promote) with `update`, if RELEASE_TRANSITIONS
+   * allows it; otherwise throws ReleaseTransitionError and changes nothing.
+   */
   transition(id: number, status: ReleaseStatus, update?: ReleaseUpdate): void;
-  /** Makes `id` live and the previously live release of its app retired, atomically. */
+  /**
+   * Makes `id` (checking) live and the previously live release of its app retired, atomically;
+   * from any other status throws ReleaseTransitionError and changes nothing.
+   */
   promote(id: number): void;
   appendLog(id: number, text: string): void;
   log(id: number): string;

@@ -1,4 +1,4 @@
-/** The states a release goes through; changed only by the release store's `transition`. */
+/** The states a release goes through (allowed changes: release-states.ts); changed only by the release store. */
 export const RELEASE_STATUSES = ['building', 'starting', 'checking', 'live', 'failed', 'retired'] as const;
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 

@@ -1,4 +1,5 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
 import type { TokenStore } from '../domain/ports.js';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.js';
 import { timingSafeEqual } from 'node:crypto';
@@ -59,3 +60,64 @@ export function requireAppAccess(principal: Principal, appId: number | undefined
     throw new ForbiddenError(`this token may not access the app "${appName}"`);
   }
 }
+
+/**
+ * Who may call an API route, declared in its `config.access`; a route that declares nothing
+ * is `admin`. `app`: admin tokens, and the deploy token of the app in the route's `:app`.
+ * `any-token`: every valid token (what a token may do is about the token itself).
+ */
+export const ROUTE_ACCESS = ['admin', 'app', 'any-token'] as const;
+export type RouteAccess = (typeof ROUTE_ACCESS)[number];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    /** Set by tokenAuthorization before any route of its context runs. */
+    principal: Principal | null;
+  }
+}
+
+/** A route's declared access; refuses, when the route is registered, one that cannot be enforced. */
+export function declaredAccess(route: { readonly url?: string; readonly config?: unknown }): RouteAccess {
+  const access = (route.config as { access?: unknown } | undefined)?.access ?? 'admin';
+  if (!ROUTE_ACCESS.includes(access as RouteAccess)) {
+    throw new Error(`route ${route.url} declares access ${JSON.stringify(access)}; use one of ${ROUTE_ACCESS.join(', ')}`);
+  }
+  if (access === 'app' && !/(^|\/):app(\/|$)/.test(route.url ?? '')) {
+    throw new Error(`route ${route.url} declares app access but has no :app parameter to check a deploy token against`);
+  }
+  return access as RouteAccess;
+}
+
+/** Throws unless the principal may call a route with this access, for the app named in the URL. */
+export function authorize(principal: Principal, access: RouteAccess, appName: string | undefined, appId: (name: string) => number | undefined): void {
+  if (principal.scope === 'admin' || access === 'any-token') return;
+  if (access === 'admin') throw new ForbiddenError('this needs an admin token; a deploy token may only push and read its app');
+  // 403 before 404: a deploy token learns nothing of other apps, not even whether they exist.
+  const name = appName ?? '';
+  requireAppAccess(principal, appId(name), name);
+}
+
+export interface TokenAuthorizationOptions {
+  readonly tokens: TokenStore;
+  /** The id of the app with this name, if there is one. */
+  readonly appId: (name: string) => number | undefined;
+}
+
+/**
+ * Default deny for the routes of the context that registers it: each route's access is checked
+ * when it is registered and enforced on every request, an undeclared route being admin-only.
+ */
+export const tokenAuthorization = fastifyPlugin(async (api: FastifyInstance, options: TokenAuthorizationOptions) => {
+  api.decorateRequest('principal', null);
+  api.addHook('onRoute', (route) => void declaredAccess(route));
+  // preParsing: after the limit on failed authentications (a route-level onRequest hook) saw
+  // the request, before its body is read.
+  api.addHook('preParsing', async (request) => {
+    const principal = authenticate(options.tokens, tokenFromRequest(request));
+    request.principal = principal;
+    authorize(principal, declaredAccess(request.routeOptions), (request.params as { app?: string }).app, options.appId);
+  });
+});

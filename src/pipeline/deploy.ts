@@ -3,6 +3,7 @@ import type { AppStore, ConfigStore, ContainerEngine, FormationStore, ReleaseSto
 import type { App, Release } from '../domain/types.js';
 import { otherSlot } from '../domain/types.js';
 import { ConflictError, PilotError } from '../domain/errors.js';
+import { canTransition } from '../domain/release-states.js';
 import type { Config } from '../config.js';
 import { detectBuildpack, isReadFile, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
@@ -295,7 +296,9 @@ export class Deployer {
       return true;
     } catch (error) {
       const reason = describeFailure(error, this.deps.logger);
-      releases.transition(release.id, 'failed', { failureReason: reason });
+      // Pilot stopping may have failed it already, with its own reason: failed is final.
+      const status = releases.get(release.id)?.status;
+      if (status && canTransition(status, 'failed')) releases.transition(release.id, 'failed', { failureReason: reason });
       logged.error(reason);
       const failed = error instanceof ProcessCheckError ? error.containerId : newContainers[0];
       if (failed) await this.showLastLogs(failed, logged);

@@ -4,6 +4,7 @@ import type {
 } from '../../domain/ports.js';
 import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
 import { CRON_OUTPUT_KEPT_CHARS } from '../../domain/types.js';
+import { assertTransition } from '../../domain/release-states.js';
 
 interface AppRow {
   id: number;
@@ -142,6 +143,15 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     db.prepare(`UPDATE releases SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
   }
 
+  /** A release's status and how a person names it (`shop v3`). */
+  function currentStatus(id: number): { status: ReleaseStatus; appId: number; name: string } {
+    const row = db
+      .prepare('SELECT releases.status, releases.app_id, releases.version, apps.name FROM releases JOIN apps ON apps.id = releases.app_id WHERE releases.id = ?')
+      .get(id) as { status: ReleaseStatus; app_id: number; version: number; name: string } | undefined;
+    if (!row) throw new Error(`release ${id} does not exist`);
+    return { status: row.status, appId: row.app_id, name: `${row.name} v${row.version}` };
+  }
+
   return {
     create(release: NewRelease) {
       // The version is computed inside the insert so two releases never share a number.
@@ -193,18 +203,19 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     update(id, changes) {
       update(id, changes);
     },
-    transition(id, status, changes = {}) {
+    // Checked and written in one transaction: a refused change leaves the row as it was.
+    transition: db.transaction((id: number, status: ReleaseStatus, changes: ReleaseUpdate = {}) => {
+      if (status === 'live') throw new Error(`release ${id} goes live through promote, which retires the release it replaces`);
+      const current = currentStatus(id);
+      assertTransition(current.name, current.status, status);
       update(id, changes, status);
-    },
+    }),
     promote: db.transaction((id: number) => {
-      const release = selectById.get(id) as ReleaseRow | undefined;
-      if (!release) throw new Error(`release ${id} does not exist`);
-      db.prepare(`UPDATE releases SET status = 'retired', updated_at = ${now} WHERE app_id = ? AND status = 'live'`).run(
-        release.app_id,
-      );
+      const current = currentStatus(id);
       // Only from a check in progress: a release failed meanwhile (Pilot stopping) never goes live.
-      const promoted = db.prepare(`UPDATE releases SET status = 'live', updated_at = ${now} WHERE id = ? AND status = 'checking'`).run(id);
-      if (promoted.changes === 0) throw new Error(`release ${id} is ${release.status}, not checking: it cannot go live`);
+      assertTransition(current.name, current.status, 'live');
+      db.prepare(`UPDATE releases SET status = 'retired', updated_at = ${now} WHERE app_id = ? AND status = 'live'`).run(current.appId);
+      db.prepare(`UPDATE releases SET status = 'live', updated_at = ${now} WHERE id = ?`).run(id);
     }),
     appendLog(id, text) {
       // Bounded: a build that prints without end must not fill the disk through the database.

@@ -1,14 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { validateHostname } from '../../services/validation.js';
-import { appFor, appParams, errorResponses, requireAdmin, type ApiDeps } from './context.js';
+import { appAccess, appFor, appParams, errorResponses, type ApiDeps } from './context.js';
 
 type AppRoute = { Params: { app: string } };
 
 /** Apps and their custom domains. */
 export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
-  api.get('/apps', { schema: { summary: 'List apps with their status', response: { 200: { type: 'array', items: { $ref: 'AppStatus#' } }, ...errorResponses } } }, async (request) => {
-    requireAdmin(request);
+  api.get('/apps', { schema: { summary: 'List apps with their status', response: { 200: { type: 'array', items: { $ref: 'AppStatus#' } }, ...errorResponses } } }, async () => {
     return deps.apps.list();
   });
 
@@ -22,13 +21,12 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const app = await deps.apps.create(request.body.name);
       return reply.status(201).send(await deps.apps.status(app));
     },
   );
 
-  api.get<AppRoute>('/apps/:app', { schema: { summary: 'Show an app and its status', params: appParams, response: { 200: { $ref: 'AppStatus#' }, ...errorResponses } } }, async (request) =>
+  api.get<AppRoute>('/apps/:app', { config: appAccess, schema: { summary: 'Show an app and its status', params: appParams, response: { 200: { $ref: 'AppStatus#' }, ...errorResponses } } }, async (request) =>
     deps.apps.status(appFor(deps, request)),
   );
 
@@ -48,7 +46,6 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
       },
     },
     async (request) => {
-      requireAdmin(request);
       return deps.apps.status(deps.apps.setBuildDir(appFor(deps, request), request.body.buildDir));
     },
   );
@@ -70,7 +67,6 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
       },
     },
     async (request) => {
-      requireAdmin(request);
       const app = appFor(deps, request);
       if (request.query.confirm !== app.name) {
         throw new ValidationError(`destroying ${app.name} cannot be undone: repeat its name in ?confirm=${app.name}`);
@@ -82,7 +78,6 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
   const domainList = { type: 'object', properties: { domains: { type: 'array', items: { type: 'string' } } }, required: ['domains'] } as const;
 
   api.get<AppRoute>('/apps/:app/domains', { schema: { summary: "List an app's custom domains", params: appParams, response: { 200: domainList, ...errorResponses } } }, async (request) => {
-    requireAdmin(request);
     return { domains: deps.domains.listForApp(appFor(deps, request).id) };
   });
 
@@ -97,7 +92,6 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const app = appFor(deps, request);
       const hostname = validateHostname(request.body.domain);
       if (hostname === deps.domain || hostname.endsWith(`.${deps.domain}`)) {
@@ -121,7 +115,6 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
       },
     },
     async (request) => {
-      requireAdmin(request);
       const app = appFor(deps, request);
       const hostname = request.params.domain.toLowerCase();
       if (!deps.domains.remove(app.id, hostname)) throw new NotFoundError(`${hostname} is not a domain of ${app.name}`);

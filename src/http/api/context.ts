@@ -3,7 +3,6 @@ import type {} from '@fastify/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { ConfigStore, DomainStore, ReleaseStore, TokenStore } from '../../domain/ports.js';
 import type { App, Release } from '../../domain/types.js';
-import { ForbiddenError } from '../../domain/errors.js';
 import type { AppService } from '../../services/apps.js';
 import type { ProcessControl } from '../../services/processes.js';
 import type { LogService } from '../../services/logs.js';
@@ -14,7 +13,7 @@ import type { OneOffCommands } from '../../services/one-off.js';
 import type { CronScheduler } from '../../services/cron.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
-import { requireAppAccess, type Principal } from '../auth.js';
+import type { Principal } from '../auth.js';
 
 /** What the REST API works with; built once in server.ts. */
 export interface ApiDeps {
@@ -36,29 +35,18 @@ export interface ApiDeps {
   readonly domain: string;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
-}
-
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new Error('route without authentication');
   return request.principal;
 }
 
-/** Admin tokens only: apps, config, domains, tokens, process control. */
-export function requireAdmin(request: FastifyRequest): void {
-  if (principalOf(request).scope !== 'admin') throw new ForbiddenError('this needs an admin token; a deploy token may only push and read its app');
+/** The app named in the URL; the API's hook already refused a token that may not see it. */
+export function appFor(deps: ApiDeps, request: FastifyRequest<{ Params: { app: string } }>): App {
+  return deps.apps.get(request.params.app);
 }
 
-/** The app named in the URL, if the token may see it (403 before 404: a deploy token learns nothing of other apps). */
-export function appFor(deps: ApiDeps, request: FastifyRequest<{ Params: { app: string } }>): App {
-  const principal = principalOf(request);
-  const name = request.params.app;
-  if (principal.scope !== 'admin') requireAppAccess(principal, deps.apps.findId(name), name);
-  return deps.apps.get(name);
-}
+/** The route option of a route that a deploy token of the app in its `:app` may call too. */
+export const appAccess = { access: 'app' } as const;
 
 /** A release as the API shows it: config values stay out (they may be secrets), keys are listed. */
 export function releaseView(release: Release): Record<string, unknown> {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CronRun } from '../../domain/types.js';
 import { CRON_RUN_STATUSES } from '../../domain/types.js';
-import { appFor, appParams, errorResponses, type ApiDeps } from './context.js';
+import { appAccess, appFor, appParams, errorResponses, type ApiDeps } from './context.js';
 
 type AppRoute = { Params: { app: string } };
 
@@ -51,6 +51,7 @@ export const cronRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { d
   api.get<AppRoute>(
     '/apps/:app/cron',
     {
+      config: appAccess,
       schema: {
         summary: "The live release's app.json cron entries: schedule (UTC), next run, last run",
         params: appParams,
@@ -69,6 +70,7 @@ export const cronRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { d
   api.get<AppRoute & { Querystring: { entry?: string; limit: number } }>(
     '/apps/:app/cron/runs',
     {
+      config: appAccess,
       schema: {
         summary: 'Recorded cron runs, newest first, with exit code and output; ?entry=<id> for one entry',
         params: appParams,

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { authenticate, tokenFromRequest } from '../auth.js';
+import { tokenAuthorization } from '../auth.js';
 import { appStatusSchema, errorSchema, releaseSchema, type ApiDeps } from './context.js';
 import { appRoutes } from './apps.js';
 import { releaseRoutes } from './releases.js';
@@ -8,7 +8,10 @@ import { tokenRoutes } from './tokens.js';
 import { storageRoutes } from './storage.js';
 import { cronRoutes } from './cron.js';
 
-/** The REST API under /api/v1: every route needs a token (Bearer); the OpenAPI document does not. */
+/**
+ * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
+ * declares `config.access` (auth.ts); the OpenAPI document needs none.
+ */
 export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   app.addSchema(errorSchema);
   app.addSchema(releaseSchema);
@@ -17,12 +20,7 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { de
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
-    api.decorateRequest('principal', null);
-    // preValidation, not onRequest: the limit on failed authentications (a route-level
-    // onRequest hook) must see a request before authentication refuses it.
-    api.addHook('preValidation', async (request) => {
-      request.principal = authenticate(deps.tokenStore, tokenFromRequest(request));
-    });
+    await api.register(tokenAuthorization, { tokens: deps.tokenStore, appId: (name) => deps.apps.findId(name) });
     await api.register(appRoutes, { deps });
     await api.register(releaseRoutes, { deps });
     await api.register(runtimeRoutes, { deps });

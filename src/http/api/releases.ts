@@ -3,7 +3,7 @@ import { ConflictError, DeployError, NotFoundError } from '../../domain/errors.j
 import type { App, Release } from '../../domain/types.js';
 import type { ImageReleaseResult } from '../../pipeline/deploy.js';
 import { parseConfigChange, planConfigChange, type ConfigChange } from '../../services/config-vars.js';
-import { appFor, appParams, errorResponses, releaseView, requireAdmin, type ApiDeps } from './context.js';
+import { appAccess, appFor, appParams, errorResponses, releaseView, type ApiDeps } from './context.js';
 
 type AppRoute = { Params: { app: string } };
 
@@ -26,13 +26,14 @@ const configSchema = {
 export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
   api.get<AppRoute>(
     '/apps/:app/releases',
-    { schema: { summary: 'List releases, newest first', params: appParams, response: { 200: { type: 'array', items: { $ref: 'Release#' } }, ...errorResponses } } },
+    { config: appAccess, schema: { summary: 'List releases, newest first', params: appParams, response: { 200: { type: 'array', items: { $ref: 'Release#' } }, ...errorResponses } } },
     async (request) => deps.releases.list(appFor(deps, request).id).map(releaseView),
   );
 
   api.get<{ Params: { app: string; version: string } }>(
     '/apps/:app/releases/:version',
     {
+      config: appAccess,
       schema: {
         summary: 'Show a release with its build and deploy log',
         params: { type: 'object', properties: { app: { type: 'string' }, version: { type: 'string', pattern: '^v?[0-9]{1,9}$' } }, required: ['app', 'version'] },
@@ -57,7 +58,6 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       },
     },
     async (request) => {
-      requireAdmin(request);
       const app = appFor(deps, request);
       const version = request.body?.version;
       const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
@@ -67,7 +67,6 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
   );
 
   api.get<AppRoute>('/apps/:app/config', { schema: { summary: 'Show config vars and which are build vars', params: appParams, response: { 200: configSchema, ...errorResponses } } }, async (request) => {
-    requireAdmin(request);
     const app = appFor(deps, request);
     return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) };
   });
@@ -97,7 +96,6 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       },
     },
     async (request) => {
-      requireAdmin(request);
       const app = appFor(deps, request);
       const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, request.body);
       const live = deps.releases.live(app.id);
@@ -115,6 +113,7 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
   api.get<AppRoute>(
     '/apps/:app/deploy',
     {
+      config: appAccess,
       schema: {
         summary: 'Deploy status: whether a deploy runs, and the latest release',
         params: appParams,

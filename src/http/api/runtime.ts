@@ -2,7 +2,7 @@ import type {} from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AttachedProcess, TimestampedLine } from '../../domain/ports.js';
 import type { ProcessAction } from '../../services/processes.js';
-import { appFor, appParams, errorResponses, requireAdmin, type ApiDeps } from './context.js';
+import { appAccess, appFor, appParams, errorResponses, type ApiDeps } from './context.js';
 
 type AppRoute = { Params: { app: string } };
 
@@ -45,7 +45,7 @@ const logLine = {
 export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
   api.get<AppRoute>(
     '/apps/:app/ps',
-    { schema: { summary: "The app's containers as Docker reports them, and its process types scaled to 0", params: appParams, response: { 200: processList, ...errorResponses } } },
+    { config: appAccess, schema: { summary: "The app's containers as Docker reports them, and its process types scaled to 0", params: appParams, response: { 200: processList, ...errorResponses } } },
     async (request) => deps.processes.list(appFor(deps, request)),
   );
 
@@ -63,7 +63,6 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       },
     },
     async (request) => {
-      requireAdmin(request);
       return deps.processes.act(appFor(deps, request), request.params.action);
     },
   );
@@ -79,7 +78,6 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       },
     },
     async (request) => {
-      requireAdmin(request);
       return deps.processes.scale(appFor(deps, request), request.body);
     },
   );
@@ -89,11 +87,8 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     {
       websocket: true,
       schema: { summary: 'Run a one-off command (WebSocket); see the OpenAPI description', params: appParams },
-      // Refused before the upgrade, as a JSON error with its status.
-      preValidation: async (request) => {
-        requireAdmin(request);
-        appFor(deps, request);
-      },
+      // A missing app is refused before the upgrade, as a JSON error with its status.
+      preValidation: async (request) => void appFor(deps, request),
     },
     (socket, request) => {
       const app = appFor(deps, request);
@@ -143,6 +138,7 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
   api.get<AppRoute & { Querystring: { lines: number } }>(
     '/apps/:app/logs',
     {
+      config: appAccess,
       schema: {
         summary: 'The last lines of the app log',
         params: appParams,
@@ -156,6 +152,7 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
   api.get<AppRoute & { Querystring: { lines: number; after?: string } }>(
     '/apps/:app/logs/stream',
     {
+      config: appAccess,
       websocket: true,
       schema: {
         summary: 'Follow the app log over a WebSocket: one JSON line per message; reconnect with ?after=<time of the last line> to resume',

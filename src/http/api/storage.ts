@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Volume } from '../../domain/types.js';
-import { appFor, appParams, errorResponses, releaseView, requireAdmin, type ApiDeps } from './context.js';
+import { appFor, appParams, errorResponses, releaseView, type ApiDeps } from './context.js';
 
 type AppRoute = { Params: { app: string } };
 
@@ -31,7 +31,6 @@ const limitsSchema = {
 /** Persistent storage (named volumes in every container of the app) and resource limits. */
 export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
   api.get<AppRoute>('/apps/:app/limits', { schema: { summary: "The memory and CPU limits of the app's containers", params: appParams, response: { 200: limitsSchema, ...errorResponses } } }, async (request) => {
-    requireAdmin(request);
     return deps.limits.show(appFor(deps, request));
   });
 
@@ -54,7 +53,6 @@ export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       },
     },
     async (request) => {
-      requireAdmin(request);
       const result = await deps.limits.set(appFor(deps, request), request.body);
       return { limits: result.limits, release: result.release && releaseView(result.release) };
     },
@@ -63,7 +61,6 @@ export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
   const view = (volume: Volume) => ({ path: volume.path, name: volume.name, createdAt: volume.createdAt });
 
   api.get<AppRoute>('/apps/:app/storage', { schema: { summary: "List the app's volumes", params: appParams, response: { 200: volumeList, ...errorResponses } } }, async (request) => {
-    requireAdmin(request);
     return deps.storage.list(appFor(deps, request)).map(view);
   });
 
@@ -78,7 +75,6 @@ export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const result = await deps.storage.mount(appFor(deps, request), request.body.path);
       return reply.status(201).send({ volume: view(result.volume), release: result.release && releaseView(result.release) });
     },
@@ -95,7 +91,6 @@ export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       },
     },
     async (request) => {
-      requireAdmin(request);
       const result = await deps.storage.unmount(appFor(deps, request), request.query.path);
       return { volume: view(result.volume), release: result.release && releaseView(result.release) };
     },

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { errorResponses, principalOf, requireAdmin, type ApiDeps } from './context.js';
+import { errorResponses, principalOf, type ApiDeps } from './context.js';
 
 const tokenProperties = {
   id: { type: 'integer' },
@@ -20,6 +20,7 @@ export const tokenRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { 
   api.get(
     '/whoami',
     {
+      config: { access: 'any-token' },
       schema: {
         summary: 'What the token in use may do',
         response: { 200: { type: 'object', properties: { scope: { type: 'string' }, app: { type: ['string', 'null'] } } }, ...errorResponses },
@@ -32,8 +33,7 @@ export const tokenRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { 
     },
   );
 
-  api.get('/tokens', { schema: { summary: 'List tokens (never their secrets)', response: { 200: { type: 'array', items: { type: 'object', properties: tokenProperties } }, ...errorResponses } } }, async (request) => {
-    requireAdmin(request);
+  api.get('/tokens', { schema: { summary: 'List tokens (never their secrets)', response: { 200: { type: 'array', items: { type: 'object', properties: tokenProperties } }, ...errorResponses } } }, async () => {
     return deps.tokens.list().map(tokenView);
   });
 
@@ -47,7 +47,6 @@ export const tokenRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { 
       },
     },
     async (request, reply) => {
-      requireAdmin(request);
       const created = deps.tokens.create(request.body);
       return reply.status(201).send({ ...tokenView(created), token: created.token });
     },
@@ -63,7 +62,6 @@ export const tokenRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { 
       },
     },
     async (request) => {
-      requireAdmin(request);
       return { revoked: deps.tokens.revoke(request.params.token).map(tokenView) };
     },
   );

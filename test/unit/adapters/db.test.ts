@@ -6,6 +6,7 @@ import path from 'node:path';
 import { openDatabase, schemaVersion } from '../../../src/adapters/db/database.js';
 import { MIGRATIONS } from '../../../src/adapters/db/migrations.js';
 import { CRON_RUNS_KEPT, MAX_RELEASE_LOG_CHARS, createAppStore, createConfigStore, createCronRunStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
+import { goLive } from '../../helpers/releases.js';
 
 function fresh() {
   const db = openDatabase(':memory:');
@@ -35,11 +36,9 @@ describe('database', () => {
     const { apps, releases } = fresh();
     const app = apps.create('web');
     const v1 = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'aaa', config: { A: '1' } });
-    releases.transition(v1.id, 'checking');
-    releases.promote(v1.id);
+    goLive(releases, v1.id);
     const v2 = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'bbb', config: {} });
-    releases.transition(v2.id, 'checking');
-    releases.promote(v2.id);
+    goLive(releases, v2.id);
     assert.equal(releases.live(app.id)?.version, 2);
     assert.equal(releases.get(v1.id)?.status, 'retired');
     assert.deepEqual(releases.get(v1.id)?.config, { A: '1' });
@@ -49,11 +48,10 @@ describe('database', () => {
     const { apps, releases } = fresh();
     const app = apps.create('web');
     const live = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'aaa', config: {} });
-    releases.transition(live.id, 'checking');
-    releases.promote(live.id);
+    goLive(releases, live.id);
     const failed = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'bbb', config: {} });
     releases.transition(failed.id, 'failed', { failureReason: 'Pilot stopped' });
-    assert.throws(() => releases.promote(failed.id), /is failed, not checking/);
+    assert.throws(() => releases.promote(failed.id), /web v2 cannot go from failed to live/);
     assert.equal(releases.live(app.id)?.version, 1, 'the live release stays live');
   });
 

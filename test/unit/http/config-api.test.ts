@@ -9,6 +9,7 @@ import { apiRoutes } from '../../../src/http/api/index.js';
 import type { ApiDeps } from '../../../src/http/api/context.js';
 import { registerErrorHandler } from '../../../src/http/errors.js';
 import type { ImageReleaseRequest } from '../../../src/pipeline/deploy.js';
+import { goLive } from '../../helpers/releases.js';
 
 const TOKEN = 'pilot_test-admin-token';
 
@@ -25,16 +26,14 @@ async function configApi(t: { after(fn: () => Promise<unknown>): void }, options
   if (options.live) {
     const live = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'a'.repeat(40), config: configVars.get(app.id), buildKeys: ['VITE_API_URL'] });
     releases.update(live.id, { image: 'pt/shop:v1', port: 5000 });
-    releases.transition(live.id, 'checking');
-    releases.promote(live.id);
+    goLive(releases, live.id);
   }
   const asked: ImageReleaseRequest[] = [];
   const deployer = {
     async releaseFromImage(request: ImageReleaseRequest) {
       asked.push(request);
       const release = releases.create({ appId: app.id, kind: request.kind, gitSha: request.from.gitSha, config: request.config, buildKeys: request.from.buildKeys });
-      releases.transition(release.id, 'checking');
-      releases.promote(release.id);
+      goLive(releases, release.id);
       configVars.replace(app.id, request.config, request.buildKeys ?? []);
       return { release: releases.get(release.id), live: true };
     },

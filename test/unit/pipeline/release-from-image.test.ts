@@ -6,6 +6,7 @@ import { openDatabase } from '../../../src/adapters/db/database.js';
 import { createAppStore, createConfigStore, createReleaseStore } from '../../../src/adapters/db/stores.js';
 import type { ContainerEngine } from '../../../src/domain/ports.js';
 import { loadConfig } from '../../../src/config.js';
+import { goLive } from '../../helpers/releases.js';
 
 /** Rollback and config releases refuse what cannot run before touching anything (engine faked: pure logic). */
 describe('Deployer.releaseFromImage', () => {
@@ -17,7 +18,7 @@ describe('Deployer.releaseFromImage', () => {
     const app = apps.create('shop');
     const old = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'a'.repeat(40), config: {} });
     releases.update(old.id, { image: 'pilot/shop:v1', port: 5000 });
-    releases.transition(old.id, 'retired');
+    goLive(releases, old.id);
     const unbuilt = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'b'.repeat(40), config: {} });
     releases.transition(unbuilt.id, 'failed');
     const engine = { imageExists: async () => imageExists } as unknown as ContainerEngine;

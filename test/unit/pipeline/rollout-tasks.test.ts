@@ -7,6 +7,7 @@ import { createAppStore, createConfigStore, createFormationStore, createReleaseS
 import type { ContainerEngine, ContainerPlan } from '../../../src/domain/ports.js';
 import type { DeployScripts } from '../../../src/domain/types.js';
 import { loadConfig } from '../../../src/config.js';
+import { goLive } from '../../helpers/releases.js';
 
 /**
  * The rollout's one-off tasks and scale, told through a rollback (no build): an engine fake
@@ -21,8 +22,7 @@ describe('Deployer rollout: app.json scripts, release command and the scale of 0
     const app = apps.create('jobs');
     const from = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'a'.repeat(40), config: {} });
     releases.update(from.id, { image: 'pilot/jobs:v1', port: 5000, processes: { worker: 'node worker.js' }, releaseCommand, scripts });
-    releases.transition(from.id, 'checking');
-    releases.promote(from.id);
+    goLive(releases, from.id);
     const ran: string[] = [];
     const engine = {
       imageExists: async () => true,

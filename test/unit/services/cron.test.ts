@@ -6,6 +6,7 @@ import { createAppStore, createCronRunStore, createReleaseStore } from '../../..
 import { CronScheduler, type CronClock, type CronProcess, type CronRunner } from '../../../src/services/cron.js';
 import { cronEntriesOf } from '../../../src/pipeline/cron.js';
 import { CRON_OUTPUT_KEPT_CHARS, type App, type Release } from '../../../src/domain/types.js';
+import { goLive as takeLive } from '../../helpers/releases.js';
 
 /** Time that moves only when the test says, firing the timers that fall due on the way, in order. */
 class FakeClock implements CronClock {
@@ -91,8 +92,7 @@ function setup(start = '2026-03-10T10:00:30Z') {
   const goLive = (cron: unknown[]): Release => {
     const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: null, config: { GREETING: 'hi' } });
     releases.update(release.id, { image: `pilot/shop:v${release.version}`, port: 5000, cron: cronEntriesOf({ cron }) });
-    releases.transition(release.id, 'checking');
-    releases.promote(release.id);
+    takeLive(releases, release.id);
     return releases.get(release.id) as Release;
   };
   return { db, apps, releases, runs, clock, runner, scheduler, app, goLive };

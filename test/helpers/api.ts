@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { openDatabase } from '../../src/adapters/db/database.js';
+import { createAppStore, createConfigStore, createDomainStore, createReleaseStore, createTokenStore } from '../../src/adapters/db/stores.js';
+import { NotFoundError } from '../../src/domain/errors.js';
+import { hashToken } from '../../src/domain/tokens.js';
+import { buildApp } from '../../src/http/app.js';
+import type { ApiDeps } from '../../src/http/api/context.js';
+import { AppRegistry } from '../../src/services/app-registry.js';
+import { TokenService } from '../../src/services/tokens.js';
+
+export const TEST_ADMIN_TOKEN = 'pilot_test-admin-token';
+
+/** What a request reached behind the API: a fake that records instead of doing. */
+export interface Reached {
+  readonly git: string[];
+  readonly services: string[];
+}
+
+/**
+ * The whole control plane (`buildApp`) on SQLite ':memory:', without Docker, Caddy or git:
+ * the stores are real, the services and the git server are fakes that record what reached
+ * them. Closed after the test.
+ */
+export async function buildTestApp(t: { after(fn: () => Promise<unknown>): void }, options: { apps?: readonly string[] } = {}) {
+  const db = openDatabase(':memory:');
+  const apps = createAppStore(db);
+  const tokenStore = createTokenStore(db);
+  tokenStore.ensureAdminToken('admin', hashToken(TEST_ADMIN_TOKEN), TEST_ADMIN_TOKEN.slice(0, 12));
+  for (const name of options.apps ?? []) apps.create(name);
+  const reached: Reached = { git: [], services: [] };
+  const tokens = new TokenService(tokenStore, apps);
+  const appService = {
+    findId: (name: string) => apps.findByName(name)?.id,
+    get: (name: string) => {
+      const found = apps.findByName(name);
+      if (!found) throw new NotFoundError(`no app named "${name}"`);
+      return found;
+    },
+  };
+  // Every other service call is recorded and answered with nothing.
+  const recording = (service: string, real: Record<string, unknown> = {}) =>
+    new Proxy(real, { get: (target, method) => (method in target ? target[method as string] : async () => void reached.services.push(`${service}.${String(method)}`)) });
+  const api = {
+    tokenStore,
+    tokens,
+    apps: recording('apps', appService),
+    releases: createReleaseStore(db),
+    configVars: createConfigStore(db),
+    domains: createDomainStore(db),
+    deployer: recording('deployer'),
+    routes: recording('routes'),
+    processes: recording('processes'),
+    logs: recording('logs'),
+    storage: recording('storage'),
+    limits: recording('limits'),
+    oneOff: recording('oneOff'),
+    cron: recording('cron'),
+    domain: 'pilot.test',
+  } as unknown as ApiDeps;
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-api-test-'));
+  const app: FastifyInstance = await buildApp({
+    logger: pino({ level: 'silent' }),
+    checks: { database: async () => undefined, docker: async () => undefined, caddy: async () => true, started: () => true },
+    tokens: tokenStore,
+    registry: new AppRegistry(apps, { exists: () => true, create: async () => undefined }, 63),
+    git: {
+      handle(request, response) {
+        reached.git.push(`${request.method} ${request.url}`);
+        response.writeHead(200).end();
+      },
+    },
+    api,
+    maxPushBytes: 1024 * 1024,
+    spoolDir,
+    servesHost: () => false,
+  });
+  t.after(async () => {
+    await app.close();
+    db.close();
+    fs.rmSync(spoolDir, { recursive: true, force: true });
+  });
+  /** A deploy token of `appName`, as `pilot tokens:create --app` makes it. */
+  const deployToken = (appName: string): string => tokens.create({ name: `ci-${appName}`, app: appName }).token;
+  return { app, apps, tokens, deployToken, reached };
+}
