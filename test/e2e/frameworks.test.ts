@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, type GitResult } from '../helpers/integration.js';
+import { GitClient, httpsGet, integrationSkipReason, remoteUrl, settledRegistryDate, tempDir, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 
 const skip = integrationSkipReason();
@@ -31,7 +31,7 @@ describe('frameworks: sites built then served by Caddy, servers started right (r
       fs.mkdirSync(path.dirname(path.join(client.workDir, file)), { recursive: true });
       fs.writeFileSync(path.join(client.workDir, file), content);
     }
-    await run('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: client.workDir, timeout: 180_000 });
+    await run('npm', ['install', '--package-lock-only', `--before=${settledRegistryDate()}`, '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: client.workDir, timeout: 180_000 });
     await client.commit({ '.gitignore': 'node_modules/\n' });
     return { ...(await push(client, app)), client };
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import { GitClient, httpsGet, integrationSkipReason, localImages, remoteUrl, tempDir, type GitResult } from '../helpers/integration.js';
+import { GitClient, httpsGet, integrationSkipReason, localImages, remoteUrl, settledRegistryDate, tempDir, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot } from '../helpers/cli.js';
 
@@ -156,7 +156,7 @@ require('http').createServer((req, res) => res.end([${lines}, 'dev pruned: ' + p
       '.npmrc': 'legacy-peer-deps=true\n',
       'server.js': server("'react ' + require('react').version, typeof require('use-sync-external-store/shim').useSyncExternalStore"),
     });
-    await lock(client, ['npm', 'install', '--package-lock-only', '--no-audit', '--no-fund']);
+    await lock(client, ['npm', 'install', '--package-lock-only', `--before=${settledRegistryDate()}`, '--no-audit', '--no-fund']);
     await client.commit({});
     const result = await push(client, 'npmrc');
     assertPushed(result);

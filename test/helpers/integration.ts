@@ -73,6 +73,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `npm install --package-lock-only --before=<this>`: lockfiles made by tests name only versions
+ * a month old. The registry this machine reaches answered a two-week-old version for the host
+ * and "no matching version" for the build in a container a minute later (one CI run); settled
+ * versions are in every view of it, so a lockfile made here installs in the build.
+ */
+export function settledRegistryDate(now = Date.now()): string {
+  return new Date(now - 30 * 24 * 3600 * 1000).toISOString();
+}
+
 /** A PILOT_INSTANCE of this run's own, so two runs never touch each other's Docker objects. */
 export function testInstanceName(): string {
   return `pt-${randomBytes(4).toString('hex')}`;
