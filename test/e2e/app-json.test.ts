@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, type GitResult } from '../helpers/integration.js';
+import { GitClient, integrationSkipReason, tempDir, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot, type CliResult } from '../helpers/cli.js';
 
@@ -38,9 +38,7 @@ describe('app.json: formation, health check settings, deploy scripts (real Docke
     await pilot?.close();
   });
 
-  function push(): Promise<GitResult> {
-    return client.run(['push', remoteUrl(pilot.server.address, 'aj', pilot.token), 'HEAD:refs/heads/main']);
-  }
+  const push = (): Promise<GitResult> => pilot.push(client, 'aj');
 
   function assertRejected(result: GitResult, message: RegExp): void {
     assert.notEqual(result.code, 0, `push should have been rejected:\n${result.stderr}`);
@@ -48,9 +46,7 @@ describe('app.json: formation, health check settings, deploy scripts (real Docke
     assert.match(result.stderr, message);
   }
 
-  async function body(): Promise<string> {
-    return (await httpsGet({ host: `aj.${pilot.domain}`, port: pilot.httpsPort, ca: pilot.caFile })).body;
-  }
+  const body = async (): Promise<string> => (await pilot.get('aj')).body;
 
   function pilotCli(args: string[]): Promise<CliResult> {
     return runPilot(args, client.workDir, { HOME: tempDir('cli-home'), PILOT_URL: pilot.server.address, PILOT_TOKEN: pilot.token });

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, type GitResult } from '../helpers/integration.js';
+import { GitClient, integrationSkipReason, tempDir, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot } from '../helpers/cli.js';
 
@@ -28,17 +28,13 @@ describe('build-time config: build vars reach builds, masked in their logs', { s
     return result.stdout;
   }
 
-  function push(client: GitClient, app: string): Promise<GitResult> {
-    return client.run(['push', remoteUrl(pilot.server.address, app, pilot.token), 'HEAD:refs/heads/main']);
-  }
+  const push = (client: GitClient, app: string): Promise<GitResult> => pilot.push(client, app);
 
   function assertPushed(result: GitResult): void {
     assert.equal(result.code, 0, `push failed:\n${result.stderr}`);
   }
 
-  async function body(app: string, urlPath = '/'): Promise<string> {
-    return (await httpsGet({ host: `${app}.${pilot.domain}`, port: pilot.httpsPort, path: urlPath, ca: pilot.caFile })).body;
-  }
+  const body = async (app: string, urlPath = '/'): Promise<string> => (await pilot.get(app, urlPath)).body;
 
   /** A release as a deploy token reads it: the API answer with its build and deploy log. */
   async function releaseAsDeployToken(app: string, version: number): Promise<{ buildKeys: string[]; log: string }> {

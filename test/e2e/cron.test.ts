@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
+import { GitClient, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { PilotProcess } from '../helpers/pilot-process.js';
 import { runPilot } from '../helpers/cli.js';
@@ -55,9 +55,7 @@ describe('app.json cron entries (real Docker, Caddy and git)', { skip }, () => {
     await pilot?.close();
   });
 
-  function push(): Promise<GitResult> {
-    return client.run(['push', remoteUrl(pilot.server.address, APP, pilot.token), 'HEAD:refs/heads/main']);
-  }
+  const push = (): Promise<GitResult> => pilot.push(client, APP);
 
   async function api<T>(url: string): Promise<T> {
     const response = await fetch(`${pilot.server.address}/api/v1/apps/${APP}${url}`, { headers: { authorization: `Bearer ${pilot.token}` } });
@@ -69,9 +67,7 @@ describe('app.json cron entries (real Docker, Caddy and git)', { skip }, () => {
     return runPilot(args, client.workDir, { HOME: tempDir('cron-cli-home'), PILOT_URL: pilot.server.address, PILOT_TOKEN: pilot.token });
   }
 
-  async function web(): Promise<string> {
-    return (await httpsGet({ host: `${APP}.${pilot.domain}`, port: pilot.httpsPort, path: '/', ca: pilot.caFile })).body;
-  }
+  const web = async (): Promise<string> => (await pilot.get(APP)).body;
 
   it("runs each entry in the live release's image and config, keeping its output and exit code; pilot cron lists them", async () => {
     await client.commit(appFiles('1.0.0', [

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { GitClient, httpsGet, integrationSkipReason, remoteUrl, settledRegistryDate, tempDir, type GitResult } from '../helpers/integration.js';
+import { GitClient, integrationSkipReason, settledRegistryDate, tempDir, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 
 const skip = integrationSkipReason();
@@ -37,14 +37,12 @@ describe('frameworks: sites built then served by Caddy, servers started right (r
   }
 
   async function push(client: GitClient, app: string): Promise<GitResult> {
-    const result = await client.run(['push', remoteUrl(pilot.server.address, app, pilot.token), 'HEAD:refs/heads/main']);
+    const result = await pilot.push(client, app);
     assert.equal(result.code, 0, `push failed:\n${result.stderr}`);
     return result;
   }
 
-  function get(app: string, urlPath: string) {
-    return httpsGet({ host: `${app}.${pilot.domain}`, port: pilot.httpsPort, path: urlPath, ca: pilot.caFile });
-  }
+  const get = (app: string, urlPath: string) => pilot.get(app, urlPath);
 
   it('serves a Vite single-page app: a deep link answers its index.html with 200, a missing asset is a 404', async () => {
     const result = await pushApp('vitespa', {

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import Docker from 'dockerode';
-import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, type GitResult } from '../helpers/integration.js';
+import { GitClient, httpsGet, integrationSkipReason, tempDir, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 
 const skip = integrationSkipReason();
@@ -26,9 +26,7 @@ describe('garbage collection over 20 deploys (real Docker, Caddy and git)', { sk
     return new Set((await docker.listImages({ filters: { dangling: ['true'] } })).map((image) => image.Id));
   }
 
-  async function push(client: GitClient, app: string): Promise<GitResult> {
-    return client.run(['push', remoteUrl(pilot.server.address, app, pilot.token), 'HEAD:refs/heads/main']);
-  }
+  const push = (client: GitClient, app: string): Promise<GitResult> => pilot.push(client, app);
 
   /** Tags of the app's release images and the bytes they hold together (shared layers once). */
   async function appImages(app: string): Promise<{ tags: string[]; bytes: number }> {

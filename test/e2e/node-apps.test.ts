@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import { GitClient, httpsGet, integrationSkipReason, localImages, remoteUrl, settledRegistryDate, tempDir, type GitResult } from '../helpers/integration.js';
+import { GitClient, integrationSkipReason, localImages, settledRegistryDate, tempDir, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot } from '../helpers/cli.js';
 
@@ -35,13 +35,8 @@ describe('Node.js apps as they are: workspaces, package managers, Heroku scripts
     await pilot?.close();
   });
 
-  function push(client: GitClient, app: string): Promise<GitResult> {
-    return client.run(['push', remoteUrl(pilot.server.address, app, pilot.token), 'HEAD:refs/heads/main']);
-  }
-
-  function get(app: string) {
-    return httpsGet({ host: `${app}.${pilot.domain}`, port: pilot.httpsPort, path: '/', ca: pilot.caFile });
-  }
+  const push = (client: GitClient, app: string): Promise<GitResult> => pilot.push(client, app);
+  const get = (app: string) => pilot.get(app);
 
   function api(method: 'POST' | 'PATCH', url: string, payload?: unknown) {
     return pilot.server.app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${pilot.token}` }, ...(payload === undefined ? {} : { payload: payload as object }) });

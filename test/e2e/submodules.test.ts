@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, type GitResult } from '../helpers/integration.js';
+import { GitClient, integrationSkipReason, tempDir, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { startHttpsGitServer, type HttpsGitServer } from '../helpers/https-git-server.js';
 
@@ -39,12 +39,10 @@ describe('git submodules (real git over HTTPS, Docker and Caddy)', { skip }, () 
     await client.ok(['commit', '--quiet', '-m', message]);
   }
 
-  function push(): Promise<GitResult> {
-    return client.run(['push', remoteUrl(pilot.server.address, 'subsite', pilot.token), 'HEAD:refs/heads/main']);
-  }
+  const push = (): Promise<GitResult> => pilot.push(client, 'subsite');
 
   async function assertServesTheSubmodulePage(): Promise<void> {
-    const page = await httpsGet({ host: `subsite.${pilot.domain}`, port: pilot.httpsPort, ca: pilot.caFile });
+    const page = await pilot.get('subsite');
     assert.equal(page.status, 200);
     assert.match(page.body, /page from the submodule/);
   }

@@ -14,6 +14,13 @@ import { TokenService } from '../../src/services/tokens.js';
 
 export const TEST_ADMIN_TOKEN = 'pilot_test-admin-token';
 
+/** The real stores behind the test app, for a test's own fakes to share. */
+export interface TestStores {
+  readonly apps: ReturnType<typeof createAppStore>;
+  readonly releases: ReturnType<typeof createReleaseStore>;
+  readonly configVars: ReturnType<typeof createConfigStore>;
+}
+
 /** What a request reached behind the API: a fake that records instead of doing. */
 export interface Reached {
   readonly git: string[];
@@ -25,9 +32,13 @@ export interface Reached {
  * the stores are real, the services and the git server are fakes that record what reached
  * them. Closed after the test.
  */
-export async function buildTestApp(t: { after(fn: () => Promise<unknown>): void }, options: { apps?: readonly string[] } = {}) {
+export async function buildTestApp(
+  t: { after(fn: () => Promise<unknown>): void },
+  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps> } = {},
+) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
+  const stores: TestStores = { apps, releases: createReleaseStore(db), configVars: createConfigStore(db) };
   const tokenStore = createTokenStore(db);
   tokenStore.ensureAdminToken('admin', hashToken(TEST_ADMIN_TOKEN), TEST_ADMIN_TOKEN.slice(0, 12));
   for (const name of options.apps ?? []) apps.create(name);
@@ -48,8 +59,8 @@ export async function buildTestApp(t: { after(fn: () => Promise<unknown>): void 
     tokenStore,
     tokens,
     apps: recording('apps', appService),
-    releases: createReleaseStore(db),
-    configVars: createConfigStore(db),
+    releases: stores.releases,
+    configVars: stores.configVars,
     domains: createDomainStore(db),
     deployer: recording('deployer'),
     routes: recording('routes'),
@@ -60,6 +71,7 @@ export async function buildTestApp(t: { after(fn: () => Promise<unknown>): void 
     oneOff: recording('oneOff'),
     cron: recording('cron'),
     domain: 'pilot.test',
+    ...options.replace?.(stores),
   } as unknown as ApiDeps;
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-api-test-'));
   const app: FastifyInstance = await buildApp({
@@ -85,5 +97,5 @@ export async function buildTestApp(t: { after(fn: () => Promise<unknown>): void 
   });
   /** A deploy token of `appName`, as `pilot tokens:create --app` makes it. */
   const deployToken = (appName: string): string => tokens.create({ name: `ci-${appName}`, app: appName }).token;
-  return { app, apps, tokens, deployToken, reached };
+  return { app, tokens, deployToken, reached, ...stores };
 }

@@ -2,7 +2,10 @@
 import fs from 'node:fs';
 import { loadConfig } from '../../src/config.js';
 import { createServer, type PilotServer } from '../../src/server.js';
-import { freePort, localImages, removeInstanceObjects, tempDir, testInstanceName, testLogger } from './integration.js';
+import {
+  freePort, httpsGet, localImages, remoteUrl, removeInstanceObjects, tempDir, testInstanceName, testLogger,
+  type GitClient, type GitResult, type HttpsAnswer,
+} from './integration.js';
 
 export interface TestPilot {
   readonly server: PilotServer;
@@ -12,6 +15,10 @@ export interface TestPilot {
   readonly domain: string;
   /** Root certificate of the test Caddy's local CA. */
   readonly caFile: string;
+  /** `git push` of the client's HEAD to the app's main, straight to Pilot's HTTP port, with the admin token. */
+  push(client: GitClient, app: string): Promise<GitResult>;
+  /** A GET of the app through Caddy over HTTPS, trusting the test CA. */
+  get(app: string, urlPath?: string): Promise<HttpsAnswer>;
   close(): Promise<void>;
 }
 
@@ -56,6 +63,9 @@ export async function startTestPilot(env: Record<string, string> = {}): Promise<
     httpsPort: config.httpsPort,
     domain: config.domain,
     caFile: server.managedCaddy?.localRootCertificate ?? '',
+    push: (client, app) => client.run(['push', remoteUrl(server.address, app, token), 'HEAD:refs/heads/main']),
+    get: (app, urlPath = '/') =>
+      httpsGet({ host: `${app}.${config.domain}`, port: config.httpsPort, path: urlPath, ca: server.managedCaddy?.localRootCertificate ?? '' }),
     async close() {
       await server.close();
       await server.managedCaddy?.terminate();

@@ -1,61 +1,41 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import Fastify from 'fastify';
-import { openDatabase } from '../../../src/adapters/db/database.js';
-import { createAppStore, createConfigStore, createReleaseStore, createTokenStore } from '../../../src/adapters/db/stores.js';
-import { NotFoundError } from '../../../src/domain/errors.js';
-import { hashToken } from '../../../src/domain/tokens.js';
-import { apiRoutes } from '../../../src/http/api/index.js';
 import type { ApiDeps } from '../../../src/http/api/context.js';
-import { registerErrorHandler } from '../../../src/http/errors.js';
+import type { App } from '../../../src/domain/types.js';
 import type { ImageReleaseRequest } from '../../../src/pipeline/deploy.js';
 import { goLive } from '../../helpers/releases.js';
+import { TEST_ADMIN_TOKEN, buildTestApp } from '../../helpers/api.js';
 
-const TOKEN = 'pilot_test-admin-token';
-
-/** The config routes on SQLite ':memory:' with a fake deployer that records the releases asked for. */
+/** The real control plane on SQLite ':memory:' with a fake deployer that records the releases asked for. */
 async function configApi(t: { after(fn: () => Promise<unknown>): void }, options: { live: boolean }) {
-  const db = openDatabase(':memory:');
-  const apps = createAppStore(db);
-  const releases = createReleaseStore(db);
-  const configVars = createConfigStore(db);
-  const tokenStore = createTokenStore(db);
-  tokenStore.ensureAdminToken('admin', hashToken(TOKEN), 'pilot_test');
-  const app = apps.create('shop');
+  const asked: ImageReleaseRequest[] = [];
+  const { app: server, apps, releases, configVars } = await buildTestApp(t, {
+    apps: ['shop'],
+    replace: ({ releases, configVars, apps }) => ({
+      deployer: {
+        async releaseFromImage(request: ImageReleaseRequest) {
+          asked.push(request);
+          const appId = apps.findByName('shop')?.id ?? 0;
+          const release = releases.create({ appId, kind: request.kind, gitSha: request.from.gitSha, config: request.config, buildKeys: request.from.buildKeys });
+          goLive(releases, release.id);
+          configVars.replace(appId, request.config, request.buildKeys ?? []);
+          return { release: releases.get(release.id), live: true };
+        },
+      } as unknown as ApiDeps['deployer'],
+    }),
+  });
+  const app = apps.findByName('shop') as App;
   configVars.replace(app.id, { GREETING: 'hi', VITE_API_URL: 'https://old' }, ['VITE_API_URL']);
   if (options.live) {
     const live = releases.create({ appId: app.id, kind: 'deploy', gitSha: 'a'.repeat(40), config: configVars.get(app.id), buildKeys: ['VITE_API_URL'] });
     releases.update(live.id, { image: 'pt/shop:v1', port: 5000 });
     goLive(releases, live.id);
   }
-  const asked: ImageReleaseRequest[] = [];
-  const deployer = {
-    async releaseFromImage(request: ImageReleaseRequest) {
-      asked.push(request);
-      const release = releases.create({ appId: app.id, kind: request.kind, gitSha: request.from.gitSha, config: request.config, buildKeys: request.from.buildKeys });
-      goLive(releases, release.id);
-      configVars.replace(app.id, request.config, request.buildKeys ?? []);
-      return { release: releases.get(release.id), live: true };
-    },
-  };
-  const appService = {
-    findId: (name: string) => apps.findByName(name)?.id,
-    get: (name: string) => {
-      const found = apps.findByName(name);
-      if (!found) throw new NotFoundError(`no app named "${name}"`);
-      return found;
-    },
-  };
-  const deps = { tokenStore, apps: appService, releases, configVars, deployer } as unknown as ApiDeps;
-  const server = Fastify({ ajv: { customOptions: { removeAdditional: false } } });
-  registerErrorHandler(server);
-  await server.register(apiRoutes, { prefix: '/api/v1', deps });
-  t.after(() => server.close());
   const call = async (method: 'GET' | 'PATCH', body?: unknown) => {
     const response = await server.inject({
       method,
       url: '/api/v1/apps/shop/config',
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
     });
     return { status: response.statusCode, body: response.json() as Record<string, unknown> };

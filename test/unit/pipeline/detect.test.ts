@@ -1,23 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, isReadFile, type SourceFacts } from '../../../src/pipeline/detect.js';
-import { DeployError } from '../../../src/domain/errors.js';
+import { DEFAULT_APP_PORT, DEFAULT_NODE_MAJOR, detectBuildpack, isReadFile } from '../../../src/pipeline/detect.js';
+import { facts, failure } from '../../helpers/detection.js';
 
 const SETTINGS = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'caddy:2-alpine' };
-
-function facts(files: Record<string, string>): SourceFacts {
-  return { files: new Set(Object.keys(files)), contents: new Map(Object.entries(files)) };
-}
-
-function failure(run: () => unknown): DeployError {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof DeployError, `expected a DeployError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected detection to fail');
-}
 
 describe('detectBuildpack', () => {
   it('prefers a root Dockerfile over package.json and reads the port from the image later', () => {

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectBuildpack, isReadFile, type AppBuildSettings, type BuildPlan, type SourceFacts } from '../../../src/pipeline/detect.js';
 import { createTemplateRenderer } from '../../../src/adapters/templates.js';
-import { DeployError } from '../../../src/domain/errors.js';
+import { failure } from '../../helpers/detection.js';
 
 const SETTINGS = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'caddy:2-alpine' };
 const templates = createTemplateRenderer();
@@ -21,16 +21,6 @@ function context(files: Record<string, string>, app: Partial<AppBuildSettings> =
 
 function dockerfile(files: Record<string, string>, app: Partial<AppBuildSettings> = {}): string {
   return templates.renderDockerfile('node', { ...plan(files, app).dockerfileContext, imageTag: 'pilot/web:v7' });
-}
-
-function failure(run: () => unknown): DeployError {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof DeployError, `expected a DeployError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected detection to fail');
 }
 
 const json = (value: unknown) => JSON.stringify(value);
