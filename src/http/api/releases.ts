@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ConflictError, DeployError, NotFoundError } from '../../domain/errors.js';
+import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { App, Release } from '../../domain/types.js';
-import type { ImageReleaseResult } from '../../pipeline/deploy.js';
 import { parseConfigChange, planConfigChange, type ConfigChange } from '../../services/config-vars.js';
 import { appAccess, appFor, appParams, errorResponses, releaseView, type ApiDeps } from './context.js';
 
@@ -61,8 +60,11 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       const app = appFor(deps, request);
       const version = request.body?.version;
       const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
-      const result = await deps.deployer.releaseFromImage({ app, kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys });
-      return liveOrFail(deps, result);
+      const release = await deps.deployer.changeApp(app, () => ({
+        commit: () => undefined,
+        release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys },
+      }));
+      return releaseView(release as Release);
     },
   );
 
@@ -97,16 +99,17 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
     async (request) => {
       const app = appFor(deps, request);
-      const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, request.body);
-      const live = deps.releases.live(app.id);
-      if (!live || !planned.runtimeChanged) {
+      let nextBuild: readonly string[] = [];
+      // Planned under the app's lock from the vars then, so concurrent changes never lose one.
+      const release = await deps.deployer.changeApp(app, (live) => {
+        const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, request.body);
+        nextBuild = planned.nextBuild;
         // Nothing runs yet, or only build flags changed: the next deploy starts with these.
-        deps.configVars.replace(app.id, planned.vars, planned.buildKeys);
-        return { config: planned.vars, buildKeys: planned.buildKeys, nextBuild: planned.nextBuild, release: null };
-      }
-      const result = await deps.deployer.releaseFromImage({ app, kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys });
-      const release = liveOrFail(deps, result);
-      return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild: planned.nextBuild, release };
+        if (!live || !planned.runtimeChanged) return { commit: () => deps.configVars.replace(app.id, planned.vars, planned.buildKeys) };
+        // The release's config becomes the app's as it goes live.
+        return { commit: () => undefined, release: { kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys } };
+      });
+      return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild, release: release ? releaseView(release) : null };
     },
   );
 
@@ -142,16 +145,4 @@ function previousRelease(deps: ApiDeps, app: App): Release {
   const previous = deps.releases.list(app.id).find((release) => release.version < live.version && release.status === 'retired');
   if (!previous) throw new ConflictError(`${app.name} has no earlier release that served: nothing to roll back to`);
   return previous;
-}
-
-/** A release that did not go live is a 422 whose message is the release's failure. */
-function liveOrFail(deps: ApiDeps, result: ImageReleaseResult): Record<string, unknown> {
-  if (!result.live) {
-    const live = deps.releases.live(result.release.appId);
-    throw new DeployError(
-      'PILOT_RELEASE_FAILED',
-      `v${result.release.version} failed: ${result.release.failureReason ?? 'unknown reason'}; ${live ? `v${live.version} is still serving` : 'nothing serves'}`,
-    );
-  }
-  return releaseView(result.release);
 }
