@@ -192,7 +192,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     },
   });
   // After a crash the database must say which release serves before routes are rendered.
-  const reconciling = { apps, releases, runtime, logger };
+  const reconciling = { apps, releases, formation, runtime, logger };
   failInterruptedReleases(reconciling);
   // Build directories and spooled pushes of deploys a crash cut short.
   for (const leftover of fs.readdirSync(paths.builds)) fs.rmSync(path.join(paths.builds, leftover), { recursive: true, force: true });

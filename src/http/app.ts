@@ -41,6 +41,8 @@ const WEBSOCKET_PATHS = {
 /** Failed authentications allowed per client address and minute; valid tokens are never limited. */
 const FAILED_AUTH_PER_MINUTE = 10;
 
+const WEBSOCKET_CLOSE_TIMEOUT_MS = 2000;
+
 export interface AppDeps {
   readonly logger: Logger;
   readonly checks: HealthChecks;
@@ -78,7 +80,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       message: `too many failed authentications from ${request.ip}: check your token and try again in ${context.after}`,
     }),
   });
-  await app.register(websocket);
+  // A client that never answers the closing handshake holds its socket this long, not ws's 30 s
+  // (ws 8.23 takes closeTimeout; its types, @types/ws 8.18, do not know it yet).
+  const serverOptions = { clientTracking: true, closeTimeout: WEBSOCKET_CLOSE_TIMEOUT_MS };
+  await app.register(websocket, { options: serverOptions });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Pilot API', version: '1', description: 'Apps, config, domains, releases, processes, logs and tokens of a Pilot server.' },

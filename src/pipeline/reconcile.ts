@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
-import type { AppProcess, AppRuntime, AppStore, ReleaseStore } from '../domain/ports.js';
+import type { AppProcess, AppRuntime, AppStore, FormationStore, ReleaseStore } from '../domain/ports.js';
 import type { App, Slot } from '../domain/types.js';
+import { processQuantities } from './start.js';
 
 export interface ReconcileDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
+  readonly formation: FormationStore;
   readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove'>;
   readonly logger: Logger;
 }
@@ -36,10 +38,10 @@ export function failInterruptedReleases(deps: ReconcileDeps): string[] {
 
 /**
  * At start, once the routes were loaded from the database and before any push is accepted:
- * removes the processes of this instance that never served or serve no more (a deploy or
- * scale cut short, one-off commands and cron runs, a destroyed app). Those that served until
- * the last switch (a retired release, or the live release's other slot after a restart) drain
- * first: `retire` is told of them. The serving ones are left alone: apps never depend on the
+ * removes the processes of this instance that never served or serve no more (a deploy cut
+ * short, one-off commands and cron runs, a destroyed app). Those that may have served until
+ * the last switch (a retired release, the live release's other slot after a restart, its
+ * processes past the scale after a scale change) drain first: `retire` is told of them. The serving ones are left alone: apps never depend on the
  * Pilot process. Returns the names of those removed.
  */
 export async function removeOrphanContainers(deps: ReconcileDeps, retire: (batch: ToRetire) => void): Promise<string[]> {
@@ -50,7 +52,8 @@ export async function removeOrphanContainers(deps: ReconcileDeps, retire: (batch
     const { app: name, release: version, slot } = process.identity;
     const app = apps.get(name);
     const release = app ? deps.releases.byVersion(app.id, version) : undefined;
-    if (release?.status === 'live' && slot === release.slot) continue;
+    const quantity = release ? (processQuantities(release, deps.formation.get(release.appId))[process.identity.type] ?? 0) : 0;
+    if (release?.status === 'live' && slot === release.slot && process.identity.index <= quantity) continue;
     // It served until the last switch (a deploy, or a restart of the live release into the other slot).
     if (app && (release?.status === 'retired' || release?.status === 'live')) {
       const key = `${name} ${version} ${slot}`;

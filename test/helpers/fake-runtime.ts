@@ -36,6 +36,11 @@ export class FakeRuntime implements AppRuntime {
 
   async ping(): Promise<void> {}
 
+  /** How many follow the starts of processes now. */
+  get watchers(): number {
+    return this.starts.size;
+  }
+
   watchStarts(listener: () => void): { stop(): void } {
     this.starts.add(listener);
     return { stop: () => this.starts.delete(listener) };
@@ -92,9 +97,12 @@ export class FakeRuntime implements AppRuntime {
       .sort((a, b) => compareProcesses(a.identity, b.identity) || a.name.localeCompare(b.name));
   }
 
-  async listOneOffs(): Promise<OneOffProcess[]> {
-    return [];
+  async listOneOffs(app?: string): Promise<OneOffProcess[]> {
+    return this.oneOffs.filter((oneOff) => app === undefined || oneOff.identity.app === app);
   }
+
+  /** One-off containers a crash of Pilot left behind. */
+  readonly oneOffs: OneOffProcess[] = [];
 
   async inspect(id: string): Promise<AppProcess | undefined> {
     return this.processes.get(id);
@@ -115,6 +123,8 @@ export class FakeRuntime implements AppRuntime {
 
   async remove(ids: readonly string[]): Promise<void> {
     for (const id of ids) {
+      const oneOff = this.oneOffs.findIndex((candidate) => candidate.id === id);
+      if (oneOff >= 0) this.events.push(`remove ${this.oneOffs.splice(oneOff, 1)[0]?.name}`);
       const process = this.processes.get(id);
       if (process) this.events.push(`remove ${describe(process.identity)}`);
       this.processes.delete(id);

@@ -1,0 +1,102 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { failInterruptedReleases, removeOrphanContainers } from '../../../src/pipeline/reconcile.js';
+import type { App, Release, Slot } from '../../../src/domain/types.js';
+import { buildCore, type Core } from '../../helpers/core.js';
+
+/**
+ * Pilot crashed at a stage of a rollout, leaving the database and the runtime as that stage
+ * does; at the next start, reconcile must leave exactly what serves and retire what served.
+ */
+function spec(app: string, version: number) {
+  return { instance: 'pt', app, version, image: `pt/${app}:v${version}`, config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [] };
+}
+
+function leave(core: Core, app: App, version: number, slot: Slot, type = 'web', index = 1): string {
+  return core.runtime.leave(spec(app.name, version), { app: app.name, release: version, slot, type, index });
+}
+
+/** The start of Pilot after the crash: fail what was in progress, load the routes, clean up. */
+async function restartPilot(core: Core): Promise<{ failed: string[]; removed: string[] }> {
+  const deps = { apps: core.apps, releases: core.releases, formation: core.formation, runtime: core.runtime, logger: core.logger };
+  const failed = failInterruptedReleases(deps);
+  await core.routes.reload();
+  const removed = await removeOrphanContainers(deps, (batch) => core.deployer.retire(batch.app, batch.version, batch.slot, batch.processes));
+  await core.rollout.settle();
+  return { failed, removed };
+}
+
+/** v1 live in blue, and v2 created as the crashed deploy had it. */
+async function crashedDeploy(core: Core, status: 'building' | 'starting' | 'checking' | 'switched'): Promise<{ app: App; v1: Release; v2: Release }> {
+  const app = core.apps.create('shop');
+  const v1 = await core.liveRelease(app);
+  const v2 = core.releases.create({ appId: app.id, kind: 'deploy', gitSha: 'c'.repeat(40), config: {} });
+  core.releases.update(v2.id, { image: 'pt/shop:v2', port: 5000, processes: { web: null } });
+  if (status !== 'building') {
+    core.releases.transition(v2.id, 'starting', { slot: 'green' });
+    leave(core, app, 2, 'green');
+  }
+  if (status === 'checking' || status === 'switched') core.releases.transition(v2.id, 'checking');
+  if (status === 'switched') core.releases.promote(v2.id);
+  return { app, v1, v2 };
+}
+
+describe('reconcile at start after a crash of Pilot at each stage of a rollout', () => {
+  for (const stage of ['building', 'starting', 'checking'] as const) {
+    it(`while ${stage}: the release is failed, its processes go, v1 serves on untouched`, async () => {
+      const core = buildCore();
+      const { app, v2 } = await crashedDeploy(core, stage);
+      const { failed } = await restartPilot(core);
+      assert.deepEqual(failed, ['shop v2']);
+      assert.equal(core.releases.get(v2.id)?.status, 'failed');
+      assert.match(core.releases.get(v2.id)?.failureReason ?? '', new RegExp(`Pilot stopped while this release was ${stage}; it never served`));
+      assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+      assert.equal(core.releases.live(app.id)?.version, 1);
+      assert.deepEqual(await core.router.upstreams(), (await core.runtime.list({ app: 'shop' })).map((process) => `${process.address}:5000`));
+    });
+  }
+
+  it('after the switch, before the retirement: the new release serves, the old one drains and retires', async () => {
+    const core = buildCore();
+    const { app } = await crashedDeploy(core, 'switched');
+    const { failed, removed } = await restartPilot(core);
+    assert.deepEqual(failed, []);
+    assert.deepEqual(removed, []);
+    assert.deepEqual(core.runtime.running(), ['v2 web.1 green']);
+    assert.ok(core.runtime.events.includes('retire v1 web.1 blue'), 'retired (after its drain), not removed');
+    assert.equal(core.releases.live(app.id)?.version, 2);
+  });
+
+  it('during a restart: before its switch the new slot goes; after it the old slot retires', async () => {
+    for (const switched of [false, true]) {
+      const core = buildCore();
+      const app = core.apps.create('shop');
+      const live = await core.liveRelease(app);
+      leave(core, app, live.version, 'green');
+      if (switched) core.releases.update(live.id, { slot: 'green' });
+      await restartPilot(core);
+      assert.deepEqual(core.runtime.running(), [`v1 web.1 ${switched ? 'green' : 'blue'}`], switched ? 'after the switch' : 'before the switch');
+    }
+  });
+
+  it('during a scale change: a process past the kept scale drains and retires', async () => {
+    const core = buildCore();
+    const app = core.apps.create('shop');
+    await core.liveRelease(app);
+    leave(core, app, 1, 'blue', 'web', 2);
+    await restartPilot(core);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+    assert.ok(core.runtime.events.includes('retire v1 web.2 blue'));
+  });
+
+  it('removes one-off containers and the processes of destroyed apps, and says which', async () => {
+    const core = buildCore();
+    const app = core.apps.create('shop');
+    await core.liveRelease(app);
+    core.runtime.oneOffs.push({ id: 'o1', name: 'pt-shop-run-ab12', identity: { app: 'shop', release: 1, kind: 'run' }, running: true });
+    leave(core, { ...app, id: 999, name: 'gone' }, 3, 'blue');
+    const { removed } = await restartPilot(core);
+    assert.deepEqual(removed.sort(), ['pt-gone-blue', 'pt-shop-run-ab12']);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+  });
+});
