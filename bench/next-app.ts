@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildLimitOptions } from '../src/adapters/docker.js';
+import { buildLimitOptions } from '../src/adapters/docker/build.js';
 import { networkName } from '../src/pipeline/start.js';
 import { answer } from './builds.js';
 import { GitClient, REPEAT, appBody, localImages, median, printSection, ratio, remoteUrl, seconds, startTestPilot, table, tempDir, until, type Section, type TestPilot } from './lib.js';

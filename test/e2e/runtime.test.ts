@@ -148,6 +148,22 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
     assert.match(refused.stderr, /v1 has no process type "clock" \(its types: web, worker\)/);
   });
 
+  it('restart rolls every process blue/green under a request loop with no failed request', async () => {
+    const before = await pilot.server.caddyAdmin.upstreams();
+    const load = steadyLoad('rt');
+    const restarted = await pilotCli(['restart', '-a', 'rt']);
+    await load.stop();
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.ok(load.counts.ok > 10, `the load loop made only ${load.counts.ok} requests`);
+    assert.deepEqual(load.counts.failed, [], `failed requests while restarting: ${load.counts.failed.slice(0, 5).join('; ')}`);
+    const after = await pilot.server.caddyAdmin.upstreams();
+    const web = (upstreams: string[]) => upstreams.filter((upstream) => upstream.endsWith(':5000'));
+    assert.equal(web(after).length, 1);
+    assert.notDeepEqual(web(after), web(before), 'traffic moved to the new web process');
+    assert.deepEqual(await processes('rt'), ['web.1 running', 'worker.1 running']);
+    assert.equal(await body('rt', '/release.txt'), 'release of 1', 'the volume is mounted in the new processes');
+  });
+
   it('run returns the output and exit code of a command in a new container, then removes it', async () => {
     const result = await pilotCli(['run', '-a', 'rt', '--', 'node', '-e', "console.log(require('fs').readFileSync('/data/release.txt', 'utf8') + ' / ' + process.env.PORT); process.exit(7)"]);
     assert.equal(result.code, 7, result.stderr);

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildLimitOptions } from '../../../src/adapters/docker.js';
+import { buildLimitOptions } from '../../../src/adapters/docker/build.js';
 
 describe('buildLimitOptions', () => {
   it('turns the build caps into the classic builder options: CPU quota, lower weight, memory without swap', () => {
