@@ -1,48 +1,25 @@
 /**
- * Wires adapters, pipeline and HTTP into a running Pilot, from a Config and a logger.
+ * Runs a composed Pilot (composition.ts): reconciles after a crash, listens, starts or adopts
+ * Caddy, loads the routes, follows them, accepts pushes; and stops in the reverse order.
  * main.ts calls it after reading the environment; tests call it with their own Config,
  * so they run exactly the wiring users run.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { dataPaths, type Config, type DataPaths } from './config.js';
-import { openDatabase, type SqliteDatabase } from './adapters/db/database.js';
-import {
-  createAppStore, createConfigStore, createCronRunStore, createDomainStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore,
-} from './adapters/db/stores.js';
-import { createWorkspaces } from './adapters/workspace.js';
-import { SUBMODULE_FETCH_TIMEOUT_SECONDS, createSubmoduleFetcher } from './adapters/submodules.js';
-import { Deployer } from './pipeline/deploy.js';
-import { Rollout } from './pipeline/rollout.js';
-import { DockerRuntime } from './runtime/docker-runtime.js';
+import type { Config, DataPaths } from './config.js';
+import type { SqliteDatabase } from './adapters/db/database.js';
+import type { Deployer } from './pipeline/deploy.js';
 import { listenForDeploys } from './http/deploy-socket.js';
-import { createDockerEngine } from './adapters/docker.js';
-import { CaddyAdmin, adminAddressForCaddyfile, parseAdminAddress } from './adapters/caddy/admin.js';
-import { ManagedCaddy } from './adapters/caddy/managed.js';
-import { caddyVersion, streamCloseDelayFor } from './adapters/caddy/version.js';
-import { GitRepositories } from './adapters/git.js';
-import { createTemplateRenderer, PROJECT_ROOT } from './adapters/templates.js';
-import { RouteTable } from './pipeline/switch.js';
+import type { CaddyAdmin } from './adapters/caddy/admin.js';
+import type { ManagedCaddy } from './adapters/caddy/managed.js';
+import type { RouteTable } from './pipeline/switch.js';
 import { failInterruptedReleases, removeOrphanContainers } from './pipeline/reconcile.js';
-import { AppRegistry } from './services/app-registry.js';
-import { ensureAdminToken } from './services/admin-token.js';
-import { buildApp } from './http/app.js';
-import { AppService } from './services/apps.js';
-import { ProcessControl } from './services/processes.js';
-import { LogService } from './services/logs.js';
-import { TokenService } from './services/tokens.js';
-import { StorageService } from './services/storage.js';
-import { LimitsService } from './services/limits.js';
-import { OneOffCommands } from './services/one-off.js';
-import { CronScheduler, systemClock } from './services/cron.js';
-import { appUrl, isPilotHost } from './pipeline/routes.js';
 import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
-import { appNameMaxLength } from './domain/app-name.js';
 import type { ContainerEngine } from './domain/ports.js';
+import { composePilot } from './composition.js';
 
 /** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
 const ROUTE_CHECK_INTERVAL_MS = 2000;
@@ -66,131 +43,8 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const paths = dataPaths(config.dataDir);
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(paths.caddyDir, { recursive: true, mode: 0o700 });
-
-  const db = openDatabase(paths.database);
-  const apps = createAppStore(db);
-  const releases = createReleaseStore(db);
-  const domains = createDomainStore(db);
-  const configVars = createConfigStore(db);
-  const tokens = createTokenStore(db);
-  const formation = createFormationStore(db);
-  const volumes = createVolumeStore(db);
-  const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
-
-  const engine = createDockerEngine(new Docker(dockerOptions(config.dockerHost)));
-  const runtime = new DockerRuntime(engine, config.instance);
-  const managedCaddy = config.caddyAdmin
-    ? undefined
-    : new ManagedCaddy({ caddyDir: paths.caddyDir, adminSocket: paths.caddyAdminSocket, caddyfile: paths.caddyfile, logger });
-  const caddyAdmin = managedCaddy?.admin ?? new CaddyAdmin(parseAdminAddress(config.caddyAdmin ?? ''));
-
-  const git = new GitRepositories({
-    root: paths.repositories,
-    hookScript: `${PROJECT_ROOT}/hooks/pre-receive.mjs`,
-    nodeBinary: process.execPath,
-    deploySocket: paths.deploySocket,
-  });
-  const upgraded = git.installAllHooks();
-  logger.debug({ apps: upgraded }, 'installed the git hook in every repository');
-  const registry = new AppRegistry(apps, git, appNameMaxLength(config.domain));
-
-  const templates = createTemplateRenderer();
-  const routes = new RouteTable({
-    settings: {
-      adminAddress: adminAddressForCaddyfile(caddyAdmin.endpoint),
-      domain: config.domain,
-      httpPort: config.httpPort,
-      httpsPort: config.httpsPort,
-      tls: config.tls,
-      acmeEmail: config.acmeEmail,
-      streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
-    },
-    apps,
-    releases,
-    domains,
-    formation,
-    runtime,
-    router: caddyAdmin,
-    renderCaddyfile: (context) => templates.renderCaddyfile(context),
-    persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
-  });
-
-  const oneOff = new OneOffCommands({ releases, volumes, runtime, settings: config });
-  const rollout = new Rollout({ runtime, releases, routes, settings: config, logger });
-  const cron = new CronScheduler({
-    apps,
-    releases,
-    runs: createCronRunStore(db),
-    runner: { start: (app, release, command, onOutput) => oneOff.startScheduled(app, release, command, onOutput) },
-    clock: systemClock,
-    logger,
-  });
-
-  const deployer = new Deployer({
-    settings: config,
-    apps,
-    releases,
-    configVars,
-    formation,
-    volumes,
-    images: engine,
-    runtime,
-    rollout,
-    workspaces: createWorkspaces(paths.builds, paths.buildCaches),
-    submodules: createSubmoduleFetcher({ timeoutSeconds: SUBMODULE_FETCH_TIMEOUT_SECONDS, caFile: config.submoduleCaFile }),
-    renderDockerfile: (buildpack, context) => templates.renderDockerfile(buildpack, context),
-    buildpackDir: (buildpack) => templates.buildpackDir(buildpack),
-    branchHead: (appName, branch) => git.branchHead(appName, branch),
-    onLive: (liveApp) => cron.refresh(liveApp),
-    logger,
-  });
-
-  let started = false;
-  const app = await buildApp({
-    logger,
-    maxPushBytes: config.maxPushBytes,
-    spoolDir: paths.builds,
-    servesHost: (host) => isPilotHost(host, config.domain, {
-      appExists: (name) => apps.findByName(name) !== undefined,
-      domainHasOwner: (hostname) => domains.owner(hostname) !== undefined,
-    }),
-    tokens,
-    registry,
-    git,
-    checks: {
-      database: async () => void db.prepare('SELECT 1').get(),
-      docker: () => runtime.ping(),
-      caddy: () => caddyAdmin.reachable(),
-      started: () => started,
-    },
-    api: {
-      tokenStore: tokens,
-      tokens: new TokenService(tokens, apps),
-      apps: new AppService({
-        apps, releases, domains, runtime, images: engine, deployer, routes,
-        repositories: git,
-        instance: config.instance,
-        maxNameLength: appNameMaxLength(config.domain),
-        appUrl: (name) => appUrl(name, config),
-        onDestroy: (destroyed) => cron.forget(destroyed.id),
-      }),
-      releases,
-      configVars,
-      domains,
-      deployer,
-      routes,
-      processes: new ProcessControl({ releases, formation, volumes, runtime, rollout, deployer, routes, settings: config }),
-      logs: new LogService({ releases, runtime }),
-      storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
-      limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
-      oneOff,
-      cron,
-      domain: config.domain,
-    },
-  });
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
+    await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
   failInterruptedReleases(reconciling);
@@ -230,7 +84,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     throw error;
   }
   const deploys = deploySocket;
-  started = true;
+  readiness.started = true;
 
   return {
     config,
@@ -242,7 +96,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     deployer,
     caddyAdmin,
     managedCaddy,
-    generatedAdminToken: generated,
+    generatedAdminToken,
     address: `http://${controlPlane}`,
     async close() {
       managedCaddy?.stopWatching();
@@ -269,12 +123,4 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       db.close();
     },
   };
-}
-
-/** DOCKER_HOST as Docker reads it: unix:///path or tcp://host:port; unset means the local socket. */
-function dockerOptions(dockerHost: string | undefined): Docker.DockerOptions {
-  if (!dockerHost) return { socketPath: '/var/run/docker.sock' };
-  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length) };
-  const url = new URL(dockerHost.replace(/^tcp:/, 'http:'));
-  return { host: url.hostname, port: Number(url.port || 2375) };
 }
