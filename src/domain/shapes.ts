@@ -170,10 +170,15 @@ export type AppSettingsBody = Static<typeof AppSettingsBody>;
 
 export const AddDomainBody = Type.Object({ domain: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false });
 
-/** `{"version": 3}` or `{"version": "v3"}`; without it (or without a body), the release before the live one. */
-export const RollbackBody = Nullable(
-  Type.Object({ version: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 999_999_999 }), Type.String({ pattern: '^v?[0-9]{1,9}$' })])) }, { additionalProperties: false }),
+const RollbackTarget = Type.Object(
+  { version: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 999_999_999 }), Type.String({ pattern: '^v?[0-9]{1,9}$' })])) },
+  { additionalProperties: false },
 );
+/**
+ * `{"version": 3}` or `{"version": "v3"}`; without it, or without a body (null), the release
+ * before the live one. `nullable` rather than a union with null, so that a refusal names the field.
+ */
+export const RollbackBody = Type.Unsafe<Static<typeof RollbackTarget> | null>({ ...RollbackTarget, nullable: true });
 export type RollbackBody = Static<typeof RollbackBody>;
 
 const MAX_CONFIG_CHANGES = 200;
