@@ -214,5 +214,22 @@ export const LimitsBody = Type.Object(
 );
 export type LimitsBody = Static<typeof LimitsBody>;
 
+const TerminalSize = { columns: Type.Integer({ minimum: 1, maximum: 10000 }), rows: Type.Integer({ minimum: 1, maximum: 10000 }) };
+
+/** What a `pilot run` client sends over its WebSocket: the command first, then stdin (base64), window sizes and the end of input. */
+export const RunMessage = Type.Object(
+  {
+    command: Type.Optional(Type.Array(Type.String({ maxLength: 100_000 }), { minItems: 1, maxItems: 10_000 })),
+    tty: Type.Optional(Type.Boolean()),
+    columns: Type.Optional(TerminalSize.columns),
+    rows: Type.Optional(TerminalSize.rows),
+    stdin: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$' })),
+    resize: Type.Optional(Type.Object(TerminalSize, { additionalProperties: false })),
+    eof: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type RunMessage = Static<typeof RunMessage>;
+
 /** A path in the app's containers, as a body (mount) or as the querystring (unmount). */
 export const VolumePath = Type.Object({ path: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });

@@ -22,10 +22,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
 /**
  * A refused body, parameter or querystring as a 400 that names the field, what it must be and
  * what it got: `body.web must be integer, got null`. Ajv reports every branch of a union, and
- * the union itself: only the deepest field's reasons are kept, joined with "or".
+ * the union itself: only the deepest field's reasons are kept, joined with "or". Also reads
+ * TypeBox's errors, for what is checked outside a route's schema.
  */
 export function validationError(errors: FastifySchemaValidationError[], part: string): ValidationError {
-  const reasons = errors.filter((error) => error.keyword !== 'anyOf' && error.keyword !== 'oneOf');
+  // TypeBox (WebSocket messages) also reports an unknown field as the field's `false` schema.
+  const reasons = errors.filter((error) => !['anyOf', 'oneOf', 'boolean'].includes(error.keyword));
   const deepest = reasons.reduce((depth, error) => Math.max(depth, error.instancePath.split('/').length), 0);
   const kept = reasons.filter((error) => error.instancePath.split('/').length === deepest);
   const first = kept[0];
@@ -39,7 +41,11 @@ export function validationError(errors: FastifySchemaValidationError[], part: st
 
 function reason(error: FastifySchemaValidationError): string {
   const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') return `has an unknown field ${JSON.stringify(String(params.additionalProperty).slice(0, 64))}`;
+  if (error.keyword === 'additionalProperties') {
+    // Ajv names one field, TypeBox lists them.
+    const field = String(params.additionalProperty ?? (params.additionalProperties as unknown[] | undefined)?.[0]);
+    return `has an unknown field ${JSON.stringify(field.slice(0, 64))}`;
+  }
   if (error.keyword === 'required') return `needs the field ${JSON.stringify(params.missingProperty)}`;
   if (error.keyword === 'pattern') return `must match ${String(params.pattern)}`;
   return error.message ?? error.keyword;

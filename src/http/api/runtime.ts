@@ -1,20 +1,14 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { Compile } from 'typebox/compile';
 import type { AttachedProcess, TimestampedLine } from '../../domain/ports.js';
-import { AppParams, LogLine, LogStreamQuery, LogsQuery, ProcessActionParams, ProcessView, ScaleBody } from '../../domain/shapes.js';
+import { AppParams, LogLine, LogStreamQuery, LogsQuery, ProcessActionParams, ProcessView, RunMessage, ScaleBody } from '../../domain/shapes.js';
+import { validationError } from '../errors.js';
 import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
-/** What a `pilot run` client sends: the command first, then stdin, window sizes and the end of input. */
-interface RunMessage {
-  readonly command?: string[];
-  readonly tty?: boolean;
-  readonly columns?: number;
-  readonly rows?: number;
-  readonly stdin?: string;
-  readonly resize?: { readonly columns: number; readonly rows: number };
-  readonly eof?: boolean;
-}
+/** Checks each message of a `pilot run` client, compiled once: stdin comes as many messages. */
+const runMessage = Compile(RunMessage);
 
 const ProcessList = Type.Array(ProcessView);
 
@@ -75,13 +69,18 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         socket.close(1011, 'run failed');
       };
       socket.on('message', (data) => {
-        let message: RunMessage;
+        let parsed: unknown;
         try {
-          message = JSON.parse(data.toString()) as RunMessage;
+          parsed = JSON.parse(data.toString());
         } catch {
           fail(new Error('messages are JSON'));
           return;
         }
+        if (!runMessage.Check(parsed)) {
+          fail(validationError(runMessage.Errors(parsed), 'message'));
+          return;
+        }
+        const message: RunMessage = parsed;
         if (!process && message.command) {
           const interactive = message.tty === true;
           void deps.oneOff

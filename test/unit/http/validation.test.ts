@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
+import WebSocket from 'ws';
 import type { ApiDeps } from '../../../src/http/api/context.js';
 import { TEST_ADMIN_TOKEN, buildTestApp } from '../../helpers/api.js';
 
@@ -193,6 +194,31 @@ describe('API validation (buildApp with fakes)', () => {
     const destroy = await send(app, 'DELETE', '/api/v1/apps/a?confirm=b&volumes=true');
     assert.equal(destroy.status, 400);
     assert.match(String(destroy.body.message), /repeat its name in \?confirm=a/, 'volumes=true was read as a boolean');
+  });
+  it('refuses a `pilot run` message of the wrong shape before anything runs', async (t) => {
+    const { app, reached } = await buildTestApp(t, { apps: ['a'] });
+    const refused: [message: unknown, reason: RegExp][] = [
+      [{ command: 'rm -rf /' }, /^message\.command must be array$/],
+      [{ command: [] }, /^message\.command must not have fewer than 1 items$/],
+      [{ command: ['ls', 5] }, /^message\.command\.1 must be string$/],
+      [{ command: ['ls'], tty: 'yes' }, /^message\.tty must be boolean$/],
+      [{ command: ['ls'], columns: -1 }, /^message\.columns must be >= 1$/],
+      [{ cmd: ['ls'] }, /^message has an unknown field "cmd"$/],
+      [[], /^message must be object$/],
+    ];
+    // A real socket: the upgrade, then one message.
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    for (const [message, reason] of refused) {
+      const socket = new WebSocket(`${address.replace(/^http/, 'ws')}/api/v1/apps/a/run`, { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+      const answers: unknown[] = [];
+      socket.on('open', () => socket.send(JSON.stringify(message)));
+      socket.on('message', (data) => answers.push(JSON.parse(String(data))));
+      const closed = await new Promise<number>((resolve) => socket.on('close', resolve));
+      assert.equal(closed, 1011, JSON.stringify(message));
+      assert.equal(answers.length, 1, JSON.stringify(answers));
+      assert.match((answers[0] as { error: string }).error, reason, JSON.stringify(message));
+    }
+    assert.deepEqual(reached.services, [], 'nothing ran');
   });
 });
 
