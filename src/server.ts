@@ -16,7 +16,8 @@ import {
 import { createWorkspaces } from './adapters/workspace.js';
 import { SUBMODULE_FETCH_TIMEOUT_SECONDS, createSubmoduleFetcher } from './adapters/submodules.js';
 import { Deployer } from './pipeline/deploy.js';
-import { instanceLabels, networkName } from './pipeline/start.js';
+import { Rollout } from './pipeline/rollout.js';
+import { DockerRuntime } from './runtime/docker-runtime.js';
 import { listenForDeploys } from './http/deploy-socket.js';
 import { createDockerEngine } from './adapters/docker.js';
 import { CaddyAdmin, adminAddressForCaddyfile, parseAdminAddress } from './adapters/caddy/admin.js';
@@ -80,6 +81,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
   const engine = createDockerEngine(new Docker(dockerOptions(config.dockerHost)));
+  const runtime = new DockerRuntime(engine, config.instance);
   const managedCaddy = config.caddyAdmin
     ? undefined
     : new ManagedCaddy({ caddyDir: paths.caddyDir, adminSocket: paths.caddyAdminSocket, caddyfile: paths.caddyfile, logger });
@@ -110,14 +112,14 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     releases,
     domains,
     formation,
-    engine,
-    instance: config.instance,
+    runtime,
     router: caddyAdmin,
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
   });
 
-  const oneOff = new OneOffCommands({ releases, volumes, engine, settings: config });
+  const oneOff = new OneOffCommands({ releases, volumes, runtime, settings: config });
+  const rollout = new Rollout({ runtime, releases, routes, settings: config, logger });
   const cron = new CronScheduler({
     apps,
     releases,
@@ -134,10 +136,11 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     configVars,
     formation,
     volumes,
-    engine,
+    images: engine,
+    runtime,
+    rollout,
     workspaces: createWorkspaces(paths.builds, paths.buildCaches),
     submodules: createSubmoduleFetcher({ timeoutSeconds: SUBMODULE_FETCH_TIMEOUT_SECONDS, caFile: config.submoduleCaFile }),
-    routes,
     renderDockerfile: (buildpack, context) => templates.renderDockerfile(buildpack, context),
     buildpackDir: (buildpack) => templates.buildpackDir(buildpack),
     branchHead: (appName, branch) => git.branchHead(appName, branch),
@@ -159,7 +162,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     git,
     checks: {
       database: async () => void db.prepare('SELECT 1').get(),
-      docker: () => engine.ping(),
+      docker: () => runtime.ping(),
       caddy: () => caddyAdmin.reachable(),
       started: () => started,
     },
@@ -167,7 +170,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       tokenStore: tokens,
       tokens: new TokenService(tokens, apps),
       apps: new AppService({
-        apps, releases, domains, engine, deployer, routes,
+        apps, releases, domains, runtime, images: engine, deployer, routes,
         repositories: git,
         instance: config.instance,
         maxNameLength: appNameMaxLength(config.domain),
@@ -179,17 +182,17 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       domains,
       deployer,
       routes,
-      processes: new ProcessControl({ releases, formation, volumes, engine, deployer, routes, settings: config }),
-      logs: new LogService({ releases, engine }),
-      storage: new StorageService({ volumes, releases, configVars, engine, deployer, instance: config.instance }),
-      limits: new LimitsService({ apps, releases, configVars, deployer, defaults: config }),
+      processes: new ProcessControl({ releases, formation, volumes, runtime, rollout, deployer, routes, settings: config }),
+      logs: new LogService({ releases, runtime }),
+      storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
+      limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
       oneOff,
       cron,
       domain: config.domain,
     },
   });
   // After a crash the database must say which release serves before routes are rendered.
-  const reconciling = { apps, releases, engine, instance: config.instance, logger };
+  const reconciling = { apps, releases, runtime, logger };
   failInterruptedReleases(reconciling);
   // Build directories and spooled pushes of deploys a crash cut short.
   for (const leftover of fs.readdirSync(paths.builds)) fs.rmSync(path.join(paths.builds, leftover), { recursive: true, force: true });
@@ -202,7 +205,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
   try {
-    await engine.ensureNetwork(networkName(config.instance), instanceLabels(config.instance));
+    await runtime.ensureNetwork();
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -211,9 +214,9 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       managedCaddy.watch(2000, () => routes.reload());
     }
     await routes.reload();
-    routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => engine.watchContainerStarts(instanceLabels(config.instance), wake));
+    routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => runtime.watchStarts(wake));
     // Only once Caddy points at the live releases: what serves nothing can go.
-    await removeOrphanContainers(reconciling, (orphanApp, release) => deployer.retire(orphanApp, release));
+    await removeOrphanContainers(reconciling, (batch) => deployer.retire(batch.app, batch.version, batch.slot, batch.processes));
     // Once the cron containers a stop left behind are gone: the live releases' schedules run again.
     cron.start();
     // Pushes last: a deploy never races the clean-up.

@@ -60,6 +60,17 @@ export class DeployError extends PilotError {
 }
 
 /** A dependency (Docker engine, Caddy) did not answer or refused what Pilot asked. */
+/** A process that failed its check; the deploy shows that process's last log lines. */
+export class ProcessCheckError extends DeployError {
+  constructor(
+    message: string,
+    /** The runtime's id of the process. */
+    readonly processId: string,
+  ) {
+    super('PILOT_HEALTH_CHECK_FAILED', message);
+  }
+}
+
 export class DependencyError extends PilotError {
   readonly code: string;
   readonly statusCode = 502;

@@ -3,6 +3,7 @@
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
 import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, Release, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
+import type { OneOffIdentity, OneOffKind, ProcessFilter, ProcessIdentity } from './process-identity.js';
 
 export interface BuildRequest {
   readonly contextDir: string;
@@ -113,6 +114,132 @@ export interface ContainerEngine {
   /** `repository:tag` of the images whose repository matches (`<instance>/<app>`, or `<instance>/*`). */
   listImages(repository: string): Promise<string[]>;
 }
+
+/** What every process of a release shares: image, config, port, limits, volumes. */
+export interface ReleaseRuntime {
+  readonly instance: string;
+  readonly app: string;
+  readonly version: number;
+  readonly image: string;
+  readonly config: Readonly<Record<string, string>>;
+  readonly port: number;
+  readonly memoryBytes: number;
+  readonly cpus: number;
+  readonly volumes: readonly Pick<Volume, 'path' | 'name'>[];
+}
+
+/** A process of the formation to start: who it is and its Procfile command (null: the image's own). */
+export interface ProcessToStart {
+  readonly identity: ProcessIdentity;
+  readonly command: string | null;
+}
+
+/** A process the scheduler started; `id` is the scheduler's handle for it. */
+export interface StartedProcess {
+  readonly id: string;
+  readonly name: string;
+  readonly identity: ProcessIdentity;
+}
+
+/** A process of an app as the scheduler runs it now. */
+export interface AppProcess extends StartedProcess {
+  readonly running: boolean;
+  /** The scheduler's word for it: created, running, restarting, exited, paused, dead. */
+  readonly status: string;
+  readonly exitCode: number;
+  /** When the process last started (ISO 8601), if it ever did. */
+  readonly startedAt: string | undefined;
+  /** Restarts by the scheduler since the process was created. */
+  readonly restartCount: number;
+  /** Where the proxy reaches it (an IP), if it has an address now. */
+  readonly address: string | undefined;
+}
+
+export interface OneOffProcess {
+  readonly id: string;
+  readonly name: string;
+  readonly identity: OneOffIdentity;
+  readonly running: boolean;
+}
+
+export interface CheckSettings {
+  readonly port: number;
+  /** Passed in order by every web process. */
+  readonly healthChecks: readonly HealthCheck[];
+  /** How long a check without `attempts` keeps trying (PILOT_HEALTH_TIMEOUT). */
+  readonly healthTimeoutSeconds: number;
+  /** How long a process without HTTP (a worker) must stay up to pass. */
+  readonly settleSeconds: number;
+}
+
+export interface HealthResult {
+  readonly attempts: number;
+  readonly elapsedMs: number;
+}
+
+export interface CheckedProcess extends StartedProcess {
+  /** `host:port` the proxy sends a web process's requests to. */
+  readonly upstream: string | undefined;
+}
+
+/** A one-off command of a release. */
+export interface OneOffRun {
+  readonly kind: OneOffKind;
+  /** Keeps its name apart from other runs of the same kind. */
+  readonly suffix: string;
+  readonly command: readonly string[];
+  /** Stdin open and a TTY (an attached `pilot run`). */
+  readonly interactive: boolean;
+}
+
+/**
+ * Apps' processes at the level a scheduler thinks in: start a release's processes, check them,
+ * where the proxy reaches them, retire them, list them, their logs, one-off runs. One Docker
+ * engine implements it today (src/runtime/docker-runtime.ts); the pipeline and the services
+ * speak only to this, never to containers or labels.
+ */
+export interface AppRuntime {
+  ping(): Promise<void>;
+  /** Calls `listener` whenever a process starts (restarts by the scheduler included), until `stop()`. */
+  watchStarts(listener: () => void): { stop(): void };
+  /** Starts each process; `started` hears of each at once, so a failure later can remove them. */
+  start(runtime: ReleaseRuntime, processes: readonly ProcessToStart[], started: (process: StartedProcess) => void): Promise<StartedProcess[]>;
+  /**
+   * Checks every process at once: web processes by HTTP (the checks in order), the others by
+   * still running after the settle time. Rejects with ProcessCheckError naming the process;
+   * resolves with the slowest web check.
+   */
+  check(processes: readonly StartedProcess[], settings: CheckSettings): Promise<{ processes: CheckedProcess[]; health: HealthResult | undefined }>;
+  /** The processes serve now: the scheduler restarts them when they crash and after its own restart. */
+  keepServing(processes: readonly StartedProcess[]): Promise<void>;
+  /** The instance's processes (never one-offs), narrowed by `filter`, web first then by type and index. */
+  list(filter?: ProcessFilter): Promise<AppProcess[]>;
+  listOneOffs(app?: string): Promise<OneOffProcess[]>;
+  /** The process now, with what a listing lacks (start time, restarts); undefined once it is gone. */
+  inspect(id: string): Promise<AppProcess | undefined>;
+  /** `host:port` the proxy sends to; undefined while the process has no address. */
+  routeTarget(process: Pick<AppProcess, 'address'>, port: number): string | undefined;
+  /** Stops the processes side by side (each gets the whole timeout), then removes them. */
+  retire(processes: readonly { readonly id: string }[], stopTimeoutSeconds: number): Promise<void>;
+  /** Removes at once (never served, or nothing routes to it any more); missing ones are fine. */
+  remove(ids: readonly string[]): Promise<void>;
+  restart(id: string, timeoutSeconds: number): Promise<void>;
+  stop(id: string, timeoutSeconds: number): Promise<void>;
+  /** Starts a stopped process again. */
+  resume(id: string): Promise<void>;
+  lastLogs(id: string, lines: number): Promise<string>;
+  /** See ContainerEngine.streamLogs. */
+  streamLogs(id: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream>;
+  /** Runs a one-off command of the release, attached; its container is removed once it exited. */
+  runOneOff(runtime: ReleaseRuntime, run: OneOffRun, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess>;
+  ensureVolume(app: string, name: string): Promise<void>;
+  /** Names of the app's volumes. */
+  listVolumes(app: string): Promise<string[]>;
+  removeVolume(name: string): Promise<void>;
+}
+
+/** The image side of the engine: what builds and keeps the release images. */
+export type ImageEngine = Pick<ContainerEngine, 'buildImage' | 'exposedPort' | 'removeImage' | 'copyFromImage' | 'imageExists' | 'listImages'>;
 
 export interface AttachedProcess {
   /** The process's stdin, for interactive plans. */

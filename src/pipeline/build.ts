@@ -1,11 +1,11 @@
-import type { BuildRequest, BuildResult, ContainerEngine, Workspaces } from '../domain/ports.js';
+import type { BuildRequest, BuildResult, ImageEngine, Workspaces } from '../domain/ports.js';
 import { DeployError, PilotError } from '../domain/errors.js';
 import type { BuildPlan } from './detect.js';
 import type { DeployOutput } from './output.js';
 import { buildArgsFor, secretMasker } from './build-vars.js';
 
 export interface BuildDeps {
-  readonly engine: ContainerEngine;
+  readonly images: ImageEngine;
   readonly workspaces: Workspaces;
   readonly renderDockerfile: (buildpack: string, context: object) => string;
   readonly buildpackDir: (buildpack: string) => string;
@@ -58,7 +58,7 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
   const request: BuildRequest = { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, buildArgs: args, limits: input.limits };
   let built: BuildResult;
   try {
-    built = await deps.engine.buildImage(request, (line) => output.detail(mask(line)));
+    built = await deps.images.buildImage(request, (line) => output.detail(mask(line)));
   } catch (error) {
     throw maskedError(error, mask);
   }
@@ -88,7 +88,7 @@ async function keepBuildCache(
 ): Promise<void> {
   const appWorkdir = String(input.plan.dockerfileContext?.appWorkdir ?? '/app');
   try {
-    await deps.engine.copyFromImage(image, appWorkdir, dirs, `${input.buildDir}/${BUILD_CACHE}-next`, input.maxCacheBytes);
+    await deps.images.copyFromImage(image, appWorkdir, dirs, `${input.buildDir}/${BUILD_CACHE}-next`, input.maxCacheBytes);
     await deps.workspaces.keepBuildCache(input.buildDir, input.app, `${BUILD_CACHE}-next`);
     output.step(`Kept the build cache (${dirs.join(', ')}) for the next build`);
   } catch (error) {

@@ -1,20 +1,17 @@
 import type { Logger } from 'pino';
-import type { AppStore, ConfigStore, ContainerEngine, FormationStore, ReleaseStore, SubmoduleFetcher, VolumeStore, Workspaces } from '../domain/ports.js';
-import type { App, Release } from '../domain/types.js';
-import { otherSlot } from '../domain/types.js';
-import { ConflictError, PilotError } from '../domain/errors.js';
+import type { AppProcess, AppRuntime, AppStore, ConfigStore, FormationStore, ImageEngine, ReleaseStore, SubmoduleFetcher, VolumeStore, Workspaces } from '../domain/ports.js';
+import type { App, Release, Slot, Volume } from '../domain/types.js';
+import { ConflictError, DeployError } from '../domain/errors.js';
 import { canTransition } from '../domain/release-states.js';
 import type { Config } from '../config.js';
 import { detectBuildpack, isReadFile, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
-import { RELEASE_LABEL, formationPlan, instanceLabels, networkName, processQuantities, releaseRuntime, type ReleaseRuntime } from './start.js';
-import { ProcessCheckError, checkProcesses, startProcesses } from './processes.js';
-import { runReleaseTask, tasksAfterSwitch, tasksBeforeStart } from './release-phase.js';
-import { imagesToPrune, retireContainers } from './retire.js';
+import { processQuantities, releaseRuntime } from './start.js';
+import { imagesToPrune } from './retire.js';
+import { RolloutFailure, describeFailure, planRelease, type Rollout, type RunnableRelease } from './rollout.js';
 import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
 import { appUrl } from './routes.js';
-import type { RouteTable } from './switch.js';
 import { fetchSubmodules, pushSubmodules } from './submodules.js';
 
 /** The part of the configuration a deploy reads. */
@@ -33,10 +30,11 @@ export interface DeployerDeps {
   readonly configVars: ConfigStore;
   readonly formation: FormationStore;
   readonly volumes: VolumeStore;
-  readonly engine: ContainerEngine;
+  readonly images: ImageEngine;
+  readonly runtime: Pick<AppRuntime, 'list'>;
+  readonly rollout: Rollout;
   readonly workspaces: Workspaces;
   readonly submodules: SubmoduleFetcher;
-  readonly routes: RouteTable;
   readonly renderDockerfile: (buildpack: string, context: object) => string;
   readonly buildpackDir: (buildpack: string) => string;
   /** The commit a branch of an app's repository points at now. */
@@ -59,24 +57,32 @@ export interface PushRequest {
   readonly submoduleManifest?: string;
 }
 
-export interface ImageReleaseRequest {
-  readonly app: App;
+/** A volume as processes mount it. */
+type MountedVolume = Pick<Volume, 'path' | 'name'>;
+
+/** A new release from an existing image: a config change (the live release's image) or a rollback (an old release's). */
+export interface ImageRelease {
   readonly kind: 'config' | 'rollback';
   /** The release whose image runs. */
   readonly from: Release;
+  /** The app's config vars once it is live, and which of them are build vars. */
   readonly config: Readonly<Record<string, string>>;
-  /** Which of `config` are build vars once the release is live (default: the app's build vars now). */
-  readonly buildKeys?: readonly string[];
+  readonly buildKeys: readonly string[];
+  /** The limits its processes get, when they change with it (default: the app's). */
+  readonly limits?: Pick<App, 'memoryBytes' | 'cpus'>;
+  /** The volumes its processes mount, when they change with it (default: the app's). */
+  readonly volumes?: readonly MountedVolume[];
 }
 
-export interface ImageReleaseResult {
-  readonly release: Release;
-  readonly live: boolean;
+/** What a change of the app does, decided under its lock (see Deployer.changeApp). */
+export interface AppChange {
+  /** Writes the change to the database (a release's config vars become the app's by themselves). */
+  readonly commit: () => void;
+  /** The release that applies it; none when nothing has to be rolled out. */
+  readonly release?: ImageRelease;
 }
 
 const ZERO_SHA = /^0+$/;
-/** A process without HTTP passes its check when it still runs this long after starting. */
-export const WORKER_SETTLE_SECONDS = 3;
 
 /**
  * The deploy story: receive → detect → build → start → check → switch → retire.
@@ -86,9 +92,6 @@ export const WORKER_SETTLE_SECONDS = 3;
 export class Deployer {
   private readonly appLocks = new KeyedMutex();
   private readonly builds: Semaphore;
-  private readonly retirements = new Set<Promise<void>>();
-  /** Per app, the retirement under way: its containers hold the slot the next release starts in. */
-  private readonly retiring = new Map<string, { version: number; done: Promise<void> }>();
   /**
    * Branch moves git has yet to write: a deploy that went live releases the app's lock when
    * its hook answers, a moment before git updates the ref. The next push compares against this.
@@ -152,55 +155,77 @@ export class Deployer {
     }
   }
 
-  /** Retires a release's containers after the drain, in the background (also after a restart). */
-  retire(app: App, release: Release): void {
-    this.retireInBackground(app, release);
+  /** Retires a release's processes after the drain, in the background (a release that served until a crash). */
+  retire(app: App, version: number, slot: Slot, processes: readonly AppProcess[]): void {
+    this.deps.rollout.retire(app, version, slot, processes, () => this.pruneImages(app));
   }
 
   /** Waits for retirements in progress (used when Pilot stops). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.retirements]);
+    await this.deps.rollout.settle();
   }
 
   /**
-   * A release from an existing image with a new config: a config change (the live release's
-   * image) or a rollback (an old release's image and config). Blue/green like a deploy; the
-   * config vars are recorded only once the release is live, so a failure changes nothing.
+   * A change to how the app runs (config vars, a rollback, limits, storage), decided under the
+   * app's lock from the state then: a new release of an existing image, blue/green like a
+   * deploy, and the change written (`commit`) only with its switch; with nothing to roll out
+   * (no live release, or only build flags changed) it is written at once. A release that does
+   * not go live throws with its reason and changes nothing.
    */
-  async releaseFromImage(request: ImageReleaseRequest, write: (line: string) => void = () => undefined): Promise<ImageReleaseResult> {
-    const { app, from } = request;
+  async changeApp(app: App, decide: (live: Release | undefined) => AppChange, write: (line: string) => void = () => undefined): Promise<Release | null> {
     return this.appLocks.run(app.name, async () => {
-      if (!from.image || !from.port) throw new ConflictError(`v${from.version} has no image to run (its build did not finish)`);
-      if (!(await this.deps.engine.imageExists(from.image))) {
-        throw new ConflictError(
-          `the image of v${from.version} was pruned (images are kept for the last ${this.deps.settings.keepReleases} releases): ` +
-            'push that commit again to rebuild it',
+      const live = this.deps.releases.live(app.id);
+      const change = decide(live);
+      if (!change.release) {
+        change.commit();
+        return null;
+      }
+      const release = await this.releaseFromImage(app, change.release, change.commit, write);
+      if (release.status !== 'live') {
+        const now = this.deps.releases.live(app.id);
+        throw new DeployError(
+          'PILOT_RELEASE_FAILED',
+          `v${release.version} failed: ${release.failureReason ?? 'unknown reason'}; ${now ? `v${now.version} is still serving` : 'nothing serves'}`,
         );
       }
-      const buildKeys = request.buildKeys ?? this.deps.configVars.buildKeys(app.id);
-      // The image is from's: so are the build vars it was built with.
-      const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config, buildKeys: from.buildKeys });
-      const changes = {
-        buildpack: from.buildpack ?? undefined,
-        image: from.image,
-        port: from.port,
-        healthChecks: from.healthChecks,
-        processes: from.processes,
-        formation: from.formation,
-        releaseCommand: from.releaseCommand,
-        cron: from.cron,
-        scripts: from.scripts,
-      };
-      this.deps.releases.update(release.id, changes);
-      const live = await this.attempt(app, release, write, async (logged, started) => {
-        logged.step(request.kind === 'rollback' ? `Rolling back to v${from.version} as v${release.version}` : `Applying config as v${release.version}`);
-        const runnable = { ...release, ...changes, buildpack: from.buildpack, image: from.image as string, port: from.port as number };
-        await this.rollOut(app, runnable, this.deps.releases.live(app.id), logged, started);
-        this.deps.configVars.replace(app.id, request.config, buildKeys);
-        logged.result(this.liveResult(app.name, changes.processes));
-      });
-      return { release: this.deps.releases.get(release.id) as Release, live };
+      return release;
     });
+  }
+
+  private async releaseFromImage(app: App, request: ImageRelease, commit: () => void, write: (line: string) => void): Promise<Release> {
+    const { from } = request;
+    if (!from.image || !from.port) throw new ConflictError(`v${from.version} has no image to run (its build did not finish)`);
+    if (!(await this.deps.images.imageExists(from.image))) {
+      throw new ConflictError(
+        `the image of v${from.version} was pruned (images are kept for the last ${this.deps.settings.keepReleases} releases): ` +
+          'push that commit again to rebuild it',
+      );
+    }
+    // The image is from's: so are the build vars it was built with.
+    const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config, buildKeys: from.buildKeys });
+    const changes = {
+      buildpack: from.buildpack ?? undefined,
+      image: from.image,
+      port: from.port,
+      healthChecks: from.healthChecks,
+      processes: from.processes,
+      formation: from.formation,
+      releaseCommand: from.releaseCommand,
+      cron: from.cron,
+      scripts: from.scripts,
+    };
+    this.deps.releases.update(release.id, changes);
+    const target = { ...app, ...(request.limits ?? {}) };
+    await this.attempt(target, release, write, async (logged) => {
+      logged.step(request.kind === 'rollback' ? `Rolling back to v${from.version} as v${release.version}` : `Applying config as v${release.version}`);
+      const runnable = { ...release, ...changes, buildpack: from.buildpack, image: from.image as string, port: from.port as number };
+      await this.rollOut(target, runnable, request.volumes ?? this.deps.volumes.list(app.id), logged, () => {
+        this.deps.configVars.replace(app.id, request.config, request.buildKeys);
+        commit();
+      });
+      logged.result(this.liveResult(app.name, changes.processes));
+    });
+    return this.deps.releases.get(release.id) as Release;
   }
 
   /** Runs `task` while no deploy of the app runs (destroying an app, process control). */
@@ -219,7 +244,7 @@ export class Deployer {
     const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config, buildKeys });
     let buildDir: string | undefined;
     try {
-      return await this.attempt(app, release, write, async (logged, started) => {
+      return await this.attempt(app, release, write, async (logged) => {
         logged.step(`Receiving ${push.newSha.slice(0, 7)} for ${app.name}`);
         const submodules = pushSubmodules(push.submoduleManifest);
         buildDir = await this.deps.workspaces.unpack(push.source, this.deps.settings.maxPushBytes);
@@ -251,7 +276,7 @@ export class Deployer {
             logged,
           ),
         );
-        const port = plan.port ?? (await this.deps.engine.exposedPort(image)) ?? 5000;
+        const port = plan.port ?? (await this.deps.images.exposedPort(image)) ?? 5000;
         const built = {
           buildpack: plan.buildpack,
           image,
@@ -264,7 +289,8 @@ export class Deployer {
           cron: plan.cron,
         };
         releases.update(release.id, built);
-        await this.rollOut(app, { ...release, ...built }, releases.live(app.id), logged, started);
+        // A deploy keeps the app's config: it changes nothing until it is live (see changeApp).
+        await this.rollOut(app, { ...release, ...built }, this.deps.volumes.list(app.id), logged, () => undefined);
         logged.result(this.liveResult(app.name, plan.processes));
       });
     } finally {
@@ -274,15 +300,10 @@ export class Deployer {
 
   /**
    * Runs the steps of a release, logging every line to the release and to `write`. On failure
-   * the release is marked failed, its container (if one started) shows its last logs and is
-   * removed, and the output says what still serves.
+   * the release is marked failed, the failing process's last logs are shown, and the output
+   * says what still serves.
    */
-  private async attempt(
-    app: App,
-    release: Release,
-    write: (line: string) => void,
-    steps: (logged: DeployOutput, started: (containerId: string) => void) => Promise<void>,
-  ): Promise<boolean> {
+  private async attempt(app: App, release: Release, write: (line: string) => void, steps: (logged: DeployOutput) => Promise<void>): Promise<boolean> {
     const { releases } = this.deps;
     const previous = releases.live(app.id);
     // Everything the pusher reads is also the release's log.
@@ -290,19 +311,20 @@ export class Deployer {
       releases.appendLog(release.id, `${line}\n`);
       write(line);
     });
-    const newContainers: string[] = [];
     try {
-      await steps(logged, (id) => newContainers.push(id));
+      await steps(logged);
       return true;
-    } catch (error) {
+    } catch (failure) {
+      const error = failure instanceof RolloutFailure ? failure.cause : failure;
       const reason = describeFailure(error, this.deps.logger);
       // Pilot stopping may have failed it already, with its own reason: failed is final.
       const status = releases.get(release.id)?.status;
       if (status && canTransition(status, 'failed')) releases.transition(release.id, 'failed', { failureReason: reason });
       logged.error(reason);
-      const failed = error instanceof ProcessCheckError ? error.containerId : newContainers[0];
-      if (failed) await this.showLastLogs(failed, logged);
-      for (const id of newContainers) await this.deps.engine.removeContainer(id).catch(() => undefined);
+      if (failure instanceof RolloutFailure && failure.lastLogs.trim() !== '') {
+        logged.error('last lines of the app log:');
+        logged.detail(failure.lastLogs.trimEnd());
+      }
       // A failed release is never rolled back to: its image goes now, not at the next success.
       await this.pruneImages(app);
       logged.error(previous ? `v${previous.version} is still serving` : `nothing was serving before; ${app.name} has no live release`);
@@ -310,74 +332,19 @@ export class Deployer {
     }
   }
 
-  /** release phase → start → check → switch → retire → postdeploy, for a release whose image exists. */
-  private async rollOut(
-    app: App,
-    release: Release & { image: string; port: number },
-    previous: Release | undefined,
-    output: DeployOutput,
-    started: (containerId: string) => void,
-  ): Promise<void> {
-    const { engine, releases, settings } = this.deps;
-    const slot = otherSlot(previous?.slot ?? null);
-    const runtime = releaseRuntime(app, release, settings, this.deps.volumes.list(app.id));
-    await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
-    for (const task of tasksBeforeStart(release)) await runReleaseTask(engine, runtime, task, output, settings.buildTimeoutSeconds);
-    // The release before the live one may still drain in the free slot: let its requests finish.
-    const draining = this.retiring.get(app.name);
-    if (draining) {
-      output.step(`Waiting for v${draining.version} to finish draining`);
-      await draining.done;
-    }
-    output.step(`Releasing v${release.version}`);
-    releases.transition(release.id, 'starting', { slot });
-    // Containers left in the free slot (an interrupted deploy, an old scale) are not serving: replace them.
-    for (const leftover of await engine.listContainers({ ...instanceLabels(settings.instance, app.name), 'pilot.slot': slot })) {
-      await engine.removeContainer(leftover.id);
-    }
+  /** A new release of the app through the one rollout: its whole formation, blue/green. */
+  private async rollOut(app: App, release: RunnableRelease, volumes: readonly MountedVolume[], output: DeployOutput, commit: () => void): Promise<void> {
+    const { settings } = this.deps;
+    const previous = this.deps.releases.live(app.id);
+    const runtime = releaseRuntime(app, release, settings, volumes);
     const quantities = processQuantities(release, this.deps.formation.get(app.id));
-    const plans = formationPlan(runtime, slot, release.processes, quantities);
-    reportIdleTypes(app.name, quantities, output);
-    const processes = await startProcesses(engine, plans, started);
-    releases.transition(release.id, 'checking', { containerId: processes[0]?.containerId });
-    const checked = await checkProcesses(engine, processes, { ...release, healthTimeoutSeconds: settings.healthTimeoutSeconds, settleSeconds: WORKER_SETTLE_SECONDS });
-    if (checked.health) output.step(`Health check passed (${checked.health.attempts} attempts, ${(checked.health.elapsedMs / 1000).toFixed(1)} s)`);
-    const others = processes.filter((process) => process.type !== 'web');
-    if (others.length > 0) output.step(`${others.map((process) => `${process.type}.${process.index}`).join(', ')} running after ${WORKER_SETTLE_SECONDS} s`);
-    await Promise.all(processes.map((process) => engine.keepRunning(process.containerId)));
-
-    const candidate = { ...release, slot, containerId: processes[0]?.containerId ?? null, status: 'live' as const };
-    const upstreams = checked.processes.flatMap((process) => (process.upstream ? [process.upstream] : []));
-    await this.deps.routes.switchTo({ appId: app.id, release: candidate, upstreams }, () => releases.promote(release.id));
-    this.announceLive(app);
-    output.step(upstreams.length > 0 ? `Switched traffic to v${release.version}` : `v${release.version} is live (no web process: no route)`);
-    if (previous) {
-      output.step(`Retiring v${previous.version} after ${settings.drainSeconds} s of drain`);
-      this.retireInBackground(app, previous);
-    } else {
-      void this.pruneImages(app);
-    }
-    await this.runPostdeployTasks(runtime, release, previous === undefined, output);
-  }
-
-  /** The release already serves: a failing postdeploy task is reported, and never fails the release. */
-  private async runPostdeployTasks(runtime: ReleaseRuntime, release: Release, firstLiveRelease: boolean, output: DeployOutput): Promise<void> {
-    for (const task of tasksAfterSwitch(release, firstLiveRelease)) {
-      try {
-        await runReleaseTask(this.deps.engine, runtime, task, output, this.deps.settings.buildTimeoutSeconds);
-      } catch (error) {
-        output.error(`${describeFailure(error, this.deps.logger)}; v${release.version} stays live (this script runs after the switch)`);
-      }
-    }
-  }
-
-  /** The release is live whatever a listener does: its failure is logged, never the deploy's. */
-  private announceLive(app: App): void {
-    try {
-      this.deps.onLive(app);
-    } catch (error) {
-      this.deps.logger.error({ err: error, app: app.name }, 'a listener of a release going live failed');
-    }
+    const existing = await this.deps.runtime.list({ app: app.name });
+    const plan = planRelease(app, release, previous, runtime, quantities, existing);
+    await this.deps.rollout.run(plan, output, {
+      commit,
+      afterSwitch: () => this.deps.onLive(app),
+      afterRetire: () => this.pruneImages(app),
+    });
   }
 
   /** Forgets the framework caches kept for an app's next build (the app is being destroyed). */
@@ -390,54 +357,14 @@ export class Deployer {
     return detectBuildpack(facts, this.deps.settings, { appDir: app.buildDir ?? '', configVars: this.deps.configVars.get(app.id) });
   }
 
-  private retireInBackground(app: App, previous: Release): void {
-    const labels = { ...instanceLabels(this.deps.settings.instance, app.name), [RELEASE_LABEL]: String(previous.version) };
-    const retirement = retireContainers(this.deps.engine, labels, this.deps.settings)
-      .then(() => this.pruneImages(app))
-      .catch((error: unknown) => this.deps.logger.error({ err: error, app: app.name, release: previous.version }, 'retiring failed'))
-      .finally(() => {
-        this.retirements.delete(retirement);
-        if (this.retiring.get(app.name)?.done === retirement) this.retiring.delete(app.name);
-      });
-    this.retirements.add(retirement);
-    this.retiring.set(app.name, { version: previous.version, done: retirement });
-  }
-
   private async pruneImages(app: App): Promise<void> {
     for (const image of imagesToPrune(this.deps.releases.list(app.id), this.deps.settings.keepReleases)) {
-      await this.deps.engine.removeImage(image).catch((error: unknown) => this.deps.logger.warn({ err: error, image }, 'image not removed'));
+      await this.deps.images.removeImage(image).catch((error: unknown) => this.deps.logger.warn({ err: error, image }, 'image not removed'));
     }
-  }
-
-  private async showLastLogs(containerId: string, output: DeployOutput): Promise<void> {
-    const logs = await this.deps.engine.containerLogs(containerId, 20).catch(() => '');
-    if (logs.trim() === '') return;
-    output.error('last lines of the app log:');
-    output.detail(logs.trimEnd());
   }
 
   /** The app's URL; a worker-only app has none to visit (its name has no route, so no certificate either). */
   private liveResult(app: string, processes: Readonly<Record<string, string | null>>): string {
     return 'web' in processes ? appUrl(app, this.deps.settings) : `${app} is live (worker processes only: no URL)`;
   }
-}
-
-/** Says which process types do not start: at 0, as every type but web is until scaled. */
-function reportIdleTypes(app: string, quantities: Readonly<Record<string, number>>, output: DeployOutput): void {
-  const idle = Object.keys(quantities).filter((type) => quantities[type] === 0).sort();
-  const first = idle[0];
-  if (first === undefined) return;
-  const one = idle.length === 1;
-  const how = `\`pilot ps:scale ${first}=1 -a ${app}\` or app.json formation`;
-  if (Object.values(quantities).every((quantity) => quantity === 0)) {
-    output.step(`No process runs: ${idle.join(', ')} ${one ? 'is' : 'are'} at 0; scale ${one ? 'it' : 'them'} with ${how}`);
-  } else {
-    output.step(`Not started: ${idle.join(', ')} at 0 (${how} runs ${one ? 'it' : 'them'})`);
-  }
-}
-
-function describeFailure(error: unknown, logger: Logger): string {
-  if (error instanceof PilotError) return error.message;
-  logger.error({ err: error }, 'deploy failed with an internal error');
-  return `internal error: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -1,14 +1,20 @@
 import type { Logger } from 'pino';
-import type { AppStore, ContainerEngine, ReleaseStore } from '../domain/ports.js';
-import type { App, Release } from '../domain/types.js';
-import { RELEASE_LABEL, instanceLabels, isOneOff } from './start.js';
+import type { AppProcess, AppRuntime, AppStore, ReleaseStore } from '../domain/ports.js';
+import type { App, Slot } from '../domain/types.js';
 
 export interface ReconcileDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
-  readonly engine: ContainerEngine;
-  readonly instance: string;
+  readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove'>;
   readonly logger: Logger;
+}
+
+/** Processes that served until Pilot stopped, to retire after their drain as usual. */
+export interface ToRetire {
+  readonly app: App;
+  readonly version: number;
+  readonly slot: Slot;
+  readonly processes: readonly AppProcess[];
 }
 
 /**
@@ -30,41 +36,33 @@ export function failInterruptedReleases(deps: ReconcileDeps): string[] {
 
 /**
  * At start, once the routes were loaded from the database and before any push is accepted:
- * removes the containers of this instance that belong to no live release (a deploy cut
- * short, a one-off command or cron run, a retirement that never finished, a destroyed app). Live
- * containers are left alone: apps never depend on the Pilot process. Returns their names.
+ * removes the processes of this instance that never served or serve no more (a deploy or
+ * scale cut short, one-off commands and cron runs, a destroyed app). Those that served until
+ * the last switch (a retired release, or the live release's other slot after a restart) drain
+ * first: `retire` is told of them. The serving ones are left alone: apps never depend on the
+ * Pilot process. Returns the names of those removed.
  */
-export async function removeOrphanContainers(
-  deps: ReconcileDeps,
-  /** For the release that served until the last switch: retired after its drain, as usual. */
-  retire: (app: App, release: Release) => void,
-): Promise<string[]> {
+export async function removeOrphanContainers(deps: ReconcileDeps, retire: (batch: ToRetire) => void): Promise<string[]> {
   const apps = new Map(deps.apps.list().map((app) => [app.name, app]));
-  const names = new Map([...apps.values()].map((app) => [app.id, app.name]));
-  const liveVersion = new Map<string, string>();
-  for (const release of deps.releases.allLive()) {
-    const name = names.get(release.appId);
-    if (name) liveVersion.set(name, String(release.version));
-  }
-  const removedContainers: string[] = [];
-  const retiring = new Set<string>();
-  for (const container of await deps.engine.listContainers(instanceLabels(deps.instance))) {
-    const app = container.labels['pilot.app'];
-    // Not an app container (none of Pilot's own making): not ours to judge.
-    if (app === undefined) continue;
-    const oneOff = isOneOff(container.labels);
-    if (!oneOff && liveVersion.get(app) === container.labels[RELEASE_LABEL]) continue;
-    // A release that served before the last switch may still finish requests: it drains first.
-    const owner = apps.get(app);
-    const release = owner && !oneOff ? deps.releases.byVersion(owner.id, Number(container.labels[RELEASE_LABEL])) : undefined;
-    if (owner && release?.status === 'retired') {
-      if (!retiring.has(`${app} ${release.version}`)) retire(owner, release);
-      retiring.add(`${app} ${release.version}`);
+  const orphans: { id: string; name: string }[] = [...(await deps.runtime.listOneOffs())];
+  const draining = new Map<string, ToRetire>();
+  for (const process of await deps.runtime.list()) {
+    const { app: name, release: version, slot } = process.identity;
+    const app = apps.get(name);
+    const release = app ? deps.releases.byVersion(app.id, version) : undefined;
+    if (release?.status === 'live' && slot === release.slot) continue;
+    // It served until the last switch (a deploy, or a restart of the live release into the other slot).
+    if (app && (release?.status === 'retired' || release?.status === 'live')) {
+      const key = `${name} ${version} ${slot}`;
+      const batch = draining.get(key) ?? { app, version, slot, processes: [] };
+      draining.set(key, { ...batch, processes: [...batch.processes, process] });
       continue;
     }
-    await deps.engine.removeContainer(container.id);
-    removedContainers.push(container.name);
+    orphans.push(process);
   }
+  for (const batch of draining.values()) retire(batch);
+  await deps.runtime.remove(orphans.map((orphan) => orphan.id));
+  const removedContainers = orphans.map((orphan) => orphan.name);
   if (removedContainers.length > 0) deps.logger.warn({ removedContainers }, 'removed containers that belonged to no live release');
   return removedContainers;
 }

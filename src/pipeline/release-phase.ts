@@ -1,8 +1,8 @@
-import type { ContainerEngine } from '../domain/ports.js';
+import type { AppRuntime, ReleaseRuntime } from '../domain/ports.js';
 import type { DeployScripts } from '../domain/types.js';
 import { DeployError } from '../domain/errors.js';
 import type { DeployOutput } from './output.js';
-import { oneOffPlan, shellCommand, type ReleaseRuntime } from './start.js';
+import { shellCommand } from './start.js';
 
 /** A command a deploy runs in a one-off container of the new release. */
 export interface ReleaseTask {
@@ -44,7 +44,7 @@ export function tasksAfterSwitch(release: { readonly scripts: DeployScripts }, f
  * DeployError. Changes to the container's files are not kept: every process starts from the image.
  */
 export async function runReleaseTask(
-  engine: ContainerEngine,
+  apps: AppRuntime,
   runtime: ReleaseRuntime,
   task: ReleaseTask,
   output: DeployOutput,
@@ -52,10 +52,9 @@ export async function runReleaseTask(
 ): Promise<void> {
   output.step(`Running ${task.label}: ${task.command}`);
   const suffix = task.phase === 'release' ? `v${runtime.version}` : `v${runtime.version}-${task.phase}`;
-  const plan = oneOffPlan(runtime, 'release', suffix, shellCommand(task.command));
-  await engine.removeContainer(plan.name);
   const pending = { stdout: '', stderr: '' };
-  const process = await engine.runAttached(plan, (stream, chunk) => {
+  const run = { kind: 'release' as const, suffix, command: shellCommand(task.command), interactive: false };
+  const process = await apps.runOneOff(runtime, run, (stream, chunk) => {
     const lines = (pending[stream] + chunk.toString('utf8')).split('\n');
     pending[stream] = lines.pop() ?? '';
     for (const line of lines) output.detail(line.trimEnd());

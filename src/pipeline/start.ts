@@ -1,18 +1,6 @@
-import type { ContainerPlan } from '../domain/ports.js';
+import type { ContainerPlan, OneOffRun, ProcessToStart, ReleaseRuntime } from '../domain/ports.js';
 import type { App, Slot, Volume } from '../domain/types.js';
-
-/** What every container of a release shares: image, config, port, limits, volumes. */
-export interface ReleaseRuntime {
-  readonly instance: string;
-  readonly app: string;
-  readonly version: number;
-  readonly image: string;
-  readonly config: Readonly<Record<string, string>>;
-  readonly port: number;
-  readonly memoryBytes: number;
-  readonly cpus: number;
-  readonly volumes: readonly Pick<Volume, 'path' | 'name'>[];
-}
+import { compareProcesses, oneOffLabels, oneOffName, processLabels, processName } from '../domain/process-identity.js';
 
 /** What every container of this release of this app shares, from the release row, the app's limits and volumes. */
 export function releaseRuntime(
@@ -33,37 +21,6 @@ export function releaseRuntime(
   };
 }
 
-/** One process of a release: `web.1`, `worker.2`... */
-export interface ProcessSlot {
-  readonly slot: Slot;
-  readonly type: string;
-  readonly index: number;
-  /** Procfile command; null runs the image's own. */
-  readonly command: string | null;
-}
-
-export const PROCESS_LABEL = 'pilot.process';
-export const INDEX_LABEL = 'pilot.index';
-export const RELEASE_LABEL = 'pilot.release';
-
-/** The kinds of one-off containers: never a process of the formation, never routed. */
-export type OneOffKind = 'release' | 'run' | 'cron';
-const ONE_OFF_KINDS: readonly string[] = ['release', 'run', 'cron'] satisfies OneOffKind[];
-
-/** Whether a container (by its labels) is a one-off one: the release phase, `pilot run`, a cron run. */
-export function isOneOff(labels: Readonly<Record<string, string>>): boolean {
-  return ONE_OFF_KINDS.includes(labels[PROCESS_LABEL] ?? 'web');
-}
-
-/**
- * `<instance>-<app>-<slot>` for web.1 (the name a single-process app has always had),
- * `<instance>-<app>-<slot>-<type>.<index>` for every other process.
- */
-export function containerName(instance: string, app: string, slot: Slot, type = 'web', index = 1): string {
-  const base = `${instance}-${app}-${slot}`;
-  return type === 'web' && index === 1 ? base : `${base}-${type}.${index}`;
-}
-
 /** The limits of an app's containers: its own, else the defaults (PILOT_APP_MEMORY, PILOT_APP_CPUS). */
 export function appLimits(app: Pick<App, 'memoryBytes' | 'cpus'>, defaults: { appMemoryBytes: number; appCpus: number }): { memoryBytes: number; cpus: number } {
   return { memoryBytes: app.memoryBytes ?? defaults.appMemoryBytes, cpus: app.cpus ?? defaults.appCpus };
@@ -73,27 +30,17 @@ export function networkName(instance: string): string {
   return `${instance}-net`;
 }
 
-export function instanceLabels(instance: string, app?: string): Record<string, string> {
-  return app ? { 'pilot.instance': instance, 'pilot.app': app } : { 'pilot.instance': instance };
-}
-
 /** A Procfile command runs under a shell (for $VARS), as the process itself (exec: it gets SIGTERM). */
 export function shellCommand(command: string): string[] {
   return ['/bin/sh', '-c', `exec ${command}`];
 }
 
 /** The container of one process of a release, as a value: config and PORT in its environment, labels, limits, volumes. */
-export function containerPlan(runtime: ReleaseRuntime, process: ProcessSlot): ContainerPlan {
+export function containerPlan(runtime: ReleaseRuntime, process: ProcessToStart): ContainerPlan {
   return {
     ...commonPlan(runtime),
-    name: containerName(runtime.instance, runtime.app, process.slot, process.type, process.index),
-    labels: {
-      ...instanceLabels(runtime.instance, runtime.app),
-      [RELEASE_LABEL]: String(runtime.version),
-      'pilot.slot': process.slot,
-      [PROCESS_LABEL]: process.type,
-      [INDEX_LABEL]: String(process.index),
-    },
+    name: processName(runtime.instance, process.identity),
+    labels: processLabels(runtime.instance, process.identity),
     ...(process.command !== null ? { command: shellCommand(process.command) } : {}),
   };
 }
@@ -114,32 +61,34 @@ export function processQuantities(
   );
 }
 
-/** Every process of a release at its scale (see processQuantities), web first. */
-export function formationPlan(
-  runtime: ReleaseRuntime,
+/** Every process of a release at its scale (see processQuantities) in a slot, web first. */
+export function formationProcesses(
+  release: { readonly app: string; readonly version: number; readonly processes: Readonly<Record<string, string | null>> },
   slot: Slot,
-  processes: Readonly<Record<string, string | null>>,
   quantities: Readonly<Record<string, number>>,
-): ContainerPlan[] {
-  const types = Object.keys(processes).sort((a, b) => (a === 'web' ? -1 : b === 'web' ? 1 : a.localeCompare(b)));
-  return types.flatMap((type) =>
-    Array.from({ length: quantities[type] ?? 0 }, (_, offset) =>
-      containerPlan(runtime, { slot, type, index: offset + 1, command: processes[type] ?? null }),
-    ),
-  );
+): ProcessToStart[] {
+  return Object.keys(release.processes)
+    .flatMap((type) =>
+      Array.from({ length: quantities[type] ?? 0 }, (_, offset) => ({
+        identity: { app: release.app, release: release.version, slot, type, index: offset + 1 },
+        command: release.processes[type] ?? null,
+      })),
+    )
+    .sort((a, b) => compareProcesses(a.identity, b.identity));
 }
 
 /**
  * A one-off container (the release phase, `pilot run`, a cron run): the release's image, config
- * and volumes, never restarted; `kind` and a unique suffix keep its name apart from the processes'.
+ * and volumes, never restarted; its kind and suffix keep its name apart from the processes'.
  */
-export function oneOffPlan(runtime: ReleaseRuntime, kind: OneOffKind, suffix: string, command: string[], interactive = false): ContainerPlan {
+export function oneOffPlan(runtime: ReleaseRuntime, run: OneOffRun): ContainerPlan {
+  const identity = { app: runtime.app, release: runtime.version, kind: run.kind };
   return {
     ...commonPlan(runtime),
-    name: `${runtime.instance}-${runtime.app}-${kind}-${suffix}`,
-    labels: { ...instanceLabels(runtime.instance, runtime.app), [RELEASE_LABEL]: String(runtime.version), [PROCESS_LABEL]: kind },
-    command,
-    interactive,
+    name: oneOffName(runtime.instance, identity, run.suffix),
+    labels: oneOffLabels(runtime.instance, identity),
+    command: [...run.command],
+    interactive: run.interactive,
   };
 }
 

@@ -1,5 +1,5 @@
-import type { AppStore, ContainerEngine, ContainerState, DomainStore, FormationStore, ReleaseStore, RouteLoader } from '../domain/ports.js';
-import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, instanceLabels, processQuantities } from './start.js';
+import type { AppProcess, AppRuntime, AppStore, DomainStore, FormationStore, ReleaseStore, RouteLoader } from '../domain/ports.js';
+import { processQuantities } from './start.js';
 import { DependencyError } from '../domain/errors.js';
 import type { Release } from '../domain/types.js';
 import { appHost, buildCaddyfileContext, type AppRoute, type CaddyfileContext, type RouteSettings } from './routes.js';
@@ -11,8 +11,7 @@ export interface RoutesDeps {
   readonly releases: ReleaseStore;
   readonly domains: DomainStore;
   readonly formation: FormationStore;
-  readonly engine: ContainerEngine;
-  readonly instance: string;
+  readonly runtime: Pick<AppRuntime, 'list' | 'routeTarget'>;
   readonly router: RouteLoader;
   readonly renderCaddyfile: (context: CaddyfileContext) => string;
   /** Keeps the last loaded Caddyfile on disk, so a restarted Caddy comes back with its routes. */
@@ -23,8 +22,10 @@ export interface RoutesDeps {
 export interface Candidate {
   readonly appId: number;
   readonly release: Release;
-  /** `ip:port` of each of the candidate's web containers; none for a worker-only app. */
+  /** `host:port` of each of the candidate's web processes; none for a worker-only app. */
   readonly upstreams: readonly string[];
+  /** The runtime's ids of those processes. */
+  readonly processIds: readonly string[];
 }
 
 /**
@@ -39,10 +40,10 @@ export class RouteTable {
   private controlPlaneUpstream: string | undefined;
   /** Caddy's config as it was right after Pilot's last load: a restarted Caddy shows another. */
   private loadedFingerprint: string | undefined;
-  /** Container id → address of every container the last load routes to. */
+  /** Process id → address of every process the last load routes to. */
   private loadedAddresses = new Map<string, string>();
-  /** Ids of the web containers the last load meant to route (running or not at that moment). */
-  private expectedContainers = new Set<string>();
+  /** Ids of the web processes the last load meant to route (running or not at that moment). */
+  private expectedProcesses = new Set<string>();
 
   constructor(private readonly deps: RoutesDeps) {}
 
@@ -56,20 +57,26 @@ export class RouteTable {
    * its running web containers, read from Docker now, up to the app's web scale.
    */
   async render(candidate?: Candidate): Promise<string> {
-    return (await this.renderWithContainers(candidate)).caddyfile;
+    return (await this.renderWithProcesses(candidate)).caddyfile;
   }
 
-  private async renderWithContainers(candidate?: Candidate): Promise<{ caddyfile: string; containers: ContainerState[]; expected: string[] }> {
+  private async renderWithProcesses(candidate?: Candidate): Promise<{ caddyfile: string; processes: AppProcess[]; expected: string[] }> {
     const serving = new Map<number, Release>(this.deps.releases.allLive().map((release) => [release.appId, release]));
-    const containers = await this.deps.engine.listContainers(instanceLabels(this.deps.instance));
+    const processes = await this.deps.runtime.list();
     const routes: AppRoute[] = [];
     const expected: string[] = [];
     for (const app of this.deps.apps.list()) {
       const release = candidate?.appId === app.id ? candidate.release : serving.get(app.id);
       if (!release?.port) continue;
-      const webScale = processQuantities(release, this.deps.formation.get(app.id)).web ?? 0;
-      expected.push(...webContainers(containers, app.name, release, webScale).map((container) => container.id));
-      const upstreams = candidate?.appId === app.id ? [...candidate.upstreams] : webUpstreams(containers, app.name, release, webScale);
+      let upstreams: string[];
+      if (candidate?.appId === app.id) {
+        expected.push(...candidate.processIds);
+        upstreams = [...candidate.upstreams];
+      } else {
+        const web = servingWebProcesses(processes, app.name, release, processQuantities(release, this.deps.formation.get(app.id)).web ?? 0);
+        expected.push(...web.map((process) => process.id));
+        upstreams = web.flatMap((process) => (process.running ? (this.deps.runtime.routeTarget(process, release.port as number) ?? []) : []));
+      }
       routes.push({
         name: app.name,
         hosts: [appHost(app.name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],
@@ -77,7 +84,7 @@ export class RouteTable {
       });
     }
     const caddyfile = this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
-    return { caddyfile, containers, expected };
+    return { caddyfile, processes, expected };
   }
 
   /** Renders and loads atomically; if Caddy refuses, nothing changes and the error says why. */
@@ -120,22 +127,22 @@ export class RouteTable {
   private async staleReason(): Promise<StaleRoutes | undefined> {
     if (this.loadedFingerprint === undefined) return undefined;
     if ((await this.deps.router.configFingerprint()) !== this.loadedFingerprint) return 'caddy-config-changed';
-    const containers = await this.deps.engine.listContainers(instanceLabels(this.deps.instance));
-    // A container that should serve runs at an address the loaded routes do not have (moved, or back).
-    const moved = containers.some(
-      (container) => this.expectedContainers.has(container.id) && container.running && container.ip !== undefined && this.loadedAddresses.get(container.id) !== container.ip,
+    const processes = await this.deps.runtime.list();
+    // A process that should serve runs at an address the loaded routes do not have (moved, or back).
+    const moved = processes.some(
+      (process) => this.expectedProcesses.has(process.id) && process.running && process.address !== undefined && this.loadedAddresses.get(process.id) !== process.address,
     );
     return moved ? 'container-address-changed' : undefined;
   }
 
   private async load(candidate?: Candidate): Promise<void> {
-    const { caddyfile, containers, expected } = await this.renderWithContainers(candidate);
+    const { caddyfile, processes, expected } = await this.renderWithProcesses(candidate);
     await this.deps.router.load(caddyfile);
     this.deps.persist(caddyfile);
-    this.expectedContainers = new Set(expected);
-    // The routed upstreams are exactly the expected containers that run with an address.
+    this.expectedProcesses = new Set(expected);
+    // The routed upstreams are exactly the expected processes that run with an address.
     this.loadedAddresses = new Map(
-      containers.flatMap((container) => (this.expectedContainers.has(container.id) && container.running && container.ip ? [[container.id, container.ip] as const] : [])),
+      processes.flatMap((process) => (this.expectedProcesses.has(process.id) && process.running && process.address ? [[process.id, process.address] as const] : [])),
     );
     // The load took: failing to read the digest now must not fail it (a switch would be undone);
     // an unknown digest only makes the next check reload.
@@ -143,17 +150,12 @@ export class RouteTable {
   }
 }
 
-/** The web containers of a release, web.1 to web.<scale>, running or not. */
-function webContainers(containers: readonly ContainerState[], app: string, release: Release, webScale: number): ContainerState[] {
-  return containers
-    .filter((container) => container.labels['pilot.app'] === app && container.labels[RELEASE_LABEL] === String(release.version))
-    .filter((container) => (container.labels[PROCESS_LABEL] ?? 'web') === 'web' && Number(container.labels[INDEX_LABEL] ?? 1) <= webScale);
-}
-
-/** `ip:port` of the running web containers of a release, web.1 to web.<scale>. */
-export function webUpstreams(containers: readonly ContainerState[], app: string, release: Release, webScale: number): string[] {
-  return webContainers(containers, app, release, webScale)
-    .filter((container) => container.running && container.ip)
-    .sort((a, b) => Number(a.labels[INDEX_LABEL] ?? 1) - Number(b.labels[INDEX_LABEL] ?? 1))
-    .map((container) => `${container.ip}:${release.port}`);
+/**
+ * The web processes that serve a live release: web.1 to web.<scale> in the release's slot
+ * (a restart's processes in the other slot serve only once the switch moved the slot), running or not.
+ */
+export function servingWebProcesses(processes: readonly AppProcess[], app: string, release: Release, webScale: number): AppProcess[] {
+  return processes.filter(({ identity }) =>
+    identity.app === app && identity.release === release.version && identity.slot === release.slot && identity.type === 'web' && identity.index <= webScale,
+  );
 }

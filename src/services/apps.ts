@@ -1,10 +1,9 @@
-import type { AppStore, ContainerEngine, DomainStore, ReleaseStore } from '../domain/ports.js';
+import type { AppRuntime, AppStore, DomainStore, ImageEngine, ReleaseStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import type { AppStatus, ReleaseSummary } from '../domain/shapes.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { validateAppName } from '../domain/app-name.js';
 import { validateBuildDir } from './validation.js';
-import { instanceLabels } from '../pipeline/start.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
 
@@ -12,7 +11,8 @@ export interface AppServiceDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
   readonly domains: DomainStore;
-  readonly engine: ContainerEngine;
+  readonly runtime: Pick<AppRuntime, 'inspect' | 'list' | 'listOneOffs' | 'remove' | 'listVolumes' | 'removeVolume'>;
+  readonly images: Pick<ImageEngine, 'listImages' | 'removeImage'>;
   readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void };
   readonly deployer: Deployer;
   readonly routes: RouteTable;
@@ -50,7 +50,7 @@ export class AppService {
 
   async status(app: App): Promise<AppStatus> {
     const live = this.deps.releases.live(app.id);
-    const container = live?.containerId ? await this.deps.engine.inspectContainer(live.containerId) : undefined;
+    const process = live?.containerId ? await this.deps.runtime.inspect(live.containerId) : undefined;
     return {
       name: app.name,
       createdAt: app.createdAt,
@@ -58,7 +58,7 @@ export class AppService {
       domains: this.deps.domains.listForApp(app.id),
       deploying: this.deps.deployer.isDeploying(app.name),
       release: live ? releaseSummary(live) : null,
-      state: live ? (container?.status ?? 'missing') : null,
+      state: live ? (process?.status ?? 'missing') : null,
       buildDir: app.buildDir,
     };
   }
@@ -83,17 +83,16 @@ export class AppService {
       this.deps.onDestroy(app);
       this.deps.apps.delete(app.id);
       await this.deps.routes.reload();
-      const labels = instanceLabels(this.deps.instance, app.name);
-      const containers = await this.deps.engine.listContainers(labels);
-      for (const container of containers) await this.deps.engine.removeContainer(container.id);
-      const images = await this.deps.engine.listImages(`${this.deps.instance}/${app.name}`);
-      for (const image of images) await this.deps.engine.removeImage(image);
+      const processes = [...(await this.deps.runtime.list({ app: app.name })), ...(await this.deps.runtime.listOneOffs(app.name))];
+      await this.deps.runtime.remove(processes.map((process) => process.id));
+      const images = await this.deps.images.listImages(`${this.deps.instance}/${app.name}`);
+      for (const image of images) await this.deps.images.removeImage(image);
       this.deps.repositories.remove(app.name);
       await this.deps.deployer.removeBuildCache(app.name);
       // Volumes hold the app's data: kept unless asked, so an app created again under this name finds them.
-      const volumes = options.volumes ? await this.deps.engine.listVolumes(labels) : [];
-      for (const volume of volumes) await this.deps.engine.removeVolume(volume);
-      return { containers: containers.length, images: images.length, volumes: volumes.length };
+      const volumes = options.volumes ? await this.deps.runtime.listVolumes(app.name) : [];
+      for (const volume of volumes) await this.deps.runtime.removeVolume(volume);
+      return { containers: processes.length, images: images.length, volumes: volumes.length };
     });
   }
 }

@@ -1,16 +1,18 @@
 import os from 'node:os';
-import type { AppStore } from '../domain/ports.js';
+import type { AppStore, ConfigStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import { ValidationError } from '../domain/errors.js';
 import type { LimitsBody, LimitsView } from '../domain/shapes.js';
 import { parseMemory } from '../config.js';
 import { appLimits } from '../pipeline/start.js';
-import { rereleaseOrUndo, type RereleaseDeps } from './rerelease.js';
+import type { Deployer } from '../pipeline/deploy.js';
 
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 
-export interface LimitsDeps extends RereleaseDeps {
+export interface LimitsDeps {
   readonly apps: AppStore;
+  readonly configVars: ConfigStore;
+  readonly deployer: Pick<Deployer, 'changeApp'>;
   readonly defaults: { readonly appMemoryBytes: number; readonly appCpus: number };
 }
 
@@ -24,13 +26,18 @@ export class LimitsService {
 
   /** `memory` as Docker writes it ("256m"), null back to the default; `cpus` a number of cores, null likewise. */
   async set(app: App, changes: LimitsBody): Promise<{ limits: LimitsView; release: Release | null }> {
-    const next = {
-      memoryBytes: changes.memory === undefined ? app.memoryBytes : changes.memory === null ? null : validMemory(changes.memory),
-      cpus: changes.cpus === undefined ? app.cpus : changes.cpus === null ? null : validCpus(changes.cpus),
-    };
-    this.deps.apps.setLimits(app.id, next);
-    const updated = { ...app, ...next };
-    const release = await rereleaseOrUndo(this.deps, updated, () => this.deps.apps.setLimits(app.id, { memoryBytes: app.memoryBytes, cpus: app.cpus }));
+    const memoryBytes = changes.memory === undefined || changes.memory === null ? changes.memory : validMemory(changes.memory);
+    const cpus = changes.cpus === undefined || changes.cpus === null ? changes.cpus : validCpus(changes.cpus);
+    let updated = app;
+    // Decided under the app's lock from its limits then; written only once the new release is live.
+    const release = await this.deps.deployer.changeApp(app, (live) => {
+      const current = this.deps.apps.findByName(app.name) ?? app;
+      const next = { memoryBytes: memoryBytes === undefined ? current.memoryBytes : memoryBytes, cpus: cpus === undefined ? current.cpus : cpus };
+      updated = { ...current, ...next };
+      const commit = (): void => this.deps.apps.setLimits(app.id, next);
+      if (!live) return { commit };
+      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), limits: next } };
+    });
     return { limits: this.show(updated), release };
   }
 }

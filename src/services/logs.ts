@@ -1,4 +1,4 @@
-import type { ContainerEngine, ReleaseStore, TimestampedLine } from '../domain/ports.js';
+import type { AppRuntime, ReleaseStore, TimestampedLine } from '../domain/ports.js';
 import type { App } from '../domain/types.js';
 
 /**
@@ -26,7 +26,7 @@ export interface LogFollower {
 
 export interface LogServiceDeps {
   readonly releases: ReleaseStore;
-  readonly engine: ContainerEngine;
+  readonly runtime: Pick<AppRuntime, 'streamLogs' | 'inspect'>;
 }
 
 /** Runtime logs of an app's live container, from Docker. */
@@ -37,7 +37,7 @@ export class LogService {
     const containerId = this.deps.releases.live(app.id)?.containerId;
     if (!containerId) return [];
     const collected: TimestampedLine[] = [];
-    const stream = await this.deps.engine.streamLogs(containerId, { tail: lines, follow: false }, (line) => collected.push(line));
+    const stream = await this.deps.runtime.streamLogs(containerId, { tail: lines, follow: false }, (line) => collected.push(line));
     await stream.done;
     return collected.sort((a, b) => (timestampNanos(a.time) < timestampNanos(b.time) ? -1 : 1));
   }
@@ -70,7 +70,7 @@ export class LogService {
             : { sinceSeconds: sinceParameter(last ?? 0n), follow: true };
           first = false;
           try {
-            const stream = await this.deps.engine.streamLogs(live, options, emit);
+            const stream = await this.deps.runtime.streamLogs(live, options, emit);
             current = stream;
             if (stopped) stream.stop();
             await stream.done;
@@ -93,6 +93,6 @@ export class LogService {
 
   private async isRunning(containerId: string | undefined): Promise<boolean> {
     if (!containerId) return false;
-    return (await this.deps.engine.inspectContainer(containerId))?.running ?? false;
+    return (await this.deps.runtime.inspect(containerId))?.running ?? false;
   }
 }

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import type { AttachedProcess, ContainerEngine, ReleaseStore, VolumeStore } from '../domain/ports.js';
+import type { AppRuntime, AttachedProcess, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import { ConflictError, ValidationError } from '../domain/errors.js';
-import { instanceLabels, networkName, oneOffPlan, releaseRuntime, shellCommand } from '../pipeline/start.js';
+import { releaseRuntime, shellCommand } from '../pipeline/start.js';
 
 export interface OneOffDeps {
   readonly releases: ReleaseStore;
   readonly volumes: VolumeStore;
-  readonly engine: ContainerEngine;
+  readonly runtime: Pick<AppRuntime, 'runOneOff'>;
   readonly settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number };
 }
 
@@ -20,16 +20,8 @@ export class OneOffCommands {
     if (command.length === 0 || command.some((part) => typeof part !== 'string')) throw new ValidationError('give the command to run, e.g. `pilot run -- node -v`');
     const live = this.deps.releases.live(app.id);
     if (!live?.image || !live.port) throw new ConflictError(`${app.name} has no live release to run a command in: push to deploy it first`);
-    const { settings, engine } = this.deps;
-    await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
-    const plan = oneOffPlan(
-      releaseRuntime(app, { ...live, image: live.image, port: live.port }, settings, this.deps.volumes.list(app.id)),
-      'run',
-      randomBytes(4).toString('hex'),
-      [...command],
-      interactive,
-    );
-    return engine.runAttached(plan, onOutput);
+    const runtime = releaseRuntime(app, { ...live, image: live.image, port: live.port }, this.deps.settings, this.deps.volumes.list(app.id));
+    return this.deps.runtime.runOneOff(runtime, { kind: 'run', suffix: randomBytes(4).toString('hex'), command, interactive }, onOutput);
   }
 
   /**
@@ -38,12 +30,11 @@ export class OneOffCommands {
    */
   async startScheduled(app: App, release: Release, command: string, onOutput: (text: string) => void): Promise<AttachedProcess> {
     if (!release.image || !release.port) throw new ConflictError(`v${release.version} of ${app.name} has no image to run`);
-    const { settings, engine } = this.deps;
-    await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
-    const runtime = releaseRuntime(app, { ...release, image: release.image, port: release.port }, settings, this.deps.volumes.list(app.id));
-    const plan = oneOffPlan(runtime, 'cron', randomBytes(4).toString('hex'), shellCommand((Object.hasOwn(release.processes, command) ? release.processes[command] : null) ?? command));
+    const runtime = releaseRuntime(app, { ...release, image: release.image, port: release.port }, this.deps.settings, this.deps.volumes.list(app.id));
+    const shell = shellCommand((Object.hasOwn(release.processes, command) ? release.processes[command] : null) ?? command);
     // One decoder per stream: a character split across chunks is not garbled.
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-    return engine.runAttached(plan, (stream, chunk) => onOutput(decoders[stream].write(chunk)));
+    const run = { kind: 'cron' as const, suffix: randomBytes(4).toString('hex'), command: shell, interactive: false };
+    return this.deps.runtime.runOneOff(runtime, run, (stream, chunk) => onOutput(decoders[stream].write(chunk)));
   }
 }

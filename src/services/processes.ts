@@ -1,13 +1,13 @@
-import type { ContainerEngine, ContainerState, FormationStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
+import type { AppProcess, AppRuntime, FormationStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import { MAX_PROCESS_QUANTITY, type App, type Release } from '../domain/types.js';
-import { ConflictError, ValidationError } from '../domain/errors.js';
+import { ConflictError, DeployError, ValidationError } from '../domain/errors.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
-import { INDEX_LABEL, PROCESS_LABEL, RELEASE_LABEL, containerPlan, instanceLabels, isOneOff, processQuantities, releaseRuntime } from '../pipeline/start.js';
-import { checkProcesses, startProcesses } from '../pipeline/processes.js';
-import { WORKER_SETTLE_SECONDS } from '../pipeline/deploy.js';
+import { processQuantities, releaseRuntime } from '../pipeline/start.js';
+import { RolloutFailure, planRestart, planScale, type Rollout, type RolloutPlan, type RunnableRelease } from '../pipeline/rollout.js';
+import { DeployOutput } from '../pipeline/output.js';
 
-/** A container of the live release, or (index and container null) a process type scaled to 0. */
+/** A process of the live release, or (index and container null) a process type scaled to 0. */
 export interface ProcessStatus {
   readonly type: string;
   readonly index: number | null;
@@ -32,9 +32,10 @@ export interface ProcessDeps {
   readonly releases: ReleaseStore;
   readonly formation: FormationStore;
   readonly volumes: VolumeStore;
-  readonly engine: ContainerEngine;
-  readonly deployer: Deployer;
-  readonly routes: RouteTable;
+  readonly runtime: AppRuntime;
+  readonly rollout: Rollout;
+  readonly deployer: Pick<Deployer, 'withAppLock'>;
+  readonly routes: Pick<RouteTable, 'reload'>;
   readonly settings: ProcessSettings;
 }
 
@@ -43,29 +44,29 @@ export type ProcessAction = 'restart' | 'stop' | 'start';
 /** The state shown for a process type that runs no container. */
 const SCALED_TO_ZERO = 'scaled to 0';
 
-/** The live release's containers as Docker sees them: status, restart/stop/start, scale. */
+/** The live release's processes as the runtime sees them: status, restart/stop/start, scale. */
 export class ProcessControl {
   constructor(private readonly deps: ProcessDeps) {}
 
   async list(app: App): Promise<ProcessStatus[]> {
     const live = this.deps.releases.live(app.id);
     if (!live) return [];
+    const quantities = processQuantities(live, this.deps.formation.get(app.id));
     const statuses: ProcessStatus[] = [];
-    for (const summary of await this.containersOf(app, live)) {
-      const container = await this.deps.engine.inspectContainer(summary.id);
-      const startedAt = container?.running ? (container.startedAt ?? null) : null;
+    for (const listed of await this.serving(app, live, quantities)) {
+      const process = (await this.deps.runtime.inspect(listed.id)) ?? listed;
+      const startedAt = process.running ? (process.startedAt ?? null) : null;
       statuses.push({
-        type: summary.labels[PROCESS_LABEL] ?? 'web',
-        index: Number(summary.labels[INDEX_LABEL] ?? 1),
+        type: process.identity.type,
+        index: process.identity.index,
         release: live.version,
-        container: summary.name,
-        state: container?.status ?? 'missing',
+        container: process.name,
+        state: process.status,
         startedAt,
         uptimeSeconds: startedAt ? Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)) : null,
-        restarts: container?.restartCount ?? 0,
+        restarts: process.restartCount,
       });
     }
-    const quantities = processQuantities(live, this.deps.formation.get(app.id));
     for (const type of Object.keys(quantities).sort()) {
       if (quantities[type] !== 0) continue;
       statuses.push({ type, index: null, release: live.version, container: null, state: SCALED_TO_ZERO, startedAt: null, uptimeSeconds: null, restarts: 0 });
@@ -73,17 +74,27 @@ export class ProcessControl {
     return statuses;
   }
 
-  /** Acts on every container of the live release, then reloads the routes: a started container may have a new address. */
-  async act(app: App, action: ProcessAction): Promise<ProcessStatus[]> {
+  /**
+   * Restarts every process of the live release blue/green (new ones start, are checked, take
+   * the traffic, the old ones drain): no request fails. Only non-web types named: restarted in
+   * place, as nothing routes to them. Stop and start act in place, then the routes follow.
+   */
+  async act(app: App, action: ProcessAction, types?: readonly string[]): Promise<ProcessStatus[]> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       const live = this.requireLive(app);
-      const { engine, settings } = this.deps;
-      const containers = await this.containersOf(app, live);
+      const { runtime, settings } = this.deps;
+      const quantities = processQuantities(live, this.deps.formation.get(app.id));
+      for (const type of types ?? []) if (!(type in live.processes)) throw new ValidationError(this.unknownType(live, type));
+      if (action === 'restart' && (!types || types.includes('web'))) {
+        await this.roll(app, (runnable, existing) => planRestart(app, runnable, this.runtimeOf(app, runnable), quantities, existing));
+        return this.list(app);
+      }
+      const processes = (await this.serving(app, live, quantities)).filter((process) => !types || types.includes(process.identity.type));
       await Promise.all(
-        containers.map((container) => {
-          if (action === 'restart') return engine.restartContainer(container.id, settings.stopTimeoutSeconds);
-          if (action === 'stop') return engine.stopContainer(container.id, settings.stopTimeoutSeconds);
-          return engine.resumeContainer(container.id);
+        processes.map((process) => {
+          if (action === 'restart') return runtime.restart(process.id, settings.stopTimeoutSeconds);
+          if (action === 'stop') return runtime.stop(process.id, settings.stopTimeoutSeconds);
+          return runtime.resume(process.id);
         }),
       );
       await this.deps.routes.reload();
@@ -92,9 +103,9 @@ export class ProcessControl {
   }
 
   /**
-   * Changes how many containers of each type run, without a rebuild or a dropped request:
-   * new web containers join the route once healthy; removed ones leave it, drain, then stop.
-   * The scale is kept for the next releases.
+   * Changes how many processes of each type run, without a rebuild or a dropped request: new
+   * web processes join the route once healthy; removed ones leave it, drain, then stop. The
+   * scale is kept for the next releases, written once the change serves.
    */
   async scale(app: App, quantities: Readonly<Record<string, number>>): Promise<ProcessStatus[]> {
     return this.deps.deployer.withAppLock(app.name, async () => {
@@ -103,59 +114,49 @@ export class ProcessControl {
         if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_PROCESS_QUANTITY) {
           throw new ValidationError(`${type}=${quantity}: a scale is a whole number from 0 to ${MAX_PROCESS_QUANTITY}`);
         }
-        if (live && !(type in live.processes)) {
-          throw new ValidationError(`v${live.version} has no process type "${type}" (its types: ${Object.keys(live.processes).join(', ') || 'none'})`);
-        }
+        if (live && !(type in live.processes)) throw new ValidationError(this.unknownType(live, type));
         // app.json formation wins at every deploy (see processQuantities): a scale here would not last.
         const declared = live?.formation[type];
         if (declared !== undefined) {
           throw new ConflictError(`${type} is scaled by app.json formation (${type}.quantity: ${declared}) in v${live?.version}: change app.json and push to scale it`);
         }
       }
+      const commit = (): void => this.deps.formation.set(app.id, quantities);
       if (!live) {
-        this.deps.formation.set(app.id, quantities);
+        commit();
         return [];
       }
-      const containers = await this.containersOf(app, live);
-      await this.scaleUp(app, live, containers, quantities);
-      // Only now do new web containers count in the routes; removed ones leave them here.
-      this.deps.formation.set(app.id, quantities);
-      await this.deps.routes.reload();
-      const scale = processQuantities(live, this.deps.formation.get(app.id));
-      const surplus = containers.filter((container) => {
-        const type = container.labels[PROCESS_LABEL] ?? 'web';
-        return Number(container.labels[INDEX_LABEL] ?? 1) > (scale[type] ?? 0);
-      });
-      if (surplus.length > 0) {
-        await new Promise((resolve) => setTimeout(resolve, this.deps.settings.drainSeconds * 1000));
-        await Promise.all(surplus.map((container) => this.deps.engine.stopContainer(container.id, this.deps.settings.stopTimeoutSeconds)));
-        for (const container of surplus) await this.deps.engine.removeContainer(container.id);
-      }
+      const next = processQuantities(live, { ...this.deps.formation.get(app.id), ...quantities });
+      await this.roll(app, (runnable, existing) => planScale(app, runnable, this.runtimeOf(app, runnable), next, existing), commit);
       return this.list(app);
     });
   }
 
-  private async scaleUp(app: App, live: Release, containers: readonly ContainerState[], quantities: Readonly<Record<string, number>>): Promise<void> {
-    const { settings, engine } = this.deps;
-    if (!live.image || !live.port || !live.slot) throw new ConflictError(`v${live.version} has no image to start more containers from`);
-    const runtime = releaseRuntime(app, { ...live, image: live.image, port: live.port }, settings, this.deps.volumes.list(app.id));
-    const plans = Object.entries(quantities).flatMap(([type, quantity]) => {
-      const running = new Set(containers.filter((container) => (container.labels[PROCESS_LABEL] ?? 'web') === type).map((container) => Number(container.labels[INDEX_LABEL] ?? 1)));
-      return Array.from({ length: quantity }, (_, offset) => offset + 1)
-        .filter((index) => !running.has(index))
-        .map((index) => containerPlan(runtime, { slot: live.slot as 'blue' | 'green', type, index, command: live.processes[type] ?? null }));
-    });
-    if (plans.length === 0) return;
-    const started: string[] = [];
+  /** Runs a rollout of the live release (the caller holds the app's lock); a failure says what serves on. */
+  private async roll(app: App, plan: (live: RunnableRelease, existing: AppProcess[]) => RolloutPlan, commit: () => void = () => undefined): Promise<void> {
+    const live = this.requireLive(app);
+    if (!live.image || !live.port) throw new ConflictError(`v${live.version} has no image to start processes from`);
+    const runnable = { ...live, image: live.image, port: live.port };
+    const rolloutPlan = plan(runnable, await this.deps.runtime.list({ app: app.name }));
+    if (rolloutPlan.start.length === 0 && rolloutPlan.retire.length === 0) {
+      commit();
+      return;
+    }
     try {
-      for (const plan of plans) await engine.removeContainer(plan.name);
-      const processes = await startProcesses(engine, plans, (id) => started.push(id));
-      await checkProcesses(engine, processes, { port: live.port, healthChecks: live.healthChecks, healthTimeoutSeconds: settings.healthTimeoutSeconds, settleSeconds: WORKER_SETTLE_SECONDS });
-      for (const process of processes) await engine.keepRunning(process.containerId);
-    } catch (error) {
-      for (const id of started) await engine.removeContainer(id).catch(() => undefined);
+      await this.deps.rollout.run(rolloutPlan, new DeployOutput(() => undefined), { commit });
+    } catch (failure) {
+      const error = failure instanceof RolloutFailure ? failure.cause : failure;
+      if (error instanceof DeployError) throw new DeployError(error.code, `${error.message}; v${live.version} serves on as before`, { cause: error });
       throw error;
     }
+  }
+
+  private runtimeOf(app: App, live: RunnableRelease) {
+    return releaseRuntime(app, live, this.deps.settings, this.deps.volumes.list(app.id));
+  }
+
+  private unknownType(live: Release, type: string): string {
+    return `v${live.version} has no process type "${type}" (its types: ${Object.keys(live.processes).join(', ') || 'none'})`;
   }
 
   private requireLive(app: App): Release {
@@ -164,11 +165,9 @@ export class ProcessControl {
     return live;
   }
 
-  private async containersOf(app: App, release: Release): Promise<ContainerState[]> {
-    const labels = { ...instanceLabels(this.deps.settings.instance, app.name), [RELEASE_LABEL]: String(release.version) };
-    const containers = await this.deps.engine.listContainers(labels);
-    return containers
-      .filter((container) => !isOneOff(container.labels))
-      .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  /** The live release's processes in its slot, up to each type's quantity (those past it are draining away). */
+  private async serving(app: App, live: Release, quantities: Readonly<Record<string, number>>): Promise<AppProcess[]> {
+    const processes = await this.deps.runtime.list({ app: app.name, release: live.version });
+    return processes.filter((process) => process.identity.slot === live.slot && process.identity.index <= (quantities[process.identity.type] ?? 0));
   }
 }

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { ConfigStore, ContainerEngine, ReleaseStore, VolumeStore } from '../domain/ports.js';
+import type { AppRuntime, ConfigStore, VolumeStore } from '../domain/ports.js';
 import type { App, Release, Volume } from '../domain/types.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { rereleaseOrUndo } from './rerelease.js';
-import type { Deployer } from '../pipeline/deploy.js';
-import { instanceLabels } from '../pipeline/start.js';
+import type { AppChange, Deployer } from '../pipeline/deploy.js';
 
 const MOUNT_PATH = /^\/[A-Za-z0-9._\-/]{1,200}$/;
 
@@ -29,10 +27,9 @@ export function volumeName(instance: string, app: string, mountPath: string): st
 
 export interface StorageDeps {
   readonly volumes: VolumeStore;
-  readonly releases: ReleaseStore;
   readonly configVars: ConfigStore;
-  readonly engine: ContainerEngine;
-  readonly deployer: Deployer;
+  readonly runtime: Pick<AppRuntime, 'ensureVolume' | 'listVolumes' | 'removeVolume'>;
+  readonly deployer: Pick<Deployer, 'changeApp'>;
   readonly instance: string;
 }
 
@@ -49,25 +46,40 @@ export class StorageService {
 
   async mount(app: App, requested: string): Promise<{ volume: Volume; release: Release | null }> {
     const mountPath = validateMountPath(requested);
-    if (this.deps.volumes.list(app.id).some((volume) => volume.path === mountPath)) throw new ConflictError(`${app.name} has a volume at ${mountPath} already`);
-    const name = volumeName(this.deps.instance, app.name, mountPath);
-    await this.deps.engine.ensureVolume(name, instanceLabels(this.deps.instance, app.name));
-    this.deps.volumes.add(app.id, { path: mountPath, name });
-    const release = await this.rerelease(app, () => this.deps.volumes.remove(app.id, mountPath));
-    return { volume: this.deps.volumes.list(app.id).find((volume) => volume.path === mountPath) as Volume, release };
+    const volume = { path: mountPath, name: volumeName(this.deps.instance, app.name, mountPath) };
+    const existed = (await this.deps.runtime.listVolumes(app.name)).includes(volume.name);
+    await this.deps.runtime.ensureVolume(app.name, volume.name);
+    try {
+      const release = await this.change(app, (volumes) => {
+        if (volumes.some((existing) => existing.path === mountPath)) throw new ConflictError(`${app.name} has a volume at ${mountPath} already`);
+        return { volumes: [...volumes, volume], commit: () => this.deps.volumes.add(app.id, volume) };
+      });
+      return { volume: this.deps.volumes.list(app.id).find((mounted) => mounted.path === mountPath) as Volume, release };
+    } catch (error) {
+      // A mount that never applied leaves no volume behind (one kept from before stays: it holds data).
+      if (!existed) await this.deps.runtime.removeVolume(volume.name).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Unmounts; the volume and its files stay (apps:destroy --volumes removes them). */
   async unmount(app: App, requested: string): Promise<{ volume: Volume; release: Release | null }> {
     const mountPath = validateMountPath(requested);
-    const volume = this.deps.volumes.list(app.id).find((existing) => existing.path === mountPath);
-    if (!volume) throw new NotFoundError(`${app.name} has no volume at ${mountPath} (see \`pilot storage\`)`);
-    this.deps.volumes.remove(app.id, mountPath);
-    const release = await this.rerelease(app, () => this.deps.volumes.add(app.id, volume));
-    return { volume, release };
+    let unmounted: Volume | undefined;
+    const release = await this.change(app, (volumes) => {
+      unmounted = volumes.find((existing) => existing.path === mountPath);
+      if (!unmounted) throw new NotFoundError(`${app.name} has no volume at ${mountPath} (see \`pilot storage\`)`);
+      return { volumes: volumes.filter((existing) => existing.path !== mountPath), commit: () => this.deps.volumes.remove(app.id, mountPath) };
+    });
+    return { volume: unmounted as Volume, release };
   }
 
-  private rerelease(app: App, undo: () => void): Promise<Release | null> {
-    return rereleaseOrUndo(this.deps, app, undo);
+  /** The volumes after a change, decided under the app's lock, and written once the release that mounts them is live. */
+  private change(app: App, decide: (volumes: Volume[]) => { volumes: Pick<Volume, 'path' | 'name'>[]; commit: () => void }): Promise<Release | null> {
+    return this.deps.deployer.changeApp(app, (live): AppChange => {
+      const { volumes, commit } = decide(this.deps.volumes.list(app.id));
+      if (!live) return { commit };
+      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), volumes } };
+    });
   }
 }

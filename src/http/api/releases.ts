@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { ConflictError, DeployError, NotFoundError } from '../../domain/errors.js';
+import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { App, Release } from '../../domain/types.js';
-import type { ImageReleaseResult } from '../../pipeline/deploy.js';
 import { parseConfigChange, planConfigChange } from '../../services/config-vars.js';
 import { AppParams, ConfigChangeBody, ConfigView, DeployStatus, ReleaseParams, ReleaseView, RollbackBody } from '../../domain/shapes.js';
 import { appAccess, appFor, errorResponses, releaseView, type ApiDeps } from './context.js';
@@ -46,8 +45,11 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
       const app = appFor(deps, request);
       const version = request.body?.version;
       const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
-      const result = await deps.deployer.releaseFromImage({ app, kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys });
-      return liveOrFail(deps, result);
+      const release = await deps.deployer.changeApp(app, () => ({
+        commit: () => undefined,
+        release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys },
+      }));
+      return releaseView(release as Release);
     },
   );
 
@@ -75,17 +77,17 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
     async (request) => {
       const app = appFor(deps, request);
       const change = { set: {}, unset: [], build: {}, ...request.body };
-      const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, change);
-      const live = deps.releases.live(app.id);
-      const nextBuild = [...planned.nextBuild];
-      if (!live || !planned.runtimeChanged) {
+      let nextBuild: string[] = [];
+      // Planned under the app's lock from the vars then, so concurrent changes never lose one.
+      const release = await deps.deployer.changeApp(app, (live) => {
+        const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, change);
+        nextBuild = [...planned.nextBuild];
         // Nothing runs yet, or only build flags changed: the next deploy starts with these.
-        deps.configVars.replace(app.id, planned.vars, planned.buildKeys);
-        return { config: { ...planned.vars }, buildKeys: [...planned.buildKeys], nextBuild, release: null };
-      }
-      const result = await deps.deployer.releaseFromImage({ app, kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys });
-      const release = liveOrFail(deps, result);
-      return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild, release };
+        if (!live || !planned.runtimeChanged) return { commit: () => deps.configVars.replace(app.id, planned.vars, planned.buildKeys) };
+        // The release's config becomes the app's as it goes live.
+        return { commit: () => undefined, release: { kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys } };
+      });
+      return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild, release: release ? releaseView(release) : null };
     },
   );
 
@@ -121,16 +123,4 @@ function previousRelease(deps: ApiDeps, app: App): Release {
   const previous = deps.releases.list(app.id).find((release) => release.version < live.version && release.status === 'retired');
   if (!previous) throw new ConflictError(`${app.name} has no earlier release that served: nothing to roll back to`);
   return previous;
-}
-
-/** A release that did not go live is a 422 whose message is the release's failure. */
-function liveOrFail(deps: ApiDeps, result: ImageReleaseResult): ReleaseView {
-  if (!result.live) {
-    const live = deps.releases.live(result.release.appId);
-    throw new DeployError(
-      'PILOT_RELEASE_FAILED',
-      `v${result.release.version} failed: ${result.release.failureReason ?? 'unknown reason'}; ${live ? `v${live.version} is still serving` : 'nothing serves'}`,
-    );
-  }
-  return releaseView(result.release);
 }

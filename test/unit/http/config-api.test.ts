@@ -2,24 +2,31 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiDeps } from '../../../src/http/api/context.js';
 import type { App } from '../../../src/domain/types.js';
-import type { ImageReleaseRequest } from '../../../src/pipeline/deploy.js';
+import type { AppChange, ImageRelease } from '../../../src/pipeline/deploy.js';
+import type { Release } from '../../../src/domain/types.js';
 import { goLive } from '../../helpers/releases.js';
 import { TEST_ADMIN_TOKEN, buildTestApp } from '../../helpers/api.js';
 
-/** The real control plane on SQLite ':memory:' with a fake deployer that records the releases asked for. */
+/** The real control plane on SQLite ':memory:' with a fake deployer that records the releases asked for (each goes live). */
 async function configApi(t: { after(fn: () => Promise<unknown>): void }, options: { live: boolean }) {
-  const asked: ImageReleaseRequest[] = [];
+  const asked: ImageRelease[] = [];
   const { app: server, apps, releases, configVars } = await buildTestApp(t, {
     apps: ['shop'],
-    replace: ({ releases, configVars, apps }) => ({
+    replace: ({ releases, configVars }) => ({
       deployer: {
-        async releaseFromImage(request: ImageReleaseRequest) {
+        async changeApp(target: App, decide: (live: Release | undefined) => AppChange) {
+          const change = decide(releases.live(target.id));
+          if (!change.release) {
+            change.commit();
+            return null;
+          }
+          const request = change.release;
           asked.push(request);
-          const appId = apps.findByName('shop')?.id ?? 0;
-          const release = releases.create({ appId, kind: request.kind, gitSha: request.from.gitSha, config: request.config, buildKeys: request.from.buildKeys });
+          const release = releases.create({ appId: target.id, kind: request.kind, gitSha: request.from.gitSha, config: request.config, buildKeys: request.from.buildKeys });
           goLive(releases, release.id);
-          configVars.replace(appId, request.config, request.buildKeys ?? []);
-          return { release: releases.get(release.id), live: true };
+          configVars.replace(target.id, request.config, request.buildKeys);
+          change.commit();
+          return releases.get(release.id);
         },
       } as unknown as ApiDeps['deployer'],
     }),

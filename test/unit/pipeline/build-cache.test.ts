@@ -31,7 +31,7 @@ function fakes(failing?: string, stages: readonly (string | undefined)[] = []) {
     async keepBuildCache(_buildDir: string, app: string, name: string) { record(`keep ${name} for ${app}`); },
     async writeFile(_buildDir: string, name: string) { record(`write ${name}`); },
   } as unknown as Workspaces;
-  const deps: BuildDeps = { engine, workspaces, renderDockerfile: () => 'FROM x', buildpackDir: (name) => `/bp/${name}` };
+  const deps: BuildDeps = { images: engine, workspaces, renderDockerfile: () => 'FROM x', buildpackDir: (name) => `/bp/${name}` };
   const lines: string[] = [];
   return { deps, calls, lines, output: new DeployOutput((line) => lines.push(line)) };
 }

@@ -34,7 +34,7 @@ async function build(options: { files: Record<string, string>; buildVars: Record
     async copyIn() {},
   } as unknown as Workspaces;
   const renderer = createTemplateRenderer();
-  const deps: BuildDeps = { engine, workspaces, renderDockerfile: renderer.renderDockerfile, buildpackDir: renderer.buildpackDir };
+  const deps: BuildDeps = { images: engine, workspaces, renderDockerfile: renderer.renderDockerfile, buildpackDir: renderer.buildpackDir };
   const plan = detectBuildpack({ files: new Set(files.keys()), contents: files }, settings);
   const input = { app: 'shop', buildDir: '/tmp/build-x', plan, tag: 'pt/shop:v3', timeoutSeconds: 60, buildVars: options.buildVars, limits: { cpus: 1, memoryBytes: 1024 ** 3 }, maxCacheBytes: 1024 ** 2 };
   const result = buildReleaseImage(deps, input, new DeployOutput((line) => lines.push(line)));

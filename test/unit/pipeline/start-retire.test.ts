@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { containerPlan, formationPlan, oneOffPlan, processQuantities } from '../../../src/pipeline/start.js';
+import { containerPlan, formationProcesses, oneOffPlan, processQuantities } from '../../../src/pipeline/start.js';
 import { imagesToPrune } from '../../../src/pipeline/retire.js';
 import { NO_DEPLOY_SCRIPTS, type Release, type ReleaseStatus } from '../../../src/domain/types.js';
 
@@ -12,7 +12,7 @@ const runtime = {
 
 describe('containerPlan', () => {
   it('names web.1 by instance, app and slot, sets PORT over config, labels the process and mounts the volumes', () => {
-    const plan = containerPlan(runtime, { slot: 'green', type: 'web', index: 1, command: null });
+    const plan = containerPlan(runtime, { identity: { app: 'shop', release: 7, slot: 'green', type: 'web', index: 1 }, command: null });
     assert.equal(plan.name, 'pt-1-shop-green');
     assert.equal(plan.network, 'pt-1-net');
     assert.deepEqual(plan.env, { DATABASE_URL: 'postgres://x', PORT: '5000' });
@@ -26,20 +26,23 @@ describe('containerPlan', () => {
   });
 });
 
-describe('formationPlan', () => {
+describe('formationProcesses', () => {
+  const release = (processes: Record<string, string>) => ({ app: 'shop', version: 7, processes });
+
   it('plans every process type at its scale, web first, Procfile commands under a shell', () => {
-    const plans = formationPlan(runtime, 'blue', { worker: 'node worker.js', web: 'node web.js', clock: 'node clock.js' }, { web: 2, clock: 0, worker: 1 });
+    const processes = formationProcesses(release({ worker: 'node worker.js', web: 'node web.js', clock: 'node clock.js' }), 'blue', { web: 2, clock: 0, worker: 1 });
+    const plans = processes.map((process) => containerPlan(runtime, process));
     assert.deepEqual(plans.map((plan) => plan.name), ['pt-1-shop-blue', 'pt-1-shop-blue-web.2', 'pt-1-shop-blue-worker.1']);
     assert.deepEqual(plans[2]?.command, ['/bin/sh', '-c', 'exec node worker.js']);
   });
 
   it('plans nothing for a type at 0 or without a quantity', () => {
-    assert.deepEqual(formationPlan(runtime, 'blue', { worker: 'node worker.js' }, { worker: 0 }), []);
-    assert.deepEqual(formationPlan(runtime, 'blue', { worker: 'node worker.js' }, {}), []);
+    assert.deepEqual(formationProcesses(release({ worker: 'node worker.js' }), 'blue', { worker: 0 }), []);
+    assert.deepEqual(formationProcesses(release({ worker: 'node worker.js' }), 'blue', {}), []);
   });
 
   it('plans one-off containers that are never restarted and never clash with processes', () => {
-    const plan = oneOffPlan(runtime, 'release', 'v7', ['/bin/sh', '-c', 'exec migrate']);
+    const plan = oneOffPlan(runtime, { kind: 'release', suffix: 'v7', command: ['/bin/sh', '-c', 'exec migrate'], interactive: false });
     assert.equal(plan.name, 'pt-1-shop-release-v7');
     assert.equal(plan.labels['pilot.process'], 'release');
     assert.equal(plan.restartPolicy, 'no');

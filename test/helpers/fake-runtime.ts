@@ -1,0 +1,222 @@
+import type {
+  AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, HealthResult, LogStream, OneOffProcess, OneOffRun,
+  ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess,
+} from '../../src/domain/ports.js';
+import { DeployError, ProcessCheckError } from '../../src/domain/errors.js';
+import { compareProcesses, processLabel, processName, type ProcessFilter, type ProcessIdentity } from '../../src/domain/process-identity.js';
+
+/** What a fake process does when checked. */
+export type CheckBehaviour = 'healthy' | 'exits' | 'times-out';
+
+interface FakeProcess extends AppProcess {
+  readonly runtime: ReleaseRuntime;
+}
+
+/**
+ * The runtime port in memory: processes get ids and addresses, start and stop at once, and
+ * behave as a test scripts them (a process that exits, a check that times out, a start or a
+ * retire that fails). `events` tells the order things happened in, e.g. `start web.1 v2 green`.
+ */
+export class FakeRuntime implements AppRuntime {
+  readonly events: string[] = [];
+  readonly oneOffRuns: string[] = [];
+  private readonly processes = new Map<string, FakeProcess>();
+  private nextId = 1;
+  private readonly starts = new Set<() => void>();
+  /** How each process is checked, by `type.index` or `vN type.index`; healthy when unset. */
+  readonly checks = new Map<string, CheckBehaviour>();
+  /** Starting these (`type.index`, or `vN type.index`) fails with the engine's message. */
+  readonly failingStarts = new Set<string>();
+  /** Retiring fails (the engine refuses the stop). */
+  failRetire = false;
+  /** Exit codes of one-off commands, by a word of their command. */
+  readonly oneOffExitCodes = new Map<string, number>();
+  /** The logs a process has, for the deploy to show when it fails. */
+  logsOf: (process: StartedProcess) => string = (process) => `log of ${processLabel(process.identity)}`;
+
+  async ping(): Promise<void> {}
+
+  watchStarts(listener: () => void): { stop(): void } {
+    this.starts.add(listener);
+    return { stop: () => this.starts.delete(listener) };
+  }
+
+  async start(runtime: ReleaseRuntime, processes: readonly ProcessToStart[], started: (process: StartedProcess) => void): Promise<StartedProcess[]> {
+    const result: StartedProcess[] = [];
+    for (const { identity } of processes) {
+      const name = processName(runtime.instance, identity);
+      const clash = [...this.processes.values()].find((process) => process.name === name);
+      if (clash) throw new Error(`Conflict. The container name "/${name}" is already in use by ${clash.id}`);
+      if (this.failingStarts.has(processLabel(identity)) || this.failingStarts.has(`v${identity.release} ${processLabel(identity)}`)) {
+        throw new DeployError('PILOT_START_FAILED', `could not start ${processLabel(identity)}: no such image`);
+      }
+      const id = `c${this.nextId++}`;
+      const process: FakeProcess = {
+        id, name, identity, runtime, running: true, status: 'running', exitCode: 0, startedAt: new Date().toISOString(), restartCount: 0,
+        address: `10.0.${Math.floor(this.nextId / 250)}.${this.nextId % 250}`,
+      };
+      this.processes.set(id, process);
+      this.events.push(`start ${describe(identity)}`);
+      started(process);
+      result.push(process);
+      for (const listener of this.starts) listener();
+    }
+    return result;
+  }
+
+  async check(processes: readonly StartedProcess[], settings: CheckSettings): Promise<{ processes: CheckedProcess[]; health: HealthResult | undefined }> {
+    const checked: CheckedProcess[] = [];
+    for (const process of processes) {
+      const behaviour = this.checks.get(`v${process.identity.release} ${processLabel(process.identity)}`) ?? this.checks.get(processLabel(process.identity)) ?? 'healthy';
+      this.events.push(`check ${describe(process.identity)}: ${behaviour}`);
+      if (behaviour === 'exits') {
+        this.set(process.id, { running: false, status: 'exited', exitCode: 1 });
+        throw new ProcessCheckError(`${processLabel(process.identity)}: the process exited with code 1 before answering`, process.id);
+      }
+      if (behaviour === 'times-out') {
+        throw new ProcessCheckError(`${processLabel(process.identity)}: no answer on port ${settings.port} within ${settings.healthTimeoutSeconds} s`, process.id);
+      }
+      const address = this.processes.get(process.id)?.address;
+      checked.push({ ...process, upstream: process.identity.type === 'web' && address ? `${address}:${settings.port}` : undefined });
+    }
+    return { processes: checked, health: checked.some((process) => process.upstream) ? { attempts: 1, elapsedMs: 5 } : undefined };
+  }
+
+  async keepServing(processes: readonly StartedProcess[]): Promise<void> {
+    for (const process of processes) this.events.push(`serve ${describe(process.identity)}`);
+  }
+
+  async list(filter: ProcessFilter = {}): Promise<AppProcess[]> {
+    return [...this.processes.values()]
+      .filter(({ identity }) => (filter.app === undefined || identity.app === filter.app) && (filter.release === undefined || identity.release === filter.release) && (filter.slot === undefined || identity.slot === filter.slot))
+      .sort((a, b) => compareProcesses(a.identity, b.identity) || a.name.localeCompare(b.name));
+  }
+
+  async listOneOffs(): Promise<OneOffProcess[]> {
+    return [];
+  }
+
+  async inspect(id: string): Promise<AppProcess | undefined> {
+    return this.processes.get(id);
+  }
+
+  routeTarget(process: Pick<AppProcess, 'address'>, port: number): string | undefined {
+    return process.address ? `${process.address}:${port}` : undefined;
+  }
+
+  async retire(processes: readonly { readonly id: string }[]): Promise<void> {
+    if (this.failRetire) throw new Error('the engine refused to stop the container');
+    for (const { id } of processes) {
+      const process = this.processes.get(id);
+      if (process) this.events.push(`retire ${describe(process.identity)}`);
+      this.processes.delete(id);
+    }
+  }
+
+  async remove(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const process = this.processes.get(id);
+      if (process) this.events.push(`remove ${describe(process.identity)}`);
+      this.processes.delete(id);
+    }
+  }
+
+  async restart(id: string): Promise<void> {
+    const process = this.processes.get(id);
+    if (process) this.set(id, { restartCount: process.restartCount + 1, running: true, status: 'running' });
+  }
+
+  async stop(id: string): Promise<void> {
+    this.set(id, { running: false, status: 'exited' });
+  }
+
+  async resume(id: string): Promise<void> {
+    this.set(id, { running: true, status: 'running' });
+  }
+
+  async lastLogs(id: string): Promise<string> {
+    const process = this.processes.get(id);
+    return process ? this.logsOf(process) : '';
+  }
+
+  async streamLogs(): Promise<LogStream> {
+    return { stop: () => undefined, done: Promise.resolve() };
+  }
+
+  async runOneOff(runtime: ReleaseRuntime, run: OneOffRun, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
+    const command = run.command.at(-1) ?? '';
+    this.oneOffRuns.push(`${run.kind} v${runtime.version}: ${command}`);
+    onOutput('stdout', Buffer.from(`output of ${command}\n`));
+    const code = [...this.oneOffExitCodes].find(([word]) => command.includes(word))?.[1] ?? 0;
+    return { stdin: undefined, exitCode: Promise.resolve(code), resize: async () => undefined, kill: async () => undefined };
+  }
+
+  async ensureVolume(): Promise<void> {}
+  async listVolumes(): Promise<string[]> {
+    return [];
+  }
+  async removeVolume(): Promise<void> {}
+
+  /** A process as it runs now, by `vN type.index slot`; for assertions. */
+  running(): string[] {
+    return [...this.processes.values()].sort((a, b) => a.identity.release - b.identity.release || compareProcesses(a.identity, b.identity)).map((process) => describe(process.identity));
+  }
+
+  /** What the engine would do behind Pilot's back: a crash, a new address after an engine restart. */
+  set(id: string, change: Partial<Pick<AppProcess, 'running' | 'status' | 'exitCode' | 'address' | 'restartCount'>>): void {
+    const process = this.processes.get(id);
+    if (process) this.processes.set(id, { ...process, ...change });
+  }
+
+  /** Puts a process there as a crash of Pilot left it (started, never recorded as serving). */
+  leave(runtime: ReleaseRuntime, identity: ProcessIdentity): string {
+    const id = `c${this.nextId++}`;
+    this.processes.set(id, {
+      id, name: processName(runtime.instance, identity), identity, runtime, running: true, status: 'running', exitCode: 0,
+      startedAt: new Date().toISOString(), restartCount: 0, address: `10.9.0.${this.nextId}`,
+    });
+    return id;
+  }
+}
+
+function describe(identity: ProcessIdentity): string {
+  return `v${identity.release} ${processLabel(identity)} ${identity.slot}`;
+}
+
+/**
+ * Caddy's admin API as Pilot uses it: a load replaces the config (or is refused, as a test
+ * scripts it); the upstreams are those of the last accepted Caddyfile.
+ */
+export class FakeRouteLoader implements RouteLoader {
+  readonly loaded: string[] = [];
+  /** Refuses the next loads with Caddy's message while this is set. */
+  refusal: string | undefined;
+  /** Accepts loads but then reports no upstream of them (a Caddy that did not take the config). */
+  dropUpstreams = false;
+  private config = '';
+
+  async load(caddyfile: string): Promise<void> {
+    if (this.refusal) throw new Error(this.refusal);
+    this.loaded.push(caddyfile);
+    this.config = caddyfile;
+  }
+
+  async reachable(): Promise<boolean> {
+    return true;
+  }
+
+  async upstreams(): Promise<string[]> {
+    if (this.dropUpstreams) return [];
+    return [...this.config.matchAll(/\b(\d+\.\d+\.\d+\.\d+:\d+)\b/g)].map((match) => match[1] as string);
+  }
+
+  async configFingerprint(): Promise<string> {
+    return `${this.config.length}:${this.loaded.length}`;
+  }
+
+  /** Someone else replaced Caddy's config (a restart with another file). */
+  replaceBehindPilot(): void {
+    this.config = '';
+    this.loaded.push('');
+  }
+}
