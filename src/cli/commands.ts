@@ -9,34 +9,10 @@ import { followLogs, type LogLine } from './logs.js';
 import { runCommand } from './run.js';
 import { registerCronCommands } from './cron.js';
 import { configLines, configSetBody, configSetSummary, nextBuildLines, type ConfigView } from './config-vars.js';
+import type { AppStatus, LimitsView, ProcessView, ReleaseView, VolumeView } from '../domain/shapes.js';
 
 interface GlobalOptions {
   json?: boolean;
-}
-
-interface AppStatus {
-  name: string;
-  url: string;
-  domains: string[];
-  deploying: boolean;
-  release: { version: number; kind: string; gitSha: string | null; createdAt: string } | null;
-  state: string | null;
-  createdAt: string;
-  buildDir: string | null;
-}
-
-interface ReleaseView {
-  version: number;
-  kind: string;
-  status: string;
-  gitSha: string | null;
-  buildpack: string | null;
-  image: string | null;
-  configKeys: string[];
-  buildKeys: string[];
-  failureReason: string | null;
-  createdAt: string;
-  log?: string;
 }
 
 /** Adds the commands to the program; `io` carries what the commands print with. */
@@ -150,11 +126,6 @@ export function registerCommands(program: Command): void {
 }
 
 function registerStorageCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
-  type VolumeView = {
-    path: string;
-    name: string;
-    createdAt: string;
-  };
   program
     .command('storage')
     .description("list the app's volumes")
@@ -372,16 +343,6 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
 }
 
 function registerRuntimeCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
-  interface ProcessView {
-    type: string;
-    /** null: a type scaled to 0, without a container. */
-    index: number | null;
-    release: number;
-    container: string | null;
-    state: string;
-    uptimeSeconds: number | null;
-    restarts: number;
-  }
   const showProcesses = (out: Output, processes: ProcessView[]): string =>
     out.table(
       processes.map((process) => ({
@@ -533,12 +494,6 @@ function registerTokenCommands(program: Command, context: Context): void {
       const result = await client().delete<{ revoked: { name: string; prefix: string }[] }>(`/tokens/${encodeURIComponent(token)}`);
       out.result(result, () => `Revoked ${result.revoked.map((revoked) => `${revoked.name} (${revoked.prefix}…)`).join(', ')}`);
     });
-}
-
-interface LimitsView {
-  memoryBytes: number;
-  cpus: number;
-  custom: { memory: boolean; cpus: boolean };
 }
 
 function showLimits(limits: LimitsView): string {

@@ -1,11 +1,11 @@
 /** `pilot config` and `config:set`: the request bodies and what they print, apart from the commands. */
 import { CliError } from './errors.js';
+import type { ConfigChangeBody, ConfigView } from '../domain/shapes.js';
 
-export interface ConfigView {
-  config: Record<string, string>;
-  buildKeys: string[];
-  nextBuild?: string[];
-}
+export type { ConfigView };
+
+/** What `config:set` sends: always `set`, `build` with --build / --no-build. */
+type ConfigSetBody = Required<Pick<ConfigChangeBody, 'set'>> & Pick<ConfigChangeBody, 'build'>;
 
 /** `KEY=value` lines (a .env file), build vars marked with a comment. */
 export function configLines(view: ConfigView): string {
@@ -13,11 +13,6 @@ export function configLines(view: ConfigView): string {
   return Object.entries(view.config)
     .map(([key, value]) => `${key}=${value}${build.has(key) ? '  # build' : ''}`)
     .join('\n');
-}
-
-interface ConfigSetBody {
-  set: Record<string, string>;
-  build?: Record<string, boolean>;
 }
 
 /** The PATCH body of `config:set`: KEY=VALUE pairs, and with --build / --no-build also a KEY alone (its value kept). */
@@ -38,7 +33,7 @@ export function configSetBody(pairs: readonly string[], build: boolean | undefin
 }
 
 /** What `config:set` did, for people: what was set or flagged, whether it released, what the next build sees. */
-export function configSetSummary(body: ConfigSetBody, result: ConfigView & { release: { version: number } | null }): string[] {
+export function configSetSummary(body: ConfigSetBody, result: Omit<ConfigView, 'release'> & { release: { version: number } | null }): string[] {
   const lines: string[] = [];
   const setKeys = Object.keys(body.set);
   if (setKeys.length > 0) lines.push(`Set ${setKeys.join(', ')}${result.release ? ` and released v${result.release.version}` : ' (used from the next deploy)'}`);
@@ -47,7 +42,7 @@ export function configSetSummary(body: ConfigSetBody, result: ConfigView & { rel
   return [...lines, ...nextBuildLines(result)];
 }
 
-export function nextBuildLines(result: ConfigView): string[] {
+export function nextBuildLines(result: Pick<ConfigView, 'nextBuild'>): string[] {
   const keys = result.nextBuild ?? [];
   if (keys.length === 0) return [];
   return [`Builds see the change to ${keys.join(', ')} from the next push: the running image keeps what it was built with`];

@@ -1,28 +1,7 @@
 import type { Command, Option } from 'commander';
 import { appPath } from './client.js';
 import type { Context } from './commands.js';
-
-interface CronRunView {
-  id: number;
-  entry: string;
-  command: string;
-  release: number;
-  scheduledAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  status: string;
-  exitCode: number | null;
-  output?: string;
-}
-
-interface CronEntryView {
-  id: string;
-  schedule: string;
-  command: string;
-  maintenance: boolean;
-  nextRunAt: string | null;
-  lastRun: CronRunView | null;
-}
+import type { CronEntryView, CronRunView } from '../domain/shapes.js';
 
 /** `pilot cron` (the live release's app.json cron entries) and `pilot cron:runs` (what their runs printed). */
 export function registerCronCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {

@@ -1,12 +1,9 @@
 import WebSocket from 'ws';
 import type { ApiClient } from './client.js';
 import { CliError } from './errors.js';
+import type { LogLine } from '../domain/shapes.js';
 
-export interface LogLine {
-  readonly time: string;
-  readonly stream: 'stdout' | 'stderr';
-  readonly text: string;
-}
+export type { LogLine };
 
 /**
  * Follows an app's log over the API's WebSocket until interrupted. A socket that drops (a

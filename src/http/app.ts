@@ -3,13 +3,14 @@ import type { Logger } from 'pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenStore } from '../domain/ports.js';
 import type { AppRegistry } from '../services/app-registry.js';
-import { registerErrorHandler } from './errors.js';
+import { registerErrorHandler, validationError } from './errors.js';
 import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/health.js';
 import { gitRoutes } from './routes/git.js';
 import { tlsAskRoutes } from './routes/tls-ask.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
+import AjvCompiler from '@fastify/ajv-compiler';
 import { presentsInvalidToken } from './auth.js';
 import { apiRoutes } from './api/index.js';
 import type { ApiDeps } from './api/context.js';
@@ -56,6 +57,22 @@ export interface AppDeps {
   readonly servesHost: (host: string) => boolean;
 }
 
+/**
+ * Validators that take a JSON body as sent: a `null`, `false` or `["a"]` where a number or a
+ * string belongs is a 400, never a 0 or "a". URL parameters and querystrings are strings on the
+ * wire, so their numbers and booleans are still read from strings (and a non-number is refused).
+ */
+function exactBodyValidators(): AjvCompiler.BuildCompilerFromPool {
+  const fromPool = AjvCompiler();
+  return (externalSchemas, options) => {
+    const coercing = fromPool(externalSchemas, options);
+    // Fastify passes its `ajv` option here, never JTD's.
+    const ajvOptions = options?.customOptions as AjvCompiler.Options | undefined;
+    const exact = fromPool(externalSchemas, { plugins: options?.plugins, customOptions: { ...ajvOptions, coerceTypes: false } });
+    return (route) => (route.httpPart === 'body' ? exact(route) : coercing(route));
+  };
+}
+
 /** Builds the control plane: health, git over HTTP, the REST API. main.ts only listens. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -66,7 +83,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestTimeout: 0,
     bodyLimit: 1024 * 1024,
     // Unknown fields are refused (400), not silently dropped: a typo must not look like success.
-    ajv: { customOptions: { removeAdditional: false } },
+    // verbose: the errors carry the value refused, for the message.
+    ajv: { customOptions: { removeAdditional: false, verbose: true } },
+    schemaController: { compilersFactory: { buildValidator: exactBodyValidators() } },
+    schemaErrorFormatter: validationError,
   });
   registerErrorHandler(app);
   await app.register(rateLimit, {

@@ -1,24 +1,11 @@
 import type { AppRuntime, AppStore, DomainStore, ImageEngine, ReleaseStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
+import type { AppStatus, ReleaseSummary } from '../domain/shapes.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { validateAppName } from '../domain/app-name.js';
 import { validateBuildDir } from './validation.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
-
-export interface AppStatus {
-  readonly name: string;
-  readonly createdAt: string;
-  readonly url: string;
-  readonly domains: readonly string[];
-  readonly deploying: boolean;
-  /** The live release, or null before the first successful deploy. */
-  readonly release: { readonly version: number; readonly kind: string; readonly gitSha: string | null; readonly createdAt: string } | null;
-  /** Docker's status of the live release's container ("running", "exited"...), or null. */
-  readonly state: string | null;
-  /** The app's directory in its repository (build-dir), null for the root. */
-  readonly buildDir: string | null;
-}
 
 export interface AppServiceDeps {
   readonly apps: AppStore;
@@ -110,6 +97,6 @@ export class AppService {
   }
 }
 
-export function releaseSummary(release: Release): { version: number; kind: string; gitSha: string | null; createdAt: string } {
+export function releaseSummary(release: Release): ReleaseSummary {
   return { version: release.version, kind: release.kind, gitSha: release.gitSha, createdAt: release.createdAt };
 }

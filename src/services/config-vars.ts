@@ -1,17 +1,14 @@
 import { ValidationError } from '../domain/errors.js';
+import type { ConfigChangeBody } from '../domain/shapes.js';
 import { validateConfigVars } from './validation.js';
 
 /**
- * A change of config vars, as `PATCH /apps/:app/config` takes it:
+ * A change of config vars: the body of `PATCH /apps/:app/config` with every field given,
  * `{"set": {"KEY": "value"}, "unset": ["KEY"], "build": {"KEY": true}}`. `build` makes a var a
  * build var (true: builds see it too) or runtime only again (false); a var set without it
  * keeps what it was (a new var: runtime only).
  */
-export interface ConfigChange {
-  readonly set: Readonly<Record<string, string>>;
-  readonly unset: readonly string[];
-  readonly build: Readonly<Record<string, boolean>>;
-}
+export type ConfigChange = Readonly<Required<ConfigChangeBody>>;
 
 /** An app's config vars and which of them are build vars. */
 export interface ConfigState {

@@ -2,18 +2,12 @@ import os from 'node:os';
 import type { AppStore, ConfigStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import { ValidationError } from '../domain/errors.js';
+import type { LimitsBody, LimitsView } from '../domain/shapes.js';
 import { parseMemory } from '../config.js';
 import { appLimits } from '../pipeline/start.js';
 import type { Deployer } from '../pipeline/deploy.js';
 
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
-
-export interface LimitsView {
-  /** Bytes, and whether it is the app's own or the default. */
-  readonly memoryBytes: number;
-  readonly cpus: number;
-  readonly custom: { readonly memory: boolean; readonly cpus: boolean };
-}
 
 export interface LimitsDeps {
   readonly apps: AppStore;
@@ -31,7 +25,7 @@ export class LimitsService {
   }
 
   /** `memory` as Docker writes it ("256m"), null back to the default; `cpus` a number of cores, null likewise. */
-  async set(app: App, changes: { memory?: string | null; cpus?: number | null }): Promise<{ limits: LimitsView; release: Release | null }> {
+  async set(app: App, changes: LimitsBody): Promise<{ limits: LimitsView; release: Release | null }> {
     const memoryBytes = changes.memory === undefined || changes.memory === null ? changes.memory : validMemory(changes.memory);
     const cpus = changes.cpus === undefined || changes.cpus === null ? changes.cpus : validCpus(changes.cpus);
     let updated = app;

@@ -6,18 +6,7 @@ import type { RouteTable } from '../pipeline/switch.js';
 import { processQuantities, releaseRuntime } from '../pipeline/start.js';
 import { RolloutFailure, planRestart, planScale, type Rollout, type RolloutPlan, type RunnableRelease } from '../pipeline/rollout.js';
 import { DeployOutput } from '../pipeline/output.js';
-
-/** A process of the live release, or (index and container null) a process type scaled to 0. */
-export interface ProcessStatus {
-  readonly type: string;
-  readonly index: number | null;
-  readonly release: number;
-  readonly container: string | null;
-  readonly state: string;
-  readonly startedAt: string | null;
-  readonly uptimeSeconds: number | null;
-  readonly restarts: number;
-}
+import type { ProcessView } from '../domain/shapes.js';
 
 export interface ProcessSettings {
   readonly instance: string;
@@ -48,11 +37,11 @@ const SCALED_TO_ZERO = 'scaled to 0';
 export class ProcessControl {
   constructor(private readonly deps: ProcessDeps) {}
 
-  async list(app: App): Promise<ProcessStatus[]> {
+  async list(app: App): Promise<ProcessView[]> {
     const live = this.deps.releases.live(app.id);
     if (!live) return [];
     const quantities = processQuantities(live, this.deps.formation.get(app.id));
-    const statuses: ProcessStatus[] = [];
+    const statuses: ProcessView[] = [];
     for (const listed of await this.serving(app, live, quantities)) {
       const process = (await this.deps.runtime.inspect(listed.id)) ?? listed;
       const startedAt = process.running ? (process.startedAt ?? null) : null;
@@ -79,7 +68,7 @@ export class ProcessControl {
    * the traffic, the old ones drain): no request fails. Only non-web types named: restarted in
    * place, as nothing routes to them. Stop and start act in place, then the routes follow.
    */
-  async act(app: App, action: ProcessAction, types?: readonly string[]): Promise<ProcessStatus[]> {
+  async act(app: App, action: ProcessAction, types?: readonly string[]): Promise<ProcessView[]> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       const live = this.requireLive(app);
       const { runtime, settings } = this.deps;
@@ -107,7 +96,7 @@ export class ProcessControl {
    * web processes join the route once healthy; removed ones leave it, drain, then stop. The
    * scale is kept for the next releases, written once the change serves.
    */
-  async scale(app: App, quantities: Readonly<Record<string, number>>): Promise<ProcessStatus[]> {
+  async scale(app: App, quantities: Readonly<Record<string, number>>): Promise<ProcessView[]> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       const live = this.deps.releases.live(app.id);
       for (const [type, quantity] of Object.entries(quantities)) {

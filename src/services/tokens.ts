@@ -1,5 +1,6 @@
 import type { AppStore, TokenRecord, TokenStore } from '../domain/ports.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
+import type { CreateTokenBody } from '../domain/shapes.js';
 import { generateToken, hashToken, tokenPrefix } from '../domain/tokens.js';
 
 const TOKEN_NAME = /^[\w.@ -]{1,64}$/;
@@ -16,7 +17,7 @@ export class TokenService {
     private readonly apps: AppStore,
   ) {}
 
-  create(request: { name: string; app?: string | undefined }): CreatedToken {
+  create(request: CreateTokenBody): CreatedToken {
     if (!TOKEN_NAME.test(request.name)) {
       throw new ValidationError('invalid token name: use 1 to 64 letters, digits, spaces and . _ @ - (e.g. "ci deploy")');
     }

@@ -1,23 +1,23 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
+import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams } from '../../domain/shapes.js';
 import { validateHostname } from '../../services/validation.js';
-import { appAccess, appFor, appParams, errorResponses, type ApiDeps } from './context.js';
-
-type AppRoute = { Params: { app: string } };
+import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
 /** Apps and their custom domains. */
-export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
-  api.get('/apps', { schema: { summary: 'List apps with their status', response: { 200: { type: 'array', items: { $ref: 'AppStatus#' } }, ...errorResponses } } }, async () => {
+export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
+  api.get('/apps', { schema: { summary: 'List apps with their status', response: { 200: Type.Array(AppStatus), ...errorResponses } } }, async () => {
     return deps.apps.list();
   });
 
-  api.post<{ Body: { name: string } }>(
+  api.post(
     '/apps',
     {
       schema: {
         summary: 'Create an app (a push to a new name does it too)',
-        body: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } }, required: ['name'], additionalProperties: false },
-        response: { 201: { $ref: 'AppStatus#' }, ...errorResponses },
+        body: CreateAppBody,
+        response: { 201: AppStatus, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -26,23 +26,18 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
     },
   );
 
-  api.get<AppRoute>('/apps/:app', { config: appAccess, schema: { summary: 'Show an app and its status', params: appParams, response: { 200: { $ref: 'AppStatus#' }, ...errorResponses } } }, async (request) =>
+  api.get('/apps/:app', { config: appAccess, schema: { summary: 'Show an app and its status', params: AppParams, response: { 200: AppStatus, ...errorResponses } } }, async (request) =>
     deps.apps.status(appFor(deps, request)),
   );
 
-  api.patch<AppRoute & { Body: { buildDir: string | null } }>(
+  api.patch(
     '/apps/:app',
     {
       schema: {
         summary: "Change an app's settings: buildDir, its directory in the repository (null: the root), used from the next push",
-        params: appParams,
-        body: {
-          type: 'object',
-          properties: { buildDir: { type: ['string', 'null'], maxLength: 300 } },
-          required: ['buildDir'],
-          additionalProperties: false,
-        },
-        response: { 200: { $ref: 'AppStatus#' }, ...errorResponses },
+        params: AppParams,
+        body: AppSettingsBody,
+        response: { 200: AppStatus, ...errorResponses },
       },
     },
     async (request) => {
@@ -50,20 +45,14 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
     },
   );
 
-  api.delete<AppRoute & { Querystring: { confirm?: string; volumes?: boolean } }>(
+  api.delete(
     '/apps/:app',
     {
       schema: {
         summary: 'Destroy an app: containers, images, repository, routes and records; its volumes only with ?volumes=true',
-        params: appParams,
-        querystring: { type: 'object', properties: { confirm: { type: 'string' }, volumes: { type: 'boolean', default: false } } },
-        response: {
-          200: {
-            type: 'object',
-            properties: { destroyed: { type: 'string' }, containers: { type: 'integer' }, images: { type: 'integer' }, volumes: { type: 'integer' } },
-          },
-          ...errorResponses,
-        },
+        params: AppParams,
+        querystring: DestroyQuery,
+        response: { 200: DestroyedApp, ...errorResponses },
       },
     },
     async (request) => {
@@ -71,24 +60,22 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
       if (request.query.confirm !== app.name) {
         throw new ValidationError(`destroying ${app.name} cannot be undone: repeat its name in ?confirm=${app.name}`);
       }
-      return { destroyed: app.name, ...(await deps.apps.destroy(app, { volumes: request.query.volumes === true })) };
+      return { destroyed: app.name, ...(await deps.apps.destroy(app, { volumes: request.query.volumes })) };
     },
   );
 
-  const domainList = { type: 'object', properties: { domains: { type: 'array', items: { type: 'string' } } }, required: ['domains'] } as const;
-
-  api.get<AppRoute>('/apps/:app/domains', { schema: { summary: "List an app's custom domains", params: appParams, response: { 200: domainList, ...errorResponses } } }, async (request) => {
+  api.get('/apps/:app/domains', { schema: { summary: "List an app's custom domains", params: AppParams, response: { 200: DomainList, ...errorResponses } } }, async (request) => {
     return { domains: deps.domains.listForApp(appFor(deps, request).id) };
   });
 
-  api.post<AppRoute & { Body: { domain: string } }>(
+  api.post(
     '/apps/:app/domains',
     {
       schema: {
         summary: 'Add a custom domain; the route changes at once',
-        params: appParams,
-        body: { type: 'object', properties: { domain: { type: 'string', maxLength: 300 } }, required: ['domain'], additionalProperties: false },
-        response: { 201: domainList, ...errorResponses },
+        params: AppParams,
+        body: AddDomainBody,
+        response: { 201: DomainList, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -105,13 +92,13 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
     },
   );
 
-  api.delete<{ Params: { app: string; domain: string } }>(
+  api.delete(
     '/apps/:app/domains/:domain',
     {
       schema: {
         summary: 'Remove a custom domain',
-        params: { type: 'object', properties: { app: { type: 'string' }, domain: { type: 'string' } }, required: ['app', 'domain'] },
-        response: { 200: domainList, ...errorResponses },
+        params: DomainParams,
+        response: { 200: DomainList, ...errorResponses },
       },
     },
     async (request) => {

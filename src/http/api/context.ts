@@ -3,6 +3,7 @@ import type {} from '@fastify/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { ConfigStore, DomainStore, ReleaseStore, TokenStore } from '../../domain/ports.js';
 import type { App, Release } from '../../domain/types.js';
+import { ErrorShape, type ReleaseView } from '../../domain/shapes.js';
 import type { AppService } from '../../services/apps.js';
 import type { ProcessControl } from '../../services/processes.js';
 import type { LogService } from '../../services/logs.js';
@@ -41,7 +42,7 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 /** The app named in the URL; the API's hook already refused a token that may not see it. */
-export function appFor(deps: ApiDeps, request: FastifyRequest<{ Params: { app: string } }>): App {
+export function appFor(deps: ApiDeps, request: { readonly params: { readonly app: string } }): App {
   return deps.apps.get(request.params.app);
 }
 
@@ -49,7 +50,7 @@ export function appFor(deps: ApiDeps, request: FastifyRequest<{ Params: { app: s
 export const appAccess = { access: 'app' } as const;
 
 /** A release as the API shows it: config values stay out (they may be secrets), keys are listed. */
-export function releaseView(release: Release): Record<string, unknown> {
+export function releaseView(release: Release): ReleaseView {
   return {
     version: release.version,
     kind: release.kind,
@@ -58,72 +59,20 @@ export function releaseView(release: Release): Record<string, unknown> {
     buildpack: release.buildpack,
     image: release.image,
     configKeys: Object.keys(release.config).sort(),
-    buildKeys: release.buildKeys,
+    buildKeys: [...release.buildKeys],
     failureReason: release.failureReason,
     createdAt: release.createdAt,
     updatedAt: release.updatedAt,
   };
 }
 
-export const errorSchema = {
-  $id: 'Error',
-  type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-  required: ['error', 'message'],
-} as const;
-
-export const releaseSchema = {
-  $id: 'Release',
-  type: 'object',
-  properties: {
-    version: { type: 'integer' },
-    kind: { type: 'string', enum: ['deploy', 'config', 'rollback'] },
-    status: { type: 'string' },
-    gitSha: { type: ['string', 'null'] },
-    buildpack: { type: ['string', 'null'] },
-    image: { type: ['string', 'null'] },
-    configKeys: { type: 'array', items: { type: 'string' } },
-    buildKeys: { type: 'array', items: { type: 'string' }, description: 'The build vars the build of the image was given (a Dockerfile build passes only those it declares as ARG)' },
-    failureReason: { type: ['string', 'null'] },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-    log: { type: 'string' },
-  },
-  required: ['version', 'kind', 'status'],
-} as const;
-
-export const appStatusSchema = {
-  $id: 'AppStatus',
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    createdAt: { type: 'string' },
-    url: { type: 'string' },
-    domains: { type: 'array', items: { type: 'string' } },
-    deploying: { type: 'boolean' },
-    release: {
-      type: ['object', 'null'],
-      properties: { version: { type: 'integer' }, kind: { type: 'string' }, gitSha: { type: ['string', 'null'] }, createdAt: { type: 'string' } },
-    },
-    state: { type: ['string', 'null'] },
-    buildDir: { type: ['string', 'null'] },
-  },
-  required: ['name', 'url', 'domains', 'deploying', 'release', 'state', 'buildDir'],
-} as const;
-
-export const appParams = {
-  type: 'object',
-  properties: { app: { type: 'string', maxLength: 64 } },
-  required: ['app'],
-} as const;
-
 /** Error responses every authenticated route may give. */
 export const errorResponses = {
-  400: { $ref: 'Error#' },
-  401: { $ref: 'Error#' },
-  403: { $ref: 'Error#' },
-  404: { $ref: 'Error#' },
-  409: { $ref: 'Error#' },
-  422: { $ref: 'Error#' },
-  429: { $ref: 'Error#' },
+  400: ErrorShape,
+  401: ErrorShape,
+  403: ErrorShape,
+  404: ErrorShape,
+  409: ErrorShape,
+  422: ErrorShape,
+  429: ErrorShape,
 } as const;

@@ -1,37 +1,10 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import type { CronRun } from '../../domain/types.js';
-import { CRON_RUN_STATUSES } from '../../domain/types.js';
-import { appAccess, appFor, appParams, errorResponses, type ApiDeps } from './context.js';
+import { AppParams, CronEntryView, CronRunView, CronRunsQuery } from '../../domain/shapes.js';
+import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
-type AppRoute = { Params: { app: string } };
-
-const cronRunFields = {
-  id: { type: 'integer' },
-  entry: { type: 'string' },
-  command: { type: 'string' },
-  release: { type: 'integer' },
-  scheduledAt: { type: 'string' },
-  startedAt: { type: ['string', 'null'] },
-  finishedAt: { type: ['string', 'null'] },
-  status: { type: 'string', enum: [...CRON_RUN_STATUSES] },
-  exitCode: { type: ['integer', 'null'] },
-} as const;
-
-const cronRun = { type: 'object', properties: { ...cronRunFields, output: { type: 'string' } } } as const;
-
-const cronEntry = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    schedule: { type: 'string' },
-    command: { type: 'string' },
-    maintenance: { type: 'boolean' },
-    nextRunAt: { type: ['string', 'null'] },
-    lastRun: { anyOf: [{ type: 'object', properties: cronRunFields }, { type: 'null' }] },
-  },
-} as const;
-
-function runView(run: CronRun, withOutput: boolean): Record<string, unknown> {
+function runView(run: CronRun, withOutput: boolean): CronRunView {
   return {
     id: run.id,
     entry: run.entryId,
@@ -47,15 +20,15 @@ function runView(run: CronRun, withOutput: boolean): Record<string, unknown> {
 }
 
 /** app.json cron entries of the live release, and their recorded runs (the last 64 KiB of output each). */
-export const cronRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
-  api.get<AppRoute>(
+export const cronRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
+  api.get(
     '/apps/:app/cron',
     {
       config: appAccess,
       schema: {
         summary: "The live release's app.json cron entries: schedule (UTC), next run, last run",
-        params: appParams,
-        response: { 200: { type: 'object', properties: { entries: { type: 'array', items: cronEntry } } }, ...errorResponses },
+        params: AppParams,
+        response: { 200: Type.Object({ entries: Type.Array(CronEntryView) }), ...errorResponses },
       },
     },
     async (request) => ({
@@ -67,19 +40,15 @@ export const cronRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { d
     }),
   );
 
-  api.get<AppRoute & { Querystring: { entry?: string; limit: number } }>(
+  api.get(
     '/apps/:app/cron/runs',
     {
       config: appAccess,
       schema: {
         summary: 'Recorded cron runs, newest first, with exit code and output; ?entry=<id> for one entry',
-        params: appParams,
-        querystring: {
-          type: 'object',
-          properties: { entry: { type: 'string', pattern: '^[0-9a-f]{1,64}$' }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 20 } },
-          additionalProperties: false,
-        },
-        response: { 200: { type: 'object', properties: { runs: { type: 'array', items: cronRun } } }, ...errorResponses },
+        params: AppParams,
+        querystring: CronRunsQuery,
+        response: { 200: Type.Object({ runs: Type.Array(CronRunView) }), ...errorResponses },
       },
     },
     async (request) => ({

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { tokenAuthorization } from '../auth.js';
-import { appStatusSchema, errorSchema, releaseSchema, type ApiDeps } from './context.js';
+import type { ApiDeps } from './context.js';
 import { appRoutes } from './apps.js';
 import { releaseRoutes } from './releases.js';
 import { runtimeRoutes } from './runtime.js';
@@ -13,10 +13,6 @@ import { cronRoutes } from './cron.js';
  * declares `config.access` (auth.ts); the OpenAPI document needs none.
  */
 export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
-  app.addSchema(errorSchema);
-  app.addSchema(releaseSchema);
-  app.addSchema(appStatusSchema);
-
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {

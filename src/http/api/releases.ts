@@ -1,42 +1,27 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { App, Release } from '../../domain/types.js';
-import { parseConfigChange, planConfigChange, type ConfigChange } from '../../services/config-vars.js';
-import { appAccess, appFor, appParams, errorResponses, releaseView, type ApiDeps } from './context.js';
-
-type AppRoute = { Params: { app: string } };
-
-const configSchema = {
-  type: 'object',
-  properties: {
-    config: { type: 'object', additionalProperties: { type: 'string' } },
-    buildKeys: { type: 'array', items: { type: 'string' }, description: 'Config vars builds see too (build vars); every var is a runtime var' },
-    nextBuild: {
-      type: 'array',
-      items: { type: 'string' },
-      description: 'Build vars this change touched: builds see them from the next push; the live image keeps what it was built with',
-    },
-    release: { anyOf: [{ $ref: 'Release#' }, { type: 'null' }] },
-  },
-  required: ['config', 'buildKeys'],
-} as const;
+import { parseConfigChange, planConfigChange } from '../../services/config-vars.js';
+import { AppParams, ConfigChangeBody, ConfigView, DeployStatus, ReleaseParams, ReleaseView, RollbackBody } from '../../domain/shapes.js';
+import { appAccess, appFor, errorResponses, releaseView, type ApiDeps } from './context.js';
 
 /** Releases, rollback, config vars (each change is a release) and deploy status. */
-export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
-  api.get<AppRoute>(
+export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
+  api.get(
     '/apps/:app/releases',
-    { config: appAccess, schema: { summary: 'List releases, newest first', params: appParams, response: { 200: { type: 'array', items: { $ref: 'Release#' } }, ...errorResponses } } },
+    { config: appAccess, schema: { summary: 'List releases, newest first', params: AppParams, response: { 200: Type.Array(ReleaseView), ...errorResponses } } },
     async (request) => deps.releases.list(appFor(deps, request).id).map(releaseView),
   );
 
-  api.get<{ Params: { app: string; version: string } }>(
+  api.get(
     '/apps/:app/releases/:version',
     {
       config: appAccess,
       schema: {
         summary: 'Show a release with its build and deploy log',
-        params: { type: 'object', properties: { app: { type: 'string' }, version: { type: 'string', pattern: '^v?[0-9]{1,9}$' } }, required: ['app', 'version'] },
-        response: { 200: { $ref: 'Release#' }, ...errorResponses },
+        params: ReleaseParams,
+        response: { 200: ReleaseView, ...errorResponses },
       },
     },
     async (request) => {
@@ -46,14 +31,14 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
-  api.post<AppRoute & { Body: { version?: string | number } }>(
+  api.post(
     '/apps/:app/rollback',
     {
       schema: {
         summary: "Roll back to a kept release: its image and config, blue/green, no rebuild (default: the one before the live one)",
-        params: appParams,
-        body: { type: 'object', nullable: true, properties: { version: { anyOf: [{ type: 'string' }, { type: 'integer' }] } }, additionalProperties: false },
-        response: { 200: { $ref: 'Release#' }, ...errorResponses },
+        params: AppParams,
+        body: RollbackBody,
+        response: { 200: ReleaseView, ...errorResponses },
       },
     },
     async (request) => {
@@ -68,42 +53,35 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
-  api.get<AppRoute>('/apps/:app/config', { schema: { summary: 'Show config vars and which are build vars', params: appParams, response: { 200: configSchema, ...errorResponses } } }, async (request) => {
+  api.get('/apps/:app/config', { schema: { summary: 'Show config vars and which are build vars', params: AppParams, response: { 200: ConfigView, ...errorResponses } } }, async (request) => {
     const app = appFor(deps, request);
     return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) };
   });
 
-  api.patch<AppRoute & { Body: ConfigChange }>(
+  api.patch(
     '/apps/:app/config',
     {
       schema: {
         summary:
           'Set and unset config vars at once, and choose which are build vars (builds see them too; "build": {"KEY": false} makes one runtime only again). ' +
           'A live app gets a new release when a runtime value changes, rolled out blue/green; build vars take effect at the next push (listed in nextBuild)',
-        params: appParams,
-        body: {
-          type: 'object',
-          properties: {
-            set: { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 200 },
-            unset: { type: 'array', items: { type: 'string' }, maxItems: 200 },
-            build: { type: 'object', additionalProperties: { type: 'boolean' }, maxProperties: 200 },
-          },
-          additionalProperties: false,
-        },
-        response: { 200: configSchema, ...errorResponses },
+        params: AppParams,
+        body: ConfigChangeBody,
+        response: { 200: ConfigView, ...errorResponses },
       },
-      // Before the schema, which would coerce (null to "", 5 to "5"): a wrong type is a 400.
+      // Before the schema, for messages that say what a config var takes (`"set.A" must be a string, got null`).
       preValidation: async (request) => {
-        request.body = parseConfigChange(request.body);
+        parseConfigChange(request.body);
       },
     },
     async (request) => {
       const app = appFor(deps, request);
-      let nextBuild: readonly string[] = [];
+      const change = { set: {}, unset: [], build: {}, ...request.body };
+      let nextBuild: string[] = [];
       // Planned under the app's lock from the vars then, so concurrent changes never lose one.
       const release = await deps.deployer.changeApp(app, (live) => {
-        const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, request.body);
-        nextBuild = planned.nextBuild;
+        const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, change);
+        nextBuild = [...planned.nextBuild];
         // Nothing runs yet, or only build flags changed: the next deploy starts with these.
         if (!live || !planned.runtimeChanged) return { commit: () => deps.configVars.replace(app.id, planned.vars, planned.buildKeys) };
         // The release's config becomes the app's as it goes live.
@@ -113,14 +91,14 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
-  api.get<AppRoute>(
+  api.get(
     '/apps/:app/deploy',
     {
       config: appAccess,
       schema: {
         summary: 'Deploy status: whether a deploy runs, and the latest release',
-        params: appParams,
-        response: { 200: { type: 'object', properties: { deploying: { type: 'boolean' }, latest: { anyOf: [{ $ref: 'Release#' }, { type: 'null' }] } } }, ...errorResponses },
+        params: AppParams,
+        response: { 200: DeployStatus, ...errorResponses },
       },
     },
     async (request) => {

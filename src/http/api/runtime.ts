@@ -1,65 +1,32 @@
 import type {} from '@fastify/websocket';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { Compile } from 'typebox/compile';
 import type { AttachedProcess, TimestampedLine } from '../../domain/ports.js';
-import type { ProcessAction } from '../../services/processes.js';
-import { appAccess, appFor, appParams, errorResponses, type ApiDeps } from './context.js';
+import { AppParams, LogLine, LogStreamQuery, LogsQuery, ProcessActionParams, ProcessView, RunMessage, ScaleBody } from '../../domain/shapes.js';
+import { validationError } from '../errors.js';
+import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
-type AppRoute = { Params: { app: string } };
+/** Checks each message of a `pilot run` client, compiled once: stdin comes as many messages. */
+const runMessage = Compile(RunMessage);
 
-/** What a `pilot run` client sends: the command first, then stdin, window sizes and the end of input. */
-interface RunMessage {
-  readonly command?: string[];
-  readonly tty?: boolean;
-  readonly columns?: number;
-  readonly rows?: number;
-  readonly stdin?: string;
-  readonly resize?: { readonly columns: number; readonly rows: number };
-  readonly eof?: boolean;
-}
-
-const processList = {
-  type: 'array',
-  items: {
-    type: 'object',
-    properties: {
-      type: { type: 'string' },
-      // null, with container: a process type scaled to 0 (state "scaled to 0").
-      index: { type: ['integer', 'null'] },
-      release: { type: 'integer' },
-      container: { type: ['string', 'null'] },
-      state: { type: 'string' },
-      startedAt: { type: ['string', 'null'] },
-      uptimeSeconds: { type: ['integer', 'null'] },
-      restarts: { type: 'integer' },
-    },
-  },
-} as const;
-
-const logLine = {
-  type: 'object',
-  properties: { time: { type: 'string' }, stream: { type: 'string', enum: ['stdout', 'stderr'] }, text: { type: 'string' } },
-  required: ['time', 'stream', 'text'],
-} as const;
+const ProcessList = Type.Array(ProcessView);
 
 /** Process status and control, logs (last lines, and followed over a WebSocket). */
-export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
-  api.get<AppRoute>(
+export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
+  api.get(
     '/apps/:app/ps',
-    { config: appAccess, schema: { summary: "The app's containers as Docker reports them, and its process types scaled to 0", params: appParams, response: { 200: processList, ...errorResponses } } },
+    { config: appAccess, schema: { summary: "The app's containers as Docker reports them, and its process types scaled to 0", params: AppParams, response: { 200: ProcessList, ...errorResponses } } },
     async (request) => deps.processes.list(appFor(deps, request)),
   );
 
-  api.post<{ Params: { app: string; action: ProcessAction } }>(
+  api.post(
     '/apps/:app/ps/:action',
     {
       schema: {
         summary: "Restart, stop or start the app's containers",
-        params: {
-          type: 'object',
-          properties: { app: { type: 'string' }, action: { type: 'string', enum: ['restart', 'stop', 'start'] } },
-          required: ['app', 'action'],
-        },
-        response: { 200: processList, ...errorResponses },
+        params: ProcessActionParams,
+        response: { 200: ProcessList, ...errorResponses },
       },
     },
     async (request) => {
@@ -67,14 +34,14 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
-  api.post<AppRoute & { Body: Record<string, number> }>(
+  api.post(
     '/apps/:app/ps/scale',
     {
       schema: {
         summary: 'Scale process types, e.g. {"web": 3, "worker": 2}; no rebuild, no dropped request, kept across deploys',
-        params: appParams,
-        body: { type: 'object', additionalProperties: { type: 'integer', minimum: 0, maximum: 20 }, minProperties: 1, maxProperties: 20 },
-        response: { 200: processList, ...errorResponses },
+        params: AppParams,
+        body: ScaleBody,
+        response: { 200: ProcessList, ...errorResponses },
       },
     },
     async (request) => {
@@ -82,11 +49,11 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
-  api.get<AppRoute>(
+  api.get(
     '/apps/:app/run',
     {
       websocket: true,
-      schema: { summary: 'Run a one-off command (WebSocket); see the OpenAPI description', params: appParams },
+      schema: { summary: 'Run a one-off command (WebSocket); see the OpenAPI description', params: AppParams },
       // A missing app is refused before the upgrade, as a JSON error with its status.
       preValidation: async (request) => void appFor(deps, request),
     },
@@ -102,13 +69,18 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
         socket.close(1011, 'run failed');
       };
       socket.on('message', (data) => {
-        let message: RunMessage;
+        let parsed: unknown;
         try {
-          message = JSON.parse(data.toString()) as RunMessage;
+          parsed = JSON.parse(data.toString());
         } catch {
           fail(new Error('messages are JSON'));
           return;
         }
+        if (!runMessage.Check(parsed)) {
+          fail(validationError(runMessage.Errors(parsed), 'message'));
+          return;
+        }
+        const message: RunMessage = parsed;
         if (!process && message.command) {
           const interactive = message.tty === true;
           void deps.oneOff
@@ -135,35 +107,29 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
-  api.get<AppRoute & { Querystring: { lines: number } }>(
+  api.get(
     '/apps/:app/logs',
     {
       config: appAccess,
       schema: {
         summary: 'The last lines of the app log',
-        params: appParams,
-        querystring: { type: 'object', properties: { lines: { type: 'integer', minimum: 1, maximum: 10000, default: 100 } } },
-        response: { 200: { type: 'object', properties: { lines: { type: 'array', items: logLine } } }, ...errorResponses },
+        params: AppParams,
+        querystring: LogsQuery,
+        response: { 200: Type.Object({ lines: Type.Array(LogLine) }), ...errorResponses },
       },
     },
     async (request) => ({ lines: await deps.logs.tail(appFor(deps, request), request.query.lines) }),
   );
 
-  api.get<AppRoute & { Querystring: { lines: number; after?: string } }>(
+  api.get(
     '/apps/:app/logs/stream',
     {
       config: appAccess,
       websocket: true,
       schema: {
         summary: 'Follow the app log over a WebSocket: one JSON line per message; reconnect with ?after=<time of the last line> to resume',
-        params: appParams,
-        querystring: {
-          type: 'object',
-          properties: {
-            lines: { type: 'integer', minimum: 0, maximum: 10000, default: 20 },
-            after: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$' },
-          },
-        },
+        params: AppParams,
+        querystring: LogStreamQuery,
       },
       preValidation: async (request) => void appFor(deps, request),
     },

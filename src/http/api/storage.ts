@@ -1,55 +1,23 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import type { Volume } from '../../domain/types.js';
-import { appFor, appParams, errorResponses, releaseView, type ApiDeps } from './context.js';
-
-type AppRoute = { Params: { app: string } };
-
-const volumeList = {
-  type: 'array',
-  items: { type: 'object', properties: { path: { type: 'string' }, name: { type: 'string' }, createdAt: { type: 'string' } } },
-} as const;
-
-const changeSchema = {
-  type: 'object',
-  properties: {
-    volume: { type: 'object', properties: { path: { type: 'string' }, name: { type: 'string' } } },
-    release: { anyOf: [{ $ref: 'Release#' }, { type: 'null' }] },
-  },
-} as const;
-
-const pathBody = { type: 'object', properties: { path: { type: 'string', maxLength: 256 } }, required: ['path'], additionalProperties: false } as const;
-
-const limitsSchema = {
-  type: 'object',
-  properties: {
-    memoryBytes: { type: 'integer' },
-    cpus: { type: 'number' },
-    custom: { type: 'object', properties: { memory: { type: 'boolean' }, cpus: { type: 'boolean' } } },
-  },
-} as const;
+import { AppParams, LimitsBody, LimitsView, ReleaseView, VolumeChange, VolumePath, VolumeView } from '../../domain/shapes.js';
+import { appFor, errorResponses, releaseView, type ApiDeps } from './context.js';
 
 /** Persistent storage (named volumes in every container of the app) and resource limits. */
-export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
-  api.get<AppRoute>('/apps/:app/limits', { schema: { summary: "The memory and CPU limits of the app's containers", params: appParams, response: { 200: limitsSchema, ...errorResponses } } }, async (request) => {
+export const storageRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
+  api.get('/apps/:app/limits', { schema: { summary: "The memory and CPU limits of the app's containers", params: AppParams, response: { 200: LimitsView, ...errorResponses } } }, async (request) => {
     return deps.limits.show(appFor(deps, request));
   });
 
-  api.patch<AppRoute & { Body: { memory?: string | null; cpus?: number | null } }>(
+  api.patch(
     '/apps/:app/limits',
     {
       schema: {
         summary: 'Set memory ("256m") and CPU (0.5) limits per container, null for the default; a running app gets a new release with them',
-        params: appParams,
-        body: {
-          type: 'object',
-          properties: { memory: { type: 'string', nullable: true, maxLength: 20 }, cpus: { type: 'number', nullable: true } },
-          additionalProperties: false,
-          minProperties: 1,
-        },
-        response: {
-          200: { type: 'object', properties: { limits: limitsSchema, release: { anyOf: [{ $ref: 'Release#' }, { type: 'null' }] } } },
-          ...errorResponses,
-        },
+        params: AppParams,
+        body: LimitsBody,
+        response: { 200: Type.Object({ limits: LimitsView, release: Type.Union([ReleaseView, Type.Null()]) }), ...errorResponses },
       },
     },
     async (request) => {
@@ -58,20 +26,20 @@ export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
-  const view = (volume: Volume) => ({ path: volume.path, name: volume.name, createdAt: volume.createdAt });
+  const view = (volume: Volume): VolumeView => ({ path: volume.path, name: volume.name, createdAt: volume.createdAt });
 
-  api.get<AppRoute>('/apps/:app/storage', { schema: { summary: "List the app's volumes", params: appParams, response: { 200: volumeList, ...errorResponses } } }, async (request) => {
+  api.get('/apps/:app/storage', { schema: { summary: "List the app's volumes", params: AppParams, response: { 200: Type.Array(VolumeView), ...errorResponses } } }, async (request) => {
     return deps.storage.list(appFor(deps, request)).map(view);
   });
 
-  api.post<AppRoute & { Body: { path: string } }>(
+  api.post(
     '/apps/:app/storage',
     {
       schema: {
         summary: 'Mount a named volume at a path in every container of the app; a running app gets a new release with it',
-        params: appParams,
-        body: pathBody,
-        response: { 201: changeSchema, ...errorResponses },
+        params: AppParams,
+        body: VolumePath,
+        response: { 201: VolumeChange, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -80,14 +48,14 @@ export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     },
   );
 
-  api.delete<AppRoute & { Querystring: { path: string } }>(
+  api.delete(
     '/apps/:app/storage',
     {
       schema: {
         summary: 'Unmount the volume at ?path= (its files are kept); a running app gets a new release without it',
-        params: appParams,
-        querystring: pathBody,
-        response: { 200: changeSchema, ...errorResponses },
+        params: AppParams,
+        querystring: VolumePath,
+        response: { 200: VolumeChange, ...errorResponses },
       },
     },
     async (request) => {

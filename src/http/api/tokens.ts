@@ -1,30 +1,20 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import type { TokenRecord } from '../../domain/ports.js';
+import { CreateTokenBody, CreatedTokenView, TokenParams, TokenView, Whoami } from '../../domain/shapes.js';
 import { errorResponses, principalOf, type ApiDeps } from './context.js';
 
-const tokenProperties = {
-  id: { type: 'integer' },
-  name: { type: 'string' },
-  prefix: { type: 'string' },
-  scope: { type: 'string', enum: ['admin', 'app'] },
-  app: { type: ['string', 'null'] },
-  createdAt: { type: 'string' },
-  lastUsedAt: { type: ['string', 'null'] },
-} as const;
-
-function tokenView(token: { id: number; name: string; prefix: string; scope: string; appName: string | null; createdAt: string; lastUsedAt: string | null }) {
+function tokenView(token: TokenRecord): TokenView {
   return { id: token.id, name: token.name, prefix: token.prefix, scope: token.scope, app: token.appName, createdAt: token.createdAt, lastUsedAt: token.lastUsedAt };
 }
 
 /** Tokens: admin tokens, and deploy tokens scoped to one app. Admin only. */
-export const tokenRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { deps }) => {
+export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
   api.get(
     '/whoami',
     {
       config: { access: 'any-token' },
-      schema: {
-        summary: 'What the token in use may do',
-        response: { 200: { type: 'object', properties: { scope: { type: 'string' }, app: { type: ['string', 'null'] } } }, ...errorResponses },
-      },
+      schema: { summary: 'What the token in use may do', response: { 200: Whoami, ...errorResponses } },
     },
     async (request) => {
       const principal = principalOf(request);
@@ -33,17 +23,17 @@ export const tokenRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { 
     },
   );
 
-  api.get('/tokens', { schema: { summary: 'List tokens (never their secrets)', response: { 200: { type: 'array', items: { type: 'object', properties: tokenProperties } }, ...errorResponses } } }, async () => {
+  api.get('/tokens', { schema: { summary: 'List tokens (never their secrets)', response: { 200: Type.Array(TokenView), ...errorResponses } } }, async () => {
     return deps.tokens.list().map(tokenView);
   });
 
-  api.post<{ Body: { name: string; app?: string } }>(
+  api.post(
     '/tokens',
     {
       schema: {
         summary: 'Create a token; with `app`, a deploy token for that app only. The secret is in this answer only',
-        body: { type: 'object', properties: { name: { type: 'string' }, app: { type: 'string' } }, required: ['name'], additionalProperties: false },
-        response: { 201: { type: 'object', properties: { ...tokenProperties, token: { type: 'string' } } }, ...errorResponses },
+        body: CreateTokenBody,
+        response: { 201: CreatedTokenView, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -52,13 +42,13 @@ export const tokenRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { 
     },
   );
 
-  api.delete<{ Params: { token: string } }>(
+  api.delete(
     '/tokens/:token',
     {
       schema: {
         summary: 'Revoke a token by id, name or prefix',
-        params: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] },
-        response: { 200: { type: 'object', properties: { revoked: { type: 'array', items: { type: 'object', properties: tokenProperties } } } }, ...errorResponses },
+        params: TokenParams,
+        response: { 200: Type.Object({ revoked: Type.Array(TokenView) }), ...errorResponses },
       },
     },
     async (request) => {

@@ -1,0 +1,235 @@
+/**
+ * Every shape the API takes or gives, once: the routes validate and serialize with these
+ * schemas, and the services and the CLI take their types from them (`Static<typeof X>`), so
+ * the three cannot drift apart. Bodies state exact types and bounds: they are validated
+ * without coercion (a `null` where a number belongs is a 400, never a 0).
+ */
+import Type, { type Static, type TSchema } from 'typebox';
+import { CRON_RUN_STATUSES, MAX_PROCESS_QUANTITY } from './types.js';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+// Answers.
+
+export const ErrorShape = Type.Object({ error: Type.String(), message: Type.String() });
+export type ErrorShape = Static<typeof ErrorShape>;
+
+/** A release as the API shows it: config values stay out (they may be secrets), keys are listed. */
+export const ReleaseView = Type.Object({
+  version: Type.Integer(),
+  kind: Type.Enum(['deploy', 'config', 'rollback']),
+  status: Type.String(),
+  gitSha: Nullable(Type.String()),
+  buildpack: Nullable(Type.String()),
+  image: Nullable(Type.String()),
+  configKeys: Type.Array(Type.String()),
+  buildKeys: Type.Array(Type.String(), { description: 'The build vars the build of the image was given (a Dockerfile build passes only those it declares as ARG)' }),
+  failureReason: Nullable(Type.String()),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  /** Only when one release is shown. */
+  log: Type.Optional(Type.String()),
+});
+export type ReleaseView = Static<typeof ReleaseView>;
+
+export const ReleaseSummary = Type.Object({ version: Type.Integer(), kind: Type.String(), gitSha: Nullable(Type.String()), createdAt: Type.String() });
+export type ReleaseSummary = Static<typeof ReleaseSummary>;
+
+export const AppStatus = Type.Object({
+  name: Type.String(),
+  createdAt: Type.String(),
+  url: Type.String(),
+  domains: Type.Array(Type.String()),
+  deploying: Type.Boolean(),
+  release: Nullable(ReleaseSummary),
+  state: Nullable(Type.String({ description: 'Docker\'s status of the live release\'s container ("running", "exited"...); null without a live release' })),
+  buildDir: Nullable(Type.String({ description: "The app's directory in its repository (build-dir); null for the root" })),
+});
+export type AppStatus = Static<typeof AppStatus>;
+
+export const DestroyedApp = Type.Object({ destroyed: Type.String(), containers: Type.Integer(), images: Type.Integer(), volumes: Type.Integer() });
+export type DestroyedApp = Static<typeof DestroyedApp>;
+
+export const DomainList = Type.Object({ domains: Type.Array(Type.String()) });
+
+export const ConfigView = Type.Object({
+  config: Type.Record(Type.String(), Type.String()),
+  buildKeys: Type.Array(Type.String(), { description: 'Config vars builds see too (build vars); every var is a runtime var' }),
+  nextBuild: Type.Optional(
+    Type.Array(Type.String(), { description: 'Build vars this change touched: builds see them from the next push; the live image keeps what it was built with' }),
+  ),
+  release: Type.Optional(Nullable(ReleaseView)),
+});
+export type ConfigView = Static<typeof ConfigView>;
+
+export const DeployStatus = Type.Object({ deploying: Type.Boolean(), latest: Nullable(ReleaseView) });
+
+/** A container of the live release, or (index and container null) a process type scaled to 0. */
+export const ProcessView = Type.Object({
+  type: Type.String(),
+  index: Nullable(Type.Integer()),
+  release: Type.Integer(),
+  container: Nullable(Type.String()),
+  state: Type.String(),
+  startedAt: Nullable(Type.String()),
+  uptimeSeconds: Nullable(Type.Integer()),
+  restarts: Type.Integer(),
+});
+export type ProcessView = Static<typeof ProcessView>;
+
+export const LogLine = Type.Object({ time: Type.String(), stream: Type.Enum(['stdout', 'stderr']), text: Type.String() });
+export type LogLine = Static<typeof LogLine>;
+
+export const LimitsView = Type.Object({
+  memoryBytes: Type.Integer(),
+  cpus: Type.Number(),
+  /** Whether each is the app's own or the default. */
+  custom: Type.Object({ memory: Type.Boolean(), cpus: Type.Boolean() }),
+});
+export type LimitsView = Static<typeof LimitsView>;
+
+export const VolumeView = Type.Object({ path: Type.String(), name: Type.String(), createdAt: Type.String() });
+export type VolumeView = Static<typeof VolumeView>;
+
+/** A storage change: the volume, and the release that rolled it out (null: the app did not run). */
+export const VolumeChange = Type.Object({ volume: Type.Object({ path: Type.String(), name: Type.String() }), release: Nullable(ReleaseView) });
+
+export const TokenView = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  prefix: Type.String(),
+  scope: Type.Enum(['admin', 'app']),
+  app: Nullable(Type.String()),
+  createdAt: Type.String(),
+  lastUsedAt: Nullable(Type.String()),
+});
+export type TokenView = Static<typeof TokenView>;
+
+export const CreatedTokenView = Type.Object({ ...TokenView.properties, token: Type.String({ description: 'The secret: in this answer only' }) });
+
+export const Whoami = Type.Object({ scope: Type.Enum(['admin', 'app']), app: Nullable(Type.String()) });
+export type Whoami = Static<typeof Whoami>;
+
+const cronRunFields = {
+  id: Type.Integer(),
+  entry: Type.String(),
+  command: Type.String(),
+  release: Type.Integer(),
+  scheduledAt: Type.String(),
+  startedAt: Nullable(Type.String()),
+  finishedAt: Nullable(Type.String()),
+  status: Type.Enum([...CRON_RUN_STATUSES]),
+  exitCode: Nullable(Type.Integer()),
+};
+
+export const CronRunView = Type.Object({ ...cronRunFields, output: Type.Optional(Type.String()) });
+export type CronRunView = Static<typeof CronRunView>;
+
+export const CronEntryView = Type.Object({
+  id: Type.String(),
+  schedule: Type.String(),
+  command: Type.String(),
+  maintenance: Type.Boolean(),
+  nextRunAt: Nullable(Type.String()),
+  lastRun: Nullable(Type.Object(cronRunFields)),
+});
+export type CronEntryView = Static<typeof CronEntryView>;
+
+// Requests: URL parameters and querystrings (strings on the wire, numbers coerced from them).
+
+export const AppParams = Type.Object({ app: Type.String({ maxLength: 64 }) });
+export const ReleaseParams = Type.Object({ app: Type.String({ maxLength: 64 }), version: Type.String({ pattern: '^v?[0-9]{1,9}$' }) });
+export const ProcessActionParams = Type.Object({ app: Type.String({ maxLength: 64 }), action: Type.Enum(['restart', 'stop', 'start']) });
+export const DomainParams = Type.Object({ app: Type.String({ maxLength: 64 }), domain: Type.String({ maxLength: 300 }) });
+export const TokenParams = Type.Object({ token: Type.String({ maxLength: 64 }) });
+
+export const DestroyQuery = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 64 })), volumes: Type.Boolean({ default: false }) }, { additionalProperties: false });
+export const LogsQuery = Type.Object({ lines: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }) }, { additionalProperties: false });
+export const LogStreamQuery = Type.Object(
+  {
+    lines: Type.Integer({ minimum: 0, maximum: 10000, default: 20 }),
+    after: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$', maxLength: 40 })),
+  },
+  { additionalProperties: false },
+);
+export const CronRunsQuery = Type.Object(
+  { entry: Type.Optional(Type.String({ pattern: '^[0-9a-f]{1,64}$' })), limit: Type.Integer({ minimum: 1, maximum: 500, default: 20 }) },
+  { additionalProperties: false },
+);
+
+// Requests: bodies, closed (an unknown field is a 400: a typo must not look like success).
+
+export const CreateAppBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export type CreateAppBody = Static<typeof CreateAppBody>;
+
+export const AppSettingsBody = Type.Object(
+  { buildDir: Nullable(Type.String({ minLength: 1, maxLength: 300, description: "The app's directory in the repository; null: the root" })) },
+  { additionalProperties: false },
+);
+export type AppSettingsBody = Static<typeof AppSettingsBody>;
+
+export const AddDomainBody = Type.Object({ domain: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false });
+
+const RollbackTarget = Type.Object(
+  { version: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 999_999_999 }), Type.String({ pattern: '^v?[0-9]{1,9}$' })])) },
+  { additionalProperties: false },
+);
+/**
+ * `{"version": 3}` or `{"version": "v3"}`; without it, or without a body (null), the release
+ * before the live one. `nullable` rather than a union with null, so that a refusal names the field.
+ */
+export const RollbackBody = Type.Unsafe<Static<typeof RollbackTarget> | null>({ ...RollbackTarget, nullable: true });
+export type RollbackBody = Static<typeof RollbackBody>;
+
+const MAX_CONFIG_CHANGES = 200;
+/** `build`: true makes a var a build var (builds see it too), false runtime only again. */
+export const ConfigChangeBody = Type.Object(
+  {
+    set: Type.Optional(Type.Record(Type.String(), Type.String(), { maxProperties: MAX_CONFIG_CHANGES })),
+    unset: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: MAX_CONFIG_CHANGES })),
+    build: Type.Optional(Type.Record(Type.String(), Type.Boolean(), { maxProperties: MAX_CONFIG_CHANGES })),
+  },
+  { additionalProperties: false },
+);
+export type ConfigChangeBody = Static<typeof ConfigChangeBody>;
+
+/** `{"web": 3, "worker": 2}`: containers per process type. */
+export const ScaleBody = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), Type.Integer({ minimum: 0, maximum: MAX_PROCESS_QUANTITY }), {
+  minProperties: 1,
+  maxProperties: 20,
+  additionalProperties: false,
+});
+export type ScaleBody = Static<typeof ScaleBody>;
+
+export const CreateTokenBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 64 }), app: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A deploy token for this app only' })) },
+  { additionalProperties: false },
+);
+export type CreateTokenBody = Static<typeof CreateTokenBody>;
+
+/** `memory` as Docker writes it ("256m"), `cpus` a number of cores; null for the default. */
+export const LimitsBody = Type.Object(
+  { memory: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 20 }))), cpus: Type.Optional(Nullable(Type.Number({ minimum: 0.05, maximum: 1024 }))) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type LimitsBody = Static<typeof LimitsBody>;
+
+const TerminalSize = { columns: Type.Integer({ minimum: 1, maximum: 10000 }), rows: Type.Integer({ minimum: 1, maximum: 10000 }) };
+
+/** What a `pilot run` client sends over its WebSocket: the command first, then stdin (base64), window sizes and the end of input. */
+export const RunMessage = Type.Object(
+  {
+    command: Type.Optional(Type.Array(Type.String({ maxLength: 100_000 }), { minItems: 1, maxItems: 10_000 })),
+    tty: Type.Optional(Type.Boolean()),
+    columns: Type.Optional(TerminalSize.columns),
+    rows: Type.Optional(TerminalSize.rows),
+    stdin: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$' })),
+    resize: Type.Optional(Type.Object(TerminalSize, { additionalProperties: false })),
+    eof: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type RunMessage = Static<typeof RunMessage>;
+
+/** A path in the app's containers, as a body (mount) or as the querystring (unmount). */
+export const VolumePath = Type.Object({ path: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
