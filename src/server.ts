@@ -4,6 +4,7 @@
  * so they run exactly the wiring users run.
  */
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { FastifyInstance } from 'fastify';
@@ -29,6 +30,7 @@ import { failInterruptedReleases, removeOrphanContainers } from './pipeline/reco
 import { AppRegistry } from './services/app-registry.js';
 import { ensureAdminToken } from './services/admin-token.js';
 import { buildApp } from './http/app.js';
+import { TokenSessions } from './http/token-sessions.js';
 import { AppService } from './services/apps.js';
 import { ProcessControl } from './services/processes.js';
 import { LogService } from './services/logs.js';
@@ -67,6 +69,8 @@ export interface PilotServer {
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
   const paths = dataPaths(config.dataDir);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Only Pilot reads its database, repositories, tokens and keys (a restore or an old install may have left 0755).
+  fs.chmodSync(config.dataDir, 0o700);
   fs.mkdirSync(paths.caddyDir, { recursive: true, mode: 0o700 });
 
   const db = openDatabase(paths.database);
@@ -96,6 +100,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   const registry = new AppRegistry(apps, git, appNameMaxLength(config.domain));
 
   const templates = createTemplateRenderer();
+  // New at every start; Caddy gets it with the routes Pilot loads at start.
+  const proxyKey = randomBytes(32).toString('hex');
   const routes = new RouteTable({
     settings: {
       adminAddress: adminAddressForCaddyfile(caddyAdmin.endpoint),
@@ -104,6 +110,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       httpsPort: config.httpsPort,
       tls: config.tls,
       acmeEmail: config.acmeEmail,
+      controlPlaneProxyKey: proxyKey,
       streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
     },
     apps,
@@ -150,6 +157,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
+    proxyKey,
+    connections: config,
     servesHost: (host) => isPilotHost(host, config.domain, {
       appExists: (name) => apps.findByName(name) !== undefined,
       domainHasOwner: (hostname) => domains.owner(hostname) !== undefined,
@@ -166,6 +175,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     api: {
       tokenStore: tokens,
       tokens: new TokenService(tokens, apps),
+      sessions: new TokenSessions(),
       apps: new AppService({
         apps, releases, domains, engine, deployer, routes,
         repositories: git,

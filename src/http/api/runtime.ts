@@ -2,7 +2,7 @@ import type {} from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AttachedProcess, TimestampedLine } from '../../domain/ports.js';
 import type { ProcessAction } from '../../services/processes.js';
-import { appAccess, appFor, appParams, errorResponses, type ApiDeps } from './context.js';
+import { appAccess, appFor, appParams, closeOnRevocation, errorResponses, type ApiDeps } from './context.js';
 
 type AppRoute = { Params: { app: string } };
 
@@ -91,6 +91,7 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       preValidation: async (request) => void appFor(deps, request),
     },
     (socket, request) => {
+      closeOnRevocation(deps, request, socket);
       const app = appFor(deps, request);
       let process: AttachedProcess | undefined;
       let finished = false;
@@ -168,6 +169,7 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       preValidation: async (request) => void appFor(deps, request),
     },
     (socket, request) => {
+      closeOnRevocation(deps, request, socket);
       const app = appFor(deps, request);
       const send = (line: TimestampedLine): void => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(line));

@@ -56,13 +56,15 @@ export const tokenRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { 
     '/tokens/:token',
     {
       schema: {
-        summary: 'Revoke a token by id, name or prefix',
+        summary: 'Revoke the one token with this exact id, name or listed prefix (409 when it names several); its open WebSockets close',
         params: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] },
         response: { 200: { type: 'object', properties: { revoked: { type: 'array', items: { type: 'object', properties: tokenProperties } } } }, ...errorResponses },
       },
     },
     async (request) => {
-      return { revoked: deps.tokens.revoke(request.params.token).map(tokenView) };
+      const revoked = deps.tokens.revoke(request.params.token);
+      deps.sessions.endAll(revoked.id);
+      return { revoked: [tokenView(revoked)] };
     },
   );
 };
