@@ -39,6 +39,9 @@ const WEBSOCKET_PATHS = {
   },
 };
 
+/** How often Node looks for clients past the request or headers timeout. */
+const TIMEOUT_CHECK_MS = 1000;
+
 /** Failed authentications allowed per client address and minute; valid tokens are never limited. */
 const FAILED_AUTH_PER_MINUTE = 10;
 
@@ -75,7 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // The time to *send* a request (a push's pack included); a push waiting for its build has
     // sent it all, and is not cut. A slow-body client is.
     requestTimeout: deps.connections.requestTimeoutSeconds * 1000,
-    http: { headersTimeout: deps.connections.headersTimeoutSeconds * 1000 },
+    // Node checks those timeouts every 30 s by default: a trickling client would get 30 s more.
+    http: { headersTimeout: deps.connections.headersTimeoutSeconds * 1000, connectionsCheckingInterval: TIMEOUT_CHECK_MS },
     bodyLimit: 1024 * 1024,
     // Unknown fields are refused (400), not silently dropped: a typo must not look like success.
     ajv: { customOptions: { removeAdditional: false } },
