@@ -147,6 +147,12 @@ describe('security over HTTP: slow clients, tokens, forwarded addresses, config 
     const clone = new GitClient(tempDir('sec-clone'));
     const cloned = await clone.run(['clone', remoteUrl(server.address, 'hard', pilot.token), '.'], { timeoutMs: 60_000 });
     assert.equal(cloned.code, 0, `a real fetch still works: ${cloned.stderr}`);
+    // Through Caddy too, where git first meets the 401 that asks for its credentials.
+    const base = `https://pilot.${pilot.domain}:${pilot.httpsPort}`;
+    const viaCaddy = new GitClient(tempDir('sec-clone-caddy'));
+    const overHttps = ['-c', `http.sslCAInfo=${pilot.caFile}`, '-c', `http.curloptResolve=pilot.${pilot.domain}:${pilot.httpsPort}:127.0.0.1`];
+    const throughCaddy = await viaCaddy.run([...overHttps, 'clone', remoteUrl(base, 'hard', pilot.token), '.'], { timeoutMs: 60_000 });
+    assert.equal(throughCaddy.code, 0, `a fetch through Caddy works: ${throughCaddy.stderr}`);
   });
 
   it('drops connections past PILOT_MAX_CONNECTIONS and keeps serving', async () => {
