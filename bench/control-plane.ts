@@ -22,7 +22,7 @@ async function startServer(apps: number): Promise<{ pid: number; url: string; to
   for (let index = 0; index < apps; index += 1) store.create(`app-${index}`);
   db.close();
   const [port, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
-  const token = `bench-${Date.now()}`;
+  const token = `bench-admin-token-${Date.now()}`;
   const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
     env: {
       PATH: process.env.PATH,

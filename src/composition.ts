@@ -4,6 +4,7 @@
  * starting anything. server.ts runs them (start, reconcile, listen, stop).
  */
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { dataPaths, type Config } from './config.js';
@@ -24,6 +25,7 @@ import { RouteTable } from './pipeline/switch.js';
 import { AppRegistry } from './services/app-registry.js';
 import { ensureAdminToken } from './services/admin-token.js';
 import { buildApp } from './http/app.js';
+import { TokenSessions } from './http/token-sessions.js';
 import { AppService } from './services/apps.js';
 import { ProcessControl } from './services/processes.js';
 import { LogService } from './services/logs.js';
@@ -39,6 +41,8 @@ import { appNameMaxLength } from './domain/app-name.js';
 export async function composePilot(config: Config, logger: Logger) {
   const paths = dataPaths(config.dataDir);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Only Pilot reads its database, repositories, tokens and keys (a restore or an old install may have left 0755).
+  fs.chmodSync(config.dataDir, 0o700);
   fs.mkdirSync(paths.caddyDir, { recursive: true, mode: 0o700 });
 
   const db = openDatabase(paths.database);
@@ -69,6 +73,8 @@ export async function composePilot(config: Config, logger: Logger) {
   const registry = new AppRegistry(apps, git, appNameMaxLength(config.domain));
 
   const templates = createTemplateRenderer();
+  // New at every start; Caddy gets it with the routes Pilot loads at start.
+  const proxyKey = randomBytes(32).toString('hex');
   const routes = new RouteTable({
     settings: {
       adminAddress: adminAddressForCaddyfile(caddyAdmin.endpoint),
@@ -77,6 +83,7 @@ export async function composePilot(config: Config, logger: Logger) {
       httpsPort: config.httpsPort,
       tls: config.tls,
       acmeEmail: config.acmeEmail,
+      controlPlaneProxyKey: proxyKey,
       streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
     },
     apps,
@@ -125,6 +132,8 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
+    proxyKey,
+    connections: config,
     servesHost: (host) => isPilotHost(host, config.domain, {
       appExists: (name) => apps.findByName(name) !== undefined,
       domainHasOwner: (hostname) => domains.owner(hostname) !== undefined,
@@ -141,6 +150,7 @@ export async function composePilot(config: Config, logger: Logger) {
     api: {
       tokenStore: tokens,
       tokens: new TokenService(tokens, apps),
+      sessions: new TokenSessions(),
       apps: new AppService({
         apps, releases, domains, runtime, images: engine, deployer, routes,
         repositories: git,

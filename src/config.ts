@@ -18,6 +18,12 @@ export interface Config {
   /** Unset: Pilot runs and supervises its own Caddy. Set: admin address of an external Caddy. */
   readonly caddyAdmin: string | undefined;
   readonly adminToken: string | undefined;
+  /** PILOT_REQUEST_TIMEOUT: most seconds a client may take to send one whole request (headers and body). */
+  readonly requestTimeoutSeconds: number;
+  /** PILOT_HEADERS_TIMEOUT: most seconds a client may take to send a request's headers. */
+  readonly headersTimeoutSeconds: number;
+  /** PILOT_MAX_CONNECTIONS: open connections to the API and git at most; more are dropped. */
+  readonly maxConnections: number;
   /** May hold a `{{major}}` placeholder for the Node major version. */
   readonly nodeImage: string;
   readonly staticImage: string;
@@ -70,6 +76,8 @@ const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 
  */
 const DOCKER_MIN_CPUS = 0.01;
 const DOCKER_MIN_MEMORY_BYTES = 6 * 1024 ** 2;
+/** A shorter PILOT_ADMIN_TOKEN could be guessed; the generated ones have 256 bits. */
+export const ADMIN_TOKEN_MIN_LENGTH = 24;
 
 /**
  * Reads the environment once, validates every value and returns a frozen Config.
@@ -91,7 +99,11 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     tls: read.oneOf('PILOT_TLS', TLS_MODES, defaultTlsMode(domain)),
     acmeEmail: read.optional('PILOT_ACME_EMAIL'),
     caddyAdmin: read.optional('PILOT_CADDY_ADMIN'),
-    adminToken: read.optional('PILOT_ADMIN_TOKEN'),
+    adminToken: read.secret('PILOT_ADMIN_TOKEN', ADMIN_TOKEN_MIN_LENGTH),
+    // A 500 MiB push over a slow link needs minutes; a client trickling bytes is cut after this.
+    requestTimeoutSeconds: read.positiveNumber('PILOT_REQUEST_TIMEOUT', 600),
+    headersTimeoutSeconds: read.positiveNumber('PILOT_HEADERS_TIMEOUT', 20),
+    maxConnections: read.positiveInteger('PILOT_MAX_CONNECTIONS', 512),
     nodeImage: read.string('PILOT_NODE_IMAGE', 'node:{{major}}-bookworm-slim'),
     staticImage: read.string('PILOT_STATIC_IMAGE', 'caddy:2-alpine'),
     instance: read.matching('PILOT_INSTANCE', INSTANCE, 'pilot', 'lowercase letters, digits and dashes, starting with a letter, at most 32 characters'),
@@ -115,6 +127,9 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
   if (config.tls === 'acme' && isLocalDomain(domain)) {
     problems.push(`PILOT_TLS=acme cannot get certificates for "${domain}": use internal or off`);
   }
+  if (config.headersTimeoutSeconds > config.requestTimeoutSeconds) {
+    problems.push(`PILOT_HEADERS_TIMEOUT (${config.headersTimeoutSeconds}) must not be longer than PILOT_REQUEST_TIMEOUT (${config.requestTimeoutSeconds})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
@@ -137,6 +152,15 @@ class EnvReader {
   optional(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
+  }
+
+  /** A secret of at least minLength characters; the problem never shows the value. */
+  secret(name: string, minLength: number): string | undefined {
+    const value = this.optional(name);
+    if (value !== undefined && value.length < minLength) {
+      this.problems.push(`${name} is too short (${value.length} characters): use at least ${minLength}, e.g. the output of \`openssl rand -hex 32\`, or unset it and Pilot generates one`);
+    }
+    return value;
   }
 
   string(name: string, fallback: string): string {

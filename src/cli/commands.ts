@@ -486,13 +486,13 @@ function registerTokenCommands(program: Command, context: Context): void {
 
   program
     .command('tokens:revoke')
-    .description('revoke a token by id, name or prefix')
+    .description('revoke the one token with this exact id, name or listed prefix (pilot_xxxxxx); refused when it names several')
     .argument('<token>')
     .addHelpText('after', '\nExample:\n  $ pilot tokens:revoke ci')
     .action(async (token: string, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().delete<{ revoked: { name: string; prefix: string }[] }>(`/tokens/${encodeURIComponent(token)}`);
-      out.result(result, () => `Revoked ${result.revoked.map((revoked) => `${revoked.name} (${revoked.prefix}…)`).join(', ')}`);
+      const result = await client().delete<{ revoked: { id: number; name: string; prefix: string }[] }>(`/tokens/${encodeURIComponent(token)}`);
+      out.result(result, () => `Revoked ${result.revoked.map((revoked) => `token ${revoked.id} "${revoked.name}" (${revoked.prefix}…)`).join(', ')}`);
     });
 }
 

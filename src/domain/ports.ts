@@ -395,8 +395,13 @@ export interface TokenStore {
   findByHash(hash: string): { id: number; scope: TokenScope; appId: number | null; hash: string } | undefined;
   /** Tokens not revoked, oldest first. */
   list(): TokenRecord[];
-  /** Revokes the token with this id, name or prefix; returns what was revoked (none when nothing matched). */
-  revoke(idNamePrefix: string): TokenRecord[];
+  /**
+   * Makes `hash` the one valid admin token called `name`: every other token of that name is
+   * revoked, this one is added (or valid again). Undefined: revokes every token of that name.
+   */
+  replaceAdminToken(name: string, token: { hash: string; prefix: string } | undefined): void;
+  /** Revokes the token with this id; returns it (undefined when no valid token has it). */
+  revoke(id: number): TokenRecord | undefined;
   touch(id: number): void;
   count(): number;
 }

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenStore } from '../domain/ports.js';
@@ -11,7 +11,8 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import AjvCompiler from '@fastify/ajv-compiler';
-import { presentsInvalidToken } from './auth.js';
+import { authenticate, presentsInvalidToken, tokenFromRequest } from './auth.js';
+import { dropUntrustedForwarding } from './client-address.js';
 import { apiRoutes } from './api/index.js';
 import type { ApiDeps } from './api/context.js';
 
@@ -39,6 +40,9 @@ const WEBSOCKET_PATHS = {
   },
 };
 
+/** How often Node looks for clients past the request or headers timeout. */
+const TIMEOUT_CHECK_MS = 1000;
+
 /** Failed authentications allowed per client address and minute; valid tokens are never limited. */
 const FAILED_AUTH_PER_MINUTE = 10;
 
@@ -55,6 +59,16 @@ export interface AppDeps {
   readonly spoolDir: string;
   /** Whether Pilot serves a host name (Caddy's on-demand TLS asks). */
   readonly servesHost: (host: string) => boolean;
+  /** The key the managed Caddy sends with what it proxies (client-address.ts). */
+  readonly proxyKey: string;
+  readonly connections: ConnectionLimits;
+}
+
+/** How long a client may take to send a request, and how many may be connected at once. */
+export interface ConnectionLimits {
+  readonly requestTimeoutSeconds: number;
+  readonly headersTimeoutSeconds: number;
+  readonly maxConnections: number;
 }
 
 /**
@@ -77,10 +91,14 @@ function exactBodyValidators(): AjvCompiler.BuildCompilerFromPool {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    // Only Caddy, on loopback, may tell us the client's real address.
+    // Only Caddy may tell us the client's real address: forwarding headers of any other
+    // client, loopback included, are dropped first thing (dropUntrustedForwarding).
     trustProxy: ['127.0.0.1', '::1'],
-    // A push waits for its build: never cut a request for taking long (Node's default is 300 s).
-    requestTimeout: 0,
+    // The time to *send* a request (a push's pack included); a push waiting for its build has
+    // sent it all, and is not cut. A slow-body client is.
+    requestTimeout: deps.connections.requestTimeoutSeconds * 1000,
+    // Node checks those timeouts every 30 s by default: a trickling client would get 30 s more.
+    http: { headersTimeout: deps.connections.headersTimeoutSeconds * 1000, connectionsCheckingInterval: TIMEOUT_CHECK_MS },
     bodyLimit: 1024 * 1024,
     // Unknown fields are refused (400), not silently dropped: a typo must not look like success.
     // verbose: the errors carry the value refused, for the message.
@@ -88,17 +106,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     schemaController: { compilersFactory: { buildValidator: exactBodyValidators() } },
     schemaErrorFormatter: validationError,
   });
+  app.server.maxConnections = deps.connections.maxConnections;
   registerErrorHandler(app);
+  // Before the limit on failed authentications reads request.ip.
+  app.addHook('onRequest', async (request, reply) => {
+    dropUntrustedForwarding(request.raw.headers, deps.proxyKey);
+    // A refused body is never read: the connection closes after the answer instead.
+    if (carriesBody(request.raw) && !hasValidToken(deps.tokens, request)) reply.header('connection', 'close');
+  });
   await app.register(rateLimit, {
+    // Applied once, below, to every request (unknown routes included), before the body check.
+    global: false,
     max: FAILED_AUTH_PER_MINUTE,
     timeWindow: '1 minute',
-    // request.ip is the client's real address: Caddy's forwarded header is trusted from loopback only.
+    // One client is an IPv4 address or an IPv6 /64 (a host gets a whole /64 to rotate through).
+    ipv6Subnet: 64,
     allowList: (request) => !presentsInvalidToken(deps.tokens, request),
     errorResponseBuilder: (request, context) => ({
       statusCode: 429,
       code: 'PILOT_TOO_MANY_FAILED_AUTHENTICATIONS',
       message: `too many failed authentications from ${request.ip}: check your token and try again in ${context.after}`,
     }),
+  });
+  app.addHook('onRequest', app.rateLimit());
+  // Nobody sends a body without a valid token, on any route (API, git, unknown): refused
+  // before any of it is read, so a client trickling a body holds nothing open.
+  app.addHook('onRequest', async (request) => {
+    if (carriesBody(request.raw)) authenticate(deps.tokens, tokenFromRequest(request));
   });
   // A client that never answers the closing handshake holds its socket this long, not ws's 30 s
   // (ws 8.23 takes closeTimeout; its types, @types/ws 8.18, do not know it yet).
@@ -122,4 +156,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api });
   return app;
+}
+
+function carriesBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function hasValidToken(tokens: TokenStore, request: FastifyRequest): boolean {
+  return tokenFromRequest(request) !== undefined && !presentsInvalidToken(tokens, request);
 }

@@ -113,8 +113,8 @@ export interface TokenAuthorizationOptions {
 export const tokenAuthorization = fastifyPlugin(async (api: FastifyInstance, options: TokenAuthorizationOptions) => {
   api.decorateRequest('principal', null);
   api.addHook('onRoute', (route) => void declaredAccess(route));
-  // preParsing: after the limit on failed authentications (a route-level onRequest hook) saw
-  // the request, before its body is read.
+  // preParsing: after the limit on failed authentications (app.ts, onRequest) saw the request,
+  // before its body is read.
   api.addHook('preParsing', async (request) => {
     const principal = authenticate(options.tokens, tokenFromRequest(request));
     request.principal = principal;

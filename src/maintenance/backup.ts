@@ -37,6 +37,10 @@ export async function writeBackup(paths: DataPaths, instance: string, file: stri
   if (!fs.existsSync(paths.database)) throw new ValidationError(`no Pilot database at ${paths.database}: is PILOT_DATA_DIR right?`);
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-backup-'));
   try {
+    // Repositories before the database: a push the copy holds is then one the database knows.
+    // The other order could restore a branch ahead of every release, which the next
+    // `git push` would call up to date and never deploy.
+    copyRepositories(paths.repositories, path.join(staging, ARCHIVE.repositories));
     const database = new Database(paths.database, { readonly: true, fileMustExist: true });
     try {
       await database.backup(path.join(staging, ARCHIVE.database));
@@ -47,7 +51,6 @@ export async function writeBackup(paths: DataPaths, instance: string, file: stri
     const count = (table: string) => (copied.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     const manifest: BackupManifest = { format: FORMAT, createdAt: new Date().toISOString(), instance, apps: count('apps'), releases: count('releases') };
     copied.close();
-    copyIfExists(paths.repositories, path.join(staging, ARCHIVE.repositories));
     copyIfExists(paths.caddyData, path.join(staging, ARCHIVE.caddyData));
     copyIfExists(paths.adminTokenFile, path.join(staging, ARCHIVE.adminToken));
     fs.writeFileSync(path.join(staging, ARCHIVE.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -76,6 +79,8 @@ export async function restoreBackup(paths: DataPaths, file: string): Promise<Bac
   }
   const dataDir = path.dirname(paths.database);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // As Pilot makes it: an existing directory restored into keeps no wider mode.
+  fs.chmodSync(dataDir, 0o700);
   const staging = fs.mkdtempSync(path.join(dataDir, '.restore-'));
   try {
     try {
@@ -90,6 +95,7 @@ export async function restoreBackup(paths: DataPaths, file: string): Promise<Bac
     // The database last: until it exists, the directory does not look like an installation.
     fs.copyFileSync(path.join(staging, ARCHIVE.database), paths.database);
     fs.chmodSync(paths.database, 0o600);
+    if (fs.existsSync(paths.repositories)) fs.chmodSync(paths.repositories, 0o700);
     return manifest;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
@@ -105,6 +111,23 @@ function readManifest(file: string): BackupManifest {
   }
   if (manifest.format !== FORMAT) throw new ValidationError(`backup format ${manifest.format} is not one this Pilot reads (${FORMAT})`);
   return manifest;
+}
+
+/**
+ * Each repository's refs before its objects: git writes objects before it moves a ref, and
+ * never drops reachable ones, so every copied ref finds its commits in the copy.
+ */
+function copyRepositories(from: string, to: string): void {
+  if (!fs.existsSync(from)) return;
+  const refsFirst = ['HEAD', 'packed-refs', 'refs'];
+  for (const repository of fs.readdirSync(from, { withFileTypes: true }).filter((entry) => entry.isDirectory())) {
+    const source = path.join(from, repository.name);
+    const target = path.join(to, repository.name);
+    for (const entry of refsFirst) copyIfExists(path.join(source, entry), path.join(target, entry));
+    // An app destroyed meanwhile leaves nothing more to copy.
+    const rest = fs.existsSync(source) ? fs.readdirSync(source).filter((name) => !refsFirst.includes(name)) : [];
+    for (const entry of rest) copyIfExists(path.join(source, entry), path.join(target, entry));
+  }
 }
 
 function copyIfExists(from: string, to: string): void {

@@ -297,5 +297,7 @@ function reportIdleTypes(app: string, quantities: Readonly<Record<string, number
 export function describeFailure(error: unknown, logger: Logger): string {
   if (error instanceof PilotError) return error.message;
   logger.error({ err: error }, 'deploy failed with an internal error');
-  return `internal error: ${error instanceof Error ? error.message : String(error)}`;
+  // Deploy tokens read failure reasons: a raw engine error may quote the environment (KEY=value).
+  const message = (error instanceof Error ? error.message : String(error)).replace(/[A-Za-z_][A-Za-z0-9_]*=[\s\S]*/, '(the rest may quote config values: see the Pilot log)');
+  return `internal error: ${message}`;
 }

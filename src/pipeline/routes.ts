@@ -17,6 +17,8 @@ export interface RouteSettings {
   readonly acmeEmail: string | undefined;
   /** Where the control plane listens (`127.0.0.1:3000`); undefined keeps it off Caddy. */
   readonly controlPlaneUpstream?: string | undefined;
+  /** Sent by Caddy with what it proxies to the control plane: only then is its X-Forwarded-For believed. */
+  readonly controlPlaneProxyKey?: string | undefined;
   /** Keeps proxied WebSockets open this long across reloads; undefined where Caddy lacks it (< 2.7). */
   readonly streamCloseDelay: string | undefined;
 }
@@ -30,7 +32,7 @@ export interface CaddyfileContext {
   readonly acmeEmail: string | undefined;
   /** The URL Caddy asks before it serves a certificate on demand; undefined without TLS. */
   readonly onDemandAsk: string | undefined;
-  readonly controlPlane: { readonly sites: string; readonly upstream: string } | undefined;
+  readonly controlPlane: { readonly sites: string; readonly upstream: string; readonly proxyKey?: string } | undefined;
   readonly apps: readonly { readonly name: string; readonly sites: string; readonly upstreams: string; readonly streamCloseDelay?: string }[];
 }
 
@@ -47,7 +49,11 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
     acmeEmail: settings.tls === 'acme' ? settings.acmeEmail : undefined,
     onDemandAsk: settings.tls !== 'off' && settings.controlPlaneUpstream ? tlsAskUrl(settings.controlPlaneUpstream) : undefined,
     controlPlane: settings.controlPlaneUpstream
-      ? { sites: sites([`pilot.${settings.domain}`]), upstream: settings.controlPlaneUpstream }
+      ? {
+        sites: sites([`pilot.${settings.domain}`]),
+        upstream: settings.controlPlaneUpstream,
+        ...(settings.controlPlaneProxyKey ? { proxyKey: settings.controlPlaneProxyKey } : {}),
+      }
       : undefined,
     apps: [...routes]
       .filter((route) => route.upstreams.length > 0)

@@ -7,15 +7,18 @@ export interface AdminTokenResult {
   readonly generated: string | undefined;
 }
 
+/** The name of the admin token that PILOT_ADMIN_TOKEN sets (API token names cannot hold parentheses). */
+export const ENV_ADMIN_TOKEN_NAME = 'admin (PILOT_ADMIN_TOKEN)';
+
 /**
  * The admin token is PILOT_ADMIN_TOKEN when set; otherwise one generated at first start and
- * saved (mode 0600) for the operator. The database keeps only its hash.
+ * saved (mode 0600) for the operator. The database keeps only its hash. PILOT_ADMIN_TOKEN is
+ * the one valid token of its name: a restart with a new value (or none) revokes the old one,
+ * so rotating it really locks the old value out.
  */
 export function ensureAdminToken(tokens: TokenStore, configured: string | undefined, tokenFile: string): AdminTokenResult {
-  if (configured) {
-    tokens.ensureAdminToken('admin (PILOT_ADMIN_TOKEN)', hashToken(configured), tokenPrefix(configured));
-    return { generated: undefined };
-  }
+  tokens.replaceAdminToken(ENV_ADMIN_TOKEN_NAME, configured ? { hash: hashToken(configured), prefix: tokenPrefix(configured) } : undefined);
+  if (configured) return { generated: undefined };
   if (fs.existsSync(tokenFile)) {
     const saved = fs.readFileSync(tokenFile, 'utf8').trim();
     tokens.ensureAdminToken('admin', hashToken(saved), tokenPrefix(saved));

@@ -1,5 +1,5 @@
 import type { AppStore, TokenRecord, TokenStore } from '../domain/ports.js';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { CreateTokenBody } from '../domain/shapes.js';
 import { generateToken, hashToken, tokenPrefix } from '../domain/tokens.js';
 
@@ -42,14 +42,31 @@ export class TokenService {
     return this.tokens.list();
   }
 
-  /** Revokes by id, name or prefix; refuses to revoke nothing, or the last admin token. */
-  revoke(idNamePrefix: string): TokenRecord[] {
-    const matching = this.tokens.list().filter((token) => [String(token.id), token.name, token.prefix].includes(idNamePrefix));
-    if (matching.length === 0) throw new NotFoundError(`no token with id, name or prefix "${idNamePrefix}" (see \`pilot tokens\`)`);
-    const admins = this.tokens.list().filter((token) => token.scope === 'admin');
-    if (admins.length > 0 && admins.every((admin) => matching.some((token) => token.id === admin.id))) {
-      throw new ValidationError('this would revoke every admin token: create another admin token first');
+  /**
+   * Revokes the one token that `reference` names exactly: its id, its name, or its prefix as
+   * listed (`pilot_xxxxxx`). Refuses a reference that names no token or more than one (say the
+   * id instead), and revoking the last admin token.
+   */
+  revoke(reference: string): TokenRecord {
+    const tokens = this.tokens.list();
+    const matching = tokens.filter((token) => namesToken(token, reference));
+    const shown = JSON.stringify(reference.slice(0, 64));
+    if (matching.length === 0) throw new NotFoundError(`no token with the id, name or prefix ${shown} (see \`pilot tokens\`)`);
+    if (matching.length > 1) {
+      const listed = matching.map((token) => `${token.id} (${token.name}, ${token.prefix}…)`).join(', ');
+      throw new ConflictError(`${shown} names ${matching.length} tokens: ${listed}; nothing was revoked, revoke one by its id`);
     }
-    return this.tokens.revoke(idNamePrefix);
+    const [token] = matching as [TokenRecord];
+    if (token.scope === 'admin' && tokens.filter((other) => other.scope === 'admin').length === 1) {
+      throw new ValidationError('this is the last admin token: create another admin token first');
+    }
+    const revoked = this.tokens.revoke(token.id);
+    if (!revoked) throw new NotFoundError(`the token ${token.id} was revoked meanwhile`);
+    return revoked;
   }
+}
+
+function namesToken(token: TokenRecord, reference: string): boolean {
+  if (String(token.id) === reference || token.name === reference) return true;
+  return reference.startsWith('pilot_') && token.prefix === reference;
 }

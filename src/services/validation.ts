@@ -2,10 +2,16 @@ import { ValidationError } from '../domain/errors.js';
 
 const CONFIG_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_CONFIG_VALUE_BYTES = 32 * 1024;
+/** In `u` mode a surrogate pair is one code point: only unpaired halves match. */
+const LONE_SURROGATE = /\p{Cs}/u;
 /** Set by Pilot itself in every container. */
 const RESERVED_CONFIG_KEYS = new Set(['PORT']);
 
-/** Config var names are shell variable names; values are any text up to 32 KiB. */
+/**
+ * Config var names are shell variable names; values are any text up to 32 KiB that an
+ * environment can carry: no NUL byte (it ends a C string: Docker refuses the container) and
+ * no broken UTF-16 (it cannot be written as UTF-8). Refusals name the key, never the value.
+ */
 export function validateConfigVars(vars: Readonly<Record<string, string>>): void {
   for (const [key, value] of Object.entries(vars)) {
     if (!CONFIG_KEY.test(key)) {
@@ -13,6 +19,10 @@ export function validateConfigVars(vars: Readonly<Record<string, string>>): void
     }
     if (RESERVED_CONFIG_KEYS.has(key)) throw new ValidationError(`${key} is set by Pilot (the port your app listens on) and cannot be changed`);
     if (typeof value !== 'string') throw new ValidationError(`the value of ${key} must be a string`);
+    if (value.includes('\0')) {
+      throw new ValidationError(`the value of ${key} contains a NUL byte (\\u0000), which no environment variable can hold: remove it (for binary data, set it base64-encoded)`);
+    }
+    if (LONE_SURROGATE.test(value)) throw new ValidationError(`the value of ${key} is not valid text (a lone UTF-16 surrogate): send it as UTF-8`);
     if (Buffer.byteLength(value) > MAX_CONFIG_VALUE_BYTES) throw new ValidationError(`the value of ${key} is larger than 32 KiB`);
   }
 }

@@ -11,8 +11,11 @@ import { buildApp } from '../../src/http/app.js';
 import type { ApiDeps } from '../../src/http/api/context.js';
 import { AppRegistry } from '../../src/services/app-registry.js';
 import { TokenService } from '../../src/services/tokens.js';
+import { TokenSessions } from '../../src/http/token-sessions.js';
 
 export const TEST_ADMIN_TOKEN = 'pilot_test-admin-token';
+/** What the test app takes as its Caddy's X-Pilot-Proxy-Key. */
+export const TEST_PROXY_KEY = 'test-proxy-key';
 
 /** The real stores behind the test app, for a test's own fakes to share. */
 export interface TestStores {
@@ -44,6 +47,7 @@ export async function buildTestApp(
   for (const name of options.apps ?? []) apps.create(name);
   const reached: Reached = { git: [], services: [] };
   const tokens = new TokenService(tokenStore, apps);
+  const sessions = new TokenSessions();
   const appService = {
     findId: (name: string) => apps.findByName(name)?.id,
     get: (name: string) => {
@@ -58,6 +62,7 @@ export async function buildTestApp(
   const api = {
     tokenStore,
     tokens,
+    sessions,
     apps: recording('apps', appService),
     releases: stores.releases,
     configVars: stores.configVars,
@@ -89,6 +94,8 @@ export async function buildTestApp(
     maxPushBytes: 1024 * 1024,
     spoolDir,
     servesHost: () => false,
+    proxyKey: TEST_PROXY_KEY,
+    connections: { requestTimeoutSeconds: 600, headersTimeoutSeconds: 20, maxConnections: 512 },
   });
   t.after(async () => {
     await app.close();
@@ -97,5 +104,5 @@ export async function buildTestApp(
   });
   /** A deploy token of `appName`, as `pilot tokens:create --app` makes it. */
   const deployToken = (appName: string): string => tokens.create({ name: `ci-${appName}`, app: appName }).token;
-  return { app, tokens, deployToken, reached, ...stores };
+  return { app, tokens, tokenStore, sessions, deployToken, reached, ...stores };
 }

@@ -15,7 +15,7 @@ const TSX = import.meta.resolve('tsx');
 export class PilotProcess {
   readonly dataDir = tempDir('proc-data');
   readonly instance = testInstanceName();
-  readonly token = `test-admin-${this.instance}`;
+  readonly token = `test-admin-token-${this.instance}`;
   readonly domain = 'localhost';
   private child: ChildProcess | undefined;
   private env: Record<string, string> = {};

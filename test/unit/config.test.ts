@@ -117,3 +117,26 @@ describe('loadConfig', () => {
     assert.equal(parseMemory('12x'), undefined);
   });
 });
+
+describe('loadConfig: connections and the admin token', () => {
+  it('refuses a PILOT_ADMIN_TOKEN shorter than 24 characters, without showing it', () => {
+    assert.throws(() => loadConfig({ PILOT_ADMIN_TOKEN: 'short-secret' }), (error: ConfigError) => {
+      assert.match(error.message, /PILOT_ADMIN_TOKEN is too short \(12 characters\): use at least 24/);
+      assert.ok(!error.message.includes('short-secret'));
+      return true;
+    });
+    assert.equal(loadConfig({ PILOT_ADMIN_TOKEN: 'x'.repeat(24) }).adminToken, 'x'.repeat(24));
+    assert.equal(loadConfig({}).adminToken, undefined);
+  });
+
+  it('times out slow requests and caps connections by default, and takes the variables', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.requestTimeoutSeconds, 600);
+    assert.equal(defaults.headersTimeoutSeconds, 20);
+    assert.equal(defaults.maxConnections, 512);
+    const set = loadConfig({ PILOT_REQUEST_TIMEOUT: '30', PILOT_HEADERS_TIMEOUT: '5', PILOT_MAX_CONNECTIONS: '64' });
+    assert.deepEqual([set.requestTimeoutSeconds, set.headersTimeoutSeconds, set.maxConnections], [30, 5, 64]);
+    assert.throws(() => loadConfig({ PILOT_REQUEST_TIMEOUT: '10', PILOT_HEADERS_TIMEOUT: '20' }), /PILOT_HEADERS_TIMEOUT \(20\) must not be longer than PILOT_REQUEST_TIMEOUT \(10\)/);
+    assert.throws(() => loadConfig({ PILOT_REQUEST_TIMEOUT: '0', PILOT_MAX_CONNECTIONS: '1.5' }), (error: ConfigError) => error.problems.length === 2);
+  });
+});

@@ -326,14 +326,21 @@ export function createTokenStore(db: SqliteDatabase): TokenStore {
     list() {
       return (db.prepare(`${TOKEN_SELECT} WHERE t.revoked_at IS NULL ORDER BY t.id`).all() as TokenRow[]).map(toToken);
     },
-    revoke: db.transaction((idNamePrefix: string) => {
-      const rows = db
-        .prepare(`${TOKEN_SELECT} WHERE t.revoked_at IS NULL AND (CAST(t.id AS TEXT) = ? OR t.name = ? OR t.prefix = ?)`)
-        .all(idNamePrefix, idNamePrefix, idNamePrefix) as TokenRow[];
-      const revoke = db.prepare(`UPDATE tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
-      for (const row of rows) revoke.run(row.id);
-      return rows.map(toToken);
+    replaceAdminToken: db.transaction((name: string, token: { hash: string; prefix: string } | undefined) => {
+      db.prepare(`UPDATE tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE name = ? AND revoked_at IS NULL AND hash IS NOT ?`)
+        .run(name, token?.hash ?? null);
+      if (!token) return;
+      db.prepare(
+        `INSERT INTO tokens (name, prefix, hash, scope) VALUES (?, ?, ?, 'admin')
+         ON CONFLICT (hash) DO UPDATE SET revoked_at = NULL WHERE scope = 'admin' AND name = excluded.name`,
+      ).run(name, token.prefix, token.hash);
     }),
+    revoke(id) {
+      const row = db.prepare(`${TOKEN_SELECT} WHERE t.revoked_at IS NULL AND t.id = ?`).get(id) as TokenRow | undefined;
+      if (!row) return undefined;
+      db.prepare(`UPDATE tokens SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(id);
+      return toToken(row);
+    },
     touch(id) {
       db.prepare(`UPDATE tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(id);
     },

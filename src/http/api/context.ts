@@ -15,11 +15,15 @@ import type { CronScheduler } from '../../services/cron.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import type { Principal } from '../auth.js';
+import type { TokenSessions } from '../token-sessions.js';
+import type { WebSocket } from 'ws';
 
 /** What the REST API works with; built once in server.ts. */
 export interface ApiDeps {
   readonly tokenStore: TokenStore;
   readonly tokens: TokenService;
+  /** The WebSockets each token holds open: closed when it is revoked. */
+  readonly sessions: TokenSessions;
   readonly apps: AppService;
   readonly releases: ReleaseStore;
   readonly configVars: ConfigStore;
@@ -39,6 +43,12 @@ export interface ApiDeps {
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new Error('route without authentication');
   return request.principal;
+}
+
+/** Closes the socket when the request's token is revoked (1008: policy violation). */
+export function closeOnRevocation(deps: ApiDeps, request: FastifyRequest, socket: WebSocket): void {
+  const release = deps.sessions.hold(principalOf(request).tokenId, () => socket.close(1008, 'the token was revoked'));
+  socket.on('close', release);
 }
 
 /** The app named in the URL; the API's hook already refused a token that may not see it. */

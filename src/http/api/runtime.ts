@@ -5,7 +5,7 @@ import { Compile } from 'typebox/compile';
 import type { AttachedProcess, TimestampedLine } from '../../domain/ports.js';
 import { AppParams, LogLine, LogStreamQuery, LogsQuery, ProcessActionParams, ProcessView, RunMessage, ScaleBody } from '../../domain/shapes.js';
 import { validationError } from '../errors.js';
-import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
+import { appAccess, appFor, closeOnRevocation, errorResponses, type ApiDeps } from './context.js';
 
 /** Checks each message of a `pilot run` client, compiled once: stdin comes as many messages. */
 const runMessage = Compile(RunMessage);
@@ -58,6 +58,7 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
       preValidation: async (request) => void appFor(deps, request),
     },
     (socket, request) => {
+      closeOnRevocation(deps, request, socket);
       const app = appFor(deps, request);
       let process: AttachedProcess | undefined;
       let finished = false;
@@ -134,6 +135,7 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
       preValidation: async (request) => void appFor(deps, request),
     },
     (socket, request) => {
+      closeOnRevocation(deps, request, socket);
       const app = appFor(deps, request);
       const send = (line: TimestampedLine): void => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(line));

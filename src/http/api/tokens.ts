@@ -46,13 +46,15 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
     '/tokens/:token',
     {
       schema: {
-        summary: 'Revoke a token by id, name or prefix',
+        summary: 'Revoke the one token with this exact id, name or listed prefix (409 when it names several); its open WebSockets close',
         params: TokenParams,
         response: { 200: Type.Object({ revoked: Type.Array(TokenView) }), ...errorResponses },
       },
     },
     async (request) => {
-      return { revoked: deps.tokens.revoke(request.params.token).map(tokenView) };
+      const revoked = deps.tokens.revoke(request.params.token);
+      deps.sessions.endAll(revoked.id);
+      return { revoked: [tokenView(revoked)] };
     },
   );
 };

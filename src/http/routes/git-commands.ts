@@ -9,11 +9,44 @@ const COMMAND_LIST_LIMIT = 256 * 1024;
  * Resolves with the refs the push updates.
  */
 export async function peekPushedRefs(stream: Readable): Promise<PushCommands | undefined> {
-  const head = await new Promise<Buffer>((resolve, reject) => {
+  const head = await peekHead(stream, (buffered) => parseCommandList(buffered) !== undefined, COMMAND_LIST_LIMIT);
+  // Undefined: no complete command list within the limit (refused by the caller).
+  return parseCommandList(head);
+}
+
+/**
+ * Whether a git-upload-pack request starts by asking for something (a `want` line), read
+ * as peekPushedRefs reads a push. node-git-server waits for that line before it starts git,
+ * so a request without one would hang until the client gave up.
+ */
+export async function peekFetchWants(stream: Readable): Promise<boolean> {
+  const head = await peekHead(stream, (buffered) => firstPktLine(buffered) !== undefined, FIRST_LINE_LIMIT);
+  return /^want [0-9a-f]{40}/.test(firstPktLine(head) ?? '');
+}
+
+/** The longest first line of a fetch: `want <sha>` and its capabilities. */
+const FIRST_LINE_LIMIT = 64 * 1024;
+
+/** The payload of the first pkt-line; undefined while incomplete, "" for a flush or a bad length. */
+function firstPktLine(buffer: Buffer): string | undefined {
+  if (buffer.length < 4) return undefined;
+  const length = Number.parseInt(buffer.toString('latin1', 0, 4), 16);
+  if (Number.isNaN(length) || length < 4) return '';
+  if (length > buffer.length) return undefined;
+  return buffer.toString('utf8', 4, length);
+}
+
+/**
+ * Reads a stream until `complete(buffered)`, its end or `limit` bytes, then pauses it with
+ * what was read put back, as if untouched.
+ */
+function peekHead(stream: Readable, complete: (buffered: Buffer) => boolean, limit: number): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     const finish = (): void => {
       stream.off('data', onData);
       stream.off('end', finish);
+      stream.off('close', finish);
       stream.off('error', reject);
       stream.pause();
       const buffered = Buffer.concat(chunks);
@@ -24,14 +57,14 @@ export async function peekPushedRefs(stream: Readable): Promise<PushCommands | u
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       const buffered = Buffer.concat(chunks);
-      if (parseCommandList(buffered) !== undefined || buffered.length > COMMAND_LIST_LIMIT) finish();
+      if (complete(buffered) || buffered.length > limit) finish();
     };
     stream.on('data', onData);
     stream.once('end', finish);
+    // A client that hangs up mid-request: what it sent is judged (and found incomplete).
+    stream.once('close', finish);
     stream.once('error', reject);
   });
-  // Undefined: no complete command list within the limit (refused by the caller).
-  return parseCommandList(head);
 }
 
 export interface PushCommands {

@@ -4,7 +4,7 @@ import type { TokenStore } from '../../domain/ports.js';
 import type { AppRegistry } from '../../services/app-registry.js';
 import { NotFoundError, PilotError, UnauthorizedError } from '../../domain/errors.js';
 import { authenticate, requireAppAccess, tokenFromRequest } from '../auth.js';
-import { peekPushedRefs, refusalReport } from './git-commands.js';
+import { peekFetchWants, peekPushedRefs, refusalReport } from './git-commands.js';
 import { PushTooLarge, ownedBody, spoolPush } from './push-body.js';
 
 export interface GitRouteOptions {
@@ -76,6 +76,9 @@ export const gitRoutes: FastifyPluginAsync<GitRouteOptions> = async (app, option
       reply.hijack();
       options.git.handle(spooled, reply.raw);
       return;
+    }
+    if (service === 'git-upload-pack' && request.method === 'POST' && !(await peekFetchWants(request.raw))) {
+      return reply.status(400).type('text/plain').send('a fetch must start with a "want" line: nothing was asked for\n');
     }
     reply.hijack();
     options.git.handle(ownedBody(request.raw), reply.raw);

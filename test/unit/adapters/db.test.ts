@@ -24,6 +24,20 @@ describe('database', () => {
     assert.deepEqual(tables, ['apps', 'config_vars', 'cron_runs', 'domains', 'formation', 'releases', 'tokens', 'volumes']);
   });
 
+  it('keeps the database, its -wal and -shm readable by its owner only, fixing a file an older version left 0644', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-db-mode-'));
+    const file = path.join(dir, 'pilot.db');
+    const mode = (name: string) => fs.statSync(name).mode & 0o777;
+    const created = openDatabase(file);
+    created.prepare('INSERT INTO apps (name) VALUES (?)').run('web');
+    for (const name of [file, `${file}-wal`, `${file}-shm`]) assert.equal(mode(name), 0o600, name);
+    created.close();
+    fs.chmodSync(file, 0o644);
+    openDatabase(file).close();
+    assert.equal(mode(file), 0o600);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('numbers releases per app without gaps', () => {
     const { apps, releases } = fresh();
     const a = apps.create('a');

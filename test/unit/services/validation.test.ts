@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateBuildDir } from '../../../src/services/validation.js';
+import { validateBuildDir, validateConfigVars } from '../../../src/services/validation.js';
 import { ValidationError } from '../../../src/domain/errors.js';
 
 function refusal(input: string): string {
@@ -39,5 +39,21 @@ describe('validateBuildDir', () => {
       assert.match(refusal(input), /and dots, but not first\)/, input);
     }
     assert.equal(validateBuildDir('apps/web.v2'), 'apps/web.v2');
+  });
+});
+
+describe('validateConfigVars', () => {
+  it('refuses values no environment can carry, naming the key and never the value', () => {
+    for (const value of ['se\0cret', '\0', 'half \ud800 pair']) {
+      assert.throws(() => validateConfigVars({ OK: 'fine', BAD_KEY: value }), (error: Error) => {
+        assert.match(error.message, /BAD_KEY/);
+        assert.ok(!error.message.includes(value), error.message);
+        return true;
+      });
+    }
+  });
+
+  it('takes newlines, quotes, shell syntax and any valid Unicode as they are', () => {
+    assert.doesNotThrow(() => validateConfigVars({ A: 'line\nnext', B: '$(rm -rf /) "x" \'y\'', C: 'grüße 😀', D: '' }));
   });
 });
