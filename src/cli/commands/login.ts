@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { ApiClient } from '../client.js';
+import { ask, context } from '../context.js';
+import { normalizeUrl, saveCredentials } from '../settings.js';
+
+/** `pilot login`: the server and token the next commands use. */
+export function registerLoginCommands(program: Command): void {
+  program
+    .command('login')
+    .description('store the server URL and a token (mode 0600) for the next commands')
+    .argument('<url>', 'the server, e.g. https://pilot.example.com')
+    .option('--token <token>', 'the token (default: asked, or read from stdin, or PILOT_TOKEN)')
+    .addHelpText('after', '\nExample:\n  $ pilot login https://pilot.example.com')
+    .action(async (url: string, options: { token?: string }, command: Command) => {
+      const { out } = context(command);
+      const token = options.token ?? process.env.PILOT_TOKEN ?? (await ask('Token: '));
+      const credentials = { url: normalizeUrl(url), token: token.trim() };
+      const who = await new ApiClient(credentials).get<{ scope: string; app: string | null }>('/whoami');
+      const file = saveCredentials(credentials);
+      out.result({ url: credentials.url, ...who, file }, () => `Logged in to ${credentials.url} with ${who.scope === 'admin' ? 'an admin token' : `a deploy token for ${who.app}`} (saved in ${file})`);
+    });
+}
