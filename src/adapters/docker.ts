@@ -246,7 +246,8 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
     Env: Object.entries(plan.env).map(([key, value]) => `${key}=${value}`),
     Labels: { ...plan.labels },
     ...(plan.command ? { Cmd: [...plan.command] } : {}),
-    ...(plan.interactive ? { Tty: true, OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
+    ...(plan.interactive ? { Tty: true } : {}),
+    ...(plan.interactive || plan.pipedStdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
     AttachStdout: true,
     AttachStderr: true,
     HostConfig: {
@@ -384,7 +385,8 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
 async function runAttached(docker: Docker, plan: ContainerPlan, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
   const container = await docker.createContainer(containerCreateOptions(plan));
   const interactive = plan.interactive === true;
-  const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: interactive, hijack: interactive });
+  const stdin = interactive || plan.pipedStdin === true;
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin, hijack: stdin });
   const ended = new Promise<void>((resolve) => {
     stream.on('end', resolve);
     stream.on('close', resolve);
@@ -414,7 +416,7 @@ async function runAttached(docker: Docker, plan: ContainerPlan, onOutput: (strea
     }
   })();
   return {
-    stdin: interactive ? (stream as unknown as NodeJS.WritableStream) : undefined,
+    stdin: stdin ? (stream as unknown as NodeJS.WritableStream) : undefined,
     exitCode,
     resize: async (columns, rows) => {
       await container.resize({ w: columns, h: rows }).catch(() => undefined);

@@ -4,6 +4,14 @@ import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { CliError } from './errors.js';
 
+// A reader that stopped early (`pilot --help | head`) is no error: stop quietly, as git does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {

@@ -50,6 +50,8 @@ export interface ContainerPlan {
   readonly mounts: readonly { readonly volume: string; readonly path: string }[];
   /** Stdin open and a TTY (an attached one-off command). */
   readonly interactive?: boolean;
+  /** Stdin open without a TTY: input piped to a one-off command, ended by its caller. */
+  readonly pipedStdin?: boolean;
 }
 
 export interface ContainerState {
@@ -115,7 +117,7 @@ export interface ContainerEngine {
 }
 
 export interface AttachedProcess {
-  /** The process's stdin, for interactive plans. */
+  /** The process's stdin, for interactive and piped-stdin plans. */
   readonly stdin: NodeJS.WritableStream | undefined;
   /** Settles with the exit code once the process ended and its output was delivered. */
   readonly exitCode: Promise<number>;

@@ -30,7 +30,8 @@ const WEBSOCKET_PATHS = {
   '/api/v1/apps/{app}/run': {
     get: {
       summary: 'Run a one-off command in a new container of the live release (WebSocket, admin). Send ' +
-        '{"command": [...], "tty": bool, "columns": n, "rows": n} first, then {"stdin": base64}, {"resize": {...}}, {"eof": true}; ' +
+        '{"command": [...], "tty": bool, "pipedStdin": bool, "columns": n, "rows": n} first, then, once you received {"started": true}, ' +
+        '{"stdin": base64}, {"resize": {...}}, {"eof": true} (stdin is attached with tty or pipedStdin); ' +
         'receive {"stream": "stdout"|"stderr", "data": base64} and finally {"exit": code}',
       parameters: [{ name: 'app', in: 'path', required: true, schema: { type: 'string' } }],
       responses: { 101: { description: 'Switching to the WebSocket protocol' } },

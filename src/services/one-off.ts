@@ -12,11 +12,14 @@ export interface OneOffDeps {
   readonly settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number };
 }
 
+export type OneOffInput = 'tty' | 'pipe' | 'none';
+
 /** `pilot run`: a command in a new container of the live release (its image, config and volumes), removed afterwards. */
 export class OneOffCommands {
   constructor(private readonly deps: OneOffDeps) {}
 
-  async start(app: App, command: readonly string[], interactive: boolean, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
+  /** `input`: the caller's terminal (a TTY), its piped stdin (ended by the caller), or none. */
+  async start(app: App, command: readonly string[], input: OneOffInput, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
     if (command.length === 0 || command.some((part) => typeof part !== 'string')) throw new ValidationError('give the command to run, e.g. `pilot run -- node -v`');
     const live = this.deps.releases.live(app.id);
     if (!live?.image || !live.port) throw new ConflictError(`${app.name} has no live release to run a command in: push to deploy it first`);
@@ -27,9 +30,9 @@ export class OneOffCommands {
       'run',
       randomBytes(4).toString('hex'),
       [...command],
-      interactive,
+      input === 'tty',
     );
-    return engine.runAttached(plan, onOutput);
+    return engine.runAttached(input === 'pipe' ? { ...plan, pipedStdin: true } : plan, onOutput);
   }
 
   /**

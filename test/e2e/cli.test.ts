@@ -12,7 +12,8 @@ const skip = integrationSkipReason();
 /** An app that answers with $GREETING and its version, and logs every request. */
 function appFiles(version: string): Record<string, string> {
   return {
-    'package.json': JSON.stringify({ name: 'greeter', version, scripts: { start: 'node server.js' } }),
+    // The build writes to stderr, which the classic builder wraps in terminal escapes.
+    'package.json': JSON.stringify({ name: 'greeter', version, scripts: { start: 'node server.js', build: "node -e \"console.error('built on stderr')\"" } }),
     'server.js':
       "const { version } = require('./package.json');\n" +
       "require('http').createServer((request, response) => {\n" +
@@ -43,8 +44,8 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     return spawnPilot(args, client.workDir, { HOME: home, ...env });
   }
 
-  function pilotCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-    return runPilot(args, client.workDir, { HOME: home, ...env });
+  function pilotCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+    return runPilot(args, client.workDir, { HOME: home, ...env }, input);
   }
 
   async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
@@ -70,13 +71,17 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     await ok(['git:remote', '-a', 'greeter']);
     const url = await client.ok(['remote', 'get-url', 'pilot']);
     assert.equal(url, `${pilot.server.address}/greeter.git`);
-    assertPushed(await client.run(['push', 'pilot', 'HEAD:refs/heads/main']));
+    const pushed = await client.run(['push', 'pilot', 'HEAD:refs/heads/main']);
+    assertPushed(pushed);
+    assert.match(pushed.stderr, /built on stderr/);
+    assert.ok(!pushed.stderr.includes('\u001b') && !/\[(91|0)m/.test(pushed.stderr), `no terminal escapes in the push output:\n${pushed.stderr}`);
     assert.equal(await body('greeter'), 'hello from 1.0.0');
 
     const info = JSON.parse(await ok(['apps:info', '--json'])) as { name: string; release: { version: number }; state: string };
     assert.equal(info.name, 'greeter', 'the app comes from the pilot remote');
     assert.equal(info.release.version, 1);
     assert.equal(info.state, 'running');
+    assert.equal((JSON.parse(await ok(['apps:info', 'greeter', '--json'])) as { name: string }).name, 'greeter', 'the app as an argument');
   });
 
   it('config:set makes a release the app answers with, and config:get reads it back', async () => {
@@ -132,6 +137,14 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.match(recent, /request \/marker-/);
   });
 
+  it("run passes the command's options through without --, and its piped stdin until it ends", async () => {
+    assert.match(await ok(['run', 'node', '-v']), /^v\d+\.\d+\.\d+\n$/);
+    const piped = await pilotCli(['run', 'tr', 'a-z', 'A-Z'], {}, 'hello from stdin\n');
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, 'HELLO FROM STDIN\n');
+    assert.equal((await pilotCli(['run', 'sh', '-c', 'exit 3'])).code, 3, "the command's exit code");
+  });
+
   it('ps shows the running release and restart brings it back', async () => {
     const processes = JSON.parse(await ok(['ps', '--json'])) as { type: string; release: number; state: string }[];
     assert.deepEqual(processes.map((process) => [process.type, process.release, process.state]), [['web', 4, 'running']]);
@@ -183,6 +196,9 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
   });
 
   it('apps:destroy leaves no container, image, route or repository behind', async () => {
+    const unconfirmed = await pilotCli(['apps:destroy', '-a', 'greeter'], {}, '');
+    assert.equal(unconfirmed.code, 1);
+    assert.match(unconfirmed.stderr, /^pilot: not destroyed: confirm with --confirm greeter/);
     const refused = await pilotCli(['apps:destroy', '-a', 'greeter', '--confirm', 'nope']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /not destroyed/);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { appPath } from '../client.js';
-import { appOf, appOption, ask, context } from '../context.js';
+import { appOf, appOfArgument, appOption, ask, context } from '../context.js';
 import { CliError } from '../errors.js';
 import type { AppStatus } from '../views.js';
 
@@ -30,11 +30,12 @@ export function registerAppCommands(program: Command): void {
   program
     .command('apps:info')
     .description("show an app's release, state, URL and domains")
+    .argument('[name]', 'the app (or -a NAME; default: from the `pilot` git remote)')
     .addOption(appOption())
-    .addHelpText('after', '\nExample:\n  $ pilot apps:info -a shop')
-    .action(async (_options: unknown, command: Command) => {
+    .addHelpText('after', '\nExamples:\n  $ pilot apps:info shop\n  $ pilot apps:info -a shop')
+    .action(async (name: string | undefined, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const app = await client().get<AppStatus>(appPath(appOf(command)));
+      const app = await client().get<AppStatus>(appPath(appOfArgument(name, command)));
       out.result(app, () =>
         [
           out.bold(`=== ${app.name}`),
@@ -75,7 +76,9 @@ export function registerAppCommands(program: Command): void {
     .action(async (options: { confirm?: string; volumes?: boolean }, command: Command) => {
       const { out, client } = context(command);
       const app = appOf(command);
-      const confirm = options.confirm ?? (await ask(`This destroys ${app} and cannot be undone. Type its name to confirm: `));
+      const confirm =
+        options.confirm ??
+        (await ask(`This destroys ${app} and cannot be undone. Type its name to confirm: `, `not destroyed: confirm with --confirm ${app} (there is no terminal to ask on)`));
       if (confirm.trim() !== app) throw new CliError(`not destroyed: "${confirm.trim()}" is not "${app}"`);
       const query = `?confirm=${encodeURIComponent(app)}${options.volumes ? '&volumes=true' : ''}`;
       const result = await client().delete<{ destroyed: string; containers: number; images: number; volumes: number }>(`${appPath(app)}${query}`);

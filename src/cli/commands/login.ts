@@ -13,7 +13,8 @@ export function registerLoginCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ pilot login https://pilot.example.com')
     .action(async (url: string, options: { token?: string }, command: Command) => {
       const { out } = context(command);
-      const token = options.token ?? process.env.PILOT_TOKEN ?? (await ask('Token: '));
+      const token =
+        options.token ?? process.env.PILOT_TOKEN ?? (await ask('Token: ', 'no token: pass --token TOKEN, set PILOT_TOKEN, or give it on stdin (`pilot login URL < token-file`)'));
       const credentials = { url: normalizeUrl(url), token: token.trim() };
       const who = await new ApiClient(credentials).get<{ scope: string; app: string | null }>('/whoami');
       const file = saveCredentials(credentials);

@@ -6,10 +6,14 @@ import { appAccess, appFor, appParams, errorResponses, type ApiDeps } from './co
 
 type AppRoute = { Params: { app: string } };
 
-/** What a `pilot run` client sends: the command first, then stdin, window sizes and the end of input. */
+/**
+ * What a `pilot run` client sends: the command first (with `tty`, or `pipedStdin` when it will
+ * send its stdin without a terminal), then, once told `started`, stdin, window sizes and the end of input.
+ */
 interface RunMessage {
   readonly command?: string[];
   readonly tty?: boolean;
+  readonly pipedStdin?: boolean;
   readonly columns?: number;
   readonly rows?: number;
   readonly stdin?: string;
@@ -111,11 +115,14 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
         }
         if (!process && message.command) {
           const interactive = message.tty === true;
+          const input = interactive ? 'tty' : message.pipedStdin === true ? 'pipe' : 'none';
           void deps.oneOff
-            .start(app, message.command, interactive, (stream, chunk) => send({ stream, data: chunk.toString('base64') }))
+            .start(app, message.command, input, (stream, chunk) => send({ stream, data: chunk.toString('base64') }))
             .then(async (started) => {
               process = started;
               if (interactive && message.columns && message.rows) await started.resize(message.columns, message.rows);
+              // Input sent before this would have nowhere to go.
+              send({ started: true });
               const exit = await started.exitCode;
               finished = true;
               send({ exit });

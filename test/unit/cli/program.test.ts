@@ -1,6 +1,28 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
 import { buildProgram } from '../../../src/cli/program.js';
+import { appOfArgument } from '../../../src/cli/context.js';
+
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'cli', 'main.ts');
+
+/** Parses `pilot ARGS` with `name`'s action replaced: what it was given. */
+async function parsed(name: string, args: string[]): Promise<{ operands: unknown[]; command: Command }> {
+  const program = buildProgram();
+  const target = program.commands.find((command) => command.name() === name);
+  assert.ok(target, `${name} is a command`);
+  let result: { operands: unknown[]; command: Command } | undefined;
+  target.action((...received: unknown[]) => {
+    const command = received.at(-1) as Command;
+    result = { operands: received.slice(0, -2), command };
+  });
+  await program.parseAsync(args, { from: 'user' });
+  assert.ok(result, `${name} ran`);
+  return result;
+}
 
 describe('the pilot program', () => {
   it('registers each command once, each with a description and an example', () => {
@@ -17,5 +39,35 @@ describe('the pilot program', () => {
       command.outputHelp();
       assert.match(help, /\$ pilot /, `${command.name()} --help shows an example`);
     }
+  });
+
+  it("passes the command's own options through to `pilot run`, with or without --", async () => {
+    assert.deepEqual((await parsed('run', ['run', 'node', '-v'])).operands, [['node', '-v']]);
+    const withApp = await parsed('run', ['run', '-a', 'shop', 'node', '-e', 'console.log(1)', '--inspect']);
+    assert.deepEqual(withApp.operands, [['node', '-e', 'console.log(1)', '--inspect']]);
+    assert.equal(withApp.command.opts<{ app?: string }>().app, 'shop');
+    const afterDashes = await parsed('run', ['run', '-a', 'shop', '--', 'grep', '-a', 'x']);
+    assert.deepEqual(afterDashes.operands, [['grep', '-a', 'x']]);
+    assert.equal(afterDashes.command.opts<{ app?: string }>().app, 'shop');
+  });
+
+  it('takes the app of apps:info as its argument or -a, and refuses two different ones', async () => {
+    const positional = await parsed('apps:info', ['apps:info', 'shop']);
+    assert.equal(appOfArgument(positional.operands[0] as string, positional.command), 'shop');
+    const option = await parsed('apps:info', ['apps:info', '-a', 'shop']);
+    assert.equal(appOfArgument(option.operands[0] as string | undefined, option.command), 'shop');
+    const both = await parsed('apps:info', ['apps:info', 'shop', '-a', 'blog']);
+    assert.throws(() => appOfArgument(both.operands[0] as string, both.command), /two apps given \(shop and -a blog\)/);
+  });
+
+  it('stops quietly when its reader goes away (pilot --help | head)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the CLI has even started: its first write meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(stderr, '', 'no EPIPE stack');
+    assert.equal(code, 0);
   });
 });
