@@ -21,6 +21,8 @@ export interface ReleaseView {
   configKeys: string[];
   buildKeys: string[];
   failureReason: string | null;
+  /** "Deploy abc1234", "Set GREETING", "Rollback to v2"; null for releases made before Pilot recorded it. */
+  description: string | null;
   createdAt: string;
   log?: string;
 }

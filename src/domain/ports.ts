@@ -162,6 +162,8 @@ export interface NewRelease {
   readonly config: Readonly<Record<string, string>>;
   /** Which of `config` the image is built with (none when not given). */
   readonly buildKeys?: readonly string[];
+  /** What the release does, for people (domain/release-descriptions.ts). */
+  readonly description?: string;
 }
 
 export interface ReleaseUpdate {

@@ -67,6 +67,8 @@ export interface ImageReleaseRequest {
   readonly config: Readonly<Record<string, string>>;
   /** Which of `config` are build vars once the release is live (default: the app's build vars now). */
   readonly buildKeys?: readonly string[];
+  /** What the release does, for people: "Set GREETING", "Rollback to v2". */
+  readonly description?: string;
 }
 
 export interface ImageReleaseResult {
@@ -179,7 +181,7 @@ export class Deployer {
       }
       const buildKeys = request.buildKeys ?? this.deps.configVars.buildKeys(app.id);
       // The image is from's: so are the build vars it was built with.
-      const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config, buildKeys: from.buildKeys });
+      const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config, buildKeys: from.buildKeys, description: request.description });
       const changes = {
         buildpack: from.buildpack ?? undefined,
         image: from.image,
@@ -216,7 +218,7 @@ export class Deployer {
     const { releases } = this.deps;
     const config = this.deps.configVars.get(app.id);
     const buildKeys = this.deps.configVars.buildKeys(app.id);
-    const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config, buildKeys });
+    const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config, buildKeys, description: `Deploy ${push.newSha.slice(0, 7)}` });
     let buildDir: string | undefined;
     try {
       return await this.attempt(app, release, write, async (logged, started) => {

@@ -4,6 +4,7 @@ import type { App, Release } from '../domain/types.js';
 import { ValidationError } from '../domain/errors.js';
 import { parseMemory } from '../config.js';
 import { appLimits } from '../pipeline/start.js';
+import { limitsDescription } from '../domain/release-descriptions.js';
 import { rereleaseOrUndo, type RereleaseDeps } from './rerelease.js';
 
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
@@ -36,7 +37,7 @@ export class LimitsService {
     };
     this.deps.apps.setLimits(app.id, next);
     const updated = { ...app, ...next };
-    const release = await rereleaseOrUndo(this.deps, updated, () => this.deps.apps.setLimits(app.id, { memoryBytes: app.memoryBytes, cpus: app.cpus }));
+    const release = await rereleaseOrUndo(this.deps, updated, limitsDescription(changes), () => this.deps.apps.setLimits(app.id, { memoryBytes: app.memoryBytes, cpus: app.cpus }));
     return { limits: this.show(updated), release };
   }
 }

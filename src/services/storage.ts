@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ConfigStore, ContainerEngine, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import type { App, Release, Volume } from '../domain/types.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { mountDescription, unmountDescription } from '../domain/release-descriptions.js';
 import { rereleaseOrUndo } from './rerelease.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import { instanceLabels } from '../pipeline/start.js';
@@ -53,7 +54,7 @@ export class StorageService {
     const name = volumeName(this.deps.instance, app.name, mountPath);
     await this.deps.engine.ensureVolume(name, instanceLabels(this.deps.instance, app.name));
     this.deps.volumes.add(app.id, { path: mountPath, name });
-    const release = await this.rerelease(app, () => this.deps.volumes.remove(app.id, mountPath));
+    const release = await this.rerelease(app, mountDescription(mountPath), () => this.deps.volumes.remove(app.id, mountPath));
     return { volume: this.deps.volumes.list(app.id).find((volume) => volume.path === mountPath) as Volume, release };
   }
 
@@ -63,11 +64,11 @@ export class StorageService {
     const volume = this.deps.volumes.list(app.id).find((existing) => existing.path === mountPath);
     if (!volume) throw new NotFoundError(`${app.name} has no volume at ${mountPath} (see \`pilot storage\`)`);
     this.deps.volumes.remove(app.id, mountPath);
-    const release = await this.rerelease(app, () => this.deps.volumes.add(app.id, volume));
+    const release = await this.rerelease(app, unmountDescription(mountPath), () => this.deps.volumes.add(app.id, volume));
     return { volume, release };
   }
 
-  private rerelease(app: App, undo: () => void): Promise<Release | null> {
-    return rereleaseOrUndo(this.deps, app, undo);
+  private rerelease(app: App, description: string, undo: () => void): Promise<Release | null> {
+    return rereleaseOrUndo(this.deps, app, description, undo);
   }
 }

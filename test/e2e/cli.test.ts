@@ -89,11 +89,14 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.match(set, /Set GREETING and released v2/);
     assert.equal(await body('greeter'), 'hi from 1.0.0');
     assert.equal((await ok(['config:get', 'GREETING'])).trim(), 'hi');
-    const releases = JSON.parse(await ok(['releases', '--json'])) as { version: number; kind: string; status: string }[];
+    const releases = JSON.parse(await ok(['releases', '--json'])) as { version: number; kind: string; status: string; description: string }[];
     assert.deepEqual(releases.map((release) => [release.version, release.kind, release.status]), [
       [2, 'config', 'live'],
       [1, 'deploy', 'retired'],
     ]);
+    const sha = (await client.ok(['rev-parse', '--short=7', 'HEAD'])).trim();
+    assert.deepEqual(releases.map((release) => release.description), ['Set GREETING', `Deploy ${sha}`]);
+    assert.match(await ok(['releases']), /v2\s+Set GREETING\s+live/);
     const bad = await pilotCli(['config:set', 'PORT=1']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^pilot: PORT is set by Pilot/);
@@ -104,11 +107,12 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assertPushed(await client.run(['push', 'pilot', 'HEAD:refs/heads/main']));
     assert.equal(await body('greeter'), 'hi from 2.0.0');
     const rolled = await ok(['rollback']);
-    assert.match(rolled, /Rolled back: v4 serves/);
+    assert.match(rolled, /^Rollback to v2 done: v4 serves its image and config$/m);
     assert.equal(await body('greeter'), 'hi from 1.0.0');
     const info = await ok(['releases:info', 'v4']);
     assert.match(info, /=== v4 \(rollback, live\)/);
     assert.match(info, /Rolling back to v2 as v4/);
+    assert.match(info, /^Change: +Rollback to v2$/m);
   });
 
   it('logs -f prints a line the app writes after the command started', async () => {

@@ -17,13 +17,13 @@ export function registerReleaseCommands(program: Command): void {
         out.table(
           releases.map((release) => ({
             version: `v${release.version}`,
-            kind: release.kind,
+            description: release.description ?? release.kind,
             status: release.status,
             commit: release.gitSha?.slice(0, 7),
             created: release.createdAt,
             reason: release.failureReason,
           })),
-          ['version', 'kind', 'status', 'commit', 'created', 'reason'],
+          ['version', 'description', 'status', 'commit', 'created', 'reason'],
         ),
       );
     });
@@ -40,6 +40,7 @@ export function registerReleaseCommands(program: Command): void {
       out.result(release, () =>
         [
           out.bold(`=== v${release.version} (${release.kind}, ${release.status})`),
+          ...(release.description ? [`Change:   ${release.description}`] : []),
           `Commit:   ${release.gitSha ?? '-'}`,
           `Image:    ${release.image ?? '-'}`,
           `Config:   ${release.configKeys.join(', ') || '-'}`,
@@ -61,6 +62,11 @@ export function registerReleaseCommands(program: Command): void {
     .action(async (version: string | undefined, _options: unknown, command: Command) => {
       const { out, client } = context(command);
       const release = await client().post<ReleaseView>(appPath(appOf(command), '/rollback'), version ? { version } : {});
-      out.result(release, () => `Rolled back: v${release.version} serves the image and config of ${version ?? 'the previous release'}`);
+      out.result(release, () => rollbackSummary(release));
     });
+}
+
+/** "Rollback to v2 done: v4 serves its image and config": the description names the version it went back to. */
+export function rollbackSummary(release: Pick<ReleaseView, 'version' | 'description'>): string {
+  return `${release.description ?? 'Rollback'} done: v${release.version} serves its image and config`;
 }

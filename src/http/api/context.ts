@@ -60,6 +60,7 @@ export function releaseView(release: Release): Record<string, unknown> {
     configKeys: Object.keys(release.config).sort(),
     buildKeys: release.buildKeys,
     failureReason: release.failureReason,
+    description: release.description,
     createdAt: release.createdAt,
     updatedAt: release.updatedAt,
   };
@@ -85,6 +86,7 @@ export const releaseSchema = {
     configKeys: { type: 'array', items: { type: 'string' } },
     buildKeys: { type: 'array', items: { type: 'string' }, description: 'The build vars the build of the image was given (a Dockerfile build passes only those it declares as ARG)' },
     failureReason: { type: ['string', 'null'] },
+    description: { type: ['string', 'null'], description: 'What the release did: "Deploy abc1234", "Set GREETING", "Rollback to v2"' },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
     log: { type: 'string' },

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ConflictError, DeployError, NotFoundError } from '../../domain/errors.js';
 import type { App, Release } from '../../domain/types.js';
+import { configDescription, rollbackDescription } from '../../domain/release-descriptions.js';
 import type { ImageReleaseResult } from '../../pipeline/deploy.js';
 import { parseConfigChange, planConfigChange, type ConfigChange } from '../../services/config-vars.js';
 import { appAccess, appFor, appParams, errorResponses, releaseView, type ApiDeps } from './context.js';
@@ -61,7 +62,14 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
       const app = appFor(deps, request);
       const version = request.body?.version;
       const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
-      const result = await deps.deployer.releaseFromImage({ app, kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys });
+      const result = await deps.deployer.releaseFromImage({
+        app,
+        kind: 'rollback',
+        from: target,
+        config: target.config,
+        buildKeys: target.buildKeys,
+        description: rollbackDescription(target.version),
+      });
       return liveOrFail(deps, result);
     },
   );
@@ -104,7 +112,8 @@ export const releaseRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
         deps.configVars.replace(app.id, planned.vars, planned.buildKeys);
         return { config: planned.vars, buildKeys: planned.buildKeys, nextBuild: planned.nextBuild, release: null };
       }
-      const result = await deps.deployer.releaseFromImage({ app, kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys });
+      const description = configDescription(Object.keys(request.body.set ?? {}), request.body.unset ?? []);
+      const result = await deps.deployer.releaseFromImage({ app, kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys, description });
       const release = liveOrFail(deps, result);
       return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild: planned.nextBuild, release };
     },

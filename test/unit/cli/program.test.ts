@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { buildProgram } from '../../../src/cli/program.js';
 import { appOfArgument } from '../../../src/cli/context.js';
+import { rollbackSummary } from '../../../src/cli/commands/releases.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'cli', 'main.ts');
 
@@ -69,5 +70,11 @@ describe('the pilot program', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(stderr, '', 'no EPIPE stack');
     assert.equal(code, 0);
+  });
+});
+
+describe('pilot rollback', () => {
+  it('names the version it went back to', () => {
+    assert.equal(rollbackSummary({ version: 4, description: 'Rollback to v2' }), 'Rollback to v2 done: v4 serves its image and config');
   });
 });
