@@ -150,6 +150,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
+    cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
     servesHost: (host) => isPilotHost(host, config.domain, {
       appExists: (name) => apps.findByName(name) !== undefined,
       domainHasOwner: (hostname) => domains.owner(hostname) !== undefined,

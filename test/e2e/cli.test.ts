@@ -2,7 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import type {} from '@fastify/websocket';
+import { PROJECT_ROOT } from '../../src/adapters/templates.js';
 import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot, spawnPilot, type CliResult } from '../helpers/cli.js';
@@ -29,9 +32,12 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
   let client: GitClient;
 
   before(async () => {
+    // What `npm run build` makes and GET /cli serves.
+    execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'build-cli.mjs')]);
     pilot = await startTestPilot();
-    home = tempDir('cli-home');
     client = new GitClient(tempDir('greeter'));
+    // One HOME for pilot and git, as a user has: git's credential helper is pilot with its login.
+    home = client.home;
     await client.init();
     await client.commit(appFiles('1.0.0'));
   });
@@ -68,9 +74,10 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     const saved = path.join(home, '.config', 'pilot', 'credentials.json');
     assert.equal(fs.statSync(saved).mode & 0o777, 0o600);
 
-    await ok(['git:remote', '-a', 'greeter']);
+    assert.match(await ok(['git:remote', '-a', 'greeter']), /^Added remote pilot -> /m);
     const url = await client.ok(['remote', 'get-url', 'pilot']);
     assert.equal(url, `${pilot.server.address}/greeter.git`);
+    assert.ok(!fs.readFileSync(path.join(client.workDir, '.git', 'config'), 'utf8').includes(pilot.token), 'no token in .git/config');
     const pushed = await client.run(['push', 'pilot', 'HEAD:refs/heads/main']);
     assertPushed(pushed);
     assert.match(pushed.stderr, /built on stderr/);
@@ -82,6 +89,21 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.equal(info.release.version, 1);
     assert.equal(info.state, 'running');
     assert.equal((JSON.parse(await ok(['apps:info', 'greeter', '--json'])) as { name: string }).name, 'greeter', 'the app as an argument');
+  });
+
+  it('installs from the server with curl | sh as one file that runs without the server\'s modules', async () => {
+    const bin = tempDir('cli-bin');
+    const elsewhere = tempDir('cli-elsewhere');
+    const run = promisify(execFile);
+    const env = { PATH: process.env.PATH ?? '', HOME: home, PILOT_INSTALL_DIR: bin };
+    const installed = await run('sh', ['-c', `curl -fsSL ${pilot.server.address}/cli/install.sh | sh`], { env, cwd: elsewhere });
+    assert.match(installed.stdout, new RegExp(`Installed pilot \\d+\\.\\d+\\.\\d+ as ${bin}/pilot`));
+    assert.match(installed.stdout, new RegExp(`pilot login ${pilot.server.address}`));
+    // Run from a directory with no node_modules above it: only Node.js and the one file.
+    const apps = await run(path.join(bin, 'pilot'), ['apps', '--json'], { env, cwd: elsewhere });
+    assert.deepEqual((JSON.parse(apps.stdout) as { name: string }[]).map((app) => app.name), ['greeter']);
+    const version = await run(path.join(bin, 'pilot'), ['--version'], { env, cwd: elsewhere });
+    assert.equal(version.stdout.trim(), (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
   it('config:set makes a release the app answers with, and config:get reads it back', async () => {

@@ -8,6 +8,7 @@ import { createAppStore, createConfigStore, createDomainStore, createReleaseStor
 import { NotFoundError } from '../../src/domain/errors.js';
 import { hashToken } from '../../src/domain/tokens.js';
 import { buildApp } from '../../src/http/app.js';
+import { createTemplateRenderer } from '../../src/adapters/templates.js';
 import type { ApiDeps } from '../../src/http/api/context.js';
 import { AppRegistry } from '../../src/services/app-registry.js';
 import { TokenService } from '../../src/services/tokens.js';
@@ -34,7 +35,7 @@ export interface Reached {
  */
 export async function buildTestApp(
   t: { after(fn: () => Promise<unknown>): void },
-  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps> } = {},
+  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string } = {},
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
@@ -89,6 +90,7 @@ export async function buildTestApp(
     maxPushBytes: 1024 * 1024,
     spoolDir,
     servesHost: () => false,
+    cli: { bundleFile: options.cliBundle ?? path.join(spoolDir, 'pilot-cli.mjs'), renderInstaller: (context) => createTemplateRenderer().renderCliInstaller(context) },
   });
   t.after(async () => {
     await app.close();

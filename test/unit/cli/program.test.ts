@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,7 @@ describe('the pilot program', () => {
       let help = '';
       command.configureOutput({ writeOut: (text) => (help += text) });
       command.outputHelp();
-      assert.match(help, /\$ pilot /, `${command.name()} --help shows an example`);
+      assert.match(help, /^  \$ .*\bpilot /m, `${command.name()} --help shows an example`);
     }
   });
 
@@ -59,6 +60,17 @@ describe('the pilot program', () => {
     assert.equal(appOfArgument(option.operands[0] as string | undefined, option.command), 'shop');
     const both = await parsed('apps:info', ['apps:info', 'shop', '-a', 'blog']);
     assert.throws(() => appOfArgument(both.operands[0] as string, both.command), /two apps given \(shop and -a blog\)/);
+  });
+
+  it('prints its version with --version and -V', async () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(MAIN), '..', '..', 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const program = buildProgram();
+      let printed = '';
+      program.configureOutput({ writeOut: (text) => (printed += text) });
+      await assert.rejects(program.parseAsync([flag], { from: 'user' }), { code: 'commander.version' });
+      assert.equal(printed, `${version}\n`);
+    }
   });
 
   it('stops quietly when its reader goes away (pilot --help | head)', async () => {
