@@ -74,11 +74,15 @@ export class ProcessControl {
   }
 
   /** Acts on every container of the live release, then reloads the routes: a started container may have a new address. */
-  async act(app: App, action: ProcessAction): Promise<ProcessStatus[]> {
+  /** `types`: only the containers of these process types (default: all). */
+  async act(app: App, action: ProcessAction, types?: readonly string[]): Promise<ProcessStatus[]> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       const live = this.requireLive(app);
       const { engine, settings } = this.deps;
-      const containers = await this.containersOf(app, live);
+      for (const type of types ?? []) {
+        if (!(type in live.processes)) throw new ValidationError(`v${live.version} has no process type "${type}" (its types: ${Object.keys(live.processes).join(', ') || 'none'})`);
+      }
+      const containers = (await this.containersOf(app, live)).filter((container) => !types || types.includes(container.labels[PROCESS_LABEL] ?? 'web'));
       await Promise.all(
         containers.map((container) => {
           if (action === 'restart') return engine.restartContainer(container.id, settings.stopTimeoutSeconds);

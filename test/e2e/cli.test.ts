@@ -84,11 +84,13 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.ok(!pushed.stderr.includes('\u001b') && !/\[(91|0)m/.test(pushed.stderr), `no terminal escapes in the push output:\n${pushed.stderr}`);
     assert.equal(await body('greeter'), 'hello from 1.0.0');
 
-    const info = JSON.parse(await ok(['apps:info', '--json'])) as { name: string; release: { version: number }; state: string };
+    assert.match(await ok(['whoami']), /^http:\/\/127\.0\.0\.1:\d+: an admin token$/m);
+    const info = JSON.parse(await ok(['apps:info', '--json'])) as { name: string; url: string; release: { version: number }; state: string };
     assert.equal(info.name, 'greeter', 'the app comes from the pilot remote');
     assert.equal(info.release.version, 1);
     assert.equal(info.state, 'running');
     assert.equal((JSON.parse(await ok(['apps:info', 'greeter', '--json'])) as { name: string }).name, 'greeter', 'the app as an argument');
+    assert.equal((await ok(['open'])).trim(), info.url, 'open prints the URL (and opens nothing without a terminal)');
   });
 
   it('installs from the server with curl | sh as one file that runs without the server\'s modules', async () => {
@@ -176,6 +178,12 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.deepEqual(processes.map((process) => [process.type, process.release, process.state]), [['web', 4, 'running']]);
     await ok(['restart']);
     assert.equal(await waitFor('the app after a restart', async () => (await body('greeter').catch(() => undefined)) || undefined), 'hi from 1.0.0');
+    const restartedWeb = JSON.parse(await ok(['ps:restart', 'web', '--json'])) as { type: string; state: string }[];
+    assert.deepEqual(restartedWeb.map((process) => [process.type, process.state]), [['web', 'running']]);
+    assert.equal(await waitFor('the app after ps:restart web', async () => (await body('greeter').catch(() => undefined)) || undefined), 'hi from 1.0.0');
+    const unknownType = await pilotCli(['ps:restart', 'nosuch']);
+    assert.equal(unknownType.code, 1);
+    assert.match(unknownType.stderr, /has no process type "nosuch"/);
     const stopped = JSON.parse(await ok(['stop', '--json'])) as { state: string }[];
     assert.deepEqual(stopped.map((process) => process.state), ['exited']);
     const answer = await body('greeter').catch((error: Error) => `no answer: ${error.message}`);
@@ -214,6 +222,7 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.notEqual(refusedCreate.code, 0, 'a deploy token cannot create apps by pushing');
 
     assert.equal((JSON.parse(await ok(['apps:info', '-a', 'greeter', '--json'], deployEnv)) as { name: string }).name, 'greeter');
+    assert.match(await ok(['whoami'], deployEnv), /: a deploy token for greeter$/m);
     const refusedApi = await pilotCli(['apps:info', '-a', 'other'], deployEnv);
     assert.equal(refusedApi.code, 1);
     assert.match(refusedApi.stderr, /may not access the app "other"/);

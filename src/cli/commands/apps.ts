@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
 import { appPath } from '../client.js';
 import { appOf, appOfArgument, appOption, ask, context } from '../context.js';
 import { CliError } from '../errors.js';
 import type { AppStatus } from '../views.js';
 
-/** `pilot apps`, `apps:create`, `apps:info`, `apps:set`, `apps:destroy`. */
+/** `pilot apps`, `apps:create`, `apps:info`, `open`, `apps:set`, `apps:destroy`. */
 export function registerAppCommands(program: Command): void {
   program
     .command('apps')
@@ -50,6 +51,19 @@ export function registerAppCommands(program: Command): void {
     });
 
   program
+    .command('open')
+    .description("print the app's URL, and open it in the browser when on a terminal")
+    .argument('[name]', 'the app (or -a NAME; default: from the `pilot` git remote)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot open -a shop')
+    .action(async (name: string | undefined, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const app = await client().get<AppStatus>(appPath(appOfArgument(name, command)));
+      out.result({ url: app.url }, () => app.url);
+      if (!out.json && process.stdout.isTTY) openInBrowser(app.url);
+    });
+
+  program
     .command('apps:set')
     .description("change an app's setting; build-dir: the app's directory in a monorepo, used from the next push")
     .argument('<setting>', 'build-dir')
@@ -86,6 +100,18 @@ export function registerAppCommands(program: Command): void {
         `Destroyed ${result.destroyed} (${result.containers} containers, ${result.images} images, ${result.volumes} volumes${options.volumes ? '' : '; volumes are kept without --volumes'})`,
       );
     });
+}
+
+/** The platform's opener; the URL is printed already, so one that is missing or fails changes nothing. */
+export function browserCommand(platform: NodeJS.Platform, url: string): [string, string[]] {
+  if (platform === 'darwin') return ['open', [url]];
+  if (platform === 'win32') return ['cmd', ['/c', 'start', '""', url]];
+  return ['xdg-open', [url]];
+}
+
+function openInBrowser(url: string): void {
+  const [program, args] = browserCommand(process.platform, url);
+  spawn(program, args, { detached: true, stdio: 'ignore' }).on('error', () => undefined).unref();
 }
 
 function appRow(app: AppStatus): Record<string, unknown> {

@@ -3,7 +3,7 @@ import { ApiClient } from '../client.js';
 import { ask, context } from '../context.js';
 import { normalizeUrl, saveCredentials } from '../settings.js';
 
-/** `pilot login`: the server and token the next commands use. */
+/** `pilot login` (the server and token the next commands use) and `pilot whoami`. */
 export function registerLoginCommands(program: Command): void {
   program
     .command('login')
@@ -19,5 +19,16 @@ export function registerLoginCommands(program: Command): void {
       const who = await new ApiClient(credentials).get<{ scope: string; app: string | null }>('/whoami');
       const file = saveCredentials(credentials);
       out.result({ url: credentials.url, ...who, file }, () => `Logged in to ${credentials.url} with ${who.scope === 'admin' ? 'an admin token' : `a deploy token for ${who.app}`} (saved in ${file})`);
+    });
+
+  program
+    .command('whoami')
+    .description('show the server and what the token in use may do')
+    .addHelpText('after', '\nExample:\n  $ pilot whoami')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const api = client();
+      const who = await api.get<{ scope: string; app: string | null }>('/whoami');
+      out.result({ url: api.url, ...who }, () => `${api.url}: ${who.scope === 'admin' ? 'an admin token' : `a deploy token for ${who.app}`}`);
     });
 }

@@ -5,7 +5,7 @@ import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 import type { ProcessView } from '../views.js';
 
-/** `pilot ps`, `restart`, `stop`, `start`, `ps:scale`. */
+/** `pilot ps`, `restart`, `stop`, `start`, `ps:restart [type]`, `ps:scale`. */
 export function registerProcessCommands(program: Command): void {
   program
     .command('ps')
@@ -30,6 +30,18 @@ export function registerProcessCommands(program: Command): void {
         out.result(processes, () => showProcesses(out, processes));
       });
   }
+
+  program
+    .command('ps:restart')
+    .description("restart the app's containers, or only those of one process type")
+    .argument('[type]', 'a process type, e.g. web or worker (default: every type)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExamples:\n  $ pilot ps:restart -a shop\n  $ pilot ps:restart worker -a shop')
+    .action(async (type: string | undefined, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const processes = await client().post<ProcessView[]>(appPath(appOf(command), '/ps/restart'), type === undefined ? undefined : { type });
+      out.result(processes, () => showProcesses(out, processes));
+    });
 
   program
     .command('ps:scale')

@@ -53,21 +53,23 @@ export const runtimeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     async (request) => deps.processes.list(appFor(deps, request)),
   );
 
-  api.post<{ Params: { app: string; action: ProcessAction } }>(
+  api.post<{ Params: { app: string; action: ProcessAction }; Body: { type?: string } | null }>(
     '/apps/:app/ps/:action',
     {
       schema: {
-        summary: "Restart, stop or start the app's containers",
+        summary: "Restart, stop or start the app's containers; {\"type\": \"worker\"}: only those of one process type",
         params: {
           type: 'object',
           properties: { app: { type: 'string' }, action: { type: 'string', enum: ['restart', 'stop', 'start'] } },
           required: ['app', 'action'],
         },
+        body: { type: 'object', nullable: true, properties: { type: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,63}$' } }, additionalProperties: false },
         response: { 200: processList, ...errorResponses },
       },
     },
     async (request) => {
-      return deps.processes.act(appFor(deps, request), request.params.action);
+      const type = request.body?.type;
+      return deps.processes.act(appFor(deps, request), request.params.action, type === undefined ? undefined : [type]);
     },
   );
 

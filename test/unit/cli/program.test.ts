@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { buildProgram } from '../../../src/cli/program.js';
 import { appOfArgument } from '../../../src/cli/context.js';
 import { rollbackSummary } from '../../../src/cli/commands/releases.js';
+import { browserCommand } from '../../../src/cli/commands/apps.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'cli', 'main.ts');
 
@@ -51,6 +52,19 @@ describe('the pilot program', () => {
     const afterDashes = await parsed('run', ['run', '-a', 'shop', '--', 'grep', '-a', 'x']);
     assert.deepEqual(afterDashes.operands, [['grep', '-a', 'x']]);
     assert.equal(afterDashes.command.opts<{ app?: string }>().app, 'shop');
+  });
+
+  it('follows the log with --tail as with -f, and restarts one process type with ps:restart TYPE', async () => {
+    const tail = await parsed('logs', ['logs', '--tail', '-n', '5']);
+    assert.deepEqual(tail.command.opts(), { num: 5, tail: true });
+    assert.deepEqual((await parsed('ps:restart', ['ps:restart', 'worker', '-a', 'shop'])).operands, ['worker']);
+    assert.deepEqual((await parsed('ps:restart', ['ps:restart'])).operands, [undefined]);
+  });
+
+  it('opens the URL with the opener of each platform', () => {
+    assert.deepEqual(browserCommand('linux', 'https://shop.example.com'), ['xdg-open', ['https://shop.example.com']]);
+    assert.deepEqual(browserCommand('darwin', 'https://shop.example.com'), ['open', ['https://shop.example.com']]);
+    assert.deepEqual(browserCommand('win32', 'https://shop.example.com'), ['cmd', ['/c', 'start', '""', 'https://shop.example.com']]);
   });
 
   it('takes the app of apps:info as its argument or -a, and refuses two different ones', async () => {
