@@ -35,6 +35,8 @@ import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
 import { LimitsService } from './services/limits.js';
+import { CertificateService } from './services/certificates.js';
+import { probeServedCertificate } from './adapters/caddy/certificates.js';
 import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
 import { appUrl, isPilotHost } from './pipeline/routes.js';
@@ -63,6 +65,9 @@ export interface PilotServer {
   /** Stops Pilot; apps and Caddy keep serving. */
   close(): Promise<void>;
 }
+
+/** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
+const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
   const paths = dataPaths(config.dataDir);
@@ -186,6 +191,12 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       limits: new LimitsService({ apps, releases, configVars, deployer, defaults: config }),
       oneOff,
       cron,
+      certificates: new CertificateService({
+        domains,
+        settings: config,
+        // Caddy listens on every address: loopback reaches it from here.
+        probe: (host) => probeServedCertificate('127.0.0.1', config.httpsPort, host, CERTIFICATE_PROBE_TIMEOUT_MS),
+      }),
       domain: config.domain,
     },
   });

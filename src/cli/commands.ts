@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAppCommands } from './commands/apps.js';
+import { registerCertificateCommands } from './commands/certs.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerCronCommands } from './commands/cron.js';
 import { registerDomainCommands } from './commands/domains.js';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerAppCommands(program);
   registerConfigCommands(program);
   registerDomainCommands(program);
+  registerCertificateCommands(program);
   registerReleaseCommands(program);
   registerProcessCommands(program);
   registerRunCommands(program);

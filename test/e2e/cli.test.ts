@@ -91,6 +91,9 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.equal(info.state, 'running');
     assert.equal((JSON.parse(await ok(['apps:info', 'greeter', '--json'])) as { name: string }).name, 'greeter', 'the app as an argument');
     assert.equal((await ok(['open'])).trim(), info.url, 'open prints the URL (and opens nothing without a terminal)');
+    const certs = JSON.parse(await ok(['certs', '--json'])) as { host: string; state: string; issuer: string }[];
+    assert.deepEqual(certs.map((certificate) => [certificate.host, certificate.state]), [[`greeter.${pilot.domain}`, 'valid']]);
+    assert.match(certs[0]?.issuer ?? '', /Caddy Local Authority/, 'the test Pilot uses internal TLS');
   });
 
   it('installs from the server with curl | sh as one file that runs without the server\'s modules', async () => {

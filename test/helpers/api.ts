@@ -71,6 +71,8 @@ export async function buildTestApp(
     limits: recording('limits'),
     oneOff: recording('oneOff'),
     cron: recording('cron'),
+    // Recorded like the others, answered with a list as its route's schema requires.
+    certificates: recording('certificates', { list: async () => (reached.services.push('certificates.list'), []) }),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;

@@ -77,6 +77,41 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
 
   const domainList = { type: 'object', properties: { domains: { type: 'array', items: { type: 'string' } } }, required: ['domains'] } as const;
 
+  api.get<AppRoute>(
+    '/apps/:app/certs',
+    {
+      config: appAccess,
+      schema: {
+        summary: 'The certificate each host of the app is served with (as a visitor gets it from Caddy), with what to do when there is none',
+        params: appParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              certificates: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    host: { type: 'string' },
+                    state: { type: 'string', enum: ['valid', 'expired', 'missing', 'off'] },
+                    issuer: { type: ['string', 'null'] },
+                    expiresAt: { type: ['string', 'null'] },
+                    note: { type: 'string' },
+                  },
+                  required: ['host', 'state', 'issuer', 'expiresAt', 'note'],
+                },
+              },
+            },
+            required: ['certificates'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => ({ certificates: await deps.certificates.list(appFor(deps, request)) }),
+  );
+
   api.get<AppRoute>('/apps/:app/domains', { schema: { summary: "List an app's custom domains", params: appParams, response: { 200: domainList, ...errorResponses } } }, async (request) => {
     return { domains: deps.domains.listForApp(appFor(deps, request).id) };
   });
