@@ -73,8 +73,10 @@ export class ProcessControl {
     return statuses;
   }
 
-  /** Acts on every container of the live release, then reloads the routes: a started container may have a new address. */
-  /** `types`: only the containers of these process types (default: all). */
+  /**
+   * Acts on every container of the live release (only those of `types` when given), then
+   * reloads the routes: a started container may have a new address.
+   */
   async act(app: App, action: ProcessAction, types?: readonly string[]): Promise<ProcessStatus[]> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       const live = this.requireLive(app);
