@@ -469,8 +469,8 @@ write_commands() {
   step "commands: /usr/local/bin/pilot and /usr/local/bin/pilot-server"
   write_file /usr/local/bin/pilot 0755 <<EOF
 #!/bin/sh
-# The pilot CLI (installed by install.sh).
-exec "$NODE" "$PREFIX/current/dist/cli/main.js" "\$@"
+# The pilot CLI (installed by install.sh). As root it needs no login: it reads the settings in $CONFIG_DIR.
+PILOT_CONFIG_DIR="\${PILOT_CONFIG_DIR:-$CONFIG_DIR}" exec "$NODE" "$PREFIX/current/dist/cli/main.js" "\$@"
 EOF
   write_file /usr/local/bin/pilot-server 0755 <<EOF
 #!/bin/sh
@@ -628,10 +628,15 @@ print_summary() {
     note "admin token: unchanged (in $token_file)"
   fi
   note "API:        $api/api/v1   (health: http://127.0.0.1:$PORT/health)"
-  note "CLI:        pilot login $api    (or PILOT_URL=$api PILOT_TOKEN=...)"
+  note "CLI here:   pilot (as root, no login needed)"
+  note "CLI on your machine (Node.js 20+):"
+  echo
+  printf '        curl -fsSL %s/cli/install.sh | sh\n' "$api"
+  printf '        pilot login %s\n' "$api"
+  echo
   note "deploy an app from its repository:"
   echo
-  printf '        git remote add pilot %s/<app>.git\n' "$api"
+  printf '        pilot git:remote -a <app>\n'
   printf '        git push pilot main\n'
   echo
 }

@@ -32,10 +32,15 @@ import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
 import { LimitsService } from './services/limits.js';
+import { CertificateService } from './services/certificates.js';
+import { probeServedCertificate } from './adapters/caddy/certificates.js';
 import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
 import { appUrl, isPilotHost } from './pipeline/routes.js';
 import { appNameMaxLength } from './domain/app-name.js';
+
+/** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
+const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
 
 /** Everything a running Pilot is made of, wired, not started. */
 export async function composePilot(config: Config, logger: Logger) {
@@ -132,6 +137,7 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
+    cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
     proxyKey,
     connections: config,
     servesHost: (host) => isPilotHost(host, config.domain, {
@@ -170,6 +176,12 @@ export async function composePilot(config: Config, logger: Logger) {
       limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
       oneOff,
       cron,
+      certificates: new CertificateService({
+        domains,
+        settings: config,
+        // Caddy listens on every address: loopback reaches it from here.
+        probe: (host) => probeServedCertificate('127.0.0.1', config.httpsPort, host, CERTIFICATE_PROBE_TIMEOUT_MS),
+      }),
       domain: config.domain,
     },
   });

@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from 'node:util';
+
 /** The classic builder prints " ---> <id>" for the image of each step it finished. */
 const STEP_IMAGE = /^ ---> ([0-9a-f]{12,64})$/;
 const FROM_STEP = /^Step \d+\/\d+ : FROM /i;
@@ -5,7 +7,9 @@ const FROM_STEP = /^Step \d+\/\d+ : FROM /i;
 /**
  * Reads the classic builder's output as it streams: whole lines only (a line split across two
  * events is joined first, so a secret is never shown in halves that no mask matches), and the
- * image each step made, stage by stage.
+ * image each step made, stage by stage. Terminal escapes are dropped: the classic builder wraps
+ * every line a step writes to stderr in red (ESC[91m ... ESC[0m), which is no error, would split a
+ * secret for the masks, and reaches git clients that show it as "[91m" text.
  */
 export class BuildProgress {
   private pending = '';
@@ -48,7 +52,7 @@ export class BuildProgress {
   }
 
   private take(raw: string): void {
-    const line = raw.trimEnd();
+    const line = stripVTControlCharacters(raw).trimEnd();
     const stepImage = STEP_IMAGE.exec(line)?.[1];
     if (stepImage) {
       if (this.fromStep) this.baseImages.add(stepImage);

@@ -12,9 +12,11 @@ export interface TemplateRenderer {
   renderDockerfile(buildpack: string, context: object): string;
   /** Files of a buildpack that its image needs besides the Dockerfile. */
   buildpackDir(buildpack: string): string;
+  /** The script GET /cli/install.sh answers: installs the CLI from `url`. */
+  renderCliInstaller(context: { readonly url: string }): string;
 }
 
-/** Renders the template files (Caddyfile.tmpl, buildpacks/<name>/Dockerfile.hbs) with handlebars. */
+/** Renders the template files (Caddyfile.tmpl, buildpacks/<name>/Dockerfile.hbs, install-cli.sh.hbs) with handlebars. */
 export function createTemplateRenderer(root: string = PROJECT_ROOT): TemplateRenderer {
   const handlebars = Handlebars.create();
   // Templates render config files, not HTML: no escaping. Inputs are validated before rendering.
@@ -34,5 +36,6 @@ export function createTemplateRenderer(root: string = PROJECT_ROOT): TemplateRen
       return template(context);
     },
     buildpackDir: (buildpack) => path.join(root, 'buildpacks', buildpack),
+    renderCliInstaller: (context) => compile(path.join(root, 'install-cli.sh.hbs'))(context),
   };
 }

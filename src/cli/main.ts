@@ -1,22 +1,19 @@
 #!/usr/bin/env node
 /** `pilot`: the command line of a Pilot server, as `heroku` is Heroku's. */
-import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands.js';
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
 import { CliError } from './errors.js';
 
-const program = new Command('pilot')
-  .description('Manage apps on a Pilot server: deploy with `git push pilot main`, then configure, roll back and read logs.')
-  .option('--json', 'print JSON for scripts')
-  .showHelpAfterError('(run `pilot help` for the commands)')
-  .exitOverride();
-registerCommands(program);
-program.addHelpText(
-  'after',
-  '\nGetting started:\n  $ pilot login https://pilot.example.com\n  $ pilot git:remote -a myapp\n  $ git push pilot main\n\nPILOT_URL and PILOT_TOKEN override the saved login.',
-);
+// A reader that stopped early (`pilot --help | head`) is no error: stop quietly, as git does.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
 
 try {
-  await program.parseAsync(process.argv);
+  await buildProgram().parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
     // Commander printed its message (or the help) already.

@@ -23,7 +23,10 @@ export function saveCredentials(credentials: Credentials, env: NodeJS.ProcessEnv
   return file;
 }
 
-/** PILOT_URL / PILOT_TOKEN win over the saved login. */
+/**
+ * PILOT_URL / PILOT_TOKEN win over the saved login; without either, on the server itself, the
+ * settings install.sh wrote (readable by root only) give the local API and the admin token.
+ */
 export function loadCredentials(env: NodeJS.ProcessEnv = process.env): Credentials {
   let saved: Partial<Credentials> = {};
   const file = credentialsFile(env);
@@ -36,8 +39,50 @@ export function loadCredentials(env: NodeJS.ProcessEnv = process.env): Credentia
   }
   const url = env.PILOT_URL || saved.url;
   const token = env.PILOT_TOKEN || saved.token;
-  if (!url || !token) throw new CliError('not logged in: run `pilot login https://pilot.example.com` (or set PILOT_URL and PILOT_TOKEN)');
-  return { url: normalizeUrl(url), token };
+  if (url && token) return { url: normalizeUrl(url), token };
+  const local = !env.PILOT_URL && !env.PILOT_TOKEN && !saved.url ? serverCredentials(env) : undefined;
+  if (local) return local;
+  throw new CliError('not logged in: run `pilot login https://pilot.example.com` (or set PILOT_URL and PILOT_TOKEN; on the server, run pilot as root)');
+}
+
+/** The settings file install.sh writes: $PILOT_CONFIG_DIR/pilot.env (default /etc/pilot), mode 0600. */
+export function serverSettingsFile(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.PILOT_CONFIG_DIR || '/etc/pilot', 'pilot.env');
+}
+
+/**
+ * On the Pilot server, as a user who can read its settings (root): the API on loopback and the
+ * admin token (PILOT_ADMIN_TOKEN, else the one Pilot generated in its data directory).
+ * Undefined anywhere else.
+ */
+export function serverCredentials(env: NodeJS.ProcessEnv = process.env): Credentials | undefined {
+  const settings = readKeyValues(serverSettingsFile(env));
+  if (!settings) return undefined;
+  const token = settings.PILOT_ADMIN_TOKEN || readIfReadable(path.join(settings.PILOT_DATA_DIR || '/var/lib/pilot', 'admin-token'))?.trim();
+  if (!token) return undefined;
+  const bind = settings.PILOT_BIND;
+  const host = !bind || bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
+  return { url: `http://${host}:${settings.PILOT_PORT || '3000'}`, token };
+}
+
+/** KEY=value lines (install.sh writes them unquoted), or undefined when the file cannot be read. */
+function readKeyValues(file: string): Record<string, string> | undefined {
+  const text = readIfReadable(file);
+  if (text === undefined) return undefined;
+  const values: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match?.[1]) values[match[1]] = match[2] ?? '';
+  }
+  return values;
+}
+
+function readIfReadable(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export function normalizeUrl(url: string): string {

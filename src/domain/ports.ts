@@ -51,6 +51,8 @@ export interface ContainerPlan {
   readonly mounts: readonly { readonly volume: string; readonly path: string }[];
   /** Stdin open and a TTY (an attached one-off command). */
   readonly interactive?: boolean;
+  /** Stdin open without a TTY: input piped to a one-off command, ended by its caller. */
+  readonly pipedStdin?: boolean;
 }
 
 export interface ContainerState {
@@ -188,9 +190,11 @@ export interface OneOffRun {
   /** Keeps its name apart from other runs of the same kind. */
   readonly suffix: string;
   readonly command: readonly string[];
-  /** Stdin open and a TTY (an attached `pilot run`). */
-  readonly interactive: boolean;
+  /** The caller's terminal (stdin and a TTY), its piped stdin (ended by the caller), or none. */
+  readonly input: OneOffInput;
 }
+
+export type OneOffInput = 'tty' | 'pipe' | 'none';
 
 /**
  * Apps' processes at the level a scheduler thinks in: start a release's processes, check them,
@@ -242,7 +246,7 @@ export interface AppRuntime {
 export type ImageEngine = Pick<ContainerEngine, 'buildImage' | 'exposedPort' | 'removeImage' | 'copyFromImage' | 'imageExists' | 'listImages'>;
 
 export interface AttachedProcess {
-  /** The process's stdin, for interactive plans. */
+  /** The process's stdin, for interactive and piped-stdin plans. */
   readonly stdin: NodeJS.WritableStream | undefined;
   /** Settles with the exit code once the process ended and its output was delivered. */
   readonly exitCode: Promise<number>;
@@ -287,6 +291,8 @@ export interface NewRelease {
   readonly config: Readonly<Record<string, string>>;
   /** Which of `config` the image is built with (none when not given). */
   readonly buildKeys?: readonly string[];
+  /** What the release does, for people (domain/release-descriptions.ts). */
+  readonly description?: string;
 }
 
 export interface ReleaseUpdate {

@@ -25,6 +25,7 @@ export const ReleaseView = Type.Object({
   configKeys: Type.Array(Type.String()),
   buildKeys: Type.Array(Type.String(), { description: 'The build vars the build of the image was given (a Dockerfile build passes only those it declares as ARG)' }),
   failureReason: Nullable(Type.String()),
+  description: Nullable(Type.String({ description: 'What the release did: "Deploy abc1234", "Set GREETING", "Rollback to v2"' })),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   /** Only when one release is shown. */
@@ -49,6 +50,16 @@ export type AppStatus = Static<typeof AppStatus>;
 
 export const DestroyedApp = Type.Object({ destroyed: Type.String(), containers: Type.Integer(), images: Type.Integer(), volumes: Type.Integer() });
 export type DestroyedApp = Static<typeof DestroyedApp>;
+
+export const CertificateView = Type.Object({
+  host: Type.String(),
+  state: Type.Enum(['valid', 'expired', 'missing', 'off']),
+  issuer: Nullable(Type.String()),
+  expiresAt: Nullable(Type.String()),
+  note: Type.String(),
+});
+export type CertificateView = Static<typeof CertificateView>;
+export const CertificateList = Type.Object({ certificates: Type.Array(CertificateView) });
 
 export const DomainList = Type.Object({ domains: Type.Array(Type.String()) });
 
@@ -181,6 +192,10 @@ const RollbackTarget = Type.Object(
 export const RollbackBody = Type.Unsafe<Static<typeof RollbackTarget> | null>({ ...RollbackTarget, nullable: true });
 export type RollbackBody = Static<typeof RollbackBody>;
 
+const ProcessActionTarget = Type.Object({ type: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,63}$' })) }, { additionalProperties: false });
+/** `ps:restart worker`: `{"type": "worker"}` acts on one process type; no body, on every process. */
+export const ProcessActionBody = Type.Unsafe<Static<typeof ProcessActionTarget> | null>({ ...ProcessActionTarget, nullable: true });
+
 const MAX_CONFIG_CHANGES = 200;
 /** `build`: true makes a var a build var (builds see it too), false runtime only again. */
 export const ConfigChangeBody = Type.Object(
@@ -221,6 +236,8 @@ export const RunMessage = Type.Object(
   {
     command: Type.Optional(Type.Array(Type.String({ maxLength: 100_000 }), { minItems: 1, maxItems: 10_000 })),
     tty: Type.Optional(Type.Boolean()),
+    /** Stdin will come piped, without a terminal (sent once the server says `started`). */
+    pipedStdin: Type.Optional(Type.Boolean()),
     columns: Type.Optional(TerminalSize.columns),
     rows: Type.Optional(TerminalSize.rows),
     stdin: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$' })),

@@ -53,6 +53,8 @@ export interface Release {
   readonly cron: readonly CronEntry[];
   readonly scripts: DeployScripts;
   readonly failureReason: string | null;
+  /** What the release did, for people: "Deploy abc1234", "Set GREETING", "Rollback to v2" (null before migration 9). */
+  readonly description: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

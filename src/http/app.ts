@@ -7,6 +7,7 @@ import { registerErrorHandler, validationError } from './errors.js';
 import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/health.js';
 import { gitRoutes } from './routes/git.js';
 import { tlsAskRoutes } from './routes/tls-ask.js';
+import { cliRoutes, type CliDownload } from './routes/cli.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -32,7 +33,8 @@ const WEBSOCKET_PATHS = {
   '/api/v1/apps/{app}/run': {
     get: {
       summary: 'Run a one-off command in a new container of the live release (WebSocket, admin). Send ' +
-        '{"command": [...], "tty": bool, "columns": n, "rows": n} first, then {"stdin": base64}, {"resize": {...}}, {"eof": true}; ' +
+        '{"command": [...], "tty": bool, "pipedStdin": bool, "columns": n, "rows": n} first, then, once you received {"started": true}, ' +
+        '{"stdin": base64}, {"resize": {...}}, {"eof": true} (stdin is attached with tty or pipedStdin); ' +
         'receive {"stream": "stdout"|"stderr", "data": base64} and finally {"exit": code}',
       parameters: [{ name: 'app', in: 'path', required: true, schema: { type: 'string' } }],
       responses: { 101: { description: 'Switching to the WebSocket protocol' } },
@@ -62,6 +64,8 @@ export interface AppDeps {
   /** The key the managed Caddy sends with what it proxies (client-address.ts). */
   readonly proxyKey: string;
   readonly connections: ConnectionLimits;
+  /** The CLI download and its install script. */
+  readonly cli: CliDownload;
 }
 
 /** How long a client may take to send a request, and how many may be connected at once. */
@@ -153,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(healthReportSchema);
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(tlsAskRoutes, { servesHost: deps.servesHost });
+  await app.register(cliRoutes, { cli: deps.cli });
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api });
   return app;

@@ -72,6 +72,8 @@ export interface ImageRelease {
   readonly limits?: Pick<App, 'memoryBytes' | 'cpus'>;
   /** The volumes its processes mount, when they change with it (default: the app's). */
   readonly volumes?: readonly MountedVolume[];
+  /** What the release does, for people: "Set GREETING", "Rollback to v2". */
+  readonly description?: string;
 }
 
 /** What a change of the app does, decided under its lock (see Deployer.changeApp). */
@@ -202,7 +204,7 @@ export class Deployer {
       );
     }
     // The image is from's: so are the build vars it was built with.
-    const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config, buildKeys: from.buildKeys });
+    const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config, buildKeys: from.buildKeys, description: request.description });
     const changes = {
       buildpack: from.buildpack ?? undefined,
       image: from.image,
@@ -241,7 +243,7 @@ export class Deployer {
     const { releases } = this.deps;
     const config = this.deps.configVars.get(app.id);
     const buildKeys = this.deps.configVars.buildKeys(app.id);
-    const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config, buildKeys });
+    const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config, buildKeys, description: `Deploy ${push.newSha.slice(0, 7)}` });
     let buildDir: string | undefined;
     try {
       return await this.attempt(app, release, write, async (logged) => {

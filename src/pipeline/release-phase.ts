@@ -53,7 +53,7 @@ export async function runReleaseTask(
   output.step(`Running ${task.label}: ${task.command}`);
   const suffix = task.phase === 'release' ? `v${runtime.version}` : `v${runtime.version}-${task.phase}`;
   const pending = { stdout: '', stderr: '' };
-  const run = { kind: 'release' as const, suffix, command: shellCommand(task.command), interactive: false };
+  const run = { kind: 'release' as const, suffix, command: shellCommand(task.command), input: 'none' as const };
   const process = await apps.runOneOff(runtime, run, (stream, chunk) => {
     const lines = (pending[stream] + chunk.toString('utf8')).split('\n');
     pending[stream] = lines.pop() ?? '';

@@ -88,7 +88,8 @@ export function oneOffPlan(runtime: ReleaseRuntime, run: OneOffRun): ContainerPl
     name: oneOffName(runtime.instance, identity, run.suffix),
     labels: oneOffLabels(runtime.instance, identity),
     command: [...run.command],
-    interactive: run.interactive,
+    interactive: run.input === 'tty',
+    pipedStdin: run.input === 'pipe',
   };
 }
 

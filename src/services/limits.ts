@@ -6,6 +6,7 @@ import type { LimitsBody, LimitsView } from '../domain/shapes.js';
 import { parseMemory } from '../config.js';
 import { appLimits } from '../pipeline/start.js';
 import type { Deployer } from '../pipeline/deploy.js';
+import { limitsDescription } from '../domain/release-descriptions.js';
 
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
 
@@ -36,7 +37,8 @@ export class LimitsService {
       updated = { ...current, ...next };
       const commit = (): void => this.deps.apps.setLimits(app.id, next);
       if (!live) return { commit };
-      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), limits: next } };
+      const description = limitsDescription(changes);
+      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), limits: next, description } };
     });
     return { limits: this.show(updated), release };
   }

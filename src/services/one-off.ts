@@ -12,16 +12,19 @@ export interface OneOffDeps {
   readonly settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number };
 }
 
+export type OneOffInput = 'tty' | 'pipe' | 'none';
+
 /** `pilot run`: a command in a new container of the live release (its image, config and volumes), removed afterwards. */
 export class OneOffCommands {
   constructor(private readonly deps: OneOffDeps) {}
 
-  async start(app: App, command: readonly string[], interactive: boolean, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
+  /** `input`: the caller's terminal (a TTY), its piped stdin (ended by the caller), or none. */
+  async start(app: App, command: readonly string[], input: OneOffInput, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
     if (command.length === 0 || command.some((part) => typeof part !== 'string')) throw new ValidationError('give the command to run, e.g. `pilot run -- node -v`');
     const live = this.deps.releases.live(app.id);
     if (!live?.image || !live.port) throw new ConflictError(`${app.name} has no live release to run a command in: push to deploy it first`);
     const runtime = releaseRuntime(app, { ...live, image: live.image, port: live.port }, this.deps.settings, this.deps.volumes.list(app.id));
-    return this.deps.runtime.runOneOff(runtime, { kind: 'run', suffix: randomBytes(4).toString('hex'), command, interactive }, onOutput);
+    return this.deps.runtime.runOneOff(runtime, { kind: 'run', suffix: randomBytes(4).toString('hex'), command, input }, onOutput);
   }
 
   /**
@@ -34,7 +37,7 @@ export class OneOffCommands {
     const shell = shellCommand((Object.hasOwn(release.processes, command) ? release.processes[command] : null) ?? command);
     // One decoder per stream: a character split across chunks is not garbled.
     const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-    const run = { kind: 'cron' as const, suffix: randomBytes(4).toString('hex'), command: shell, interactive: false };
+    const run = { kind: 'cron' as const, suffix: randomBytes(4).toString('hex'), command: shell, input: 'none' as const };
     return this.deps.runtime.runOneOff(runtime, run, (stream, chunk) => onOutput(decoders[stream].write(chunk)));
   }
 }

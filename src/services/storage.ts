@@ -4,6 +4,7 @@ import type { AppRuntime, ConfigStore, VolumeStore } from '../domain/ports.js';
 import type { App, Release, Volume } from '../domain/types.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { AppChange, Deployer } from '../pipeline/deploy.js';
+import { mountDescription, unmountDescription } from '../domain/release-descriptions.js';
 
 const MOUNT_PATH = /^\/[A-Za-z0-9._\-/]{1,200}$/;
 
@@ -52,7 +53,7 @@ export class StorageService {
     try {
       const release = await this.change(app, (volumes) => {
         if (volumes.some((existing) => existing.path === mountPath)) throw new ConflictError(`${app.name} has a volume at ${mountPath} already`);
-        return { volumes: [...volumes, volume], commit: () => this.deps.volumes.add(app.id, volume) };
+        return { volumes: [...volumes, volume], description: mountDescription(mountPath), commit: () => this.deps.volumes.add(app.id, volume) };
       });
       return { volume: this.deps.volumes.list(app.id).find((mounted) => mounted.path === mountPath) as Volume, release };
     } catch (error) {
@@ -69,17 +70,17 @@ export class StorageService {
     const release = await this.change(app, (volumes) => {
       unmounted = volumes.find((existing) => existing.path === mountPath);
       if (!unmounted) throw new NotFoundError(`${app.name} has no volume at ${mountPath} (see \`pilot storage\`)`);
-      return { volumes: volumes.filter((existing) => existing.path !== mountPath), commit: () => this.deps.volumes.remove(app.id, mountPath) };
+      return { volumes: volumes.filter((existing) => existing.path !== mountPath), description: unmountDescription(mountPath), commit: () => this.deps.volumes.remove(app.id, mountPath) };
     });
     return { volume: unmounted as Volume, release };
   }
 
   /** The volumes after a change, decided under the app's lock, and written once the release that mounts them is live. */
-  private change(app: App, decide: (volumes: Volume[]) => { volumes: Pick<Volume, 'path' | 'name'>[]; commit: () => void }): Promise<Release | null> {
+  private change(app: App, decide: (volumes: Volume[]) => { volumes: Pick<Volume, 'path' | 'name'>[]; description: string; commit: () => void }): Promise<Release | null> {
     return this.deps.deployer.changeApp(app, (live): AppChange => {
-      const { volumes, commit } = decide(this.deps.volumes.list(app.id));
+      const { volumes, description, commit } = decide(this.deps.volumes.list(app.id));
       if (!live) return { commit };
-      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), volumes } };
+      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), volumes, description } };
     });
   }
 }

@@ -2,7 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import type {} from '@fastify/websocket';
+import { PROJECT_ROOT } from '../../src/adapters/templates.js';
 import { GitClient, httpsGet, integrationSkipReason, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot, spawnPilot, type CliResult } from '../helpers/cli.js';
@@ -12,7 +15,8 @@ const skip = integrationSkipReason();
 /** An app that answers with $GREETING and its version, and logs every request. */
 function appFiles(version: string): Record<string, string> {
   return {
-    'package.json': JSON.stringify({ name: 'greeter', version, scripts: { start: 'node server.js' } }),
+    // The build writes to stderr, which the classic builder wraps in terminal escapes.
+    'package.json': JSON.stringify({ name: 'greeter', version, scripts: { start: 'node server.js', build: "node -e \"console.error('built on stderr')\"" } }),
     'server.js':
       "const { version } = require('./package.json');\n" +
       "require('http').createServer((request, response) => {\n" +
@@ -28,9 +32,12 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
   let client: GitClient;
 
   before(async () => {
+    // What `npm run build` makes and GET /cli serves.
+    execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'build-cli.mjs')]);
     pilot = await startTestPilot();
-    home = tempDir('cli-home');
     client = new GitClient(tempDir('greeter'));
+    // One HOME for pilot and git, as a user has: git's credential helper is pilot with its login.
+    home = client.home;
     await client.init();
     await client.commit(appFiles('1.0.0'));
   });
@@ -43,8 +50,8 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     return spawnPilot(args, client.workDir, { HOME: home, ...env });
   }
 
-  function pilotCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-    return runPilot(args, client.workDir, { HOME: home, ...env });
+  function pilotCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+    return runPilot(args, client.workDir, { HOME: home, ...env }, input);
   }
 
   async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
@@ -67,16 +74,41 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     const saved = path.join(home, '.config', 'pilot', 'credentials.json');
     assert.equal(fs.statSync(saved).mode & 0o777, 0o600);
 
-    await ok(['git:remote', '-a', 'greeter']);
+    assert.match(await ok(['git:remote', '-a', 'greeter']), /^Added remote pilot -> /m);
     const url = await client.ok(['remote', 'get-url', 'pilot']);
     assert.equal(url, `${pilot.server.address}/greeter.git`);
-    assertPushed(await client.run(['push', 'pilot', 'HEAD:refs/heads/main']));
+    assert.ok(!fs.readFileSync(path.join(client.workDir, '.git', 'config'), 'utf8').includes(pilot.token), 'no token in .git/config');
+    const pushed = await client.run(['push', 'pilot', 'HEAD:refs/heads/main']);
+    assertPushed(pushed);
+    assert.match(pushed.stderr, /built on stderr/);
+    assert.ok(!pushed.stderr.includes('\u001b') && !/\[(91|0)m/.test(pushed.stderr), `no terminal escapes in the push output:\n${pushed.stderr}`);
     assert.equal(await body('greeter'), 'hello from 1.0.0');
 
-    const info = JSON.parse(await ok(['apps:info', '--json'])) as { name: string; release: { version: number }; state: string };
+    assert.match(await ok(['whoami']), /^http:\/\/127\.0\.0\.1:\d+: an admin token$/m);
+    const info = JSON.parse(await ok(['apps:info', '--json'])) as { name: string; url: string; release: { version: number }; state: string };
     assert.equal(info.name, 'greeter', 'the app comes from the pilot remote');
     assert.equal(info.release.version, 1);
     assert.equal(info.state, 'running');
+    assert.equal((JSON.parse(await ok(['apps:info', 'greeter', '--json'])) as { name: string }).name, 'greeter', 'the app as an argument');
+    assert.equal((await ok(['open'])).trim(), info.url, 'open prints the URL (and opens nothing without a terminal)');
+    const certs = JSON.parse(await ok(['certs', '--json'])) as { host: string; state: string; issuer: string }[];
+    assert.deepEqual(certs.map((certificate) => [certificate.host, certificate.state]), [[`greeter.${pilot.domain}`, 'valid']]);
+    assert.match(certs[0]?.issuer ?? '', /Caddy Local Authority/, 'the test Pilot uses internal TLS');
+  });
+
+  it('installs from the server with curl | sh as one file that runs without the server\'s modules', async () => {
+    const bin = tempDir('cli-bin');
+    const elsewhere = tempDir('cli-elsewhere');
+    const run = promisify(execFile);
+    const env = { PATH: process.env.PATH ?? '', HOME: home, PILOT_INSTALL_DIR: bin };
+    const installed = await run('sh', ['-c', `curl -fsSL ${pilot.server.address}/cli/install.sh | sh`], { env, cwd: elsewhere });
+    assert.match(installed.stdout, new RegExp(`Installed pilot \\d+\\.\\d+\\.\\d+ as ${bin}/pilot`));
+    assert.match(installed.stdout, new RegExp(`pilot login ${pilot.server.address}`));
+    // Run from a directory with no node_modules above it: only Node.js and the one file.
+    const apps = await run(path.join(bin, 'pilot'), ['apps', '--json'], { env, cwd: elsewhere });
+    assert.deepEqual((JSON.parse(apps.stdout) as { name: string }[]).map((app) => app.name), ['greeter']);
+    const version = await run(path.join(bin, 'pilot'), ['--version'], { env, cwd: elsewhere });
+    assert.equal(version.stdout.trim(), (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
   it('config:set makes a release the app answers with, and config:get reads it back', async () => {
@@ -84,11 +116,14 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.match(set, /Set GREETING and released v2/);
     assert.equal(await body('greeter'), 'hi from 1.0.0');
     assert.equal((await ok(['config:get', 'GREETING'])).trim(), 'hi');
-    const releases = JSON.parse(await ok(['releases', '--json'])) as { version: number; kind: string; status: string }[];
+    const releases = JSON.parse(await ok(['releases', '--json'])) as { version: number; kind: string; status: string; description: string }[];
     assert.deepEqual(releases.map((release) => [release.version, release.kind, release.status]), [
       [2, 'config', 'live'],
       [1, 'deploy', 'retired'],
     ]);
+    const sha = (await client.ok(['rev-parse', '--short=7', 'HEAD'])).trim();
+    assert.deepEqual(releases.map((release) => release.description), ['Set GREETING', `Deploy ${sha}`]);
+    assert.match(await ok(['releases']), /v2\s+Set GREETING\s+live/);
     const bad = await pilotCli(['config:set', 'PORT=1']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^pilot: PORT is set by Pilot/);
@@ -99,11 +134,12 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assertPushed(await client.run(['push', 'pilot', 'HEAD:refs/heads/main']));
     assert.equal(await body('greeter'), 'hi from 2.0.0');
     const rolled = await ok(['rollback']);
-    assert.match(rolled, /Rolled back: v4 serves/);
+    assert.match(rolled, /^Rollback to v2 done: v4 serves its image and config$/m);
     assert.equal(await body('greeter'), 'hi from 1.0.0');
     const info = await ok(['releases:info', 'v4']);
     assert.match(info, /=== v4 \(rollback, live\)/);
     assert.match(info, /Rolling back to v2 as v4/);
+    assert.match(info, /^Change: +Rollback to v2$/m);
   });
 
   it('logs -f prints a line the app writes after the command started', async () => {
@@ -132,11 +168,25 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.match(recent, /request \/marker-/);
   });
 
+  it("run passes the command's options through without --, and its piped stdin until it ends", async () => {
+    assert.match(await ok(['run', 'node', '-v']), /^v\d+\.\d+\.\d+\n$/);
+    const piped = await pilotCli(['run', 'tr', 'a-z', 'A-Z'], {}, 'hello from stdin\n');
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stdout, 'HELLO FROM STDIN\n');
+    assert.equal((await pilotCli(['run', 'sh', '-c', 'exit 3'])).code, 3, "the command's exit code");
+  });
+
   it('ps shows the running release and restart brings it back', async () => {
     const processes = JSON.parse(await ok(['ps', '--json'])) as { type: string; release: number; state: string }[];
     assert.deepEqual(processes.map((process) => [process.type, process.release, process.state]), [['web', 4, 'running']]);
     await ok(['restart']);
     assert.equal(await waitFor('the app after a restart', async () => (await body('greeter').catch(() => undefined)) || undefined), 'hi from 1.0.0');
+    const restartedWeb = JSON.parse(await ok(['ps:restart', 'web', '--json'])) as { type: string; state: string }[];
+    assert.deepEqual(restartedWeb.map((process) => [process.type, process.state]), [['web', 'running']]);
+    assert.equal(await waitFor('the app after ps:restart web', async () => (await body('greeter').catch(() => undefined)) || undefined), 'hi from 1.0.0');
+    const unknownType = await pilotCli(['ps:restart', 'nosuch']);
+    assert.equal(unknownType.code, 1);
+    assert.match(unknownType.stderr, /has no process type "nosuch"/);
     const stopped = JSON.parse(await ok(['stop', '--json'])) as { state: string }[];
     assert.deepEqual(stopped.map((process) => process.state), ['exited']);
     const answer = await body('greeter').catch((error: Error) => `no answer: ${error.message}`);
@@ -175,6 +225,7 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.notEqual(refusedCreate.code, 0, 'a deploy token cannot create apps by pushing');
 
     assert.equal((JSON.parse(await ok(['apps:info', '-a', 'greeter', '--json'], deployEnv)) as { name: string }).name, 'greeter');
+    assert.match(await ok(['whoami'], deployEnv), /: a deploy token for greeter$/m);
     const refusedApi = await pilotCli(['apps:info', '-a', 'other'], deployEnv);
     assert.equal(refusedApi.code, 1);
     assert.match(refusedApi.stderr, /may not access the app "other"/);
@@ -183,6 +234,9 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
   });
 
   it('apps:destroy leaves no container, image, route or repository behind', async () => {
+    const unconfirmed = await pilotCli(['apps:destroy', '-a', 'greeter'], {}, '');
+    assert.equal(unconfirmed.code, 1);
+    assert.match(unconfirmed.stderr, /^pilot: not destroyed: confirm with --confirm greeter/);
     const refused = await pilotCli(['apps:destroy', '-a', 'greeter', '--confirm', 'nope']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /not destroyed/);

@@ -91,7 +91,8 @@ describe('install.sh on a fresh Debian bookworm machine (a container with its ow
     assert.match(first.output, /first install/);
     assert.match(first.output, /Node\.js v2\d\.\d+\.\d+/, 'a Node.js >= 20 was installed');
     assert.match(first.output, /admin token \(shown once/);
-    assert.match(first.output, /git remote add pilot https:\/\/pilot\.localhost\/<app>\.git/);
+    assert.match(first.output, /curl -fsSL https:\/\/pilot\.localhost\/cli\/install\.sh \| sh/);
+    assert.match(first.output, /pilot git:remote -a <app>\n\s+git push pilot main/);
     const token = (await inside('cat /var/lib/pilot/admin-token')).output.trim();
     assert.match(first.output, new RegExp(token), 'the admin token is printed');
     assert.equal((await inside('stat -c %a /etc/pilot/pilot.env')).output.trim(), '600');

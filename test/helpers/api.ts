@@ -8,6 +8,7 @@ import { createAppStore, createConfigStore, createDomainStore, createReleaseStor
 import { NotFoundError } from '../../src/domain/errors.js';
 import { hashToken } from '../../src/domain/tokens.js';
 import { buildApp } from '../../src/http/app.js';
+import { createTemplateRenderer } from '../../src/adapters/templates.js';
 import type { ApiDeps } from '../../src/http/api/context.js';
 import { AppRegistry } from '../../src/services/app-registry.js';
 import { TokenService } from '../../src/services/tokens.js';
@@ -37,7 +38,7 @@ export interface Reached {
  */
 export async function buildTestApp(
   t: { after(fn: () => Promise<unknown>): void },
-  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps> } = {},
+  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string } = {},
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
@@ -75,6 +76,8 @@ export async function buildTestApp(
     limits: recording('limits'),
     oneOff: recording('oneOff'),
     cron: recording('cron'),
+    // Recorded like the others, answered with a list as its route's schema requires.
+    certificates: recording('certificates', { list: async () => (reached.services.push('certificates.list'), []) }),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;
@@ -96,6 +99,7 @@ export async function buildTestApp(
     servesHost: () => false,
     proxyKey: TEST_PROXY_KEY,
     connections: { requestTimeoutSeconds: 600, headersTimeoutSeconds: 20, maxConnections: 512 },
+    cli: { bundleFile: options.cliBundle ?? path.join(spoolDir, 'pilot-cli.mjs'), renderInstaller: (context) => createTemplateRenderer().renderCliInstaller(context) },
   });
   t.after(async () => {
     await app.close();

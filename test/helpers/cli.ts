@@ -18,10 +18,11 @@ export function spawnPilot(args: readonly string[], cwd: string, env: Record<str
   return spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
 }
 
-/** Runs `pilot ARGS` to its end. */
-export function runPilot(args: readonly string[], cwd: string, env: Record<string, string>): Promise<CliResult> {
+/** Runs `pilot ARGS` to its end; with `input`, that is its whole stdin (else stdin stays open). */
+export function runPilot(args: readonly string[], cwd: string, env: Record<string, string>, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawnPilot(args, cwd, env);
+    if (input !== undefined) child.stdin.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -148,5 +148,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX cron_runs_by_entry ON cron_runs(app_id, entry_id, id);
     `,
+  },  {
+    version: 9,
+    name: 'what a release did, for people ("Deploy abc1234", "Set GREETING", "Rollback to v2")',
+    sql: `
+      ALTER TABLE releases ADD COLUMN description TEXT;
+    `,
   },
 ];

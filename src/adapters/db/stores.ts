@@ -38,6 +38,7 @@ interface ReleaseRow {
   cron_json: string;
   scripts_json: string;
   failure_reason: string | null;
+  description: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -47,7 +48,7 @@ export const MAX_RELEASE_LOG_CHARS = 1024 * 1024;
 const LOG_TRUNCATED = '\n[log truncated: a release keeps its first 1 MiB]\n';
 
 const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, buildpack, image, config_json, build_keys_json, status, slot,
-  container_id, port, health_checks_json, processes_json, formation_json, release_command, scripts_json, cron_json, failure_reason, created_at, updated_at`;
+  container_id, port, health_checks_json, processes_json, formation_json, release_command, scripts_json, cron_json, failure_reason, description, created_at, updated_at`;
 
 /** Columns a ReleaseUpdate may set, mapped to their SQL names. */
 const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
@@ -91,6 +92,7 @@ function toRelease(row: ReleaseRow): Release {
     scripts: JSON.parse(row.scripts_json) as DeployScripts,
     cron: JSON.parse(row.cron_json) as CronEntry[],
     failureReason: row.failure_reason,
+    description: row.description,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -157,8 +159,8 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
       // The version is computed inside the insert so two releases never share a number.
       const row = db
         .prepare(
-          `INSERT INTO releases (app_id, version, kind, git_sha, config_json, build_keys_json, status)
-           VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?), ?, ?, ?, ?, 'building')
+          `INSERT INTO releases (app_id, version, kind, git_sha, config_json, build_keys_json, description, status)
+           VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?), ?, ?, ?, ?, ?, 'building')
            RETURNING ${RELEASE_COLUMNS}`,
         )
         .get(
@@ -168,6 +170,7 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
           release.gitSha,
           JSON.stringify(release.config),
           JSON.stringify([...(release.buildKeys ?? [])].sort()),
+          release.description ?? null,
         ) as ReleaseRow;
       return toRelease(row);
     },

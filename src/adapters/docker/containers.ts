@@ -10,7 +10,8 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
     Env: Object.entries(plan.env).map(([key, value]) => `${key}=${value}`),
     Labels: { ...plan.labels },
     ...(plan.command ? { Cmd: [...plan.command] } : {}),
-    ...(plan.interactive ? { Tty: true, OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
+    ...(plan.interactive ? { Tty: true } : {}),
+    ...(plan.interactive || plan.pipedStdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
     AttachStdout: true,
     AttachStderr: true,
     HostConfig: {
@@ -32,7 +33,8 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
 export async function runAttached(docker: Docker, plan: ContainerPlan, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
   const container = await docker.createContainer(containerCreateOptions(plan));
   const interactive = plan.interactive === true;
-  const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: interactive, hijack: interactive });
+  const stdin = interactive || plan.pipedStdin === true;
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin, hijack: stdin });
   const ended = new Promise<void>((resolve) => {
     stream.on('end', resolve);
     stream.on('close', resolve);
@@ -62,7 +64,7 @@ export async function runAttached(docker: Docker, plan: ContainerPlan, onOutput:
     }
   })();
   return {
-    stdin: interactive ? (stream as unknown as NodeJS.WritableStream) : undefined,
+    stdin: stdin ? (stream as unknown as NodeJS.WritableStream) : undefined,
     exitCode,
     resize: async (columns, rows) => {
       await container.resize({ w: columns, h: rows }).catch(() => undefined);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
-import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams } from '../../domain/shapes.js';
+import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams } from '../../domain/shapes.js';
 import { validateHostname } from '../../services/validation.js';
 import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
@@ -62,6 +62,19 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
       }
       return { destroyed: app.name, ...(await deps.apps.destroy(app, { volumes: request.query.volumes })) };
     },
+  );
+
+  api.get(
+    '/apps/:app/certs',
+    {
+      config: appAccess,
+      schema: {
+        summary: 'The certificate each host of the app is served with (as a visitor gets it from Caddy), with what to do when there is none',
+        params: AppParams,
+        response: { 200: CertificateList, ...errorResponses },
+      },
+    },
+    async (request) => ({ certificates: await deps.certificates.list(appFor(deps, request)) }),
   );
 
   api.get('/apps/:app/domains', { schema: { summary: "List an app's custom domains", params: AppParams, response: { 200: DomainList, ...errorResponses } } }, async (request) => {

@@ -10,6 +10,7 @@ import type { LogService } from '../../services/logs.js';
 import type { TokenService } from '../../services/tokens.js';
 import type { StorageService } from '../../services/storage.js';
 import type { LimitsService } from '../../services/limits.js';
+import type { CertificateService } from '../../services/certificates.js';
 import type { OneOffCommands } from '../../services/one-off.js';
 import type { CronScheduler } from '../../services/cron.js';
 import type { Deployer } from '../../pipeline/deploy.js';
@@ -36,6 +37,7 @@ export interface ApiDeps {
   readonly limits: LimitsService;
   readonly oneOff: OneOffCommands;
   readonly cron: CronScheduler;
+  readonly certificates: CertificateService;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }
@@ -71,6 +73,7 @@ export function releaseView(release: Release): ReleaseView {
     configKeys: Object.keys(release.config).sort(),
     buildKeys: [...release.buildKeys],
     failureReason: release.failureReason,
+    description: release.description,
     createdAt: release.createdAt,
     updatedAt: release.updatedAt,
   };

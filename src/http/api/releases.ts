@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import type { App, Release } from '../../domain/types.js';
+import { configDescription, rollbackDescription } from '../../domain/release-descriptions.js';
 import { parseConfigChange, planConfigChange } from '../../services/config-vars.js';
 import { AppParams, ConfigChangeBody, ConfigView, DeployStatus, ReleaseParams, ReleaseView, RollbackBody } from '../../domain/shapes.js';
 import { appAccess, appFor, errorResponses, releaseView, type ApiDeps } from './context.js';
@@ -47,7 +48,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
       const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
       const release = await deps.deployer.changeApp(app, () => ({
         commit: () => undefined,
-        release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys },
+        release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys, description: rollbackDescription(target.version) },
       }));
       return releaseView(release as Release);
     },
@@ -85,7 +86,8 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         // Nothing runs yet, or only build flags changed: the next deploy starts with these.
         if (!live || !planned.runtimeChanged) return { commit: () => deps.configVars.replace(app.id, planned.vars, planned.buildKeys) };
         // The release's config becomes the app's as it goes live.
-        return { commit: () => undefined, release: { kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys } };
+        const description = configDescription(Object.keys(request.body.set ?? {}), request.body.unset ?? []);
+        return { commit: () => undefined, release: { kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys, description } };
       });
       return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild, release: release ? releaseView(release) : null };
     },

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { AttachedProcess, TimestampedLine } from '../../domain/ports.js';
-import { AppParams, LogLine, LogStreamQuery, LogsQuery, ProcessActionParams, ProcessView, RunMessage, ScaleBody } from '../../domain/shapes.js';
+import { AppParams, LogLine, LogStreamQuery, LogsQuery, ProcessActionBody, ProcessActionParams, ProcessView, RunMessage, ScaleBody } from '../../domain/shapes.js';
 import { validationError } from '../errors.js';
 import { appAccess, appFor, closeOnRevocation, errorResponses, type ApiDeps } from './context.js';
 
@@ -24,13 +24,15 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
     '/apps/:app/ps/:action',
     {
       schema: {
-        summary: "Restart, stop or start the app's containers",
+        summary: "Restart, stop or start the app's containers; {\"type\": \"worker\"}: only those of one process type",
         params: ProcessActionParams,
+        body: ProcessActionBody,
         response: { 200: ProcessList, ...errorResponses },
       },
     },
     async (request) => {
-      return deps.processes.act(appFor(deps, request), request.params.action);
+      const type = request.body?.type;
+      return deps.processes.act(appFor(deps, request), request.params.action, type === undefined ? undefined : [type]);
     },
   );
 
@@ -84,11 +86,14 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         const message: RunMessage = parsed;
         if (!process && message.command) {
           const interactive = message.tty === true;
+          const input = interactive ? 'tty' : message.pipedStdin === true ? 'pipe' : 'none';
           void deps.oneOff
-            .start(app, message.command, interactive, (stream, chunk) => send({ stream, data: chunk.toString('base64') }))
+            .start(app, message.command, input, (stream, chunk) => send({ stream, data: chunk.toString('base64') }))
             .then(async (started) => {
               process = started;
               if (interactive && message.columns && message.rows) await started.resize(message.columns, message.rows);
+              // Input sent before this would have nowhere to go.
+              send({ started: true });
               const exit = await started.exitCode;
               finished = true;
               send({ exit });

@@ -16,6 +16,11 @@ describe('BuildProgress', () => {
     assert.deepEqual(lines, ['Step 3/5 : RUN echo token-9f8e7d', ' ---> Running in abc', 'last line without newline']);
   });
 
+  it("drops the terminal escapes the builder wraps a step's stderr in, and the empty lines they leave", () => {
+    const { lines } = read(['Step 2/3 : RUN npm ci\n', '\u001b[91mnpm warn deprecated inflight@1.0.6\n\u001b[0m', '\u001b[91mnpm \u001b[1mnotice\u001b[22m\n\u001b[0m', 'added 1 package\n']);
+    assert.deepEqual(lines, ['Step 2/3 : RUN npm ci', 'npm warn deprecated inflight@1.0.6', 'npm notice', 'added 1 package']);
+  });
+
   it('tells the images of the earlier stages of a multi-stage build apart from the base images', () => {
     const { progress } = read([
       'Step 1/6 : FROM node:20 AS build\n', ' ---> 1111111111aa\n',

@@ -46,6 +46,14 @@ describe('database', () => {
     assert.deepEqual(versions, [1, 2, 1, 3]);
   });
 
+  it('stores what a release did, and none for one that was not told', () => {
+    const { apps, releases } = fresh();
+    const app = apps.create('shop');
+    const described = releases.create({ appId: app.id, kind: 'config', gitSha: null, config: {}, description: 'Set GREETING' });
+    assert.equal(releases.get(described.id)?.description, 'Set GREETING');
+    assert.equal(releases.create({ appId: app.id, kind: 'deploy', gitSha: null, config: {} }).description, null);
+  });
+
   it('keeps one live release per app: promoting retires the previous one', () => {
     const { apps, releases } = fresh();
     const app = apps.create('web');

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { credentialsFile, loadCredentials, normalizeUrl, resolveApp, saveCredentials } from '../../../src/cli/settings.js';
+import { credentialsFile, loadCredentials, normalizeUrl, resolveApp, saveCredentials, serverCredentials } from '../../../src/cli/settings.js';
 import { createOutput } from '../../../src/cli/output.js';
 import { timestampNanos, sinceParameter } from '../../../src/services/logs.js';
 
@@ -20,7 +20,8 @@ describe('CLI settings', () => {
   it('saves the login with mode 0600 and lets PILOT_URL / PILOT_TOKEN override it', () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-cli-'));
     try {
-      const env = { HOME: home };
+      // Not this machine's Pilot settings, if it has any.
+      const env = { HOME: home, PILOT_CONFIG_DIR: path.join(home, 'no-pilot-here') };
       assert.throws(() => loadCredentials(env), /not logged in: run `pilot login/);
       saveCredentials({ url: 'https://pilot.example.com', token: 'saved' }, env);
       assert.equal(fs.statSync(credentialsFile(env)).mode & 0o777, 0o600);
@@ -28,6 +29,28 @@ describe('CLI settings', () => {
       assert.deepEqual(loadCredentials({ ...env, PILOT_TOKEN: 'env', PILOT_URL: 'http://10.0.0.1:3000/' }), { url: 'http://10.0.0.1:3000', token: 'env' });
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('on the server, without a login, uses the local API and the admin token from the settings install.sh wrote', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-cli-server-'));
+    try {
+      const configDir = path.join(root, 'etc');
+      const dataDir = path.join(root, 'data');
+      fs.mkdirSync(configDir);
+      fs.mkdirSync(dataDir);
+      const env = { HOME: path.join(root, 'home'), PILOT_CONFIG_DIR: configDir };
+      assert.equal(serverCredentials(env), undefined, 'no settings: not a server');
+      fs.writeFileSync(path.join(configDir, 'pilot.env'), `# Pilot settings\nPILOT_DATA_DIR=${dataDir}\nPILOT_PORT=3100\nPILOT_BIND=127.0.0.1\n`, { mode: 0o600 });
+      assert.equal(serverCredentials(env), undefined, 'no token to read yet');
+      fs.writeFileSync(path.join(dataDir, 'admin-token'), 'generated-token\n', { mode: 0o600 });
+      assert.deepEqual(loadCredentials(env), { url: 'http://127.0.0.1:3100', token: 'generated-token' });
+      fs.appendFileSync(path.join(configDir, 'pilot.env'), 'PILOT_ADMIN_TOKEN=configured-token\n');
+      assert.deepEqual(loadCredentials(env), { url: 'http://127.0.0.1:3100', token: 'configured-token' });
+      saveCredentials({ url: 'https://pilot.example.com', token: 'saved' }, env);
+      assert.deepEqual(loadCredentials(env), { url: 'https://pilot.example.com', token: 'saved' }, 'a login wins');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 

@@ -52,11 +52,15 @@ async function call(app: FastifyInstance, route: Route, url: string, token: stri
 /** Routes outside any app that every valid token may call: what the token itself may do. */
 const ANY_TOKEN = ['GET /api/v1/whoami', 'HEAD /api/v1/whoami'];
 /** Routes that need no token at all. */
-const PUBLIC = ['GET /health', 'HEAD /health', 'GET /tls/ask', 'HEAD /tls/ask', 'GET /api/v1/openapi.json', 'HEAD /api/v1/openapi.json'];
+const PUBLIC = [
+  'GET /health', 'HEAD /health', 'GET /tls/ask', 'HEAD /tls/ask', 'GET /api/v1/openapi.json', 'HEAD /api/v1/openapi.json',
+  'GET /cli', 'HEAD /cli', 'GET /cli/install.sh', 'HEAD /cli/install.sh',
+];
 /** What a deploy token may do on its own app: push (git) and read. */
 const OWN_APP = [
   '/api/v1/apps/:app', '/api/v1/apps/:app/deploy', '/api/v1/apps/:app/releases', '/api/v1/apps/:app/releases/:version',
   '/api/v1/apps/:app/ps', '/api/v1/apps/:app/logs', '/api/v1/apps/:app/logs/stream', '/api/v1/apps/:app/cron', '/api/v1/apps/:app/cron/runs',
+  '/api/v1/apps/:app/certs',
 ].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]).concat(['GET /:repo/info/refs', 'HEAD /:repo/info/refs', 'POST /:repo/git-upload-pack', 'POST /:repo/git-receive-pack']);
 
 describe('access to every route of the control plane (buildApp with fakes)', () => {

@@ -75,6 +75,12 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{}, /^body must NOT have fewer than 1 properties$/],
     [null, /^body must be object, got null$/],
   ],
+  'POST /api/v1/apps/a/ps/{action}': [
+    [{ type: 5 }, /^body\.type must be string, got the number 5$/],
+    [{ type: ['web'] }, /^body\.type must be string, got an array$/],
+    [{ type: 'we b' }, /^body\.type must match/],
+    [{ type: 'web', all: true }, /^body has an unknown field "all"$/],
+  ],
   'POST /api/v1/tokens': [
     [{ name: ['a'] }, /^body\.name must be string, got an array$/],
     [{ name: 5 }, /^body\.name must be string, got the number 5$/],
@@ -115,7 +121,7 @@ const REFUSED_QUERIES: [url: string, message: RegExp][] = [
 
 function parse(route: string): { method: Method; url: string } {
   const [method, url] = route.split(' ') as [Method, string];
-  return { method, url };
+  return { method, url: url.replace('{action}', 'restart') };
 }
 
 describe('API validation (buildApp with fakes)', () => {

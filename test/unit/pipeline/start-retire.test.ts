@@ -42,7 +42,7 @@ describe('formationProcesses', () => {
   });
 
   it('plans one-off containers that are never restarted and never clash with processes', () => {
-    const plan = oneOffPlan(runtime, { kind: 'release', suffix: 'v7', command: ['/bin/sh', '-c', 'exec migrate'], interactive: false });
+    const plan = oneOffPlan(runtime, { kind: 'release', suffix: 'v7', command: ['/bin/sh', '-c', 'exec migrate'], input: 'none' });
     assert.equal(plan.name, 'pt-1-shop-release-v7');
     assert.equal(plan.labels['pilot.process'], 'release');
     assert.equal(plan.restartPolicy, 'no');
@@ -72,7 +72,7 @@ function release(version: number, status: ReleaseStatus, image: string | null): 
     id: version, appId: 1, version, kind: 'deploy', gitSha: null, buildpack: 'node', image, config: {}, buildKeys: [], status,
     slot: null, containerId: null, port: 5000, healthChecks: [{ path: '/' }], processes: { web: null }, formation: {}, releaseCommand: null,
     scripts: NO_DEPLOY_SCRIPTS, cron: [],
-    failureReason: null, createdAt: '', updatedAt: '',
+    failureReason: null, description: null, createdAt: '', updatedAt: '',
   };
 }
 

@@ -1,10 +1,10 @@
-import type { Command, Option } from 'commander';
-import { appPath } from './client.js';
-import type { Context } from './commands.js';
-import type { CronEntryView, CronRunView } from '../domain/shapes.js';
+import type { Command } from 'commander';
+import { appPath } from '../client.js';
+import { appOf, appOption, context } from '../context.js';
+import type { CronEntryView, CronRunView } from '../../domain/shapes.js';
 
 /** `pilot cron` (the live release's app.json cron entries) and `pilot cron:runs` (what their runs printed). */
-export function registerCronCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
+export function registerCronCommands(program: Command): void {
   program
     .command('cron')
     .description("list the live release's app.json cron entries: schedule (UTC), next run, last run and its exit code")

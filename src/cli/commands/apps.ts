@@ -1,0 +1,119 @@
+import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { appPath } from '../client.js';
+import { appOf, appOfArgument, appOption, ask, context } from '../context.js';
+import { CliError } from '../errors.js';
+import type { AppStatus } from '../views.js';
+
+/** `pilot apps`, `apps:create`, `apps:info`, `open`, `apps:set`, `apps:destroy`. */
+export function registerAppCommands(program: Command): void {
+  program
+    .command('apps')
+    .description('list apps')
+    .addHelpText('after', '\nExample:\n  $ pilot apps')
+    .action(async (_options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const apps = await client().get<AppStatus[]>('/apps');
+      out.result(apps, () => out.table(apps.map(appRow), ['name', 'release', 'state', 'url']));
+    });
+
+  program
+    .command('apps:create')
+    .description('create an app (pushing to a new name does it too)')
+    .argument('<name>', 'lowercase letters, digits and dashes')
+    .addHelpText('after', '\nExample:\n  $ pilot apps:create shop')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const app = await client().post<AppStatus>('/apps', { name });
+      out.result(app, () => `Created ${app.name}: push to ${client().url}/${app.name}.git, then visit ${app.url}`);
+    });
+
+  program
+    .command('apps:info')
+    .description("show an app's release, state, URL and domains")
+    .argument('[name]', 'the app (or -a NAME; default: from the `pilot` git remote)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExamples:\n  $ pilot apps:info shop\n  $ pilot apps:info -a shop')
+    .action(async (name: string | undefined, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const app = await client().get<AppStatus>(appPath(appOfArgument(name, command)));
+      out.result(app, () =>
+        [
+          out.bold(`=== ${app.name}`),
+          `URL:       ${app.url}`,
+          `Domains:   ${app.domains.join(', ') || '-'}`,
+          `Release:   ${app.release ? `v${app.release.version} (${app.release.kind}${app.release.gitSha ? ` ${app.release.gitSha.slice(0, 7)}` : ''})` : 'none yet: git push to deploy'}`,
+          `State:     ${app.state ?? '-'}${app.deploying ? ' (deploying)' : ''}`,
+          `Build dir: ${app.buildDir ?? '- (the repository root)'}`,
+          `Created:   ${app.createdAt}`,
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('open')
+    .description("print the app's URL, and open it in the browser when on a terminal")
+    .argument('[name]', 'the app (or -a NAME; default: from the `pilot` git remote)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExample:\n  $ pilot open -a shop')
+    .action(async (name: string | undefined, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const app = await client().get<AppStatus>(appPath(appOfArgument(name, command)));
+      out.result({ url: app.url }, () => app.url);
+      if (!out.json && process.stdout.isTTY) openInBrowser(app.url);
+    });
+
+  program
+    .command('apps:set')
+    .description("change an app's setting; build-dir: the app's directory in a monorepo, used from the next push")
+    .argument('<setting>', 'build-dir')
+    .argument('[value]', 'the directory, relative to the repository root (empty: the root)')
+    .option('--unset', 'back to the default (build-dir: the repository root)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExamples:\n  $ pilot apps:set build-dir apps/web -a shop\n  $ pilot apps:set build-dir --unset -a shop')
+    .action(async (setting: string, value: string | undefined, options: { unset?: boolean }, command: Command) => {
+      const { out, client } = context(command);
+      if (setting !== 'build-dir') throw new CliError(`unknown app setting "${setting}": the settings are build-dir`);
+      if (value === undefined && !options.unset) throw new CliError('give the directory (pilot apps:set build-dir apps/web) or --unset');
+      const buildDir = options.unset || value === '' ? null : (value as string);
+      const app = await client().patch<AppStatus>(appPath(appOf(command)), { buildDir });
+      out.result(app, () => `${app.name} builds from ${app.buildDir ? `${app.buildDir}/` : 'the repository root'} from the next push`);
+    });
+
+  program
+    .command('apps:destroy')
+    .description('destroy an app: its containers, images, repository, routes and records')
+    .addOption(appOption())
+    .option('--confirm <name>', 'the app name again, to skip the question')
+    .option('--volumes', "also remove the app's volumes and the files on them (kept otherwise)")
+    .addHelpText('after', '\nExample:\n  $ pilot apps:destroy -a shop --confirm shop')
+    .action(async (options: { confirm?: string; volumes?: boolean }, command: Command) => {
+      const { out, client } = context(command);
+      const app = appOf(command);
+      const confirm =
+        options.confirm ??
+        (await ask(`This destroys ${app} and cannot be undone. Type its name to confirm: `, `not destroyed: confirm with --confirm ${app} (there is no terminal to ask on)`));
+      if (confirm.trim() !== app) throw new CliError(`not destroyed: "${confirm.trim()}" is not "${app}"`);
+      const query = `?confirm=${encodeURIComponent(app)}${options.volumes ? '&volumes=true' : ''}`;
+      const result = await client().delete<{ destroyed: string; containers: number; images: number; volumes: number }>(`${appPath(app)}${query}`);
+      out.result(result, () =>
+        `Destroyed ${result.destroyed} (${result.containers} containers, ${result.images} images, ${result.volumes} volumes${options.volumes ? '' : '; volumes are kept without --volumes'})`,
+      );
+    });
+}
+
+/** The platform's opener; the URL is printed already, so one that is missing or fails changes nothing. */
+export function browserCommand(platform: NodeJS.Platform, url: string): [string, string[]] {
+  if (platform === 'darwin') return ['open', [url]];
+  if (platform === 'win32') return ['cmd', ['/c', 'start', '""', url]];
+  return ['xdg-open', [url]];
+}
+
+function openInBrowser(url: string): void {
+  const [program, args] = browserCommand(process.platform, url);
+  spawn(program, args, { detached: true, stdio: 'ignore' }).on('error', () => undefined).unref();
+}
+
+function appRow(app: AppStatus): Record<string, unknown> {
+  return { name: app.name, release: app.release ? `v${app.release.version}` : null, state: app.deploying ? 'deploying' : app.state, url: app.url };
+}
