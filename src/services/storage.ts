@@ -9,7 +9,15 @@ import { instanceLabels } from '../pipeline/start.js';
 
 const MOUNT_PATH = /^\/[A-Za-z0-9._\-/]{1,200}$/;
 
-/** A mount path: absolute, normalized, no `..`, not `/`; returned without a trailing slash. */
+/**
+ * Directories of the system a volume must not cover, with everything under them: the kernel's
+ * (/proc, /sys, /dev), the runtime's (/run), and the image's own programs and settings, which an
+ * empty or another release's volume would replace (the container then fails at start, or runs
+ * what the volume holds). /var/run and /var/lock are links into /run.
+ */
+const SYSTEM_PATHS = ['/proc', '/sys', '/dev', '/run', '/var/run', '/var/lock', '/boot', '/etc', '/bin', '/sbin', '/usr', '/lib', '/lib32', '/lib64', '/libx32'];
+
+/** A mount path: absolute, normalized, no `..`, not `/` nor a system directory; returned without a trailing slash. */
 export function validateMountPath(input: string): string {
   const shown = JSON.stringify(input.slice(0, 100));
   const trimmed = input.length > 1 ? input.replace(/\/+$/, '') : input;
@@ -17,6 +25,10 @@ export function validateMountPath(input: string): string {
     throw new ValidationError(`invalid mount path ${shown}: use an absolute path inside the container, without .. (e.g. /app/uploads)`);
   }
   if (trimmed === '/') throw new ValidationError('cannot mount a volume at /: pick a directory such as /data');
+  const system = SYSTEM_PATHS.find((dir) => trimmed === dir || trimmed.startsWith(`${dir}/`));
+  if (system) {
+    throw new ValidationError(`cannot mount a volume at ${trimmed}: ${system} belongs to the system inside the container; pick a directory of the app's own such as /data or /app/uploads`);
+  }
   return trimmed;
 }
 
@@ -51,9 +63,16 @@ export class StorageService {
     const mountPath = validateMountPath(requested);
     if (this.deps.volumes.list(app.id).some((volume) => volume.path === mountPath)) throw new ConflictError(`${app.name} has a volume at ${mountPath} already`);
     const name = volumeName(this.deps.instance, app.name, mountPath);
-    await this.deps.engine.ensureVolume(name, instanceLabels(this.deps.instance, app.name));
+    const labels = instanceLabels(this.deps.instance, app.name);
+    // An earlier unmount keeps the volume with its files: only one made here goes if the mount fails.
+    const existed = (await this.deps.engine.listVolumes(labels)).includes(name);
+    await this.deps.engine.ensureVolume(name, labels);
     this.deps.volumes.add(app.id, { path: mountPath, name });
-    const release = await this.rerelease(app, () => this.deps.volumes.remove(app.id, mountPath));
+    const release = await this.rerelease(app, () => this.deps.volumes.remove(app.id, mountPath)).catch(async (error: unknown) => {
+      // Best effort: the error that matters to the user is the failed release.
+      if (!existed) await this.deps.engine.removeVolume(name).catch(() => undefined);
+      throw error;
+    });
     return { volume: this.deps.volumes.list(app.id).find((volume) => volume.path === mountPath) as Volume, release };
   }
 
