@@ -196,6 +196,16 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       }
     },
 
+    async imageOrigin(name) {
+      const inspect = () => docker.getImage(name).inspect();
+      const info = await inspect().catch(async (error: unknown) => {
+        if (statusOf(error) !== 404) throw error;
+        await pullImage(docker, name);
+        return inspect();
+      });
+      return { fromRegistry: (info.RepoDigests ?? []).length > 0, onBuild: info.Config?.OnBuild ?? [] };
+    },
+
     async listImages(repository) {
       const images = await docker.listImages({ all: false, filters: { reference: [repository] } });
       return images.flatMap((image) => image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>');
@@ -334,6 +344,22 @@ export function buildLimitOptions(limits: BuildRequest['limits']): { cpuperiod: 
     memory: limits.memoryBytes,
     memswap: limits.memoryBytes,
   };
+}
+
+/** Pulls without credentials: what a build pulls is public. A failure arrives as an event, as in builds. */
+async function pullImage(docker: Docker, name: string): Promise<void> {
+  let failure: string | undefined;
+  try {
+    const stream = await docker.pull(name);
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve()), (event: BuildEvent) => {
+        if (event.error) failure ??= event.errorDetail?.message ?? event.error;
+      });
+    });
+  } catch (error) {
+    failure ??= messageOf(error);
+  }
+  if (failure) throw new DeployError('PILOT_IMAGE_UNAVAILABLE', `the image ${name} is not on this host and could not be pulled: ${failure.trim()}`);
 }
 
 async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<BuildResult> {

@@ -52,6 +52,14 @@ export interface ContainerPlan {
   readonly interactive?: boolean;
 }
 
+/** What the engine knows of an image before a build reads it. */
+export interface ImageOrigin {
+  /** From a registry (it has a repository digest); false: built, imported or committed on this host. */
+  readonly fromRegistry: boolean;
+  /** Its ONBUILD triggers, which run in a build FROM it. */
+  readonly onBuild: readonly string[];
+}
+
 export interface ContainerState {
   readonly id: string;
   readonly name: string;
@@ -110,6 +118,8 @@ export interface ContainerEngine {
    */
   copyFromImage(image: string, root: string, dirs: readonly string[], destDir: string, maxBytes: number): Promise<void>;
   imageExists(name: string): Promise<boolean>;
+  /** Where an image a build starts from came from, pulling it first (anonymously) when the host lacks it. */
+  imageOrigin(name: string): Promise<ImageOrigin>;
   /** `repository:tag` of the images whose repository matches (`<instance>/<app>`, or `<instance>/*`). */
   listImages(repository: string): Promise<string[]>;
 }

@@ -23,7 +23,7 @@ export type DeploySettings = Pick<
   | 'instance' | 'domain' | 'tls' | 'httpPort' | 'httpsPort' | 'nodeImage' | 'staticImage'
   | 'healthTimeoutSeconds' | 'drainSeconds' | 'stopTimeoutSeconds' | 'buildTimeoutSeconds'
   | 'buildConcurrency' | 'buildCpus' | 'buildMemoryBytes' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
-  | 'cronAllowSeconds'
+  | 'cronAllowSeconds' | 'buildAllowedImages'
 >;
 
 export interface DeployerDeps {
@@ -247,6 +247,12 @@ export class Deployer {
               limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes },
               buildVars: Object.fromEntries(buildKeys.map((key) => [key, config[key] ?? ''])),
               maxCacheBytes: this.deps.settings.maxPushBytes,
+              imagePolicy: {
+                instance: this.deps.settings.instance,
+                app: app.name,
+                baseImages: [this.deps.settings.nodeImage, this.deps.settings.staticImage],
+                allowed: this.deps.settings.buildAllowedImages,
+              },
             },
             logged,
           ),
