@@ -44,6 +44,8 @@ export interface Config {
   readonly maxPushBytes: number;
   readonly appMemoryBytes: number;
   readonly appCpus: number;
+  /** PILOT_APP_PIDS: most processes and threads each app container may run at once (a fork bomb stops there). */
+  readonly appPids: number;
   /**
    * PILOT_CRON_ALLOW_SECONDS, for tests only: app.json cron schedules may carry a sixth, leading
    * seconds field, so a test sees a run within seconds. Users write Dokku's five fields.
@@ -115,6 +117,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     maxPushBytes: read.positiveNumber('PILOT_MAX_PUSH_MB', 500) * 1024 * 1024,
     appMemoryBytes: read.memory('PILOT_APP_MEMORY', '512m'),
     appCpus: read.cpus('PILOT_APP_CPUS', 1),
+    appPids: read.positiveInteger('PILOT_APP_PIDS', 512),
     cronAllowSeconds: read.flag('PILOT_CRON_ALLOW_SECONDS', false),
     submoduleCaFile: read.optional('PILOT_SUBMODULE_CA_FILE'),
   };

@@ -16,7 +16,7 @@ import {
 import { createWorkspaces } from './adapters/workspace.js';
 import { SUBMODULE_FETCH_TIMEOUT_SECONDS, createSubmoduleFetcher } from './adapters/submodules.js';
 import { Deployer } from './pipeline/deploy.js';
-import { instanceLabels, networkName } from './pipeline/start.js';
+import { instanceLabels } from './pipeline/start.js';
 import { listenForDeploys } from './http/deploy-socket.js';
 import { createDockerEngine } from './adapters/docker.js';
 import { CaddyAdmin, adminAddressForCaddyfile, parseAdminAddress } from './adapters/caddy/admin.js';
@@ -37,7 +37,7 @@ import { StorageService } from './services/storage.js';
 import { LimitsService } from './services/limits.js';
 import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
-import { appUrl, isPilotHost } from './pipeline/routes.js';
+import { appUrl } from './pipeline/routes.js';
 import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
 import { appNameMaxLength } from './domain/app-name.js';
@@ -150,10 +150,6 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
-    servesHost: (host) => isPilotHost(host, config.domain, {
-      appExists: (name) => apps.findByName(name) !== undefined,
-      domainHasOwner: (hostname) => domains.owner(hostname) !== undefined,
-    }),
     tokens,
     registry,
     git,
@@ -202,7 +198,6 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
   try {
-    await engine.ensureNetwork(networkName(config.instance), instanceLabels(config.instance));
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });

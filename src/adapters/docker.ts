@@ -57,8 +57,32 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       }
     },
 
+    async removeNetwork(name) {
+      const network = docker.getNetwork(name);
+      try {
+        const info = (await network.inspect()) as { Containers?: Record<string, unknown> };
+        for (const container of Object.keys(info.Containers ?? {})) await network.disconnect({ Container: container, Force: true });
+        await network.remove();
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    },
+
+    async connectNetwork(name, container) {
+      await connectNetwork(docker, name, container, []);
+    },
+
+    async disconnectNetwork(name, container) {
+      try {
+        await docker.getNetwork(name).disconnect({ Container: container, Force: true });
+      } catch (error) {
+        // 404: no such network or container; 403/500: the container is not on it.
+        if (![403, 404, 500].includes(statusOf(error) ?? 0)) throw error;
+      }
+    },
+
     async startContainer(plan) {
-      const container = await docker.createContainer(containerCreateOptions(plan));
+      const container = await createPlannedContainer(docker, plan);
       try {
         await container.start();
       } catch (error) {
@@ -248,6 +272,27 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
   };
 }
 
+/** Creates the container on its network, then joins the linked apps' networks before it starts. */
+async function createPlannedContainer(docker: Docker, plan: ContainerPlan): Promise<Docker.Container> {
+  const container = await docker.createContainer(containerCreateOptions(plan));
+  try {
+    for (const network of plan.extraNetworks) await connectNetwork(docker, network, container.id, []);
+  } catch (error) {
+    await container.remove({ force: true }).catch(() => undefined);
+    throw error;
+  }
+  return container;
+}
+
+async function connectNetwork(docker: Docker, name: string, container: string, aliases: readonly string[]): Promise<void> {
+  try {
+    await docker.getNetwork(name).connect({ Container: container, EndpointConfig: { Aliases: [...aliases] } });
+  } catch (error) {
+    // 403: the container is on it already.
+    if (statusOf(error) !== 403 && !/already exists in network/.test(messageOf(error))) throw error;
+  }
+}
+
 /** Maps the engine-neutral plan to Docker's create options, one to one. */
 export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCreateOptions {
   return {
@@ -259,6 +304,7 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
     ...(plan.interactive ? { Tty: true, OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
     AttachStdout: true,
     AttachStderr: true,
+    NetworkingConfig: { EndpointsConfig: { [plan.network]: { Aliases: [...plan.aliases] } } },
     HostConfig: {
       Mounts: plan.mounts.map((mount) => ({ Type: 'volume' as const, Source: mount.volume, Target: mount.path })),
       NetworkMode: plan.network,
@@ -266,6 +312,11 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
       Memory: plan.memoryBytes,
       NanoCpus: plan.nanoCpus,
       Privileged: false,
+      CapDrop: ['ALL'],
+      CapAdd: [...plan.capAdd],
+      // No setuid binary or file capability gives a process more than its parent had.
+      SecurityOpt: ['no-new-privileges:true'],
+      PidsLimit: plan.pidsLimit,
       LogConfig: { Type: 'json-file', Config: { 'max-size': plan.logMaxSize, 'max-file': String(plan.logMaxFiles) } },
     },
   };
@@ -408,7 +459,7 @@ async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line
  * container. The container is removed once it exited and its output was delivered.
  */
 async function runAttached(docker: Docker, plan: ContainerPlan, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
-  const container = await docker.createContainer(containerCreateOptions(plan));
+  const container = await createPlannedContainer(docker, plan);
   const interactive = plan.interactive === true;
   const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: interactive, hijack: interactive });
   const ended = new Promise<void>((resolve) => {

@@ -34,7 +34,15 @@ export interface ContainerPlan {
   readonly image: string;
   readonly env: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
+  /** The app's own network; `extraNetworks` are the linked apps' (joined before the start). */
   readonly network: string;
+  readonly extraNetworks: readonly string[];
+  /** Names other containers on `network` reach it by (a web process: the app's name). */
+  readonly aliases: readonly string[];
+  /** Every capability is dropped, then these are given (see start.ts BASE_CAPABILITIES). */
+  readonly capAdd: readonly string[];
+  /** Most processes and threads the container may run at once. */
+  readonly pidsLimit: number;
   readonly memoryBytes: number;
   readonly nanoCpus: number;
   readonly logMaxSize: string;
@@ -88,6 +96,12 @@ export interface ContainerEngine {
   /** Exposed port of an image (first EXPOSEd TCP port), if any. */
   exposedPort(image: string): Promise<number | undefined>;
   ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  /** Removes a network, disconnecting the containers still on it; a missing one is no error. */
+  removeNetwork(name: string): Promise<void>;
+  /** Joins a container (running or not) to a network; idempotent. */
+  connectNetwork(name: string, container: string): Promise<void>;
+  /** Takes a container off a network; idempotent. */
+  disconnectNetwork(name: string, container: string): Promise<void>;
   startContainer(plan: ContainerPlan): Promise<string>;
   /** Sets the restart policy to `unless-stopped`: the container now serves and must survive crashes and engine restarts. */
   keepRunning(idOrName: string): Promise<void>;
@@ -195,6 +209,13 @@ export interface AppStore {
   delete(id: number): void;
   setLimits(id: number, limits: { memoryBytes: number | null; cpus: number | null }): void;
   setBuildDir(id: number, buildDir: string | null): void;
+  setCapAdd(id: number, capabilities: readonly string[]): void;
+  /** The app's containers join the linked app's network; false if they were linked already. */
+  link(id: number, linkedId: number): boolean;
+  /** False if they were not linked. */
+  unlink(id: number, linkedId: number): boolean;
+  /** Names of the apps linked to this one (whose containers join its network). */
+  linkedFrom(id: number): string[];
 }
 
 export interface ReleaseStore {

@@ -6,7 +6,6 @@ import type { AppRegistry } from '../services/app-registry.js';
 import { registerErrorHandler } from './errors.js';
 import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/health.js';
 import { gitRoutes } from './routes/git.js';
-import { tlsAskRoutes } from './routes/tls-ask.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -50,8 +49,6 @@ export interface AppDeps {
   readonly api: ApiDeps;
   readonly maxPushBytes: number;
   readonly spoolDir: string;
-  /** Whether Pilot serves a host name (Caddy's on-demand TLS asks). */
-  readonly servesHost: (host: string) => boolean;
 }
 
 /** Builds the control plane: health, git over HTTP, the REST API. main.ts only listens. */
@@ -93,7 +90,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addSchema(healthReportSchema);
   await app.register(healthRoutes, { checks: deps.checks });
-  await app.register(tlsAskRoutes, { servesHost: deps.servesHost });
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api });
   return app;

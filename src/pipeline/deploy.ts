@@ -23,7 +23,7 @@ export type DeploySettings = Pick<
   | 'instance' | 'domain' | 'tls' | 'httpPort' | 'httpsPort' | 'nodeImage' | 'staticImage'
   | 'healthTimeoutSeconds' | 'drainSeconds' | 'stopTimeoutSeconds' | 'buildTimeoutSeconds'
   | 'buildConcurrency' | 'buildCpus' | 'buildMemoryBytes' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
-  | 'cronAllowSeconds' | 'buildAllowedImages'
+  | 'cronAllowSeconds' | 'buildAllowedImages' | 'appPids'
 >;
 
 export interface DeployerDeps {
@@ -327,7 +327,7 @@ export class Deployer {
     const { engine, releases, settings } = this.deps;
     const slot = otherSlot(previous?.slot ?? null);
     const runtime = releaseRuntime(app, release, settings, this.deps.volumes.list(app.id));
-    await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
+    await engine.ensureNetwork(networkName(settings.instance, app.name), instanceLabels(settings.instance, app.name));
     for (const task of tasksBeforeStart(release)) await runReleaseTask(engine, runtime, task, output, settings.buildTimeoutSeconds);
     // The release before the live one may still drain in the free slot: let its requests finish.
     const draining = this.retiring.get(app.name);

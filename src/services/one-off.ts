@@ -9,7 +9,7 @@ export interface OneOffDeps {
   readonly releases: ReleaseStore;
   readonly volumes: VolumeStore;
   readonly engine: ContainerEngine;
-  readonly settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number };
+  readonly settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number; readonly appPids: number };
 }
 
 /** `pilot run`: a command in a new container of the live release (its image, config and volumes), removed afterwards. */
@@ -21,7 +21,7 @@ export class OneOffCommands {
     const live = this.deps.releases.live(app.id);
     if (!live?.image || !live.port) throw new ConflictError(`${app.name} has no live release to run a command in: push to deploy it first`);
     const { settings, engine } = this.deps;
-    await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
+    await engine.ensureNetwork(networkName(settings.instance, app.name), instanceLabels(settings.instance, app.name));
     const plan = oneOffPlan(
       releaseRuntime(app, { ...live, image: live.image, port: live.port }, settings, this.deps.volumes.list(app.id)),
       'run',
@@ -39,7 +39,7 @@ export class OneOffCommands {
   async startScheduled(app: App, release: Release, command: string, onOutput: (text: string) => void): Promise<AttachedProcess> {
     if (!release.image || !release.port) throw new ConflictError(`v${release.version} of ${app.name} has no image to run`);
     const { settings, engine } = this.deps;
-    await engine.ensureNetwork(networkName(settings.instance), instanceLabels(settings.instance));
+    await engine.ensureNetwork(networkName(settings.instance, app.name), instanceLabels(settings.instance, app.name));
     const runtime = releaseRuntime(app, { ...release, image: release.image, port: release.port }, settings, this.deps.volumes.list(app.id));
     const plan = oneOffPlan(runtime, 'cron', randomBytes(4).toString('hex'), shellCommand((Object.hasOwn(release.processes, command) ? release.processes[command] : null) ?? command));
     // One decoder per stream: a character split across chunks is not garbled.

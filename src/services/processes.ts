@@ -25,6 +25,7 @@ export interface ProcessSettings {
   readonly drainSeconds: number;
   readonly healthTimeoutSeconds: number;
   readonly appMemoryBytes: number;
+  readonly appPids: number;
   readonly appCpus: number;
 }
 

@@ -88,7 +88,6 @@ export async function buildTestApp(
     api,
     maxPushBytes: 1024 * 1024,
     spoolDir,
-    servesHost: () => false,
   });
   t.after(async () => {
     await app.close();

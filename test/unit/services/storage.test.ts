@@ -24,7 +24,7 @@ describe('validateMountPath', () => {
 });
 
 describe('StorageService.mount', () => {
-  const app: App = { id: 1, name: 'web', createdAt: '', memoryBytes: null, cpus: null, buildDir: null };
+  const app: App = { id: 1, name: 'web', createdAt: '', memoryBytes: null, cpus: null, buildDir: null, capAdd: [], links: [] };
   const live = { id: 7, appId: 1, version: 3, image: 'pilot/web:v3' } as unknown as Release;
 
   function service(existingVolumes: string[]) {
