@@ -38,6 +38,7 @@ import { LimitsService } from './services/limits.js';
 import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
 import { appUrl } from './pipeline/routes.js';
+import { LinkService } from './services/links.js';
 import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
 import { appNameMaxLength } from './domain/app-name.js';
@@ -179,6 +180,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       logs: new LogService({ releases, engine }),
       storage: new StorageService({ volumes, releases, configVars, engine, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, releases, configVars, deployer, defaults: config }),
+      links: new LinkService({ apps, engine, deployer, instance: config.instance }),
       oneOff,
       cron,
       domain: config.domain,

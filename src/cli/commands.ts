@@ -141,12 +141,50 @@ export function registerCommands(program: Command): void {
       );
     });
 
+  registerLinkCommands(program, context);
   registerConfigCommands(program, context, appOption, appOf);
   registerReleaseCommands(program, context, appOption, appOf);
   registerRuntimeCommands(program, context, appOption, appOf);
   registerTokenCommands(program, context);
   registerStorageCommands(program, context, appOption, appOf);
   registerCronCommands(program, context, appOption, appOf);
+}
+
+/** Links: an app's containers join another app's network (each app has its own). */
+function registerLinkCommands(program: Command, context: Context): void {
+  type Links = { links: string[]; linkedFrom: string[] };
+  const show = (app: string, view: Links) =>
+    `${app} reaches: ${view.links.length > 0 ? view.links.join(', ') : 'no other app'}\n${app} is reached by: ${view.linkedFrom.length > 0 ? view.linkedFrom.join(', ') : 'no other app'}`;
+  program
+    .command('apps:links')
+    .description('show which apps an app is linked to')
+    .argument('<app>')
+    .action(async (app: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const view = await client().get<Links>(appPath(app, '/links'));
+      out.result(view, () => show(app, view));
+    });
+  program
+    .command('apps:link')
+    .description("link APP to OTHER: APP's containers join OTHER's network and reach its web processes at http://OTHER:PORT (apps are apart otherwise)")
+    .argument('<app>')
+    .argument('<other>')
+    .addHelpText('after', '\nExample:\n  $ pilot apps:link shop billing')
+    .action(async (app: string, other: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const view = await client().post<Links>(appPath(app, '/links'), { app: other });
+      out.result(view, () => show(app, view));
+    });
+  program
+    .command('apps:unlink')
+    .description("undo apps:link: APP's containers leave OTHER's network")
+    .argument('<app>')
+    .argument('<other>')
+    .action(async (app: string, other: string, _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const view = await client().delete<Links>(appPath(app, `/links/${encodeURIComponent(other)}`));
+      out.result(view, () => show(app, view));
+    });
 }
 
 function registerStorageCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
@@ -179,18 +217,19 @@ function registerStorageCommands(program: Command, context: Context, appOption: 
 
   program
     .command('limits:set')
-    .description('set memory and CPU limits per container (default: the server\'s); a running app gets a new release with them')
-    .argument('<pairs...>', 'memory=SIZE (256m, 1g, default) and/or cpus=N (0.5, default)')
+    .description('set memory and CPU limits per container (default: the server\'s) and the capabilities given back; a running app gets a new release with them')
+    .argument('<pairs...>', 'memory=SIZE (256m, 1g, default), cpus=N (0.5, default), cap-add=NAMES (NET_RAW,SYS_CHROOT; default: none)')
     .addOption(appOption())
-    .addHelpText('after', '\nExample:\n  $ pilot limits:set memory=256m cpus=0.5 -a shop')
+    .addHelpText('after', '\nExamples:\n  $ pilot limits:set memory=256m cpus=0.5 -a shop\n  $ pilot limits:set cap-add=NET_RAW -a monitor')
     .action(async (pairs: string[], _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const body: { memory?: string | null; cpus?: number | null } = {};
+      const body: { memory?: string | null; cpus?: number | null; capAdd?: string[] | null } = {};
       for (const pair of pairs) {
         const [key, value = ''] = pair.split('=', 2);
         if (key === 'memory') body.memory = value === 'default' ? null : value;
         else if (key === 'cpus') body.cpus = value === 'default' ? null : Number(value);
-        else throw new CliError(`"${pair}" is not memory=SIZE or cpus=N`);
+        else if (key === 'cap-add') body.capAdd = value === 'default' || value === '' ? null : value.split(',');
+        else throw new CliError(`"${pair}" is not memory=SIZE, cpus=N or cap-add=NAMES`);
       }
       const result = await client().patch<{ limits: LimitsView; release: { version: number } | null }>(appPath(appOf(command), '/limits'), body);
       out.result(result, () => `${showLimits(result.limits)}${result.release ? `\nReleased v${result.release.version}` : ''}`);
@@ -539,11 +578,13 @@ interface LimitsView {
   memoryBytes: number;
   cpus: number;
   custom: { memory: boolean; cpus: boolean };
+  capAdd: string[];
 }
 
 function showLimits(limits: LimitsView): string {
   const mark = (custom: boolean) => (custom ? '' : ' (default)');
-  return `Memory: ${Math.round(limits.memoryBytes / 2 ** 20)}m${mark(limits.custom.memory)}\nCPUs:   ${limits.cpus}${mark(limits.custom.cpus)}`;
+  const capabilities = limits.capAdd.length > 0 ? `\nCapabilities added: ${limits.capAdd.join(', ')}` : '';
+  return `Memory: ${Math.round(limits.memoryBytes / 2 ** 20)}m${mark(limits.custom.memory)}\nCPUs:   ${limits.cpus}${mark(limits.custom.cpus)}${capabilities}`;
 }
 
 function appRow(app: AppStatus): Record<string, unknown> {

@@ -3,7 +3,7 @@ import type { App, Release } from '../domain/types.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import { validateAppName } from '../domain/app-name.js';
 import { validateBuildDir } from './validation.js';
-import { instanceLabels } from '../pipeline/start.js';
+import { instanceLabels, networkName } from '../pipeline/start.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
 
@@ -99,6 +99,8 @@ export class AppService {
       const labels = instanceLabels(this.deps.instance, app.name);
       const containers = await this.deps.engine.listContainers(labels);
       for (const container of containers) await this.deps.engine.removeContainer(container.id);
+      // Linked apps' containers are taken off it (their links went with the app's row).
+      await this.deps.engine.removeNetwork(networkName(this.deps.instance, app.name));
       const images = await this.deps.engine.listImages(`${this.deps.instance}/${app.name}`);
       for (const image of images) await this.deps.engine.removeImage(image);
       this.deps.repositories.remove(app.name);

@@ -3,7 +3,7 @@ import type { AppStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import { ValidationError } from '../domain/errors.js';
 import { parseMemory } from '../config.js';
-import { appLimits } from '../pipeline/start.js';
+import { ADDABLE_CAPABILITIES, appLimits } from '../pipeline/start.js';
 import { rereleaseOrUndo, type RereleaseDeps } from './rerelease.js';
 
 const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
@@ -13,6 +13,8 @@ export interface LimitsView {
   readonly memoryBytes: number;
   readonly cpus: number;
   readonly custom: { readonly memory: boolean; readonly cpus: boolean };
+  /** Capabilities its containers get back beyond Pilot's base set. */
+  readonly capAdd: readonly string[];
 }
 
 export interface LimitsDeps extends RereleaseDeps {
@@ -25,18 +27,26 @@ export class LimitsService {
   constructor(private readonly deps: LimitsDeps) {}
 
   show(app: App): LimitsView {
-    return { ...appLimits(app, this.deps.defaults), custom: { memory: app.memoryBytes !== null, cpus: app.cpus !== null } };
+    return { ...appLimits(app, this.deps.defaults), custom: { memory: app.memoryBytes !== null, cpus: app.cpus !== null }, capAdd: app.capAdd };
   }
 
-  /** `memory` as Docker writes it ("256m"), null back to the default; `cpus` a number of cores, null likewise. */
-  async set(app: App, changes: { memory?: string | null; cpus?: number | null }): Promise<{ limits: LimitsView; release: Release | null }> {
+  /**
+   * `memory` as Docker writes it ("256m"), null back to the default; `cpus` a number of cores,
+   * null likewise; `capAdd` the capabilities to give back (all of them: [] or null for none).
+   */
+  async set(app: App, changes: { memory?: string | null; cpus?: number | null; capAdd?: string[] | null }): Promise<{ limits: LimitsView; release: Release | null }> {
     const next = {
       memoryBytes: changes.memory === undefined ? app.memoryBytes : changes.memory === null ? null : validMemory(changes.memory),
       cpus: changes.cpus === undefined ? app.cpus : changes.cpus === null ? null : validCpus(changes.cpus),
     };
+    const capAdd = changes.capAdd === undefined ? app.capAdd : validCapabilities(changes.capAdd ?? []);
     this.deps.apps.setLimits(app.id, next);
-    const updated = { ...app, ...next };
-    const release = await rereleaseOrUndo(this.deps, updated, () => this.deps.apps.setLimits(app.id, { memoryBytes: app.memoryBytes, cpus: app.cpus }));
+    this.deps.apps.setCapAdd(app.id, capAdd);
+    const updated = { ...app, ...next, capAdd };
+    const release = await rereleaseOrUndo(this.deps, updated, () => {
+      this.deps.apps.setLimits(app.id, { memoryBytes: app.memoryBytes, cpus: app.cpus });
+      this.deps.apps.setCapAdd(app.id, app.capAdd);
+    });
     return { limits: this.show(updated), release };
   }
 }
@@ -47,6 +57,16 @@ function validMemory(text: string): number {
     throw new ValidationError(`memory "${text.slice(0, 20)}" must be a size from 32m to this server's ${Math.floor(os.totalmem() / 2 ** 20)}m (e.g. 256m or 1g)`);
   }
   return bytes;
+}
+
+/** `net_raw` and `CAP_NET_RAW` are NET_RAW; only what Docker gives by default may be given back. */
+function validCapabilities(requested: readonly string[]): string[] {
+  const names = [...new Set(requested.map((name) => name.trim().toUpperCase().replace(/^CAP_/, '')))].sort();
+  const refused = names.filter((name) => !ADDABLE_CAPABILITIES.includes(name));
+  if (refused.length > 0) {
+    throw new ValidationError(`cannot give an app ${refused.map((name) => JSON.stringify(name.slice(0, 30))).join(', ')}: the capabilities an app may get back are ${ADDABLE_CAPABILITIES.join(', ')} (Docker's defaults), never more`);
+  }
+  return names;
 }
 
 function validCpus(cpus: number): number {

@@ -68,6 +68,7 @@ export async function buildTestApp(
     logs: recording('logs'),
     storage: recording('storage'),
     limits: recording('limits'),
+    links: recording('links'),
     oneOff: recording('oneOff'),
     cron: recording('cron'),
     domain: 'pilot.test',

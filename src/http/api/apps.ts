@@ -75,6 +75,44 @@ export const appRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, { de
     },
   );
 
+  const linkList = {
+    type: 'object',
+    properties: { links: { type: 'array', items: { type: 'string' } }, linkedFrom: { type: 'array', items: { type: 'string' } } },
+    required: ['links', 'linkedFrom'],
+  } as const;
+
+  // Links cross the isolation of apps: admin-only (no access declared).
+  api.get<AppRoute>(
+    '/apps/:app/links',
+    { schema: { summary: 'The apps whose network this app joins (links) and those joining its own (linkedFrom)', params: appParams, response: { 200: linkList, ...errorResponses } } },
+    async (request) => deps.links.list(appFor(deps, request)),
+  );
+
+  api.post<AppRoute & { Body: { app: string } }>(
+    '/apps/:app/links',
+    {
+      schema: {
+        summary: "Link the app to another: its containers join the other app's network and reach its web processes at http://<other>:PORT",
+        params: appParams,
+        body: { type: 'object', properties: { app: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['app'], additionalProperties: false },
+        response: { 200: linkList, ...errorResponses },
+      },
+    },
+    async (request) => deps.links.link(appFor(deps, request), request.body.app),
+  );
+
+  api.delete<{ Params: { app: string; other: string } }>(
+    '/apps/:app/links/:other',
+    {
+      schema: {
+        summary: "Unlink: the app's containers leave the other app's network",
+        params: { type: 'object', properties: { app: { type: 'string' }, other: { type: 'string', maxLength: 64 } }, required: ['app', 'other'] },
+        response: { 200: linkList, ...errorResponses },
+      },
+    },
+    async (request) => deps.links.unlink(appFor(deps, request), request.params.other),
+  );
+
   const domainList = { type: 'object', properties: { domains: { type: 'array', items: { type: 'string' } } }, required: ['domains'] } as const;
 
   api.get<AppRoute>('/apps/:app/domains', { schema: { summary: "List an app's custom domains", params: appParams, response: { 200: domainList, ...errorResponses } } }, async (request) => {

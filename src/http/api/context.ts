@@ -9,6 +9,7 @@ import type { LogService } from '../../services/logs.js';
 import type { TokenService } from '../../services/tokens.js';
 import type { StorageService } from '../../services/storage.js';
 import type { LimitsService } from '../../services/limits.js';
+import type { LinkService } from '../../services/links.js';
 import type { OneOffCommands } from '../../services/one-off.js';
 import type { CronScheduler } from '../../services/cron.js';
 import type { Deployer } from '../../pipeline/deploy.js';
@@ -29,6 +30,7 @@ export interface ApiDeps {
   readonly logs: LogService;
   readonly storage: StorageService;
   readonly limits: LimitsService;
+  readonly links: LinkService;
   readonly oneOff: OneOffCommands;
   readonly cron: CronScheduler;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */

@@ -25,6 +25,7 @@ const limitsSchema = {
     memoryBytes: { type: 'integer' },
     cpus: { type: 'number' },
     custom: { type: 'object', properties: { memory: { type: 'boolean' }, cpus: { type: 'boolean' } } },
+    capAdd: { type: 'array', items: { type: 'string' } },
   },
 } as const;
 
@@ -34,15 +35,19 @@ export const storageRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (api, 
     return deps.limits.show(appFor(deps, request));
   });
 
-  api.patch<AppRoute & { Body: { memory?: string | null; cpus?: number | null } }>(
+  api.patch<AppRoute & { Body: { memory?: string | null; cpus?: number | null; capAdd?: string[] | null } }>(
     '/apps/:app/limits',
     {
       schema: {
-        summary: 'Set memory ("256m") and CPU (0.5) limits per container, null for the default; a running app gets a new release with them',
+        summary: 'Set memory ("256m") and CPU (0.5) limits per container, null for the default, and the capabilities given back (capAdd: ["NET_RAW"]); a running app gets a new release with them',
         params: appParams,
         body: {
           type: 'object',
-          properties: { memory: { type: 'string', nullable: true, maxLength: 20 }, cpus: { type: 'number', nullable: true } },
+          properties: {
+            memory: { type: 'string', nullable: true, maxLength: 20 },
+            cpus: { type: 'number', nullable: true },
+            capAdd: { type: 'array', nullable: true, maxItems: 20, items: { type: 'string', maxLength: 40 } },
+          },
           additionalProperties: false,
           minProperties: 1,
         },
