@@ -410,7 +410,7 @@ async function pullImage(docker: Docker, name: string): Promise<void> {
   } catch (error) {
     failure ??= messageOf(error);
   }
-  if (failure) throw new DeployError('PILOT_IMAGE_UNAVAILABLE', `the image ${name} is not on this host and could not be pulled: ${failure.trim()}`);
+  if (failure) throw new DeployError('PILOT_BUILD_FAILED', `build failed: the image ${name} is not on this host and could not be pulled: ${failure.trim()}`);
 }
 
 async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<BuildResult> {

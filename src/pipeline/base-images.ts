@@ -45,9 +45,13 @@ export function dockerfileImages(dockerfile: string, buildArgs: Readonly<Record<
     else if (!isStage(image, stages, byIndex) && image.toLowerCase() !== 'scratch') uses.push({ where, image });
   };
   for (const { text, line } of dockerfileInstructions(dockerfile)) {
-    const [keyword = '', ...words] = text.match(WORD) ?? [];
+    let [keyword = '', ...words] = text.match(WORD) ?? [];
+    // An ONBUILD trigger runs in the builds FROM this image, the app's own next ones among them:
+    // what it reads is judged now, as if this build read it.
+    const trigger = keyword.toUpperCase() === 'ONBUILD';
+    if (trigger) [keyword = '', ...words] = words;
     const instruction = keyword.toUpperCase();
-    const where = `${instruction} on line ${line}`;
+    const where = `${trigger ? 'ONBUILD ' : ''}${instruction} on line ${line}`;
     if (instruction === 'ARG') {
       for (const [name, value] of argDeclarations(words, buildArgs, globalArgs, stageArgs === undefined)) (stageArgs ?? globalArgs).set(name, value);
     } else if (instruction === 'FROM') {

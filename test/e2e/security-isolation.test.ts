@@ -89,6 +89,8 @@ describe('security: apps are kept apart, and HTTPS needs no Pilot process', { sk
       [`FROM ${localImages().staticImage}\nCOPY --from=${instance}/victim:v1 /app/secret.txt /srv/\n`, `COPY on line 2: ${instance}/victim:v1 is another app's image`],
       [`ARG BASE=${localImages().staticImage}\nFROM \${BASE}\nARG LOOT=docker.io/${instance}/victim:v1\nCOPY --from=$LOOT /app /srv/\n`, `COPY on line 4: docker.io/${instance}/victim:v1 is another app's image`],
       [`FROM ${hostOnlyImage}\n`, `FROM on line 1: ${hostOnlyImage} exists only on this host`],
+      // A trigger the app's own next build (FROM its own image) would run.
+      [`FROM ${localImages().staticImage}\nONBUILD COPY --from=${instance}/victim:v1 /app /loot\n`, `ONBUILD COPY on line 2: ${instance}/victim:v1 is another app's image`],
     ];
     for (const [dockerfile, refusal] of attempts) {
       await thief.commit({ Dockerfile: dockerfile as string });

@@ -22,6 +22,11 @@ describe('dockerfileImages', () => {
     assert.deepEqual(images(dockerfile), ['node:20', 'pilot/billing:v3', 'corp/tool:1', 'corp/secret', '7']);
   });
 
+  it('reads the ONBUILD triggers a Dockerfile leaves in its image: they run in the builds FROM it, the app\'s own next ones too', () => {
+    const { uses } = dockerfileImages('FROM node:20\nONBUILD COPY --from=pilot/billing:v1 / /loot\n', {});
+    assert.deepEqual(uses, [{ where: 'FROM on line 1', image: 'node:20' }, { where: 'ONBUILD COPY on line 2', image: 'pilot/billing:v1' }]);
+  });
+
   it('substitutes ARGs as the builder does: global ones in FROM, a build var over a default, a stage\'s own after its FROM', () => {
     const dockerfile = 'ARG REGISTRY=docker.io\nARG BASE\nFROM ${REGISTRY}/${BASE:-node:20}\nARG SOURCE=pilot/other:v1\nCOPY --from=$SOURCE / /\n';
     assert.deepEqual(images(dockerfile), ['docker.io/node:20', 'pilot/other:v1']);
