@@ -76,8 +76,8 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       try {
         await docker.getNetwork(name).disconnect({ Container: container, Force: true });
       } catch (error) {
-        // 404: no such network or container; 403/500: the container is not on it.
-        if (![403, 404, 500].includes(statusOf(error) ?? 0)) throw error;
+        // 404: no such network or container.
+        if (statusOf(error) !== 404 && !/is not connected/.test(messageOf(error))) throw error;
       }
     },
 
@@ -288,8 +288,8 @@ async function connectNetwork(docker: Docker, name: string, container: string, a
   try {
     await docker.getNetwork(name).connect({ Container: container, EndpointConfig: { Aliases: [...aliases] } });
   } catch (error) {
-    // 403: the container is on it already.
-    if (statusOf(error) !== 403 && !/already exists in network/.test(messageOf(error))) throw error;
+    // The container is on it already.
+    if (!/already exists in network/.test(messageOf(error))) throw error;
   }
 }
 

@@ -79,7 +79,7 @@ export interface ContainerState {
   readonly startedAt: string | undefined;
   /** Restarts by the restart policy since the container was created. */
   readonly restartCount: number;
-  /** Address on the instance's network, if the container has one. */
+  /** Address on one of its networks (the host reaches every one), if it has one. */
   readonly ip: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
 }
