@@ -53,6 +53,14 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       try {
         await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels }, CheckDuplicate: true });
       } catch (error) {
+        if (/non-overlapping IPv4 address pool/.test(messageOf(error))) {
+          throw new DependencyError(
+            'PILOT_NETWORKS_EXHAUSTED',
+            `Docker has no address range left for ${name}: every app has a network of its own and Docker's default pools hold about 30; ` +
+              'add "default-address-pools": [{"base": "10.200.0.0/16", "size": 24}] to /etc/docker/daemon.json and restart Docker',
+            { cause: error },
+          );
+        }
         if (statusOf(error) !== 409) throw error;
       }
     },
