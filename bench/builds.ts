@@ -9,7 +9,6 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createTemplateRenderer } from '../src/adapters/templates.js';
 import { detectBuildpack, isReadFile } from '../src/pipeline/detect.js';
-import { networkName } from '../src/pipeline/start.js';
 import { GitClient, localImages, pushToLive, tempDir, until, type TestPilot } from './lib.js';
 
 const run = promisify(execFile);
@@ -75,7 +74,7 @@ async function buildRunAnswer(pilot: TestPilot, files: Record<string, string>, t
 
   const started = performance.now();
   await run('docker', ['build', '--quiet', ...(cold ? ['--no-cache'] : []), '-t', tag, '-f', path.join(context, 'Dockerfile.pilot'), context], { maxBuffer: 64 * 1024 * 1024 });
-  const { stdout } = await run('docker', ['run', '-d', '--network', networkName(pilot.server.config.instance), '--label', `pilot.instance=${pilot.server.config.instance}`, tag]);
+  const { stdout } = await run('docker', ['run', '-d', '--network', 'bridge', '--label', `pilot.instance=${pilot.server.config.instance}`, tag]);
   const container = stdout.trim();
   try {
     const { stdout: ip } = await run('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container]);

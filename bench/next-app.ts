@@ -9,7 +9,6 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildLimitOptions } from '../src/adapters/docker/build.js';
-import { networkName } from '../src/pipeline/start.js';
 import { answer } from './builds.js';
 import { GitClient, REPEAT, appBody, localImages, median, printSection, ratio, remoteUrl, seconds, startTestPilot, table, tempDir, until, type Section, type TestPilot } from './lib.js';
 
@@ -257,7 +256,7 @@ async function buildRunAnswer(pilot: TestPilot, context: string, tag: string, te
     (line) => timeline.line(line),
   );
   created.push(...timeline.createdImages);
-  const { stdout } = await exec('docker', ['run', '-d', '--network', networkName(config.instance), '--label', `pilot.instance=${config.instance}`, tag]);
+  const { stdout } = await exec('docker', ['run', '-d', '--network', 'bridge', '--label', `pilot.instance=${config.instance}`, tag]);
   const container = stdout.trim();
   try {
     const { stdout: ip } = await exec('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', container]);

@@ -36,7 +36,8 @@ import { CertificateService } from './services/certificates.js';
 import { probeServedCertificate } from './adapters/caddy/certificates.js';
 import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
-import { appUrl, isPilotHost } from './pipeline/routes.js';
+import { appUrl } from './pipeline/routes.js';
+import { LinkService } from './services/links.js';
 import { appNameMaxLength } from './domain/app-name.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
@@ -140,10 +141,6 @@ export async function composePilot(config: Config, logger: Logger) {
     cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
     proxyKey,
     connections: config,
-    servesHost: (host) => isPilotHost(host, config.domain, {
-      appExists: (name) => apps.findByName(name) !== undefined,
-      domainHasOwner: (hostname) => domains.owner(hostname) !== undefined,
-    }),
     tokens,
     registry,
     git,
@@ -174,6 +171,7 @@ export async function composePilot(config: Config, logger: Logger) {
       logs: new LogService({ releases, runtime }),
       storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
+      links: new LinkService({ apps, runtime, deployer }),
       oneOff,
       cron,
       certificates: new CertificateService({

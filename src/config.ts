@@ -41,10 +41,17 @@ export interface Config {
   /** CPU cap of each build: a build never takes the cores running apps serve from. */
   readonly buildCpus: number;
   readonly buildMemoryBytes: number;
+  /**
+   * PILOT_BUILD_ALLOWED_IMAGES: images on this host, beyond the base images, that an app's
+   * Dockerfile may build from (names, or prefixes ending in `*`).
+   */
+  readonly buildAllowedImages: readonly string[];
   readonly keepReleases: number;
   readonly maxPushBytes: number;
   readonly appMemoryBytes: number;
   readonly appCpus: number;
+  /** PILOT_APP_PIDS: most processes and threads each app container may run at once (a fork bomb stops there). */
+  readonly appPids: number;
   /**
    * PILOT_CRON_ALLOW_SECONDS, for tests only: app.json cron schedules may carry a sixth, leading
    * seconds field, so a test sees a run within seconds. Users write Dokku's five fields.
@@ -117,10 +124,12 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     buildConcurrency: read.positiveInteger('PILOT_BUILD_CONCURRENCY', 1),
     buildCpus: read.cpus('PILOT_BUILD_CPUS', Math.max(1, host.cpus / 2)),
     buildMemoryBytes: read.memory('PILOT_BUILD_MEMORY', `${Math.max(1024, Math.floor(host.memoryBytes / 2 / 1024 ** 2))}m`),
+    buildAllowedImages: read.list('PILOT_BUILD_ALLOWED_IMAGES'),
     keepReleases: read.positiveInteger('PILOT_KEEP_RELEASES', 5),
     maxPushBytes: read.positiveNumber('PILOT_MAX_PUSH_MB', 500) * 1024 * 1024,
     appMemoryBytes: read.memory('PILOT_APP_MEMORY', '512m'),
     appCpus: read.cpus('PILOT_APP_CPUS', 1),
+    appPids: read.positiveInteger('PILOT_APP_PIDS', 512),
     cronAllowSeconds: read.flag('PILOT_CRON_ALLOW_SECONDS', false),
     submoduleCaFile: read.optional('PILOT_SUBMODULE_CA_FILE'),
   };
@@ -187,6 +196,11 @@ class EnvReader {
     if ((allowed as readonly string[]).includes(value)) return value as T;
     this.problems.push(`${name}="${value}" is not allowed: use one of ${allowed.join(', ')}`);
     return fallback;
+  }
+
+  /** Comma-separated words, frozen. */
+  list(name: string): readonly string[] {
+    return Object.freeze((this.optional(name) ?? '').split(',').map((word) => word.trim()).filter((word) => word !== ''));
   }
 
   flag(name: string, fallback: boolean): boolean {

@@ -59,7 +59,6 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
   try {
-    await runtime.ensureNetwork();
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });

@@ -6,8 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ContainerEngine, ContainerState } from '../domain/ports.js';
 import { DependencyError, DeployError } from '../domain/errors.js';
 import { ByteLimit } from './byte-limit.js';
-import { buildImage } from './docker/build.js';
-import { containerCreateOptions, runAttached } from './docker/containers.js';
+import { buildImage, pullImage } from './docker/build.js';
+import { connectNetwork, createPlannedContainer, runAttached } from './docker/containers.js';
 import { messageOf, statusOf } from './docker/errors.js';
 import { watchContainerStarts } from './docker/events.js';
 import { demuxedText, streamLogs } from './docker/logs.js';
@@ -46,12 +46,44 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       try {
         await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { ...labels }, CheckDuplicate: true });
       } catch (error) {
+        if (/non-overlapping IPv4 address pool/.test(messageOf(error))) {
+          throw new DependencyError(
+            'PILOT_NETWORKS_EXHAUSTED',
+            `Docker has no address range left for ${name}: every app has a network of its own and Docker's default pools hold about 30; ` +
+              'add "default-address-pools": [{"base": "10.200.0.0/16", "size": 24}] to /etc/docker/daemon.json and restart Docker',
+            { cause: error },
+          );
+        }
         if (statusOf(error) !== 409) throw error;
       }
     },
 
+    async removeNetwork(name) {
+      const network = docker.getNetwork(name);
+      try {
+        const info = (await network.inspect()) as { Containers?: Record<string, unknown> };
+        for (const container of Object.keys(info.Containers ?? {})) await network.disconnect({ Container: container, Force: true });
+        await network.remove();
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    },
+
+    async connectNetwork(name, container) {
+      await connectNetwork(docker, name, container, []);
+    },
+
+    async disconnectNetwork(name, container) {
+      try {
+        await docker.getNetwork(name).disconnect({ Container: container, Force: true });
+      } catch (error) {
+        // 404: no such network or container.
+        if (statusOf(error) !== 404 && !/is not connected/.test(messageOf(error))) throw error;
+      }
+    },
+
     async startContainer(plan) {
-      const container = await docker.createContainer(containerCreateOptions(plan));
+      const container = await createPlannedContainer(docker, plan);
       try {
         await container.start();
       } catch (error) {
@@ -187,6 +219,16 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
         if (statusOf(error) === 404) return false;
         throw error;
       }
+    },
+
+    async imageOrigin(name) {
+      const inspect = () => docker.getImage(name).inspect();
+      const info = await inspect().catch(async (error: unknown) => {
+        if (statusOf(error) !== 404) throw error;
+        await pullImage(docker, name);
+        return inspect();
+      });
+      return { fromRegistry: (info.RepoDigests ?? []).length > 0, onBuild: info.Config?.OnBuild ?? [] };
     },
 
     async listImages(repository) {

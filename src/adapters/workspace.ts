@@ -93,18 +93,40 @@ export function createWorkspaces(root: string, buildCacheRoot: string, maxTreeFi
   };
 }
 
-/** A symlink in the tree may point anywhere inside it, never outside (the build must not read the host). */
+/**
+ * A symlink in the tree may point anywhere inside it, never outside (the build must not read the
+ * host). Resolved as the kernel does, link by link: a lexical resolve would take `h/../..` as a
+ * step back from `h` even where `h` itself is a link to the root, and let `a/b/.../h/../../..` out.
+ */
 async function refuseEscapingLinks(appDir: string): Promise<void> {
   const root = await fsp.realpath(appDir);
   for (const entry of await fsp.readdir(appDir, { recursive: true, withFileTypes: true })) {
     if (!entry.isSymbolicLink()) continue;
     const link = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-    // Both sides resolved: a data directory under a symlinked path must not make every link look outside.
-    const target = path.resolve(await fsp.realpath(path.dirname(link)), await fsp.readlink(link));
+    const pointsAt = await fsp.readlink(link);
+    // Joined, not resolved: the target's `..` must be taken after the links before it.
+    const joined = path.isAbsolute(pointsAt) ? pointsAt : `${await fsp.realpath(path.dirname(link))}/${pointsAt}`;
+    const target = await realTarget(joined);
     if (target !== root && !target.startsWith(root + path.sep)) {
       throw new ValidationError(`the symlink ${path.relative(appDir, link)} points outside the repository: nothing was deployed`);
     }
   }
+}
+
+/**
+ * Where a path leads with every link followed (realpath), also when its end does not exist (a
+ * dangling link): the missing components cannot be links, so they are joined lexically.
+ */
+async function realTarget(target: string): Promise<string> {
+  try {
+    return await fsp.realpath(target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+  }
+  const parent = path.dirname(target);
+  if (parent === target) return target;
+  return path.join(await realTarget(parent), path.basename(target));
 }
 
 /** Paths (with `/`) of the files and symlinks of the tree, but the UNLISTED_DIRS; refuses more than maxFiles. */

@@ -6,6 +6,7 @@ import { registerCronCommands } from './commands/cron.js';
 import { registerDomainCommands } from './commands/domains.js';
 import { registerGitCommands } from './commands/git.js';
 import { registerLimitCommands } from './commands/limits.js';
+import { registerLinkCommands } from './commands/links.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
 import { registerProcessCommands } from './commands/ps.js';
@@ -18,6 +19,7 @@ import { registerTokenCommands } from './commands/tokens.js';
 export function registerCommands(program: Command): void {
   registerLoginCommands(program);
   registerAppCommands(program);
+  registerLinkCommands(program);
   registerConfigCommands(program);
   registerDomainCommands(program);
   registerCertificateCommands(program);

@@ -35,7 +35,15 @@ export interface ContainerPlan {
   readonly image: string;
   readonly env: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
+  /** The app's own network; `extraNetworks` are the linked apps' (joined before the start). */
   readonly network: string;
+  readonly extraNetworks: readonly string[];
+  /** Names other containers on `network` reach it by (a web process: the app's name). */
+  readonly aliases: readonly string[];
+  /** Every capability is dropped, then these are given (see start.ts BASE_CAPABILITIES). */
+  readonly capAdd: readonly string[];
+  /** Most processes and threads the container may run at once. */
+  readonly pidsLimit: number;
   readonly memoryBytes: number;
   readonly nanoCpus: number;
   readonly logMaxSize: string;
@@ -55,6 +63,14 @@ export interface ContainerPlan {
   readonly pipedStdin?: boolean;
 }
 
+/** What the engine knows of an image before a build reads it. */
+export interface ImageOrigin {
+  /** From a registry (it has a repository digest); false: built, imported or committed on this host. */
+  readonly fromRegistry: boolean;
+  /** Its ONBUILD triggers, which run in a build FROM it. */
+  readonly onBuild: readonly string[];
+}
+
 export interface ContainerState {
   readonly id: string;
   readonly name: string;
@@ -66,7 +82,7 @@ export interface ContainerState {
   readonly startedAt: string | undefined;
   /** Restarts by the restart policy since the container was created. */
   readonly restartCount: number;
-  /** Address on the instance's network, if the container has one. */
+  /** Address on one of its networks (the host reaches every one), if it has one. */
   readonly ip: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
 }
@@ -83,6 +99,12 @@ export interface ContainerEngine {
   /** Exposed port of an image (first EXPOSEd TCP port), if any. */
   exposedPort(image: string): Promise<number | undefined>;
   ensureNetwork(name: string, labels: Readonly<Record<string, string>>): Promise<void>;
+  /** Removes a network, disconnecting the containers still on it; a missing one is no error. */
+  removeNetwork(name: string): Promise<void>;
+  /** Joins a container (running or not) to a network; idempotent. */
+  connectNetwork(name: string, container: string): Promise<void>;
+  /** Takes a container off a network; idempotent. */
+  disconnectNetwork(name: string, container: string): Promise<void>;
   startContainer(plan: ContainerPlan): Promise<string>;
   /** Sets the restart policy to `unless-stopped`: the container now serves and must survive crashes and engine restarts. */
   keepRunning(idOrName: string): Promise<void>;
@@ -113,6 +135,8 @@ export interface ContainerEngine {
    */
   copyFromImage(image: string, root: string, dirs: readonly string[], destDir: string, maxBytes: number): Promise<void>;
   imageExists(name: string): Promise<boolean>;
+  /** Where an image a build starts from came from, pulling it first (anonymously) when the host lacks it. */
+  imageOrigin(name: string): Promise<ImageOrigin>;
   /** `repository:tag` of the images whose repository matches (`<instance>/<app>`, or `<instance>/*`). */
   listImages(repository: string): Promise<string[]>;
 }
@@ -128,6 +152,11 @@ export interface ReleaseRuntime {
   readonly memoryBytes: number;
   readonly cpus: number;
   readonly volumes: readonly Pick<Volume, 'path' | 'name'>[];
+  /** The networks of the apps this one is linked to (`pilot apps:link`). */
+  readonly linkedNetworks: readonly string[];
+  /** BASE_CAPABILITIES (pipeline/start.ts) and the app's own additions. */
+  readonly capabilities: readonly string[];
+  readonly pidsLimit: number;
 }
 
 /** A process of the formation to start: who it is and its Procfile command (null: the image's own). */
@@ -236,6 +265,12 @@ export interface AppRuntime {
   streamLogs(id: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream>;
   /** Runs a one-off command of the release, attached; its container is removed once it exited. */
   runOneOff(runtime: ReleaseRuntime, run: OneOffRun, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess>;
+  /** Joins the app's processes (now and, by their plans, later ones) to another app's network. */
+  link(app: string, other: string): Promise<void>;
+  /** Takes the app's processes off another app's network. */
+  unlink(app: string, other: string): Promise<void>;
+  /** Forgets what the runtime keeps for an app beyond its processes (its network), once it is destroyed. */
+  forgetApp(app: string): Promise<void>;
   ensureVolume(app: string, name: string): Promise<void>;
   /** Names of the app's volumes. */
   listVolumes(app: string): Promise<string[]>;
@@ -243,7 +278,7 @@ export interface AppRuntime {
 }
 
 /** The image side of the engine: what builds and keeps the release images. */
-export type ImageEngine = Pick<ContainerEngine, 'buildImage' | 'exposedPort' | 'removeImage' | 'copyFromImage' | 'imageExists' | 'listImages'>;
+export type ImageEngine = Pick<ContainerEngine, 'buildImage' | 'exposedPort' | 'removeImage' | 'copyFromImage' | 'imageExists' | 'imageOrigin' | 'listImages'>;
 
 export interface AttachedProcess {
   /** The process's stdin, for interactive and piped-stdin plans. */
@@ -318,6 +353,13 @@ export interface AppStore {
   delete(id: number): void;
   setLimits(id: number, limits: { memoryBytes: number | null; cpus: number | null }): void;
   setBuildDir(id: number, buildDir: string | null): void;
+  setCapAdd(id: number, capabilities: readonly string[]): void;
+  /** The app's containers join the linked app's network; false if they were linked already. */
+  link(id: number, linkedId: number): boolean;
+  /** False if they were not linked. */
+  unlink(id: number, linkedId: number): boolean;
+  /** Names of the apps linked to this one (whose containers join its network). */
+  linkedFrom(id: number): string[];
 }
 
 export interface ReleaseStore {

@@ -96,8 +96,15 @@ export const LimitsView = Type.Object({
   cpus: Type.Number(),
   /** Whether each is the app's own or the default. */
   custom: Type.Object({ memory: Type.Boolean(), cpus: Type.Boolean() }),
+  /** Capabilities given back beyond the base set (limits:set cap-add). */
+  capAdd: Type.Array(Type.String()),
 });
 export type LimitsView = Static<typeof LimitsView>;
+
+/** The apps whose network an app joins (links), and those that join its own (linkedFrom). */
+export const LinkList = Type.Object({ links: Type.Array(Type.String()), linkedFrom: Type.Array(Type.String()) });
+export const LinkBody = Type.Object({ app: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export const LinkParams = Type.Object({ app: Type.String({ maxLength: 64 }), other: Type.String({ maxLength: 64 }) });
 
 export const VolumeView = Type.Object({ path: Type.String(), name: Type.String(), createdAt: Type.String() });
 export type VolumeView = Static<typeof VolumeView>;
@@ -224,7 +231,11 @@ export type CreateTokenBody = Static<typeof CreateTokenBody>;
 
 /** `memory` as Docker writes it ("256m"), `cpus` a number of cores; null for the default. */
 export const LimitsBody = Type.Object(
-  { memory: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 20 }))), cpus: Type.Optional(Nullable(Type.Number({ minimum: 0.05, maximum: 1024 }))) },
+  {
+    memory: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 20 }))),
+    cpus: Type.Optional(Nullable(Type.Number({ minimum: 0.05, maximum: 1024 }))),
+    capAdd: Type.Optional(Nullable(Type.Array(Type.String({ minLength: 1, maxLength: 40 }), { maxItems: 20 }))),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 export type LimitsBody = Static<typeof LimitsBody>;

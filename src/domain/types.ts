@@ -16,6 +16,10 @@ export interface App {
   readonly cpus: number | null;
   /** The app's directory in its repository (a monorepo's `apps/web`); null: the root. */
   readonly buildDir: string | null;
+  /** Capabilities its containers get back beyond Pilot's base set (`NET_RAW`...), by the operator's choice. */
+  readonly capAdd: readonly string[];
+  /** The apps whose network its containers join (`pilot apps:link`), by name. */
+  readonly links: readonly string[];
 }
 
 export interface Release {

@@ -6,7 +6,6 @@ import type { AppRegistry } from '../services/app-registry.js';
 import { registerErrorHandler, validationError } from './errors.js';
 import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/health.js';
 import { gitRoutes } from './routes/git.js';
-import { tlsAskRoutes } from './routes/tls-ask.js';
 import { cliRoutes, type CliDownload } from './routes/cli.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -59,8 +58,6 @@ export interface AppDeps {
   readonly api: ApiDeps;
   readonly maxPushBytes: number;
   readonly spoolDir: string;
-  /** Whether Pilot serves a host name (Caddy's on-demand TLS asks). */
-  readonly servesHost: (host: string) => boolean;
   /** The key the managed Caddy sends with what it proxies (client-address.ts). */
   readonly proxyKey: string;
   readonly connections: ConnectionLimits;
@@ -156,7 +153,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addSchema(healthReportSchema);
   await app.register(healthRoutes, { checks: deps.checks });
-  await app.register(tlsAskRoutes, { servesHost: deps.servesHost });
   await app.register(cliRoutes, { cli: deps.cli });
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api });

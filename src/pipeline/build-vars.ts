@@ -13,7 +13,7 @@ const MASK = '****';
  */
 export function declaredArgs(dockerfile: string): Set<string> {
   const names = new Set<string>();
-  for (const instruction of instructions(dockerfile)) {
+  for (const { text: instruction } of dockerfileInstructions(dockerfile)) {
     const match = /^ARG\s+(.+)$/is.exec(instruction);
     if (!match?.[1]) continue;
     // Words, a quoted part belonging to its word: `A="x Y"` is one word.
@@ -25,23 +25,29 @@ export function declaredArgs(dockerfile: string): Set<string> {
   return names;
 }
 
-/** The Dockerfile's instructions, one string each: comment lines dropped, continued lines joined. */
-function instructions(dockerfile: string): string[] {
-  const result: string[] = [];
+/**
+ * The Dockerfile's instructions with the line each starts on: comment lines dropped, continued
+ * lines joined.
+ */
+export function dockerfileInstructions(dockerfile: string): { text: string; line: number }[] {
+  const result: { text: string; line: number }[] = [];
   let current = '';
-  for (const raw of dockerfile.split(/\r?\n/)) {
-    const line = raw.trim();
+  let start = 0;
+  for (const [index, raw] of dockerfile.split(/\r?\n/).entries()) {
     // Comment and empty lines inside a continued instruction are skipped, as Docker does.
-    if (line.startsWith('#') || (line === '' && current !== '')) continue;
+    if (raw.trim().startsWith('#') || (raw.trim() === '' && current !== '')) continue;
+    if (current === '') start = index + 1;
+    // Joined as the builder joins them: a continued line keeps its indent (`FROM alp\` + `ine` is alpine).
+    const line = current === '' ? raw.trim() : raw.trimEnd();
     if (line.endsWith('\\')) {
-      current += `${line.slice(0, -1)} `;
+      current += line.slice(0, -1);
       continue;
     }
     current += line;
-    if (current.trim() !== '') result.push(current.trim());
+    if (current.trim() !== '') result.push({ text: current.trim(), line: start });
     current = '';
   }
-  if (current.trim() !== '') result.push(current.trim());
+  if (current.trim() !== '') result.push({ text: current.trim(), line: start });
   return result;
 }
 

@@ -1,8 +1,9 @@
 import type { BuildRequest, BuildResult, ImageEngine, Workspaces } from '../domain/ports.js';
-import { DeployError, PilotError } from '../domain/errors.js';
+import { DeployError, PilotError, ValidationError } from '../domain/errors.js';
 import type { BuildPlan } from './detect.js';
 import type { DeployOutput } from './output.js';
 import { buildArgsFor, secretMasker } from './build-vars.js';
+import { refusalMessage, refusedImages, type ImagePolicy } from './base-images.js';
 
 export interface BuildDeps {
   readonly images: ImageEngine;
@@ -22,6 +23,8 @@ export interface BuildInput {
   readonly buildVars: Readonly<Record<string, string>>;
   /** The most a kept framework cache may hold (it goes into every later build's context). */
   readonly maxCacheBytes: number;
+  /** Which images the app's own Dockerfile may build from. */
+  readonly imagePolicy: ImagePolicy;
 }
 
 /** Where the kept framework caches go in the build context (buildpacks/node/Dockerfile.hbs copies them in). */
@@ -53,6 +56,10 @@ export async function buildReleaseImage(deps: BuildDeps, input: BuildInput, outp
   const { args, undeclared } = buildArgsFor(dockerfileText, input.buildVars);
   if (Object.keys(args).length > 0) output.step(`Build vars: ${Object.keys(args).sort().join(', ')}`);
   if (undeclared.length > 0 && !plan.dockerfileContext) output.detail(`not passed to the build, the Dockerfile declares no ARG for them: ${undeclared.join(', ')}`);
+  if (!plan.dockerfileContext) {
+    const refused = await refusedImages(deps.images, dockerfileText, args, input.imagePolicy);
+    if (refused.length > 0) throw new ValidationError(refusalMessage(refused));
+  }
   // All build vars, passed or not: a value the Dockerfile spells out itself is still a secret.
   const mask = secretMasker(Object.values(input.buildVars));
   const request: BuildRequest = { contextDir, dockerfile, tag: input.tag, timeoutSeconds: input.timeoutSeconds, buildArgs: args, limits: input.limits };

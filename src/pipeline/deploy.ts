@@ -20,7 +20,7 @@ export type DeploySettings = Pick<
   | 'instance' | 'domain' | 'tls' | 'httpPort' | 'httpsPort' | 'nodeImage' | 'staticImage'
   | 'healthTimeoutSeconds' | 'drainSeconds' | 'stopTimeoutSeconds' | 'buildTimeoutSeconds'
   | 'buildConcurrency' | 'buildCpus' | 'buildMemoryBytes' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
-  | 'cronAllowSeconds'
+  | 'cronAllowSeconds' | 'buildAllowedImages' | 'appPids'
 >;
 
 export interface DeployerDeps {
@@ -69,7 +69,7 @@ export interface ImageRelease {
   readonly config: Readonly<Record<string, string>>;
   readonly buildKeys: readonly string[];
   /** The limits its processes get, when they change with it (default: the app's). */
-  readonly limits?: Pick<App, 'memoryBytes' | 'cpus'>;
+  readonly limits?: Pick<App, 'memoryBytes' | 'cpus' | 'capAdd'>;
   /** The volumes its processes mount, when they change with it (default: the app's). */
   readonly volumes?: readonly MountedVolume[];
   /** What the release does, for people: "Set GREETING", "Rollback to v2". */
@@ -274,6 +274,12 @@ export class Deployer {
               limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes },
               buildVars: Object.fromEntries(buildKeys.map((key) => [key, config[key] ?? ''])),
               maxCacheBytes: this.deps.settings.maxPushBytes,
+              imagePolicy: {
+                instance: this.deps.settings.instance,
+                app: app.name,
+                baseImages: [this.deps.settings.nodeImage, this.deps.settings.staticImage],
+                allowed: this.deps.settings.buildAllowedImages,
+              },
             },
             logged,
           ),

@@ -30,8 +30,11 @@ export interface CaddyfileContext {
   readonly localCerts: boolean;
   readonly tlsOff: boolean;
   readonly acmeEmail: string | undefined;
-  /** The URL Caddy asks before it serves a certificate on demand; undefined without TLS. */
-  readonly onDemandAsk: string | undefined;
+  /**
+   * On-demand TLS, asked of Caddy itself (a loopback-only site of this file): the names it may
+   * hold certificates for. Undefined without TLS or without any site.
+   */
+  readonly onDemand: { readonly askUrl: string; readonly askPath: string; readonly askQuery: string } | undefined;
   readonly controlPlane: { readonly sites: string; readonly upstream: string; readonly proxyKey?: string } | undefined;
   readonly apps: readonly { readonly name: string; readonly sites: string; readonly upstreams: string; readonly streamCloseDelay?: string }[];
 }
@@ -40,6 +43,9 @@ export interface CaddyfileContext {
 export function buildCaddyfileContext(settings: RouteSettings, routes: readonly AppRoute[]): CaddyfileContext {
   const site = (host: string): string => (settings.tls === 'off' ? `http://${host}` : host);
   const sites = (hosts: readonly string[]): string => hosts.map(site).join(', ');
+  const controlPlaneHosts = settings.controlPlaneUpstream ? [`pilot.${settings.domain}`] : [];
+  const served = [...routes].filter((route) => route.upstreams.length > 0).sort((a, b) => a.name.localeCompare(b.name));
+  const tlsHosts = settings.tls === 'off' ? [] : [...controlPlaneHosts, ...served.flatMap((route) => route.hosts)];
   return {
     adminAddress: settings.adminAddress,
     httpPort: settings.httpPort,
@@ -47,49 +53,36 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
     localCerts: settings.tls === 'internal',
     tlsOff: settings.tls === 'off',
     acmeEmail: settings.tls === 'acme' ? settings.acmeEmail : undefined,
-    onDemandAsk: settings.tls !== 'off' && settings.controlPlaneUpstream ? tlsAskUrl(settings.controlPlaneUpstream) : undefined,
+    onDemand: tlsHosts.length > 0 ? onDemandAsk(settings.httpPort, tlsHosts) : undefined,
     controlPlane: settings.controlPlaneUpstream
       ? {
-        sites: sites([`pilot.${settings.domain}`]),
+        sites: sites(controlPlaneHosts),
         upstream: settings.controlPlaneUpstream,
         ...(settings.controlPlaneProxyKey ? { proxyKey: settings.controlPlaneProxyKey } : {}),
       }
       : undefined,
-    apps: [...routes]
-      .filter((route) => route.upstreams.length > 0)
-      .sort((a, b) => a.name.localeCompare(b.name))
-      .map((route) => ({
-        name: route.name,
-        sites: sites(route.hosts),
-        upstreams: route.upstreams.join(' '),
-        ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
-      })),
+    apps: served.map((route) => ({
+      name: route.name,
+      sites: sites(route.hosts),
+      upstreams: route.upstreams.join(' '),
+      ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
+    })),
   };
 }
 
-/** Where Caddy asks whether a host name is Pilot's before it serves a certificate for it. */
-export const TLS_ASK_PATH = '/tls/ask';
+/** Where Caddy asks itself whether a host name is Pilot's before it serves a certificate for it. */
+const TLS_ASK_PATH = '/tls/ask';
 
-function tlsAskUrl(controlPlaneUpstream: string): string {
-  return `http://${controlPlaneUpstream}${TLS_ASK_PATH}`;
-}
-
-export interface HostOwners {
-  appExists(name: string): boolean;
-  /** Whether a custom domain belongs to an app. */
-  domainHasOwner(hostname: string): boolean;
-}
-
-/** Whether Pilot serves a host name: the control plane, `<app>.<domain>`, or an app's custom domain. */
-export function isPilotHost(host: string, domain: string, owners: HostOwners): boolean {
-  const name = host.toLowerCase();
-  if (name === `pilot.${domain}`) return true;
-  const suffix = `.${domain}`;
-  if (name.endsWith(suffix)) {
-    const label = name.slice(0, -suffix.length);
-    if (!label.includes('.') && owners.appExists(label)) return true;
-  }
-  return owners.domainHasOwner(name);
+/**
+ * Caddy's question answered by Caddy, from the names of this very config: an app's first
+ * HTTPS visitor gets a certificate while the Pilot process is down, and no other name does.
+ */
+function onDemandAsk(httpPort: number, hosts: readonly string[]): NonNullable<CaddyfileContext['onDemand']> {
+  return {
+    askUrl: `http://127.0.0.1:${httpPort}${TLS_ASK_PATH}`,
+    askPath: TLS_ASK_PATH,
+    askQuery: [...new Set(hosts.map((host) => host.toLowerCase()))].map((host) => `domain=${host}`).join(' '),
+  };
 }
 
 export function appHost(app: string, domain: string): string {

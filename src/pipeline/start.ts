@@ -2,11 +2,11 @@ import type { ContainerPlan, OneOffRun, ProcessToStart, ReleaseRuntime } from '.
 import type { App, Slot, Volume } from '../domain/types.js';
 import { compareProcesses, oneOffLabels, oneOffName, processLabels, processName } from '../domain/process-identity.js';
 
-/** What every container of this release of this app shares, from the release row, the app's limits and volumes. */
+/** What every container of this release of this app shares, from the release row, the app's limits, links and volumes. */
 export function releaseRuntime(
-  app: Pick<App, 'name' | 'memoryBytes' | 'cpus'>,
+  app: Pick<App, 'name' | 'memoryBytes' | 'cpus' | 'capAdd' | 'links'>,
   release: { readonly version: number; readonly image: string; readonly config: Readonly<Record<string, string>>; readonly port: number },
-  settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number },
+  settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number; readonly appPids: number },
   volumes: readonly Pick<Volume, 'path' | 'name'>[],
 ): ReleaseRuntime {
   return {
@@ -18,16 +18,34 @@ export function releaseRuntime(
     port: release.port,
     ...appLimits(app, settings),
     volumes,
+    linkedNetworks: app.links.map((linked) => networkName(settings.instance, linked)),
+    capabilities: [...new Set([...BASE_CAPABILITIES, ...app.capAdd])],
+    pidsLimit: settings.appPids,
   };
 }
+
+/**
+ * What an app's containers may do as root: Docker's default set without NET_RAW (raw sockets:
+ * ARP and DNS spoofing of neighbours), MKNOD, SETFCAP, SETPCAP, SYS_CHROOT and AUDIT_WRITE.
+ * What is left is what images commonly need to start: an entrypoint that chowns its files and
+ * drops to its own user (nginx, postgres, gosu), a server on port 80, signals to its children.
+ */
+export const BASE_CAPABILITIES: readonly string[] = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'NET_BIND_SERVICE'];
+
+/** What an operator may give an app back (`pilot limits:set cap-add=NET_RAW`): Docker's own default set, never more. */
+export const ADDABLE_CAPABILITIES: readonly string[] = ['NET_RAW', 'MKNOD', 'SETFCAP', 'SETPCAP', 'SYS_CHROOT', 'AUDIT_WRITE'];
 
 /** The limits of an app's containers: its own, else the defaults (PILOT_APP_MEMORY, PILOT_APP_CPUS). */
 export function appLimits(app: Pick<App, 'memoryBytes' | 'cpus'>, defaults: { appMemoryBytes: number; appCpus: number }): { memoryBytes: number; cpus: number } {
   return { memoryBytes: app.memoryBytes ?? defaults.appMemoryBytes, cpus: app.cpus ?? defaults.appCpus };
 }
 
-export function networkName(instance: string): string {
-  return `${instance}-net`;
+/**
+ * Each app has a network of its own: its containers do not see other apps' (Docker isolates
+ * bridge networks from each other), Caddy on the host reaches every one by address.
+ */
+export function networkName(instance: string, app: string): string {
+  return `${instance}-${app}-net`;
 }
 
 /** A Procfile command runs under a shell (for $VARS), as the process itself (exec: it gets SIGTERM). */
@@ -42,6 +60,8 @@ export function containerPlan(runtime: ReleaseRuntime, process: ProcessToStart):
     name: processName(runtime.instance, process.identity),
     labels: processLabels(runtime.instance, process.identity),
     ...(process.command !== null ? { command: shellCommand(process.command) } : {}),
+    // Linked apps reach its web processes by the app's name.
+    aliases: process.identity.type === 'web' ? [runtime.app] : [],
   };
 }
 
@@ -97,7 +117,11 @@ function commonPlan(runtime: ReleaseRuntime): Omit<ContainerPlan, 'name' | 'labe
   return {
     image: runtime.image,
     env: { ...runtime.config, PORT: String(runtime.port) },
-    network: networkName(runtime.instance),
+    network: networkName(runtime.instance, runtime.app),
+    extraNetworks: runtime.linkedNetworks,
+    aliases: [],
+    capAdd: runtime.capabilities,
+    pidsLimit: runtime.pidsLimit,
     memoryBytes: runtime.memoryBytes,
     nanoCpus: Math.round(runtime.cpus * 1e9),
     logMaxSize: '10m',

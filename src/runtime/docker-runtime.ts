@@ -26,7 +26,7 @@ export class DockerRuntime implements AppRuntime {
   }
 
   async start(runtime: ReleaseRuntime, processes: readonly ProcessToStart[], started: (process: StartedProcess) => void): Promise<StartedProcess[]> {
-    await this.ensureNetwork();
+    await this.ensureNetwork(runtime.app);
     const result: StartedProcess[] = [];
     for (const process of processes) {
       const plan = containerPlan(runtime, process);
@@ -139,10 +139,24 @@ export class DockerRuntime implements AppRuntime {
   }
 
   async runOneOff(runtime: ReleaseRuntime, run: OneOffRun, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
-    await this.ensureNetwork();
+    await this.ensureNetwork(runtime.app);
     const plan = oneOffPlan(runtime, run);
     await this.engine.removeContainer(plan.name);
     return this.engine.runAttached(plan, onOutput);
+  }
+
+  async link(app: string, other: string): Promise<void> {
+    await this.ensureNetwork(other);
+    for (const id of await this.containerIds(app)) await this.engine.connectNetwork(networkName(this.instance, other), id);
+  }
+
+  async unlink(app: string, other: string): Promise<void> {
+    for (const id of await this.containerIds(app)) await this.engine.disconnectNetwork(networkName(this.instance, other), id);
+  }
+
+  async forgetApp(app: string): Promise<void> {
+    // Linked apps' containers are taken off it (their links went with the app's row).
+    await this.engine.removeNetwork(networkName(this.instance, app));
   }
 
   ensureVolume(app: string, name: string): Promise<void> {
@@ -157,9 +171,14 @@ export class DockerRuntime implements AppRuntime {
     return this.engine.removeVolume(name);
   }
 
-  /** The instance's network: created once, and again if someone removed it. */
-  ensureNetwork(): Promise<void> {
-    return this.engine.ensureNetwork(networkName(this.instance), selectorLabels(this.instance));
+  /** The app's network: created once, and again if someone removed it. */
+  private ensureNetwork(app: string): Promise<void> {
+    return this.engine.ensureNetwork(networkName(this.instance, app), selectorLabels(this.instance, { app }));
+  }
+
+  /** Every container of the app: its processes and one-off runs. */
+  private async containerIds(app: string): Promise<string[]> {
+    return (await this.engine.listContainers(selectorLabels(this.instance, { app }))).map((container) => container.id);
   }
 }
 

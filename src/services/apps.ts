@@ -11,7 +11,7 @@ export interface AppServiceDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
   readonly domains: DomainStore;
-  readonly runtime: Pick<AppRuntime, 'inspect' | 'list' | 'listOneOffs' | 'remove' | 'listVolumes' | 'removeVolume'>;
+  readonly runtime: Pick<AppRuntime, 'inspect' | 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume'>;
   readonly images: Pick<ImageEngine, 'listImages' | 'removeImage'>;
   readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void };
   readonly deployer: Deployer;
@@ -85,6 +85,7 @@ export class AppService {
       await this.deps.routes.reload();
       const processes = [...(await this.deps.runtime.list({ app: app.name })), ...(await this.deps.runtime.listOneOffs(app.name))];
       await this.deps.runtime.remove(processes.map((process) => process.id));
+      await this.deps.runtime.forgetApp(app.name);
       const images = await this.deps.images.listImages(`${this.deps.instance}/${app.name}`);
       for (const image of images) await this.deps.images.removeImage(image);
       this.deps.repositories.remove(app.name);

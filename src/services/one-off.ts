@@ -9,7 +9,7 @@ export interface OneOffDeps {
   readonly releases: ReleaseStore;
   readonly volumes: VolumeStore;
   readonly runtime: Pick<AppRuntime, 'runOneOff'>;
-  readonly settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number };
+  readonly settings: { readonly instance: string; readonly appMemoryBytes: number; readonly appCpus: number; readonly appPids: number };
 }
 
 export type OneOffInput = 'tty' | 'pipe' | 'none';

@@ -14,6 +14,7 @@ export interface ProcessSettings {
   readonly drainSeconds: number;
   readonly healthTimeoutSeconds: number;
   readonly appMemoryBytes: number;
+  readonly appPids: number;
   readonly appCpus: number;
 }
 

@@ -8,7 +8,15 @@ import { mountDescription, unmountDescription } from '../domain/release-descript
 
 const MOUNT_PATH = /^\/[A-Za-z0-9._\-/]{1,200}$/;
 
-/** A mount path: absolute, normalized, no `..`, not `/`; returned without a trailing slash. */
+/**
+ * Directories of the system a volume must not cover, with everything under them: the kernel's
+ * (/proc, /sys, /dev), the runtime's (/run), and the image's own programs and settings, which an
+ * empty or another release's volume would replace (the container then fails at start, or runs
+ * what the volume holds). /var/run and /var/lock are links into /run.
+ */
+const SYSTEM_PATHS = ['/proc', '/sys', '/dev', '/run', '/var/run', '/var/lock', '/boot', '/etc', '/bin', '/sbin', '/usr', '/lib', '/lib32', '/lib64', '/libx32'];
+
+/** A mount path: absolute, normalized, no `..`, not `/` nor a system directory; returned without a trailing slash. */
 export function validateMountPath(input: string): string {
   const shown = JSON.stringify(input.slice(0, 100));
   const trimmed = input.length > 1 ? input.replace(/\/+$/, '') : input;
@@ -16,6 +24,10 @@ export function validateMountPath(input: string): string {
     throw new ValidationError(`invalid mount path ${shown}: use an absolute path inside the container, without .. (e.g. /app/uploads)`);
   }
   if (trimmed === '/') throw new ValidationError('cannot mount a volume at /: pick a directory such as /data');
+  const system = SYSTEM_PATHS.find((dir) => trimmed === dir || trimmed.startsWith(`${dir}/`));
+  if (system) {
+    throw new ValidationError(`cannot mount a volume at ${trimmed}: ${system} belongs to the system inside the container; pick a directory of the app's own such as /data or /app/uploads`);
+  }
   return trimmed;
 }
 

@@ -74,6 +74,7 @@ export async function buildTestApp(
     logs: recording('logs'),
     storage: recording('storage'),
     limits: recording('limits'),
+    links: recording('links'),
     oneOff: recording('oneOff'),
     cron: recording('cron'),
     // Recorded like the others, answered with a list as its route's schema requires.
@@ -96,7 +97,6 @@ export async function buildTestApp(
     api,
     maxPushBytes: 1024 * 1024,
     spoolDir,
-    servesHost: () => false,
     proxyKey: TEST_PROXY_KEY,
     connections: { requestTimeoutSeconds: 600, headersTimeoutSeconds: 20, maxConnections: 512 },
     cli: { bundleFile: options.cliBundle ?? path.join(spoolDir, 'pilot-cli.mjs'), renderInstaller: (context) => createTemplateRenderer().renderCliInstaller(context) },

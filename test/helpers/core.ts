@@ -5,7 +5,7 @@ import {
 } from '../../src/adapters/db/stores.js';
 import { createTemplateRenderer } from '../../src/adapters/templates.js';
 import { loadConfig } from '../../src/config.js';
-import type { ImageEngine, Workspaces } from '../../src/domain/ports.js';
+import type { ImageEngine, ImageOrigin, Workspaces } from '../../src/domain/ports.js';
 import type { App, Release } from '../../src/domain/types.js';
 import { Deployer } from '../../src/pipeline/deploy.js';
 import { Rollout } from '../../src/pipeline/rollout.js';
@@ -38,6 +38,10 @@ export class FakeImages implements ImageEngine {
   async copyFromImage(): Promise<void> {}
   async imageExists(name: string): Promise<boolean> {
     return !this.pruned.has(name);
+  }
+  /** Every image a test builds from is a registry's, without ONBUILD triggers. */
+  async imageOrigin(): Promise<ImageOrigin> {
+    return { fromRegistry: true, onBuild: [] };
   }
   async listImages(): Promise<string[]> {
     return [];
@@ -125,7 +129,7 @@ export function buildCore(env: Record<string, string> = {}) {
     const release = stores.releases.create({ appId: app.id, kind: 'deploy', gitSha: 'b'.repeat(40), config: stores.configVars.get(app.id) });
     stores.releases.update(release.id, { image: `pt/${app.name}:v${release.version}`, port: 5000, processes: { web: null }, slot: 'blue', ...changes });
     const row = stores.releases.get(release.id) as Release;
-    const runtimeSpec = { instance: 'pt', app: app.name, version: row.version, image: row.image as string, config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [] };
+    const runtimeSpec = { instance: 'pt', app: app.name, version: row.version, image: row.image as string, config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [], linkedNetworks: [], capabilities: [], pidsLimit: 512 };
     for (const type of Object.keys(row.processes)) {
       const count = row.formation[type] ?? stores.formation.get(app.id)[type] ?? (type === 'web' ? 1 : 0);
       for (let index = 1; index <= count; index += 1) runtime.leave(runtimeSpec, { app: app.name, release: row.version, slot: row.slot ?? 'blue', type, index });

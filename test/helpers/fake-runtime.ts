@@ -161,6 +161,16 @@ export class FakeRuntime implements AppRuntime {
     return { stdin: undefined, exitCode: Promise.resolve(code), resize: async () => undefined, kill: async () => undefined };
   }
 
+  /** `app -> other` for each link the runtime made. */
+  readonly links = new Set<string>();
+  async link(app: string, other: string): Promise<void> {
+    this.links.add(`${app} -> ${other}`);
+  }
+  async unlink(app: string, other: string): Promise<void> {
+    this.links.delete(`${app} -> ${other}`);
+  }
+  async forgetApp(): Promise<void> {}
+
   async ensureVolume(): Promise<void> {}
   async listVolumes(): Promise<string[]> {
     return [];

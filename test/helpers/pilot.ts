@@ -19,6 +19,8 @@ export interface TestPilot {
   push(client: GitClient, app: string): Promise<GitResult>;
   /** A GET of the app through Caddy over HTTPS, trusting the test CA. */
   get(app: string, urlPath?: string): Promise<HttpsAnswer>;
+  /** Stops the Pilot process alone (as a crash or an upgrade would): Caddy and the apps run on. */
+  stop(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,8 @@ export async function startTestPilot(env: Record<string, string> = {}): Promise<
     await removeInstanceObjects(instance);
     throw error;
   }
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= server.close());
   return {
     server,
     token,
@@ -66,8 +70,9 @@ export async function startTestPilot(env: Record<string, string> = {}): Promise<
     push: (client, app) => client.run(['push', remoteUrl(server.address, app, token), 'HEAD:refs/heads/main']),
     get: (app, urlPath = '/') =>
       httpsGet({ host: `${app}.${config.domain}`, port: config.httpsPort, path: urlPath, ca: server.managedCaddy?.localRootCertificate ?? '' }),
+    stop,
     async close() {
-      await server.close();
+      await stop();
       await server.managedCaddy?.terminate();
       await removeInstanceObjects(instance);
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -89,21 +89,6 @@ describe('REST API /api/v1', { skip }, () => {
     assert.equal((await call('DELETE', '/apps/shop/domains/www.shop.example')).statusCode, 404);
   });
 
-  it("tells Caddy's on-demand TLS which host names are Pilot's, and nothing else", async () => {
-    const ask = (domain: string) => pilot.server.app.inject({ method: 'GET', url: `/tls/ask?domain=${encodeURIComponent(domain)}` });
-    assert.equal((await call('POST', '/apps', { body: { name: 'asked' } })).statusCode, 201);
-    assert.equal((await call('POST', '/apps/asked/domains', { body: { domain: 'www.asked.example' } })).statusCode, 201);
-    for (const served of ['asked.localhost', 'www.asked.example', 'pilot.localhost']) {
-      assert.equal((await ask(served)).statusCode, 200, `${served} is served`);
-    }
-    for (const foreign of ['nobody.localhost', 'www.other.example', 'a.asked.localhost']) {
-      const refused = await ask(foreign);
-      assert.equal(refused.statusCode, 404, `${foreign} is not served`);
-      assert.match(refused.json().message, /not served by this Pilot/);
-    }
-    assert.equal((await pilot.server.app.inject({ method: 'GET', url: '/tls/ask' })).statusCode, 400, 'the domain is required');
-  });
-
   it('answers releases, rollback and processes of an app that never deployed with clear errors', async () => {
     assert.deepEqual((await call('GET', '/apps/shop/releases')).json(), []);
     const rollback = await call('POST', '/apps/shop/rollback', { body: {} });

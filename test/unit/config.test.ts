@@ -26,6 +26,15 @@ describe('loadConfig', () => {
     assert.equal(config.maxPushBytes, 500 * 1024 * 1024);
     assert.equal(config.appMemoryBytes, 512 * 1024 * 1024);
     assert.equal(config.appCpus, 1);
+    assert.equal(config.appPids, 512);
+    assert.deepEqual(config.buildAllowedImages, []);
+  });
+
+  it('reads PILOT_APP_PIDS and the images builds may start from beyond the base ones', () => {
+    const config = loadConfig({ PILOT_APP_PIDS: '200', PILOT_BUILD_ALLOWED_IMAGES: ' registry.example.com/base/*, tools:1 ,' });
+    assert.equal(config.appPids, 200);
+    assert.deepEqual(config.buildAllowedImages, ['registry.example.com/base/*', 'tools:1']);
+    assert.throws(() => loadConfig({ PILOT_APP_PIDS: '0' }), /PILOT_APP_PIDS="0" is not allowed: use a whole number greater than 0/);
   });
 
   it('caps builds at half the host by default, and takes PILOT_BUILD_CPUS / PILOT_BUILD_MEMORY', () => {

@@ -155,4 +155,19 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE releases ADD COLUMN description TEXT;
     `,
   },
+  {
+    version: 10,
+    name: 'app isolation: capabilities added back per app, links between apps',
+    sql: `
+      ALTER TABLE apps ADD COLUMN cap_add_json TEXT NOT NULL DEFAULT '[]';
+
+      CREATE TABLE app_links (
+        app_id         INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        linked_app_id  INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        PRIMARY KEY (app_id, linked_app_id),
+        CHECK (app_id <> linked_app_id)
+      );
+      CREATE INDEX app_links_by_linked ON app_links(linked_app_id);
+    `,
+  },
 ];

@@ -13,9 +13,12 @@ interface AppRow {
   memory_bytes: number | null;
   cpus: number | null;
   build_dir: string | null;
+  cap_add_json: string;
+  links_json: string;
 }
 
-const APP_COLUMNS = 'id, name, created_at, memory_bytes, cpus, build_dir';
+const APP_COLUMNS = `id, name, created_at, memory_bytes, cpus, build_dir, cap_add_json,
+  (SELECT json_group_array(linked.name) FROM app_links JOIN apps AS linked ON linked.id = app_links.linked_app_id WHERE app_links.app_id = apps.id) AS links_json`;
 
 interface ReleaseRow {
   id: number;
@@ -67,7 +70,16 @@ const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
 };
 
 function toApp(row: AppRow): App {
-  return { id: row.id, name: row.name, createdAt: row.created_at, memoryBytes: row.memory_bytes, cpus: row.cpus, buildDir: row.build_dir };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    memoryBytes: row.memory_bytes,
+    cpus: row.cpus,
+    buildDir: row.build_dir,
+    capAdd: JSON.parse(row.cap_add_json) as string[],
+    links: (JSON.parse(row.links_json) as string[]).sort(),
+  };
 }
 
 function toRelease(row: ReleaseRow): Release {
@@ -105,10 +117,8 @@ export function createAppStore(db: SqliteDatabase): AppStore {
       return row && toApp(row);
     },
     create(name) {
-      const row = db
-        .prepare(`INSERT INTO apps (name) VALUES (?) RETURNING ${APP_COLUMNS}`)
-        .get(name) as AppRow;
-      return toApp(row);
+      const { id } = db.prepare('INSERT INTO apps (name) VALUES (?) RETURNING id').get(name) as { id: number };
+      return toApp(db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE id = ?`).get(id) as AppRow);
     },
     list() {
       return (db.prepare(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`).all() as AppRow[]).map(toApp);
@@ -121,6 +131,18 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     },
     setBuildDir(id, buildDir) {
       db.prepare('UPDATE apps SET build_dir = ? WHERE id = ?').run(buildDir, id);
+    },
+    setCapAdd(id, capabilities) {
+      db.prepare('UPDATE apps SET cap_add_json = ? WHERE id = ?').run(JSON.stringify(capabilities), id);
+    },
+    link(id, linkedId) {
+      return db.prepare('INSERT OR IGNORE INTO app_links (app_id, linked_app_id) VALUES (?, ?)').run(id, linkedId).changes > 0;
+    },
+    unlink(id, linkedId) {
+      return db.prepare('DELETE FROM app_links WHERE app_id = ? AND linked_app_id = ?').run(id, linkedId).changes > 0;
+    },
+    linkedFrom(id) {
+      return (db.prepare('SELECT apps.name FROM app_links JOIN apps ON apps.id = app_links.app_id WHERE app_links.linked_app_id = ? ORDER BY apps.name').all(id) as { name: string }[]).map((row) => row.name);
     },
   };
 }

@@ -87,6 +87,22 @@ export function buildLimitOptions(limits: BuildRequest['limits']): { cpuperiod: 
   };
 }
 
+/** Pulls without credentials: what a build pulls is public. A failure arrives as an event, as in builds. */
+export async function pullImage(docker: Docker, name: string): Promise<void> {
+  let failure: string | undefined;
+  try {
+    const stream = await docker.pull(name);
+    await new Promise<void>((resolve, reject) => {
+      docker.modem.followProgress(stream, (error) => (error ? reject(error) : resolve()), (event: BuildEvent) => {
+        if (event.error) failure ??= event.errorDetail?.message ?? event.error;
+      });
+    });
+  } catch (error) {
+    failure ??= messageOf(error);
+  }
+  if (failure) throw new DeployError('PILOT_BUILD_FAILED', `build failed: the image ${name} is not on this host and could not be pulled: ${failure.trim()}`);
+}
+
 export async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<BuildResult> {
   // tar-fs returns a streamx stream; dockerode only pipes it, which streamx supports.
   const context = tarFs.pack(request.contextDir) as unknown as NodeJS.ReadableStream;

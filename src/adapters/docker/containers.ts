@@ -1,6 +1,28 @@
 import Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
 import type { AttachedProcess, ContainerPlan } from '../../domain/ports.js';
+import { messageOf } from './errors.js';
+
+/** Creates the container on its network, then joins the linked apps' networks before it starts. */
+export async function createPlannedContainer(docker: Docker, plan: ContainerPlan): Promise<Docker.Container> {
+  const container = await docker.createContainer(containerCreateOptions(plan));
+  try {
+    for (const network of plan.extraNetworks) await connectNetwork(docker, network, container.id, []);
+  } catch (error) {
+    await container.remove({ force: true }).catch(() => undefined);
+    throw error;
+  }
+  return container;
+}
+
+export async function connectNetwork(docker: Docker, name: string, container: string, aliases: readonly string[]): Promise<void> {
+  try {
+    await docker.getNetwork(name).connect({ Container: container, EndpointConfig: { Aliases: [...aliases] } });
+  } catch (error) {
+    // The container is on it already.
+    if (!/already exists in network/.test(messageOf(error))) throw error;
+  }
+}
 
 /** Maps the engine-neutral plan to Docker's create options, one to one. */
 export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCreateOptions {
@@ -14,6 +36,7 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
     ...(plan.interactive || plan.pipedStdin ? { OpenStdin: true, StdinOnce: true, AttachStdin: true } : {}),
     AttachStdout: true,
     AttachStderr: true,
+    NetworkingConfig: { EndpointsConfig: { [plan.network]: { Aliases: [...plan.aliases] } } },
     HostConfig: {
       Mounts: plan.mounts.map((mount) => ({ Type: 'volume' as const, Source: mount.volume, Target: mount.path })),
       NetworkMode: plan.network,
@@ -21,6 +44,11 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
       Memory: plan.memoryBytes,
       NanoCpus: plan.nanoCpus,
       Privileged: false,
+      CapDrop: ['ALL'],
+      CapAdd: [...plan.capAdd],
+      // No setuid binary or file capability gives a process more than its parent had.
+      SecurityOpt: ['no-new-privileges:true'],
+      PidsLimit: plan.pidsLimit,
       LogConfig: { Type: 'json-file', Config: { 'max-size': plan.logMaxSize, 'max-file': String(plan.logMaxFiles) } },
     },
   };
@@ -31,7 +59,7 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
  * container. The container is removed once it exited and its output was delivered.
  */
 export async function runAttached(docker: Docker, plan: ContainerPlan, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
-  const container = await docker.createContainer(containerCreateOptions(plan));
+  const container = await createPlannedContainer(docker, plan);
   const interactive = plan.interactive === true;
   const stdin = interactive || plan.pipedStdin === true;
   const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin, hijack: stdin });

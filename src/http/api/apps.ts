@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
-import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams } from '../../domain/shapes.js';
+import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams, LinkBody, LinkList, LinkParams } from '../../domain/shapes.js';
 import { validateHostname } from '../../services/validation.js';
 import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
@@ -76,6 +76,39 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
     },
     async (request) => ({ certificates: await deps.certificates.list(appFor(deps, request)) }),
   );
+
+  // Links cross the isolation of apps: admin-only (no access declared).
+  api.get(
+    '/apps/:app/links',
+    { schema: { summary: 'The apps whose network this app joins (links) and those joining its own (linkedFrom)', params: AppParams, response: { 200: LinkList, ...errorResponses } } },
+    async (request) => deps.links.list(appFor(deps, request)),
+  );
+
+  api.post(
+    '/apps/:app/links',
+    {
+      schema: {
+        summary: "Link the app to another: its containers join the other app's network and reach its web processes at http://<other>:PORT",
+        params: AppParams,
+        body: LinkBody,
+        response: { 200: LinkList, ...errorResponses },
+      },
+    },
+    async (request) => deps.links.link(appFor(deps, request), request.body.app),
+  );
+
+  api.delete(
+    '/apps/:app/links/:other',
+    {
+      schema: {
+        summary: "Unlink: the app's containers leave the other app's network",
+        params: LinkParams,
+        response: { 200: LinkList, ...errorResponses },
+      },
+    },
+    async (request) => deps.links.unlink(appFor(deps, request), request.params.other),
+  );
+
 
   api.get('/apps/:app/domains', { schema: { summary: "List an app's custom domains", params: AppParams, response: { 200: DomainList, ...errorResponses } } }, async (request) => {
     return { domains: deps.domains.listForApp(appFor(deps, request).id) };

@@ -11,6 +11,7 @@ import type { TokenService } from '../../services/tokens.js';
 import type { StorageService } from '../../services/storage.js';
 import type { LimitsService } from '../../services/limits.js';
 import type { CertificateService } from '../../services/certificates.js';
+import type { LinkService } from '../../services/links.js';
 import type { OneOffCommands } from '../../services/one-off.js';
 import type { CronScheduler } from '../../services/cron.js';
 import type { Deployer } from '../../pipeline/deploy.js';
@@ -35,6 +36,7 @@ export interface ApiDeps {
   readonly logs: LogService;
   readonly storage: StorageService;
   readonly limits: LimitsService;
+  readonly links: LinkService;
   readonly oneOff: OneOffCommands;
   readonly cron: CronScheduler;
   readonly certificates: CertificateService;

@@ -14,7 +14,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
     '/apps/:app/limits',
     {
       schema: {
-        summary: 'Set memory ("256m") and CPU (0.5) limits per container, null for the default; a running app gets a new release with them',
+        summary: 'Set memory ("256m") and CPU (0.5) limits per container, null for the default, and the capabilities given back (capAdd: ["NET_RAW"]); a running app gets a new release with them',
         params: AppParams,
         body: LimitsBody,
         response: { 200: Type.Object({ limits: LimitsView, release: Type.Union([ReleaseView, Type.Null()]) }), ...errorResponses },

@@ -42,15 +42,12 @@ describe('the control plane and client addresses', () => {
     assert.equal((await get('127.0.0.1', { 'x-forwarded-for': '198.51.100.77', 'x-pilot-proxy-key': TEST_PROXY_KEY })).statusCode, 401);
   });
 
-  it('answers /tls/ask only for this machine, never for a client Caddy forwards or a remote one', async (t) => {
+  it('serves no /tls/ask: Caddy answers its own certificate question, and nobody learns which apps exist here', async (t) => {
     const { app } = await buildTestApp(t, { apps: ['web'] });
-    const ask = (remoteAddress: string, headers: Record<string, string> = {}) =>
-      app.inject({ method: 'GET', url: '/tls/ask?domain=web.pilot.test', remoteAddress, headers });
-    assert.equal((await ask('127.0.0.1')).statusCode, 404, 'Caddy itself gets its answer (this test app serves no host)');
-    assert.equal((await ask('127.0.0.1', { 'x-forwarded-for': '203.0.113.5' })).statusCode, 404, 'a forged header changes nothing');
-    for (const refused of [await ask('203.0.113.5'), await ask('127.0.0.1', { 'x-forwarded-for': '203.0.113.5', 'x-pilot-proxy-key': TEST_PROXY_KEY })]) {
-      assert.equal(refused.statusCode, 403);
-      assert.doesNotMatch(refused.body, /web/);
+    for (const remoteAddress of ['127.0.0.1', '203.0.113.5']) {
+      const answer = await app.inject({ method: 'GET', url: '/tls/ask?domain=web.pilot.test', remoteAddress });
+      assert.notEqual(answer.statusCode, 200, remoteAddress);
+      assert.doesNotMatch(answer.body, /web/);
     }
   });
 

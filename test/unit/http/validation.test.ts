@@ -81,6 +81,12 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ type: 'we b' }, /^body\.type must match/],
     [{ type: 'web', all: true }, /^body has an unknown field "all"$/],
   ],
+  'POST /api/v1/apps/a/links': [
+    [{ app: 5 }, /^body\.app must be string, got the number 5$/],
+    [{ app: '' }, /^body\.app must NOT have fewer than 1 characters/],
+    [{ app: 'b', both: true }, /^body has an unknown field "both"$/],
+    [{}, /^body needs the field "app"$/],
+  ],
   'POST /api/v1/tokens': [
     [{ name: ['a'] }, /^body\.name must be string, got an array$/],
     [{ name: 5 }, /^body\.name must be string, got the number 5$/],
@@ -95,6 +101,8 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ cpus: 0 }, /^body\.cpus must be >= 0\.05 or must be null, got the number 0$/],
     [{ memory: 256 }, /^body\.memory must be string or must be null, got the number 256$/],
     [{ memory: ['256m'] }, /^body\.memory must be string or must be null, got an array$/],
+    [{ capAdd: 'NET_RAW' }, /^body\.capAdd must be array or must be null, got the string "NET_RAW"$/],
+    [{ capAdd: [5] }, /^body\.capAdd\.0 must be string, got the number 5$/],
     [{}, /^body must NOT have fewer than 1 properties$/],
   ],
   'POST /api/v1/apps/a/storage': [

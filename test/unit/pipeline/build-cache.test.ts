@@ -42,7 +42,7 @@ const plan = (extra: Partial<BuildPlan> = {}): BuildPlan => ({
 });
 const input = (buildPlan: BuildPlan) => ({
   app: 'shop', buildDir: '/b', plan: buildPlan, tag: 'pi/shop:v3', timeoutSeconds: 60, buildVars: { TOKEN: 'secret-value' }, limits: { cpus: 1, memoryBytes: 1024 ** 3 },
-  maxCacheBytes: 500,
+  maxCacheBytes: 500, imagePolicy: { instance: 'pi', app: 'shop', baseImages: [], allowed: [] },
 });
 
 describe('buildReleaseImage', () => {

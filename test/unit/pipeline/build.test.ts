@@ -10,7 +10,7 @@ import type { BuildRequest, ContainerEngine, Workspaces } from '../../../src/dom
 const settings = { nodeImage: 'node:{{major}}-bookworm-slim', staticImage: 'pilot/static' };
 
 /** A build with a fake engine that prints `printed` and a fake build directory holding `dockerfile`. */
-async function build(options: { files: Record<string, string>; buildVars: Record<string, string>; printed?: string[]; failure?: Error }) {
+async function build(options: { files: Record<string, string>; buildVars: Record<string, string>; printed?: string[]; failure?: Error; localOnly?: string[] }) {
   const requests: BuildRequest[] = [];
   const written = new Map<string, string>();
   const lines: string[] = [];
@@ -21,6 +21,9 @@ async function build(options: { files: Record<string, string>; buildVars: Record
       for (const line of options.printed ?? []) onOutput(line);
       if (options.failure) throw options.failure;
       return { stageImages: [] };
+    },
+    async imageOrigin(name: string) {
+      return { fromRegistry: !(options.localOnly ?? []).includes(name), onBuild: [] };
     },
   } as unknown as ContainerEngine;
   const workspaces = {
@@ -36,7 +39,8 @@ async function build(options: { files: Record<string, string>; buildVars: Record
   const renderer = createTemplateRenderer();
   const deps: BuildDeps = { images: engine, workspaces, renderDockerfile: renderer.renderDockerfile, buildpackDir: renderer.buildpackDir };
   const plan = detectBuildpack({ files: new Set(files.keys()), contents: files }, settings);
-  const input = { app: 'shop', buildDir: '/tmp/build-x', plan, tag: 'pt/shop:v3', timeoutSeconds: 60, buildVars: options.buildVars, limits: { cpus: 1, memoryBytes: 1024 ** 3 }, maxCacheBytes: 1024 ** 2 };
+  const input = { app: 'shop', buildDir: '/tmp/build-x', plan, tag: 'pt/shop:v3', timeoutSeconds: 60, buildVars: options.buildVars, limits: { cpus: 1, memoryBytes: 1024 ** 3 }, maxCacheBytes: 1024 ** 2,
+    imagePolicy: { instance: 'pt', app: 'shop', baseImages: [settings.nodeImage, settings.staticImage], allowed: [] } };
   const result = buildReleaseImage(deps, input, new DeployOutput((line) => lines.push(line)));
   return { result, requests, written, lines };
 }
@@ -95,5 +99,17 @@ describe('buildReleaseImage with build vars', () => {
     });
     await assert.rejects(result, (error: Error) => error.message === 'connect failed after ****');
     assert.equal(lines.at(-1), '       ****');
+  });
+
+  it('refuses a Dockerfile app built from another app\'s image or a host-only one, before building, saying how to allow it', async () => {
+    const files = { Dockerfile: 'FROM pt/billing:v2\nCOPY --from=corp/secret:1 /x /x\nRUN true\n' };
+    const { result, requests } = await build({ files, buildVars: {}, localOnly: ['corp/secret:1'] });
+    await assert.rejects(result, (error: Error) => {
+      assert.match(error.message, /FROM on line 1: pt\/billing:v2 is another app's image on this Pilot/);
+      assert.match(error.message, /COPY on line 2: corp\/secret:1 exists only on this host/);
+      assert.match(error.message, /PILOT_BUILD_ALLOWED_IMAGES/);
+      return true;
+    });
+    assert.deepEqual(requests, [], 'nothing was built');
   });
 });

@@ -225,6 +225,9 @@ describe('the node buildpack plan and Dockerfile of a framework app', () => {
       'COPY --from=build /app/dist /srv',
       'ENV PORT=5000 PILOT_SPA_FALLBACK=/index.html',
       'EXPOSE 5000',
+      '# Served as nobody, as the static buildpack serves a site.',
+      'ENV HOME=/tmp XDG_CONFIG_HOME=/tmp XDG_DATA_HOME=/tmp',
+      'USER 65534:65534',
       'CMD ["caddy", "run", "--config", "/etc/pilot/Caddyfile", "--adapter", "caddyfile"]',
       '',
     ].join('\n'));

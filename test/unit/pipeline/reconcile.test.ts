@@ -9,7 +9,7 @@ import { buildCore, type Core } from '../../helpers/core.js';
  * does; at the next start, reconcile must leave exactly what serves and retire what served.
  */
 function spec(app: string, version: number) {
-  return { instance: 'pt', app, version, image: `pt/${app}:v${version}`, config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [] };
+  return { instance: 'pt', app, version, image: `pt/${app}:v${version}`, config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [], linkedNetworks: [], capabilities: [], pidsLimit: 512 };
 }
 
 function leave(core: Core, app: App, version: number, slot: Slot, type = 'web', index = 1): string {

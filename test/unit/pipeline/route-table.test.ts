@@ -21,7 +21,7 @@ describe('RouteTable (fake runtime and Caddy, real stores and Caddyfile template
     assert.doesNotMatch(caddyfile, /empty\.pilot\.test/, 'an app with nothing live has no route');
     // A process of the live release left in the other slot (a restart cut short) never serves.
     const live = core.releases.live(shop.id)!;
-    core.runtime.leave({ instance: 'pt', app: 'shop', version: live.version, image: 'x', config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [] }, { app: 'shop', release: live.version, slot: 'green', type: 'web', index: 1 });
+    core.runtime.leave({ instance: 'pt', app: 'shop', version: live.version, image: 'x', config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [], linkedNetworks: [], capabilities: [], pidsLimit: 512 }, { app: 'shop', release: live.version, slot: 'green', type: 'web', index: 1 });
     await core.routes.reload();
     assert.deepEqual((await core.router.upstreams()).filter((upstream) => !web('blog').includes(upstream)).sort(), web('shop').sort());
   });
@@ -75,8 +75,8 @@ describe('watchRoutes', () => {
     const watch = watchRoutes(core.routes, pino({ level: 'silent' }), 60_000, (wake) => core.runtime.watchStarts(wake));
     core.router.replaceBehindPilot();
     // A start of any process wakes the watch long before its one-minute interval.
-    core.runtime.leave({ instance: 'pt', app: 'other', version: 1, image: 'x', config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [] }, { app: 'other', release: 1, slot: 'blue', type: 'web', index: 1 });
-    await core.runtime.start({ instance: 'pt', app: 'other', version: 2, image: 'x', config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [] }, [{ identity: { app: 'other', release: 2, slot: 'green', type: 'web', index: 1 }, command: null }], () => undefined);
+    core.runtime.leave({ instance: 'pt', app: 'other', version: 1, image: 'x', config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [], linkedNetworks: [], capabilities: [], pidsLimit: 512 }, { app: 'other', release: 1, slot: 'blue', type: 'web', index: 1 });
+    await core.runtime.start({ instance: 'pt', app: 'other', version: 2, image: 'x', config: {}, port: 5000, memoryBytes: 1, cpus: 1, volumes: [], linkedNetworks: [], capabilities: [], pidsLimit: 512 }, [{ identity: { app: 'other', release: 2, slot: 'green', type: 'web', index: 1 }, command: null }], () => undefined);
     const deadline = Date.now() + 10_000;
     while (core.router.loaded.length <= loads + 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.ok(core.router.loaded.length > loads + 1, 'the watch reloaded the routes');

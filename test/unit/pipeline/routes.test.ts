@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildCaddyfileContext, isPilotHost, type RouteSettings } from '../../../src/pipeline/routes.js';
+import { buildCaddyfileContext, type RouteSettings } from '../../../src/pipeline/routes.js';
 import { createTemplateRenderer } from '../../../src/adapters/templates.js';
 import { streamCloseDelayFor } from '../../../src/adapters/caddy/version.js';
 
@@ -40,29 +40,19 @@ describe('buildCaddyfileContext', () => {
     assert.equal(internal.acmeEmail, undefined);
   });
 
-  it('asks the control plane before serving certificates on demand, unless TLS is off or the control plane unknown', () => {
-    assert.equal(buildCaddyfileContext(settings, []).onDemandAsk, 'http://127.0.0.1:3000/tls/ask');
-    assert.equal(buildCaddyfileContext({ ...settings, tls: 'off' }, []).onDemandAsk, undefined);
-    assert.equal(buildCaddyfileContext({ ...settings, controlPlaneUpstream: undefined }, []).onDemandAsk, undefined);
-  });
-});
-
-describe('isPilotHost', () => {
-  const owners = {
-    appExists: (name: string) => name === 'shop',
-    domainHasOwner: (hostname: string) => hostname === 'www.shop.org',
-  };
-  it('accepts the control plane, existing apps under the domain and custom domains with an owner', () => {
-    assert.equal(isPilotHost('pilot.example.com', 'example.com', owners), true);
-    assert.equal(isPilotHost('shop.example.com', 'example.com', owners), true);
-    assert.equal(isPilotHost('SHOP.example.com', 'example.com', owners), true);
-    assert.equal(isPilotHost('www.shop.org', 'example.com', owners), true);
-  });
-  it('refuses unknown apps, deeper names and foreign domains', () => {
-    assert.equal(isPilotHost('other.example.com', 'example.com', owners), false);
-    assert.equal(isPilotHost('a.shop.example.com', 'example.com', owners), false);
-    assert.equal(isPilotHost('example.com', 'example.com', owners), false);
-    assert.equal(isPilotHost('shop.example.org', 'example.com', owners), false);
+  it('answers on-demand TLS from the rendered names: the control plane and every routed host, nothing when TLS is off or nothing is served', () => {
+    const routes = [
+      { name: 'web', hosts: ['web.example.com', 'WWW.Shop.org'], upstreams: ['10.0.0.2:5000'] },
+      { name: 'idle', hosts: ['idle.example.com'], upstreams: [] },
+    ];
+    assert.deepEqual(buildCaddyfileContext(settings, routes).onDemand, {
+      askUrl: 'http://127.0.0.1:80/tls/ask',
+      askPath: '/tls/ask',
+      askQuery: 'domain=pilot.example.com domain=web.example.com domain=www.shop.org',
+    });
+    assert.equal(buildCaddyfileContext({ ...settings, tls: 'off' }, routes).onDemand, undefined);
+    assert.equal(buildCaddyfileContext({ ...settings, controlPlaneUpstream: undefined }, routes).onDemand?.askQuery, 'domain=web.example.com domain=www.shop.org');
+    assert.equal(buildCaddyfileContext({ ...settings, controlPlaneUpstream: undefined }, []).onDemand, undefined);
   });
 });
 
@@ -73,7 +63,8 @@ describe('Caddyfile.tmpl', () => {
     );
     assert.match(text, /admin unix\/\/var\/lib\/pilot\/caddy\/admin\.sock/);
     assert.match(text, /local_certs/);
-    assert.match(text, /on_demand_tls \{\n\t\task http:\/\/127\.0\.0\.1:3000\/tls\/ask\n\t\}/);
+    assert.match(text, /on_demand_tls \{\n\t\task http:\/\/127\.0\.0\.1:80\/tls\/ask\n\t\}/);
+    assert.match(text, /http:\/\/127\.0\.0\.1:80 \{\n\t@served \{\n\t\tremote_ip 127\.0\.0\.1\/8 ::1\n\t\tpath \/tls\/ask\n\t\tquery domain=pilot\.example\.com domain=web\.example\.com\n\t\}\n\trespond @served 200\n\trespond 404\n\}/);
     assert.match(text, /pilot\.example\.com \{\n\ttls \{\n\t\ton_demand\n\t\}\n\treverse_proxy 127\.0\.0\.1:3000/);
     assert.match(text, /web\.example\.com \{\n\ttls \{\n\t\ton_demand\n\t\}\n\treverse_proxy 10\.0\.0\.2:5000\n\}/);
   });

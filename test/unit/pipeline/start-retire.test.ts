@@ -1,20 +1,24 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { containerPlan, formationProcesses, oneOffPlan, processQuantities } from '../../../src/pipeline/start.js';
+import { BASE_CAPABILITIES, containerPlan, formationProcesses, oneOffPlan, processQuantities, releaseRuntime } from '../../../src/pipeline/start.js';
 import { imagesToPrune } from '../../../src/pipeline/retire.js';
 import { NO_DEPLOY_SCRIPTS, type Release, type ReleaseStatus } from '../../../src/domain/types.js';
 
 const runtime = {
   instance: 'pt-1', app: 'shop', version: 7, image: 'pt-1/shop:v7',
   config: { DATABASE_URL: 'postgres://x', PORT: '1' }, port: 5000, memoryBytes: 512 * 1024 * 1024, cpus: 0.5,
-  volumes: [{ path: '/data', name: 'pt-1-shop-data' }],
+  volumes: [{ path: '/data', name: 'pt-1-shop-data' }], linkedNetworks: ['pt-1-billing-net'], capabilities: ['CHOWN', 'NET_RAW'], pidsLimit: 256,
 };
 
 describe('containerPlan', () => {
   it('names web.1 by instance, app and slot, sets PORT over config, labels the process and mounts the volumes', () => {
     const plan = containerPlan(runtime, { identity: { app: 'shop', release: 7, slot: 'green', type: 'web', index: 1 }, command: null });
     assert.equal(plan.name, 'pt-1-shop-green');
-    assert.equal(plan.network, 'pt-1-net');
+    assert.equal(plan.network, 'pt-1-shop-net', "the app's own network");
+    assert.deepEqual(plan.extraNetworks, ['pt-1-billing-net'], 'and those of the apps it is linked to');
+    assert.deepEqual(plan.aliases, ['shop'], 'linked apps reach web processes by the app name');
+    assert.deepEqual(plan.capAdd, ['CHOWN', 'NET_RAW']);
+    assert.equal(plan.pidsLimit, 256);
     assert.deepEqual(plan.env, { DATABASE_URL: 'postgres://x', PORT: '5000' });
     assert.deepEqual(plan.labels, {
       'pilot.instance': 'pt-1', 'pilot.app': 'shop', 'pilot.release': '7', 'pilot.slot': 'green', 'pilot.process': 'web', 'pilot.index': '1',
@@ -46,6 +50,24 @@ describe('formationProcesses', () => {
     assert.equal(plan.name, 'pt-1-shop-release-v7');
     assert.equal(plan.labels['pilot.process'], 'release');
     assert.equal(plan.restartPolicy, 'no');
+    assert.deepEqual(plan.aliases, [], 'a one-off container is never reached by the app name');
+  });
+});
+
+describe('releaseRuntime', () => {
+  const release = { version: 3, image: 'pt-1/shop:v3', config: {}, port: 5000 };
+  const settings = { instance: 'pt-1', appMemoryBytes: 256 * 1024 ** 2, appCpus: 1, appPids: 512 };
+
+  it('gives the base capabilities (no NET_RAW) plus the app\'s own, the pids limit and the linked apps\' networks', () => {
+    const app = { name: 'shop', memoryBytes: null, cpus: null, capAdd: [], links: [] };
+    const plain = releaseRuntime(app, release, settings, []);
+    assert.deepEqual(plain.capabilities, [...BASE_CAPABILITIES]);
+    assert.equal(plain.capabilities.includes('NET_RAW'), false);
+    assert.equal(plain.pidsLimit, 512);
+    assert.deepEqual(plain.linkedNetworks, []);
+    const opted = releaseRuntime({ ...app, capAdd: ['NET_RAW', 'CHOWN'], links: ['billing', 'auth'] }, release, settings, []);
+    assert.deepEqual(opted.capabilities, [...BASE_CAPABILITIES, 'NET_RAW']);
+    assert.deepEqual(opted.linkedNetworks, ['pt-1-billing-net', 'pt-1-auth-net']);
   });
 });
 

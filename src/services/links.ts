@@ -1,0 +1,54 @@
+import type { AppRuntime, AppStore } from '../domain/ports.js';
+import type { App } from '../domain/types.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import type { Deployer } from '../pipeline/deploy.js';
+
+export interface LinkDeps {
+  readonly apps: AppStore;
+  readonly runtime: Pick<AppRuntime, 'link' | 'unlink'>;
+  /** A deploy of the app must not start a container between the link and the joining. */
+  readonly deployer: Pick<Deployer, 'withAppLock'>;
+}
+
+/**
+ * Links between apps. Each app has a network of its own; `link(a, b)` joins a's containers to
+ * b's network, now and at every later start, so a reaches b's web processes at `http://b:PORT`
+ * (and b's containers see a's on that network: a link is mutual). Nothing else crosses.
+ */
+export class LinkService {
+  constructor(private readonly deps: LinkDeps) {}
+
+  /** The apps `app` joins the network of, and those that join its own. */
+  list(app: App): { links: string[]; linkedFrom: string[] } {
+    return { links: [...app.links], linkedFrom: this.deps.apps.linkedFrom(app.id) };
+  }
+
+  async link(app: App, otherName: string): Promise<{ links: string[]; linkedFrom: string[] }> {
+    const other = this.other(app, otherName);
+    await this.deps.deployer.withAppLock(app.name, async () => {
+      this.deps.apps.link(app.id, other.id);
+      await this.deps.runtime.link(app.name, other.name);
+    });
+    return this.list(this.reread(app));
+  }
+
+  async unlink(app: App, otherName: string): Promise<{ links: string[]; linkedFrom: string[] }> {
+    const other = this.other(app, otherName);
+    await this.deps.deployer.withAppLock(app.name, async () => {
+      if (!this.deps.apps.unlink(app.id, other.id)) throw new NotFoundError(`${app.name} is not linked to ${other.name} (see \`pilot apps:links -a ${app.name}\`)`);
+      await this.deps.runtime.unlink(app.name, other.name);
+    });
+    return this.list(this.reread(app));
+  }
+
+  private other(app: App, name: string): App {
+    const other = this.deps.apps.findByName(name);
+    if (!other) throw new NotFoundError(`no app named "${name}" to link ${app.name} to`);
+    if (other.id === app.id) throw new ValidationError(`${app.name} reaches itself already: link it to another app`);
+    return other;
+  }
+
+  private reread(app: App): App {
+    return this.deps.apps.findByName(app.name) ?? app;
+  }
+}
