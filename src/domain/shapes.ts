@@ -240,7 +240,8 @@ export const LimitsBody = Type.Object(
 );
 export type LimitsBody = Static<typeof LimitsBody>;
 
-const TerminalSize = { columns: Type.Integer({ minimum: 1, maximum: 10000 }), rows: Type.Integer({ minimum: 1, maximum: 10000 }) };
+/** 0: a terminal that reports no size (script(1) gives one): nothing to resize to. */
+const TerminalSize = { columns: Type.Integer({ minimum: 0, maximum: 10000 }), rows: Type.Integer({ minimum: 0, maximum: 10000 }) };
 
 /** What a `pilot run` client sends over its WebSocket: the command first, then stdin (base64), window sizes and the end of input. */
 export const RunMessage = Type.Object(

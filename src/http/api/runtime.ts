@@ -103,7 +103,7 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
           return;
         }
         if (message.stdin !== undefined) process?.stdin?.write(Buffer.from(message.stdin, 'base64'));
-        if (message.resize) void process?.resize(message.resize.columns, message.resize.rows);
+        if (message.resize && message.resize.columns > 0 && message.resize.rows > 0) void process?.resize(message.resize.columns, message.resize.rows);
         if (message.eof) process?.stdin?.end();
       });
       // The client went away: the command does not outlive it.

@@ -216,7 +216,7 @@ describe('API validation (buildApp with fakes)', () => {
       [{ command: [] }, /^message\.command must not have fewer than 1 items$/],
       [{ command: ['ls', 5] }, /^message\.command\.1 must be string$/],
       [{ command: ['ls'], tty: 'yes' }, /^message\.tty must be boolean$/],
-      [{ command: ['ls'], columns: -1 }, /^message\.columns must be >= 1$/],
+      [{ command: ['ls'], columns: -1 }, /^message\.columns must be >= 0$/],
       [{ cmd: ['ls'] }, /^message has an unknown field "cmd"$/],
       [[], /^message must be object$/],
     ];
