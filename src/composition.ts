@@ -155,7 +155,7 @@ export async function composePilot(config: Config, logger: Logger) {
       tokens: new TokenService(tokens, apps),
       sessions: new TokenSessions(),
       apps: new AppService({
-        apps, releases, domains, runtime, images: engine, deployer, routes,
+        apps, releases, domains, formation, runtime, images: engine, deployer, routes,
         repositories: git,
         instance: config.instance,
         maxNameLength: appNameMaxLength(config.domain),

@@ -9,6 +9,7 @@ import { registerLimitCommands } from './commands/limits.js';
 import { registerLinkCommands } from './commands/links.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
+import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerProcessCommands } from './commands/ps.js';
 import { registerReleaseCommands } from './commands/releases.js';
 import { registerRunCommands } from './commands/run.js';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   registerCertificateCommands(program);
   registerReleaseCommands(program);
   registerProcessCommands(program);
+  registerMaintenanceCommands(program);
   registerRunCommands(program);
   registerLogCommands(program);
   registerGitCommands(program);

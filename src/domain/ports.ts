@@ -354,6 +354,7 @@ export interface AppStore {
   setLimits(id: number, limits: { memoryBytes: number | null; cpus: number | null }): void;
   setBuildDir(id: number, buildDir: string | null): void;
   setCapAdd(id: number, capabilities: readonly string[]): void;
+  setMaintenance(id: number, on: boolean): void;
   /** The app's containers join the linked app's network; false if they were linked already. */
   link(id: number, linkedId: number): boolean;
   /** False if they were not linked. */

@@ -45,6 +45,7 @@ export const AppStatus = Type.Object({
   release: Nullable(ReleaseSummary),
   state: Nullable(Type.String({ description: 'Docker\'s status of the live release\'s container ("running", "exited"...); null without a live release' })),
   buildDir: Nullable(Type.String({ description: "The app's directory in its repository (build-dir); null for the root" })),
+  maintenance: Type.Boolean({ description: 'Visitors get a 503 maintenance page while the app keeps running' }),
 });
 export type AppStatus = Static<typeof AppStatus>;
 
@@ -185,6 +186,8 @@ export const AppSettingsBody = Type.Object(
   { additionalProperties: false },
 );
 export type AppSettingsBody = Static<typeof AppSettingsBody>;
+
+export const MaintenanceBody = Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false });
 
 export const AddDomainBody = Type.Object({ domain: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false });
 

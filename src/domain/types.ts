@@ -20,6 +20,8 @@ export interface App {
   readonly capAdd: readonly string[];
   /** The apps whose network its containers join (`pilot apps:link`), by name. */
   readonly links: readonly string[];
+  /** Visitors get a 503 maintenance page (with Retry-After) while the app keeps running. */
+  readonly maintenance: boolean;
 }
 
 export interface Release {

@@ -6,7 +6,19 @@ export interface AppRoute {
   readonly hosts: readonly string[];
   /** `ip:port` of every container that serves the app. */
   readonly upstreams: readonly string[];
+  /** Why visitors get a 503 page instead (maintenance, nothing running); undefined: proxied. */
+  readonly unavailable?: Unavailable;
 }
+
+/**
+ * Why an app with a web process answers 503: maintenance mode (the app keeps running), or no
+ * web process running (scaled to 0, stopped). Either is a page that says so, not a refused
+ * connection.
+ */
+export type Unavailable = 'maintenance' | 'not-running';
+
+/** A visitor retries a maintenance page after this long. */
+export const MAINTENANCE_RETRY_AFTER_SECONDS = 60;
 
 export interface RouteSettings {
   readonly adminAddress: string;
@@ -36,7 +48,14 @@ export interface CaddyfileContext {
    */
   readonly onDemand: { readonly askUrl: string; readonly askPath: string; readonly askQuery: string } | undefined;
   readonly controlPlane: { readonly sites: string; readonly upstream: string; readonly proxyKey?: string } | undefined;
-  readonly apps: readonly { readonly name: string; readonly sites: string; readonly upstreams: string; readonly streamCloseDelay?: string }[];
+  readonly apps: readonly {
+    readonly name: string;
+    readonly sites: string;
+    readonly upstreams: string;
+    readonly streamCloseDelay?: string;
+    /** Answered by Caddy itself with this status, page and Retry-After instead of proxied. */
+    readonly page?: { readonly status: number; readonly html: string; readonly retryAfter?: number };
+  }[];
 }
 
 /** The render context of Caddyfile.tmpl: pure, so it is tested by value. */
@@ -44,7 +63,7 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
   const site = (host: string): string => (settings.tls === 'off' ? `http://${host}` : host);
   const sites = (hosts: readonly string[]): string => hosts.map(site).join(', ');
   const controlPlaneHosts = settings.controlPlaneUpstream ? [`pilot.${settings.domain}`] : [];
-  const served = [...routes].filter((route) => route.upstreams.length > 0).sort((a, b) => a.name.localeCompare(b.name));
+  const served = [...routes].filter((route) => route.upstreams.length > 0 || route.unavailable).sort((a, b) => a.name.localeCompare(b.name));
   const tlsHosts = settings.tls === 'off' ? [] : [...controlPlaneHosts, ...served.flatMap((route) => route.hosts)];
   return {
     adminAddress: settings.adminAddress,
@@ -66,8 +85,21 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
       sites: sites(route.hosts),
       upstreams: route.upstreams.join(' '),
       ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
+      ...(route.unavailable ? { page: unavailablePage(route.name, route.unavailable) } : {}),
     })),
   };
+}
+
+/**
+ * The page a visitor gets. Rendered into the Caddyfile as a quoted `respond` body: no quote,
+ * backslash or brace (Caddy's placeholders), which app names (validated) never hold.
+ */
+function unavailablePage(app: string, why: Unavailable): { status: number; html: string; retryAfter?: number } {
+  const [title, text] = why === 'maintenance'
+    ? [`${app} is down for maintenance`, 'It will be back shortly. Please try again in a minute.']
+    : [`${app} is not running`, 'No web process of this app runs right now (it is scaled to 0 or stopped).'];
+  const html = `<!doctype html><html lang=en><meta charset=utf-8><title>${title}</title><h1>${title}</h1><p>${text}</p></html>`;
+  return { status: 503, html, ...(why === 'maintenance' ? { retryAfter: MAINTENANCE_RETRY_AFTER_SECONDS } : {}) };
 }
 
 /** Where Caddy asks itself whether a host name is Pilot's before it serves a certificate for it. */

@@ -60,7 +60,7 @@ export class RouteTable {
     return (await this.renderWithProcesses(candidate)).caddyfile;
   }
 
-  private async renderWithProcesses(candidate?: Candidate): Promise<{ caddyfile: string; processes: AppProcess[]; expected: string[] }> {
+  private async renderWithProcesses(candidate?: Candidate): Promise<{ caddyfile: string; processes: AppProcess[]; expected: string[]; proxied: string[] }> {
     const serving = new Map<number, Release>(this.deps.releases.allLive().map((release) => [release.appId, release]));
     const processes = await this.deps.runtime.list();
     const routes: AppRoute[] = [];
@@ -77,14 +77,18 @@ export class RouteTable {
         expected.push(...web.map((process) => process.id));
         upstreams = web.flatMap((process) => (process.running ? (this.deps.runtime.routeTarget(process, release.port as number) ?? []) : []));
       }
+      // A worker-only app has no URL: no route, no page.
+      const unavailable = !('web' in release.processes) ? undefined : app.maintenance ? 'maintenance' : upstreams.length === 0 ? 'not-running' : undefined;
       routes.push({
         name: app.name,
         hosts: [appHost(app.name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],
         upstreams,
+        ...(unavailable ? { unavailable } : {}),
       });
     }
     const caddyfile = this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
-    return { caddyfile, processes, expected };
+    const proxied = routes.filter((route) => !route.unavailable).flatMap((route) => route.upstreams);
+    return { caddyfile, processes, expected, proxied };
   }
 
   /** Renders and loads atomically; if Caddy refuses, nothing changes and the error says why. */
@@ -98,10 +102,11 @@ export class RouteTable {
    */
   async switchTo(candidate: Candidate, commit: () => void): Promise<void> {
     await this.loading.run(async () => {
-      await this.load(candidate);
+      const proxied = await this.load(candidate);
       // Confirm through Caddy that the new upstreams serve; otherwise put the routes back.
       const loaded = await this.deps.router.upstreams();
-      const missing = candidate.upstreams.filter((upstream) => !loaded.includes(upstream));
+      // An app in maintenance shows its page: its new upstreams are not in Caddy's config yet.
+      const missing = candidate.upstreams.filter((upstream) => proxied.has(upstream) && !loaded.includes(upstream));
       if (missing.length > 0) {
         await this.load();
         throw new DependencyError('PILOT_SWITCH_UNCONFIRMED', `Caddy did not take the new upstreams ${missing.join(', ')}`);
@@ -135,8 +140,9 @@ export class RouteTable {
     return moved ? 'container-address-changed' : undefined;
   }
 
-  private async load(candidate?: Candidate): Promise<void> {
-    const { caddyfile, processes, expected } = await this.renderWithProcesses(candidate);
+  /** Returns the upstreams the loaded config proxies to. */
+  private async load(candidate?: Candidate): Promise<Set<string>> {
+    const { caddyfile, processes, expected, proxied } = await this.renderWithProcesses(candidate);
     await this.deps.router.load(caddyfile);
     this.deps.persist(caddyfile);
     this.expectedProcesses = new Set(expected);
@@ -147,6 +153,7 @@ export class RouteTable {
     // The load took: failing to read the digest now must not fail it (a switch would be undone);
     // an unknown digest only makes the next check reload.
     this.loadedFingerprint = await this.deps.router.configFingerprint().catch(() => 'unknown');
+    return new Set(proxied);
   }
 }
 

@@ -1,4 +1,5 @@
-import type { AppRuntime, AppStore, DomainStore, ImageEngine, ReleaseStore } from '../domain/ports.js';
+import type { AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, ReleaseStore } from '../domain/ports.js';
+import { processQuantities } from '../pipeline/start.js';
 import type { App, Release } from '../domain/types.js';
 import type { AppStatus, ReleaseSummary } from '../domain/shapes.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
@@ -11,6 +12,7 @@ export interface AppServiceDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
   readonly domains: DomainStore;
+  readonly formation: FormationStore;
   readonly runtime: Pick<AppRuntime, 'inspect' | 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume'>;
   readonly images: Pick<ImageEngine, 'listImages' | 'removeImage'>;
   readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void };
@@ -58,9 +60,25 @@ export class AppService {
       domains: this.deps.domains.listForApp(app.id),
       deploying: this.deps.deployer.isDeploying(app.name),
       release: live ? releaseSummary(live) : null,
-      state: live ? (process?.status ?? 'missing') : null,
+      state: live ? (process?.status ?? (this.runsNothing(app, live) ? 'scaled to 0' : 'missing')) : null,
       buildDir: app.buildDir,
+      maintenance: app.maintenance,
     };
+  }
+
+  /** Every process type of the live release at 0 (ps:scale web=0): nothing runs, by choice. */
+  private runsNothing(app: App, live: Release): boolean {
+    return Object.values(processQuantities(live, this.deps.formation.get(app.id))).every((quantity) => quantity === 0);
+  }
+
+  /**
+   * Maintenance mode: visitors get a 503 page with Retry-After, served by Caddy, while the app
+   * keeps running (a deploy, a migration by `pilot run`); off, they reach the app again.
+   */
+  async setMaintenance(app: App, on: boolean): Promise<AppStatus> {
+    this.deps.apps.setMaintenance(app.id, on);
+    await this.deps.routes.reload();
+    return this.status({ ...app, maintenance: on });
   }
 
   /** Sets (null: clears) the app's build-dir; the next push builds from it. */

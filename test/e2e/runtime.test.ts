@@ -164,6 +164,29 @@ describe('app runtime: Procfile processes, release phase, scaling, run, storage 
     assert.equal(await body('rt', '/release.txt'), 'release of 1', 'the volume is mounted in the new processes');
   });
 
+  it('maintenance:on serves a 503 page with Retry-After while the app runs on; web=0 serves a 503 page, not a refused connection', async () => {
+    const get = () => httpsGet({ host: `rt.${pilot.domain}`, port: pilot.httpsPort, ca: pilot.caFile });
+    const on = await pilotCli(['maintenance:on', '-a', 'rt']);
+    assert.equal(on.code, 0, on.stderr);
+    const page = await get();
+    assert.equal(page.status, 503);
+    assert.equal(page.headers['retry-after'], '60');
+    assert.match(page.body, /rt is down for maintenance/);
+    assert.deepEqual(await processes('rt'), ['web.1 running', 'worker.1 running'], 'the app keeps running');
+    assert.equal((await pilotCli(['maintenance:off', '-a', 'rt'])).code, 0);
+    assert.equal(await body('rt'), 'web 1');
+
+    assert.equal((await pilotCli(['ps:scale', 'web=0', '-a', 'rt'])).code, 0);
+    const stopped = await waitFor('the not-running page', async () => {
+      const answer = await get();
+      return answer.status === 503 ? answer : undefined;
+    });
+    assert.match(stopped.body, /rt is not running/);
+    assert.equal(stopped.headers['retry-after'], undefined);
+    assert.equal((await pilotCli(['ps:scale', 'web=1', '-a', 'rt'])).code, 0);
+    assert.equal(await body('rt'), 'web 1');
+  });
+
   it('run returns the output and exit code of a command in a new container, then removes it', async () => {
     const result = await pilotCli(['run', '-a', 'rt', '--', 'node', '-e', "console.log(require('fs').readFileSync('/data/release.txt', 'utf8') + ' / ' + process.env.PORT); process.exit(7)"]);
     assert.equal(result.code, 7, result.stderr);

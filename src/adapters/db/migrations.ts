@@ -170,4 +170,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX app_links_by_linked ON app_links(linked_app_id);
     `,
   },
+  {
+    version: 16,
+    name: 'maintenance mode per app',
+    sql: `
+      ALTER TABLE apps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

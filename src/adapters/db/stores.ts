@@ -15,9 +15,10 @@ interface AppRow {
   build_dir: string | null;
   cap_add_json: string;
   links_json: string;
+  maintenance: number;
 }
 
-const APP_COLUMNS = `id, name, created_at, memory_bytes, cpus, build_dir, cap_add_json,
+const APP_COLUMNS = `id, name, created_at, memory_bytes, cpus, build_dir, cap_add_json, maintenance,
   (SELECT json_group_array(linked.name) FROM app_links JOIN apps AS linked ON linked.id = app_links.linked_app_id WHERE app_links.app_id = apps.id) AS links_json`;
 
 interface ReleaseRow {
@@ -79,6 +80,7 @@ function toApp(row: AppRow): App {
     buildDir: row.build_dir,
     capAdd: JSON.parse(row.cap_add_json) as string[],
     links: (JSON.parse(row.links_json) as string[]).sort(),
+    maintenance: row.maintenance === 1,
   };
 }
 
@@ -131,6 +133,9 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     },
     setBuildDir(id, buildDir) {
       db.prepare('UPDATE apps SET build_dir = ? WHERE id = ?').run(buildDir, id);
+    },
+    setMaintenance(id, on) {
+      db.prepare('UPDATE apps SET maintenance = ? WHERE id = ?').run(on ? 1 : 0, id);
     },
     setCapAdd(id, capabilities) {
       db.prepare('UPDATE apps SET cap_add_json = ? WHERE id = ?').run(JSON.stringify(capabilities), id);

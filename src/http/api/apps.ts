@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
-import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams, LinkBody, LinkList, LinkParams } from '../../domain/shapes.js';
+import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams, LinkBody, LinkList, LinkParams, MaintenanceBody } from '../../domain/shapes.js';
 import { validateHostname } from '../../services/validation.js';
 import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
@@ -43,6 +43,19 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
     async (request) => {
       return deps.apps.status(deps.apps.setBuildDir(appFor(deps, request), request.body.buildDir));
     },
+  );
+
+  api.post(
+    '/apps/:app/maintenance',
+    {
+      schema: {
+        summary: 'Maintenance mode on or off: visitors get a 503 page with Retry-After (served by Caddy) while the app keeps running',
+        params: AppParams,
+        body: MaintenanceBody,
+        response: { 200: AppStatus, ...errorResponses },
+      },
+    },
+    async (request) => deps.apps.setMaintenance(appFor(deps, request), request.body.enabled),
   );
 
   api.delete(

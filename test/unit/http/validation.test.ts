@@ -87,6 +87,12 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ app: 'b', both: true }, /^body has an unknown field "both"$/],
     [{}, /^body needs the field "app"$/],
   ],
+  'POST /api/v1/apps/a/maintenance': [
+    [{ enabled: 'true' }, /^body\.enabled must be boolean, got the string "true"$/],
+    [{ enabled: 1 }, /^body\.enabled must be boolean, got the number 1$/],
+    [{}, /^body needs the field "enabled"$/],
+    [{ enabled: true, page: 'x' }, /^body has an unknown field "page"$/],
+  ],
   'POST /api/v1/tokens': [
     [{ name: ['a'] }, /^body\.name must be string, got an array$/],
     [{ name: 5 }, /^body\.name must be string, got the number 5$/],

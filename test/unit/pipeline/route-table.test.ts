@@ -85,3 +85,43 @@ describe('watchRoutes', () => {
     assert.equal(core.runtime.watchers, 0, 'stopping the watch stops following starts');
   });
 });
+
+describe('pages Caddy answers itself', () => {
+  it('answers 503 with a page when no web process of a live app runs, and proxies again once one does', async () => {
+    const core = buildCore();
+    const shop = core.apps.create('shop');
+    await core.liveRelease(shop, { processes: { web: null, worker: 'node w.js' } });
+    await core.processes.scale(shop, { web: 0 });
+    await core.rollout.settle();
+    const caddyfile = core.router.loaded.at(-1) ?? '';
+    assert.match(caddyfile, /http:\/\/shop\.pilot\.test \{[^}]*respond "<!doctype html>.*shop is not running.*" 503/s);
+    assert.doesNotMatch(caddyfile, /Retry-After/);
+    await core.processes.scale(shop, { web: 1 });
+    assert.match(core.router.loaded.at(-1) ?? '', /http:\/\/shop\.pilot\.test \{[^}]*reverse_proxy \d/s);
+  });
+
+  it('serves the maintenance page with Retry-After while the app runs on, and a deploy in maintenance still goes live', async () => {
+    const core = buildCore();
+    const shop = core.apps.create('shop');
+    await core.push('shop');
+    core.apps.setMaintenance(shop.id, true);
+    await core.routes.reload();
+    const caddyfile = core.router.loaded.at(-1) ?? '';
+    assert.match(caddyfile, /header Retry-After 60\n\s*header Content-Type "text\/html; charset=utf-8"[\s\S]*respond "<!doctype html>.*shop is down for maintenance.*" 503/);
+    assert.doesNotMatch(caddyfile, /reverse_proxy 10\./, 'nothing is proxied to the app');
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue'], 'the app keeps running');
+    const { live, output } = await core.push('shop', 'c'.repeat(40));
+    assert.equal(live, true, output);
+    assert.match(core.router.loaded.at(-1) ?? '', /shop is down for maintenance/);
+    core.apps.setMaintenance(shop.id, false);
+    await core.routes.reload();
+    assert.deepEqual(await core.router.upstreams(), (await core.runtime.list({ app: 'shop' })).map((process) => `${process.address}:5000`));
+  });
+
+  it('gives a worker-only app neither a route nor a page', async () => {
+    const core = buildCore();
+    const jobs = core.apps.create('jobs');
+    await core.liveRelease(jobs, { processes: { worker: 'node w.js' } });
+    assert.doesNotMatch(await core.routes.render(), /jobs\.pilot\.test/);
+  });
+});
