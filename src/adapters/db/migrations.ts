@@ -149,4 +149,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX cron_runs_by_entry ON cron_runs(app_id, entry_id, id);
     `,
   },
+  {
+    version: 15,
+    name: "each release's source: a git commit, an uploaded archive's digest or an image",
+    sql: `
+      ALTER TABLE releases ADD COLUMN source TEXT;
+      UPDATE releases SET source = 'git ' || git_sha WHERE git_sha IS NOT NULL;
+    `,
+  },
 ];
