@@ -8,6 +8,7 @@ import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './se
 import { followLogs, type LogLine } from './logs.js';
 import { runCommand } from './run.js';
 import { registerCronCommands } from './cron.js';
+import { registerDeployCommand, shortSource } from './deploy.js';
 import { configLines, configSetBody, configSetSummary, nextBuildLines, type ConfigView } from './config-vars.js';
 import type { AppStatus, LimitsView, ProcessView, ReleaseView, VolumeView } from '../domain/shapes.js';
 
@@ -123,6 +124,7 @@ export function registerCommands(program: Command): void {
   registerTokenCommands(program, context);
   registerStorageCommands(program, context, appOption, appOf);
   registerCronCommands(program, context, appOption, appOf);
+  registerDeployCommand(program, context, appOption);
 }
 
 function registerStorageCommands(program: Command, context: Context, appOption: () => Option, appOf: (command: Command) => string): void {
@@ -296,11 +298,11 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
             version: `v${release.version}`,
             kind: release.kind,
             status: release.status,
-            commit: release.gitSha?.slice(0, 7),
+            source: shortSource(release.source),
             created: release.createdAt,
             reason: release.failureReason,
           })),
-          ['version', 'kind', 'status', 'commit', 'created', 'reason'],
+          ['version', 'kind', 'status', 'source', 'created', 'reason'],
         ),
       );
     });
@@ -317,7 +319,7 @@ function registerReleaseCommands(program: Command, context: Context, appOption: 
       out.result(release, () =>
         [
           out.bold(`=== v${release.version} (${release.kind}, ${release.status})`),
-          `Commit:   ${release.gitSha ?? '-'}`,
+          `Source:   ${release.source ?? '-'}`,
           `Image:    ${release.image ?? '-'}`,
           `Config:   ${release.configKeys.join(', ') || '-'}`,
           `Build:    ${release.buildKeys.join(', ') || '-'}`,
