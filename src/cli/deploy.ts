@@ -36,6 +36,7 @@ export function registerDeployCommand(program: Command, context: Context, appOpt
     .action(async (dir: string, options: DeployOptions, command: Command) => {
       const chosen = [options.archive, options.image, options.imageArchive].filter((value) => value !== undefined);
       if (chosen.length > 1) throw new CliError('choose one of --archive, --image and --image-archive');
+      if (chosen.length === 1 && dir !== '.') throw new CliError(`${dir}: a directory or --archive, --image, --image-archive, not both`);
       const app = resolveApp(options.app, fs.existsSync(dir) ? dir : process.cwd());
       const client = context(command).client();
       const ok = await deploy(client, app, dir, options);

@@ -41,6 +41,7 @@ export class ArchiveCheck {
       throw refused(`the archive holds more than ${this.limits.maxEntries.toLocaleString('en')} entries`);
     }
     const name = treePath(entry.name, `the entry "${printable(entry.name)}"`);
+    this.refuseBeneathSymlink(name, `the entry "${printable(entry.name)}"`);
     if (entry.type === 'file') {
       this.bytes += entry.size;
       if (this.bytes > this.limits.maxBytes) {
@@ -53,11 +54,24 @@ export class ArchiveCheck {
       }
       this.symlinks.set(name, target);
     } else if (entry.type === 'hardlink') {
-      treePath(entry.linkname ?? '', `the hard link "${printable(entry.name)}" (to "${printable(entry.linkname ?? '')}")`);
+      const what = `the hard link "${printable(entry.name)}" (to "${printable(entry.linkname ?? '')}")`;
+      this.refuseBeneathSymlink(treePath(entry.linkname ?? '', what), what);
     } else if (entry.type !== 'directory') {
       throw refused(`the entry "${printable(entry.name)}" is a ${entry.type.replace('-', ' ')}: an archive may hold only files, directories and links inside it`);
     }
     return name;
+  }
+
+  /**
+   * Unpacking writes through symlinks: an entry (or a hard link's target) beneath one could land
+   * wherever a link leads once links are followed, so none may be, whatever the link's target.
+   */
+  private refuseBeneathSymlink(name: string, what: string): void {
+    const parts = name.split('/');
+    for (let depth = 1; depth < parts.length; depth += 1) {
+      const ancestor = parts.slice(0, depth).join('/');
+      if (this.symlinks.has(ancestor)) throw refused(`${what} is beneath the symlink "${printable(ancestor)}"`);
+    }
   }
 
   /** Once every entry was admitted: no symlink may leave the tree through another one. */

@@ -52,6 +52,14 @@ describe('ArchiveCheck (what an uploaded archive may hold)', () => {
     assert.match(refusal([link('a', 'b'), link('b', 'a')]), /points outside/, 'a loop is refused, not followed forever');
   });
 
+  it('refuses entries and hard link targets beneath a symlink (unpacking would write through it)', () => {
+    assert.match(refusal([link('up', 'lib'), file('up/x.js')]), /^the entry "up\/x\.js" is beneath the symlink "up": nothing was deployed$/);
+    assert.match(
+      refusal([link('a', '.'), link('b', 'a/a/a/../..'), { name: 'h', type: 'hardlink', size: 0, linkname: 'b/etc/passwd' }]),
+      /the hard link "h" \(to "b\/etc\/passwd"\) is beneath the symlink "b"/,
+    );
+  });
+
   it('refuses hard links to paths outside the tree', () => {
     assert.match(refusal([{ name: 'copy', type: 'hardlink', size: 0, linkname: '../../etc/shadow' }]), /the hard link "copy" \(to "\.\.\/\.\.\/etc\/shadow"\) has "\.\."/);
     assert.match(refusal([{ name: 'copy', type: 'hardlink', size: 0, linkname: '/etc/shadow' }]), /has an absolute path/);
