@@ -58,7 +58,8 @@ export function archiveAsTar(file: string, format: ArchiveFormat, limits: Archiv
     const header: Partial<tarStream.Header> & { name: string } = {
       name,
       type: entry.type === 'hardlink' ? 'link' : (entry.type as 'file' | 'directory' | 'symlink'),
-      mode: entry.type === 'directory' ? 0o755 : 0o644,
+      // Owners and other mode bits are the archive's to forget: only whether a file runs is kept.
+      mode: entry.type === 'directory' || entry.executable ? 0o755 : 0o644,
       ...(entry.type === 'file' ? { size: entry.size } : {}),
       ...(entry.linkname === undefined ? {} : { linkname: entry.linkname }),
     };
@@ -92,6 +93,7 @@ async function readTarEntries(file: string, limits: ArchiveLimits, visit: EntryV
         name: header.name,
         type: tarType(header.type),
         size: header.size ?? 0,
+        executable: ((header.mode ?? 0) & 0o111) !== 0,
         ...(header.linkname ? { linkname: header.linkname } : {}),
       };
       await visit(described, entry as unknown as Readable);
@@ -157,7 +159,8 @@ async function visitZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, visit: Entr
       const target = await readSmall(content, MAX_LINK_TARGET_BYTES, name);
       return visit({ name, type, size: 0, linkname: target }, undefined);
     }
-    return visit({ name, type, size: entry.uncompressedSize }, content);
+    const executable = entry.versionMadeBy >> 8 === 3 && ((entry.externalFileAttributes >>> 16) & 0o111) !== 0;
+    return visit({ name, type, size: entry.uncompressedSize, executable }, content);
   }
   return visit({ name, type, size: 0 }, undefined);
 }

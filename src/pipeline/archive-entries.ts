@@ -10,6 +10,8 @@ export interface ArchiveEntry {
   readonly size: number;
   /** A symlink's target, or the archive path a hardlink repeats. */
   readonly linkname?: string;
+  /** A file with an execute bit (a script the build or the app runs). */
+  readonly executable?: boolean;
 }
 
 export interface ArchiveLimits {

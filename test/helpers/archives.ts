@@ -8,6 +8,7 @@ export interface TestEntry {
   readonly name: string;
   readonly content?: string;
   readonly link?: string;
+  readonly executable?: boolean;
   /** A tar type (`character-device`, `fifo`...) or, in a zip, a Unix file type (e.g. 0o020000). */
   readonly type?: 'character-device' | 'block-device' | 'fifo' | 'directory';
 }
@@ -36,7 +37,7 @@ export async function writeZip(file: string, entries: readonly TestEntry[]): Pro
     if (entry.link !== undefined) zip.addBuffer(Buffer.from(entry.link), name, { mode: 0o120777 });
     else if (entry.type === 'directory') zip.addEmptyDirectory(name);
     else if (entry.type) zip.addBuffer(Buffer.alloc(0), name, { mode: ZIP_TYPES[entry.type] | 0o644 });
-    else zip.addBuffer(Buffer.from(entry.content ?? ''), name, { mode: 0o100644 });
+    else zip.addBuffer(Buffer.from(entry.content ?? ''), name, { mode: entry.executable ? 0o100755 : 0o100644 });
   }
   zip.end();
   const chunks: Buffer[] = [];
@@ -57,7 +58,7 @@ export async function writeTarGz(file: string, entries: readonly TestEntry[]): P
   for (const entry of entries) {
     if (entry.link !== undefined) pack.entry({ name: entry.name, type: 'symlink', linkname: entry.link });
     else if (entry.type) pack.entry({ name: entry.name, type: entry.type });
-    else pack.entry({ name: entry.name, mode: 0o644 }, entry.content ?? '');
+    else pack.entry({ name: entry.name, mode: entry.executable ? 0o755 : 0o644 }, entry.content ?? '');
   }
   pack.finalize();
   const chunks: Buffer[] = [];

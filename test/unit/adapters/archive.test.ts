@@ -40,13 +40,16 @@ describe('uploaded archives (checkArchive, archiveAsTar)', () => {
       const file = await archive(dir, format, [
         { name: 'app/', type: 'directory' },
         { name: 'app/server.js', content: 'console.log(1)' },
+        { name: 'bin/start', content: '#!/bin/sh\nexec node app/server.js\n', executable: true },
         { name: 'index.html', content: '<h1>hi</h1>' },
         { name: 'current', link: 'app/server.js' },
       ]);
       await checkArchive(file, format, limits);
       const workspaces = createWorkspaces(path.join(dir, 'builds'), path.join(dir, 'caches'));
       const buildDir = await workspaces.unpack(archiveAsTar(file, format, limits), limits.maxBytes);
-      assert.deepEqual(listing(path.join(buildDir, 'app')), ['app', 'app/server.js', 'current', 'index.html']);
+      assert.deepEqual(listing(path.join(buildDir, 'app')), ['app', 'app/server.js', 'bin', 'bin/start', 'current', 'index.html']);
+      assert.equal(fs.statSync(path.join(buildDir, 'app', 'bin', 'start')).mode & 0o111, 0o111, 'a script stays executable');
+      assert.equal(fs.statSync(path.join(buildDir, 'app', 'index.html')).mode & 0o111, 0);
       assert.equal(fs.readFileSync(path.join(buildDir, 'app', 'current'), 'utf8'), 'console.log(1)');
       assert.equal(fs.readlinkSync(path.join(buildDir, 'app', 'current')), 'app/server.js');
     });
