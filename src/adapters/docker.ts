@@ -7,6 +7,7 @@ import type { ContainerEngine, ContainerState } from '../domain/ports.js';
 import { DependencyError, DeployError } from '../domain/errors.js';
 import { ByteLimit } from './byte-limit.js';
 import { buildImage, pullImage } from './docker/build.js';
+import { ensureImage, loadImage, tagImage } from './docker/images.js';
 import { connectNetwork, createPlannedContainer, runAttached } from './docker/containers.js';
 import { messageOf, statusOf } from './docker/errors.js';
 import { watchContainerStarts } from './docker/events.js';
@@ -229,6 +230,18 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
         return inspect();
       });
       return { fromRegistry: (info.RepoDigests ?? []).length > 0, onBuild: info.Config?.OnBuild ?? [] };
+    },
+
+    ensureImage(name, onOutput) {
+      return ensureImage(docker, name, onOutput);
+    },
+
+    loadImage(archive, onOutput) {
+      return loadImage(docker, archive, onOutput);
+    },
+
+    tagImage(image, tag) {
+      return tagImage(docker, image, tag);
     },
 
     async listImages(repository) {

@@ -28,6 +28,8 @@ export function createWorkspaces(root: string, buildCacheRoot: string, maxTreeFi
         // Through a stream of our own: pipeline destroys what it reads from on failure, and the
         // source is the deploy request whose connection must carry the error back to the pusher.
         const input = new PassThrough();
+        // pipe() does not carry errors: an archive refused while it is repacked must fail the unpack.
+        source.on('error', (error: Error) => input.destroy(error));
         source.pipe(input);
         try {
           await pipeline(input, new ByteLimit(maxBytes, () => new ValidationError(`the push is larger than ${Math.round(maxBytes / 1024 / 1024)} MB (PILOT_MAX_PUSH_MB): nothing was deployed`)), tarFs.extract(appDir, { readable: true, writable: true }) as unknown as NodeJS.WritableStream);

@@ -3,6 +3,7 @@ import { registerAppCommands } from './commands/apps.js';
 import { registerCertificateCommands } from './commands/certs.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerCronCommands } from './commands/cron.js';
+import { registerDeployCommand } from './commands/deploy.js';
 import { registerDomainCommands } from './commands/domains.js';
 import { registerGitCommands } from './commands/git.js';
 import { registerLimitCommands } from './commands/limits.js';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerConfigCommands(program);
   registerDomainCommands(program);
   registerCertificateCommands(program);
+  registerDeployCommand(program);
   registerReleaseCommands(program);
   registerProcessCommands(program);
   registerMaintenanceCommands(program);

@@ -137,6 +137,12 @@ export interface ContainerEngine {
   imageExists(name: string): Promise<boolean>;
   /** Where an image a build starts from came from, pulling it first (anonymously) when the host lacks it. */
   imageOrigin(name: string): Promise<ImageOrigin>;
+  /** Makes sure the engine has the image: pulls it when it has not, progress lines to onOutput. */
+  ensureImage(name: string, onOutput: (line: string) => void): Promise<void>;
+  /** Loads a `docker save` tarball; resolves with the name of the image it held (its id when it had no tag). */
+  loadImage(archive: NodeJS.ReadableStream, onOutput: (line: string) => void): Promise<string>;
+  /** Tags the image as `repository:tag` (the release's image name); resolves with its id (`sha256:…`). */
+  tagImage(image: string, tag: string): Promise<string>;
   /** `repository:tag` of the images whose repository matches (`<instance>/<app>`, or `<instance>/*`). */
   listImages(repository: string): Promise<string[]>;
 }
@@ -278,7 +284,10 @@ export interface AppRuntime {
 }
 
 /** The image side of the engine: what builds and keeps the release images. */
-export type ImageEngine = Pick<ContainerEngine, 'buildImage' | 'exposedPort' | 'removeImage' | 'copyFromImage' | 'imageExists' | 'imageOrigin' | 'listImages'>;
+export type ImageEngine = Pick<
+  ContainerEngine,
+  'buildImage' | 'exposedPort' | 'removeImage' | 'copyFromImage' | 'imageExists' | 'imageOrigin' | 'listImages' | 'ensureImage' | 'loadImage' | 'tagImage'
+>;
 
 export interface AttachedProcess {
   /** The process's stdin, for interactive and piped-stdin plans. */
@@ -323,6 +332,8 @@ export interface NewRelease {
   readonly appId: number;
   readonly kind: ReleaseKind;
   readonly gitSha: string | null;
+  /** See Release.source. */
+  readonly source?: string | null;
   readonly config: Readonly<Record<string, string>>;
   /** Which of `config` the image is built with (none when not given). */
   readonly buildKeys?: readonly string[];
@@ -331,6 +342,8 @@ export interface NewRelease {
 }
 
 export interface ReleaseUpdate {
+  /** Where the release comes from (Release.source), once it is known. */
+  readonly source?: string;
   readonly buildpack?: BuildpackName;
   readonly image?: string;
   readonly slot?: Slot;

@@ -20,6 +20,7 @@ export const ReleaseView = Type.Object({
   kind: Type.Enum(['deploy', 'config', 'rollback']),
   status: Type.String(),
   gitSha: Nullable(Type.String()),
+  source: Nullable(Type.String({ description: '`git <sha>`, `archive sha256:<digest>` or `image <name>@<id>`' })),
   buildpack: Nullable(Type.String()),
   image: Nullable(Type.String()),
   configKeys: Type.Array(Type.String()),
@@ -32,6 +33,19 @@ export const ReleaseView = Type.Object({
   log: Type.Optional(Type.String()),
 });
 export type ReleaseView = Static<typeof ReleaseView>;
+
+/** An image to deploy as it is: one the engine has, or can pull. */
+export const ImageDeployBody = Type.Object(
+  {
+    image: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._/:@-]*$',
+      maxLength: 255,
+      description: 'NAME[:TAG] or NAME@sha256:DIGEST, as `docker pull` takes it',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ImageDeployBody = Static<typeof ImageDeployBody>;
 
 export const ReleaseSummary = Type.Object({ version: Type.Integer(), kind: Type.String(), gitSha: Nullable(Type.String()), createdAt: Type.String() });
 export type ReleaseSummary = Static<typeof ReleaseSummary>;

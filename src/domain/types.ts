@@ -30,6 +30,12 @@ export interface Release {
   readonly version: number;
   readonly kind: ReleaseKind;
   readonly gitSha: string | null;
+  /**
+   * What the release was built from: `git <sha>` (a push), `archive sha256:<digest>` (an
+   * upload), `image <name>@<id>` (a prebuilt image); a config change or rollback keeps its image's.
+   */
+  readonly source: string | null;
+  /** Null for a prebuilt image: nothing was built. */
   readonly buildpack: BuildpackName | null;
   readonly image: string | null;
   readonly config: Readonly<Record<string, string>>;

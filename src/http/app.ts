@@ -155,7 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(cliRoutes, { cli: deps.cli });
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
-  await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api });
+  await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api, uploads: { dir: deps.spoolDir, maxBytes: deps.maxPushBytes } });
   return app;
 }
 

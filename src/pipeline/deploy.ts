@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type { AppProcess, AppRuntime, AppStore, ConfigStore, FormationStore, ImageEngine, ReleaseStore, SubmoduleFetcher, VolumeStore, Workspaces } from '../domain/ports.js';
+import type {
+  AppProcess, AppRuntime, AppStore, ConfigStore, FormationStore, ImageEngine, ReleaseStore, ReleaseUpdate, SubmoduleFetcher, VolumeStore, Workspaces,
+} from '../domain/ports.js';
 import type { App, Release, Slot, Volume } from '../domain/types.js';
 import { ConflictError, DeployError } from '../domain/errors.js';
 import { canTransition } from '../domain/release-states.js';
@@ -13,6 +15,7 @@ import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
 import { appUrl } from './routes.js';
 import { fetchSubmodules, pushSubmodules } from './submodules.js';
+import { EMPTY_APP_JSON } from './app-json.js';
 
 /** The part of the configuration a deploy reads. */
 export type DeploySettings = Pick<
@@ -57,6 +60,33 @@ export interface PushRequest {
   readonly submoduleManifest?: string;
 }
 
+/**
+ * What a deploy starts from: a tree to build (a push's `git archive`, an uploaded archive as a
+ * tar), or an image to run as it is. `source` is what the release records (Release.source).
+ */
+export type DeploySource =
+  | {
+      readonly kind: 'tree';
+      readonly tar: NodeJS.ReadableStream;
+      /** What is received, for the first line of the output (`3f2a1c9`, `archive sha256:…`). */
+      readonly description: string;
+      readonly source: string;
+      readonly gitSha: string | null;
+      readonly submoduleManifest?: string;
+    }
+  | {
+      readonly kind: 'image';
+      /** An image the engine has or can pull, or a `docker save` tarball. */
+      readonly image: { readonly name: string } | { readonly archive: NodeJS.ReadableStream };
+      readonly description: string;
+    };
+
+/** A deploy that is not a push (an upload, an image): the same build and rollout, without a branch. */
+export interface SourceDeploy {
+  readonly app: string;
+  readonly source: DeploySource;
+}
+
 /** A volume as processes mount it. */
 type MountedVolume = Pick<Volume, 'path' | 'name'>;
 
@@ -85,6 +115,12 @@ export interface AppChange {
 }
 
 const ZERO_SHA = /^0+$/;
+/** The port of an image that EXPOSEs none (and of an app without a PORT config var), as on Heroku. */
+const DEFAULT_PORT = 5000;
+
+/** What a new release's build or import sets on it. */
+type ReleaseFields = Required<Pick<ReleaseUpdate, 'image' | 'port' | 'healthChecks' | 'processes' | 'formation' | 'releaseCommand' | 'scripts' | 'cron'>> &
+  Pick<ReleaseUpdate, 'buildpack'>;
 
 /**
  * The deploy story: receive → detect → build → start → check → switch → retire.
@@ -114,34 +150,43 @@ export class Deployer {
   }
 
   /** Deploys a push; every line for the pusher goes to `write`. Resolves whether it went live. */
-  async deployPush(push: PushRequest, write: (line: string) => void): Promise<boolean> {
-    this.running += 1;
-    try {
-      return await this.deployPushNow(push, write);
-    } finally {
-      this.running -= 1;
-      if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
-    }
-  }
-
-  private async deployPushNow(push: PushRequest, write: (line: string) => void): Promise<boolean> {
-    const output = new DeployOutput(write);
-    const app = this.deps.apps.findByName(push.app);
-    if (!app) {
-      output.error(`no app named "${push.app}"`);
-      return false;
-    }
-    if (this.appLocks.isBusy(app.name)) output.step(`Waiting for the deploy in progress on ${app.name} to finish`);
-    return this.appLocks.run(app.name, async () => {
+  deployPush(push: PushRequest, write: (line: string) => void): Promise<boolean> {
+    const source: DeploySource = {
+      kind: 'tree', tar: push.source, description: push.newSha.slice(0, 7), source: `git ${push.newSha}`, gitSha: push.newSha,
+      ...(push.submoduleManifest === undefined ? {} : { submoduleManifest: push.submoduleManifest }),
+    };
+    return this.deployUnderLock(push.app, write, async (app, output) => {
       const head = await this.settledHead(app.name, push.branch);
       if (head !== (ZERO_SHA.test(push.oldSha) ? '' : push.oldSha)) {
         output.error(`${push.branch} moved while you waited; pull and push again`);
         return false;
       }
-      const live = await this.deployLocked(app, push, write);
+      const live = await this.deployLocked(app, source, write);
       if (live) this.landing.set(`${app.name}/${push.branch}`, { from: head, to: push.newSha });
       return live;
     });
+  }
+
+  /** Deploys an upload or an image exactly as a push, streaming the same output. Resolves whether it went live. */
+  deploySource(request: SourceDeploy, write: (line: string) => void): Promise<boolean> {
+    return this.deployUnderLock(request.app, write, (app) => this.deployLocked(app, request.source, write));
+  }
+
+  private async deployUnderLock(appName: string, write: (line: string) => void, deploy: (app: App, output: DeployOutput) => Promise<boolean>): Promise<boolean> {
+    this.running += 1;
+    try {
+      const output = new DeployOutput(write);
+      const app = this.deps.apps.findByName(appName);
+      if (!app) {
+        output.error(`no app named "${appName}"`);
+        return false;
+      }
+      if (this.appLocks.isBusy(app.name)) output.step(`Waiting for the deploy in progress on ${app.name} to finish`);
+      return await this.appLocks.run(app.name, () => deploy(app, output));
+    } finally {
+      this.running -= 1;
+      if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
   }
 
   /** The branch head once the previous deploy's ref update landed (or, if git never wrote it, gave up on it). */
@@ -204,7 +249,9 @@ export class Deployer {
       );
     }
     // The image is from's: so are the build vars it was built with.
-    const release = this.deps.releases.create({ appId: app.id, kind: request.kind, gitSha: from.gitSha, config: request.config, buildKeys: from.buildKeys, description: request.description });
+    const release = this.deps.releases.create({
+      appId: app.id, kind: request.kind, gitSha: from.gitSha, source: from.source, config: request.config, buildKeys: from.buildKeys, description: request.description,
+    });
     const changes = {
       buildpack: from.buildpack ?? undefined,
       image: from.image,
@@ -239,71 +286,115 @@ export class Deployer {
     return this.appLocks.isBusy(app);
   }
 
-  private async deployLocked(app: App, push: PushRequest, write: (line: string) => void): Promise<boolean> {
+  private async deployLocked(app: App, source: DeploySource, write: (line: string) => void): Promise<boolean> {
     const { releases } = this.deps;
     const config = this.deps.configVars.get(app.id);
-    const buildKeys = this.deps.configVars.buildKeys(app.id);
-    const release = releases.create({ appId: app.id, kind: 'deploy', gitSha: push.newSha, config, buildKeys, description: `Deploy ${push.newSha.slice(0, 7)}` });
+    const buildKeys = source.kind === 'tree' ? this.deps.configVars.buildKeys(app.id) : [];
+    const release = releases.create({
+      appId: app.id, kind: 'deploy', gitSha: source.kind === 'tree' ? source.gitSha : null, source: source.kind === 'tree' ? source.source : null, config, buildKeys,
+      description: `Deploy ${source.description}`,
+    });
     let buildDir: string | undefined;
     try {
       return await this.attempt(app, release, write, async (logged) => {
-        logged.step(`Receiving ${push.newSha.slice(0, 7)} for ${app.name}`);
-        const submodules = pushSubmodules(push.submoduleManifest);
-        buildDir = await this.deps.workspaces.unpack(push.source, this.deps.settings.maxPushBytes);
-        await fetchSubmodules(this.deps.submodules, buildDir, submodules, this.deps.settings.maxPushBytes, logged);
-        const plan = await this.detect(app, buildDir);
-        logged.step(`Detected ${plan.description}${app.buildDir ? ` in ${app.buildDir}/` : ''}`);
-        for (const note of plan.notes) logged.detail(note);
-        if (plan.cron.length > 0) {
-          logged.step(`app.json cron: ${plan.cron.length} entr${plan.cron.length === 1 ? 'y' : 'ies'} (UTC), scheduled once this release is live`);
-          for (const entry of plan.cron) logged.detail(`${entry.schedule}  ${entry.command}${entry.maintenance ? '  (maintenance: not run)' : ''}`);
-        }
+        logged.step(`Receiving ${source.description} for ${app.name}`);
         const image = `${this.deps.settings.instance}/${app.name}:v${release.version}`;
-        if (this.builds.full) {
-          logged.step(`Waiting for a build slot: ${this.builds.limit} build(s) of other apps running (PILOT_BUILD_CONCURRENCY)`);
+        let built: ReleaseFields;
+        if (source.kind === 'tree') {
+          buildDir = await this.deps.workspaces.unpack(source.tar, this.deps.settings.maxPushBytes);
+          built = await this.buildTree(app, source, buildDir, { image, config, buildKeys }, logged);
+        } else {
+          built = await this.importImage(release.id, source, { image, config }, logged);
         }
-        await this.builds.run(() =>
-          buildReleaseImage(
-            this.deps,
-            {
-              app: app.name,
-              buildDir: buildDir as string,
-              plan,
-              tag: image,
-              timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
-              limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes },
-              buildVars: Object.fromEntries(buildKeys.map((key) => [key, config[key] ?? ''])),
-              maxCacheBytes: this.deps.settings.maxPushBytes,
-              imagePolicy: {
-                instance: this.deps.settings.instance,
-                app: app.name,
-                baseImages: [this.deps.settings.nodeImage, this.deps.settings.staticImage],
-                allowed: this.deps.settings.buildAllowedImages,
-              },
-            },
-            logged,
-          ),
-        );
-        const port = plan.port ?? (await this.deps.images.exposedPort(image)) ?? 5000;
-        const built = {
-          buildpack: plan.buildpack,
-          image,
-          port,
-          healthChecks: plan.healthChecks,
-          processes: plan.processes,
-          formation: plan.formation,
-          releaseCommand: plan.releaseCommand,
-          scripts: plan.scripts,
-          cron: plan.cron,
-        };
         releases.update(release.id, built);
         // A deploy keeps the app's config: it changes nothing until it is live (see changeApp).
         await this.rollOut(app, { ...release, ...built }, this.deps.volumes.list(app.id), logged, () => undefined);
-        logged.result(this.liveResult(app.name, plan.processes));
+        logged.result(this.liveResult(app.name, built.processes));
       });
     } finally {
       if (buildDir) await this.deps.workspaces.remove(buildDir);
     }
+  }
+
+  /** Builds the unpacked tree into `image`: submodules, detection, the buildpack's Dockerfile, the build. */
+  private async buildTree(
+    app: App,
+    source: DeploySource & { kind: 'tree' },
+    buildDir: string,
+    target: { image: string; config: Readonly<Record<string, string>>; buildKeys: readonly string[] },
+    logged: DeployOutput,
+  ): Promise<ReleaseFields> {
+    const { image, config, buildKeys } = target;
+    const submodules = pushSubmodules(source.submoduleManifest);
+    await fetchSubmodules(this.deps.submodules, buildDir, submodules, this.deps.settings.maxPushBytes, logged);
+    const plan = await this.detect(app, buildDir);
+    logged.step(`Detected ${plan.description}${app.buildDir ? ` in ${app.buildDir}/` : ''}`);
+    for (const note of plan.notes) logged.detail(note);
+    if (plan.cron.length > 0) {
+      logged.step(`app.json cron: ${plan.cron.length} entr${plan.cron.length === 1 ? 'y' : 'ies'} (UTC), scheduled once this release is live`);
+      for (const entry of plan.cron) logged.detail(`${entry.schedule}  ${entry.command}${entry.maintenance ? '  (maintenance: not run)' : ''}`);
+    }
+    if (this.builds.full) {
+      logged.step(`Waiting for a build slot: ${this.builds.limit} build(s) of other apps running (PILOT_BUILD_CONCURRENCY)`);
+    }
+    await this.builds.run(() =>
+      buildReleaseImage(
+        this.deps,
+        {
+          app: app.name,
+          buildDir,
+          plan,
+          tag: image,
+          timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
+          limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes },
+          buildVars: Object.fromEntries(buildKeys.map((key) => [key, config[key] ?? ''])),
+          maxCacheBytes: this.deps.settings.maxPushBytes,
+          imagePolicy: {
+            instance: this.deps.settings.instance,
+            app: app.name,
+            baseImages: [this.deps.settings.nodeImage, this.deps.settings.staticImage],
+            allowed: this.deps.settings.buildAllowedImages,
+          },
+        },
+        logged,
+      ),
+    );
+    const port = plan.port ?? (await this.deps.images.exposedPort(image)) ?? DEFAULT_PORT;
+    return {
+      buildpack: plan.buildpack,
+      image,
+      port,
+      healthChecks: plan.healthChecks,
+      processes: plan.processes,
+      formation: plan.formation,
+      releaseCommand: plan.releaseCommand,
+      scripts: plan.scripts,
+      cron: plan.cron,
+    };
+  }
+
+  /**
+   * A prebuilt image as the release's: pulled or loaded, tagged as a built release's image (so
+   * pruning and rollback treat it alike), run with its own command on its EXPOSEd port (else
+   * the app's PORT config var), as the Dockerfile buildpack runs a Dockerfile's.
+   */
+  private async importImage(
+    releaseId: number,
+    source: DeploySource & { kind: 'image' },
+    target: { image: string; config: Readonly<Record<string, string>> },
+    logged: DeployOutput,
+  ): Promise<ReleaseFields> {
+    const { images } = this.deps;
+    const name = 'name' in source.image
+      ? (await images.ensureImage(source.image.name, (line) => logged.detail(line)), source.image.name)
+      : await images.loadImage(source.image.archive, (line) => logged.detail(line));
+    const id = await images.tagImage(name, target.image);
+    this.deps.releases.update(releaseId, { source: `image ${name}@${id}` });
+    logged.step(`Running image ${name} (${id.slice(0, 19)}) as ${target.image}`);
+    const configuredPort = Number.parseInt(target.config.PORT ?? '', 10);
+    const port = (await images.exposedPort(target.image)) ?? (configuredPort > 0 && configuredPort < 65536 ? configuredPort : DEFAULT_PORT);
+    const { healthchecks, formation, scripts, cron } = EMPTY_APP_JSON;
+    return { image: target.image, port, healthChecks: healthchecks, processes: { web: null }, formation, releaseCommand: null, scripts, cron };
   }
 
   /**

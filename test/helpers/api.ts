@@ -108,5 +108,5 @@ export async function buildTestApp(
   });
   /** A deploy token of `appName`, as `pilot tokens:create --app` makes it. */
   const deployToken = (appName: string): string => tokens.create({ name: `ci-${appName}`, app: appName }).token;
-  return { app, tokens, tokenStore, sessions, deployToken, reached, ...stores };
+  return { app, tokens, tokenStore, sessions, deployToken, reached, spoolDir, ...stores };
 }

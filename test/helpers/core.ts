@@ -46,6 +46,21 @@ export class FakeImages implements ImageEngine {
   async listImages(): Promise<string[]> {
     return [];
   }
+  /** Images the engine "has": ensureImage of any other name fails as a pull with no registry would. */
+  readonly local = new Set<string>(['example/prebuilt:1']);
+  /** Tags made, `image → tag`. */
+  readonly tagged: [string, string][] = [];
+  async ensureImage(name: string): Promise<void> {
+    if (!this.local.has(name)) throw new Error(`the engine has no image ${name} and cannot pull it: no registry`);
+  }
+  async loadImage(archive: NodeJS.ReadableStream): Promise<string> {
+    for await (const chunk of archive) void chunk;
+    return 'example/loaded:2';
+  }
+  async tagImage(image: string, tag: string): Promise<string> {
+    this.tagged.push([image, tag]);
+    return 'sha256:' + 'ab'.repeat(32);
+  }
 }
 
 /** A pushed tree of one Dockerfile app, without a disk: what detection and the build read. */

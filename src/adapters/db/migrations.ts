@@ -171,6 +171,14 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 15,
+    name: "each release's source: a git commit, an uploaded archive's digest or an image",
+    sql: `
+      ALTER TABLE releases ADD COLUMN source TEXT;
+      UPDATE releases SET source = 'git ' || git_sha WHERE git_sha IS NOT NULL;
+    `,
+  },
+  {
     version: 16,
     name: 'maintenance mode per app',
     sql: `

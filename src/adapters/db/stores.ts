@@ -27,6 +27,7 @@ interface ReleaseRow {
   version: number;
   kind: ReleaseKind;
   git_sha: string | null;
+  source: string | null;
   buildpack: BuildpackName | null;
   image: string | null;
   config_json: string;
@@ -51,11 +52,12 @@ interface ReleaseRow {
 export const MAX_RELEASE_LOG_CHARS = 1024 * 1024;
 const LOG_TRUNCATED = '\n[log truncated: a release keeps its first 1 MiB]\n';
 
-const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, buildpack, image, config_json, build_keys_json, status, slot,
+const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, source, buildpack, image, config_json, build_keys_json, status, slot,
   container_id, port, health_checks_json, processes_json, formation_json, release_command, scripts_json, cron_json, failure_reason, description, created_at, updated_at`;
 
 /** Columns a ReleaseUpdate may set, mapped to their SQL names. */
 const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
+  source: 'source',
   buildpack: 'buildpack',
   image: 'image',
   slot: 'slot',
@@ -91,6 +93,7 @@ function toRelease(row: ReleaseRow): Release {
     version: row.version,
     kind: row.kind,
     gitSha: row.git_sha,
+    source: row.source,
     buildpack: row.buildpack,
     image: row.image,
     config: JSON.parse(row.config_json) as Record<string, string>,
@@ -186,8 +189,8 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
       // The version is computed inside the insert so two releases never share a number.
       const row = db
         .prepare(
-          `INSERT INTO releases (app_id, version, kind, git_sha, config_json, build_keys_json, description, status)
-           VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?), ?, ?, ?, ?, ?, 'building')
+          `INSERT INTO releases (app_id, version, kind, git_sha, source, config_json, build_keys_json, description, status)
+           VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?), ?, ?, ?, ?, ?, ?, 'building')
            RETURNING ${RELEASE_COLUMNS}`,
         )
         .get(
@@ -195,6 +198,7 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
           release.appId,
           release.kind,
           release.gitSha,
+          release.source ?? null,
           JSON.stringify(release.config),
           JSON.stringify([...(release.buildKeys ?? [])].sort()),
           release.description ?? null,

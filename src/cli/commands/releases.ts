@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { appPath } from '../client.js';
 import { appOf, appOption, context } from '../context.js';
 import type { ReleaseView } from '../views.js';
+import { shortSource } from './deploy.js';
 
 /** `pilot releases`, `releases:info`, `rollback`. */
 export function registerReleaseCommands(program: Command): void {
@@ -19,11 +20,11 @@ export function registerReleaseCommands(program: Command): void {
             version: `v${release.version}`,
             description: release.description ?? release.kind,
             status: release.status,
-            commit: release.gitSha?.slice(0, 7),
+            source: shortSource(release.source),
             created: release.createdAt,
             reason: release.failureReason,
           })),
-          ['version', 'description', 'status', 'commit', 'created', 'reason'],
+          ['version', 'description', 'status', 'source', 'created', 'reason'],
         ),
       );
     });
@@ -41,7 +42,7 @@ export function registerReleaseCommands(program: Command): void {
         [
           out.bold(`=== v${release.version} (${release.kind}, ${release.status})`),
           ...(release.description ? [`Change:   ${release.description}`] : []),
-          `Commit:   ${release.gitSha ?? '-'}`,
+          `Source:   ${release.source ?? '-'}`,
           `Image:    ${release.image ?? '-'}`,
           `Config:   ${release.configKeys.join(', ') || '-'}`,
           `Build:    ${release.buildKeys.join(', ') || '-'}`,

@@ -70,6 +70,7 @@ export function releaseView(release: Release): ReleaseView {
     kind: release.kind,
     status: release.status,
     gitSha: release.gitSha,
+    source: release.source,
     buildpack: release.buildpack,
     image: release.image,
     configKeys: Object.keys(release.config).sort(),

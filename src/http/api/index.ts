@@ -7,12 +7,13 @@ import { runtimeRoutes } from './runtime.js';
 import { tokenRoutes } from './tokens.js';
 import { storageRoutes } from './storage.js';
 import { cronRoutes } from './cron.js';
+import { deployRoutes, type UploadSettings } from './deploys.js';
 
 /**
  * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
  * declares `config.access` (auth.ts); the OpenAPI document needs none.
  */
-export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
+export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps; uploads: UploadSettings }> = async (app, { deps, uploads }) => {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
@@ -23,5 +24,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { de
     await api.register(tokenRoutes, { deps });
     await api.register(storageRoutes, { deps });
     await api.register(cronRoutes, { deps });
+    await api.register(deployRoutes, { deps, uploads });
   });
 };

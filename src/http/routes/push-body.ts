@@ -18,7 +18,7 @@ export async function spoolPush(request: IncomingMessage, maxBytes: number, spoo
   const dir = await fs.promises.mkdtemp(path.join(spoolDir, 'push-'));
   const file = path.join(dir, 'pack');
   try {
-    await spool(request, file, maxBytes);
+    await spoolToFile(request, file, maxBytes);
   } catch (error) {
     await fs.promises.rm(dir, { recursive: true, force: true });
     throw error;
@@ -36,11 +36,11 @@ export async function spoolPush(request: IncomingMessage, maxBytes: number, spoo
 }
 
 /**
- * Copies the request to the file until it ends or passes maxBytes. Not stream.pipeline: it
+ * Copies the request to the file until it ends or passes maxBytes (then PushTooLarge). Not stream.pipeline: it
  * would destroy the request, and with it the connection the refusal must go back on; past
  * the limit the rest is read and dropped instead.
  */
-function spool(request: IncomingMessage, file: string, maxBytes: number): Promise<void> {
+export function spoolToFile(request: IncomingMessage, file: string, maxBytes: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const limit = new ByteLimit(maxBytes, () => new PushTooLarge(`the push is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`));
     const out = fs.createWriteStream(file);

@@ -38,6 +38,12 @@ describe('database', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('lists its migrations in increasing version order (each is applied once, in that order)', () => {
+    const versions = MIGRATIONS.map((migration) => migration.version);
+    assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
+    assert.equal(new Set(versions).size, versions.length);
+  });
+
   it('numbers releases per app without gaps', () => {
     const { apps, releases } = fresh();
     const a = apps.create('a');

@@ -61,7 +61,9 @@ const OWN_APP = [
   '/api/v1/apps/:app', '/api/v1/apps/:app/deploy', '/api/v1/apps/:app/releases', '/api/v1/apps/:app/releases/:version',
   '/api/v1/apps/:app/ps', '/api/v1/apps/:app/logs', '/api/v1/apps/:app/logs/stream', '/api/v1/apps/:app/cron', '/api/v1/apps/:app/cron/runs',
   '/api/v1/apps/:app/certs',
-].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]).concat(['GET /:repo/info/refs', 'HEAD /:repo/info/refs', 'POST /:repo/git-upload-pack', 'POST /:repo/git-receive-pack']);
+].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]).concat([
+  'POST /api/v1/apps/:app/deploys', 'POST /api/v1/apps/:app/deploys/image', 'POST /api/v1/apps/:app/deploys/image-archive',
+  'GET /:repo/info/refs', 'HEAD /:repo/info/refs', 'POST /:repo/git-upload-pack', 'POST /:repo/git-receive-pack']);
 
 describe('access to every route of the control plane (buildApp with fakes)', () => {
   it('finds every route, HTTP and WebSocket', async (t) => {

@@ -40,6 +40,11 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ buildDir: '' }, /^body\.buildDir must NOT have fewer than 1 characters/],
     [{}, /^body needs the field "buildDir"$/],
   ],
+  'POST /api/v1/apps/a/deploys/image': [
+    [{}, /^body needs the field "image"$/],
+    [{ image: '-x' }, /^body\.image must match .*, got the string "-x"$/],
+    [{ image: 'shop:1', pull: true }, /^body has an unknown field "pull"$/],
+  ],
   'POST /api/v1/apps/a/domains': [
     [{ domain: ['www.example.com'] }, /^body\.domain must be string, got an array$/],
     [{ domain: 7 }, /^body\.domain must be string, got the number 7$/],

@@ -91,7 +91,7 @@ describe('processQuantities', () => {
 
 function release(version: number, status: ReleaseStatus, image: string | null): Release {
   return {
-    id: version, appId: 1, version, kind: 'deploy', gitSha: null, buildpack: 'node', image, config: {}, buildKeys: [], status,
+    id: version, appId: 1, version, kind: 'deploy', gitSha: null, source: null, buildpack: 'node', image, config: {}, buildKeys: [], status,
     slot: null, containerId: null, port: 5000, healthChecks: [{ path: '/' }], processes: { web: null }, formation: {}, releaseCommand: null,
     scripts: NO_DEPLOY_SCRIPTS, cron: [],
     failureReason: null, description: null, createdAt: '', updatedAt: '',
