@@ -41,6 +41,8 @@ export interface Config {
   /** CPU cap of each build: a build never takes the cores running apps serve from. */
   readonly buildCpus: number;
   readonly buildMemoryBytes: number;
+  /** Most processes and threads a build's steps may run at once (a fork bomb stops there). */
+  readonly buildPids: number;
   /**
    * PILOT_BUILD_ALLOWED_IMAGES: images on this host, beyond the base images, that an app's
    * Dockerfile may build from (names, or prefixes ending in `*`).
@@ -130,6 +132,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     appMemoryBytes: read.memory('PILOT_APP_MEMORY', '512m'),
     appCpus: read.cpus('PILOT_APP_CPUS', 1),
     appPids: read.positiveInteger('PILOT_APP_PIDS', 512),
+    buildPids: read.positiveInteger('PILOT_BUILD_PIDS', 4096),
     cronAllowSeconds: read.flag('PILOT_CRON_ALLOW_SECONDS', false),
     submoduleCaFile: read.optional('PILOT_SUBMODULE_CA_FILE'),
   };

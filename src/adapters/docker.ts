@@ -15,6 +15,8 @@ import { demuxedText, streamLogs } from './docker/logs.js';
 
 /** The ContainerEngine port on top of dockerode (DOCKER_HOST is read by dockerode itself). */
 export function createDockerEngine(docker: Docker = new Docker()): ContainerEngine & { docker: Docker } {
+  /** The engine's cgroup driver, asked once: builds are capped in pids under cgroupfs (docker/build-cgroup.ts). */
+  let cgroupDriver: Promise<string> | undefined;
   return {
     docker,
 
@@ -28,8 +30,9 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
       }
     },
 
-    buildImage(request, onOutput) {
-      return buildImage(docker, request, onOutput);
+    async buildImage(request, onOutput) {
+      cgroupDriver ??= docker.info().then((info: { CgroupDriver?: string }) => info.CgroupDriver ?? 'unknown', () => 'unknown');
+      return buildImage(docker, request, await cgroupDriver, onOutput);
     },
 
     async exposedPort(image) {

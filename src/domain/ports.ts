@@ -15,8 +15,8 @@ export interface BuildRequest {
    */
   readonly tag: string;
   readonly timeoutSeconds: number;
-  /** Caps of the build's RUN steps (PILOT_BUILD_CPUS, PILOT_BUILD_MEMORY), so running apps keep their share. */
-  readonly limits: { readonly cpus: number; readonly memoryBytes: number };
+  /** Caps of the build's RUN steps (PILOT_BUILD_CPUS, PILOT_BUILD_MEMORY, PILOT_BUILD_PIDS), so running apps keep their share. */
+  readonly limits: { readonly cpus: number; readonly memoryBytes: number; readonly pids: number };
   /** `--build-arg`s: only ARGs the Dockerfile declares (the classic builder warns of the others). */
   readonly buildArgs: Readonly<Record<string, string>>;
 }

@@ -22,7 +22,7 @@ export type DeploySettings = Pick<
   Config,
   | 'instance' | 'domain' | 'tls' | 'httpPort' | 'httpsPort' | 'nodeImage' | 'staticImage'
   | 'healthTimeoutSeconds' | 'drainSeconds' | 'stopTimeoutSeconds' | 'buildTimeoutSeconds'
-  | 'buildConcurrency' | 'buildCpus' | 'buildMemoryBytes' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
+  | 'buildConcurrency' | 'buildCpus' | 'buildMemoryBytes' | 'buildPids' | 'keepReleases' | 'maxPushBytes' | 'appMemoryBytes' | 'appCpus'
   | 'cronAllowSeconds' | 'buildAllowedImages' | 'appPids'
 >;
 
@@ -346,7 +346,7 @@ export class Deployer {
           plan,
           tag: image,
           timeoutSeconds: this.deps.settings.buildTimeoutSeconds,
-          limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes },
+          limits: { cpus: this.deps.settings.buildCpus, memoryBytes: this.deps.settings.buildMemoryBytes, pids: this.deps.settings.buildPids },
           buildVars: Object.fromEntries(buildKeys.map((key) => [key, config[key] ?? ''])),
           maxCacheBytes: this.deps.settings.maxPushBytes,
           imagePolicy: {

@@ -30,7 +30,7 @@ describe('security: apps are kept apart, and HTTPS needs no Pilot process', { sk
   const hostOnlyImage = `${hostOnlyRepository}:1`;
 
   before(async () => {
-    pilot = await startTestPilot({ PILOT_APP_PIDS: '300', PILOT_BUILD_MEMORY: '300m', PILOT_BUILD_CPUS: '0.5' });
+    pilot = await startTestPilot({ PILOT_APP_PIDS: '300', PILOT_BUILD_MEMORY: '300m', PILOT_BUILD_CPUS: '0.5', PILOT_BUILD_PIDS: '100' });
     instance = pilot.server.config.instance;
     for (const name of ['victim', 'attacker']) {
       const client = new GitClient(tempDir(name));
@@ -114,6 +114,18 @@ describe('security: apps are kept apart, and HTTPS needs no Pilot process', { sk
     assert.notEqual(pushed.code, 0);
     assert.match(pushed.stderr, /limit: 314572800/, `300m of memory:\n${pushed.stderr}`);
     assert.match(pushed.stderr, /limit: 50000( 100000)?\b/, 'half a CPU: 50 ms of every 100 ms');
+  });
+
+  it("caps a build's processes (PILOT_BUILD_PIDS): a fork bomb in a Dockerfile stops there, and the host is untouched", async () => {
+    const client = new GitClient(tempDir('forker'));
+    await client.init();
+    // 300 background processes against a cap of 100: forks fail inside the build, not on the host.
+    await client.commit({ Dockerfile: `FROM ${localImages().staticImage}\nRUN for i in $(seq 1 300); do sleep 5 & done; wait; echo forked-them-all\n` });
+    const pushed = await pilot.push(client, 'forker');
+    assert.notEqual(pushed.code, 0, 'the build fails');
+    assert.match(pushed.stderr, /can't fork|Resource temporarily unavailable|fork failed/i, pushed.stderr);
+    assert.doesNotMatch(pushed.stderr, /not capped in processes/);
+    assert.match((await pilot.get('victim')).body, /victim says/, 'other apps serve on');
   });
 
   it('keeps every app on its own network: another app answers only through Caddy, until the two are linked', async () => {

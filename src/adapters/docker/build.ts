@@ -4,6 +4,8 @@ import type { BuildRequest, BuildResult } from '../../domain/ports.js';
 import { DeployError } from '../../domain/errors.js';
 import { BuildProgress } from '../build-progress.js';
 import { messageOf } from './errors.js';
+import { createBuildCgroup } from './build-cgroup.js';
+import { randomBytes } from 'node:crypto';
 
 interface BuildEvent {
   stream?: string;
@@ -77,7 +79,7 @@ const CPU_PERIOD_MICROSECONDS = 100_000;
  * The classic builder's caps for every RUN container: a CPU quota, half the default CPU
  * weight (a busy app wins a contended core over a build) and memory without extra swap.
  */
-export function buildLimitOptions(limits: BuildRequest['limits']): { cpuperiod: number; cpuquota: number; cpushares: number; memory: number; memswap: number } {
+export function buildLimitOptions(limits: Pick<BuildRequest['limits'], 'cpus' | 'memoryBytes'>): { cpuperiod: number; cpuquota: number; cpushares: number; memory: number; memswap: number } {
   return {
     cpuperiod: CPU_PERIOD_MICROSECONDS,
     cpuquota: Math.round(limits.cpus * CPU_PERIOD_MICROSECONDS),
@@ -103,7 +105,18 @@ export async function pullImage(docker: Docker, name: string): Promise<void> {
   if (failure) throw new DeployError('PILOT_BUILD_FAILED', `build failed: the image ${name} is not on this host and could not be pulled: ${failure.trim()}`);
 }
 
-export async function buildImage(docker: Docker, request: BuildRequest, onOutput: (line: string) => void): Promise<BuildResult> {
+export async function buildImage(docker: Docker, request: BuildRequest, cgroupDriver: string, onOutput: (line: string) => void): Promise<BuildResult> {
+  const cgroup = createBuildCgroup(`pilot-build-${request.tag.replace(/[^A-Za-z0-9]+/g, '-')}-${randomBytes(3).toString('hex')}`, request.limits.pids, cgroupDriver);
+  if (cgroup.unavailable) onOutput(`(this build is not capped in processes: ${cgroup.unavailable})\n`);
+  try {
+    return await buildCapped(docker, request, cgroup.parent, onOutput);
+  } finally {
+    // The steps' containers are gone by now (forcerm): so can their cgroup be.
+    cgroup.remove();
+  }
+}
+
+async function buildCapped(docker: Docker, request: BuildRequest, cgroupParent: string | undefined, onOutput: (line: string) => void): Promise<BuildResult> {
   // tar-fs returns a streamx stream; dockerode only pipes it, which streamx supports.
   const context = tarFs.pack(request.contextDir) as unknown as NodeJS.ReadableStream;
   const stream = await docker.buildImage(context, {
@@ -112,6 +125,7 @@ export async function buildImage(docker: Docker, request: BuildRequest, onOutput
     rm: true,
     forcerm: true,
     ...buildLimitOptions(request.limits),
+    ...(cgroupParent ? { cgroupparent: cgroupParent } : {}),
     buildargs: { ...request.buildArgs },
   });
   let failure: string | undefined;

@@ -41,7 +41,7 @@ const plan = (extra: Partial<BuildPlan> = {}): BuildPlan => ({
   formation: {}, releaseCommand: null, scripts: NO_DEPLOY_SCRIPTS, cron: [], ...extra,
 });
 const input = (buildPlan: BuildPlan) => ({
-  app: 'shop', buildDir: '/b', plan: buildPlan, tag: 'pi/shop:v3', timeoutSeconds: 60, buildVars: { TOKEN: 'secret-value' }, limits: { cpus: 1, memoryBytes: 1024 ** 3 },
+  app: 'shop', buildDir: '/b', plan: buildPlan, tag: 'pi/shop:v3', timeoutSeconds: 60, buildVars: { TOKEN: 'secret-value' }, limits: { cpus: 1, memoryBytes: 1024 ** 3, pids: 4096 },
   maxCacheBytes: 500, imagePolicy: { instance: 'pi', app: 'shop', baseImages: [], allowed: [] },
 });
 

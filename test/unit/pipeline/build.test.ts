@@ -39,7 +39,7 @@ async function build(options: { files: Record<string, string>; buildVars: Record
   const renderer = createTemplateRenderer();
   const deps: BuildDeps = { images: engine, workspaces, renderDockerfile: renderer.renderDockerfile, buildpackDir: renderer.buildpackDir };
   const plan = detectBuildpack({ files: new Set(files.keys()), contents: files }, settings);
-  const input = { app: 'shop', buildDir: '/tmp/build-x', plan, tag: 'pt/shop:v3', timeoutSeconds: 60, buildVars: options.buildVars, limits: { cpus: 1, memoryBytes: 1024 ** 3 }, maxCacheBytes: 1024 ** 2,
+  const input = { app: 'shop', buildDir: '/tmp/build-x', plan, tag: 'pt/shop:v3', timeoutSeconds: 60, buildVars: options.buildVars, limits: { cpus: 1, memoryBytes: 1024 ** 3, pids: 4096 }, maxCacheBytes: 1024 ** 2,
     imagePolicy: { instance: 'pt', app: 'shop', baseImages: [settings.nodeImage, settings.staticImage], allowed: [] } };
   const result = buildReleaseImage(deps, input, new DeployOutput((line) => lines.push(line)));
   return { result, requests, written, lines };
