@@ -167,7 +167,7 @@ export async function composePilot(config: Config, logger: Logger) {
       domains,
       deployer,
       routes,
-      processes: new ProcessControl({ releases, formation, volumes, runtime, rollout, deployer, routes, settings: config }),
+      processes: new ProcessControl({ apps, releases, formation, volumes, runtime, rollout, deployer, routes, settings: config }),
       logs: new LogService({ releases, runtime }),
       storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, configVars, deployer, defaults: config }),

@@ -130,6 +130,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   });
   app.addHook('onRequest', app.rateLimit());
+  // Until Pilot has reconciled what runs with what it recorded (at start), nothing may change
+  // what runs: the clean-up would take a change's new processes for leftovers.
+  app.addHook('onRequest', async (request, reply) => {
+    if (deps.checks.started() || !changesWhatRuns(request)) return;
+    await reply.status(503).header('retry-after', '2').send({ error: 'PILOT_STARTING', message: 'Pilot is starting: try again in a moment' });
+  });
   // Nobody sends a body without a valid token, on any route (API, git, unknown): refused
   // before any of it is read, so a client trickling a body holds nothing open.
   app.addHook('onRequest', async (request) => {
@@ -157,6 +163,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api, uploads: { dir: deps.spoolDir, maxBytes: deps.maxPushBytes } });
   return app;
+}
+
+/** Every request but a read: a POST, PATCH, PUT or DELETE, and `pilot run` (a WebSocket GET that starts a container). */
+function changesWhatRuns(request: FastifyRequest): boolean {
+  return !['GET', 'HEAD', 'OPTIONS'].includes(request.method) || request.url.split('?')[0]?.endsWith('/run') === true;
 }
 
 function carriesBody(request: IncomingMessage): boolean {

@@ -182,7 +182,7 @@ export class Deployer {
         return false;
       }
       if (this.appLocks.isBusy(app.name)) output.step(`Waiting for the deploy in progress on ${app.name} to finish`);
-      return await this.appLocks.run(app.name, () => deploy(app, output));
+      return await this.appLocks.run(app.name, () => deploy(this.deps.apps.findByName(app.name) ?? app, output));
     } finally {
       this.running -= 1;
       if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -219,8 +219,10 @@ export class Deployer {
    * (no live release, or only build flags changed) it is written at once. A release that does
    * not go live throws with its reason and changes nothing.
    */
-  async changeApp(app: App, decide: (live: Release | undefined) => AppChange, write: (line: string) => void = () => undefined): Promise<Release | null> {
-    return this.appLocks.run(app.name, async () => {
+  async changeApp(requested: App, decide: (live: Release | undefined) => AppChange, write: (line: string) => void = () => undefined): Promise<Release | null> {
+    return this.appLocks.run(requested.name, async () => {
+      // As it is now: a change queued behind this one may have written its limits or links.
+      const app = this.deps.apps.findByName(requested.name) ?? requested;
       const live = this.deps.releases.live(app.id);
       const change = decide(live);
       if (!change.release) {

@@ -68,11 +68,22 @@ export function planRestart(app: App, live: RunnableRelease, runtime: ReleaseRun
 
 /**
  * The live release at new quantities, in its slot: the missing processes start, those past a
- * type's new quantity retire, the others serve on untouched.
+ * type's new quantity retire, the others serve on untouched. One still draining from an
+ * earlier scale-down is not reused: the rollout waits for its retirement and starts it anew.
  */
-export function planScale(app: App, live: RunnableRelease, runtime: ReleaseRuntime, quantities: Readonly<Record<string, number>>, existing: readonly AppProcess[]): RolloutPlan {
+export function planScale(
+  app: App,
+  live: RunnableRelease,
+  runtime: ReleaseRuntime,
+  quantities: Readonly<Record<string, number>>,
+  existing: readonly AppProcess[],
+  /** The quantities that serve now: processes past them drain away (a scale-down) and never count as running. */
+  serving: Readonly<Record<string, number>>,
+): RolloutPlan {
   const slot = live.slot ?? 'blue';
-  const current = existing.filter((process) => process.identity.release === live.version && process.identity.slot === slot);
+  const current = existing.filter(
+    (process) => process.identity.release === live.version && process.identity.slot === slot && process.identity.index <= (serving[process.identity.type] ?? 0),
+  );
   const wanted = formationProcesses({ app: app.name, version: live.version, processes: live.processes }, slot, quantities);
   const isWanted = (process: AppProcess): boolean => process.identity.index <= (quantities[process.identity.type] ?? 0);
   const running = new Set(current.map((process) => processLabel(process.identity)));

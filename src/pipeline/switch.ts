@@ -103,15 +103,19 @@ export class RouteTable {
   async switchTo(candidate: Candidate, commit: () => void): Promise<void> {
     await this.loading.run(async () => {
       const proxied = await this.load(candidate);
-      // Confirm through Caddy that the new upstreams serve; otherwise put the routes back.
-      const loaded = await this.deps.router.upstreams();
-      // An app in maintenance shows its page: its new upstreams are not in Caddy's config yet.
-      const missing = candidate.upstreams.filter((upstream) => proxied.has(upstream) && !loaded.includes(upstream));
-      if (missing.length > 0) {
-        await this.load();
-        throw new DependencyError('PILOT_SWITCH_UNCONFIRMED', `Caddy did not take the new upstreams ${missing.join(', ')}`);
+      try {
+        // Confirm through Caddy that the new upstreams serve; otherwise put the routes back.
+        const loaded = await this.deps.router.upstreams();
+        // An app in maintenance shows its page: its new upstreams are not in Caddy's config yet.
+        const missing = candidate.upstreams.filter((upstream) => proxied.has(upstream) && !loaded.includes(upstream));
+        if (missing.length > 0) throw new DependencyError('PILOT_SWITCH_UNCONFIRMED', `Caddy did not take the new upstreams ${missing.join(', ')}`);
+        commit();
+      } catch (error) {
+        // Not switched after all (unconfirmed, Caddy unreachable, the commit refused): Caddy goes
+        // back to what serves, before the candidate's processes are removed.
+        await this.load().catch(() => undefined);
+        throw error;
       }
-      commit();
     });
   }
 

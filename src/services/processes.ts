@@ -1,4 +1,4 @@
-import type { AppProcess, AppRuntime, FormationStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
+import type { AppProcess, AppRuntime, AppStore, FormationStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import { MAX_PROCESS_QUANTITY, type App, type Release } from '../domain/types.js';
 import { ConflictError, DeployError, ValidationError } from '../domain/errors.js';
 import type { Deployer } from '../pipeline/deploy.js';
@@ -19,6 +19,7 @@ export interface ProcessSettings {
 }
 
 export interface ProcessDeps {
+  readonly apps: Pick<AppStore, 'findByName'>;
   readonly releases: ReleaseStore;
   readonly formation: FormationStore;
   readonly volumes: VolumeStore;
@@ -116,8 +117,9 @@ export class ProcessControl {
         commit();
         return [];
       }
+      const serving = processQuantities(live, this.deps.formation.get(app.id));
       const next = processQuantities(live, { ...this.deps.formation.get(app.id), ...quantities });
-      await this.roll(app, (runnable, existing) => planScale(app, runnable, this.runtimeOf(app, runnable), next, existing), commit);
+      await this.roll(app, (runnable, existing) => planScale(app, runnable, this.runtimeOf(app, runnable), next, existing, serving), commit);
       return this.list(app);
     });
   }
@@ -141,8 +143,9 @@ export class ProcessControl {
     }
   }
 
+  /** From the app as it is now, under the lock: limits, capabilities and links a change just wrote. */
   private runtimeOf(app: App, live: RunnableRelease) {
-    return releaseRuntime(app, live, this.deps.settings, this.deps.volumes.list(app.id));
+    return releaseRuntime(this.deps.apps.findByName(app.name) ?? app, live, this.deps.settings, this.deps.volumes.list(app.id));
   }
 
   private unknownType(live: Release, type: string): string {

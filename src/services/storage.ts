@@ -69,8 +69,10 @@ export class StorageService {
       });
       return { volume: this.deps.volumes.list(app.id).find((mounted) => mounted.path === mountPath) as Volume, release };
     } catch (error) {
-      // A mount that never applied leaves no volume behind (one kept from before stays: it holds data).
-      if (!existed) await this.deps.runtime.removeVolume(volume.name).catch(() => undefined);
+      // A mount that never applied leaves no volume behind (one kept from before, or one a concurrent
+      // mount of the same path recorded meanwhile, stays: it holds data).
+      const recorded = this.deps.volumes.list(app.id).some((mounted) => mounted.name === volume.name);
+      if (!existed && !recorded) await this.deps.runtime.removeVolume(volume.name).catch(() => undefined);
       throw error;
     }
   }

@@ -38,7 +38,7 @@ export interface Reached {
  */
 export async function buildTestApp(
   t: { after(fn: () => Promise<unknown>): void },
-  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string } = {},
+  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string; started?: () => boolean } = {},
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
@@ -85,7 +85,7 @@ export async function buildTestApp(
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-api-test-'));
   const app: FastifyInstance = await buildApp({
     logger: pino({ level: 'silent' }),
-    checks: { database: async () => undefined, docker: async () => undefined, caddy: async () => true, started: () => true },
+    checks: { database: async () => undefined, docker: async () => undefined, caddy: async () => true, started: options.started ?? (() => true) },
     tokens: tokenStore,
     registry: new AppRegistry(apps, { exists: () => true, create: async () => undefined }, 63),
     git: {

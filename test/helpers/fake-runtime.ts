@@ -108,6 +108,11 @@ export class FakeRuntime implements AppRuntime {
     return this.processes.get(id);
   }
 
+  /** What a process was started with (limits, capabilities, linked networks). */
+  startedWith(id: string): ReleaseRuntime | undefined {
+    return this.processes.get(id)?.runtime;
+  }
+
   routeTarget(process: Pick<AppProcess, 'address'>, port: number): string | undefined {
     return process.address ? `${process.address}:${port}` : undefined;
   }

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCore, type Core } from '../../helpers/core.js';
+import { LimitsService } from '../../../src/services/limits.js';
 
 /** Upstreams Caddy serves for the app now, from the last Caddyfile Pilot loaded. */
 async function routed(core: Core): Promise<string[]> {
@@ -256,4 +257,60 @@ describe('changes of a live app through the one rollout', () => {
     await assert.rejects(core.deployer.changeApp(app, (live) => ({ commit: () => written.push('second'), release: { kind: 'config', from: live!, config: {}, buildKeys: [] } })));
     assert.deepEqual(written, ['first']);
   });
+
+  it("scales back up during a scale-down's drain: the draining processes retire, fresh ones serve", async () => {
+    const core = buildCore({ PILOT_DRAIN_SECONDS: '1' });
+    const app = core.apps.create('shop');
+    await core.liveRelease(app);
+    await core.processes.scale(app, { web: 0 });
+    await core.processes.scale(app, { web: 1 });
+    await core.rollout.settle();
+    assert.equal(core.formation.get(app.id).web, 1);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+    assert.deepEqual(await routed(core), await addressesOf(core, 'shop'));
+  });
+
+  it('never routes to a process that drains from an earlier scale-down', async () => {
+    const core = buildCore({ PILOT_DRAIN_SECONDS: '1' });
+    const app = core.apps.create('shop');
+    core.formation.set(app.id, { web: 2 });
+    await core.liveRelease(app);
+    await core.processes.scale(app, { web: 1 });
+    await core.processes.scale(app, { web: 3 });
+    await core.rollout.settle();
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue', 'v1 web.3 blue']);
+    assert.deepEqual(await routed(core), await addressesOf(core, 'shop'), 'every upstream is a running process');
+  });
+
+  it('starts a change queued behind another with what that one wrote (limits under the lock)', async () => {
+    const core = buildCore();
+    const limits = new LimitsService({ apps: core.apps, configVars: core.configVars, deployer: core.deployer, defaults: core.settings });
+    const app = core.apps.create('shop');
+    await core.liveRelease(app);
+    const asRequested = core.apps.findByName('shop')!;
+    await Promise.all([limits.set(asRequested, { memory: '256m' }), core.processes.act(asRequested, 'restart')]);
+    await core.rollout.settle();
+    const [web] = await core.runtime.list({ app: 'shop' });
+    assert.equal(core.runtime.startedWith(web!.id)?.memoryBytes, 256 * 2 ** 20);
+  });
+
+  it('puts Caddy back on what serves when confirming a switch fails, before the new processes go', async () => {
+    const core = buildCore();
+    const app = core.apps.create('shop');
+    await core.liveRelease(app);
+    const before = await routed(core);
+    const upstreams = core.router.upstreams.bind(core.router);
+    let failOnce = true;
+    core.router.upstreams = async () => {
+      if (failOnce) {
+        failOnce = false;
+        throw new Error('connect ECONNREFUSED caddy admin');
+      }
+      return upstreams();
+    };
+    await assert.rejects(core.processes.act(app, 'restart'), /ECONNREFUSED/);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+    assert.deepEqual(await routed(core), before);
+  });
 });
+
