@@ -154,6 +154,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       appExists: (name) => apps.findByName(name) !== undefined,
       domainHasOwner: (hostname) => domains.owner(hostname) !== undefined,
     }),
+    localCaCertificate: config.tls === 'internal' ? paths.caddyLocalRootCertificate : undefined,
     tokens,
     registry,
     git,

@@ -7,6 +7,7 @@ import { registerErrorHandler } from './errors.js';
 import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/health.js';
 import { gitRoutes } from './routes/git.js';
 import { tlsAskRoutes } from './routes/tls-ask.js';
+import { caCertificateRoutes } from './routes/ca-cert.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -52,6 +53,8 @@ export interface AppDeps {
   readonly spoolDir: string;
   /** Whether Pilot serves a host name (Caddy's on-demand TLS asks). */
   readonly servesHost: (host: string) => boolean;
+  /** Root certificate of Caddy's local CA (PILOT_TLS=internal), served at GET /ca.crt; undefined otherwise. */
+  readonly localCaCertificate: string | undefined;
 }
 
 /** Builds the control plane: health, git over HTTP, the REST API. main.ts only listens. */
@@ -94,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(healthReportSchema);
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(tlsAskRoutes, { servesHost: deps.servesHost });
+  await app.register(caCertificateRoutes, { rootCertificate: deps.localCaCertificate });
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api });
   return app;

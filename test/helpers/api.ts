@@ -34,7 +34,7 @@ export interface Reached {
  */
 export async function buildTestApp(
   t: { after(fn: () => Promise<unknown>): void },
-  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps> } = {},
+  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; localCaCertificate?: string } = {},
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
@@ -89,6 +89,7 @@ export async function buildTestApp(
     maxPushBytes: 1024 * 1024,
     spoolDir,
     servesHost: () => false,
+    localCaCertificate: options.localCaCertificate,
   });
   t.after(async () => {
     await app.close();

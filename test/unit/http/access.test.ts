@@ -52,7 +52,7 @@ async function call(app: FastifyInstance, route: Route, url: string, token: stri
 /** Routes outside any app that every valid token may call: what the token itself may do. */
 const ANY_TOKEN = ['GET /api/v1/whoami', 'HEAD /api/v1/whoami'];
 /** Routes that need no token at all. */
-const PUBLIC = ['GET /health', 'HEAD /health', 'GET /tls/ask', 'HEAD /tls/ask', 'GET /api/v1/openapi.json', 'HEAD /api/v1/openapi.json'];
+const PUBLIC = ['GET /health', 'HEAD /health', 'GET /ca.crt', 'HEAD /ca.crt', 'GET /tls/ask', 'HEAD /tls/ask', 'GET /api/v1/openapi.json', 'HEAD /api/v1/openapi.json'];
 /** What a deploy token may do on its own app: push (git) and read. */
 const OWN_APP = [
   '/api/v1/apps/:app', '/api/v1/apps/:app/deploy', '/api/v1/apps/:app/releases', '/api/v1/apps/:app/releases/:version',
