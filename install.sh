@@ -901,6 +901,7 @@ uninstall() {
     mapfile -t apps < <(docker ps -q --filter "label=pilot.instance=$INSTANCE")
   fi
   choose_apps_on_uninstall "${#apps[@]}"
+  step "stopping Pilot (running deploys finish first, up to PILOT_SHUTDOWN_SECONDS)"
   if has_systemd; then
     run systemctl disable --now pilot || true
     run rm -f /etc/systemd/system/pilot.service
@@ -915,6 +916,7 @@ uninstall() {
   if [ "$APPS_ON_UNINSTALL" = remove ] && [ -f "$DATA_DIR/caddy/caddy.pid" ]; then
     run kill -TERM "$(cat "$DATA_DIR/caddy/caddy.pid")" 2>/dev/null || true
   fi
+  step "removing Pilot's files$([ "$APPS_ON_UNINSTALL" = remove ] && echo " and the apps' containers")"
   if [ "$APPS_ON_UNINSTALL" = remove ] && [ "$docker_up" = 1 ]; then
     local containers=()
     mapfile -t containers < <(docker ps -aq --filter "label=pilot.instance=$INSTANCE")

@@ -214,6 +214,8 @@ describe('install.sh on a fresh Debian bookworm machine (a container with its ow
     const kept = await inside('bash /src/install.sh --uninstall --keep-apps');
     assert.equal(kept.code, 0, kept.output);
     console.log(`install.sh --uninstall --keep-apps (${((Date.now() - uninstallStarted) / 1000).toFixed(1)} s, reported, not asserted):\n${kept.output}`);
+    // Where a slow stop spent its time: Pilot's last log lines (their times) and the supervisor's.
+    console.log((await inside('tail -n 6 /var/log/pilot/pilot.log | cut -c1-240; tail -n 3 /var/log/pilot/supervisor.log')).output);
     assert.match(kept.output, /==> left on this machine/);
     assert.match(kept.output, /running app containers: \S*site\S*/);
     assert.match(kept.output, /data: \/var\/lib\/pilot/);
