@@ -113,14 +113,16 @@ open_log() {
 # shellcheck disable=SC2317  # called by the EXIT trap
 on_exit() {
   local code="$1"
-  [ "$code" = 0 ] || [ "$REPORTED" = 1 ] || report_failure "failed (exit status $code) during: ${STEP_NAME:-start}"
+  [ "$code" = 0 ] || [ "$REPORTED" = 1 ] || report_failure with-log "failed (exit status $code) during: ${STEP_NAME:-start}"
 }
 
+# report_failure with-log|alone MESSAGE: with-log shows the log's last lines (a command's output).
 report_failure() {
+  local show="$1" quiet=0
+  shift
   REPORTED=1
-  local quiet=0
   [ "$LOG_OPEN" = 1 ] && [ "$VERBOSE" != 1 ] && quiet=1
-  if [ "$quiet" = 1 ]; then
+  if [ "$quiet" = 1 ] && [ "$show" = with-log ]; then
     { printf '    last lines of the log:\n'; tail -n 25 "$LOG_FILE" | sed 's/^/    | /'; } >&4
   fi
   printf 'install.sh: error: %s\n' "$*" >&2
@@ -129,7 +131,13 @@ report_failure() {
 }
 
 die() {
-  report_failure "$*"
+  report_failure alone "$*"
+  exit 1
+}
+
+# For a command that failed: its output is in the log.
+die_showing_log() {
+  report_failure with-log "$*"
   exit 1
 }
 
@@ -361,7 +369,9 @@ points_here() {
 
 check_dns() {
   find_server_address
-  note "this server: $SERVER_IP${LOCAL_IPS:+ (addresses of this machine: ${LOCAL_IPS% })}"
+  local shown
+  shown="$(printf '%s' "$LOCAL_IPS" | awk '{ for (i = 1; i <= NF && i <= 4; i++) printf "%s%s", (i > 1 ? " " : ""), $i; if (NF > 4) printf " and %d more", NF - 4 }')"
+  note "this server: $SERVER_IP${shown:+ (addresses of this machine: $shown)}"
   if is_local_domain "$DOMAIN"; then
     note "DNS: none needed for $DOMAIN (answers on this machine only; from elsewhere: --domain $SERVER_IP.sslip.io)"
     return
@@ -592,15 +602,15 @@ build_pilot() {
     # No prebuilt better-sqlite3 for this Node and machine: compile it.
     step "no prebuilt better-sqlite3 for this Node: build tools (python3, make, g++), then npm ci again"
     apt_install python3 make g++
-    npm_in_release ci --no-audit --no-fund || die "npm ci failed in $RELEASE_DIR: see the log"
+    npm_in_release ci --no-audit --no-fund || die_showing_log "npm ci failed in $RELEASE_DIR: see the log"
   fi
   if [ "$DRY_RUN" != 1 ] && ! (cd "$RELEASE_DIR" && "$NODE" -e "new (require('better-sqlite3'))(':memory:')" 2>/dev/null); then
     step "better-sqlite3 has no binary for this Node: compiling it"
     apt_install python3 make g++
-    npm_in_release rebuild better-sqlite3 || die "better-sqlite3 could not be compiled: see the log"
+    npm_in_release rebuild better-sqlite3 || die_showing_log "better-sqlite3 could not be compiled: see the log"
   fi
-  npm_in_release run build || die "npm run build failed in $RELEASE_DIR"
-  npm_in_release prune --omit=dev || die "npm prune failed in $RELEASE_DIR"
+  npm_in_release run build || die_showing_log "npm run build failed in $RELEASE_DIR"
+  npm_in_release prune --omit=dev || die_showing_log "npm prune failed in $RELEASE_DIR"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -800,7 +810,7 @@ wait_for_health() {
   done
   printf '%s\n' "last lines of Pilot's log:"
   if has_systemd; then journalctl -u pilot -n 30 --no-pager || true; else tail -n 30 /var/log/pilot/pilot.log || true; fi
-  die "Pilot did not become healthy within ${HEALTH_TIMEOUT} s: see Pilot's log in $LOG_FILE"
+  die_showing_log "Pilot did not become healthy within ${HEALTH_TIMEOUT} s: see Pilot's log in $LOG_FILE"
 }
 
 CA_FILE=""
