@@ -6,6 +6,8 @@
 #
 # Re-running it upgrades Pilot in place (apps, releases, tokens and data stay).
 # `--uninstall` removes the services and files and keeps the data; `--purge` removes the data too.
+# The terminal gets one `==>` line per step with its time; everything else goes to the log file
+# (/var/log/pilot/install.log), or to the terminal too with -v.
 # Every option can also be given in the environment (the name in brackets in --help).
 set -euo pipefail
 
@@ -37,6 +39,12 @@ DRY_RUN="${PILOT_DRY_RUN:-0}"
 UNINSTALL="${PILOT_UNINSTALL:-0}"
 PURGE="${PILOT_PURGE:-0}"
 HEALTH_TIMEOUT="${PILOT_INSTALL_HEALTH_TIMEOUT:-180}"
+HTTPS_TIMEOUT="${PILOT_INSTALL_HTTPS_TIMEOUT:-30}"
+PUBLIC_IP="${PILOT_PUBLIC_IP:-}"
+VERBOSE="${PILOT_VERBOSE:-0}"
+LOG_FILE="${PILOT_INSTALL_LOG:-/var/log/pilot/install.log}"
+# What --uninstall does with the apps' containers: keep (serving, with Caddy) or remove; empty: ask.
+APPS_ON_UNINSTALL="${PILOT_UNINSTALL_APPS:-}"
 
 usage() {
   cat <<USAGE
@@ -47,7 +55,10 @@ Installs or upgrades Pilot on Debian 12+ / Ubuntu 22.04+ (x86-64 or arm64), as r
 Options (environment variable in brackets):
   --domain NAME        apps answer at <app>.NAME, the API at pilot.NAME [PILOT_DOMAIN] (default: localhost)
   --email ADDRESS      contact for ACME certificates [PILOT_ACME_EMAIL]
-  --tls MODE           acme, internal or off [PILOT_TLS] (default: internal for localhost/IPs, else acme)
+  --tls MODE           acme, internal or off [PILOT_TLS] (default: internal for localhost/IPs, else acme;
+                       acme needs DNS pointing here: the installer checks it first and stops when it does not)
+  --public-ip ADDRESS  this server's public address, for the DNS check and records [PILOT_PUBLIC_IP]
+                       (default: asked from api.ipify.org, else the first address of this machine)
   --source DIR|URL     Pilot's source: a checkout or a .tar.gz URL [PILOT_SOURCE]
                        (default: the checkout this script is in)
   --prefix DIR         where Pilot is installed [PILOT_PREFIX] (default: /opt/pilot)
@@ -62,25 +73,101 @@ Options (environment variable in brackets):
   --node-major N       Node.js major to install when the machine has none >= 20 [PILOT_NODE_MAJOR] (default: 22)
   --npm-major N        npm major to install along, where Node.js comes without one [PILOT_NPM_MAJOR] (default: 11)
   --npm-registry URL   npm registry for Pilot's dependencies [PILOT_NPM_REGISTRY]
+  -v, --verbose        print every command's output too (it always goes to the log) [PILOT_VERBOSE=1]
+  --log FILE           the full log [PILOT_INSTALL_LOG] (default: /var/log/pilot/install.log)
   --dry-run            print what would be done, change nothing [PILOT_DRY_RUN=1]
   --uninstall          remove Pilot's services and files, keep the data [PILOT_UNINSTALL=1]
-  --purge              with --uninstall: also remove the data and Pilot's Docker objects [PILOT_PURGE=1]
+  --keep-apps          with --uninstall: the apps' containers and Caddy keep serving their last routes
+  --remove-apps        with --uninstall: stop and remove the apps' containers [PILOT_UNINSTALL_APPS=keep|remove]
+                       (neither: asked on a terminal, else kept)
+  --purge              --uninstall --remove-apps, and also remove the data and Pilot's Docker objects [PILOT_PURGE=1]
   -h, --help           this help
 USAGE
 }
 
-die() {
+# ---------------------------------------------------------------------------------------------
+# Output: fd 3 and 4 are the terminal; once the log is open (open_log), stdout and stderr of
+# every command go to the log only (with -v: to the terminal too), and `say` writes to both.
+exec 3>&1 4>&2
+LOG_OPEN=0
+REPORTED=0
+trap 'on_exit $?' EXIT
+say() {
+  printf '%s\n' "$*"
+  if [ "$LOG_OPEN" = 1 ] && [ "$VERBOSE" != 1 ]; then printf '%s\n' "$*" >&3; fi
+}
+
+open_log() {
+  [ "$DRY_RUN" = 1 ] && return
+  mkdir -p "$(dirname "$LOG_FILE")"
+  printf '\n# %s install.sh %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOG_FILE"
+  if [ "$VERBOSE" = 1 ]; then
+    exec > >(tee -a "$LOG_FILE") 2>&1
+  else
+    exec >>"$LOG_FILE" 2>&1
+  fi
+  LOG_OPEN=1
+}
+
+# A command that failed under set -e says nothing on a quiet terminal: show where and why.
+# shellcheck disable=SC2317  # called by the EXIT trap
+on_exit() {
+  local code="$1"
+  [ "$code" = 0 ] || [ "$REPORTED" = 1 ] || report_failure with-log "failed (exit status $code) during: ${STEP_NAME:-start}"
+}
+
+# report_failure with-log|alone MESSAGE: with-log shows the log's last lines (a command's output).
+report_failure() {
+  local show="$1" quiet=0
+  shift
+  REPORTED=1
+  [ "$LOG_OPEN" = 1 ] && [ "$VERBOSE" != 1 ] && quiet=1
+  if [ "$quiet" = 1 ] && [ "$show" = with-log ]; then
+    { printf '    last lines of the log:\n'; tail -n 25 "$LOG_FILE" | sed 's/^/    | /'; } >&4
+  fi
   printf 'install.sh: error: %s\n' "$*" >&2
+  if [ "$quiet" = 1 ]; then printf 'install.sh: error: %s\n' "$*" >&4; fi
+  if [ "$LOG_OPEN" = 1 ]; then say "    full log: $LOG_FILE"; fi
+}
+
+die() {
+  report_failure alone "$*"
   exit 1
 }
 
-step() { printf '==> %s\n' "$*"; }
-note() { printf '    %s\n' "$*"; }
+# For a command that failed: its output is in the log.
+die_showing_log() {
+  report_failure with-log "$*"
+  exit 1
+}
+
+# One `==>` line per step; the time of the step before it is printed when the next one starts.
+STEP_NAME=""
+STEP_STARTED=""
+INSTALL_STARTED="$EPOCHREALTIME"
+step() {
+  end_step
+  say "==> $*"
+  STEP_NAME="$*"
+  STEP_STARTED="$EPOCHREALTIME"
+}
+end_step() {
+  [ -n "$STEP_STARTED" ] || return 0
+  [ "$DRY_RUN" = 1 ] || say "    took $(seconds_since "$STEP_STARTED")"
+  STEP_STARTED=""
+}
+# "0.4 s", "1 min 42 s": the time since an $EPOCHREALTIME.
+seconds_since() {
+  local start="${1/./}" now="${EPOCHREALTIME/./}" tenths
+  tenths=$(((now - start) / 100000))
+  if [ "$tenths" -lt 600 ]; then printf '%d.%d s' $((tenths / 10)) $((tenths % 10)); else printf '%d min %d s' $((tenths / 600)) $((tenths / 10 % 60)); fi
+}
+note() { say "    $*"; }
 
 # Runs a command, or only says it would with --dry-run.
 run() {
   if [ "$DRY_RUN" = 1 ]; then
-    printf '    would run: %s\n' "$*"
+    note "would run: $*"
   else
     "$@"
   fi
@@ -91,7 +178,7 @@ write_file() {
   local target="$1" mode="$2" content
   content="$(cat)"
   if [ "$DRY_RUN" = 1 ]; then
-    printf '    would write %s (mode %s)\n' "$target" "$mode"
+    note "would write $target (mode $mode)"
     return
   fi
   mkdir -p "$(dirname "$target")"
@@ -119,8 +206,13 @@ parse_args() {
       --node-major) NODE_MAJOR="${2:?--node-major needs a value}"; shift ;;
       --npm-major) NPM_MAJOR="${2:?--npm-major needs a value}"; shift ;;
       --npm-registry) NPM_REGISTRY="${2:?--npm-registry needs a value}"; shift ;;
+      --public-ip) PUBLIC_IP="${2:?--public-ip needs a value}"; shift ;;
+      -v | --verbose) VERBOSE=1 ;;
+      --log) LOG_FILE="${2:?--log needs a value}"; shift ;;
       --dry-run) DRY_RUN=1 ;;
       --uninstall) UNINSTALL=1 ;;
+      --keep-apps) APPS_ON_UNINSTALL=keep ;;
+      --remove-apps) APPS_ON_UNINSTALL=remove ;;
       --purge) UNINSTALL=1; PURGE=1 ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; die "unknown option: $1" ;;
@@ -134,7 +226,21 @@ parse_args() {
   done
   [[ "$DOMAIN" =~ ^[A-Za-z0-9.-]+$ ]] || die "--domain '$DOMAIN' is not a host name"
   case "$TLS" in '' | acme | internal | off) ;; *) die "--tls must be acme, internal or off, not '$TLS'" ;; esac
+  [ -z "$PUBLIC_IP" ] || is_ip "$PUBLIC_IP" || die "--public-ip '$PUBLIC_IP' is not an IP address"
+  case "$APPS_ON_UNINSTALL" in '' | keep | remove) ;; *) die "PILOT_UNINSTALL_APPS must be keep or remove, not '$APPS_ON_UNINSTALL'" ;; esac
+  if [ "$PURGE" = 1 ] && [ "$APPS_ON_UNINSTALL" = keep ]; then die "--purge removes the apps: it cannot go with --keep-apps"; fi
+  [ "$PURGE" = 1 ] && APPS_ON_UNINSTALL=remove
+  # Chosen now or by the installed settings: an upgrade never stops on DNS it was told to use.
+  TLS_CHOSEN=0
+  [ -z "$TLS" ] || TLS_CHOSEN=1
+  TLS="${TLS:-$(default_tls "$DOMAIN")}"
+  if [ "$TLS" = acme ] && is_local_domain "$DOMAIN"; then die "--tls acme cannot get certificates for '$DOMAIN': use --tls internal or off"; fi
 }
+
+is_ip() { [[ "$1" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ || "$1" =~ ^[0-9A-Fa-f:]+:[0-9A-Fa-f:]*$ ]]; }
+# As src/config.ts: no public certificate exists for these names.
+is_local_domain() { [ "$1" = localhost ] || [[ "$1" == *.localhost ]] || is_ip "$1"; }
+default_tls() { if is_local_domain "$1"; then echo internal; else echo acme; fi; }
 
 # An upgrade keeps the settings of the installation unless told otherwise: a re-run without the
 # first run's flags must not move the apps to another domain or Pilot to an empty data dir.
@@ -227,6 +333,91 @@ check_disk() {
   note "disk: at least ${MIN_FREE_GB} GB free"
 }
 
+# ---------------------------------------------------------------------------------------------
+# DNS, before anything is installed: ACME gets certificates only for names that point here,
+# and without them every HTTPS request fails. Say which records to create, or what else works.
+SERVER_IP=""
+LOCAL_IPS=""
+DNS_READY=1
+
+# This machine's addresses (without iproute2: hostname -I, else the kernel's routing table).
+local_addresses() {
+  { hostname -I 2>/dev/null || awk '/32 host/ { print prev } { prev = $2 }' /proc/net/fib_trie 2>/dev/null; } | tr ' ' '\n' | grep -v '^127\.\|^::1$\|^$' | sort -u
+}
+
+# The address DNS should name: --public-ip, else what the Internet sees, else our first own one.
+find_server_address() {
+  LOCAL_IPS="$(local_addresses | tr '\n' ' ')"
+  if [ -n "$PUBLIC_IP" ]; then SERVER_IP="$PUBLIC_IP"; return; fi
+  local seen
+  seen="$(curl -fsS --max-time 5 https://api.ipify.org 2>/dev/null || true)"
+  if is_ip "$seen"; then SERVER_IP="$seen"; return; fi
+  SERVER_IP="$(local_addresses | grep -m1 '^[0-9.]*$' || true)"
+  SERVER_IP="${SERVER_IP:-127.0.0.1}"
+}
+
+resolve_ipv4() { { getent ahostsv4 "$1" 2>/dev/null || true; } | awk '{ print $1 }' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
+
+points_here() {
+  local address
+  for address in $1; do
+    [ "$address" = "$SERVER_IP" ] && return 0
+    [[ " $LOCAL_IPS " == *" $address "* ]] && return 0
+  done
+  return 1
+}
+
+check_dns() {
+  find_server_address
+  local shown
+  shown="$(printf '%s' "$LOCAL_IPS" | awk '{ for (i = 1; i <= NF && i <= 4; i++) printf "%s%s", (i > 1 ? " " : ""), $i; if (NF > 4) printf " and %d more", NF - 4 }')"
+  note "this server: $SERVER_IP${shown:+ (addresses of this machine: $shown)}"
+  if is_local_domain "$DOMAIN"; then
+    note "DNS: none needed for $DOMAIN (answers on this machine only; from elsewhere: --domain $SERVER_IP.sslip.io)"
+    return
+  fi
+  # A name nobody created: only a wildcard record answers for it.
+  local probe="dns-check-$RANDOM$RANDOM" name label resolved problems=()
+  for name in "pilot.$DOMAIN" "$probe.$DOMAIN"; do
+    label="$name"
+    [ "$name" = "$probe.$DOMAIN" ] && label="*.$DOMAIN (tried $name)"
+    resolved="$(resolve_ipv4 "$name")"
+    if [ -z "$resolved" ]; then
+      problems+=("$label does not resolve")
+    elif ! points_here "$resolved"; then
+      problems+=("$label resolves to $resolved, not to this server")
+    fi
+  done
+  if [ "${#problems[@]}" = 0 ]; then
+    note "DNS: pilot.$DOMAIN and *.$DOMAIN point at this server"
+    return
+  fi
+  DNS_READY=0
+  local problem
+  for problem in "${problems[@]}"; do note "DNS: $problem"; done
+  print_dns_records
+  [ "$TLS" = acme ] || { note "with --tls $TLS, HTTPS does not wait for DNS; other machines reach the apps once these records exist"; return; }
+  if [ "$TLS_CHOSEN" = 1 ]; then
+    note "--tls acme: certificates come once these records point here; until then HTTPS requests fail"
+    return
+  fi
+  note "ACME (the default for a domain) cannot get certificates until they do: every HTTPS request would fail."
+  note "Instead, one of:"
+  note "  --tls internal                      HTTPS now, from Pilot's own CA (the end of the install says how to trust it)"
+  note "  --domain $SERVER_IP.sslip.io   a name that already points here (with *.$SERVER_IP.sslip.io), with ACME certificates"
+  note "  --tls acme                          install now anyway; certificates come once the records point here"
+  if [ "$DRY_RUN" = 1 ]; then note "(dry run: a real run stops here)"; return; fi
+  die "DNS for $DOMAIN does not point at this server ($SERVER_IP): create the records above and run this again, or choose one of the options above"
+}
+
+print_dns_records() {
+  note "records to create at the DNS provider of $DOMAIN:"
+  note ""
+  note "    pilot.$DOMAIN.    A    $SERVER_IP"
+  note "    *.$DOMAIN.        A    $SERVER_IP"
+  note ""
+}
+
 existing_parent() {
   local dir="$1"
   while [ ! -d "$dir" ]; do dir="$(dirname "$dir")"; done
@@ -242,6 +433,7 @@ apt_install() {
     APT_UPDATED=1
   fi
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+  note "installed: $*"
 }
 
 install_base_tools() {
@@ -408,17 +600,17 @@ build_pilot() {
   step "building Pilot (with dev dependencies, then pruned to production ones)"
   if ! npm_in_release ci --no-audit --no-fund; then
     # No prebuilt better-sqlite3 for this Node and machine: compile it.
-    step "installing build tools (python3, make, g++) to compile better-sqlite3"
+    step "no prebuilt better-sqlite3 for this Node: build tools (python3, make, g++), then npm ci again"
     apt_install python3 make g++
-    npm_in_release ci --no-audit --no-fund || die "npm ci failed in $RELEASE_DIR: see the output above"
+    npm_in_release ci --no-audit --no-fund || die_showing_log "npm ci failed in $RELEASE_DIR: see the log"
   fi
   if [ "$DRY_RUN" != 1 ] && ! (cd "$RELEASE_DIR" && "$NODE" -e "new (require('better-sqlite3'))(':memory:')" 2>/dev/null); then
     step "better-sqlite3 has no binary for this Node: compiling it"
     apt_install python3 make g++
-    npm_in_release rebuild better-sqlite3 || die "better-sqlite3 could not be compiled: see the output above"
+    npm_in_release rebuild better-sqlite3 || die_showing_log "better-sqlite3 could not be compiled: see the log"
   fi
-  npm_in_release run build || die "npm run build failed in $RELEASE_DIR"
-  npm_in_release prune --omit=dev || die "npm prune failed in $RELEASE_DIR"
+  npm_in_release run build || die_showing_log "npm run build failed in $RELEASE_DIR"
+  npm_in_release prune --omit=dev || die_showing_log "npm prune failed in $RELEASE_DIR"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -457,7 +649,7 @@ write_settings() {
   set_env PILOT_HTTPS_PORT "$HTTPS_PORT"
   set_env PILOT_INSTANCE "$INSTANCE"
   [ -z "$EMAIL" ] || set_env PILOT_ACME_EMAIL "$EMAIL"
-  [ -z "$TLS" ] || set_env PILOT_TLS "$TLS"
+  set_env PILOT_TLS "$TLS"
   [ -z "$NODE_IMAGE" ] || set_env PILOT_NODE_IMAGE "$NODE_IMAGE"
   [ -z "$STATIC_IMAGE" ] || set_env PILOT_STATIC_IMAGE "$STATIC_IMAGE"
   if has_systemd; then set_env PILOT_CADDY_ADMIN "unix/$DATA_DIR/caddy/admin.sock"; fi
@@ -498,7 +690,9 @@ start_with_systemd() {
   if [ ! -e "$caddyfile" ]; then
     printf '{\n\tadmin unix/%s/caddy/admin.sock\n\thttp_port %s\n\thttps_port %s\n}\n' "$DATA_DIR" "$HTTP_PORT" "$HTTPS_PORT" | write_file "$caddyfile" 0600
   fi
-  write_file /etc/systemd/system/caddy.service.d/pilot.conf 0644 <<EOF
+  local dropin=/etc/systemd/system/caddy.service.d/pilot.conf before
+  before="$(cat "$dropin" 2>/dev/null || true)"
+  write_file "$dropin" 0644 <<EOF
 # Written by Pilot's install.sh: Caddy serves the routes Pilot renders and loads.
 [Service]
 User=root
@@ -532,7 +726,10 @@ WantedBy=multi-user.target
 EOF
   run systemctl daemon-reload
   run systemctl enable caddy pilot
-  run systemctl restart caddy
+  # A Caddy restart cuts every app's connections: on an upgrade only when its unit changed.
+  if [ "$(cat "$dropin" 2>/dev/null || true)" != "$before" ] || ! systemctl is-active --quiet caddy; then
+    run systemctl restart caddy
+  fi
   run systemctl restart pilot
 }
 
@@ -547,6 +744,10 @@ set -euo pipefail
 PID_FILE=$SUPERVISOR_PID_FILE
 LOG_DIR=/var/log/pilot
 mkdir -p "\$LOG_DIR"
+
+# kill -0 also succeeds on a zombie: an exited process whose parent (an init that does not reap,
+# as in many containers) never collected it. Stopping must not wait for those.
+alive() { [ -r "/proc/\$1/stat" ] && ! awk '{ exit \$3 != "Z" }' "/proc/\$1/stat"; }
 
 ensure_docker() {
   docker version >/dev/null 2>&1 && return
@@ -574,7 +775,7 @@ supervise() {
 
 case "\${1:-}" in
   start)
-    if [ -f "\$PID_FILE" ] && kill -0 "\$(cat "\$PID_FILE")" 2>/dev/null; then echo "already running"; exit 0; fi
+    if [ -f "\$PID_FILE" ] && alive "\$(cat "\$PID_FILE")"; then echo "already running"; exit 0; fi
     setsid "\$0" run >>"\$LOG_DIR/supervisor.log" 2>&1 </dev/null &
     echo \$! >"\$PID_FILE"
     ;;
@@ -583,12 +784,13 @@ case "\${1:-}" in
     if [ -f "\$PID_FILE" ]; then
       pid="\$(cat "\$PID_FILE")"
       kill -TERM "\$pid" 2>/dev/null || true
-      for _ in \$(seq 1 100); do kill -0 "\$pid" 2>/dev/null || break; sleep 1; done
+      # Pilot lets running deploys finish (PILOT_SHUTDOWN_SECONDS), then exits.
+      for _ in \$(seq 1 1000); do alive "\$pid" || break; sleep 0.1; done
       rm -f "\$PID_FILE"
     fi
     ;;
   status)
-    if [ -f "\$PID_FILE" ] && kill -0 "\$(cat "\$PID_FILE")" 2>/dev/null; then echo "running (pid \$(cat "\$PID_FILE"))"; else echo "stopped"; exit 3; fi
+    if [ -f "\$PID_FILE" ] && alive "\$(cat "\$PID_FILE")"; then echo "running (pid \$(cat "\$PID_FILE"))"; else echo "stopped"; exit 3; fi
     ;;
   *) echo "usage: \$0 start|stop|status" >&2; exit 2 ;;
 esac
@@ -599,95 +801,209 @@ EOF
 }
 
 wait_for_health() {
-  step "waiting for Pilot's /health to be green (up to ${HEALTH_TIMEOUT} s)"
+  step "waiting for Pilot's /health (up to ${HEALTH_TIMEOUT} s)"
   [ "$DRY_RUN" = 1 ] && { note "would wait for http://127.0.0.1:$PORT/health"; return; }
   local deadline=$((SECONDS + HEALTH_TIMEOUT)) answer=""
   while [ "$SECONDS" -lt "$deadline" ]; do
-    answer="$(curl -fsS --max-time 5 "http://127.0.0.1:$PORT/health" 2>/dev/null)" && { note "healthy: $answer"; return; }
-    sleep 1
+    answer="$(curl -fsS --max-time 5 "http://127.0.0.1:$PORT/health" 2>/dev/null)" && { note "Pilot answers: $answer"; return; }
+    sleep 0.2
   done
-  printf '%s\n' "last lines of Pilot's log:" >&2
-  if has_systemd; then journalctl -u pilot -n 30 --no-pager >&2 || true; else tail -n 30 /var/log/pilot/pilot.log >&2 || true; fi
-  die "Pilot did not become healthy within ${HEALTH_TIMEOUT} s: see the log above"
+  printf '%s\n' "last lines of Pilot's log:"
+  if has_systemd; then journalctl -u pilot -n 30 --no-pager || true; else tail -n 30 /var/log/pilot/pilot.log || true; fi
+  die_showing_log "Pilot did not become healthy within ${HEALTH_TIMEOUT} s: see Pilot's log in $LOG_FILE"
 }
 
+CA_FILE=""
+HTTPS_WORKS=0
+HTTPS_PROBLEM=""
+# Pilot's /health says nothing about certificates: ask for it over HTTPS, as a client would.
+check_https() {
+  [ "$TLS" = off ] && return
+  step "checking HTTPS at https://pilot.$DOMAIN$(port_suffix)"
+  if [ "$TLS" = internal ]; then CA_FILE="$DATA_DIR/caddy/data/caddy/pki/authorities/local/root.crt"; fi
+  if [ "$TLS" = acme ] && [ "$DNS_READY" = 0 ]; then
+    HTTPS_PROBLEM="ACME cannot get a certificate for pilot.$DOMAIN until its DNS record points here ($SERVER_IP)"
+    note "HTTPS does not work yet: $HTTPS_PROBLEM"
+    return
+  fi
+  local deadline=$((SECONDS + HTTPS_TIMEOUT)) args=(-sS -o /dev/null --max-time 10 --resolve "pilot.$DOMAIN:$HTTPS_PORT:127.0.0.1")
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    # Caddy makes its CA at its first certificate: wait for the file before trusting it.
+    if [ -z "$CA_FILE" ] || [ -s "$CA_FILE" ]; then
+      if HTTPS_PROBLEM="$(curl "${args[@]}" ${CA_FILE:+--cacert "$CA_FILE"} "https://pilot.$DOMAIN$(port_suffix)/health" 2>&1)"; then
+        HTTPS_WORKS=1
+        note "HTTPS works (certificate from $([ "$TLS" = internal ] && echo "Pilot's own CA" || echo ACME))"
+        return
+      fi
+    else
+      HTTPS_PROBLEM="Caddy has not created its CA at $CA_FILE"
+    fi
+    sleep 1
+  done
+  note "HTTPS does not work yet: ${HTTPS_PROBLEM:-no answer} (Caddy's log: $DATA_DIR/caddy/caddy.log or journalctl -u caddy)"
+}
+
+port_suffix() {
+  if [ "$TLS" = off ]; then [ "$HTTP_PORT" = 80 ] || printf ':%s' "$HTTP_PORT"; else [ "$HTTPS_PORT" = 443 ] || printf ':%s' "$HTTPS_PORT"; fi
+}
+
+# The SHA-256 fingerprint of a PEM certificate, as `openssl x509 -fingerprint -sha256` prints it.
+fingerprint() { sed '/-----/d' "$1" | base64 -d | sha256sum | cut -d' ' -f1 | tr 'a-f' 'A-F' | sed 's/../&:/g; s/:$//'; }
+
 print_summary() {
-  local scheme=https port_suffix="" token_file="$DATA_DIR/admin-token"
+  local scheme=https token_file="$DATA_DIR/admin-token" api
   [ "$TLS" = off ] && scheme=http
-  if [ "$scheme" = https ] && [ "$HTTPS_PORT" != 443 ]; then port_suffix=":$HTTPS_PORT"; fi
-  if [ "$scheme" = http ] && [ "$HTTP_PORT" != 80 ]; then port_suffix=":$HTTP_PORT"; fi
-  local api="$scheme://pilot.$DOMAIN$port_suffix"
-  echo
-  step "Pilot is running"
+  api="$scheme://pilot.$DOMAIN$(port_suffix)"
+  end_step
+  say ""
+  if [ "$TLS" != off ] && [ "$HTTPS_WORKS" = 0 ]; then
+    say "==> Pilot is running, but HTTPS does not work yet ($(seconds_since "$INSTALL_STARTED"); log: $LOG_FILE)"
+    note "$HTTPS_PROBLEM"
+  else
+    say "==> Pilot is running ($(seconds_since "$INSTALL_STARTED"); log: $LOG_FILE)"
+  fi
+  note "server:      $SERVER_IP"
+  note "API:         $api/api/v1   (health: http://127.0.0.1:$PORT/health)"
+  if [ "$DNS_READY" = 0 ]; then print_dns_records; fi
   if [ "$FIRST_INSTALL" = 1 ] && [ -r "$token_file" ]; then
     note "admin token (shown once; also in $token_file, mode 0600):"
-    echo
-    printf '        %s\n' "$(cat "$token_file")"
-    echo
+    say ""
+    say "        $(cat "$token_file")"
+    say ""
   else
     note "admin token: unchanged (in $token_file)"
   fi
-  note "API:        $api/api/v1   (health: http://127.0.0.1:$PORT/health)"
-  note "CLI here:   pilot (as root, no login needed)"
-  note "CLI on your machine (Node.js 20+):"
-  echo
-  printf '        curl -fsSL %s/cli/install.sh | sh\n' "$api"
-  printf '        pilot login %s\n' "$api"
-  echo
-  note "deploy an app from its repository:"
-  echo
-  printf '        pilot git:remote -a <app>\n'
-  printf '        git push pilot main\n'
-  echo
+  note "CLI here:    pilot (as root, no login needed)"
+  if [ "$TLS" = internal ]; then print_trust "$api"; fi
+  note "the CLI on your computer (Node.js 20+; one file, no dependencies):"
+  say ""
+  say "        curl -fsSL $api/cli/install.sh | sh && pilot login $api"
+  say ""
+  note "deploy an app from its repository on your computer (with the CLI, logged in with the token):"
+  say ""
+  say "        pilot git:remote -a <app> && git push pilot main"
+  say ""
+  note "or with git alone (it asks for a password: give the token; the user name is ignored):"
+  say ""
+  say "        git remote add pilot $api/<app>.git && git push pilot main"
+  say ""
+  note "the app then answers at $scheme://<app>.$DOMAIN$(port_suffix)"
+}
+
+# Internal TLS: clients trust Pilot's CA only when told to; one command per client.
+print_trust() {
+  # Printed for the user's shell to expand.
+  # shellcheck disable=SC2016
+  local api="$1" saved='$HOME/pilot-ca.crt'
+  note "Pilot's CA (--tls internal): $CA_FILE"
+  if [ -s "$CA_FILE" ]; then note "  SHA-256 fingerprint: $(fingerprint "$CA_FILE")"; fi
+  note "on each computer that talks to Pilot or its apps: download it, compare the fingerprint, trust it:"
+  say ""
+  say "        curl -fsSk $api/ca.crt -o $saved && openssl x509 -noout -fingerprint -sha256 -in $saved"
+  say "        git config --global http.$api/.sslCAInfo $saved"
+  say "        curl --cacert $saved $api/health"
+  say "        export NODE_EXTRA_CA_CERTS=$saved      # Node.js and the pilot CLI"
+  say ""
+  note "(until then clients say: 'unable to get local issuer certificate' (curl, Node), 'server certificate verification failed' (git))"
 }
 
 # ---------------------------------------------------------------------------------------------
 uninstall() {
   step "uninstalling Pilot (data in $DATA_DIR is $([ "$PURGE" = 1 ] && echo removed || echo kept))"
+  local docker_up=0 apps=()
+  if command -v docker >/dev/null && docker version >/dev/null 2>&1; then
+    docker_up=1
+    mapfile -t apps < <(docker ps -q --filter "label=pilot.instance=$INSTANCE")
+  fi
+  choose_apps_on_uninstall "${#apps[@]}"
+  step "stopping Pilot (running deploys finish first, up to PILOT_SHUTDOWN_SECONDS)"
   if has_systemd; then
     run systemctl disable --now pilot || true
-    run rm -f /etc/systemd/system/pilot.service /etc/systemd/system/caddy.service.d/pilot.conf
+    run rm -f /etc/systemd/system/pilot.service
+    # Kept apps stay reachable: Caddy keeps serving Pilot's last routes.
+    if [ "$APPS_ON_UNINSTALL" = remove ]; then run rm -f /etc/systemd/system/caddy.service.d/pilot.conf; fi
     run systemctl daemon-reload
-    run systemctl restart caddy || true
+    if [ "$APPS_ON_UNINSTALL" = remove ]; then run systemctl restart caddy || true; fi
   elif [ -x "$PREFIX/bin/pilot-supervisor" ]; then
     run "$PREFIX/bin/pilot-supervisor" stop
   fi
-  # The Caddy Pilot started itself (without systemd) runs on after Pilot: stop it too.
-  if [ -f "$DATA_DIR/caddy/caddy.pid" ]; then
+  # The Caddy Pilot started itself (without systemd) runs on after Pilot: it goes with the apps.
+  if [ "$APPS_ON_UNINSTALL" = remove ] && [ -f "$DATA_DIR/caddy/caddy.pid" ]; then
     run kill -TERM "$(cat "$DATA_DIR/caddy/caddy.pid")" 2>/dev/null || true
+  fi
+  step "removing Pilot's files$([ "$APPS_ON_UNINSTALL" = remove ] && echo " and the apps' containers")"
+  if [ "$APPS_ON_UNINSTALL" = remove ] && [ "$docker_up" = 1 ]; then
+    local containers=()
+    mapfile -t containers < <(docker ps -aq --filter "label=pilot.instance=$INSTANCE")
+    [ "${#containers[@]}" -eq 0 ] || { run docker rm -f "${containers[@]}" >/dev/null; note "removed ${#containers[@]} container(s) of the apps"; }
   fi
   run rm -rf "$PREFIX" "$CONFIG_DIR" /usr/local/bin/pilot /usr/local/bin/pilot-server
   if [ "$PURGE" = 1 ]; then
-    if command -v docker >/dev/null && docker version >/dev/null 2>&1; then
+    if [ "$docker_up" = 1 ]; then
       local ids=()
-      mapfile -t ids < <(docker ps -aq --filter "label=pilot.instance=$INSTANCE")
-      [ "${#ids[@]}" -eq 0 ] || run docker rm -f "${ids[@]}"
       mapfile -t ids < <(docker images -q --filter "reference=$INSTANCE/*" | sort -u)
-      [ "${#ids[@]}" -eq 0 ] || run docker rmi -f "${ids[@]}"
+      [ "${#ids[@]}" -eq 0 ] || run docker rmi -f "${ids[@]}" >/dev/null
       mapfile -t ids < <(docker volume ls -q --filter "label=pilot.instance=$INSTANCE")
-      [ "${#ids[@]}" -eq 0 ] || run docker volume rm "${ids[@]}"
+      [ "${#ids[@]}" -eq 0 ] || run docker volume rm "${ids[@]}" >/dev/null
       mapfile -t ids < <(docker network ls -q --filter "label=pilot.instance=$INSTANCE")
-      [ "${#ids[@]}" -eq 0 ] || run docker network rm "${ids[@]}"
+      [ "${#ids[@]}" -eq 0 ] || run docker network rm "${ids[@]}" >/dev/null
     fi
     run rm -rf "$DATA_DIR"
   fi
-  note "git, Docker and Caddy stay installed"
-  step "done"
+  list_left_behind "$docker_up"
+  end_step
+  say "==> done"
+}
+
+# Kept or removed: asked on a terminal (even under curl | bash, through /dev/tty), else kept.
+choose_apps_on_uninstall() {
+  local running="$1" answer=""
+  [ -z "$APPS_ON_UNINSTALL" ] || return 0
+  if [ "$running" -gt 0 ] && [ "$DRY_RUN" != 1 ] && { exec 5<>/dev/tty; } 2>/dev/null; then
+    printf '    %s app container(s) are running. Keep them serving (Caddy keeps their routes) or remove them? [keep/remove] ' "$running" >&5
+    read -r answer <&5 || true
+    exec 5>&-
+  fi
+  case "$answer" in
+    r | remove) APPS_ON_UNINSTALL=remove ;;
+    *) APPS_ON_UNINSTALL=keep ;;
+  esac
+  note "apps: $([ "$APPS_ON_UNINSTALL" = keep ] && echo "kept running (--remove-apps removes them)" || echo removed)"
+}
+
+list_left_behind() {
+  local docker_up="$1" names=""
+  step "left on this machine"
+  if [ "$docker_up" = 1 ]; then
+    names="$(docker ps --filter "label=pilot.instance=$INSTANCE" --format '{{.Names}}' | tr '\n' ' ')"
+    [ -z "$names" ] || note "running app containers: ${names% } (served by Caddy from $DATA_DIR/caddy/Caddyfile until it stops; remove: install.sh --uninstall --remove-apps)"
+    local images volumes networks
+    images="$(docker images -q --filter "reference=$INSTANCE/*" | sort -u | wc -l)"
+    volumes="$(docker volume ls -q --filter "label=pilot.instance=$INSTANCE" | wc -l)"
+    networks="$(docker network ls -q --filter "label=pilot.instance=$INSTANCE" | wc -l)"
+    [ "$images$volumes$networks" = 000 ] || note "Docker: $images image(s) $INSTANCE/*, $volumes volume(s), $networks network(s) labelled pilot.instance=$INSTANCE (--purge removes them)"
+  fi
+  [ -e "$DATA_DIR" ] && note "data: $DATA_DIR (database, repositories, certificates, admin token; --purge removes it)"
+  [ -e "$(dirname "$LOG_FILE")" ] && note "logs: $(dirname "$LOG_FILE")"
+  note "packages: git, Docker and Caddy stay installed (apt-get remove them if nothing else needs them)"
 }
 
 FIRST_INSTALL=0
 main() {
   parse_args "$@"
-  [ "$DRY_RUN" = 1 ] && step "dry run: nothing will be changed"
-  step "checks"
+  [ "$DRY_RUN" = 1 ] && say "==> dry run: nothing will be changed"
   check_root
+  open_log "$@"
   if [ "$UNINSTALL" = 1 ]; then uninstall; return; fi
+  step "checks"
   check_os
   check_arch
   check_ports
   check_disk
+  check_dns
   [ -e "$DATA_DIR/pilot.db" ] || FIRST_INSTALL=1
   if [ "$FIRST_INSTALL" = 1 ]; then note "first install"; else note "upgrade: apps, releases, tokens and data stay"; fi
+  [ "$DRY_RUN" = 1 ] || note "full log: $LOG_FILE$([ "$VERBOSE" = 1 ] || echo " (-v prints it here too)")"
   step "packages"
   install_base_tools
   install_docker
@@ -698,7 +1014,8 @@ main() {
   write_commands
   start_services
   wait_for_health
-  [ "$DRY_RUN" = 1 ] && { step "dry run done"; return; }
+  [ "$DRY_RUN" = 1 ] && { end_step; say "==> dry run done"; return; }
+  check_https
   cleanup_old_releases
   print_summary
 }
@@ -710,4 +1027,5 @@ cleanup_old_releases() {
   [ -z "$old" ] || printf '%s\n' "$old" | xargs rm -rf
 }
 
-main "$@"
+# Nothing after this line is read: a script edited while it runs must not run its new lines.
+main "$@"; exit

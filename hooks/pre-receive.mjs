@@ -89,7 +89,9 @@ function deploy(update, branch) {
       response.on('error', () => resolve(false));
     });
     request.on('error', (error) => {
-      say(` !     cannot reach the Pilot server (${error.code ?? error.message}); nothing was deployed`);
+      // The socket is gone while Pilot stops or restarts (an upgrade): the branch stays where it was.
+      const restarting = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+      say(` !     cannot reach the Pilot server (${error.code ?? error.message}); nothing was deployed${restarting ? ': Pilot is stopping or restarting (an upgrade?), push again in a few seconds' : ''}`);
       resolve(false);
     });
     // Inside pre-receive the pushed objects are quarantined: only this process can read them.

@@ -139,6 +139,7 @@ export async function composePilot(config: Config, logger: Logger) {
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
     cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
+    localCaCertificate: config.tls === 'internal' ? paths.caddyLocalRootCertificate : undefined,
     proxyKey,
     connections: config,
     tokens,

@@ -275,6 +275,8 @@ export interface DataPaths {
   readonly caddyfile: string;
   /** The managed Caddy's storage: its local CA, certificates and their keys. */
   readonly caddyData: string;
+  /** Root certificate of Caddy's local CA (PILOT_TLS=internal), in its storage under caddyData. */
+  readonly caddyLocalRootCertificate: string;
 }
 
 export function dataPaths(dataDir: string): DataPaths {
@@ -290,5 +292,6 @@ export function dataPaths(dataDir: string): DataPaths {
     caddyAdminSocket: path.join(caddyDir, 'admin.sock'),
     caddyfile: path.join(caddyDir, 'Caddyfile'),
     caddyData: path.join(caddyDir, 'data'),
+    caddyLocalRootCertificate: path.join(caddyDir, 'data', 'caddy', 'pki', 'authorities', 'local', 'root.crt'),
   };
 }

@@ -80,8 +80,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping; apps keep running');
+    // Old releases still draining are retired by the next start: a restart (an upgrade) does not wait for them.
     server
-      .close()
+      .close({ retirements: 'leave' })
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'unclean stop');

@@ -38,8 +38,12 @@ export interface PilotServer {
   readonly generatedAdminToken: string | undefined;
   /** `http://host:port` of the API and git. */
   readonly address: string;
-  /** Stops Pilot; apps and Caddy keep serving. */
-  close(): Promise<void>;
+  /**
+   * Stops Pilot; apps and Caddy keep serving. `retirements: 'leave'` does not wait for old
+   * releases still draining or stopping (up to PILOT_DRAIN_SECONDS + PILOT_STOP_TIMEOUT): the
+   * next start retires them (removeOrphanContainers), so a restart or upgrade takes seconds.
+   */
+  close(options?: { retirements: 'wait' | 'leave' }): Promise<void>;
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
@@ -97,7 +101,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     managedCaddy,
     generatedAdminToken,
     address: `http://${controlPlane}`,
-    async close() {
+    async close({ retirements } = { retirements: 'wait' }) {
       managedCaddy?.stopWatching();
       routeWatch?.stop();
       await cron.stop();
@@ -118,7 +122,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       // Requests git holds open (a long clone) must not keep Pilot from exiting.
       setTimeout(() => app.server.closeAllConnections(), 5000).unref();
       await app.close();
-      await deployer.settle();
+      if (retirements === 'wait') await deployer.settle();
       db.close();
     },
   };

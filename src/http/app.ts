@@ -7,6 +7,7 @@ import { registerErrorHandler, validationError } from './errors.js';
 import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/health.js';
 import { gitRoutes } from './routes/git.js';
 import { cliRoutes, type CliDownload } from './routes/cli.js';
+import { caCertificateRoutes } from './routes/ca-cert.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -63,6 +64,8 @@ export interface AppDeps {
   readonly connections: ConnectionLimits;
   /** The CLI download and its install script. */
   readonly cli: CliDownload;
+  /** Root certificate of Caddy's local CA (PILOT_TLS=internal), served at GET /ca.crt; undefined otherwise. */
+  readonly localCaCertificate: string | undefined;
 }
 
 /** How long a client may take to send a request, and how many may be connected at once. */
@@ -160,6 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(healthReportSchema);
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(cliRoutes, { cli: deps.cli });
+  await app.register(caCertificateRoutes, { rootCertificate: deps.localCaCertificate });
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api, uploads: { dir: deps.spoolDir, maxBytes: deps.maxPushBytes } });
   return app;

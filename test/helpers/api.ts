@@ -38,7 +38,7 @@ export interface Reached {
  */
 export async function buildTestApp(
   t: { after(fn: () => Promise<unknown>): void },
-  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string; started?: () => boolean } = {},
+  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string; started?: () => boolean; localCaCertificate?: string } = {},
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
@@ -99,6 +99,7 @@ export async function buildTestApp(
     spoolDir,
     proxyKey: TEST_PROXY_KEY,
     connections: { requestTimeoutSeconds: 600, headersTimeoutSeconds: 20, maxConnections: 512 },
+    localCaCertificate: options.localCaCertificate,
     cli: { bundleFile: options.cliBundle ?? path.join(spoolDir, 'pilot-cli.mjs'), renderInstaller: (context) => createTemplateRenderer().renderCliInstaller(context) },
   });
   t.after(async () => {

@@ -53,7 +53,7 @@ async function call(app: FastifyInstance, route: Route, url: string, token: stri
 const ANY_TOKEN = ['GET /api/v1/whoami', 'HEAD /api/v1/whoami'];
 /** Routes that need no token at all. */
 const PUBLIC = [
-  'GET /health', 'HEAD /health', 'GET /api/v1/openapi.json', 'HEAD /api/v1/openapi.json',
+  'GET /health', 'HEAD /health', 'GET /ca.crt', 'HEAD /ca.crt', 'GET /api/v1/openapi.json', 'HEAD /api/v1/openapi.json',
   'GET /cli', 'HEAD /cli', 'GET /cli/install.sh', 'HEAD /cli/install.sh',
 ];
 /** What a deploy token may do on its own app: push (git) and read. */

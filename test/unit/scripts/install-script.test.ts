@@ -17,7 +17,9 @@ describe('install.sh options (no machine changed)', () => {
   it('--help lists every option with its environment variable', () => {
     const { code, output } = install(['--help']);
     assert.equal(code, 0);
-    for (const option of ['--domain', '--email', '--source', '--dry-run', '--uninstall', '--purge']) assert.match(output, new RegExp(option));
+    for (const option of ['--domain', '--email', '--source', '--dry-run', '--uninstall', '--purge', '--keep-apps', '--remove-apps', '--verbose', '--log', '--public-ip']) {
+      assert.match(output, new RegExp(option));
+    }
     for (const variable of ['PILOT_DOMAIN', 'PILOT_ACME_EMAIL', 'PILOT_SOURCE', 'PILOT_DRY_RUN=1', 'PILOT_UNINSTALL=1']) assert.match(output, new RegExp(variable));
   });
 
@@ -26,22 +28,55 @@ describe('install.sh options (no machine changed)', () => {
     assert.match(install(['--tls', 'maybe']).output, /--tls must be acme, internal or off/);
     assert.match(install(['--port', 'eighty']).output, /'eighty' is not a number/);
     assert.match(install(['--domain', 'a b']).output, /is not a host name/);
+    assert.match(install(['--public-ip', 'here']).output, /--public-ip 'here' is not an IP address/);
+    assert.match(install(['--tls', 'acme', '--domain', 'localhost']).output, /--tls acme cannot get certificates for 'localhost'/);
+    assert.match(install(['--uninstall', '--purge', '--keep-apps']).output, /--purge removes the apps: it cannot go with --keep-apps/);
     assert.equal(install(['--frobnicate']).code, 1);
   });
 
-  it('--dry-run prints each step and what it would run, and writes nothing', { skip: process.getuid?.() !== 0 ? 'needs root, as install.sh does' : false }, () => {
+  const asRoot = { skip: process.getuid?.() !== 0 ? 'needs root, as install.sh does' : false };
+  /** A dry run into a temporary directory; .invalid names never resolve (RFC 2606). */
+  function dryRun(args: string[]) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-dry-'));
-    const prefix = path.join(root, 'opt');
-    const { code, output } = install(['--dry-run', '--prefix', prefix, '--data-dir', path.join(root, 'data'), '--config-dir', path.join(root, 'etc'), '--http-port', '1', '--https-port', '2'], {
-      PILOT_DOMAIN: 'example.com',
+    const result = install(['--dry-run', '--prefix', path.join(root, 'opt'), '--data-dir', path.join(root, 'data'), '--config-dir', path.join(root, 'etc'), '--http-port', '1', '--https-port', '2', '--public-ip', '203.0.113.7', ...args], {
+      PILOT_DOMAIN: 'pilot-test.invalid',
     });
+    const written = fs.readdirSync(root);
+    fs.rmSync(root, { recursive: true, force: true });
+    return { ...result, written };
+  }
+
+  it('--dry-run checks DNS first: the records to create, and what works without them', asRoot, () => {
+    const { code, output } = dryRun([]);
+    assert.equal(code, 0, output);
+    assert.match(output, /this server: 203\.0\.113\.7/);
+    assert.match(output, /DNS: pilot\.pilot-test\.invalid does not resolve/);
+    assert.match(output, /DNS: \*\.pilot-test\.invalid \(tried dns-check-\d+\.pilot-test\.invalid\) does not resolve/);
+    assert.match(output, /pilot\.pilot-test\.invalid\. +A +203\.0\.113\.7\n.*\*\.pilot-test\.invalid\. +A +203\.0\.113\.7/);
+    assert.match(output, /ACME \(the default for a domain\) cannot get certificates until they do/);
+    assert.match(output, /--tls internal +HTTPS now, from Pilot's own CA/);
+    assert.match(output, /--domain 203\.0\.113\.7\.sslip\.io/);
+    assert.match(output, /\(dry run: a real run stops here\)/);
+  });
+
+  it('--tls internal does not wait for DNS; it still prints the records for other machines', asRoot, () => {
+    const { code, output } = dryRun(['--tls', 'internal']);
+    assert.equal(code, 0, output);
+    assert.match(output, /\*\.pilot-test\.invalid\. +A +203\.0\.113\.7/);
+    assert.match(output, /with --tls internal, HTTPS does not wait for DNS/);
+    assert.doesNotMatch(output, /a real run stops here/);
+  });
+
+  it('--dry-run prints each step and what it would run, and writes nothing', asRoot, () => {
+    const { code, output, written } = dryRun(['--tls', 'acme']);
     assert.equal(code, 0, output);
     assert.match(output, /==> dry run: nothing will be changed/);
     assert.match(output, /==> checks\n/);
     assert.match(output, /would run: .*npm-cli\.js ci|would run: .* ci --no-audit/);
     assert.match(output, /would set PILOT_DOMAIN in .*pilot\.env/);
+    assert.match(output, /would set PILOT_TLS in .*pilot\.env/);
+    assert.match(output, /--tls acme: certificates come once these records point here/);
     assert.match(output, /==> dry run done/);
-    assert.deepEqual(fs.readdirSync(root), [], 'nothing was written');
-    fs.rmSync(root, { recursive: true, force: true });
+    assert.deepEqual(written, [], 'nothing was written');
   });
 });
