@@ -5,7 +5,7 @@ import { ApiClient, appPath } from './client.js';
 import { CliError } from './errors.js';
 import { createOutput, type Output } from './output.js';
 import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './settings.js';
-import { followLogs, type LogLine } from './logs.js';
+import { followLogs, logQuery, sinceTime, type LogLine } from './logs.js';
 import { runCommand } from './run.js';
 import { registerCronCommands } from './cron.js';
 import { configLines, configSetBody, configSetSummary, nextBuildLines, type ConfigView } from './config-vars.js';
@@ -409,24 +409,28 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
 
   program
     .command('logs')
-    .description("print the app's log; -f keeps following it (and resumes after a dropped connection)")
+    .description("print the app's log, every process of the live release (web.1 | ...); -f keeps following it (and resumes after a dropped connection)")
     .addOption(appOption())
     .option('-n, --num <lines>', 'how many recent lines', (value) => positiveInteger(value), 100)
+    .option('--tail <lines>', 'same as -n', (value) => positiveInteger(value))
+    .option('--ps <process>', 'only this process type (web) or process (web.1)')
+    .option('--since <when>', 'only lines since a time (2026-12-01T10:00:00Z) or a duration ago (30s, 10m, 2h, 1d)')
     .option('-f, --follow', 'keep printing new lines')
-    .addHelpText('after', '\nExample:\n  $ pilot logs -f -n 20 -a shop')
-    .action(async (options: { num: number; follow?: boolean }, command: Command) => {
+    .addHelpText('after', '\nExamples:\n  $ pilot logs -f -n 20 -a shop\n  $ pilot logs --ps worker --since 10m')
+    .action(async (options: { num: number; tail?: number; ps?: string; since?: string; follow?: boolean }, command: Command) => {
       const { out, client } = context(command);
       const app = appOf(command);
-      const print = (line: LogLine): void => out.print(out.json ? JSON.stringify(line) : `${out.dim(line.time)} ${line.text}`);
+      const request = { lines: options.tail ?? options.num, ps: options.ps, since: options.since === undefined ? undefined : sinceTime(options.since, new Date()) };
+      const print = (line: LogLine): void => out.print(out.json ? JSON.stringify(line) : `${out.dim(line.time)} ${line.process} | ${line.text}`);
       if (!options.follow) {
-        const { lines } = await client().get<{ lines: LogLine[] }>(appPath(app, `/logs?lines=${options.num}`));
+        const { lines } = await client().get<{ lines: LogLine[] }>(appPath(app, `/logs?${logQuery(request)}`));
         lines.forEach(print);
         return;
       }
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      await followLogs(client(), app, options.num, print, stop.signal);
+      await followLogs(client(), app, request, print, stop.signal);
     });
 
   program

@@ -77,7 +77,8 @@ export const ProcessView = Type.Object({
 });
 export type ProcessView = Static<typeof ProcessView>;
 
-export const LogLine = Type.Object({ time: Type.String(), stream: Type.Enum(['stdout', 'stderr']), text: Type.String() });
+/** A line of an app's log: `process` is the one that wrote it (`web.1`); `time` has all nine digits of its fraction. */
+export const LogLine = Type.Object({ time: Type.String(), stream: Type.Enum(['stdout', 'stderr']), text: Type.String(), process: Type.String() });
 export type LogLine = Static<typeof LogLine>;
 
 export const LimitsView = Type.Object({
@@ -144,11 +145,19 @@ export const DomainParams = Type.Object({ app: Type.String({ maxLength: 64 }), d
 export const TokenParams = Type.Object({ token: Type.String({ maxLength: 64 }) });
 
 export const DestroyQuery = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 64 })), volumes: Type.Boolean({ default: false }) }, { additionalProperties: false });
-export const LogsQuery = Type.Object({ lines: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }) }, { additionalProperties: false });
+const LogTime = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$', maxLength: 40 });
+/** `web` (a process type) or `web.1` (one process). */
+const LogProcess = Type.String({ pattern: '^[A-Za-z0-9_-]{1,63}(\\.[0-9]{1,4})?$' });
+export const LogsQuery = Type.Object(
+  { lines: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }), ps: Type.Optional(LogProcess), since: Type.Optional(LogTime) },
+  { additionalProperties: false },
+);
 export const LogStreamQuery = Type.Object(
   {
     lines: Type.Integer({ minimum: 0, maximum: 10000, default: 20 }),
-    after: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$', maxLength: 40 })),
+    after: Type.Optional(LogTime),
+    ps: Type.Optional(LogProcess),
+    since: Type.Optional(LogTime),
   },
   { additionalProperties: false },
 );
