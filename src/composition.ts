@@ -36,6 +36,9 @@ import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
 import { appUrl, isPilotHost } from './pipeline/routes.js';
 import { appNameMaxLength } from './domain/app-name.js';
+import { MetricsSampler } from './services/metrics.js';
+import { createHostReader } from './adapters/host.js';
+import { PrometheusExporter } from './adapters/prometheus.js';
 
 /** Everything a running Pilot is made of, wired, not started. */
 export async function composePilot(config: Config, logger: Logger) {
@@ -107,6 +110,9 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
   });
 
+  const metrics = new MetricsSampler({ runtime, host: createHostReader(), settings: { dataDir: config.dataDir, intervalSeconds: config.metricsIntervalSeconds }, logger });
+  const prometheus = new PrometheusExporter(metrics);
+
   const deployer = new Deployer({
     settings: config,
     apps,
@@ -123,6 +129,7 @@ export async function composePilot(config: Config, logger: Logger) {
     buildpackDir: (buildpack) => templates.buildpackDir(buildpack),
     branchHead: (appName, branch) => git.branchHead(appName, branch),
     onLive: (liveApp) => cron.refresh(liveApp),
+    onPushFinished: (result, seconds) => prometheus.recordDeploy(result, seconds),
     logger,
   });
 
@@ -164,18 +171,20 @@ export async function composePilot(config: Config, logger: Logger) {
       domains,
       deployer,
       routes,
-      processes: new ProcessControl({ releases, formation, volumes, runtime, rollout, deployer, routes, settings: config }),
+      processes: new ProcessControl({ releases, formation, volumes, runtime, rollout, deployer, routes, settings: config, usage: (id) => metrics.ofProcess(id) }),
       logs: new LogService({ releases, runtime }),
       storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
       oneOff,
       cron,
+      metrics,
+      prometheus,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
+    engine, runtime, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
   };
 }
 

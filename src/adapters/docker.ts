@@ -11,9 +11,11 @@ import { containerCreateOptions, runAttached } from './docker/containers.js';
 import { messageOf, statusOf } from './docker/errors.js';
 import { watchContainerStarts } from './docker/events.js';
 import { demuxedText, streamLogs } from './docker/logs.js';
+import { engineDiskUsage, processStats, type DockerDiskUsage, type DockerStats } from './docker/stats.js';
 
 /** The ContainerEngine port on top of dockerode (DOCKER_HOST is read by dockerode itself). */
 export function createDockerEngine(docker: Docker = new Docker()): ContainerEngine & { docker: Docker } {
+  let rootDir: string | undefined;
   return {
     docker,
 
@@ -84,6 +86,22 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
         if (statusOf(error) === 404) return undefined;
         throw error;
       }
+    },
+
+    async containerStats(idOrName) {
+      try {
+        // one-shot: one reading now, without the second Docker waits for to fill `precpu_stats`.
+        const stats = await docker.getContainer(idOrName).stats({ stream: false, 'one-shot': true } as { stream: false });
+        return processStats(stats as DockerStats);
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    },
+
+    async diskUsage() {
+      rootDir ??= ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir;
+      return engineDiskUsage((await docker.df()) as DockerDiskUsage, rootDir);
     },
 
     async containerLogs(idOrName, tailLines) {

@@ -6,10 +6,11 @@ import { CliError } from './errors.js';
 import { createOutput, type Output } from './output.js';
 import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './settings.js';
 import { followLogs, logQuery, sinceTime, type LogLine } from './logs.js';
+import { memory, metricsReport, percent, processTable } from './metrics.js';
 import { runCommand } from './run.js';
 import { registerCronCommands } from './cron.js';
 import { configLines, configSetBody, configSetSummary, nextBuildLines, type ConfigView } from './config-vars.js';
-import type { AppStatus, LimitsView, ProcessView, ReleaseView, VolumeView } from '../domain/shapes.js';
+import type { AppStatus, LimitsView, MetricsView, ProcessMetrics, ProcessView, ReleaseView, VolumeView } from '../domain/shapes.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -350,13 +351,31 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
         process: process.index === null ? process.type : `${process.type}.${process.index}`,
         release: `v${process.release}`,
         uptime: process.uptimeSeconds === null ? null : duration(process.uptimeSeconds),
+        cpu: percent(process.cpuPercent),
+        memory: memory(process.memoryBytes, process.memoryLimitBytes),
       })),
-      ['process', 'release', 'state', 'uptime', 'restarts', 'container'],
+      ['process', 'release', 'state', 'uptime', 'restarts', 'cpu', 'memory', 'container'],
     );
 
   program
+    .command('metrics')
+    .description("show CPU, memory, network, restarts and uptime of every process, and the host's (CPU, memory, load, disks); -a: one app's processes")
+    .option('-a, --app <name>', 'only this app')
+    .addHelpText('after', '\nExamples:\n  $ pilot metrics\n  $ pilot metrics -a shop --json')
+    .action(async (options: { app?: string }, command: Command) => {
+      const { out, client } = context(command);
+      if (options.app) {
+        const { processes } = await client().get<{ processes: ProcessMetrics[] }>(appPath(options.app, '/metrics'));
+        out.result(processes, () => processTable(out, processes, false));
+        return;
+      }
+      const view = await client().get<MetricsView>('/metrics');
+      out.result(view, () => metricsReport(out, view));
+    });
+
+  program
     .command('ps')
-    .description("show the app's containers: state, release, uptime, restarts (and the process types scaled to 0)")
+    .description("show the app's containers: state, release, uptime, restarts, CPU and memory (and the process types scaled to 0)")
     .addOption(appOption())
     .addHelpText('after', '\nExample:\n  $ pilot ps -a shop')
     .action(async (_options: unknown, command: Command) => {

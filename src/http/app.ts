@@ -14,6 +14,7 @@ import AjvCompiler from '@fastify/ajv-compiler';
 import { authenticate, presentsInvalidToken, tokenFromRequest } from './auth.js';
 import { dropUntrustedForwarding } from './client-address.js';
 import { apiRoutes } from './api/index.js';
+import { prometheusRoutes } from './api/metrics.js';
 import type { ApiDeps } from './api/context.js';
 
 const WEBSOCKET_PATHS = {
@@ -157,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tlsAskRoutes, { servesHost: deps.servesHost });
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api });
+  await app.register(prometheusRoutes, { deps: deps.api });
   return app;
 }
 

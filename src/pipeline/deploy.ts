@@ -41,6 +41,8 @@ export interface DeployerDeps {
   readonly branchHead: (app: string, branch: string) => Promise<string | undefined>;
   /** Told once a release of the app went live (deploy, config change, rollback): the cron schedule follows it. */
   readonly onLive: (app: App) => void;
+  /** Hears how each push ended and how long it took (metrics). */
+  readonly onPushFinished?: (result: 'succeeded' | 'failed', seconds: number) => void;
   readonly logger: Logger;
 }
 
@@ -114,9 +116,13 @@ export class Deployer {
   /** Deploys a push; every line for the pusher goes to `write`. Resolves whether it went live. */
   async deployPush(push: PushRequest, write: (line: string) => void): Promise<boolean> {
     this.running += 1;
+    const startedAt = performance.now();
+    let live = false;
     try {
-      return await this.deployPushNow(push, write);
+      live = await this.deployPushNow(push, write);
+      return live;
     } finally {
+      this.deps.onPushFinished?.(live ? 'succeeded' : 'failed', (performance.now() - startedAt) / 1000);
       this.running -= 1;
       if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }

@@ -75,6 +75,8 @@ export async function buildTestApp(
     limits: recording('limits'),
     oneOff: recording('oneOff'),
     cron: recording('cron'),
+    metrics: recording('metrics'),
+    prometheus: recording('prometheus'),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;

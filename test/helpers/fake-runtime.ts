@@ -1,6 +1,6 @@
 import type {
-  AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, HealthResult, LogStream, OneOffProcess, OneOffRun,
-  LogStreamOptions, ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess, TimestampedLine,
+  AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, EngineDiskUsage, HealthResult, LogStream, OneOffProcess, OneOffRun,
+  LogStreamOptions, ProcessStats, ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess, TimestampedLine,
 } from '../../src/domain/ports.js';
 import { timestampNanos } from '../../src/services/logs.js';
 import { DeployError, ProcessCheckError } from '../../src/domain/errors.js';
@@ -152,6 +152,24 @@ export class FakeRuntime implements AppRuntime {
   async lastLogs(id: string): Promise<string> {
     const process = this.processes.get(id);
     return process ? this.logsOf(process) : '';
+  }
+
+  /** What each process uses, by id, as a test scripts it; a running process without one uses nothing. */
+  readonly usage = new Map<string, ProcessStats>();
+  /** How many stats readings were asked for. */
+  statsReadings = 0;
+  /** The engine's disk use. */
+  disk: EngineDiskUsage = { rootDir: '/var/lib/docker', imagesBytes: 3e9, containersBytes: 2e6, volumesBytes: 5e8, buildCacheBytes: 1e9 };
+
+  async stats(id: string): Promise<ProcessStats | undefined> {
+    this.statsReadings += 1;
+    const process = this.processes.get(id);
+    if (!process?.running) return undefined;
+    return this.usage.get(id) ?? { cpuSeconds: 0, memoryBytes: 0, memoryLimitBytes: process.runtime.memoryBytes, networkInBytes: 0, networkOutBytes: 0 };
+  }
+
+  async diskUsage(): Promise<EngineDiskUsage> {
+    return this.disk;
   }
 
   /** Each process's log so far, by id (see writeLog). */
