@@ -9,13 +9,22 @@ import { createAppStore } from '../src/adapters/db/stores.js';
 import { adminAddressForCaddyfile } from '../src/adapters/caddy/admin.js';
 import { createTemplateRenderer } from '../src/adapters/templates.js';
 import { buildCaddyfileContext, type AppRoute } from '../src/pipeline/routes.js';
-import { freePort, testInstanceName } from '../test/helpers/integration.js';
+import { freePort, removeInstanceObjects, testInstanceName } from '../test/helpers/integration.js';
 import { REPEAT, localImages, median, printSection, ratio, startTestPilot, table, tempDir, until, type Section } from './lib.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** A built Pilot server (node dist/main.js) as users run it, on a data directory holding `apps` apps. */
-async function startServer(apps: number): Promise<{ pid: number; url: string; token: string; stop(): Promise<void> }> {
+/** The server's runtime dependencies, each measured alone. */
+const DEPENDENCIES = [
+  'fastify', '@fastify/swagger', '@fastify/websocket', '@fastify/rate-limit', '@fastify/ajv-compiler', 'dockerode', 'better-sqlite3', 'typebox',
+  'typebox/compile', 'pino', 'handlebars', 'node-git-server', 'prom-client', 'ws', 'yaml', 'tar-fs', 'semver', 'croner', 'jsonc-parser',
+];
+
+/** The Node options install.sh runs the server with (its `pilot-server` wrapper and systemd unit). */
+const INSTALLED_NODE_FLAGS = ['--max-semi-space-size=2'];
+
+/** A built Pilot server (node [flags] dist/main.js), on a data directory holding `apps` apps. */
+async function startServer(apps: number, nodeFlags: readonly string[] = []): Promise<{ pid: number; url: string; token: string; stop(): Promise<void> }> {
   const dataDir = tempDir('bench-cp');
   const db = openDatabase(path.join(dataDir, 'pilot.db'));
   const store = createAppStore(db);
@@ -23,14 +32,15 @@ async function startServer(apps: number): Promise<{ pid: number; url: string; to
   db.close();
   const [port, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
   const token = `bench-admin-token-${Date.now()}`;
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+  const instance = testInstanceName();
+  const child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist', 'main.js')], {
     env: {
       PATH: process.env.PATH,
       PILOT_DATA_DIR: dataDir,
       PILOT_PORT: String(port),
       PILOT_HTTP_PORT: String(httpPort),
       PILOT_HTTPS_PORT: String(httpsPort),
-      PILOT_INSTANCE: testInstanceName(),
+      PILOT_INSTANCE: instance,
       PILOT_ADMIN_TOKEN: token,
       PILOT_LOG_LEVEL: 'warn',
       PILOT_NODE_IMAGE: localImages().nodeImage,
@@ -54,14 +64,31 @@ async function startServer(apps: number): Promise<{ pid: number; url: string; to
         // Already gone.
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
+      // The network it made at start.
+      await removeInstanceObjects(instance);
     },
   };
 }
 
-function rssMiB(pid: number): number {
+function rssMiB(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile' = 'VmRSS'): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  const kib = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
   return kib / 1024;
+}
+
+/** RSS of a Node process (with the installed flags) that runs `script` and then idles; what a server is made of before it does anything. */
+async function idleNodeRss(script: string): Promise<{ rss: number; anon: number; file: number }> {
+  const child = spawn(process.execPath, [...INSTALLED_NODE_FLAGS, '--input-type=module', '-e', `${script}; setInterval(() => {}, 1000); process.stdout.write('ready')`], {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const pid = child.pid as number;
+    return { rss: rssMiB(pid), anon: rssMiB(pid, 'RssAnon'), file: rssMiB(pid, 'RssFile') };
+  } finally {
+    child.kill();
+  }
 }
 
 async function latency(url: string, token: string): Promise<{ p50: number; p99: number; rate: number }> {
@@ -73,14 +100,15 @@ async function latency(url: string, token: string): Promise<{ p50: number; p99: 
 export async function run(): Promise<Section> {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   const rows: (string | number)[][] = [];
-  const memory: Record<number, number> = {};
-  for (const apps of [0, 100]) {
-    const server = await startServer(apps);
+  const memory: { label: string; rss: number; anon: number; file: number }[] = [];
+  for (const [apps, flags] of [[0, []], [100, []], [0, INSTALLED_NODE_FLAGS], [100, INSTALLED_NODE_FLAGS]] as const) {
+    const server = await startServer(apps, flags);
     try {
       // Idle: after start, no request for a while.
       await new Promise((resolve) => setTimeout(resolve, 5000));
-      memory[apps] = rssMiB(server.pid);
-      if (apps === 100) {
+      const label = `${apps} apps, \`node ${flags.length > 0 ? `${flags.join(' ')} ` : ''}dist/main.js\`${flags.length > 0 ? ' (as install.sh runs it)' : ''}`;
+      memory.push({ label, rss: rssMiB(server.pid), anon: rssMiB(server.pid, 'RssAnon'), file: rssMiB(server.pid, 'RssFile') });
+      if (apps === 100 && flags.length === 0) {
         const list = await latency(`${server.url}/api/v1/apps`, server.token);
         const whoami = await latency(`${server.url}/api/v1/whoami`, server.token);
         rows.push(['GET /api/v1/whoami (baseline: authentication only)', whoami.p50, whoami.p99, whoami.rate]);
@@ -90,17 +118,38 @@ export async function run(): Promise<Section> {
       await server.stop();
     }
   }
+  const bare = await idleNodeRss('0');
+  const loaded = await idleNodeRss(`await import('./dist/composition.js')`);
+  const dependencies: [string, number][] = [];
+  for (const name of DEPENDENCIES) dependencies.push([name, (await idleNodeRss(`await import('${name}')`)).rss - bare.rss]);
+  dependencies.sort((a, b) => b[1] - a[1]);
 
   const reloads = await reloadTimes([0, 10, 100, 300]);
   return {
     title: 'Control plane: memory, API latency, routes reload',
     body: [
-      'Idle RSS of the built server (`node dist/main.js`) 5 s after start, with 0 apps (baseline) and 100 apps:',
+      'Idle RSS of the built server 5 s after start, with 0 apps (baseline) and 100 apps, as `node dist/main.js` and as',
+      "install.sh runs it (a young generation of 2 MB: V8's default lets it grow to 16 MB per semi-space during the",
+      "start, and an idle server never gives it back). Anonymous memory is Node's heaps and the libraries' own; file-backed is",
+      'the code of `node` and the native modules:',
       '',
-      table(['apps', 'RSS MiB', 'vs 0 apps'], [
-        [0, memory[0]!.toFixed(1), '1.00'],
-        [100, memory[100]!.toFixed(1), ratio(memory[100]!, memory[0]!)],
+      table(['server', 'RSS MiB', 'anonymous MiB', 'file-backed MiB', 'vs first row'], memory.map((entry) => [
+        entry.label, entry.rss.toFixed(1), entry.anon.toFixed(1), entry.file.toFixed(1), ratio(entry.rss, memory[0]!.rss),
+      ])),
+      '',
+      'Where it goes (the installed flags, idle 2 s; the modules row imports `dist/composition.js`, which loads every',
+      'module the server loads, and does nothing):',
+      '',
+      table(['process', 'RSS MiB', 'anonymous MiB', 'file-backed MiB'], [
+        ['bare `node`', bare.rss.toFixed(1), bare.anon.toFixed(1), bare.file.toFixed(1)],
+        ["Pilot's modules loaded", loaded.rss.toFixed(1), loaded.anon.toFixed(1), loaded.file.toFixed(1)],
+        ['the idle server, 100 apps', memory[3]!.rss.toFixed(1), memory[3]!.anon.toFixed(1), memory[3]!.file.toFixed(1)],
       ]),
+      '',
+      'Each dependency imported alone, RSS over bare `node` (modules they share count in each row, so the rows add up to more',
+      'than the modules row):',
+      '',
+      table(['dependency', 'MiB over bare node'], dependencies.map(([name, mib]) => [`\`${name}\``, mib.toFixed(1)])),
       '',
       'API latency at concurrency 10 for 10 s (autocannon), 100 apps in the database:',
       '',

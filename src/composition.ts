@@ -39,6 +39,9 @@ import { CronScheduler, systemClock } from './services/cron.js';
 import { appUrl } from './pipeline/routes.js';
 import { LinkService } from './services/links.js';
 import { appNameMaxLength } from './domain/app-name.js';
+import { MetricsSampler } from './services/metrics.js';
+import { createHostReader } from './adapters/host.js';
+import { PrometheusExporter } from './adapters/prometheus.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
@@ -113,6 +116,9 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
   });
 
+  const metrics = new MetricsSampler({ runtime, host: createHostReader(), settings: { dataDir: config.dataDir, intervalSeconds: config.metricsIntervalSeconds }, logger });
+  const prometheus = new PrometheusExporter(metrics);
+
   const deployer = new Deployer({
     settings: config,
     apps,
@@ -129,6 +135,7 @@ export async function composePilot(config: Config, logger: Logger) {
     buildpackDir: (buildpack) => templates.buildpackDir(buildpack),
     branchHead: (appName, branch) => git.branchHead(appName, branch),
     onLive: (liveApp) => cron.refresh(liveApp),
+    onPushFinished: (result, seconds) => prometheus.recordDeploy(result, seconds),
     logger,
   });
 
@@ -168,7 +175,7 @@ export async function composePilot(config: Config, logger: Logger) {
       domains,
       deployer,
       routes,
-      processes: new ProcessControl({ apps, releases, formation, volumes, runtime, rollout, deployer, routes, settings: config }),
+      processes: new ProcessControl({ apps, releases, formation, volumes, runtime, rollout, deployer, routes, settings: config, usage: (id) => metrics.ofProcess(id) }),
       logs: new LogService({ releases, runtime }),
       storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
@@ -181,12 +188,14 @@ export async function composePilot(config: Config, logger: Logger) {
         // Caddy listens on every address: loopback reaches it from here.
         probe: (host) => probeServedCertificate('127.0.0.1', config.httpsPort, host, CERTIFICATE_PROBE_TIMEOUT_MS),
       }),
+      metrics,
+      prometheus,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
+    engine, runtime, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
   };
 }
 

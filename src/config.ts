@@ -33,6 +33,8 @@ export interface Config {
   readonly dockerHost: string | undefined;
   readonly healthTimeoutSeconds: number;
   readonly drainSeconds: number;
+  /** How often Pilot reads every container's stats and the host's (PILOT_METRICS_INTERVAL); 0 turns it off. */
+  readonly metricsIntervalSeconds: number;
   readonly stopTimeoutSeconds: number;
   /** How long a stopping Pilot lets running deploys finish before it fails them. */
   readonly shutdownSeconds: number;
@@ -120,6 +122,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     dockerHost: read.optional('DOCKER_HOST'),
     healthTimeoutSeconds: read.positiveNumber('PILOT_HEALTH_TIMEOUT', 60),
     drainSeconds: read.nonNegativeNumber('PILOT_DRAIN_SECONDS', 10),
+    metricsIntervalSeconds: read.nonNegativeNumber('PILOT_METRICS_INTERVAL', 10),
     stopTimeoutSeconds: read.nonNegativeNumber('PILOT_STOP_TIMEOUT', 30),
     shutdownSeconds: read.nonNegativeNumber('PILOT_SHUTDOWN_SECONDS', 60),
     buildTimeoutSeconds: read.positiveNumber('PILOT_BUILD_TIMEOUT', 900),

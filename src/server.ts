@@ -47,7 +47,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, managedCaddy, caddyAdmin, routes, deployer, cron, metrics, app, readiness } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -76,10 +76,12 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await removeOrphanContainers(reconciling, (batch) => deployer.retire(batch.app, batch.version, batch.slot, batch.processes));
     // Once the cron containers a stop left behind are gone: the live releases' schedules run again.
     cron.start();
+    metrics.start();
     // Pushes last: a deploy never races the clean-up.
     deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
   } catch (error) {
     await cron.stop();
+    await metrics.stop();
     routeWatch?.stop();
     deploySocket?.close();
     await app.close();
@@ -105,6 +107,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       managedCaddy?.stopWatching();
       routeWatch?.stop();
       await cron.stop();
+      await metrics.stop();
       // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.
       const socketClosed = new Promise<void>((resolve) => deploys.close(() => resolve()));
       const finished = await Promise.race([

@@ -12,11 +12,13 @@ import { connectNetwork, createPlannedContainer, runAttached } from './docker/co
 import { messageOf, statusOf } from './docker/errors.js';
 import { watchContainerStarts } from './docker/events.js';
 import { demuxedText, streamLogs } from './docker/logs.js';
+import { engineDiskUsage, processStats, type DockerDiskUsage, type DockerStats } from './docker/stats.js';
 
 /** The ContainerEngine port on top of dockerode (DOCKER_HOST is read by dockerode itself). */
 export function createDockerEngine(docker: Docker = new Docker()): ContainerEngine & { docker: Docker } {
   /** The engine's cgroup driver, asked once: builds are capped in pids under cgroupfs (docker/build-cgroup.ts). */
   let cgroupDriver: Promise<string> | undefined;
+  let rootDir: string | undefined;
   return {
     docker,
 
@@ -120,6 +122,22 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
         if (statusOf(error) === 404) return undefined;
         throw error;
       }
+    },
+
+    async containerStats(idOrName) {
+      try {
+        // one-shot: one reading now, without the second Docker waits for to fill `precpu_stats`.
+        const stats = await docker.getContainer(idOrName).stats({ stream: false, 'one-shot': true } as { stream: false });
+        return processStats(stats as DockerStats);
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    },
+
+    async diskUsage() {
+      rootDir ??= ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir;
+      return engineDiskUsage((await docker.df()) as DockerDiskUsage, rootDir);
     },
 
     async containerLogs(idOrName, tailLines) {

@@ -11,6 +11,7 @@ import { registerLinkCommands } from './commands/links.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
+import { registerMetricsCommands } from './commands/metrics.js';
 import { registerProcessCommands } from './commands/ps.js';
 import { registerReleaseCommands } from './commands/releases.js';
 import { registerRunCommands } from './commands/run.js';
@@ -31,6 +32,7 @@ export function registerCommands(program: Command): void {
   registerMaintenanceCommands(program);
   registerRunCommands(program);
   registerLogCommands(program);
+  registerMetricsCommands(program);
   registerGitCommands(program);
   registerTokenCommands(program);
   registerStorageCommands(program);

@@ -5,18 +5,34 @@ import type { LogLine } from '../domain/shapes.js';
 
 export type { LogLine };
 
+/** Which lines `pilot logs` asks for: how many recent ones, of which processes, from when. */
+export interface LogRequest {
+  readonly lines: number;
+  readonly ps?: string;
+  readonly since?: string;
+}
+
+/** The query of a log request (`lines`, `ps`, `since`), plus `after` when resuming. */
+export function logQuery(request: LogRequest, after?: string): string {
+  const query = new URLSearchParams();
+  if (after) query.set('after', after);
+  else query.set('lines', String(request.lines));
+  if (request.ps) query.set('ps', request.ps);
+  if (request.since && !after) query.set('since', request.since);
+  return query.toString();
+}
+
 /**
  * Follows an app's log over the API's WebSocket until interrupted. A socket that drops (a
- * Caddy reload, a restart of Pilot) is reopened with ?after=<last time seen>, so no line is
- * lost or shown twice.
+ * Caddy reload, a restart of Pilot) is reopened with ?after=<latest time seen> (Pilot's times
+ * compare as strings), so no line is lost or shown twice.
  */
-export async function followLogs(client: ApiClient, app: string, tail: number, onLine: (line: LogLine) => void, signal: AbortSignal): Promise<void> {
+export async function followLogs(client: ApiClient, app: string, request: LogRequest, onLine: (line: LogLine) => void, signal: AbortSignal): Promise<void> {
   let after: string | undefined;
   let failures = 0;
   while (!signal.aborted) {
-    const query = after ? `after=${encodeURIComponent(after)}` : `lines=${tail}`;
-    const outcome = await once(client, `/apps/${encodeURIComponent(app)}/logs/stream?${query}`, signal, (line) => {
-      after = line.time;
+    const outcome = await once(client, `/apps/${encodeURIComponent(app)}/logs/stream?${logQuery(request, after)}`, signal, (line) => {
+      if (after === undefined || line.time > after) after = line.time;
       failures = 0;
       onLine(line);
     });
@@ -55,4 +71,14 @@ function once(client: ApiClient, path: string, signal: AbortSignal, onLine: (lin
       resolve({});
     });
   });
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `--since`: an RFC 3339 time as given, or a duration ago (`30s`, `10m`, `2h`, `1d`) from `now`. */
+export function sinceTime(value: string, now: Date): string {
+  const duration = /^(\d+)([smhd])$/.exec(value);
+  if (duration?.[1] && duration[2]) return new Date(now.getTime() - Number(duration[1]) * (DURATION_UNITS[duration[2]] ?? 1) * 1000).toISOString();
+  if (/^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2})$/.test(value) && !Number.isNaN(Date.parse(value))) return value;
+  throw new CliError(`--since ${value}: give a time (2026-12-01T10:00:00Z) or a duration ago (30s, 10m, 2h, 1d)`);
 }

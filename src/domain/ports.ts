@@ -87,8 +87,48 @@ export interface ContainerState {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** What a process uses, from the scheduler's stats; counters count from the process's start. */
+export interface ProcessStats {
+  readonly cpuSeconds: number;
+  readonly memoryBytes: number;
+  /** 0 when the process has no limit of its own. */
+  readonly memoryLimitBytes: number;
+  readonly networkInBytes: number;
+  readonly networkOutBytes: number;
+}
+
+/** The disk the engine uses, by kind, and the directory it keeps it in. */
+export interface EngineDiskUsage {
+  readonly rootDir: string | undefined;
+  readonly imagesBytes: number;
+  readonly containersBytes: number;
+  readonly volumesBytes: number;
+  readonly buildCacheBytes: number;
+}
+
+/** The host as the operating system reports it at one moment. */
+export interface HostReading {
+  readonly cpus: number;
+  /** CPU time of all cores since boot, busy and in all, in seconds. */
+  readonly cpuBusySeconds: number;
+  readonly cpuTotalSeconds: number;
+  readonly load: readonly [number, number, number];
+  readonly memoryTotalBytes: number;
+  readonly memoryAvailableBytes: number;
+}
+
+/** Reads the host: CPU, memory and load at once, a file system's free space by path. */
+export interface HostReader {
+  read(): HostReading;
+  diskSpace(path: string): Promise<{ readonly freeBytes: number; readonly totalBytes: number }>;
+}
+
 export interface ContainerEngine {
   ping(): Promise<void>;
+  /** One reading of a running container's stats; undefined once it is gone or stopped. */
+  containerStats(idOrName: string): Promise<ProcessStats | undefined>;
+  /** Docker's `system df` and its root directory. */
+  diskUsage(): Promise<EngineDiskUsage>;
   /**
    * Calls `listener` whenever a container with these labels starts (the engine's restart policy
    * included); keeps following across engine restarts until `stop()`.
@@ -267,6 +307,10 @@ export interface AppRuntime {
   /** Starts a stopped process again. */
   resume(id: string): Promise<void>;
   lastLogs(id: string, lines: number): Promise<string>;
+  /** What the process uses now (CPU time, memory, network); undefined once it is gone or stopped. */
+  stats(id: string): Promise<ProcessStats | undefined>;
+  /** The disk the scheduler's images, containers, volumes and build cache take. */
+  diskUsage(): Promise<EngineDiskUsage>;
   /** See ContainerEngine.streamLogs. */
   streamLogs(id: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream>;
   /** Runs a one-off command of the release, attached; its container is removed once it exited. */

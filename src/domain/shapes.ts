@@ -100,10 +100,70 @@ export const ProcessView = Type.Object({
   startedAt: Nullable(Type.String()),
   uptimeSeconds: Nullable(Type.Integer()),
   restarts: Type.Integer(),
+  /** Percent of one core at the last metrics reading (null before the first, or with none of the same process). */
+  cpuPercent: Nullable(Type.Number()),
+  memoryBytes: Nullable(Type.Integer()),
+  memoryLimitBytes: Nullable(Type.Integer()),
 });
 export type ProcessView = Static<typeof ProcessView>;
 
-export const LogLine = Type.Object({ time: Type.String(), stream: Type.Enum(['stdout', 'stderr']), text: Type.String() });
+/** The kept history of metrics: a point every 10 s for an hour, or every 5 min for a day. */
+export const MetricsResolution = Type.Enum(['10s', '5m']);
+export type MetricsResolution = Static<typeof MetricsResolution>;
+
+export const ProcessMetricsPoint = Type.Object({
+  time: Type.String(),
+  cpuPercent: Nullable(Type.Number()),
+  memoryBytes: Nullable(Type.Number()),
+  networkInBytes: Nullable(Type.Number()),
+  networkOutBytes: Nullable(Type.Number()),
+  restarts: Nullable(Type.Number()),
+});
+
+/** A process's latest metrics reading (Docker's stats and state), with its history when asked for. */
+export const ProcessMetrics = Type.Object({
+  app: Type.String(),
+  process: Type.String(),
+  release: Type.Integer(),
+  container: Type.String(),
+  sampledAt: Type.String(),
+  cpuPercent: Nullable(Type.Number()),
+  memoryBytes: Type.Integer(),
+  memoryLimitBytes: Type.Integer(),
+  networkInBytes: Type.Integer(),
+  networkOutBytes: Type.Integer(),
+  restarts: Type.Integer(),
+  startedAt: Nullable(Type.String()),
+  uptimeSeconds: Nullable(Type.Integer()),
+  history: Type.Array(ProcessMetricsPoint),
+});
+export type ProcessMetrics = Static<typeof ProcessMetrics>;
+
+export const DiskSpace = Type.Object({ path: Type.String(), freeBytes: Type.Integer(), totalBytes: Type.Integer() });
+export type DiskSpace = Static<typeof DiskSpace>;
+
+export const HostMetrics = Type.Object({
+  sampledAt: Type.String(),
+  cpus: Type.Integer(),
+  /** Percent of all cores busy since the reading before. */
+  cpuPercent: Nullable(Type.Number()),
+  load: Type.Array(Type.Number(), { minItems: 3, maxItems: 3 }),
+  memoryTotalBytes: Type.Integer(),
+  memoryAvailableBytes: Type.Integer(),
+  /** The file system of Pilot's data directory, and of Docker's root directory. */
+  dataDisk: Nullable(DiskSpace),
+  dockerDisk: Nullable(DiskSpace),
+  /** Docker's `system df`, read every 5 minutes. */
+  dockerUsage: Nullable(Type.Object({ imagesBytes: Type.Integer(), containersBytes: Type.Integer(), volumesBytes: Type.Integer(), buildCacheBytes: Type.Integer() })),
+  history: Type.Array(Type.Object({ time: Type.String(), cpuPercent: Nullable(Type.Number()), memoryUsedBytes: Nullable(Type.Number()), load1: Nullable(Type.Number()) })),
+});
+export type HostMetrics = Static<typeof HostMetrics>;
+
+export const MetricsView = Type.Object({ host: Nullable(HostMetrics), processes: Type.Array(ProcessMetrics) });
+export type MetricsView = Static<typeof MetricsView>;
+
+/** A line of an app's log: `process` is the one that wrote it (`web.1`); `time` has all nine digits of its fraction. */
+export const LogLine = Type.Object({ time: Type.String(), stream: Type.Enum(['stdout', 'stderr']), text: Type.String(), process: Type.String() });
 export type LogLine = Static<typeof LogLine>;
 
 export const LimitsView = Type.Object({
@@ -177,11 +237,20 @@ export const DomainParams = Type.Object({ app: Type.String({ maxLength: 64 }), d
 export const TokenParams = Type.Object({ token: Type.String({ maxLength: 64 }) });
 
 export const DestroyQuery = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 64 })), volumes: Type.Boolean({ default: false }) }, { additionalProperties: false });
-export const LogsQuery = Type.Object({ lines: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }) }, { additionalProperties: false });
+export const MetricsQuery = Type.Object({ history: Type.Optional(MetricsResolution) }, { additionalProperties: false });
+const LogTime = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$', maxLength: 40 });
+/** `web` (a process type) or `web.1` (one process). */
+const LogProcess = Type.String({ pattern: '^[A-Za-z0-9_-]{1,63}(\\.[0-9]{1,4})?$' });
+export const LogsQuery = Type.Object(
+  { lines: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }), ps: Type.Optional(LogProcess), since: Type.Optional(LogTime) },
+  { additionalProperties: false },
+);
 export const LogStreamQuery = Type.Object(
   {
     lines: Type.Integer({ minimum: 0, maximum: 10000, default: 20 }),
-    after: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$', maxLength: 40 })),
+    after: Type.Optional(LogTime),
+    ps: Type.Optional(LogProcess),
+    since: Type.Optional(LogTime),
   },
   { additionalProperties: false },
 );

@@ -15,17 +15,20 @@ import AjvCompiler from '@fastify/ajv-compiler';
 import { authenticate, presentsInvalidToken, tokenFromRequest } from './auth.js';
 import { dropUntrustedForwarding } from './client-address.js';
 import { apiRoutes } from './api/index.js';
+import { prometheusRoutes } from './api/metrics.js';
 import type { ApiDeps } from './api/context.js';
 
 const WEBSOCKET_PATHS = {
   '/api/v1/apps/{app}/logs/stream': {
     get: {
-      summary: 'Follow the app log over a WebSocket (upgrade): one JSON message {time, stream, text} per line; ' +
-        'reconnect with ?after=<time of the last line> to resume without gaps or repeats',
+      summary: 'Follow the app log over a WebSocket (upgrade): every process of the live release, one JSON message ' +
+        '{time, stream, text, process} per line; reconnect with ?after=<latest time seen> to resume without gaps or repeats',
       parameters: [
         { name: 'app', in: 'path', required: true, schema: { type: 'string' } },
         { name: 'lines', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 10000, default: 20 } },
         { name: 'after', in: 'query', schema: { type: 'string', format: 'date-time' } },
+        { name: 'ps', in: 'query', schema: { type: 'string' }, description: 'a process type (web) or one process (web.1)' },
+        { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
       ],
       responses: { 101: { description: 'Switching to the WebSocket protocol' } },
     },
@@ -166,6 +169,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(caCertificateRoutes, { rootCertificate: deps.localCaCertificate });
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api, uploads: { dir: deps.spoolDir, maxBytes: deps.maxPushBytes } });
+  await app.register(prometheusRoutes, { deps: deps.api });
   return app;
 }
 

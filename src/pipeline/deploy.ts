@@ -44,6 +44,8 @@ export interface DeployerDeps {
   readonly branchHead: (app: string, branch: string) => Promise<string | undefined>;
   /** Told once a release of the app went live (deploy, config change, rollback): the cron schedule follows it. */
   readonly onLive: (app: App) => void;
+  /** Hears how each push ended and how long it took (metrics). */
+  readonly onPushFinished?: (result: 'succeeded' | 'failed', seconds: number) => void;
   readonly logger: Logger;
 }
 
@@ -174,6 +176,8 @@ export class Deployer {
 
   private async deployUnderLock(appName: string, write: (line: string) => void, deploy: (app: App, output: DeployOutput) => Promise<boolean>): Promise<boolean> {
     this.running += 1;
+    const startedAt = performance.now();
+    let live = false;
     try {
       const output = new DeployOutput(write);
       const app = this.deps.apps.findByName(appName);
@@ -182,8 +186,10 @@ export class Deployer {
         return false;
       }
       if (this.appLocks.isBusy(app.name)) output.step(`Waiting for the deploy in progress on ${app.name} to finish`);
-      return await this.appLocks.run(app.name, () => deploy(this.deps.apps.findByName(app.name) ?? app, output));
+      live = await this.appLocks.run(app.name, () => deploy(this.deps.apps.findByName(app.name) ?? app, output));
+      return live;
     } finally {
+      this.deps.onPushFinished?.(live ? 'succeeded' : 'failed', (performance.now() - startedAt) / 1000);
       this.running -= 1;
       if (this.running === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
     }

@@ -1,6 +1,6 @@
 import type {
-  AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, ContainerEngine, ContainerState, HealthResult, LogStream,
-  LogStreamOptions, OneOffProcess, OneOffRun, ProcessToStart, ReleaseRuntime, StartedProcess, TimestampedLine,
+  AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, ContainerEngine, ContainerState, EngineDiskUsage, HealthResult, LogStream,
+  LogStreamOptions, OneOffProcess, ProcessStats, OneOffRun, ProcessToStart, ReleaseRuntime, StartedProcess, TimestampedLine,
 } from '../domain/ports.js';
 import { DeployError, ProcessCheckError } from '../domain/errors.js';
 import { compareProcesses, identityOf, selectorLabels, type ProcessFilter } from '../domain/process-identity.js';
@@ -136,6 +136,14 @@ export class DockerRuntime implements AppRuntime {
 
   streamLogs(id: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream> {
     return this.engine.streamLogs(id, options, onLine);
+  }
+
+  stats(id: string): Promise<ProcessStats | undefined> {
+    return this.engine.containerStats(id);
+  }
+
+  diskUsage(): Promise<EngineDiskUsage> {
+    return this.engine.diskUsage();
   }
 
   async runOneOff(runtime: ReleaseRuntime, run: OneOffRun, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {

@@ -1,5 +1,7 @@
-import type { AppRuntime, ReleaseStore, TimestampedLine } from '../domain/ports.js';
+import type { AppProcess, AppRuntime, LogStream, ReleaseStore, TimestampedLine } from '../domain/ports.js';
 import type { App } from '../domain/types.js';
+import type { LogLine } from '../domain/shapes.js';
+import { processLabel } from '../domain/process-identity.js';
 
 /**
  * Docker's RFC 3339 timestamps as nanoseconds since the epoch. Strings do not compare:
@@ -19,80 +21,199 @@ export function sinceParameter(nanos: bigint): string {
   return `${nanos / 1_000_000_000n}.${(nanos % 1_000_000_000n).toString().padStart(9, '0')}`;
 }
 
+/**
+ * A point in time as UTC RFC 3339 with all nine digits of the fraction: the times Pilot sends
+ * compare as strings, so a client keeps the latest one it saw with `>`.
+ */
+export function fullTimestamp(nanos: bigint): string {
+  const seconds = new Date(Number(nanos / 1_000_000_000n) * 1000).toISOString().slice(0, 19);
+  return `${seconds}.${(nanos % 1_000_000_000n).toString().padStart(9, '0')}Z`;
+}
+
 export interface LogFollower {
   stop(): void;
   readonly done: Promise<void>;
 }
 
-export interface LogServiceDeps {
-  readonly releases: ReleaseStore;
-  readonly runtime: Pick<AppRuntime, 'streamLogs' | 'inspect'>;
+/** Which lines: the last `lines` of them, of the processes `ps` names (`web`, `web.1`), from `since`. */
+export interface LogSelection {
+  readonly lines: number;
+  /** A process type (`web`) or one process (`web.1`); every process when unset. */
+  readonly ps?: string;
+  /** RFC 3339: no line before it. */
+  readonly since?: string;
 }
 
-/** Runtime logs of an app's live container, from Docker. */
-export class LogService {
-  constructor(private readonly deps: LogServiceDeps) {}
+export interface LogTiming {
+  /** How often a follower looks for processes that joined or came back (a deploy, a scale, a restart). */
+  readonly pollMs: number;
+  /**
+   * How long a followed line waits for lines of other processes that are older but arrive
+   * later, so lines go out in time order and a resume from the last time seen skips nothing.
+   */
+  readonly settleMs: number;
+}
 
-  async tail(app: App, lines: number): Promise<TimestampedLine[]> {
-    const containerId = this.deps.releases.live(app.id)?.containerId;
-    if (!containerId) return [];
-    const collected: TimestampedLine[] = [];
-    const stream = await this.deps.runtime.streamLogs(containerId, { tail: lines, follow: false }, (line) => collected.push(line));
-    await stream.done;
-    return collected.sort((a, b) => (timestampNanos(a.time) < timestampNanos(b.time) ? -1 : 1));
+export const DEFAULT_LOG_TIMING: LogTiming = { pollMs: 500, settleMs: 300 };
+
+/** Lines of a process that joins a followed log (a new release's, a new scale's): from its start, this many at most. */
+const JOIN_TAIL_LINES = 1000;
+
+export interface LogServiceDeps {
+  readonly releases: ReleaseStore;
+  readonly runtime: Pick<AppRuntime, 'streamLogs' | 'list'>;
+  readonly timing?: LogTiming;
+}
+
+interface Followed {
+  readonly label: string;
+  /** The time of the last line taken from this process: a stream opened again starts after it. */
+  last: bigint | undefined;
+  stream: LogStream | undefined;
+  ended: boolean;
+}
+
+/**
+ * Runtime logs of an app: every process of its live release (each web and worker), merged in
+ * time order, each line named by its process (`web.1`).
+ */
+export class LogService {
+  private readonly timing: LogTiming;
+
+  constructor(private readonly deps: LogServiceDeps) {
+    this.timing = deps.timing ?? DEFAULT_LOG_TIMING;
+  }
+
+  /** The last `lines` lines across the selected processes, oldest first. */
+  async tail(app: App, selection: LogSelection): Promise<LogLine[]> {
+    const since = selection.since === undefined ? undefined : sinceParameter(timestampNanos(selection.since));
+    const perProcess = await Promise.all(
+      (await this.sources(app, selection.ps)).map(async (process) => {
+        const collected: { at: bigint; line: LogLine }[] = [];
+        const label = processLabel(process.identity);
+        try {
+          const options = { tail: selection.lines, follow: false, ...(since !== undefined ? { sinceSeconds: since } : {}) };
+          const stream = await this.deps.runtime.streamLogs(process.id, options, (line) => collected.push(named(line, label)));
+          await stream.done;
+        } catch {
+          // Gone between the listing and the request (a retirement): it has no lines to give.
+        }
+        return collected;
+      }),
+    );
+    return perProcess.flat().sort(byTime).slice(-selection.lines).map((entry) => entry.line);
   }
 
   /**
-   * Streams lines after `after` (a timestamp the follower already has: a reconnecting client
-   * resumes with no gap and no repeat) or starting with the last `tail` lines. When the live
-   * container changes (a deploy), it goes on with the new one.
+   * Streams the lines after `after` (the latest time a reconnecting client has: it resumes
+   * with no gap and no repeat), or the last `lines` first. Follows the processes as they
+   * change: a deploy's, a scale's or a restart's new processes join (from their first line),
+   * a stopped one is read again once it runs.
    */
-  follow(app: App, start: { after?: string; tail: number }, onLine: (line: TimestampedLine) => void): LogFollower {
+  follow(app: App, start: LogSelection & { after?: string }, onLine: (line: LogLine) => void): LogFollower {
+    const followed = new Map<string, Followed>();
+    const pending: { at: bigint; line: LogLine }[] = [];
     let stopped = false;
-    let current: { stop(): void } | undefined;
-    let last = start.after !== undefined ? timestampNanos(start.after) : undefined;
-    const emit = (line: TimestampedLine): void => {
-      const at = timestampNanos(line.time);
-      if (last !== undefined && at <= last) return;
-      last = at;
-      onLine(line);
+    let wake: (() => void) | undefined;
+
+    const flush = (all = false): void => {
+      if (pending.length === 0) return;
+      const settled = BigInt(Date.now() - this.timing.settleMs) * 1_000_000n;
+      pending.sort(byTime);
+      let count = 0;
+      while (count < pending.length && (all || (pending[count]?.at ?? 0n) <= settled)) count += 1;
+      for (const entry of pending.splice(0, count)) onLine(entry.line);
     };
-    const run = async (): Promise<void> => {
-      let followed: string | undefined;
-      let first = true;
-      while (!stopped) {
-        const live = this.deps.releases.live(app.id)?.containerId ?? undefined;
-        // Follow a new live container, or the same one again once it runs (after a stop/start).
-        if (live && (live !== followed || (await this.isRunning(live)))) {
-          followed = live;
-          const options = first && last === undefined
-            ? { tail: start.tail, follow: true }
-            : { sinceSeconds: sinceParameter(last ?? 0n), follow: true };
-          first = false;
-          try {
-            const stream = await this.deps.runtime.streamLogs(live, options, emit);
-            current = stream;
-            if (stopped) stream.stop();
-            await stream.done;
-          } catch {
-            // The container went away between the lookup and the request: look again.
-          }
-        }
-        if (!stopped) await new Promise((resolve) => setTimeout(resolve, 500));
+    const flusher = setInterval(flush, Math.max(10, Math.floor(this.timing.settleMs / 3)));
+
+    const open = async (process: AppProcess, entry: Followed): Promise<void> => {
+      const options = entry.last === undefined
+        ? { tail: JOIN_TAIL_LINES, follow: true }
+        : { sinceSeconds: sinceParameter(entry.last), follow: true };
+      entry.ended = false;
+      try {
+        entry.stream = await this.deps.runtime.streamLogs(process.id, options, (line) => {
+          const taken = named(line, entry.label);
+          if (entry.last !== undefined && taken.at <= entry.last) return;
+          entry.last = taken.at;
+          pending.push(taken);
+        });
+        if (stopped) entry.stream.stop();
+        void entry.stream.done.then(() => (entry.ended = true));
+      } catch {
+        // Gone between the listing and the request: looked for again at the next round.
+        entry.ended = true;
       }
     };
-    const done = run();
+
+    const run = async (): Promise<void> => {
+      let base: bigint;
+      if (start.after !== undefined) {
+        base = timestampNanos(start.after);
+      } else {
+        const startedAt = BigInt(Date.now()) * 1_000_000n;
+        const recent = start.lines > 0 ? await this.tail(app, start) : [];
+        for (const line of recent) onLine(line);
+        const lastShown = recent.at(-1);
+        base = lastShown ? timestampNanos(lastShown.time) : startedAt;
+      }
+      let first = true;
+      while (!stopped) {
+        const sources = await this.sources(app, start.ps).catch(() => []);
+        for (const process of sources) {
+          let entry = followed.get(process.id);
+          if (!entry) {
+            // Those there from the start continue from the base; those that join, from their first line.
+            entry = { label: processLabel(process.identity), last: first ? base : undefined, stream: undefined, ended: true };
+            followed.set(process.id, entry);
+          }
+          if (entry.ended && process.running) await open(process, entry);
+        }
+        const current = new Set(sources.map((process) => process.id));
+        // Left the live release and read to its end (a retired process): forgotten.
+        for (const [id, entry] of followed) if (entry.ended && !current.has(id)) followed.delete(id);
+        first = false;
+        if (!stopped) await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, this.timing.pollMs);
+        });
+      }
+    };
+
+    const done = run().finally(() => {
+      clearInterval(flusher);
+      for (const entry of followed.values()) entry.stream?.stop();
+    });
     return {
       stop: () => {
         stopped = true;
-        current?.stop();
+        for (const entry of followed.values()) entry.stream?.stop();
+        flush(true);
+        wake?.();
       },
       done,
     };
   }
 
-  private async isRunning(containerId: string | undefined): Promise<boolean> {
-    if (!containerId) return false;
-    return (await this.deps.runtime.inspect(containerId))?.running ?? false;
+  /** The live release's processes in its slot, those `ps` names only. */
+  private async sources(app: App, ps: string | undefined): Promise<AppProcess[]> {
+    const live = this.deps.releases.live(app.id);
+    if (!live) return [];
+    const processes = await this.deps.runtime.list({ app: app.name, release: live.version });
+    return processes.filter((process) => process.identity.slot === live.slot && selects(ps, process));
   }
+}
+
+function selects(ps: string | undefined, process: AppProcess): boolean {
+  if (ps === undefined) return true;
+  return ps.includes('.') ? ps === processLabel(process.identity) : ps === process.identity.type;
+}
+
+function named(line: TimestampedLine, process: string): { at: bigint; line: LogLine } {
+  const at = timestampNanos(line.time);
+  return { at, line: { time: fullTimestamp(at), stream: line.stream, text: line.text, process } };
+}
+
+function byTime(a: { at: bigint }, b: { at: bigint }): number {
+  return a.at < b.at ? -1 : a.at > b.at ? 1 : 0;
 }

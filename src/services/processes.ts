@@ -28,6 +28,8 @@ export interface ProcessDeps {
   readonly deployer: Pick<Deployer, 'withAppLock'>;
   readonly routes: Pick<RouteTable, 'reload'>;
   readonly settings: ProcessSettings;
+  /** The latest CPU and memory reading of a process, if metrics have one (MetricsSampler). */
+  readonly usage?: (id: string) => { readonly cpuPercent: number | null; readonly memoryBytes: number; readonly memoryLimitBytes: number } | undefined;
 }
 
 export type ProcessAction = 'restart' | 'stop' | 'start';
@@ -47,6 +49,7 @@ export class ProcessControl {
     for (const listed of await this.serving(app, live, quantities)) {
       const process = (await this.deps.runtime.inspect(listed.id)) ?? listed;
       const startedAt = process.running ? (process.startedAt ?? null) : null;
+      const usage = process.running ? this.deps.usage?.(process.id) : undefined;
       statuses.push({
         type: process.identity.type,
         index: process.identity.index,
@@ -56,11 +59,14 @@ export class ProcessControl {
         startedAt,
         uptimeSeconds: startedAt ? Math.max(0, Math.round((Date.now() - Date.parse(startedAt)) / 1000)) : null,
         restarts: process.restartCount,
+        cpuPercent: usage?.cpuPercent ?? null,
+        memoryBytes: usage?.memoryBytes ?? null,
+        memoryLimitBytes: usage?.memoryLimitBytes ?? null,
       });
     }
     for (const type of Object.keys(quantities).sort()) {
       if (quantities[type] !== 0) continue;
-      statuses.push({ type, index: null, release: live.version, container: null, state: SCALED_TO_ZERO, startedAt: null, uptimeSeconds: null, restarts: 0 });
+      statuses.push({ type, index: null, release: live.version, container: null, state: SCALED_TO_ZERO, startedAt: null, uptimeSeconds: null, restarts: 0, cpuPercent: null, memoryBytes: null, memoryLimitBytes: null });
     }
     return statuses;
   }

@@ -233,6 +233,56 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
     assert.match(refusedAdmin.stderr, /needs an admin token/);
   });
 
+  it('logs merge the web and worker processes with their names, filter by --ps, and -f resumes across a drop and a scale with no line lost or repeated', async () => {
+    const ticker = new GitClient(tempDir('ticker'));
+    await ticker.init();
+    await ticker.commit({
+      'package.json': JSON.stringify({ name: 'ticker', version: '1.0.0' }),
+      Procfile: 'web: node server.js\nworker: node worker.js\n',
+      'server.js': "require('http').createServer((request, response) => { console.log('request ' + request.url); response.end('ok'); }).listen(process.env.PORT);\n",
+      // Each worker counts on its own: a gap or a repeat in a worker's count is a lost or repeated line.
+      'worker.js': "let n = 0; setInterval(() => console.log('tick ' + (n += 1)), 200);\n",
+    });
+    assertPushed(await ticker.run(['push', remoteUrl(pilot.server.address, 'ticker', pilot.token), 'HEAD:refs/heads/main']));
+    const admin = { PILOT_URL: pilot.server.address, PILOT_TOKEN: pilot.token };
+    // Workers run once scaled, as on Heroku.
+    await ok(['ps:scale', 'worker=1', '-a', 'ticker'], admin);
+    await httpsGet({ host: `ticker.${pilot.domain}`, port: pilot.httpsPort, path: '/hello', ca: pilot.caFile });
+
+    let printed = '';
+    const recent = await waitFor('web and worker lines', async () => {
+      printed = await ok(['logs', '-a', 'ticker', '--tail', '200'], admin);
+      return /web\.1 \| request \/hello/.test(printed) && /worker\.1 \| tick \d+/.test(printed) ? printed : undefined;
+    }, 20_000).catch((error: Error) => assert.fail(`${error.message}; pilot logs printed:\n${printed}`));
+    const times = recent.trim().split('\n').map((line) => line.split(' ')[0] ?? '');
+    assert.deepEqual([...times].sort(), times, 'merged in time order');
+    const workerOnly = await ok(['logs', '-a', 'ticker', '--ps', 'worker', '-n', '20'], admin);
+    assert.ok(workerOnly.trim().split('\n').every((line) => / worker\.1 \| tick \d+$/.test(line)), workerOnly);
+
+    const follower = start(['logs', '-f', '-a', 'ticker', '--ps', 'worker', '-n', '1'], admin);
+    let output = '';
+    follower.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const ticks = (name: string): number[] =>
+      [...output.matchAll(new RegExp(`${name.replace('.', '\\.')} \\| tick (\\d+)$`, 'gm'))].map((match) => Number(match[1]));
+    try {
+      await waitFor('ten ticks followed', async () => (ticks('worker.1').length >= 10 ? true : undefined), 20_000);
+      for (const socket of pilot.server.app.websocketServer.clients) socket.terminate();
+      const before = ticks('worker.1').length;
+      await waitFor('ticks after the drop', async () => (ticks('worker.1').length >= before + 10 ? true : undefined), 20_000);
+      assert.match(await ok(['ps:scale', 'worker=2', '-a', 'ticker'], admin), /worker/);
+      await waitFor('the second worker joins the followed log', async () => (ticks('worker.2').length >= 5 ? true : undefined), 30_000);
+    } finally {
+      follower.kill('SIGINT');
+    }
+    for (const name of ['worker.1', 'worker.2']) {
+      const counted = ticks(name);
+      const first = counted[0] ?? 0;
+      assert.deepEqual(counted, counted.map((_tick, index) => first + index), `${name}: every tick once, in order`);
+    }
+    assert.doesNotMatch(output, /web\.1 \|/, '--ps worker shows no web line');
+    assert.match(await ok(['apps:destroy', '-a', 'ticker', '--confirm', 'ticker'], admin), /Destroyed ticker/);
+  });
+
   it('apps:destroy leaves no container, image, route or repository behind', async () => {
     const unconfirmed = await pilotCli(['apps:destroy', '-a', 'greeter'], {}, '');
     assert.equal(unconfirmed.code, 1);

@@ -79,6 +79,8 @@ export async function buildTestApp(
     cron: recording('cron'),
     // Recorded like the others, answered with a list as its route's schema requires.
     certificates: recording('certificates', { list: async () => (reached.services.push('certificates.list'), []) }),
+    metrics: recording('metrics'),
+    prometheus: recording('prometheus'),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;

@@ -1,7 +1,8 @@
 import type {
-  AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, HealthResult, LogStream, OneOffProcess, OneOffRun,
-  ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess,
+  AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, EngineDiskUsage, HealthResult, LogStream, OneOffProcess, OneOffRun,
+  LogStreamOptions, ProcessStats, ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess, TimestampedLine,
 } from '../../src/domain/ports.js';
+import { timestampNanos } from '../../src/services/logs.js';
 import { DeployError, ProcessCheckError } from '../../src/domain/errors.js';
 import { compareProcesses, processLabel, processName, type ProcessFilter, type ProcessIdentity } from '../../src/domain/process-identity.js';
 
@@ -123,6 +124,7 @@ export class FakeRuntime implements AppRuntime {
       const process = this.processes.get(id);
       if (process) this.events.push(`retire ${describe(process.identity)}`);
       this.processes.delete(id);
+      this.endLogs(id);
     }
   }
 
@@ -133,11 +135,14 @@ export class FakeRuntime implements AppRuntime {
       const process = this.processes.get(id);
       if (process) this.events.push(`remove ${describe(process.identity)}`);
       this.processes.delete(id);
+      this.endLogs(id);
     }
   }
 
   async restart(id: string): Promise<void> {
     const process = this.processes.get(id);
+    // Docker's followed log streams end with the stop a restart makes.
+    this.endLogs(id);
     if (process) this.set(id, { restartCount: process.restartCount + 1, running: true, status: 'running' });
   }
 
@@ -154,8 +159,60 @@ export class FakeRuntime implements AppRuntime {
     return process ? this.logsOf(process) : '';
   }
 
-  async streamLogs(): Promise<LogStream> {
-    return { stop: () => undefined, done: Promise.resolve() };
+  /** What each process uses, by id, as a test scripts it; a running process without one uses nothing. */
+  readonly usage = new Map<string, ProcessStats>();
+  /** How many stats readings were asked for. */
+  statsReadings = 0;
+  /** The engine's disk use. */
+  disk: EngineDiskUsage = { rootDir: '/var/lib/docker', imagesBytes: 3e9, containersBytes: 2e6, volumesBytes: 5e8, buildCacheBytes: 1e9 };
+
+  async stats(id: string): Promise<ProcessStats | undefined> {
+    this.statsReadings += 1;
+    const process = this.processes.get(id);
+    if (!process?.running) return undefined;
+    return this.usage.get(id) ?? { cpuSeconds: 0, memoryBytes: 0, memoryLimitBytes: process.runtime.memoryBytes, networkInBytes: 0, networkOutBytes: 0 };
+  }
+
+  async diskUsage(): Promise<EngineDiskUsage> {
+    return this.disk;
+  }
+
+  /** Each process's log so far, by id (see writeLog). */
+  private readonly logs = new Map<string, TimestampedLine[]>();
+  /** Open followed streams, by process id: each gets the lines written after it opened. */
+  private readonly logFollowers = new Map<string, Set<{ onLine: (line: TimestampedLine) => void; end: () => void }>>();
+  /** How many log streams were opened, by process id (a follower that opens one again resumes). */
+  readonly logStreamsOpened = new Map<string, number>();
+
+  /** A process writes a line (at `time`, Docker's RFC 3339; now when unset): kept, and sent to its followers. */
+  writeLog(id: string, text: string, time = new Date().toISOString(), stream: 'stdout' | 'stderr' = 'stdout'): void {
+    const line = { time, stream, text };
+    this.logs.set(id, [...(this.logs.get(id) ?? []), line]);
+    for (const follower of this.logFollowers.get(id) ?? []) follower.onLine(line);
+  }
+
+  /** As Docker: lines from `since` (inclusive) or the last `tail`; a followed stream ends when the process stops or goes. */
+  async streamLogs(id: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream> {
+    if (!this.processes.has(id)) throw new Error(`No such container: ${id}`);
+    this.logStreamsOpened.set(id, (this.logStreamsOpened.get(id) ?? 0) + 1);
+    const since = options.sinceSeconds === undefined ? undefined : BigInt(options.sinceSeconds.replace('.', ''));
+    let lines = (this.logs.get(id) ?? []).filter((line) => since === undefined || timestampNanos(line.time) >= since);
+    if (options.tail !== undefined) lines = options.tail === 0 ? [] : lines.slice(-options.tail);
+    for (const line of lines) onLine(line);
+    if (!options.follow || !this.processes.get(id)?.running) return { stop: () => undefined, done: Promise.resolve() };
+    let end = (): void => undefined;
+    const done = new Promise<void>((resolve) => (end = resolve));
+    const follower = { onLine, end: () => end() };
+    const followers = this.logFollowers.get(id) ?? new Set();
+    followers.add(follower);
+    this.logFollowers.set(id, followers);
+    void done.then(() => followers.delete(follower));
+    return { stop: follower.end, done };
+  }
+
+  /** The process's followed streams end (it stopped or went away), as Docker's do. */
+  private endLogs(id: string): void {
+    for (const follower of this.logFollowers.get(id) ?? []) follower.end();
   }
 
   async runOneOff(runtime: ReleaseRuntime, run: OneOffRun, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
@@ -191,6 +248,7 @@ export class FakeRuntime implements AppRuntime {
   set(id: string, change: Partial<Pick<AppProcess, 'running' | 'status' | 'exitCode' | 'address' | 'restartCount'>>): void {
     const process = this.processes.get(id);
     if (process) this.processes.set(id, { ...process, ...change });
+    if (change.running === false) this.endLogs(id);
   }
 
   /** Puts a process there as a crash of Pilot left it (started, never recorded as serving). */

@@ -1,30 +1,33 @@
 import type { Command } from 'commander';
 import { appPath } from '../client.js';
 import { appOf, appOption, context, positiveInteger } from '../context.js';
-import { followLogs, type LogLine } from '../logs.js';
+import { followLogs, logQuery, sinceTime, type LogLine } from '../logs.js';
 
-/** `pilot logs`: the recent lines, or -f to follow. */
+/** `pilot logs`: the recent lines of every process of the live release, or -f to follow. */
 export function registerLogCommands(program: Command): void {
   program
     .command('logs')
-    .description("print the app's log; -f (--tail) keeps following it (and resumes after a dropped connection)")
+    .description("print the app's log, every process of the live release (web.1 | ...); -f (--tail) keeps following it (and resumes after a dropped connection)")
     .addOption(appOption())
     .option('-n, --num <lines>', 'how many recent lines', (value) => positiveInteger(value), 100)
     .option('-f, --follow', 'keep printing new lines')
     .option('-t, --tail', 'the same as --follow (as heroku logs --tail)')
-    .addHelpText('after', '\nExamples:\n  $ pilot logs -f -n 20 -a shop\n  $ pilot logs --tail -a shop')
-    .action(async (options: { num: number; follow?: boolean; tail?: boolean }, command: Command) => {
+    .option('--ps <process>', 'only this process type (web) or process (web.1)')
+    .option('--since <when>', 'only lines since a time (2026-12-01T10:00:00Z) or a duration ago (30s, 10m, 2h, 1d)')
+    .addHelpText('after', '\nExamples:\n  $ pilot logs -f -n 20 -a shop\n  $ pilot logs --tail -a shop\n  $ pilot logs --ps worker --since 10m')
+    .action(async (options: { num: number; follow?: boolean; tail?: boolean; ps?: string; since?: string }, command: Command) => {
       const { out, client } = context(command);
       const app = appOf(command);
-      const print = (line: LogLine): void => out.print(out.json ? JSON.stringify(line) : `${out.dim(line.time)} ${line.text}`);
+      const request = { lines: options.num, ps: options.ps, since: options.since === undefined ? undefined : sinceTime(options.since, new Date()) };
+      const print = (line: LogLine): void => out.print(out.json ? JSON.stringify(line) : `${out.dim(line.time)} ${line.process} | ${line.text}`);
       if (!options.follow && !options.tail) {
-        const { lines } = await client().get<{ lines: LogLine[] }>(appPath(app, `/logs?lines=${options.num}`));
+        const { lines } = await client().get<{ lines: LogLine[] }>(appPath(app, `/logs?${logQuery(request)}`));
         lines.forEach(print);
         return;
       }
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      await followLogs(client(), app, options.num, print, stop.signal);
+      await followLogs(client(), app, request, print, stop.signal);
     });
 }

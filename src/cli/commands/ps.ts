@@ -4,12 +4,13 @@ import { appOf, appOption, context } from '../context.js';
 import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 import type { ProcessView } from '../views.js';
+import { memory, percent } from '../metrics.js';
 
 /** `pilot ps`, `restart`, `stop`, `start`, `ps:restart [type]`, `ps:scale`. */
 export function registerProcessCommands(program: Command): void {
   program
     .command('ps')
-    .description("show the app's containers: state, release, uptime, restarts (and the process types scaled to 0)")
+    .description("show the app's containers: state, release, uptime, restarts, CPU and memory (and the process types scaled to 0)")
     .addOption(appOption())
     .addHelpText('after', '\nExample:\n  $ pilot ps -a shop')
     .action(async (_options: unknown, command: Command) => {
@@ -69,8 +70,10 @@ function showProcesses(out: Output, processes: ProcessView[]): string {
       process: process.index === null ? process.type : `${process.type}.${process.index}`,
       release: `v${process.release}`,
       uptime: process.uptimeSeconds === null ? null : duration(process.uptimeSeconds),
+      cpu: percent(process.cpuPercent),
+      memory: memory(process.memoryBytes, process.memoryLimitBytes),
     })),
-    ['process', 'release', 'state', 'uptime', 'restarts', 'container'],
+    ['process', 'release', 'state', 'uptime', 'restarts', 'cpu', 'memory', 'container'],
   );
 }
 

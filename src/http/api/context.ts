@@ -14,6 +14,8 @@ import type { CertificateService } from '../../services/certificates.js';
 import type { LinkService } from '../../services/links.js';
 import type { OneOffCommands } from '../../services/one-off.js';
 import type { CronScheduler } from '../../services/cron.js';
+import type { MetricsSampler } from '../../services/metrics.js';
+import type { PrometheusExporter } from '../../adapters/prometheus.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import type { Principal } from '../auth.js';
@@ -40,6 +42,8 @@ export interface ApiDeps {
   readonly oneOff: OneOffCommands;
   readonly cron: CronScheduler;
   readonly certificates: CertificateService;
+  readonly metrics: Pick<MetricsSampler, 'host' | 'processes'>;
+  readonly prometheus: Pick<PrometheusExporter, 'text' | 'contentType'>;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

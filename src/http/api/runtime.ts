@@ -2,7 +2,7 @@ import type {} from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { AttachedProcess, TimestampedLine } from '../../domain/ports.js';
+import type { AttachedProcess } from '../../domain/ports.js';
 import { AppParams, LogLine, LogStreamQuery, LogsQuery, ProcessActionBody, ProcessActionParams, ProcessView, RunMessage, ScaleBody } from '../../domain/shapes.js';
 import { validationError } from '../errors.js';
 import { appAccess, appFor, closeOnRevocation, errorResponses, type ApiDeps } from './context.js';
@@ -118,13 +118,13 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
     {
       config: appAccess,
       schema: {
-        summary: 'The last lines of the app log',
+        summary: "The last lines of the app log: every process of the live release merged in time order (ps=web or web.1 narrows it; since=<time> starts there)",
         params: AppParams,
         querystring: LogsQuery,
         response: { 200: Type.Object({ lines: Type.Array(LogLine) }), ...errorResponses },
       },
     },
-    async (request) => ({ lines: await deps.logs.tail(appFor(deps, request), request.query.lines) }),
+    async (request) => ({ lines: await deps.logs.tail(appFor(deps, request), request.query) }),
   );
 
   api.get(
@@ -133,7 +133,7 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
       config: appAccess,
       websocket: true,
       schema: {
-        summary: 'Follow the app log over a WebSocket: one JSON line per message; reconnect with ?after=<time of the last line> to resume',
+        summary: 'Follow the app log (every process of the live release) over a WebSocket: one JSON line per message; reconnect with ?after=<latest time seen> to resume',
         params: AppParams,
         querystring: LogStreamQuery,
       },
@@ -142,10 +142,10 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
     (socket, request) => {
       closeOnRevocation(deps, request, socket);
       const app = appFor(deps, request);
-      const send = (line: TimestampedLine): void => {
+      const send = (line: LogLine): void => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(line));
       };
-      const follower = deps.logs.follow(app, { after: request.query.after, tail: request.query.lines }, send);
+      const follower = deps.logs.follow(app, request.query, send);
       socket.on('close', () => follower.stop());
       void follower.done.catch((error: unknown) => {
         request.log.error({ err: error }, 'log follower failed');

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { credentialsFile, loadCredentials, normalizeUrl, resolveApp, saveCredentials, serverCredentials } from '../../../src/cli/settings.js';
 import { createOutput } from '../../../src/cli/output.js';
 import { timestampNanos, sinceParameter } from '../../../src/services/logs.js';
+import { logQuery, sinceTime } from '../../../src/cli/logs.js';
 
 function capture(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
   let text = '';
@@ -105,5 +106,22 @@ describe('log timestamps', () => {
     assert.equal(sinceParameter(b), `${Date.parse('2026-11-23T10:00:00Z') / 1000}.123456789`);
     assert.equal(timestampNanos('2026-11-23T10:00:00Z'), BigInt(Date.parse('2026-11-23T10:00:00Z')) * 1_000_000n);
     assert.throws(() => timestampNanos('yesterday'), /not a Docker timestamp/);
+  });
+});
+
+describe('pilot logs options', () => {
+  it('--since takes a time as given or a duration ago, and refuses anything else with what to give', () => {
+    const now = new Date('2026-12-01T12:00:00Z');
+    assert.equal(sinceTime('10m', now), '2026-12-01T11:50:00.000Z');
+    assert.equal(sinceTime('2h', now), '2026-12-01T10:00:00.000Z');
+    assert.equal(sinceTime('1d', now), '2026-11-30T12:00:00.000Z');
+    assert.equal(sinceTime('2026-12-01T10:00:00Z', now), '2026-12-01T10:00:00Z');
+    assert.throws(() => sinceTime('yesterday', now), /--since yesterday: give a time/);
+  });
+
+  it('asks for the recent lines, the process and the start; a resume asks for what follows the latest time seen', () => {
+    const request = { lines: 20, ps: 'web.1', since: '2026-12-01T10:00:00Z' };
+    assert.equal(logQuery(request), 'lines=20&ps=web.1&since=2026-12-01T10%3A00%3A00Z');
+    assert.equal(logQuery(request, '2026-12-01T10:00:05.000000001Z'), 'after=2026-12-01T10%3A00%3A05.000000001Z&ps=web.1');
   });
 });
