@@ -446,17 +446,29 @@ install_base_tools() {
 }
 
 install_docker() {
+  local fresh=0
   if command -v dockerd >/dev/null; then
     note "Docker engine: $(dockerd --version 2>/dev/null || echo present)"
   else
     apt_install docker.io
+    fresh=1
   fi
   # Containers keep running through an engine restart: their addresses never change under Caddy.
+  # Every app has a network of its own: /24s from one /16 give 256 of them (Docker's default
+  # pools hold about 30).
   if [ ! -e /etc/docker/daemon.json ]; then
-    printf '{\n  "live-restore": true\n}' | write_file /etc/docker/daemon.json 0644
-    if has_systemd && systemctl is-active --quiet docker; then run systemctl reload docker || true; fi
-  elif ! grep -q '"live-restore"' /etc/docker/daemon.json; then
-    note "/etc/docker/daemon.json exists: consider \"live-restore\": true (see docs/guarantees.md)"
+    printf '{\n  "live-restore": true,\n  "default-address-pools": [{"base": "10.200.0.0/16", "size": 24}]\n}\n' | write_file /etc/docker/daemon.json 0644
+    if has_systemd && systemctl is-active --quiet docker; then
+      # Address pools apply at the engine's start: a fresh engine runs nothing yet.
+      if [ "$fresh" = 1 ]; then run systemctl restart docker; else run systemctl reload docker || true; note "restart Docker once (systemctl restart docker) for its new address pools"; fi
+    fi
+  else
+    if ! grep -q '"live-restore"' /etc/docker/daemon.json; then
+      note "/etc/docker/daemon.json exists: consider \"live-restore\": true (see docs/guarantees.md)"
+    fi
+    if ! grep -q '"default-address-pools"' /etc/docker/daemon.json; then
+      note "/etc/docker/daemon.json exists: add \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 24}] for more than about 30 apps (each has its own network)"
+    fi
   fi
 }
 

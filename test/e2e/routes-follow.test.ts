@@ -108,7 +108,7 @@ async function restartDockerEngine(): Promise<void> {
         return true;
       }
     }, 60_000, 200);
-    spawn('setsid', ['dockerd', '--host', 'unix:///var/run/docker.sock'], {
+    spawn('setsid', ['dockerd', '--host', 'unix:///var/run/docker.sock', '--default-address-pool', 'base=10.200.0.0/16,size=24'], {
       detached: true,
       stdio: ['ignore', fs.openSync('/var/log/dockerd.log', 'a'), fs.openSync('/var/log/dockerd.log', 'a')],
     }).unref();
