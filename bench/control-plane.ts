@@ -14,12 +14,20 @@ import { REPEAT, localImages, median, printSection, ratio, startTestPilot, table
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** A built Pilot server (node dist/main.js) as users run it, on a data directory holding `apps` apps. */
-async function startServer(apps: number): Promise<{ pid: number; url: string; token: string; stop(): Promise<void> }> {
+/**
+ * A built Pilot server (node dist/main.js) as users run it, on a data directory holding `apps`
+ * apps; `prepare` may add to its database (releases) and the engine (their processes) first.
+ */
+export async function startServer(
+  apps: number,
+  prepare: (db: ReturnType<typeof openDatabase>, instance: string) => Promise<void> = async () => undefined,
+): Promise<{ pid: number; url: string; token: string; instance: string; stop(): Promise<void> }> {
   const dataDir = tempDir('bench-cp');
+  const instance = testInstanceName();
   const db = openDatabase(path.join(dataDir, 'pilot.db'));
   const store = createAppStore(db);
   for (let index = 0; index < apps; index += 1) store.create(`app-${index}`);
+  await prepare(db, instance);
   db.close();
   const [port, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
   const token = `bench-admin-token-${Date.now()}`;
@@ -30,7 +38,7 @@ async function startServer(apps: number): Promise<{ pid: number; url: string; to
       PILOT_PORT: String(port),
       PILOT_HTTP_PORT: String(httpPort),
       PILOT_HTTPS_PORT: String(httpsPort),
-      PILOT_INSTANCE: testInstanceName(),
+      PILOT_INSTANCE: instance,
       PILOT_ADMIN_TOKEN: token,
       PILOT_LOG_LEVEL: 'warn',
       PILOT_NODE_IMAGE: localImages().nodeImage,
@@ -44,6 +52,7 @@ async function startServer(apps: number): Promise<{ pid: number; url: string; to
     pid: child.pid as number,
     url,
     token,
+    instance,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
@@ -64,7 +73,7 @@ function rssMiB(pid: number): number {
   return kib / 1024;
 }
 
-async function latency(url: string, token: string): Promise<{ p50: number; p99: number; rate: number }> {
+export async function latency(url: string, token: string): Promise<{ p50: number; p99: number; rate: number }> {
   const result = await autocannon({ url, connections: 10, duration: 10, headers: { authorization: `Bearer ${token}` } });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { p50: result.latency.p50, p99: result.latency.p99, rate: Math.round(result.requests.average) };

@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { dataPaths, type Config } from './config.js';
 import { openDatabase } from './adapters/db/database.js';
-import { createAppStore, createConfigStore, createCronRunStore, createDomainStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore } from './adapters/db/stores.js';
+import { createAppStore, createConfigStore, createCronRunStore, createDomainStore, createEventStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore } from './adapters/db/stores.js';
 import { createWorkspaces } from './adapters/workspace.js';
 import { SUBMODULE_FETCH_TIMEOUT_SECONDS, createSubmoduleFetcher } from './adapters/submodules.js';
 import { Deployer } from './pipeline/deploy.js';
@@ -28,6 +28,9 @@ import { buildApp } from './http/app.js';
 import { TokenSessions } from './http/token-sessions.js';
 import { AppService } from './services/apps.js';
 import { ProcessControl } from './services/processes.js';
+import { LiveState } from './services/live-state.js';
+import { Events } from './services/events.js';
+import { recordProcessEvents } from './services/process-events.js';
 import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
@@ -71,6 +74,10 @@ export async function composePilot(config: Config, logger: Logger) {
   const upgraded = git.installAllHooks();
   logger.debug({ apps: upgraded }, 'installed the git hook in every repository');
   const registry = new AppRegistry(apps, git, appNameMaxLength(config.domain));
+
+  const live = new LiveState(runtime, logger);
+  const events = new Events(createEventStore(db), logger);
+  recordProcessEvents(live, apps, events);
 
   const templates = createTemplateRenderer();
   // New at every start; Caddy gets it with the routes Pilot loads at start.
@@ -123,6 +130,7 @@ export async function composePilot(config: Config, logger: Logger) {
     buildpackDir: (buildpack) => templates.buildpackDir(buildpack),
     branchHead: (appName, branch) => git.branchHead(appName, branch),
     onLive: (liveApp) => cron.refresh(liveApp),
+    events,
     logger,
   });
 
@@ -152,7 +160,7 @@ export async function composePilot(config: Config, logger: Logger) {
       tokens: new TokenService(tokens, apps),
       sessions: new TokenSessions(),
       apps: new AppService({
-        apps, releases, domains, runtime, images: engine, deployer, routes,
+        apps, releases, domains, runtime, live, images: engine, deployer, routes,
         repositories: git,
         instance: config.instance,
         maxNameLength: appNameMaxLength(config.domain),
@@ -164,18 +172,19 @@ export async function composePilot(config: Config, logger: Logger) {
       domains,
       deployer,
       routes,
-      processes: new ProcessControl({ releases, formation, volumes, runtime, rollout, deployer, routes, settings: config }),
+      processes: new ProcessControl({ releases, formation, volumes, runtime, rollout, deployer, routes, live, events, settings: config }),
       logs: new LogService({ releases, runtime }),
       storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
       oneOff,
       cron,
+      events,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
+    engine, runtime, live, events, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
   };
 }
 

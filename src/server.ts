@@ -43,7 +43,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -60,6 +60,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let routeWatch: { stop(): void } | undefined;
   try {
     await runtime.ensureNetwork();
+    // Before the API answers anything about processes, and before the routes ask which are unhealthy.
+    await live.start();
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -78,6 +80,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   } catch (error) {
     await cron.stop();
     routeWatch?.stop();
+    live.stop();
     deploySocket?.close();
     await app.close();
     db.close();
@@ -101,6 +104,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     async close() {
       managedCaddy?.stopWatching();
       routeWatch?.stop();
+      live.stop();
       await cron.stop();
       // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.
       const socketClosed = new Promise<void>((resolve) => deploys.close(() => resolve()));

@@ -5,11 +5,11 @@ import { ApiClient, appPath } from './client.js';
 import { CliError } from './errors.js';
 import { createOutput, type Output } from './output.js';
 import { loadCredentials, normalizeUrl, resolveApp, saveCredentials } from './settings.js';
-import { followLogs, type LogLine } from './logs.js';
+import { followLogs, followSocket, type LogLine } from './logs.js';
 import { runCommand } from './run.js';
 import { registerCronCommands } from './cron.js';
 import { configLines, configSetBody, configSetSummary, nextBuildLines, type ConfigView } from './config-vars.js';
-import type { AppStatus, LimitsView, ProcessView, ReleaseView, VolumeView } from '../domain/shapes.js';
+import type { AppStatus, EventView, LimitsView, ProcessView, ReleaseView, VolumeView } from '../domain/shapes.js';
 
 interface GlobalOptions {
   json?: boolean;
@@ -351,12 +351,12 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
         release: `v${process.release}`,
         uptime: process.uptimeSeconds === null ? null : duration(process.uptimeSeconds),
       })),
-      ['process', 'release', 'state', 'uptime', 'restarts', 'container'],
+      ['process', 'release', 'state', 'health', 'uptime', 'restarts', 'container'],
     );
 
   program
     .command('ps')
-    .description("show the app's containers: state, release, uptime, restarts (and the process types scaled to 0)")
+    .description("show the app's containers: state, health, release, uptime, restarts (and the process types scaled to 0)")
     .addOption(appOption())
     .addHelpText('after', '\nExample:\n  $ pilot ps -a shop')
     .action(async (_options: unknown, command: Command) => {
@@ -427,6 +427,28 @@ function registerRuntimeCommands(program: Command, context: Context, appOption: 
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
       await followLogs(client(), app, options.num, print, stop.signal);
+    });
+
+  program
+    .command('events')
+    .description("print what happened: deploys, config changes, rollbacks, scale, crashes, health; every app's and the server's without -a (admin)")
+    .option('-a, --app <name>', 'only this app')
+    .option('-n, --num <events>', 'how many recent events', (value) => positiveInteger(value), 50)
+    .option('-f, --follow', 'keep printing new events (and resume after a dropped connection)')
+    .addHelpText('after', '\nExamples:\n  $ pilot events -a shop\n  $ pilot events -f')
+    .action(async (options: { app?: string; num: number; follow?: boolean }, command: Command) => {
+      const { out, client } = context(command);
+      const base = options.app ? appPath(options.app, '/events') : '/events';
+      const print = (event: EventView): void =>
+        out.print(out.json ? JSON.stringify(event) : `${out.dim(event.createdAt)} ${event.app ?? '(server)'} ${event.kind}: ${event.message}`);
+      const recent = await client().get<EventView[]>(`${base}?limit=${Math.min(options.num, 1000)}`);
+      recent.forEach(print);
+      if (!options.follow) return;
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      const start = String(recent.at(-1)?.id ?? (await client().get<EventView[]>(`${base}?limit=1`)).at(-1)?.id ?? 0);
+      await followSocket<EventView>(client(), (after) => `${base}/stream?after=${after ?? start}`, (event) => String(event.id), print, stop.signal);
     });
 
   program

@@ -10,15 +10,29 @@ export type { LogLine };
  * Caddy reload, a restart of Pilot) is reopened with ?after=<last time seen>, so no line is
  * lost or shown twice.
  */
-export async function followLogs(client: ApiClient, app: string, tail: number, onLine: (line: LogLine) => void, signal: AbortSignal): Promise<void> {
+export function followLogs(client: ApiClient, app: string, tail: number, onLine: (line: LogLine) => void, signal: AbortSignal): Promise<void> {
+  const path = (after: string | undefined) => `/apps/${encodeURIComponent(app)}/logs/stream?${after ? `after=${encodeURIComponent(after)}` : `lines=${tail}`}`;
+  return followSocket<LogLine>(client, path, (line) => line.time, onLine, signal);
+}
+
+/**
+ * Follows a stream of JSON messages over the API's WebSocket until interrupted, reopening a
+ * dropped socket at `path(cursor of the last message)` so nothing is lost or repeated.
+ */
+export async function followSocket<T>(
+  client: ApiClient,
+  path: (cursor: string | undefined) => string,
+  cursorOf: (message: T) => string,
+  onMessage: (message: T) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let after: string | undefined;
   let failures = 0;
   while (!signal.aborted) {
-    const query = after ? `after=${encodeURIComponent(after)}` : `lines=${tail}`;
-    const outcome = await once(client, `/apps/${encodeURIComponent(app)}/logs/stream?${query}`, signal, (line) => {
-      after = line.time;
+    const outcome = await once<T>(client, path(after), signal, (message) => {
+      after = cursorOf(message);
       failures = 0;
-      onLine(line);
+      onMessage(message);
     });
     if (outcome.fatal) throw new CliError(outcome.fatal);
     if (signal.aborted) return;
@@ -28,12 +42,12 @@ export async function followLogs(client: ApiClient, app: string, tail: number, o
   }
 }
 
-function once(client: ApiClient, path: string, signal: AbortSignal, onLine: (line: LogLine) => void): Promise<{ fatal?: string }> {
+function once<T>(client: ApiClient, path: string, signal: AbortSignal, onMessage: (message: T) => void): Promise<{ fatal?: string }> {
   return new Promise((resolve) => {
     const socket = new WebSocket(client.socketUrl(path), { headers: { authorization: `Bearer ${client.token}` } });
     const abort = (): void => socket.close(1000);
     signal.addEventListener('abort', abort, { once: true });
-    socket.on('message', (data) => onLine(JSON.parse(data.toString()) as LogLine));
+    socket.on('message', (data) => onMessage(JSON.parse(data.toString()) as T));
     socket.on('unexpected-response', (_request, response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));

@@ -5,7 +5,7 @@
  * without coercion (a `null` where a number belongs is a 400, never a 0).
  */
 import Type, { type Static, type TSchema } from 'typebox';
-import { CRON_RUN_STATUSES, MAX_PROCESS_QUANTITY } from './types.js';
+import { CRON_RUN_STATUSES, EVENT_KINDS, MAX_PROCESS_QUANTITY } from './types.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -74,6 +74,7 @@ export const ProcessView = Type.Object({
   startedAt: Nullable(Type.String()),
   uptimeSeconds: Nullable(Type.Integer()),
   restarts: Type.Integer(),
+  health: Type.Enum(['unknown', 'healthy', 'unhealthy'], { description: "Pilot's health monitor's last verdict (web processes); unknown until checked" }),
 });
 export type ProcessView = Static<typeof ProcessView>;
 
@@ -135,6 +136,18 @@ export const CronEntryView = Type.Object({
 });
 export type CronEntryView = Static<typeof CronEntryView>;
 
+/** An entry of an app's or the server's timeline. */
+export const EventView = Type.Object({
+  id: Type.Integer({ description: 'Grows with every event: resume a stream with ?after=<id>' }),
+  app: Nullable(Type.String({ description: 'null: an event of the server' })),
+  kind: Type.Enum([...EVENT_KINDS]),
+  message: Type.String(),
+  release: Nullable(Type.Integer()),
+  process: Nullable(Type.String()),
+  createdAt: Type.String(),
+});
+export type EventView = Static<typeof EventView>;
+
 // Requests: URL parameters and querystrings (strings on the wire, numbers coerced from them).
 
 export const AppParams = Type.Object({ app: Type.String({ maxLength: 64 }) });
@@ -150,6 +163,17 @@ export const LogStreamQuery = Type.Object(
     lines: Type.Integer({ minimum: 0, maximum: 10000, default: 20 }),
     after: Type.Optional(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$', maxLength: 40 })),
   },
+  { additionalProperties: false },
+);
+export const EventsQuery = Type.Object(
+  {
+    after: Type.Integer({ minimum: 0, default: 0, description: 'Only events after this id' }),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'The newest this many' }),
+  },
+  { additionalProperties: false },
+);
+export const EventStreamQuery = Type.Object(
+  { after: Type.Integer({ minimum: 0, default: 0, description: 'First send the stored events after this id' }) },
   { additionalProperties: false },
 );
 export const CronRunsQuery = Type.Object(

@@ -140,3 +140,28 @@ export interface CronRun {
   /** The last part of stdout and stderr (bounded), or why it did not run. */
   readonly output: string;
 }
+
+/** What an event of an app's (or the server's) timeline says happened. */
+export const EVENT_KINDS = [
+  'deploy.started', 'deploy.succeeded', 'deploy.failed',
+  'config.changed', 'config.failed',
+  'rollback', 'rollback.failed',
+  'scale', 'restart', 'stop', 'start',
+  'process.crashed', 'process.crash-loop', 'process.unhealthy', 'process.recovered',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** One entry of a timeline: an app's (appId set) or the server's (appId null). */
+export interface PilotEvent {
+  readonly id: number;
+  readonly appId: number | null;
+  /** The app's name when it happened. */
+  readonly app: string | null;
+  readonly kind: EventKind;
+  /** What happened, for a person: "v4 is live", "web.1 of v4 failed 3 health checks in a row". */
+  readonly message: string;
+  readonly release: number | null;
+  /** `web.1`, when it is about one process. */
+  readonly process: string | null;
+  readonly createdAt: string;
+}

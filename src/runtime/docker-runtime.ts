@@ -1,6 +1,6 @@
 import type {
   AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, ContainerEngine, ContainerState, HealthResult, LogStream,
-  LogStreamOptions, OneOffProcess, OneOffRun, ProcessToStart, ReleaseRuntime, StartedProcess, TimestampedLine,
+  LogStreamOptions, OneOffProcess, OneOffRun, ProcessChange, ProcessToStart, ReleaseRuntime, StartedProcess, TimestampedLine,
 } from '../domain/ports.js';
 import { DeployError, ProcessCheckError } from '../domain/errors.js';
 import { compareProcesses, identityOf, selectorLabels, type ProcessFilter } from '../domain/process-identity.js';
@@ -23,6 +23,33 @@ export class DockerRuntime implements AppRuntime {
 
   watchStarts(listener: () => void): { stop(): void } {
     return this.engine.watchContainerStarts(selectorLabels(this.instance), listener);
+  }
+
+  watch(onChange: (change: ProcessChange) => void): { stop(): void } {
+    // One change at a time, in the order the engine told them: an inspect that answers late
+    // never overwrites what a later event (or a new listing) found.
+    let queue = Promise.resolve();
+    const then = (task: () => Promise<ProcessChange | undefined>): void => {
+      queue = queue.then(task).then(
+        (change) => change && onChange(change),
+        () => undefined,
+      );
+    };
+    return this.engine.watchContainerEvents(
+      selectorLabels(this.instance),
+      (event) => then(async () => {
+        const process = await this.inspect(event.id);
+        if (process) return { kind: 'changed', process };
+        // Gone (or a one-off, which is no process): only its destruction says so for sure.
+        return event.action === 'destroy' ? { kind: 'removed', id: event.id } : undefined;
+      }),
+      () => then(async () => {
+        const listed = await this.list();
+        // A listing lacks start times and restart counts: one inspect each, at start and after a reconnect only.
+        const processes = await Promise.all(listed.map(async (process) => (await this.inspect(process.id)) ?? process));
+        return { kind: 'listed', processes };
+      }),
+    );
   }
 
   async start(runtime: ReleaseRuntime, processes: readonly ProcessToStart[], started: (process: StartedProcess) => void): Promise<StartedProcess[]> {

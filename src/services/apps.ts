@@ -1,4 +1,4 @@
-import type { AppRuntime, AppStore, DomainStore, ImageEngine, ReleaseStore } from '../domain/ports.js';
+import type { AppRuntime, AppStore, DomainStore, ImageEngine, LiveReleaseSummary, ReleaseStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import type { AppStatus, ReleaseSummary } from '../domain/shapes.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
@@ -6,12 +6,15 @@ import { validateAppName } from '../domain/app-name.js';
 import { validateBuildDir } from './validation.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
+import type { LiveState } from './live-state.js';
 
 export interface AppServiceDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
   readonly domains: DomainStore;
-  readonly runtime: Pick<AppRuntime, 'inspect' | 'list' | 'listOneOffs' | 'remove' | 'listVolumes' | 'removeVolume'>;
+  readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove' | 'listVolumes' | 'removeVolume'>;
+  /** The processes' state as the runtime's events left it: a status never asks the engine. */
+  readonly live: Pick<LiveState, 'get'>;
   readonly images: Pick<ImageEngine, 'listImages' | 'removeImage'>;
   readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void };
   readonly deployer: Deployer;
@@ -48,14 +51,13 @@ export class AppService {
     return app;
   }
 
-  async status(app: App): Promise<AppStatus> {
-    const live = this.deps.releases.live(app.id);
-    const process = live?.containerId ? await this.deps.runtime.inspect(live.containerId) : undefined;
+  status(app: App, live: LiveReleaseSummary | undefined = this.deps.releases.live(app.id), domains = this.deps.domains.listForApp(app.id)): AppStatus {
+    const process = live?.containerId ? this.deps.live.get(live.containerId) : undefined;
     return {
       name: app.name,
       createdAt: app.createdAt,
       url: this.deps.appUrl(app.name),
-      domains: this.deps.domains.listForApp(app.id),
+      domains,
       deploying: this.deps.deployer.isDeploying(app.name),
       release: live ? releaseSummary(live) : null,
       state: live ? (process?.status ?? 'missing') : null,
@@ -70,8 +72,11 @@ export class AppService {
     return { ...app, buildDir };
   }
 
-  async list(): Promise<AppStatus[]> {
-    return Promise.all(this.deps.apps.list().map((app) => this.status(app)));
+  list(): AppStatus[] {
+    // Three queries for all apps, whatever their number: the list is read often (dashboards, scripts).
+    const live = new Map(this.deps.releases.liveSummaries().map((release) => [release.appId, release]));
+    const domains = this.deps.domains.all();
+    return this.deps.apps.list().map((app) => this.status(app, live.get(app.id), domains.get(app.id) ?? []));
   }
 
   /**
@@ -97,6 +102,6 @@ export class AppService {
   }
 }
 
-export function releaseSummary(release: Release): ReleaseSummary {
+export function releaseSummary(release: Pick<Release, 'version' | 'kind' | 'gitSha' | 'createdAt'>): ReleaseSummary {
   return { version: release.version, kind: release.kind, gitSha: release.gitSha, createdAt: release.createdAt };
 }

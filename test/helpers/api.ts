@@ -4,7 +4,8 @@ import path from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase } from '../../src/adapters/db/database.js';
-import { createAppStore, createConfigStore, createDomainStore, createReleaseStore, createTokenStore } from '../../src/adapters/db/stores.js';
+import { createAppStore, createConfigStore, createDomainStore, createEventStore, createReleaseStore, createTokenStore } from '../../src/adapters/db/stores.js';
+import { Events } from '../../src/services/events.js';
 import { NotFoundError } from '../../src/domain/errors.js';
 import { hashToken } from '../../src/domain/tokens.js';
 import { buildApp } from '../../src/http/app.js';
@@ -75,6 +76,7 @@ export async function buildTestApp(
     limits: recording('limits'),
     oneOff: recording('oneOff'),
     cron: recording('cron'),
+    events: new Events(createEventStore(db), pino({ level: 'silent' })),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;
@@ -104,5 +106,5 @@ export async function buildTestApp(
   });
   /** A deploy token of `appName`, as `pilot tokens:create --app` makes it. */
   const deployToken = (appName: string): string => tokens.create({ name: `ci-${appName}`, app: appName }).token;
-  return { app, tokens, tokenStore, sessions, deployToken, reached, ...stores };
+  return { app, tokens, tokenStore, sessions, deployToken, reached, events: api.events as Events, ...stores };
 }

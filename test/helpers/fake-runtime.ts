@@ -1,6 +1,6 @@
 import type {
   AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, HealthResult, LogStream, OneOffProcess, OneOffRun,
-  ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess,
+  ProcessChange, ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess,
 } from '../../src/domain/ports.js';
 import { DeployError, ProcessCheckError } from '../../src/domain/errors.js';
 import { compareProcesses, processLabel, processName, type ProcessFilter, type ProcessIdentity } from '../../src/domain/process-identity.js';
@@ -23,6 +23,7 @@ export class FakeRuntime implements AppRuntime {
   private readonly processes = new Map<string, FakeProcess>();
   private nextId = 1;
   private readonly starts = new Set<() => void>();
+  private readonly watchers = new Set<(change: ProcessChange) => void>();
   /** How each process is checked, by `type.index` or `vN type.index`; healthy when unset. */
   readonly checks = new Map<string, CheckBehaviour>();
   /** Starting these (`type.index`, or `vN type.index`) fails with the engine's message. */
@@ -37,8 +38,31 @@ export class FakeRuntime implements AppRuntime {
   async ping(): Promise<void> {}
 
   /** How many follow the starts of processes now. */
-  get watchers(): number {
+  get startWatchers(): number {
     return this.starts.size;
+  }
+
+  /** Lists at once (asynchronously, as an engine would), then tells every change as it is made. */
+  watch(onChange: (change: ProcessChange) => void): { stop(): void } {
+    this.watchers.add(onChange);
+    queueMicrotask(() => this.relist());
+    return { stop: () => this.watchers.delete(onChange) };
+  }
+
+  /** The stream reconnected: every watcher gets the whole listing again (changes meanwhile may have been missed). */
+  relist(): void {
+    const processes = [...this.processes.values()];
+    for (const watcher of this.watchers) watcher({ kind: 'listed', processes });
+  }
+
+  /** Changes made without telling the watchers (events lost while the stream was down). */
+  silent = false;
+
+  private changed(id: string): void {
+    if (this.silent) return;
+    const process = this.processes.get(id);
+    const change: ProcessChange = process ? { kind: 'changed', process } : { kind: 'removed', id };
+    for (const watcher of this.watchers) watcher(change);
   }
 
   watchStarts(listener: () => void): { stop(): void } {
@@ -61,6 +85,7 @@ export class FakeRuntime implements AppRuntime {
         address: `10.0.${Math.floor(this.nextId / 250)}.${this.nextId % 250}`,
       };
       this.processes.set(id, process);
+      this.changed(id);
       this.events.push(`start ${describe(identity)}`);
       started(process);
       result.push(process);
@@ -118,6 +143,7 @@ export class FakeRuntime implements AppRuntime {
       const process = this.processes.get(id);
       if (process) this.events.push(`retire ${describe(process.identity)}`);
       this.processes.delete(id);
+      if (process) this.changed(id);
     }
   }
 
@@ -128,12 +154,17 @@ export class FakeRuntime implements AppRuntime {
       const process = this.processes.get(id);
       if (process) this.events.push(`remove ${describe(process.identity)}`);
       this.processes.delete(id);
+      if (process) this.changed(id);
     }
   }
 
+  /** Ids of the processes restarted on request, in order (as Docker, such a restart is no crash: the restart count stays). */
+  readonly restarted: string[] = [];
+
   async restart(id: string): Promise<void> {
-    const process = this.processes.get(id);
-    if (process) this.set(id, { restartCount: process.restartCount + 1, running: true, status: 'running' });
+    if (!this.processes.has(id)) return;
+    this.restarted.push(id);
+    this.set(id, { running: true, status: 'running' });
   }
 
   async stop(id: string): Promise<void> {
@@ -176,6 +207,7 @@ export class FakeRuntime implements AppRuntime {
   set(id: string, change: Partial<Pick<AppProcess, 'running' | 'status' | 'exitCode' | 'address' | 'restartCount'>>): void {
     const process = this.processes.get(id);
     if (process) this.processes.set(id, { ...process, ...change });
+    this.changed(id);
   }
 
   /** Puts a process there as a crash of Pilot left it (started, never recorded as serving). */
@@ -185,6 +217,7 @@ export class FakeRuntime implements AppRuntime {
       id, name: processName(runtime.instance, identity), identity, runtime, running: true, status: 'running', exitCode: 0,
       startedAt: new Date().toISOString(), restartCount: 0, address: `10.9.0.${this.nextId}`,
     });
+    this.changed(id);
     return id;
   }
 }

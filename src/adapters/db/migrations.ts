@@ -149,4 +149,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX cron_runs_by_entry ON cron_runs(app_id, entry_id, id);
     `,
   },
+  {
+    version: 11,
+    name: 'events: the timeline of each app and of the server',
+    sql: `
+      CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        app_id      INTEGER REFERENCES apps(id) ON DELETE CASCADE,
+        app         TEXT,
+        kind        TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        release     INTEGER,
+        process     TEXT,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+      CREATE INDEX events_by_app ON events(app_id, id);
+    `,
+  },
 ];

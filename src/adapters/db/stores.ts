@@ -1,8 +1,8 @@
 import type { SqliteDatabase } from './database.js';
 import type {
-  AppStore, ConfigStore, CronRunStore, DomainStore, FormationStore, NewRelease, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
+  AppStore, ConfigStore, CronRunStore, DomainStore, EventStore, FormationStore, NewEvent, NewRelease, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
 } from '../../domain/ports.js';
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, EventKind, HealthCheck, PilotEvent, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
 import { CRON_OUTPUT_KEPT_CHARS } from '../../domain/types.js';
 import { assertTransition } from '../../domain/release-states.js';
 
@@ -125,6 +125,7 @@ export function createAppStore(db: SqliteDatabase): AppStore {
 
 export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
   const selectById = db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = ?`);
+  const liveSummaries = db.prepare("SELECT app_id, version, kind, git_sha, container_id, created_at FROM releases WHERE status = 'live'");
   const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
   function update(id: number, changes: ReleaseUpdate, status?: ReleaseStatus): void {
@@ -189,6 +190,11 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     },
     allLive() {
       return (db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status = 'live'`).all() as ReleaseRow[]).map(toRelease);
+    },
+    liveSummaries() {
+      return (liveSummaries.all() as Pick<ReleaseRow, 'app_id' | 'version' | 'kind' | 'git_sha' | 'container_id' | 'created_at'>[]).map((row) => ({
+        appId: row.app_id, version: row.version, kind: row.kind, gitSha: row.git_sha, containerId: row.container_id, createdAt: row.created_at,
+      }));
     },
     inProgress() {
       return (
@@ -257,7 +263,13 @@ export function createConfigStore(db: SqliteDatabase): ConfigStore {
 }
 
 export function createDomainStore(db: SqliteDatabase): DomainStore {
+  const allDomains = db.prepare('SELECT app_id, hostname FROM domains ORDER BY hostname');
   return {
+    all() {
+      const byApp = new Map<number, string[]>();
+      for (const row of allDomains.all() as { app_id: number; hostname: string }[]) byApp.set(row.app_id, [...(byApp.get(row.app_id) ?? []), row.hostname]);
+      return byApp;
+    },
     listForApp(appId) {
       return (db.prepare('SELECT hostname FROM domains WHERE app_id = ? ORDER BY hostname').all(appId) as { hostname: string }[]).map(
         (row) => row.hostname,
@@ -465,4 +477,43 @@ export function createCronRunStore(db: SqliteDatabase): CronRunStore {
 
 function lastChars(text: string): string {
   return text.length <= CRON_OUTPUT_KEPT_CHARS ? text : text.slice(-CRON_OUTPUT_KEPT_CHARS);
+}
+
+interface EventRow {
+  id: number;
+  app_id: number | null;
+  app: string | null;
+  kind: EventKind;
+  message: string;
+  release: number | null;
+  process: string | null;
+  created_at: string;
+}
+
+function eventOf(row: EventRow): PilotEvent {
+  return { id: row.id, appId: row.app_id, app: row.app, kind: row.kind, message: row.message, release: row.release, process: row.process, createdAt: row.created_at };
+}
+
+export function createEventStore(db: SqliteDatabase): EventStore {
+  const insert = db.prepare(
+    'INSERT INTO events (app_id, app, kind, message, release, process) VALUES (@appId, @app, @kind, @message, @release, @process) RETURNING *',
+  );
+  // `IS` matches NULL too: the server's timeline is the rows without an app.
+  const prune = db.prepare('DELETE FROM events WHERE app_id IS @appId AND id <= (SELECT id FROM events WHERE app_id IS @appId ORDER BY id DESC LIMIT 1 OFFSET @keep)');
+  const newest = (where: string) => db.prepare(`SELECT * FROM (SELECT * FROM events WHERE id > @afterId ${where} ORDER BY id DESC LIMIT @limit) ORDER BY id`);
+  const listAll = newest('');
+  const listOne = newest('AND app_id IS @appId');
+  return {
+    append(event: NewEvent, keep: number) {
+      return db.transaction(() => {
+        const row = insert.get({ ...event, release: event.release ?? null, process: event.process ?? null }) as EventRow;
+        prune.run({ appId: event.appId, keep });
+        return eventOf(row);
+      })();
+    },
+    list({ appId, afterId = 0, limit }) {
+      const rows = (appId === undefined ? listAll.all({ afterId, limit }) : listOne.all({ appId, afterId, limit })) as EventRow[];
+      return rows.map(eventOf);
+    },
+  };
 }

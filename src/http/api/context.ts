@@ -12,6 +12,7 @@ import type { StorageService } from '../../services/storage.js';
 import type { LimitsService } from '../../services/limits.js';
 import type { OneOffCommands } from '../../services/one-off.js';
 import type { CronScheduler } from '../../services/cron.js';
+import type { Events } from '../../services/events.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import type { Principal } from '../auth.js';
@@ -36,6 +37,7 @@ export interface ApiDeps {
   readonly limits: LimitsService;
   readonly oneOff: OneOffCommands;
   readonly cron: CronScheduler;
+  readonly events: Pick<Events, 'list' | 'follow'>;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

@@ -7,6 +7,7 @@ import { runtimeRoutes } from './runtime.js';
 import { tokenRoutes } from './tokens.js';
 import { storageRoutes } from './storage.js';
 import { cronRoutes } from './cron.js';
+import { eventRoutes } from './events.js';
 
 /**
  * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
@@ -23,5 +24,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { de
     await api.register(tokenRoutes, { deps });
     await api.register(storageRoutes, { deps });
     await api.register(cronRoutes, { deps });
+    await api.register(eventRoutes, { deps });
   });
 };

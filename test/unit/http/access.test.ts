@@ -57,6 +57,7 @@ const PUBLIC = ['GET /health', 'HEAD /health', 'GET /tls/ask', 'HEAD /tls/ask', 
 const OWN_APP = [
   '/api/v1/apps/:app', '/api/v1/apps/:app/deploy', '/api/v1/apps/:app/releases', '/api/v1/apps/:app/releases/:version',
   '/api/v1/apps/:app/ps', '/api/v1/apps/:app/logs', '/api/v1/apps/:app/logs/stream', '/api/v1/apps/:app/cron', '/api/v1/apps/:app/cron/runs',
+  '/api/v1/apps/:app/events', '/api/v1/apps/:app/events/stream',
 ].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]).concat(['GET /:repo/info/refs', 'HEAD /:repo/info/refs', 'POST /:repo/git-upload-pack', 'POST /:repo/git-receive-pack']);
 
 describe('access to every route of the control plane (buildApp with fakes)', () => {
