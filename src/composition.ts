@@ -31,6 +31,7 @@ import { ProcessControl } from './services/processes.js';
 import { LiveState } from './services/live-state.js';
 import { Events } from './services/events.js';
 import { recordProcessEvents } from './services/process-events.js';
+import { HealthMonitor } from './services/health-monitor.js';
 import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
@@ -101,6 +102,7 @@ export async function composePilot(config: Config, logger: Logger) {
     router: caddyAdmin,
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
+    health: { isUnhealthy: (id) => live.isUnhealthy(id) },
   });
 
   const oneOff = new OneOffCommands({ releases, volumes, runtime, settings: config });
@@ -132,6 +134,11 @@ export async function composePilot(config: Config, logger: Logger) {
     onLive: (liveApp) => cron.refresh(liveApp),
     events,
     logger,
+  });
+
+  const monitor = new HealthMonitor({
+    apps, releases, formation, live, runtime, routes, events, settings: config, logger,
+    isDeploying: (name) => deployer.isDeploying(name),
   });
 
   /** Whether the server finished starting: /health says so. */
@@ -184,7 +191,7 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
+    engine, runtime, live, events, monitor, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
   };
 }
 

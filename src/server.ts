@@ -43,7 +43,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, monitor, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -75,10 +75,12 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await removeOrphanContainers(reconciling, (batch) => deployer.retire(batch.app, batch.version, batch.slot, batch.processes));
     // Once the cron containers a stop left behind are gone: the live releases' schedules run again.
     cron.start();
+    monitor.start();
     // Pushes last: a deploy never races the clean-up.
     deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
   } catch (error) {
     await cron.stop();
+    await monitor.stop();
     routeWatch?.stop();
     live.stop();
     deploySocket?.close();
@@ -104,6 +106,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     async close() {
       managedCaddy?.stopWatching();
       routeWatch?.stop();
+      await monitor.stop();
       live.stop();
       await cron.stop();
       // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.

@@ -227,6 +227,11 @@ export interface AppRuntime {
    * resolves with the slowest web check.
    */
   check(processes: readonly StartedProcess[], settings: CheckSettings): Promise<{ processes: CheckedProcess[]; health: HealthResult | undefined }>;
+  /**
+   * One probe of a serving web process by HTTP (each check once, in order, no retry): why it
+   * failed, or undefined when it answered well.
+   */
+  probe(process: Pick<AppProcess, 'address'>, port: number, checks: readonly HealthCheck[]): Promise<string | undefined>;
   /** The processes serve now: the scheduler restarts them when they crash and after its own restart. */
   keepServing(processes: readonly StartedProcess[]): Promise<void>;
   /** The instance's processes (never one-offs), narrowed by `filter`, web first then by type and index. */

@@ -3,8 +3,9 @@ import type {
   LogStreamOptions, OneOffProcess, OneOffRun, ProcessChange, ProcessToStart, ReleaseRuntime, StartedProcess, TimestampedLine,
 } from '../domain/ports.js';
 import { DeployError, ProcessCheckError } from '../domain/errors.js';
+import type { HealthCheck } from '../domain/types.js';
 import { compareProcesses, identityOf, selectorLabels, type ProcessFilter } from '../domain/process-identity.js';
-import { DEFAULT_HEALTH_TIMING, waitUntilHealthy } from '../pipeline/healthcheck.js';
+import { DEFAULT_HEALTH_TIMING, probeOnce, waitUntilHealthy } from '../pipeline/healthcheck.js';
 import { containerPlan, networkName, oneOffPlan } from '../pipeline/start.js';
 
 /**
@@ -101,6 +102,11 @@ export class DockerRuntime implements AppRuntime {
       if (error instanceof DeployError) throw new ProcessCheckError(`${label}${error.message}`, process.id);
       throw error;
     }
+  }
+
+  async probe(process: Pick<AppProcess, 'address'>, port: number, checks: readonly HealthCheck[]): Promise<string | undefined> {
+    if (!process.address) return 'it has no network address';
+    return probeOnce({ host: process.address, port }, checks, DEFAULT_HEALTH_TIMING.requestTimeoutMs);
   }
 
   async keepServing(processes: readonly StartedProcess[]): Promise<void> {

@@ -94,6 +94,7 @@ export function buildCore(env: Record<string, string> = {}) {
     router,
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => persisted.push(caddyfile),
+    health: { isUnhealthy: (id) => live.isUnhealthy(id) },
   });
   const events = new Events(createEventStore(db), logger);
   const rollout = new Rollout({ runtime, releases: stores.releases, routes, settings, logger });

@@ -112,6 +112,17 @@ export class FakeRuntime implements AppRuntime {
     return { processes: checked, health: checked.some((process) => process.upstream) ? { attempts: 1, elapsedMs: 5 } : undefined };
   }
 
+  /** What a probe of a serving process finds, by `vN type.index` or `type.index`: healthy (undefined) unless set. */
+  readonly probes = new Map<string, string>();
+  readonly probed: string[] = [];
+
+  async probe(process: Pick<AppProcess, 'address'>): Promise<string | undefined> {
+    const found = [...this.processes.values()].find((candidate) => candidate.address === process.address);
+    if (!found) return 'it has no network address';
+    this.probed.push(describe(found.identity));
+    return this.probes.get(`v${found.identity.release} ${processLabel(found.identity)}`) ?? this.probes.get(processLabel(found.identity));
+  }
+
   async keepServing(processes: readonly StartedProcess[]): Promise<void> {
     for (const process of processes) this.events.push(`serve ${describe(process.identity)}`);
   }
