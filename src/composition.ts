@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { dataPaths, type Config } from './config.js';
 import { openDatabase } from './adapters/db/database.js';
-import { createAppStore, createConfigStore, createCronRunStore, createDomainStore, createEventStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore } from './adapters/db/stores.js';
+import { createAppStore, createConfigStore, createCronRunStore, createDomainStore, createEventStore, createWebhookStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore } from './adapters/db/stores.js';
 import { createWorkspaces } from './adapters/workspace.js';
 import { SUBMODULE_FETCH_TIMEOUT_SECONDS, createSubmoduleFetcher } from './adapters/submodules.js';
 import { Deployer } from './pipeline/deploy.js';
@@ -32,6 +32,7 @@ import { LiveState } from './services/live-state.js';
 import { Events } from './services/events.js';
 import { recordProcessEvents } from './services/process-events.js';
 import { HealthMonitor } from './services/health-monitor.js';
+import { Notifier } from './services/notifier.js';
 import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
@@ -79,6 +80,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const live = new LiveState(runtime, logger);
   const events = new Events(createEventStore(db), logger);
   recordProcessEvents(live, apps, events);
+  const notifier = new Notifier(createWebhookStore(db), logger);
 
   const templates = createTemplateRenderer();
   // New at every start; Caddy gets it with the routes Pilot loads at start.
@@ -186,12 +188,13 @@ export async function composePilot(config: Config, logger: Logger) {
       oneOff,
       cron,
       events,
+      webhooks: notifier,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, monitor, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
+    engine, runtime, live, events, notifier, monitor, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
   };
 }
 

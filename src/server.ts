@@ -43,7 +43,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, monitor, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, monitor, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -62,6 +62,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await runtime.ensureNetwork();
     // Before the API answers anything about processes, and before the routes ask which are unhealthy.
     await live.start();
+    notifier.start(events);
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -81,6 +82,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   } catch (error) {
     await cron.stop();
     await monitor.stop();
+    notifier.stop();
     routeWatch?.stop();
     live.stop();
     deploySocket?.close();
@@ -107,6 +109,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       managedCaddy?.stopWatching();
       routeWatch?.stop();
       await monitor.stop();
+      notifier.stop();
       live.stop();
       await cron.stop();
       // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.

@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
 import type { OneOffIdentity, OneOffKind, ProcessFilter, ProcessIdentity } from './process-identity.js';
 
 export interface BuildRequest {
@@ -458,6 +458,16 @@ export interface EventStore {
   append(event: NewEvent, keep: number): PilotEvent;
   /** Oldest first: the newest `limit` after `afterId`; one app's (appId), the server's (null), or every one (undefined). */
   list(filter: { readonly appId?: number | null; readonly afterId?: number; readonly limit: number }): PilotEvent[];
+}
+
+export interface WebhookStore {
+  add(webhook: Pick<Webhook, 'appId' | 'url' | 'kinds' | 'secret'>): Webhook;
+  /** One app's (appId), or the server-wide ones (null). */
+  list(appId: number | null): Webhook[];
+  /** The server-wide ones and, for an app's event, that app's. */
+  receiving(appId: number | null): Webhook[];
+  /** Whether it existed (and belonged to `appId`: an app's, or the server's for null). */
+  remove(id: number, appId: number | null): boolean;
 }
 
 /** Where the pipeline and the services tell what happened (services/events.ts records and spreads it). */

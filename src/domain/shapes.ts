@@ -148,6 +148,20 @@ export const EventView = Type.Object({
 });
 export type EventView = Static<typeof EventView>;
 
+export const WebhookView = Type.Object({
+  id: Type.Integer(),
+  app: Nullable(Type.String({ description: 'null: a server-wide webhook (every app\'s events and the server\'s)' })),
+  url: Type.String(),
+  events: Type.Array(Type.String(), { description: 'The event kinds it receives; empty: every kind' }),
+  createdAt: Type.String(),
+});
+export type WebhookView = Static<typeof WebhookView>;
+
+export const CreatedWebhookView = Type.Object({
+  ...WebhookView.properties,
+  secret: Type.String({ description: 'The key of the X-Pilot-Signature-256 HMAC: in this answer only' }),
+});
+
 // Requests: URL parameters and querystrings (strings on the wire, numbers coerced from them).
 
 export const AppParams = Type.Object({ app: Type.String({ maxLength: 64 }) });
@@ -155,6 +169,8 @@ export const ReleaseParams = Type.Object({ app: Type.String({ maxLength: 64 }), 
 export const ProcessActionParams = Type.Object({ app: Type.String({ maxLength: 64 }), action: Type.Enum(['restart', 'stop', 'start']) });
 export const DomainParams = Type.Object({ app: Type.String({ maxLength: 64 }), domain: Type.String({ maxLength: 300 }) });
 export const TokenParams = Type.Object({ token: Type.String({ maxLength: 64 }) });
+export const WebhookParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const AppWebhookParams = Type.Object({ app: Type.String({ maxLength: 64 }), id: Type.Integer({ minimum: 1 }) });
 
 export const DestroyQuery = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 64 })), volumes: Type.Boolean({ default: false }) }, { additionalProperties: false });
 export const LogsQuery = Type.Object({ lines: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }) }, { additionalProperties: false });
@@ -224,6 +240,16 @@ export const ScaleBody = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64
   additionalProperties: false,
 });
 export type ScaleBody = Static<typeof ScaleBody>;
+
+export const AddWebhookBody = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2000 }),
+    events: Type.Optional(Type.Array(Type.Enum([...EVENT_KINDS]), { maxItems: EVENT_KINDS.length, description: 'The kinds to send; none or empty: every kind' })),
+    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'The HMAC key; default: a random one, in the answer' })),
+  },
+  { additionalProperties: false },
+);
+export type AddWebhookBody = Static<typeof AddWebhookBody>;
 
 export const CreateTokenBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 64 }), app: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A deploy token for this app only' })) },

@@ -165,3 +165,15 @@ export interface PilotEvent {
   readonly process: string | null;
   readonly createdAt: string;
 }
+
+/** Where events are sent: an app's (appId set) or the whole server's (null). */
+export interface Webhook {
+  readonly id: number;
+  readonly appId: number | null;
+  readonly url: string;
+  /** The kinds it receives; empty: every kind. */
+  readonly kinds: readonly EventKind[];
+  /** The HMAC-SHA256 key of the X-Pilot-Signature-256 header. */
+  readonly secret: string;
+  readonly createdAt: string;
+}

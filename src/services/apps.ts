@@ -43,6 +43,11 @@ export class AppService {
     return this.deps.apps.findByName(name)?.id;
   }
 
+  /** The name of the app with this id, if it still exists (webhooks keep the id). */
+  nameOf(id: number): string | undefined {
+    return this.deps.apps.list().find((app) => app.id === id)?.name;
+  }
+
   async create(name: string): Promise<App> {
     validateAppName(name, this.deps.maxNameLength);
     if (this.deps.apps.findByName(name)) throw new ConflictError(`an app named "${name}" exists already`);

@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Docker from 'dockerode';
 import { GitClient, integrationSkipReason, tempDir, waitFor } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
@@ -55,6 +57,19 @@ describe('health monitoring of a live app (real Docker, Caddy, git)', { skip }, 
   const hostnameOf = async (container: string) => (await docker.getContainer(container).inspect()).Config.Hostname;
 
   it('takes a web process that starts failing its check out of the route while the other serves, restarts it, and routes it again once it passes', async () => {
+    // A webhook receiver on this machine, told of health changes by the running Pilot.
+    const received: { kind: string; text: string }[] = [];
+    const receiver = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        received.push(JSON.parse(body) as { kind: string; text: string });
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    after(() => new Promise((resolve) => receiver.close(resolve)));
+    await api('POST', '/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, events: ['process.unhealthy', 'process.recovered'] });
     const client = new GitClient(tempDir('health-monitor'));
     await client.init();
     await client.commit(APP);
@@ -81,5 +96,8 @@ describe('health monitoring of a live app (real Docker, Caddy, git)', { skip }, 
     await waitFor('web.2 healthy again', async () => ((await processes())[1]?.health === 'healthy' ? true : undefined));
     await waitFor('a request served by web.2 again', async () => ((await pilot.get('hm')).body === host2 ? true : undefined));
     assert.ok((await eventsOf()).includes('process.recovered web.2'));
+    await waitFor('the webhook told of both', async () => (received.length >= 2 ? true : undefined));
+    assert.deepEqual(received.map((payload) => payload.kind), ['process.unhealthy', 'process.recovered']);
+    assert.match(received[0]!.text, /^hm: web\.2 of v1 is unhealthy: GET \/health answered 500/);
   });
 });

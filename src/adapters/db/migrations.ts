@@ -166,4 +166,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_by_app ON events(app_id, id);
     `,
   },
+  {
+    version: 12,
+    name: 'webhooks: server-wide and per app, for chosen event kinds',
+    sql: `
+      CREATE TABLE webhooks (
+        id          INTEGER PRIMARY KEY,
+        app_id      INTEGER REFERENCES apps(id) ON DELETE CASCADE,
+        url         TEXT NOT NULL,
+        kinds_json  TEXT NOT NULL DEFAULT '[]',
+        secret      TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+    `,
+  },
 ];

@@ -1,8 +1,8 @@
 import type { SqliteDatabase } from './database.js';
 import type {
-  AppStore, ConfigStore, CronRunStore, DomainStore, EventStore, FormationStore, NewEvent, NewRelease, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
+  AppStore, ConfigStore, CronRunStore, DomainStore, EventStore, FormationStore, NewEvent, NewRelease, WebhookStore, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
 } from '../../domain/ports.js';
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, EventKind, HealthCheck, PilotEvent, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, EventKind, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
 import { CRON_OUTPUT_KEPT_CHARS } from '../../domain/types.js';
 import { assertTransition } from '../../domain/release-states.js';
 
@@ -514,6 +514,40 @@ export function createEventStore(db: SqliteDatabase): EventStore {
     list({ appId, afterId = 0, limit }) {
       const rows = (appId === undefined ? listAll.all({ afterId, limit }) : listOne.all({ appId, afterId, limit })) as EventRow[];
       return rows.map(eventOf);
+    },
+  };
+}
+
+interface WebhookRow {
+  id: number;
+  app_id: number | null;
+  url: string;
+  kinds_json: string;
+  secret: string;
+  created_at: string;
+}
+
+function webhookOf(row: WebhookRow): Webhook {
+  return { id: row.id, appId: row.app_id, url: row.url, kinds: JSON.parse(row.kinds_json) as EventKind[], secret: row.secret, createdAt: row.created_at };
+}
+
+export function createWebhookStore(db: SqliteDatabase): WebhookStore {
+  const insert = db.prepare('INSERT INTO webhooks (app_id, url, kinds_json, secret) VALUES (?, ?, ?, ?) RETURNING *');
+  const list = db.prepare('SELECT * FROM webhooks WHERE app_id IS ? ORDER BY id');
+  const receiving = db.prepare('SELECT * FROM webhooks WHERE app_id IS NULL OR app_id = ? ORDER BY id');
+  const remove = db.prepare('DELETE FROM webhooks WHERE id = ? AND app_id IS ?');
+  return {
+    add(webhook) {
+      return webhookOf(insert.get(webhook.appId, webhook.url, JSON.stringify(webhook.kinds), webhook.secret) as WebhookRow);
+    },
+    list(appId) {
+      return (list.all(appId) as WebhookRow[]).map(webhookOf);
+    },
+    receiving(appId) {
+      return (receiving.all(appId) as WebhookRow[]).map(webhookOf);
+    },
+    remove(id, appId) {
+      return remove.run(id, appId).changes > 0;
     },
   };
 }

@@ -13,6 +13,7 @@ import type { LimitsService } from '../../services/limits.js';
 import type { OneOffCommands } from '../../services/one-off.js';
 import type { CronScheduler } from '../../services/cron.js';
 import type { Events } from '../../services/events.js';
+import type { Notifier } from '../../services/notifier.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import type { Principal } from '../auth.js';
@@ -38,6 +39,7 @@ export interface ApiDeps {
   readonly oneOff: OneOffCommands;
   readonly cron: CronScheduler;
   readonly events: Pick<Events, 'list' | 'follow'>;
+  readonly webhooks: Pick<Notifier, 'add' | 'list' | 'remove'>;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

@@ -8,6 +8,7 @@ import { tokenRoutes } from './tokens.js';
 import { storageRoutes } from './storage.js';
 import { cronRoutes } from './cron.js';
 import { eventRoutes } from './events.js';
+import { webhookRoutes } from './webhooks.js';
 
 /**
  * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
@@ -25,5 +26,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { de
     await api.register(storageRoutes, { deps });
     await api.register(cronRoutes, { deps });
     await api.register(eventRoutes, { deps });
+    await api.register(webhookRoutes, { deps });
   });
 };

@@ -83,6 +83,16 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ name: 'ci', scope: 'admin' }, /^body has an unknown field "scope"$/],
     [{ name: '' }, /^body\.name must NOT have fewer than 1 characters/],
   ],
+  'POST /api/v1/webhooks': [
+    [{ url: 5 }, /^body\.url must be string, got the number 5$/],
+    [{ url: 'https://example.com', events: 'rollback' }, /^body\.events must be array, got the string "rollback"$/],
+    [{ url: 'https://example.com', secret: 'short' }, /^body\.secret must NOT have fewer than 16 characters/],
+    [{ url: 'https://example.com', kinds: [] }, /^body has an unknown field "kinds"$/],
+  ],
+  'POST /api/v1/apps/a/webhooks': [
+    [{}, /^body needs the field "url"$/],
+    [{ url: 'https://example.com', events: [null] }, /^body\.events\.0 must be equal to one of the allowed values, got null$/],
+  ],
   'PATCH /api/v1/apps/a/limits': [
     [{ cpus: '1' }, /^body\.cpus must be number or must be null, got the string "1"$/],
     [{ cpus: true }, /^body\.cpus must be number or must be null, got the boolean true$/],
