@@ -33,6 +33,7 @@ import { Events } from './services/events.js';
 import { recordProcessEvents } from './services/process-events.js';
 import { HealthMonitor } from './services/health-monitor.js';
 import { Notifier } from './services/notifier.js';
+import { AutoRollback } from './services/auto-rollback.js';
 import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
@@ -143,6 +144,8 @@ export async function composePilot(config: Config, logger: Logger) {
     isDeploying: (name) => deployer.isDeploying(name),
   });
 
+  const autoRollback = new AutoRollback({ apps, releases, deployer, events, watchSeconds: (watched) => watched.watchSeconds ?? config.watchSeconds, logger });
+
   /** Whether the server finished starting: /health says so. */
   const readiness = { started: false };
   const app = await buildApp({
@@ -194,7 +197,7 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, notifier, monitor, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
+    engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, app, readiness,
   };
 }
 

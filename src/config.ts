@@ -62,6 +62,11 @@ export interface Config {
   /** PILOT_CRASH_LOOP_RESTARTS within PILOT_CRASH_LOOP_MINUTES: a process crash-loops. */
   readonly crashLoopRestarts: number;
   readonly crashLoopMinutes: number;
+  /**
+   * PILOT_WATCH_SECONDS: how long after a release went live a crash loop or an unhealthy web
+   * process rolls it back by itself; 0 turns automatic rollback off.
+   */
+  readonly watchSeconds: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -134,6 +139,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     unhealthyAfter: read.positiveInteger('PILOT_UNHEALTHY_AFTER', 3),
     crashLoopRestarts: read.positiveInteger('PILOT_CRASH_LOOP_RESTARTS', 5),
     crashLoopMinutes: read.positiveNumber('PILOT_CRASH_LOOP_MINUTES', 5),
+    watchSeconds: read.nonNegativeNumber('PILOT_WATCH_SECONDS', 60),
   };
   if (config.tls === 'acme' && isLocalDomain(domain)) {
     problems.push(`PILOT_TLS=acme cannot get certificates for "${domain}": use internal or off`);

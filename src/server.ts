@@ -43,7 +43,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, monitor, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, cron, app, readiness } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -63,6 +63,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     // Before the API answers anything about processes, and before the routes ask which are unhealthy.
     await live.start();
     notifier.start(events);
+    autoRollback.start(events);
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -82,6 +83,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   } catch (error) {
     await cron.stop();
     await monitor.stop();
+    await autoRollback.stop();
     notifier.stop();
     routeWatch?.stop();
     live.stop();
@@ -109,6 +111,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       managedCaddy?.stopWatching();
       routeWatch?.stop();
       await monitor.stop();
+      await autoRollback.stop();
       notifier.stop();
       live.stop();
       await cron.stop();

@@ -334,6 +334,7 @@ export interface AppStore {
   delete(id: number): void;
   setLimits(id: number, limits: { memoryBytes: number | null; cpus: number | null }): void;
   setBuildDir(id: number, buildDir: string | null): void;
+  setWatchSeconds(id: number, seconds: number | null): void;
 }
 
 export type LiveReleaseSummary = Pick<Release, 'appId' | 'version' | 'kind' | 'gitSha' | 'containerId' | 'createdAt'>;

@@ -44,6 +44,7 @@ export const AppStatus = Type.Object({
   release: Nullable(ReleaseSummary),
   state: Nullable(Type.String({ description: 'Docker\'s status of the live release\'s container ("running", "exited"...); null without a live release' })),
   buildDir: Nullable(Type.String({ description: "The app's directory in its repository (build-dir); null for the root" })),
+  watchSeconds: Nullable(Type.Integer({ description: 'Seconds a new release is watched for an automatic rollback (0: never); null: the server default, PILOT_WATCH_SECONDS' })),
 });
 export type AppStatus = Static<typeof AppStatus>;
 
@@ -203,8 +204,13 @@ export const CreateAppBody = Type.Object({ name: Type.String({ minLength: 1, max
 export type CreateAppBody = Static<typeof CreateAppBody>;
 
 export const AppSettingsBody = Type.Object(
-  { buildDir: Nullable(Type.String({ minLength: 1, maxLength: 300, description: "The app's directory in the repository; null: the root" })) },
-  { additionalProperties: false },
+  {
+    buildDir: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 300, description: "The app's directory in the repository; null: the root" }))),
+    watchSeconds: Type.Optional(
+      Nullable(Type.Integer({ minimum: 0, maximum: 86_400, description: 'Seconds a new release is watched for an automatic rollback; 0: never; null: PILOT_WATCH_SECONDS' })),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
 );
 export type AppSettingsBody = Static<typeof AppSettingsBody>;
 

@@ -16,6 +16,8 @@ export interface App {
   readonly cpus: number | null;
   /** The app's directory in its repository (a monorepo's `apps/web`); null: the root. */
   readonly buildDir: string | null;
+  /** Seconds a release is watched for an automatic rollback after it went live; null: PILOT_WATCH_SECONDS. */
+  readonly watchSeconds: number | null;
 }
 
 export interface Release {
@@ -145,7 +147,7 @@ export interface CronRun {
 export const EVENT_KINDS = [
   'deploy.started', 'deploy.succeeded', 'deploy.failed',
   'config.changed', 'config.failed',
-  'rollback', 'rollback.failed',
+  'rollback', 'rollback.failed', 'rollback.automatic',
   'scale', 'restart', 'stop', 'start',
   'process.crashed', 'process.crash-loop', 'process.unhealthy', 'process.recovered',
 ] as const;

@@ -67,14 +67,23 @@ export class AppService {
       release: live ? releaseSummary(live) : null,
       state: live ? (process?.status ?? 'missing') : null,
       buildDir: app.buildDir,
+      watchSeconds: app.watchSeconds,
     };
   }
 
-  /** Sets (null: clears) the app's build-dir; the next push builds from it. */
-  setBuildDir(app: App, input: string | null): App {
-    const buildDir = input === null ? null : validateBuildDir(input);
-    this.deps.apps.setBuildDir(app.id, buildDir);
-    return { ...app, buildDir };
+  /** Sets (null: clears) the app's build-dir (the next push builds from it) and how long new releases are watched. */
+  changeSettings(app: App, settings: { buildDir?: string | null; watchSeconds?: number | null }): App {
+    let changed = app;
+    if (settings.buildDir !== undefined) {
+      const buildDir = settings.buildDir === null ? null : validateBuildDir(settings.buildDir);
+      this.deps.apps.setBuildDir(app.id, buildDir);
+      changed = { ...changed, buildDir };
+    }
+    if (settings.watchSeconds !== undefined) {
+      this.deps.apps.setWatchSeconds(app.id, settings.watchSeconds);
+      changed = { ...changed, watchSeconds: settings.watchSeconds };
+    }
+    return changed;
   }
 
   list(): AppStatus[] {

@@ -168,8 +168,10 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 12,
-    name: 'webhooks: server-wide and per app, for chosen event kinds',
+    name: 'webhooks: server-wide and per app, for chosen event kinds; how long an app watches a new release',
     sql: `
+      ALTER TABLE apps ADD COLUMN watch_seconds INTEGER;
+
       CREATE TABLE webhooks (
         id          INTEGER PRIMARY KEY,
         app_id      INTEGER REFERENCES apps(id) ON DELETE CASCADE,

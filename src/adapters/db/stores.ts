@@ -13,9 +13,10 @@ interface AppRow {
   memory_bytes: number | null;
   cpus: number | null;
   build_dir: string | null;
+  watch_seconds: number | null;
 }
 
-const APP_COLUMNS = 'id, name, created_at, memory_bytes, cpus, build_dir';
+const APP_COLUMNS = 'id, name, created_at, memory_bytes, cpus, build_dir, watch_seconds';
 
 interface ReleaseRow {
   id: number;
@@ -66,7 +67,7 @@ const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
 };
 
 function toApp(row: AppRow): App {
-  return { id: row.id, name: row.name, createdAt: row.created_at, memoryBytes: row.memory_bytes, cpus: row.cpus, buildDir: row.build_dir };
+  return { id: row.id, name: row.name, createdAt: row.created_at, memoryBytes: row.memory_bytes, cpus: row.cpus, buildDir: row.build_dir, watchSeconds: row.watch_seconds };
 }
 
 function toRelease(row: ReleaseRow): Release {
@@ -119,6 +120,9 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     },
     setBuildDir(id, buildDir) {
       db.prepare('UPDATE apps SET build_dir = ? WHERE id = ?').run(buildDir, id);
+    },
+    setWatchSeconds(id, seconds) {
+      db.prepare('UPDATE apps SET watch_seconds = ? WHERE id = ?').run(seconds, id);
     },
   };
 }

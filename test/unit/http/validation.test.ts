@@ -38,7 +38,9 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ buildDir: false }, /^body\.buildDir must be string or must be null, got the boolean false$/],
     [{ buildDir: 'x'.repeat(301) }, /^body\.buildDir must NOT have more than 300 characters/],
     [{ buildDir: '' }, /^body\.buildDir must NOT have fewer than 1 characters/],
-    [{}, /^body needs the field "buildDir"$/],
+    [{}, /^body must NOT have fewer than 1 properties$/],
+    [{ watchSeconds: -1 }, /^body\.watchSeconds must be >= 0 or must be null, got the number -1$/],
+    [{ watchSeconds: '60' }, /^body\.watchSeconds must be integer or must be null, got the string "60"$/],
   ],
   'POST /api/v1/apps/a/domains': [
     [{ domain: ['www.example.com'] }, /^body\.domain must be string, got an array$/],
