@@ -88,9 +88,9 @@ describe('health monitoring of a live app (real Docker, Caddy, git)', { skip }, 
     await waitFor('Caddy no longer routing to web.2', async () => ((await pilot.server.caddyAdmin.upstreams()).some((upstream) => upstream.startsWith(`${address}:`)) ? undefined : true));
     const answers = await Promise.all(Array.from({ length: 20 }, () => pilot.get('hm')));
     assert.deepEqual(new Set(answers.map((answer) => `${answer.status} ${answer.body}`)), new Set([`200 ${host1}`]), 'every request is served by web.1');
-    const events = await eventsOf();
-    assert.ok(events.includes('process.unhealthy web.2'), events.join(', '));
-    assert.ok(events.includes('restart web.2'), `the unhealthy process is restarted: ${events.join(', ')}`);
+    assert.ok((await eventsOf()).includes('process.unhealthy web.2'));
+    // Recorded once the restart is done (a process that ignores SIGTERM takes PILOT_STOP_TIMEOUT).
+    await waitFor('the unhealthy process restarted', async () => ((await eventsOf()).includes('restart web.2') ? true : undefined));
 
     await exec(web2!.container!, ['rm', '-f', '/tmp/unhealthy']);
     await waitFor('web.2 healthy again', async () => ((await processes())[1]?.health === 'healthy' ? true : undefined));
