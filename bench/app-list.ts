@@ -26,7 +26,11 @@ export async function run(): Promise<Section> {
   let instance: string | undefined;
   const server = await startServer(APPS, async (db, name) => {
     instance = name;
-    await liveApps(db, name);
+    // Nothing may stay behind when the engine refuses part of it.
+    await liveApps(db, name).catch(async (error: unknown) => {
+      await removeInstanceObjects(name);
+      throw error;
+    });
   });
   try {
     // The first listing and the first health checks are behind us.

@@ -98,6 +98,8 @@ function toRelease(row: ReleaseRow): Release {
 }
 
 export function createAppStore(db: SqliteDatabase): AppStore {
+  // Prepared once: listing apps is on the path of every GET /apps (the others are rarer).
+  const listAll = db.prepare(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`);
   return {
     findByName(name) {
       const row = db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ?`).get(name) as AppRow | undefined;
@@ -110,7 +112,7 @@ export function createAppStore(db: SqliteDatabase): AppStore {
       return toApp(row);
     },
     list() {
-      return (db.prepare(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`).all() as AppRow[]).map(toApp);
+      return (listAll.all() as AppRow[]).map(toApp);
     },
     delete(id) {
       db.prepare('DELETE FROM apps WHERE id = ?').run(id);
