@@ -23,16 +23,24 @@ const DEPENDENCIES = [
 /** The Node options install.sh runs the server with (its `pilot-server` wrapper and systemd unit). */
 const INSTALLED_NODE_FLAGS = ['--max-semi-space-size=2'];
 
-/** A built Pilot server (node [flags] dist/main.js), on a data directory holding `apps` apps. */
-async function startServer(apps: number, nodeFlags: readonly string[] = []): Promise<{ pid: number; url: string; token: string; stop(): Promise<void> }> {
+/**
+ * A built Pilot server (node [flags] dist/main.js) as users run it, on a data directory holding
+ * `apps` apps; `prepare` may add to its database (releases) and the engine (their processes) first.
+ */
+export async function startServer(
+  apps: number,
+  prepare: (db: ReturnType<typeof openDatabase>, instance: string) => Promise<void> = async () => undefined,
+  nodeFlags: readonly string[] = [],
+): Promise<{ pid: number; url: string; token: string; instance: string; stop(): Promise<void> }> {
   const dataDir = tempDir('bench-cp');
+  const instance = testInstanceName();
   const db = openDatabase(path.join(dataDir, 'pilot.db'));
   const store = createAppStore(db);
   for (let index = 0; index < apps; index += 1) store.create(`app-${index}`);
+  await prepare(db, instance);
   db.close();
   const [port, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
   const token = `bench-admin-token-${Date.now()}`;
-  const instance = testInstanceName();
   const child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist', 'main.js')], {
     env: {
       PATH: process.env.PATH,
@@ -54,6 +62,7 @@ async function startServer(apps: number, nodeFlags: readonly string[] = []): Pro
     pid: child.pid as number,
     url,
     token,
+    instance,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
@@ -91,7 +100,7 @@ async function idleNodeRss(script: string): Promise<{ rss: number; anon: number;
   }
 }
 
-async function latency(url: string, token: string): Promise<{ p50: number; p99: number; rate: number }> {
+export async function latency(url: string, token: string): Promise<{ p50: number; p99: number; rate: number }> {
   const result = await autocannon({ url, connections: 10, duration: 10, headers: { authorization: `Bearer ${token}` } });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { p50: result.latency.p50, p99: result.latency.p99, rate: Math.round(result.requests.average) };
@@ -102,7 +111,7 @@ export async function run(): Promise<Section> {
   const rows: (string | number)[][] = [];
   const memory: { label: string; rss: number; anon: number; file: number }[] = [];
   for (const [apps, flags] of [[0, []], [100, []], [0, INSTALLED_NODE_FLAGS], [100, INSTALLED_NODE_FLAGS]] as const) {
-    const server = await startServer(apps, flags);
+    const server = await startServer(apps, undefined, flags);
     try {
       // Idle: after start, no request for a while.
       await new Promise((resolve) => setTimeout(resolve, 5000));

@@ -6,6 +6,7 @@ import { run as warmRebuild } from './warm-rebuild.js';
 import { run as controlPlane } from './control-plane.js';
 import { run as isolation } from './isolation.js';
 import { run as nextApp } from './next-app.js';
+import { run as appList } from './app-list.js';
 
 const scenarios: [string, () => Promise<Section>][] = [
   ['zero downtime', zeroDowntime],
@@ -14,6 +15,7 @@ const scenarios: [string, () => Promise<Section>][] = [
   ['control plane', controlPlane],
   ['isolation', isolation],
   ['Next.js app', nextApp],
+  ['app list', appList],
 ];
 
 const sections: Section[] = [];

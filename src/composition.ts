@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { dataPaths, type Config } from './config.js';
 import { openDatabase } from './adapters/db/database.js';
-import { createAppStore, createConfigStore, createCronRunStore, createDomainStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore } from './adapters/db/stores.js';
+import { createAppStore, createConfigStore, createCronRunStore, createDomainStore, createEventStore, createWebhookStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore } from './adapters/db/stores.js';
 import { createWorkspaces } from './adapters/workspace.js';
 import { SUBMODULE_FETCH_TIMEOUT_SECONDS, createSubmoduleFetcher } from './adapters/submodules.js';
 import { Deployer } from './pipeline/deploy.js';
@@ -28,6 +28,12 @@ import { buildApp } from './http/app.js';
 import { TokenSessions } from './http/token-sessions.js';
 import { AppService } from './services/apps.js';
 import { ProcessControl } from './services/processes.js';
+import { LiveState } from './services/live-state.js';
+import { Events } from './services/events.js';
+import { recordProcessEvents } from './services/process-events.js';
+import { HealthMonitor } from './services/health-monitor.js';
+import { Notifier } from './services/notifier.js';
+import { AutoRollback } from './services/auto-rollback.js';
 import { LogService } from './services/logs.js';
 import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
@@ -81,6 +87,11 @@ export async function composePilot(config: Config, logger: Logger) {
   logger.debug({ apps: upgraded }, 'installed the git hook in every repository');
   const registry = new AppRegistry(apps, git, appNameMaxLength(config.domain));
 
+  const live = new LiveState(runtime, logger);
+  const events = new Events(createEventStore(db), logger);
+  recordProcessEvents(live, apps, events);
+  const notifier = new Notifier(createWebhookStore(db), logger);
+
   const templates = createTemplateRenderer();
   // New at every start; Caddy gets it with the routes Pilot loads at start.
   const proxyKey = randomBytes(32).toString('hex');
@@ -103,6 +114,7 @@ export async function composePilot(config: Config, logger: Logger) {
     router: caddyAdmin,
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
+    health: { isUnhealthy: (id) => live.isUnhealthy(id) },
   });
 
   const oneOff = new OneOffCommands({ releases, volumes, runtime, settings: config });
@@ -136,8 +148,16 @@ export async function composePilot(config: Config, logger: Logger) {
     branchHead: (appName, branch) => git.branchHead(appName, branch),
     onLive: (liveApp) => cron.refresh(liveApp),
     onPushFinished: (result, seconds) => prometheus.recordDeploy(result, seconds),
+    events,
     logger,
   });
+
+  const monitor = new HealthMonitor({
+    apps, releases, formation, live, runtime, routes, events, settings: config, logger,
+    isDeploying: (name) => deployer.isDeploying(name),
+  });
+
+  const autoRollback = new AutoRollback({ apps, releases, deployer, events, watchSeconds: (watched) => watched.watchSeconds ?? config.watchSeconds, logger });
 
   /** Whether the server finished starting: /health says so. */
   const readiness = { started: false };
@@ -163,7 +183,7 @@ export async function composePilot(config: Config, logger: Logger) {
       tokens: new TokenService(tokens, apps),
       sessions: new TokenSessions(),
       apps: new AppService({
-        apps, releases, domains, formation, runtime, images: engine, deployer, routes,
+        apps, releases, domains, formation, runtime, live, images: engine, deployer, routes,
         repositories: git,
         instance: config.instance,
         maxNameLength: appNameMaxLength(config.domain),
@@ -175,7 +195,7 @@ export async function composePilot(config: Config, logger: Logger) {
       domains,
       deployer,
       routes,
-      processes: new ProcessControl({ apps, releases, formation, volumes, runtime, rollout, deployer, routes, settings: config, usage: (id) => metrics.ofProcess(id) }),
+      processes: new ProcessControl({ apps, releases, formation, volumes, runtime, rollout, deployer, routes, live, events, settings: config, usage: (id) => metrics.ofProcess(id) }),
       logs: new LogService({ releases, runtime }),
       storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
@@ -190,12 +210,14 @@ export async function composePilot(config: Config, logger: Logger) {
       }),
       metrics,
       prometheus,
+      events,
+      webhooks: notifier,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
+    engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
   };
 }
 

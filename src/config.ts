@@ -66,6 +66,18 @@ export interface Config {
    * (a local HTTPS git server with a self-signed certificate). Users' submodules use the system's.
    */
   readonly submoduleCaFile: string | undefined;
+  /** PILOT_HEALTH_INTERVAL: seconds between two health checks of each serving web process; 0 turns monitoring off. */
+  readonly healthIntervalSeconds: number;
+  /** PILOT_UNHEALTHY_AFTER: failed checks in a row that make a process unhealthy (it leaves the route and is restarted). */
+  readonly unhealthyAfter: number;
+  /** PILOT_CRASH_LOOP_RESTARTS within PILOT_CRASH_LOOP_MINUTES: a process crash-loops. */
+  readonly crashLoopRestarts: number;
+  readonly crashLoopMinutes: number;
+  /**
+   * PILOT_WATCH_SECONDS: how long after a release went live a crash loop or an unhealthy web
+   * process rolls it back by itself; 0 turns automatic rollback off.
+   */
+  readonly watchSeconds: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -138,6 +150,11 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     buildPids: read.positiveInteger('PILOT_BUILD_PIDS', 4096),
     cronAllowSeconds: read.flag('PILOT_CRON_ALLOW_SECONDS', false),
     submoduleCaFile: read.optional('PILOT_SUBMODULE_CA_FILE'),
+    healthIntervalSeconds: read.nonNegativeNumber('PILOT_HEALTH_INTERVAL', 10),
+    unhealthyAfter: read.positiveInteger('PILOT_UNHEALTHY_AFTER', 3),
+    crashLoopRestarts: read.positiveInteger('PILOT_CRASH_LOOP_RESTARTS', 5),
+    crashLoopMinutes: read.positiveNumber('PILOT_CRASH_LOOP_MINUTES', 5),
+    watchSeconds: read.nonNegativeNumber('PILOT_WATCH_SECONDS', 60),
   };
   if (config.tls === 'acme' && isLocalDomain(domain)) {
     problems.push(`PILOT_TLS=acme cannot get certificates for "${domain}": use internal or off`);

@@ -47,7 +47,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, managedCaddy, caddyAdmin, routes, deployer, cron, metrics, app, readiness } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, cron, metrics, app, readiness } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -63,6 +63,10 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
   try {
+    // Before the API answers anything about processes, and before the routes ask which are unhealthy.
+    await live.start();
+    notifier.start(events);
+    autoRollback.start(events);
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -77,12 +81,17 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     // Once the cron containers a stop left behind are gone: the live releases' schedules run again.
     cron.start();
     metrics.start();
+    monitor.start();
     // Pushes last: a deploy never races the clean-up.
     deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
   } catch (error) {
     await cron.stop();
     await metrics.stop();
+    await monitor.stop();
+    await autoRollback.stop();
+    notifier.stop();
     routeWatch?.stop();
+    live.stop();
     deploySocket?.close();
     await app.close();
     db.close();
@@ -106,6 +115,10 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     async close({ retirements } = { retirements: 'wait' }) {
       managedCaddy?.stopWatching();
       routeWatch?.stop();
+      await monitor.stop();
+      await autoRollback.stop();
+      notifier.stop();
+      live.stop();
       await cron.stop();
       await metrics.stop();
       // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.

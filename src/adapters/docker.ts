@@ -10,9 +10,12 @@ import { buildImage, pullImage } from './docker/build.js';
 import { ensureImage, loadImage, tagImage } from './docker/images.js';
 import { connectNetwork, createPlannedContainer, runAttached } from './docker/containers.js';
 import { messageOf, statusOf } from './docker/errors.js';
-import { watchContainerStarts } from './docker/events.js';
+import { followContainerEvents, watchContainerStarts } from './docker/events.js';
 import { demuxedText, streamLogs } from './docker/logs.js';
 import { engineDiskUsage, processStats, type DockerDiskUsage, type DockerStats } from './docker/stats.js';
+
+/** The events that change what a container is (exec, attach, top and the like do not). */
+const LIFECYCLE_ACTIONS = ['create', 'start', 'restart', 'die', 'stop', 'oom', 'destroy', 'pause', 'unpause', 'update', 'health_status'];
 
 /** The ContainerEngine port on top of dockerode (DOCKER_HOST is read by dockerode itself). */
 export function createDockerEngine(docker: Docker = new Docker()): ContainerEngine & { docker: Docker } {
@@ -172,6 +175,10 @@ export function createDockerEngine(docker: Docker = new Docker()): ContainerEngi
 
     watchContainerStarts(labels, listener) {
       return watchContainerStarts(docker, labels, listener);
+    },
+
+    watchContainerEvents(labels, onEvent, onFollowing) {
+      return followContainerEvents(docker, labels, LIFECYCLE_ACTIONS, onEvent, onFollowing);
     },
 
     async restartContainer(idOrName, timeoutSeconds) {

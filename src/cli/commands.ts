@@ -5,6 +5,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerCronCommands } from './commands/cron.js';
 import { registerDeployCommand } from './commands/deploy.js';
 import { registerDomainCommands } from './commands/domains.js';
+import { registerEventCommands, registerWebhookCommands } from './commands/events.js';
 import { registerGitCommands } from './commands/git.js';
 import { registerLimitCommands } from './commands/limits.js';
 import { registerLinkCommands } from './commands/links.js';
@@ -33,6 +34,8 @@ export function registerCommands(program: Command): void {
   registerRunCommands(program);
   registerLogCommands(program);
   registerMetricsCommands(program);
+  registerEventCommands(program);
+  registerWebhookCommands(program);
   registerGitCommands(program);
   registerTokenCommands(program);
   registerStorageCommands(program);

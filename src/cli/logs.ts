@@ -27,14 +27,31 @@ export function logQuery(request: LogRequest, after?: string): string {
  * Caddy reload, a restart of Pilot) is reopened with ?after=<latest time seen> (Pilot's times
  * compare as strings), so no line is lost or shown twice.
  */
-export async function followLogs(client: ApiClient, app: string, request: LogRequest, onLine: (line: LogLine) => void, signal: AbortSignal): Promise<void> {
+export function followLogs(client: ApiClient, app: string, request: LogRequest, onLine: (line: LogLine) => void, signal: AbortSignal): Promise<void> {
+  // Lines of several processes may come a little out of order: resume after the latest seen.
+  let latest: string | undefined;
+  const cursorOf = (line: LogLine): string => (latest = latest === undefined || line.time > latest ? line.time : latest);
+  return followSocket<LogLine>(client, (after) => `/apps/${encodeURIComponent(app)}/logs/stream?${logQuery(request, after)}`, cursorOf, onLine, signal);
+}
+
+/**
+ * Follows a stream of JSON messages over the API's WebSocket until interrupted, reopening a
+ * dropped socket at `path(cursor of the last message)` so nothing is lost or repeated.
+ */
+export async function followSocket<T>(
+  client: ApiClient,
+  path: (cursor: string | undefined) => string,
+  cursorOf: (message: T) => string,
+  onMessage: (message: T) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let after: string | undefined;
   let failures = 0;
   while (!signal.aborted) {
-    const outcome = await once(client, `/apps/${encodeURIComponent(app)}/logs/stream?${logQuery(request, after)}`, signal, (line) => {
-      if (after === undefined || line.time > after) after = line.time;
+    const outcome = await once<T>(client, path(after), signal, (message) => {
+      after = cursorOf(message);
       failures = 0;
-      onLine(line);
+      onMessage(message);
     });
     if (outcome.fatal) throw new CliError(outcome.fatal);
     if (signal.aborted) return;
@@ -44,12 +61,12 @@ export async function followLogs(client: ApiClient, app: string, request: LogReq
   }
 }
 
-function once(client: ApiClient, path: string, signal: AbortSignal, onLine: (line: LogLine) => void): Promise<{ fatal?: string }> {
+function once<T>(client: ApiClient, path: string, signal: AbortSignal, onMessage: (message: T) => void): Promise<{ fatal?: string }> {
   return new Promise((resolve) => {
     const socket = new WebSocket(client.socketUrl(path), { headers: { authorization: `Bearer ${client.token}` } });
     const abort = (): void => socket.close(1000);
     signal.addEventListener('abort', abort, { once: true });
-    socket.on('message', (data) => onLine(JSON.parse(data.toString()) as LogLine));
+    socket.on('message', (data) => onMessage(JSON.parse(data.toString()) as T));
     socket.on('unexpected-response', (_request, response) => {
       let body = '';
       response.on('data', (chunk: Buffer) => (body += chunk.toString()));

@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, Release, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
 import type { OneOffIdentity, OneOffKind, ProcessFilter, ProcessIdentity } from './process-identity.js';
 
 export interface BuildRequest {
@@ -134,6 +134,11 @@ export interface ContainerEngine {
    * included); keeps following across engine restarts until `stop()`.
    */
   watchContainerStarts(labels: Readonly<Record<string, string>>, listener: () => void): { stop(): void };
+  /**
+   * Follows the lifecycle events (start, die, destroy...) of the containers with these labels,
+   * across engine restarts, until `stop()`; `onFollowing` each time the stream (re)connected.
+   */
+  watchContainerEvents(labels: Readonly<Record<string, string>>, onEvent: (event: { id: string; action: string }) => void, onFollowing: () => void): { stop(): void };
   /** Builds an image; every output line goes to onOutput. Rejects with Docker's own error text. */
   buildImage(request: BuildRequest, onOutput: (line: string) => void): Promise<BuildResult>;
   /** Exposed port of an image (first EXPOSEd TCP port), if any. */
@@ -232,6 +237,12 @@ export interface AppProcess extends StartedProcess {
   readonly address: string | undefined;
 }
 
+/** What AppRuntime.watch delivers, in the order it happened. */
+export type ProcessChange =
+  | { readonly kind: 'listed'; readonly processes: readonly AppProcess[] }
+  | { readonly kind: 'changed'; readonly process: AppProcess }
+  | { readonly kind: 'removed'; readonly id: string };
+
 export interface OneOffProcess {
   readonly id: string;
   readonly name: string;
@@ -281,6 +292,12 @@ export interface AppRuntime {
   ping(): Promise<void>;
   /** Calls `listener` whenever a process starts (restarts by the scheduler included), until `stop()`. */
   watchStarts(listener: () => void): { stop(): void };
+  /**
+   * Follows every process of the instance until `stop()`: `listed` with all of them at first
+   * and again whenever changes may have been missed (the scheduler's stream reconnected), then
+   * each process as it is after every change of it (`changed`), or `removed`.
+   */
+  watch(onChange: (change: ProcessChange) => void): { stop(): void };
   /** Starts each process; `started` hears of each at once, so a failure later can remove them. */
   start(runtime: ReleaseRuntime, processes: readonly ProcessToStart[], started: (process: StartedProcess) => void): Promise<StartedProcess[]>;
   /**
@@ -289,6 +306,11 @@ export interface AppRuntime {
    * resolves with the slowest web check.
    */
   check(processes: readonly StartedProcess[], settings: CheckSettings): Promise<{ processes: CheckedProcess[]; health: HealthResult | undefined }>;
+  /**
+   * One probe of a serving web process by HTTP (each check once, in order, no retry): why it
+   * failed, or undefined when it answered well.
+   */
+  probe(process: Pick<AppProcess, 'address'>, port: number, checks: readonly HealthCheck[]): Promise<string | undefined>;
   /** The processes serve now: the scheduler restarts them when they crash and after its own restart. */
   keepServing(processes: readonly StartedProcess[]): Promise<void>;
   /** The instance's processes (never one-offs), narrowed by `filter`, web first then by type and index. */
@@ -418,7 +440,10 @@ export interface AppStore {
   unlink(id: number, linkedId: number): boolean;
   /** Names of the apps linked to this one (whose containers join its network). */
   linkedFrom(id: number): string[];
+  setWatchSeconds(id: number, seconds: number | null): void;
 }
+
+export type LiveReleaseSummary = Pick<Release, 'appId' | 'version' | 'kind' | 'gitSha' | 'containerId' | 'createdAt'>;
 
 export interface ReleaseStore {
   /** Creates the next version (v1, v2, ...) in state `building`. */
@@ -428,6 +453,8 @@ export interface ReleaseStore {
   live(appId: number): Release | undefined;
   /** Live releases of every app, for rendering routes. */
   allLive(): Release[];
+  /** What listing apps shows of each live release, without the rest (config, processes, checks). */
+  liveSummaries(): LiveReleaseSummary[];
   /** Releases being built, started or checked (at start: cut short by a crash). */
   inProgress(): Release[];
   list(appId: number): Release[];
@@ -474,6 +501,8 @@ export interface VolumeStore {
 
 export interface DomainStore {
   listForApp(appId: number): string[];
+  /** Every app's domains, by app id. */
+  all(): Map<number, string[]>;
   /** The app a hostname belongs to, if any. */
   owner(hostname: string): number | undefined;
   add(appId: number, hostname: string): void;
@@ -525,6 +554,32 @@ export interface CronRunStore {
   latest(appId: number): Map<string, CronRun>;
   /** Runs still `running` (Pilot stopped during them) become `interrupted`; returns how many. */
   interruptRunning(): number;
+}
+
+/** An event to record: the store gives it its id and time. */
+export type NewEvent = Pick<PilotEvent, 'appId' | 'app' | 'kind' | 'message'> & { readonly release?: number; readonly process?: string };
+
+/** The timelines, each bounded: the oldest entries of a timeline go as new ones come. */
+export interface EventStore {
+  /** Records the event, then keeps only the newest `keep` of its timeline (its app's, or the server's). */
+  append(event: NewEvent, keep: number): PilotEvent;
+  /** Oldest first: the newest `limit` after `afterId`; one app's (appId), the server's (null), or every one (undefined). */
+  list(filter: { readonly appId?: number | null; readonly afterId?: number; readonly limit: number }): PilotEvent[];
+}
+
+export interface WebhookStore {
+  add(webhook: Pick<Webhook, 'appId' | 'url' | 'kinds' | 'secret'>): Webhook;
+  /** One app's (appId), or the server-wide ones (null). */
+  list(appId: number | null): Webhook[];
+  /** The server-wide ones and, for an app's event, that app's. */
+  receiving(appId: number | null): Webhook[];
+  /** Whether it existed (and belonged to `appId`: an app's, or the server's for null). */
+  remove(id: number, appId: number | null): boolean;
+}
+
+/** Where the pipeline and the services tell what happened (services/events.ts records and spreads it). */
+export interface EventLog {
+  record(event: NewEvent): void;
 }
 
 /** Temporary build directories: the pushed tree under `app/`, Pilot's files beside it. */

@@ -5,7 +5,7 @@
  * without coercion (a `null` where a number belongs is a 400, never a 0).
  */
 import Type, { type Static, type TSchema } from 'typebox';
-import { CRON_RUN_STATUSES, MAX_PROCESS_QUANTITY } from './types.js';
+import { CRON_RUN_STATUSES, EVENT_KINDS, MAX_PROCESS_QUANTITY } from './types.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -60,6 +60,7 @@ export const AppStatus = Type.Object({
   state: Nullable(Type.String({ description: 'Docker\'s status of the live release\'s container ("running", "exited"...); null without a live release' })),
   buildDir: Nullable(Type.String({ description: "The app's directory in its repository (build-dir); null for the root" })),
   maintenance: Type.Boolean({ description: 'Visitors get a 503 maintenance page while the app keeps running' }),
+  watchSeconds: Nullable(Type.Integer({ description: 'Seconds a new release is watched for an automatic rollback (0: never); null: the server default, PILOT_WATCH_SECONDS' })),
 });
 export type AppStatus = Static<typeof AppStatus>;
 
@@ -104,6 +105,7 @@ export const ProcessView = Type.Object({
   cpuPercent: Nullable(Type.Number()),
   memoryBytes: Nullable(Type.Integer()),
   memoryLimitBytes: Nullable(Type.Integer()),
+  health: Type.Enum(['unknown', 'healthy', 'unhealthy'], { description: "Pilot's health monitor's last verdict (web processes); unknown until checked" }),
 });
 export type ProcessView = Static<typeof ProcessView>;
 
@@ -228,6 +230,32 @@ export const CronEntryView = Type.Object({
 });
 export type CronEntryView = Static<typeof CronEntryView>;
 
+/** An entry of an app's or the server's timeline. */
+export const EventView = Type.Object({
+  id: Type.Integer({ description: 'Grows with every event: resume a stream with ?after=<id>' }),
+  app: Nullable(Type.String({ description: 'null: an event of the server' })),
+  kind: Type.Enum([...EVENT_KINDS]),
+  message: Type.String(),
+  release: Nullable(Type.Integer()),
+  process: Nullable(Type.String()),
+  createdAt: Type.String(),
+});
+export type EventView = Static<typeof EventView>;
+
+export const WebhookView = Type.Object({
+  id: Type.Integer(),
+  app: Nullable(Type.String({ description: 'null: a server-wide webhook (every app\'s events and the server\'s)' })),
+  url: Type.String(),
+  events: Type.Array(Type.String(), { description: 'The event kinds it receives; empty: every kind' }),
+  createdAt: Type.String(),
+});
+export type WebhookView = Static<typeof WebhookView>;
+
+export const CreatedWebhookView = Type.Object({
+  ...WebhookView.properties,
+  secret: Type.String({ description: 'The key of the X-Pilot-Signature-256 HMAC: in this answer only' }),
+});
+
 // Requests: URL parameters and querystrings (strings on the wire, numbers coerced from them).
 
 export const AppParams = Type.Object({ app: Type.String({ maxLength: 64 }) });
@@ -235,6 +263,8 @@ export const ReleaseParams = Type.Object({ app: Type.String({ maxLength: 64 }), 
 export const ProcessActionParams = Type.Object({ app: Type.String({ maxLength: 64 }), action: Type.Enum(['restart', 'stop', 'start']) });
 export const DomainParams = Type.Object({ app: Type.String({ maxLength: 64 }), domain: Type.String({ maxLength: 300 }) });
 export const TokenParams = Type.Object({ token: Type.String({ maxLength: 64 }) });
+export const WebhookParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const AppWebhookParams = Type.Object({ app: Type.String({ maxLength: 64 }), id: Type.Integer({ minimum: 1 }) });
 
 export const DestroyQuery = Type.Object({ confirm: Type.Optional(Type.String({ maxLength: 64 })), volumes: Type.Boolean({ default: false }) }, { additionalProperties: false });
 export const MetricsQuery = Type.Object({ history: Type.Optional(MetricsResolution) }, { additionalProperties: false });
@@ -254,6 +284,17 @@ export const LogStreamQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+export const EventsQuery = Type.Object(
+  {
+    after: Type.Integer({ minimum: 0, default: 0, description: 'Only events after this id' }),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'The newest this many' }),
+  },
+  { additionalProperties: false },
+);
+export const EventStreamQuery = Type.Object(
+  { after: Type.Integer({ minimum: 0, default: 0, description: 'First send the stored events after this id' }) },
+  { additionalProperties: false },
+);
 export const CronRunsQuery = Type.Object(
   { entry: Type.Optional(Type.String({ pattern: '^[0-9a-f]{1,64}$' })), limit: Type.Integer({ minimum: 1, maximum: 500, default: 20 }) },
   { additionalProperties: false },
@@ -265,8 +306,13 @@ export const CreateAppBody = Type.Object({ name: Type.String({ minLength: 1, max
 export type CreateAppBody = Static<typeof CreateAppBody>;
 
 export const AppSettingsBody = Type.Object(
-  { buildDir: Nullable(Type.String({ minLength: 1, maxLength: 300, description: "The app's directory in the repository; null: the root" })) },
-  { additionalProperties: false },
+  {
+    buildDir: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 300, description: "The app's directory in the repository; null: the root" }))),
+    watchSeconds: Type.Optional(
+      Nullable(Type.Integer({ minimum: 0, maximum: 86_400, description: 'Seconds a new release is watched for an automatic rollback; 0: never; null: PILOT_WATCH_SECONDS' })),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
 );
 export type AppSettingsBody = Static<typeof AppSettingsBody>;
 
@@ -308,6 +354,16 @@ export const ScaleBody = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64
   additionalProperties: false,
 });
 export type ScaleBody = Static<typeof ScaleBody>;
+
+export const AddWebhookBody = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2000 }),
+    events: Type.Optional(Type.Array(Type.Enum([...EVENT_KINDS]), { maxItems: EVENT_KINDS.length, description: 'The kinds to send; none or empty: every kind' })),
+    secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'The HMAC key; default: a random one, in the answer' })),
+  },
+  { additionalProperties: false },
+);
+export type AddWebhookBody = Static<typeof AddWebhookBody>;
 
 export const CreateTokenBody = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 64 }), app: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A deploy token for this app only' })) },

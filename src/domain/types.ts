@@ -22,6 +22,8 @@ export interface App {
   readonly links: readonly string[];
   /** Visitors get a 503 maintenance page (with Retry-After) while the app keeps running. */
   readonly maintenance: boolean;
+  /** Seconds a release is watched for an automatic rollback after it went live; null: PILOT_WATCH_SECONDS. */
+  readonly watchSeconds: number | null;
 }
 
 export interface Release {
@@ -153,4 +155,41 @@ export interface CronRun {
   readonly exitCode: number | null;
   /** The last part of stdout and stderr (bounded), or why it did not run. */
   readonly output: string;
+}
+
+/** What an event of an app's (or the server's) timeline says happened. */
+export const EVENT_KINDS = [
+  'deploy.started', 'deploy.succeeded', 'deploy.failed',
+  'config.changed', 'config.failed',
+  'rollback', 'rollback.failed', 'rollback.automatic',
+  'scale', 'restart', 'stop', 'start',
+  'process.crashed', 'process.crash-loop', 'process.unhealthy', 'process.recovered',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** One entry of a timeline: an app's (appId set) or the server's (appId null). */
+export interface PilotEvent {
+  readonly id: number;
+  readonly appId: number | null;
+  /** The app's name when it happened. */
+  readonly app: string | null;
+  readonly kind: EventKind;
+  /** What happened, for a person: "v4 is live", "web.1 of v4 failed 3 health checks in a row". */
+  readonly message: string;
+  readonly release: number | null;
+  /** `web.1`, when it is about one process. */
+  readonly process: string | null;
+  readonly createdAt: string;
+}
+
+/** Where events are sent: an app's (appId set) or the whole server's (null). */
+export interface Webhook {
+  readonly id: number;
+  readonly appId: number | null;
+  readonly url: string;
+  /** The kinds it receives; empty: every kind. */
+  readonly kinds: readonly EventKind[];
+  /** The HMAC-SHA256 key of the X-Pilot-Signature-256 header. */
+  readonly secret: string;
+  readonly createdAt: string;
 }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type {
-  AppProcess, AppRuntime, AppStore, ConfigStore, FormationStore, ImageEngine, ReleaseStore, ReleaseUpdate, SubmoduleFetcher, VolumeStore, Workspaces,
+  AppProcess, AppRuntime, AppStore, ConfigStore, EventLog, FormationStore, ImageEngine, ReleaseStore, ReleaseUpdate, SubmoduleFetcher, VolumeStore, Workspaces,
 } from '../domain/ports.js';
-import type { App, Release, Slot, Volume } from '../domain/types.js';
+import type { App, EventKind, Release, Slot, Volume } from '../domain/types.js';
 import { ConflictError, DeployError } from '../domain/errors.js';
 import { canTransition } from '../domain/release-states.js';
 import type { Config } from '../config.js';
@@ -46,6 +46,8 @@ export interface DeployerDeps {
   readonly onLive: (app: App) => void;
   /** Hears how each push ended and how long it took (metrics). */
   readonly onPushFinished?: (result: 'succeeded' | 'failed', seconds: number) => void;
+  /** Hears of each release started, gone live or failed. */
+  readonly events: EventLog;
   readonly logger: Logger;
 }
 
@@ -123,6 +125,13 @@ const DEFAULT_PORT = 5000;
 /** What a new release's build or import sets on it. */
 type ReleaseFields = Required<Pick<ReleaseUpdate, 'image' | 'port' | 'healthChecks' | 'processes' | 'formation' | 'releaseCommand' | 'scripts' | 'cron'>> &
   Pick<ReleaseUpdate, 'buildpack'>;
+
+/** The events a release of each kind records when it goes live and when it fails. */
+const RELEASE_EVENTS: Record<Release['kind'], { live: EventKind; failed: EventKind; note: string }> = {
+  deploy: { live: 'deploy.succeeded', failed: 'deploy.failed', note: '' },
+  config: { live: 'config.changed', failed: 'config.failed', note: ' (a config, limits or storage change)' },
+  rollback: { live: 'rollback', failed: 'rollback.failed', note: ' (a rollback)' },
+};
 
 /**
  * The deploy story: receive → detect → build → start → check → switch → retire.
@@ -418,8 +427,11 @@ export class Deployer {
       releases.appendLog(release.id, `${line}\n`);
       write(line);
     });
+    const tell = (kind: EventKind, message: string): void => this.deps.events.record({ appId: app.id, app: app.name, kind, message, release: release.version });
+    if (release.kind === 'deploy') tell('deploy.started', `v${release.version} started building from ${release.gitSha?.slice(0, 7) ?? 'a push'}`);
     try {
       await steps(logged);
+      tell(RELEASE_EVENTS[release.kind].live, `v${release.version} is live${RELEASE_EVENTS[release.kind].note}`);
       return true;
     } catch (failure) {
       const error = failure instanceof RolloutFailure ? failure.cause : failure;
@@ -434,7 +446,9 @@ export class Deployer {
       }
       // A failed release is never rolled back to: its image goes now, not at the next success.
       await this.pruneImages(app);
-      logged.error(previous ? `v${previous.version} is still serving` : `nothing was serving before; ${app.name} has no live release`);
+      const serving = previous ? `v${previous.version} is still serving` : `nothing was serving before; ${app.name} has no live release`;
+      logged.error(serving);
+      tell(RELEASE_EVENTS[release.kind].failed, `v${release.version} failed: ${reason}; ${serving}`);
       return false;
     }
   }

@@ -67,6 +67,19 @@ export async function waitUntilHealthy(target: HealthTarget, check: HealthCheck,
   );
 }
 
+/**
+ * One GET of each check in order, no retry: what is wrong with the first that fails, or
+ * undefined when all pass. The live health monitor's probe of a serving process.
+ */
+export async function probeOnce(target: Pick<HealthTarget, 'host' | 'port'>, checks: readonly HealthCheck[], requestTimeoutMs: number): Promise<string | undefined> {
+  for (const check of checks) {
+    const timeoutMs = check.timeout !== undefined ? check.timeout * 1000 : requestTimeoutMs;
+    const found = verdict(await probe({ host: target.host, port: check.port ?? target.port, path: check.path }, timeoutMs, check.content !== undefined), check.content);
+    if (found) return `GET ${check.path} ${found.text}`;
+  }
+  return undefined;
+}
+
 interface Problem {
   readonly text: string;
   readonly refused: boolean;

@@ -16,6 +16,8 @@ export interface RoutesDeps {
   readonly renderCaddyfile: (context: CaddyfileContext) => string;
   /** Keeps the last loaded Caddyfile on disk, so a restarted Caddy comes back with its routes. */
   readonly persist: (caddyfile: string) => void;
+  /** The health monitor's verdicts (services/live-state.ts): an unhealthy process leaves the route while others serve. */
+  readonly health: { isUnhealthy(processId: string): boolean };
 }
 
 /** A release that should serve instead of its app's live one (the switch of a deploy). */
@@ -73,7 +75,8 @@ export class RouteTable {
         expected.push(...candidate.processIds);
         upstreams = [...candidate.upstreams];
       } else {
-        const web = servingWebProcesses(processes, app.name, release, processQuantities(release, this.deps.formation.get(app.id)).web ?? 0);
+        const webScale = processQuantities(release, this.deps.formation.get(app.id)).web ?? 0;
+        const web = servingWebProcesses(processes, app.name, release, webScale, (id) => this.deps.health.isUnhealthy(id));
         expected.push(...web.map((process) => process.id));
         upstreams = web.flatMap((process) => (process.running ? (this.deps.runtime.routeTarget(process, release.port as number) ?? []) : []));
       }
@@ -163,10 +166,20 @@ export class RouteTable {
 
 /**
  * The web processes that serve a live release: web.1 to web.<scale> in the release's slot
- * (a restart's processes in the other slot serve only once the switch moved the slot), running or not.
+ * (a restart's processes in the other slot serve only once the switch moved the slot), running or not,
+ * but those found unhealthy while others are not (when every one is unhealthy, all stay: one
+ * that fails its check may still answer some requests, none answers none).
  */
-export function servingWebProcesses(processes: readonly AppProcess[], app: string, release: Release, webScale: number): AppProcess[] {
-  return processes.filter(({ identity }) =>
+export function servingWebProcesses(
+  processes: readonly AppProcess[],
+  app: string,
+  release: Release,
+  webScale: number,
+  isUnhealthy: (processId: string) => boolean = () => false,
+): AppProcess[] {
+  const web = processes.filter(({ identity }) =>
     identity.app === app && identity.release === release.version && identity.slot === release.slot && identity.type === 'web' && identity.index <= webScale,
   );
+  const healthy = web.filter((process) => !isUnhealthy(process.id));
+  return healthy.some((process) => process.running) ? healthy : web;
 }

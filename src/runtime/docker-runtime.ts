@@ -1,10 +1,11 @@
 import type {
   AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, ContainerEngine, ContainerState, EngineDiskUsage, HealthResult, LogStream,
-  LogStreamOptions, OneOffProcess, ProcessStats, OneOffRun, ProcessToStart, ReleaseRuntime, StartedProcess, TimestampedLine,
+  LogStreamOptions, OneOffProcess, ProcessStats, OneOffRun, ProcessChange, ProcessToStart, ReleaseRuntime, StartedProcess, TimestampedLine,
 } from '../domain/ports.js';
 import { DeployError, ProcessCheckError } from '../domain/errors.js';
+import type { HealthCheck } from '../domain/types.js';
 import { compareProcesses, identityOf, selectorLabels, type ProcessFilter } from '../domain/process-identity.js';
-import { DEFAULT_HEALTH_TIMING, waitUntilHealthy } from '../pipeline/healthcheck.js';
+import { DEFAULT_HEALTH_TIMING, probeOnce, waitUntilHealthy } from '../pipeline/healthcheck.js';
 import { containerPlan, networkName, oneOffPlan } from '../pipeline/start.js';
 
 /**
@@ -23,6 +24,33 @@ export class DockerRuntime implements AppRuntime {
 
   watchStarts(listener: () => void): { stop(): void } {
     return this.engine.watchContainerStarts(selectorLabels(this.instance), listener);
+  }
+
+  watch(onChange: (change: ProcessChange) => void): { stop(): void } {
+    // One change at a time, in the order the engine told them: an inspect that answers late
+    // never overwrites what a later event (or a new listing) found.
+    let queue = Promise.resolve();
+    const then = (task: () => Promise<ProcessChange | undefined>): void => {
+      queue = queue.then(task).then(
+        (change) => change && onChange(change),
+        () => undefined,
+      );
+    };
+    return this.engine.watchContainerEvents(
+      selectorLabels(this.instance),
+      (event) => then(async () => {
+        const process = await this.inspect(event.id);
+        if (process) return { kind: 'changed', process };
+        // Gone (or a one-off, which is no process): only its destruction says so for sure.
+        return event.action === 'destroy' ? { kind: 'removed', id: event.id } : undefined;
+      }),
+      () => then(async () => {
+        const listed = await this.list();
+        // A listing lacks start times and restart counts: one inspect each, at start and after a reconnect only.
+        const processes = await Promise.all(listed.map(async (process) => (await this.inspect(process.id)) ?? process));
+        return { kind: 'listed', processes };
+      }),
+    );
   }
 
   async start(runtime: ReleaseRuntime, processes: readonly ProcessToStart[], started: (process: StartedProcess) => void): Promise<StartedProcess[]> {
@@ -74,6 +102,11 @@ export class DockerRuntime implements AppRuntime {
       if (error instanceof DeployError) throw new ProcessCheckError(`${label}${error.message}`, process.id);
       throw error;
     }
+  }
+
+  async probe(process: Pick<AppProcess, 'address'>, port: number, checks: readonly HealthCheck[]): Promise<string | undefined> {
+    if (!process.address) return 'it has no network address';
+    return probeOnce({ host: process.address, port }, checks, DEFAULT_HEALTH_TIMING.requestTimeoutMs);
   }
 
   async keepServing(processes: readonly StartedProcess[]): Promise<void> {

@@ -1,5 +1,4 @@
-import type { AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, ReleaseStore } from '../domain/ports.js';
-import { processQuantities } from '../pipeline/start.js';
+import type { AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, LiveReleaseSummary, ReleaseStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import type { AppStatus, ReleaseSummary } from '../domain/shapes.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
@@ -7,13 +6,16 @@ import { validateAppName } from '../domain/app-name.js';
 import { validateBuildDir } from './validation.js';
 import type { Deployer } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
+import type { LiveState } from './live-state.js';
 
 export interface AppServiceDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
   readonly domains: DomainStore;
   readonly formation: FormationStore;
-  readonly runtime: Pick<AppRuntime, 'inspect' | 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume'>;
+  readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume'>;
+  /** The processes' state as the runtime's events left it: a status never asks the engine. */
+  readonly live: Pick<LiveState, 'get'>;
   readonly images: Pick<ImageEngine, 'listImages' | 'removeImage'>;
   readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void };
   readonly deployer: Deployer;
@@ -42,6 +44,11 @@ export class AppService {
     return this.deps.apps.findByName(name)?.id;
   }
 
+  /** The name of the app with this id, if it still exists (webhooks keep the id). */
+  nameOf(id: number): string | undefined {
+    return this.deps.apps.list().find((app) => app.id === id)?.name;
+  }
+
   async create(name: string): Promise<App> {
     validateAppName(name, this.deps.maxNameLength);
     if (this.deps.apps.findByName(name)) throw new ConflictError(`an app named "${name}" exists already`);
@@ -50,25 +57,26 @@ export class AppService {
     return app;
   }
 
-  async status(app: App): Promise<AppStatus> {
-    const live = this.deps.releases.live(app.id);
-    const process = live?.containerId ? await this.deps.runtime.inspect(live.containerId) : undefined;
+  status(app: App, live: LiveReleaseSummary | undefined = this.deps.releases.live(app.id), domains = this.deps.domains.listForApp(app.id)): AppStatus {
+    const process = live?.containerId ? this.deps.live.get(live.containerId) : undefined;
     return {
       name: app.name,
       createdAt: app.createdAt,
       url: this.deps.appUrl(app.name),
-      domains: this.deps.domains.listForApp(app.id),
+      domains,
       deploying: this.deps.deployer.isDeploying(app.name),
       release: live ? releaseSummary(live) : null,
-      state: live ? (process?.status ?? (this.runsNothing(app, live) ? 'scaled to 0' : 'missing')) : null,
+      state: live ? (process?.status ?? (this.runsNothing(app) ? 'scaled to 0' : 'missing')) : null,
       buildDir: app.buildDir,
       maintenance: app.maintenance,
+      watchSeconds: app.watchSeconds,
     };
   }
 
-  /** Every process type of the live release at 0 (ps:scale web=0): nothing runs, by choice. */
-  private runsNothing(app: App, live: Release): boolean {
-    return Object.values(processQuantities(live, this.deps.formation.get(app.id))).every((quantity) => quantity === 0);
+  /** Every process type scaled to 0 (ps:scale web=0): nothing runs, by choice. */
+  private runsNothing(app: App): boolean {
+    const scaled = Object.values(this.deps.formation.get(app.id));
+    return scaled.length > 0 && scaled.every((quantity) => quantity === 0);
   }
 
   /**
@@ -81,15 +89,26 @@ export class AppService {
     return this.status({ ...app, maintenance: on });
   }
 
-  /** Sets (null: clears) the app's build-dir; the next push builds from it. */
-  setBuildDir(app: App, input: string | null): App {
-    const buildDir = input === null ? null : validateBuildDir(input);
-    this.deps.apps.setBuildDir(app.id, buildDir);
-    return { ...app, buildDir };
+  /** Sets (null: clears) the app's build-dir (the next push builds from it) and how long new releases are watched. */
+  changeSettings(app: App, settings: { buildDir?: string | null; watchSeconds?: number | null }): App {
+    let changed = app;
+    if (settings.buildDir !== undefined) {
+      const buildDir = settings.buildDir === null ? null : validateBuildDir(settings.buildDir);
+      this.deps.apps.setBuildDir(app.id, buildDir);
+      changed = { ...changed, buildDir };
+    }
+    if (settings.watchSeconds !== undefined) {
+      this.deps.apps.setWatchSeconds(app.id, settings.watchSeconds);
+      changed = { ...changed, watchSeconds: settings.watchSeconds };
+    }
+    return changed;
   }
 
-  async list(): Promise<AppStatus[]> {
-    return Promise.all(this.deps.apps.list().map((app) => this.status(app)));
+  list(): AppStatus[] {
+    // Three queries for all apps, whatever their number: the list is read often (dashboards, scripts).
+    const live = new Map(this.deps.releases.liveSummaries().map((release) => [release.appId, release]));
+    const domains = this.deps.domains.all();
+    return this.deps.apps.list().map((app) => this.status(app, live.get(app.id), domains.get(app.id) ?? []));
   }
 
   /**
@@ -116,6 +135,6 @@ export class AppService {
   }
 }
 
-export function releaseSummary(release: Release): ReleaseSummary {
+export function releaseSummary(release: Pick<Release, 'version' | 'kind' | 'gitSha' | 'createdAt'>): ReleaseSummary {
   return { version: release.version, kind: release.kind, gitSha: release.gitSha, createdAt: release.createdAt };
 }

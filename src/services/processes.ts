@@ -1,4 +1,4 @@
-import type { AppProcess, AppRuntime, AppStore, FormationStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
+import type { AppProcess, AppRuntime, AppStore, EventLog, FormationStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import { MAX_PROCESS_QUANTITY, type App, type Release } from '../domain/types.js';
 import { ConflictError, DeployError, ValidationError } from '../domain/errors.js';
 import type { Deployer } from '../pipeline/deploy.js';
@@ -7,6 +7,7 @@ import { processQuantities, releaseRuntime } from '../pipeline/start.js';
 import { RolloutFailure, planRestart, planScale, type Rollout, type RolloutPlan, type RunnableRelease } from '../pipeline/rollout.js';
 import { DeployOutput } from '../pipeline/output.js';
 import type { ProcessView } from '../domain/shapes.js';
+import type { LiveState } from './live-state.js';
 
 export interface ProcessSettings {
   readonly instance: string;
@@ -27,12 +28,17 @@ export interface ProcessDeps {
   readonly rollout: Rollout;
   readonly deployer: Pick<Deployer, 'withAppLock'>;
   readonly routes: Pick<RouteTable, 'reload'>;
+  /** What is shown: the processes as the runtime's events left them, never read per request. */
+  readonly live: Pick<LiveState, 'list' | 'refresh'>;
+  readonly events: EventLog;
   readonly settings: ProcessSettings;
   /** The latest CPU and memory reading of a process, if metrics have one (MetricsSampler). */
   readonly usage?: (id: string) => { readonly cpuPercent: number | null; readonly memoryBytes: number; readonly memoryLimitBytes: number } | undefined;
 }
 
 export type ProcessAction = 'restart' | 'stop' | 'start';
+
+const PAST: Record<ProcessAction, string> = { restart: 'restarted', stop: 'stopped', start: 'started' };
 
 /** The state shown for a process type that runs no container. */
 const SCALED_TO_ZERO = 'scaled to 0';
@@ -41,13 +47,13 @@ const SCALED_TO_ZERO = 'scaled to 0';
 export class ProcessControl {
   constructor(private readonly deps: ProcessDeps) {}
 
-  async list(app: App): Promise<ProcessView[]> {
+  list(app: App): ProcessView[] {
     const live = this.deps.releases.live(app.id);
     if (!live) return [];
     const quantities = processQuantities(live, this.deps.formation.get(app.id));
     const statuses: ProcessView[] = [];
-    for (const listed of await this.serving(app, live, quantities)) {
-      const process = (await this.deps.runtime.inspect(listed.id)) ?? listed;
+    const serving = this.deps.live.list({ app: app.name, release: live.version }).filter((process) => isServing(process, live, quantities));
+    for (const process of serving) {
       const startedAt = process.running ? (process.startedAt ?? null) : null;
       const usage = process.running ? this.deps.usage?.(process.id) : undefined;
       statuses.push({
@@ -62,11 +68,12 @@ export class ProcessControl {
         cpuPercent: usage?.cpuPercent ?? null,
         memoryBytes: usage?.memoryBytes ?? null,
         memoryLimitBytes: usage?.memoryLimitBytes ?? null,
+        health: process.health,
       });
     }
     for (const type of Object.keys(quantities).sort()) {
       if (quantities[type] !== 0) continue;
-      statuses.push({ type, index: null, release: live.version, container: null, state: SCALED_TO_ZERO, startedAt: null, uptimeSeconds: null, restarts: 0, cpuPercent: null, memoryBytes: null, memoryLimitBytes: null });
+      statuses.push({ type, index: null, release: live.version, container: null, state: SCALED_TO_ZERO, startedAt: null, uptimeSeconds: null, restarts: 0, cpuPercent: null, memoryBytes: null, memoryLimitBytes: null, health: 'unknown' });
     }
     return statuses;
   }
@@ -82,9 +89,11 @@ export class ProcessControl {
       const { runtime, settings } = this.deps;
       const quantities = processQuantities(live, this.deps.formation.get(app.id));
       for (const type of types ?? []) if (!(type in live.processes)) throw new ValidationError(this.unknownType(live, type));
+      const tell = (): void => this.deps.events.record({ appId: app.id, app: app.name, kind: action, message: `${PAST[action]} ${types?.join(', ') ?? 'every process'} of v${live.version}`, release: live.version });
       if (action === 'restart' && (!types || types.includes('web'))) {
         await this.roll(app, (runnable, existing) => planRestart(app, runnable, this.runtimeOf(app, runnable), quantities, existing));
-        return this.list(app);
+        tell();
+        return this.listNow(app);
       }
       const processes = (await this.serving(app, live, quantities)).filter((process) => !types || types.includes(process.identity.type));
       await Promise.all(
@@ -95,7 +104,8 @@ export class ProcessControl {
         }),
       );
       await this.deps.routes.reload();
-      return this.list(app);
+      tell();
+      return this.listNow(app);
     });
   }
 
@@ -126,8 +136,16 @@ export class ProcessControl {
       const serving = processQuantities(live, this.deps.formation.get(app.id));
       const next = processQuantities(live, { ...this.deps.formation.get(app.id), ...quantities });
       await this.roll(app, (runnable, existing) => planScale(app, runnable, this.runtimeOf(app, runnable), next, existing, serving), commit);
-      return this.list(app);
+      const scales = Object.entries(quantities).map(([type, quantity]) => `${type}=${quantity}`).join(' ');
+      this.deps.events.record({ appId: app.id, app: app.name, kind: 'scale', message: `scaled to ${scales} (v${live.version})`, release: live.version });
+      return this.listNow(app);
     });
+  }
+
+  /** The list once Pilot changed the processes itself: read from the runtime, so it shows the change. */
+  private async listNow(app: App): Promise<ProcessView[]> {
+    await this.deps.live.refresh(app.name);
+    return this.list(app);
   }
 
   /** Runs a rollout of the live release (the caller holds the app's lock); a failure says what serves on. */
@@ -167,6 +185,10 @@ export class ProcessControl {
   /** The live release's processes in its slot, up to each type's quantity (those past it are draining away). */
   private async serving(app: App, live: Release, quantities: Readonly<Record<string, number>>): Promise<AppProcess[]> {
     const processes = await this.deps.runtime.list({ app: app.name, release: live.version });
-    return processes.filter((process) => process.identity.slot === live.slot && process.identity.index <= (quantities[process.identity.type] ?? 0));
+    return processes.filter((process) => isServing(process, live, quantities));
   }
+}
+
+function isServing(process: AppProcess, live: Release, quantities: Readonly<Record<string, number>>): boolean {
+  return process.identity.slot === live.slot && process.identity.index <= (quantities[process.identity.type] ?? 0);
 }

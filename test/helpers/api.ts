@@ -4,7 +4,9 @@ import path from 'node:path';
 import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase } from '../../src/adapters/db/database.js';
-import { createAppStore, createConfigStore, createDomainStore, createReleaseStore, createTokenStore } from '../../src/adapters/db/stores.js';
+import { createAppStore, createConfigStore, createDomainStore, createEventStore, createWebhookStore, createReleaseStore, createTokenStore } from '../../src/adapters/db/stores.js';
+import { Events } from '../../src/services/events.js';
+import { Notifier } from '../../src/services/notifier.js';
 import { NotFoundError } from '../../src/domain/errors.js';
 import { hashToken } from '../../src/domain/tokens.js';
 import { buildApp } from '../../src/http/app.js';
@@ -51,6 +53,7 @@ export async function buildTestApp(
   const sessions = new TokenSessions();
   const appService = {
     findId: (name: string) => apps.findByName(name)?.id,
+    nameOf: (id: number) => apps.list().find((app) => app.id === id)?.name,
     get: (name: string) => {
       const found = apps.findByName(name);
       if (!found) throw new NotFoundError(`no app named "${name}"`);
@@ -81,6 +84,8 @@ export async function buildTestApp(
     certificates: recording('certificates', { list: async () => (reached.services.push('certificates.list'), []) }),
     metrics: recording('metrics'),
     prometheus: recording('prometheus'),
+    events: new Events(createEventStore(db), pino({ level: 'silent' })),
+    webhooks: new Notifier(createWebhookStore(db), pino({ level: 'silent' })),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;
@@ -111,5 +116,5 @@ export async function buildTestApp(
   });
   /** A deploy token of `appName`, as `pilot tokens:create --app` makes it. */
   const deployToken = (appName: string): string => tokens.create({ name: `ci-${appName}`, app: appName }).token;
-  return { app, tokens, tokenStore, sessions, deployToken, reached, spoolDir, ...stores };
+  return { app, tokens, tokenStore, sessions, deployToken, reached, spoolDir, events: api.events as Events, ...stores };
 }

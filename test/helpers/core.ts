@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { openDatabase } from '../../src/adapters/db/database.js';
 import {
-  createAppStore, createConfigStore, createDomainStore, createFormationStore, createReleaseStore, createVolumeStore,
+  createAppStore, createConfigStore, createDomainStore, createEventStore, createFormationStore, createReleaseStore, createVolumeStore,
 } from '../../src/adapters/db/stores.js';
 import { createTemplateRenderer } from '../../src/adapters/templates.js';
 import { loadConfig } from '../../src/config.js';
@@ -11,6 +11,9 @@ import { Deployer } from '../../src/pipeline/deploy.js';
 import { Rollout } from '../../src/pipeline/rollout.js';
 import { RouteTable } from '../../src/pipeline/switch.js';
 import { ProcessControl } from '../../src/services/processes.js';
+import { LiveState } from '../../src/services/live-state.js';
+import { Events } from '../../src/services/events.js';
+import { recordProcessEvents } from '../../src/services/process-events.js';
 import { FakeRouteLoader, FakeRuntime } from './fake-runtime.js';
 import { goLive } from './releases.js';
 
@@ -100,6 +103,9 @@ export function buildCore(env: Record<string, string> = {}) {
   const logger = pino({ level: 'silent' });
   const templates = createTemplateRenderer();
   const persisted: string[] = [];
+  // Follows the fake runtime's changes from the start (its first listing comes at the next microtask).
+  const live = new LiveState(runtime, logger);
+  void live.start();
   const routes = new RouteTable({
     settings: { adminAddress: 'localhost:2019', domain: settings.domain, httpPort: 80, httpsPort: 443, tls: 'off', acmeEmail: undefined, streamCloseDelay: undefined },
     ...stores,
@@ -107,7 +113,9 @@ export function buildCore(env: Record<string, string> = {}) {
     router,
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => persisted.push(caddyfile),
+    health: { isUnhealthy: (id) => live.isUnhealthy(id) },
   });
+  const events = new Events(createEventStore(db), logger);
   const rollout = new Rollout({ runtime, releases: stores.releases, routes, settings, logger });
   const wentLive: string[] = [];
   /** Each app's deploy branch as git would have it after the pushes that went live. */
@@ -124,9 +132,11 @@ export function buildCore(env: Record<string, string> = {}) {
     buildpackDir: () => '/nowhere',
     branchHead: async (app) => heads.get(app),
     onLive: (app) => wentLive.push(app.name),
+    events,
     logger,
   });
-  const processes = new ProcessControl({ ...stores, runtime, rollout, deployer, routes, settings });
+  recordProcessEvents(live, stores.apps, events);
+  const processes = new ProcessControl({ ...stores, runtime, rollout, deployer, routes, live, events, settings });
 
   /** Pushes a commit of the Dockerfile app; resolves with whether it went live and what the pusher read. */
   async function push(app: string, sha = 'a'.repeat(40)): Promise<{ live: boolean; output: string }> {
@@ -154,7 +164,7 @@ export function buildCore(env: Record<string, string> = {}) {
     return stores.releases.get(release.id) as Release;
   }
 
-  return { settings, db, ...stores, runtime, router, images, routes, rollout, deployer, processes, push, liveRelease, wentLive, persisted, logger };
+  return { settings, db, ...stores, runtime, router, images, routes, rollout, deployer, processes, live, events, push, liveRelease, wentLive, persisted, logger };
 }
 
 export type Core = ReturnType<typeof buildCore>;

@@ -1,6 +1,6 @@
 import type {
   AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, EngineDiskUsage, HealthResult, LogStream, OneOffProcess, OneOffRun,
-  LogStreamOptions, ProcessStats, ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess, TimestampedLine,
+  LogStreamOptions, ProcessChange, ProcessStats, ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess, TimestampedLine,
 } from '../../src/domain/ports.js';
 import { timestampNanos } from '../../src/services/logs.js';
 import { DeployError, ProcessCheckError } from '../../src/domain/errors.js';
@@ -24,6 +24,7 @@ export class FakeRuntime implements AppRuntime {
   private readonly processes = new Map<string, FakeProcess>();
   private nextId = 1;
   private readonly starts = new Set<() => void>();
+  private readonly watchers = new Set<(change: ProcessChange) => void>();
   /** How each process is checked, by `type.index` or `vN type.index`; healthy when unset. */
   readonly checks = new Map<string, CheckBehaviour>();
   /** Starting these (`type.index`, or `vN type.index`) fails with the engine's message. */
@@ -38,8 +39,31 @@ export class FakeRuntime implements AppRuntime {
   async ping(): Promise<void> {}
 
   /** How many follow the starts of processes now. */
-  get watchers(): number {
+  get startWatchers(): number {
     return this.starts.size;
+  }
+
+  /** Lists at once (asynchronously, as an engine would), then tells every change as it is made. */
+  watch(onChange: (change: ProcessChange) => void): { stop(): void } {
+    this.watchers.add(onChange);
+    queueMicrotask(() => this.relist());
+    return { stop: () => this.watchers.delete(onChange) };
+  }
+
+  /** The stream reconnected: every watcher gets the whole listing again (changes meanwhile may have been missed). */
+  relist(): void {
+    const processes = [...this.processes.values()];
+    for (const watcher of this.watchers) watcher({ kind: 'listed', processes });
+  }
+
+  /** Changes made without telling the watchers (events lost while the stream was down). */
+  silent = false;
+
+  private changed(id: string): void {
+    if (this.silent) return;
+    const process = this.processes.get(id);
+    const change: ProcessChange = process ? { kind: 'changed', process } : { kind: 'removed', id };
+    for (const watcher of this.watchers) watcher(change);
   }
 
   watchStarts(listener: () => void): { stop(): void } {
@@ -62,6 +86,7 @@ export class FakeRuntime implements AppRuntime {
         address: `10.0.${Math.floor(this.nextId / 250)}.${this.nextId % 250}`,
       };
       this.processes.set(id, process);
+      this.changed(id);
       this.events.push(`start ${describe(identity)}`);
       started(process);
       result.push(process);
@@ -86,6 +111,17 @@ export class FakeRuntime implements AppRuntime {
       checked.push({ ...process, upstream: process.identity.type === 'web' && address ? `${address}:${settings.port}` : undefined });
     }
     return { processes: checked, health: checked.some((process) => process.upstream) ? { attempts: 1, elapsedMs: 5 } : undefined };
+  }
+
+  /** What a probe of a serving process finds, by `vN type.index` or `type.index`: healthy (undefined) unless set. */
+  readonly probes = new Map<string, string>();
+  readonly probed: string[] = [];
+
+  async probe(process: Pick<AppProcess, 'address'>): Promise<string | undefined> {
+    const found = [...this.processes.values()].find((candidate) => candidate.address === process.address);
+    if (!found) return 'it has no network address';
+    this.probed.push(describe(found.identity));
+    return this.probes.get(`v${found.identity.release} ${processLabel(found.identity)}`) ?? this.probes.get(processLabel(found.identity));
   }
 
   async keepServing(processes: readonly StartedProcess[]): Promise<void> {
@@ -125,6 +161,7 @@ export class FakeRuntime implements AppRuntime {
       if (process) this.events.push(`retire ${describe(process.identity)}`);
       this.processes.delete(id);
       this.endLogs(id);
+      if (process) this.changed(id);
     }
   }
 
@@ -136,14 +173,19 @@ export class FakeRuntime implements AppRuntime {
       if (process) this.events.push(`remove ${describe(process.identity)}`);
       this.processes.delete(id);
       this.endLogs(id);
+      if (process) this.changed(id);
     }
   }
 
+  /** Ids of the processes restarted on request, in order (as Docker, such a restart is no crash: the restart count stays). */
+  readonly restarted: string[] = [];
+
   async restart(id: string): Promise<void> {
-    const process = this.processes.get(id);
+    if (!this.processes.has(id)) return;
     // Docker's followed log streams end with the stop a restart makes.
     this.endLogs(id);
-    if (process) this.set(id, { restartCount: process.restartCount + 1, running: true, status: 'running' });
+    this.restarted.push(id);
+    this.set(id, { running: true, status: 'running' });
   }
 
   async stop(id: string): Promise<void> {
@@ -249,6 +291,7 @@ export class FakeRuntime implements AppRuntime {
     const process = this.processes.get(id);
     if (process) this.processes.set(id, { ...process, ...change });
     if (change.running === false) this.endLogs(id);
+    this.changed(id);
   }
 
   /** Puts a process there as a crash of Pilot left it (started, never recorded as serving). */
@@ -258,6 +301,7 @@ export class FakeRuntime implements AppRuntime {
       id, name: processName(runtime.instance, identity), identity, runtime, running: true, status: 'running', exitCode: 0,
       startedAt: new Date().toISOString(), restartCount: 0, address: `10.9.0.${this.nextId}`,
     });
+    this.changed(id);
     return id;
   }
 }

@@ -171,6 +171,39 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 11,
+    name: 'events: the timeline of each app and of the server',
+    sql: `
+      CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        app_id      INTEGER REFERENCES apps(id) ON DELETE CASCADE,
+        app         TEXT,
+        kind        TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        release     INTEGER,
+        process     TEXT,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+      CREATE INDEX events_by_app ON events(app_id, id);
+    `,
+  },
+  {
+    version: 12,
+    name: 'webhooks: server-wide and per app, for chosen event kinds; how long an app watches a new release',
+    sql: `
+      ALTER TABLE apps ADD COLUMN watch_seconds INTEGER;
+
+      CREATE TABLE webhooks (
+        id          INTEGER PRIMARY KEY,
+        app_id      INTEGER REFERENCES apps(id) ON DELETE CASCADE,
+        url         TEXT NOT NULL,
+        kinds_json  TEXT NOT NULL DEFAULT '[]',
+        secret      TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+    `,
+  },
+  {
     version: 15,
     name: "each release's source: a git commit, an uploaded archive's digest or an image",
     sql: `

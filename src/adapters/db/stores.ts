@@ -1,8 +1,8 @@
 import type { SqliteDatabase } from './database.js';
 import type {
-  AppStore, ConfigStore, CronRunStore, DomainStore, FormationStore, NewRelease, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
+  AppStore, ConfigStore, CronRunStore, DomainStore, EventStore, FormationStore, NewEvent, NewRelease, WebhookStore, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
 } from '../../domain/ports.js';
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, Release, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, EventKind, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
 import { CRON_OUTPUT_KEPT_CHARS } from '../../domain/types.js';
 import { assertTransition } from '../../domain/release-states.js';
 
@@ -16,9 +16,10 @@ interface AppRow {
   cap_add_json: string;
   links_json: string;
   maintenance: number;
+  watch_seconds: number | null;
 }
 
-const APP_COLUMNS = `id, name, created_at, memory_bytes, cpus, build_dir, cap_add_json, maintenance,
+const APP_COLUMNS = `id, name, created_at, memory_bytes, cpus, build_dir, cap_add_json, maintenance, watch_seconds,
   (SELECT json_group_array(linked.name) FROM app_links JOIN apps AS linked ON linked.id = app_links.linked_app_id WHERE app_links.app_id = apps.id) AS links_json`;
 
 interface ReleaseRow {
@@ -83,6 +84,7 @@ function toApp(row: AppRow): App {
     capAdd: JSON.parse(row.cap_add_json) as string[],
     links: (JSON.parse(row.links_json) as string[]).sort(),
     maintenance: row.maintenance === 1,
+    watchSeconds: row.watch_seconds,
   };
 }
 
@@ -116,6 +118,8 @@ function toRelease(row: ReleaseRow): Release {
 }
 
 export function createAppStore(db: SqliteDatabase): AppStore {
+  // Prepared once: listing apps is on the path of every GET /apps (the others are rarer).
+  const listAll = db.prepare(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`);
   return {
     findByName(name) {
       const row = db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ?`).get(name) as AppRow | undefined;
@@ -126,7 +130,7 @@ export function createAppStore(db: SqliteDatabase): AppStore {
       return toApp(db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE id = ?`).get(id) as AppRow);
     },
     list() {
-      return (db.prepare(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`).all() as AppRow[]).map(toApp);
+      return (listAll.all() as AppRow[]).map(toApp);
     },
     delete(id) {
       db.prepare('DELETE FROM apps WHERE id = ?').run(id);
@@ -152,11 +156,15 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     linkedFrom(id) {
       return (db.prepare('SELECT apps.name FROM app_links JOIN apps ON apps.id = app_links.app_id WHERE app_links.linked_app_id = ? ORDER BY apps.name').all(id) as { name: string }[]).map((row) => row.name);
     },
+    setWatchSeconds(id, seconds) {
+      db.prepare('UPDATE apps SET watch_seconds = ? WHERE id = ?').run(seconds, id);
+    },
   };
 }
 
 export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
   const selectById = db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = ?`);
+  const liveSummaries = db.prepare("SELECT app_id, version, kind, git_sha, container_id, created_at FROM releases WHERE status = 'live'");
   const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
   function update(id: number, changes: ReleaseUpdate, status?: ReleaseStatus): void {
@@ -223,6 +231,11 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     },
     allLive() {
       return (db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status = 'live'`).all() as ReleaseRow[]).map(toRelease);
+    },
+    liveSummaries() {
+      return (liveSummaries.all() as Pick<ReleaseRow, 'app_id' | 'version' | 'kind' | 'git_sha' | 'container_id' | 'created_at'>[]).map((row) => ({
+        appId: row.app_id, version: row.version, kind: row.kind, gitSha: row.git_sha, containerId: row.container_id, createdAt: row.created_at,
+      }));
     },
     inProgress() {
       return (
@@ -291,7 +304,13 @@ export function createConfigStore(db: SqliteDatabase): ConfigStore {
 }
 
 export function createDomainStore(db: SqliteDatabase): DomainStore {
+  const allDomains = db.prepare('SELECT app_id, hostname FROM domains ORDER BY hostname');
   return {
+    all() {
+      const byApp = new Map<number, string[]>();
+      for (const row of allDomains.all() as { app_id: number; hostname: string }[]) byApp.set(row.app_id, [...(byApp.get(row.app_id) ?? []), row.hostname]);
+      return byApp;
+    },
     listForApp(appId) {
       return (db.prepare('SELECT hostname FROM domains WHERE app_id = ? ORDER BY hostname').all(appId) as { hostname: string }[]).map(
         (row) => row.hostname,
@@ -499,4 +518,77 @@ export function createCronRunStore(db: SqliteDatabase): CronRunStore {
 
 function lastChars(text: string): string {
   return text.length <= CRON_OUTPUT_KEPT_CHARS ? text : text.slice(-CRON_OUTPUT_KEPT_CHARS);
+}
+
+interface EventRow {
+  id: number;
+  app_id: number | null;
+  app: string | null;
+  kind: EventKind;
+  message: string;
+  release: number | null;
+  process: string | null;
+  created_at: string;
+}
+
+function eventOf(row: EventRow): PilotEvent {
+  return { id: row.id, appId: row.app_id, app: row.app, kind: row.kind, message: row.message, release: row.release, process: row.process, createdAt: row.created_at };
+}
+
+export function createEventStore(db: SqliteDatabase): EventStore {
+  const insert = db.prepare(
+    'INSERT INTO events (app_id, app, kind, message, release, process) VALUES (@appId, @app, @kind, @message, @release, @process) RETURNING *',
+  );
+  // `IS` matches NULL too: the server's timeline is the rows without an app.
+  const prune = db.prepare('DELETE FROM events WHERE app_id IS @appId AND id <= (SELECT id FROM events WHERE app_id IS @appId ORDER BY id DESC LIMIT 1 OFFSET @keep)');
+  const newest = (where: string) => db.prepare(`SELECT * FROM (SELECT * FROM events WHERE id > @afterId ${where} ORDER BY id DESC LIMIT @limit) ORDER BY id`);
+  const listAll = newest('');
+  const listOne = newest('AND app_id IS @appId');
+  return {
+    append(event: NewEvent, keep: number) {
+      return db.transaction(() => {
+        const row = insert.get({ ...event, release: event.release ?? null, process: event.process ?? null }) as EventRow;
+        prune.run({ appId: event.appId, keep });
+        return eventOf(row);
+      })();
+    },
+    list({ appId, afterId = 0, limit }) {
+      const rows = (appId === undefined ? listAll.all({ afterId, limit }) : listOne.all({ appId, afterId, limit })) as EventRow[];
+      return rows.map(eventOf);
+    },
+  };
+}
+
+interface WebhookRow {
+  id: number;
+  app_id: number | null;
+  url: string;
+  kinds_json: string;
+  secret: string;
+  created_at: string;
+}
+
+function webhookOf(row: WebhookRow): Webhook {
+  return { id: row.id, appId: row.app_id, url: row.url, kinds: JSON.parse(row.kinds_json) as EventKind[], secret: row.secret, createdAt: row.created_at };
+}
+
+export function createWebhookStore(db: SqliteDatabase): WebhookStore {
+  const insert = db.prepare('INSERT INTO webhooks (app_id, url, kinds_json, secret) VALUES (?, ?, ?, ?) RETURNING *');
+  const list = db.prepare('SELECT * FROM webhooks WHERE app_id IS ? ORDER BY id');
+  const receiving = db.prepare('SELECT * FROM webhooks WHERE app_id IS NULL OR app_id = ? ORDER BY id');
+  const remove = db.prepare('DELETE FROM webhooks WHERE id = ? AND app_id IS ?');
+  return {
+    add(webhook) {
+      return webhookOf(insert.get(webhook.appId, webhook.url, JSON.stringify(webhook.kinds), webhook.secret) as WebhookRow);
+    },
+    list(appId) {
+      return (list.all(appId) as WebhookRow[]).map(webhookOf);
+    },
+    receiving(appId) {
+      return (receiving.all(appId) as WebhookRow[]).map(webhookOf);
+    },
+    remove(id, appId) {
+      return remove.run(id, appId).changes > 0;
+    },
+  };
 }

@@ -3,18 +3,50 @@ import Docker from 'dockerode';
 /** How long to wait before following the engine's events again after it went away. */
 const EVENTS_RETRY_MS = 1000;
 
-export function watchContainerStarts(docker: Docker, labels: Readonly<Record<string, string>>, listener: () => void): { stop(): void } {
+/** One lifecycle event of a container, as the engine reports it. */
+export interface ContainerEvent {
+  readonly id: string;
+  /** Docker's action: create, start, die, stop, kill, restart, oom, destroy, pause, unpause... */
+  readonly action: string;
+}
+
+/**
+ * Follows the engine's events of the containers carrying `labels` (those `actions` only, all
+ * when empty) until `stop()`, across engine restarts. `onFollowing` is called each time the
+ * stream is (re)connected: events may have been missed before it, so the caller lists again.
+ */
+export function followContainerEvents(
+  docker: Docker,
+  labels: Readonly<Record<string, string>>,
+  actions: readonly string[],
+  onEvent: (event: ContainerEvent) => void,
+  onFollowing: () => void,
+): { stop(): void } {
   let stopped = false;
   let current: NodeJS.ReadableStream | undefined;
   let retry: NodeJS.Timeout | undefined;
-  const filters = { type: ['container' as const], event: ['start'], label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) };
+  const filters = {
+    type: ['container' as const],
+    ...(actions.length > 0 ? { event: [...actions] } : {}),
+    label: Object.entries(labels).map(([key, value]) => `${key}=${value}`),
+  };
   const follow = (): void => {
     docker.getEvents({ filters }).then(
       (stream) => {
         if (stopped) return void (stream as unknown as { destroy(): void }).destroy();
         current = stream;
-        // One JSON object per event; the content does not matter, only that a container started.
-        stream.on('data', () => listener());
+        onFollowing();
+        let pending = '';
+        // One JSON object per line; a chunk may end in the middle of one.
+        stream.on('data', (chunk: Buffer) => {
+          pending += chunk.toString('utf8');
+          const lines = pending.split('\n');
+          pending = lines.pop() ?? '';
+          for (const line of lines) {
+            const event = parseEvent(line);
+            if (event) onEvent(event);
+          }
+        });
         stream.on('error', () => undefined);
         stream.on('close', again);
         stream.on('end', again);
@@ -28,8 +60,6 @@ export function watchContainerStarts(docker: Docker, labels: Readonly<Record<str
     retry = setTimeout(() => {
       retry = undefined;
       follow();
-      // Containers may have started while nobody listened (the engine restarting).
-      listener();
     }, EVENTS_RETRY_MS);
   }
   follow();
@@ -40,4 +70,26 @@ export function watchContainerStarts(docker: Docker, labels: Readonly<Record<str
       (current as unknown as { destroy(): void } | undefined)?.destroy();
     },
   };
+}
+
+function parseEvent(line: string): ContainerEvent | undefined {
+  if (line.trim() === '') return undefined;
+  try {
+    const event = JSON.parse(line) as { id?: unknown; Action?: unknown; status?: unknown; Actor?: { ID?: unknown } };
+    const id = typeof event.Actor?.ID === 'string' ? event.Actor.ID : event.id;
+    const action = typeof event.Action === 'string' ? event.Action : event.status;
+    // exec_start: ls -l and the like carry a suffix after the action's name.
+    return typeof id === 'string' && typeof action === 'string' ? { id, action: action.split(':')[0] ?? action } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls `listener` whenever a container with these labels starts, and after every reconnect (starts may have been missed). */
+export function watchContainerStarts(docker: Docker, labels: Readonly<Record<string, string>>, listener: () => void): { stop(): void } {
+  let first = true;
+  return followContainerEvents(docker, labels, ['start'], () => listener(), () => {
+    if (!first) listener();
+    first = false;
+  });
 }

@@ -45,6 +45,7 @@ export function registerAppCommands(program: Command): void {
           `Release:   ${app.release ? `v${app.release.version} (${app.release.kind}${app.release.gitSha ? ` ${app.release.gitSha.slice(0, 7)}` : ''})` : 'none yet: git push to deploy'}`,
           `State:     ${app.state ?? '-'}${app.deploying ? ' (deploying)' : ''}`,
           `Build dir: ${app.buildDir ?? '- (the repository root)'}`,
+          `Watch:     ${app.watchSeconds === null ? "the server's default" : app.watchSeconds === 0 ? 'off' : `${app.watchSeconds} s`} (automatic rollback of a new release)`,
           `Created:   ${app.createdAt}`,
         ].join('\n'),
       );
@@ -65,16 +66,23 @@ export function registerAppCommands(program: Command): void {
 
   program
     .command('apps:set')
-    .description("change an app's setting; build-dir: the app's directory in a monorepo, used from the next push")
-    .argument('<setting>', 'build-dir')
-    .argument('[value]', 'the directory, relative to the repository root (empty: the root)')
-    .option('--unset', 'back to the default (build-dir: the repository root)')
+    .description("change an app's setting; build-dir: the app's directory in a monorepo, used from the next push; watch-seconds: how long a new release is watched for an automatic rollback (0: never)")
+    .argument('<setting>', 'build-dir or watch-seconds')
+    .argument('[value]', 'the directory, relative to the repository root (empty: the root); or seconds')
+    .option('--unset', "back to the default (build-dir: the repository root; watch-seconds: the server's PILOT_WATCH_SECONDS)")
     .addOption(appOption())
-    .addHelpText('after', '\nExamples:\n  $ pilot apps:set build-dir apps/web -a shop\n  $ pilot apps:set build-dir --unset -a shop')
+    .addHelpText('after', '\nExamples:\n  $ pilot apps:set build-dir apps/web -a shop\n  $ pilot apps:set build-dir --unset -a shop\n  $ pilot apps:set watch-seconds 120 -a shop')
     .action(async (setting: string, value: string | undefined, options: { unset?: boolean }, command: Command) => {
       const { out, client } = context(command);
-      if (setting !== 'build-dir') throw new CliError(`unknown app setting "${setting}": the settings are build-dir`);
-      if (value === undefined && !options.unset) throw new CliError('give the directory (pilot apps:set build-dir apps/web) or --unset');
+      if (setting !== 'build-dir' && setting !== 'watch-seconds') throw new CliError(`unknown app setting "${setting}": the settings are build-dir, watch-seconds`);
+      if (value === undefined && !options.unset) throw new CliError(`give the value (pilot apps:set ${setting} ${setting === 'build-dir' ? 'apps/web' : '60'}) or --unset`);
+      if (setting === 'watch-seconds') {
+        const watchSeconds = options.unset ? null : Number(value);
+        if (watchSeconds !== null && (!Number.isInteger(watchSeconds) || watchSeconds < 0)) throw new CliError(`"${value}" is not a whole number of seconds (0 turns automatic rollback off)`);
+        const app = await client().patch<AppStatus>(appPath(appOf(command)), { watchSeconds });
+        out.result(app, () => `${app.name} watches each new release for ${app.watchSeconds === null ? "the server's default (PILOT_WATCH_SECONDS)" : `${app.watchSeconds} s`}`);
+        return;
+      }
       const buildDir = options.unset || value === '' ? null : (value as string);
       const app = await client().patch<AppStatus>(appPath(appOf(command)), { buildDir });
       out.result(app, () => `${app.name} builds from ${app.buildDir ? `${app.buildDir}/` : 'the repository root'} from the next push`);

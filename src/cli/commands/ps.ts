@@ -10,7 +10,7 @@ import { memory, percent } from '../metrics.js';
 export function registerProcessCommands(program: Command): void {
   program
     .command('ps')
-    .description("show the app's containers: state, release, uptime, restarts, CPU and memory (and the process types scaled to 0)")
+    .description("show the app's containers: state, health, release, uptime, restarts, CPU and memory (and the process types scaled to 0)")
     .addOption(appOption())
     .addHelpText('after', '\nExample:\n  $ pilot ps -a shop')
     .action(async (_options: unknown, command: Command) => {
@@ -73,7 +73,7 @@ function showProcesses(out: Output, processes: ProcessView[]): string {
       cpu: percent(process.cpuPercent),
       memory: memory(process.memoryBytes, process.memoryLimitBytes),
     })),
-    ['process', 'release', 'state', 'uptime', 'restarts', 'cpu', 'memory', 'container'],
+    ['process', 'release', 'state', 'health', 'uptime', 'restarts', 'cpu', 'memory', 'container'],
   );
 }
 

@@ -34,14 +34,14 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
     '/apps/:app',
     {
       schema: {
-        summary: "Change an app's settings: buildDir, its directory in the repository (null: the root), used from the next push",
+        summary: "Change an app's settings: buildDir, its directory in the repository (null: the root), used from the next push; watchSeconds, how long a new release is watched for an automatic rollback",
         params: AppParams,
         body: AppSettingsBody,
         response: { 200: AppStatus, ...errorResponses },
       },
     },
     async (request) => {
-      return deps.apps.status(deps.apps.setBuildDir(appFor(deps, request), request.body.buildDir));
+      return deps.apps.status(deps.apps.changeSettings(appFor(deps, request), request.body));
     },
   );
 

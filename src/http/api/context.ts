@@ -16,6 +16,8 @@ import type { OneOffCommands } from '../../services/one-off.js';
 import type { CronScheduler } from '../../services/cron.js';
 import type { MetricsSampler } from '../../services/metrics.js';
 import type { PrometheusExporter } from '../../adapters/prometheus.js';
+import type { Events } from '../../services/events.js';
+import type { Notifier } from '../../services/notifier.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import type { Principal } from '../auth.js';
@@ -44,6 +46,8 @@ export interface ApiDeps {
   readonly certificates: CertificateService;
   readonly metrics: Pick<MetricsSampler, 'host' | 'processes'>;
   readonly prometheus: Pick<PrometheusExporter, 'text' | 'contentType'>;
+  readonly events: Pick<Events, 'list' | 'follow'>;
+  readonly webhooks: Pick<Notifier, 'add' | 'list' | 'remove'>;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

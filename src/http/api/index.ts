@@ -9,6 +9,8 @@ import { storageRoutes } from './storage.js';
 import { cronRoutes } from './cron.js';
 import { deployRoutes, type UploadSettings } from './deploys.js';
 import { metricsRoutes } from './metrics.js';
+import { eventRoutes } from './events.js';
+import { webhookRoutes } from './webhooks.js';
 
 /**
  * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
@@ -27,5 +29,7 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps; uploads: UploadSetti
     await api.register(cronRoutes, { deps });
     await api.register(deployRoutes, { deps, uploads });
     await api.register(metricsRoutes, { deps });
+    await api.register(eventRoutes, { deps });
+    await api.register(webhookRoutes, { deps });
   });
 };

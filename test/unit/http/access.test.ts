@@ -60,7 +60,7 @@ const PUBLIC = [
 const OWN_APP = [
   '/api/v1/apps/:app', '/api/v1/apps/:app/deploy', '/api/v1/apps/:app/releases', '/api/v1/apps/:app/releases/:version',
   '/api/v1/apps/:app/ps', '/api/v1/apps/:app/logs', '/api/v1/apps/:app/logs/stream', '/api/v1/apps/:app/cron', '/api/v1/apps/:app/cron/runs',
-  '/api/v1/apps/:app/certs', '/api/v1/apps/:app/metrics',
+  '/api/v1/apps/:app/certs', '/api/v1/apps/:app/metrics', '/api/v1/apps/:app/events', '/api/v1/apps/:app/events/stream',
 ].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]).concat([
   'POST /api/v1/apps/:app/deploys', 'POST /api/v1/apps/:app/deploys/image', 'POST /api/v1/apps/:app/deploys/image-archive',
   'GET /:repo/info/refs', 'HEAD /:repo/info/refs', 'POST /:repo/git-upload-pack', 'POST /:repo/git-receive-pack']);

@@ -38,7 +38,9 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ buildDir: false }, /^body\.buildDir must be string or must be null, got the boolean false$/],
     [{ buildDir: 'x'.repeat(301) }, /^body\.buildDir must NOT have more than 300 characters/],
     [{ buildDir: '' }, /^body\.buildDir must NOT have fewer than 1 characters/],
-    [{}, /^body needs the field "buildDir"$/],
+    [{}, /^body must NOT have fewer than 1 properties$/],
+    [{ watchSeconds: -1 }, /^body\.watchSeconds must be >= 0 or must be null, got the number -1$/],
+    [{ watchSeconds: '60' }, /^body\.watchSeconds must be integer or must be null, got the string "60"$/],
   ],
   'POST /api/v1/apps/a/deploys/image': [
     [{}, /^body needs the field "image"$/],
@@ -105,6 +107,16 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ name: 'ci', app: ['a'] }, /^body\.app must be string, got an array$/],
     [{ name: 'ci', scope: 'admin' }, /^body has an unknown field "scope"$/],
     [{ name: '' }, /^body\.name must NOT have fewer than 1 characters/],
+  ],
+  'POST /api/v1/webhooks': [
+    [{ url: 5 }, /^body\.url must be string, got the number 5$/],
+    [{ url: 'https://example.com', events: 'rollback' }, /^body\.events must be array, got the string "rollback"$/],
+    [{ url: 'https://example.com', secret: 'short' }, /^body\.secret must NOT have fewer than 16 characters/],
+    [{ url: 'https://example.com', kinds: [] }, /^body has an unknown field "kinds"$/],
+  ],
+  'POST /api/v1/apps/a/webhooks': [
+    [{}, /^body needs the field "url"$/],
+    [{ url: 'https://example.com', events: [null] }, /^body\.events\.0 must be equal to one of the allowed values, got null$/],
   ],
   'PATCH /api/v1/apps/a/limits': [
     [{ cpus: '1' }, /^body\.cpus must be number or must be null, got the string "1"$/],

@@ -82,7 +82,7 @@ describe('watchRoutes', () => {
     assert.ok(core.router.loaded.length > loads + 1, 'the watch reloaded the routes');
     assert.ok((await core.router.upstreams()).length > 0);
     watch.stop();
-    assert.equal(core.runtime.watchers, 0, 'stopping the watch stops following starts');
+    assert.equal(core.runtime.startWatchers, 0, 'stopping the watch stops following starts');
   });
 });
 
