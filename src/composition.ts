@@ -16,6 +16,7 @@ import { Deployer } from './pipeline/deploy.js';
 import { Rollout } from './pipeline/rollout.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { createDockerEngine } from './adapters/docker.js';
+import { dockerConnection } from './adapters/docker/connection.js';
 import { CaddyAdmin, adminAddressForCaddyfile, parseAdminAddress } from './adapters/caddy/admin.js';
 import { ManagedCaddy } from './adapters/caddy/managed.js';
 import { caddyVersion, streamCloseDelayFor } from './adapters/caddy/version.js';
@@ -70,7 +71,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const volumes = createVolumeStore(db);
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
-  const engine = createDockerEngine(new Docker(dockerOptions(config.dockerHost)));
+  const engine = createDockerEngine(new Docker(dockerConnection(config, (file) => fs.readFileSync(file))));
   const runtime = new DockerRuntime(engine, config.instance);
   const managedCaddy = config.caddyAdmin
     ? undefined
@@ -219,12 +220,4 @@ export async function composePilot(config: Config, logger: Logger) {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
     engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
   };
-}
-
-/** DOCKER_HOST as Docker reads it: unix:///path or tcp://host:port; unset means the local socket. */
-function dockerOptions(dockerHost: string | undefined): Docker.DockerOptions {
-  if (!dockerHost) return { socketPath: '/var/run/docker.sock' };
-  if (dockerHost.startsWith('unix://')) return { socketPath: dockerHost.slice('unix://'.length) };
-  const url = new URL(dockerHost.replace(/^tcp:/, 'http:'));
-  return { host: url.hostname, port: Number(url.port || 2375) };
 }

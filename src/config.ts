@@ -31,6 +31,12 @@ export interface Config {
   readonly instance: string;
   readonly logLevel: LogLevel;
   readonly dockerHost: string | undefined;
+  /** DOCKER_TLS_VERIFY=1: a tcp:// engine is spoken to over TLS (as the docker CLI does). */
+  readonly dockerTlsVerify: boolean;
+  /** DOCKER_CERT_PATH: ca.pem, cert.pem and key.pem for a TLS engine (default ~/.docker). */
+  readonly dockerCertPath: string | undefined;
+  /** SSH_AUTH_SOCK: the ssh agent an ssh:// engine is reached with. */
+  readonly sshAuthSock: string | undefined;
   readonly healthTimeoutSeconds: number;
   readonly drainSeconds: number;
   /** How often Pilot reads every container's stats and the host's (PILOT_METRICS_INTERVAL); 0 turns it off. */
@@ -132,6 +138,9 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     instance: read.matching('PILOT_INSTANCE', INSTANCE, 'pilot', 'lowercase letters, digits and dashes, starting with a letter, at most 32 characters'),
     logLevel: read.oneOf('PILOT_LOG_LEVEL', LOG_LEVELS, 'info'),
     dockerHost: read.optional('DOCKER_HOST'),
+    dockerTlsVerify: (env.DOCKER_TLS_VERIFY ?? '') !== '' && env.DOCKER_TLS_VERIFY !== '0',
+    dockerCertPath: read.optional('DOCKER_CERT_PATH'),
+    sshAuthSock: read.optional('SSH_AUTH_SOCK'),
     healthTimeoutSeconds: read.positiveNumber('PILOT_HEALTH_TIMEOUT', 60),
     drainSeconds: read.nonNegativeNumber('PILOT_DRAIN_SECONDS', 10),
     metricsIntervalSeconds: read.nonNegativeNumber('PILOT_METRICS_INTERVAL', 10),
