@@ -251,7 +251,7 @@ describe('the pilot CLI against a real server (real Docker, Caddy and git)', { s
 
     let printed = '';
     const recent = await waitFor('web and worker lines', async () => {
-      printed = await ok(['logs', '-a', 'ticker', '--tail', '200'], admin);
+      printed = await ok(['logs', '-a', 'ticker', '-n', '200'], admin);
       return /web\.1 \| request \/hello/.test(printed) && /worker\.1 \| tick \d+/.test(printed) ? printed : undefined;
     }, 20_000).catch((error: Error) => assert.fail(`${error.message}; pilot logs printed:\n${printed}`));
     const times = recent.trim().split('\n').map((line) => line.split(' ')[0] ?? '');

@@ -56,8 +56,8 @@ describe("metrics from Docker's stats: pilot ps, pilot metrics, the API and Prom
     assert.ok(history.every((process) => process.history.length === 0), 'no history unless asked for');
 
     const table = await ok(['ps', '-a', 'busy']);
-    assert.match(table, /process\s+release\s+state\s+uptime\s+restarts\s+cpu\s+memory/i);
-    assert.match(table, /web\.1\s+v1\s+running\s+\S+\s+0\s+\d+\.\d%\s+\d+\.\d MiB \/ 256\.0 MiB/);
+    assert.match(table, /process\s+release\s+state\s+health\s+uptime\s+restarts\s+cpu\s+memory/i);
+    assert.match(table, /web\.1\s+v1\s+running\s+(unknown|healthy|unhealthy)\s+\S+\s+0\s+\d+\.\d%\s+\d+\.\d MiB \/ 256\.0 MiB/);
   });
 
   it("pilot metrics shows the host and Docker's disk use; the API keeps a history", async () => {
