@@ -9,7 +9,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     const fastifyError = error as FastifyError;
     if (fastifyError.statusCode !== undefined && fastifyError.statusCode < 500) {
-      return reply.status(fastifyError.statusCode).send({ error: fastifyError.code ?? 'BAD_REQUEST', message: fastifyError.message });
+      const known = FASTIFY_CLIENT_ERRORS[fastifyError.code];
+      return reply.status(fastifyError.statusCode).send({
+        error: known?.code ?? 'PILOT_BAD_REQUEST',
+        message: known ? `${known.message} (${fastifyError.message})` : fastifyError.message,
+      });
     }
     request.log.error({ err: error }, 'internal error');
     return reply.status(500).send({ error: 'PILOT_INTERNAL', message: 'internal error: the server log has the details' });
@@ -18,6 +22,14 @@ export function registerErrorHandler(app: FastifyInstance): void {
     reply.status(404).send({ error: 'PILOT_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 }
+
+/** Fastify's own refusals of a body, named like Pilot's errors and saying what to send instead. */
+const FASTIFY_CLIENT_ERRORS: Readonly<Record<string, { code: string; message: string }>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'PILOT_INVALID_JSON', message: 'the body is not valid JSON: send a JSON object' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'PILOT_INVALID_JSON', message: 'the body is empty: send a JSON object, or no content-type' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'PILOT_UNSUPPORTED_MEDIA_TYPE', message: 'this content-type is not accepted: send application/json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PILOT_BODY_TOO_LARGE', message: 'the body is too large for this request' },
+};
 
 /**
  * A refused body, parameter or querystring as a 400 that names the field, what it must be and

@@ -265,10 +265,10 @@ describe('API error shapes', () => {
     const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
     const json = { ...admin, 'content-type': 'application/json' };
     const answers: [string, Awaited<ReturnType<FastifyInstance['inject']>>, number, string, RegExp][] = [
-      ['malformed JSON', await app.inject({ method: 'POST', url: '/api/v1/apps', headers: json, payload: '{"name": ' }), 400, 'FST_ERR_CTP_INVALID_JSON_BODY', /JSON/],
-      ['empty JSON body', await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: json, payload: '' }), 400, 'FST_ERR_CTP_EMPTY_JSON_BODY', /empty/],
-      ['a body that is not JSON', await app.inject({ method: 'POST', url: '/api/v1/apps', headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=a' }), 415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', /Unsupported Media Type/],
-      ['a body over 1 MiB', await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: json, payload: JSON.stringify({ name: 'x'.repeat(1024 * 1024) }) }), 413, 'FST_ERR_CTP_BODY_TOO_LARGE', /too large/],
+      ['malformed JSON', await app.inject({ method: 'POST', url: '/api/v1/apps', headers: json, payload: '{"name": ' }), 400, 'PILOT_INVALID_JSON', /not valid JSON/],
+      ['empty JSON body', await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: json, payload: '' }), 400, 'PILOT_INVALID_JSON', /empty/],
+      ['a body that is not JSON', await app.inject({ method: 'POST', url: '/api/v1/apps', headers: { ...admin, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=a' }), 415, 'PILOT_UNSUPPORTED_MEDIA_TYPE', /application\/json/],
+      ['a body over 1 MiB', await app.inject({ method: 'POST', url: '/api/v1/tokens', headers: json, payload: JSON.stringify({ name: 'x'.repeat(1024 * 1024) }) }), 413, 'PILOT_BODY_TOO_LARGE', /too large/],
       ['an unknown route', await app.inject({ method: 'GET', url: '/api/v1/nothing?x=1', headers: admin }), 404, 'PILOT_NOT_FOUND', /^no route GET \/api\/v1\/nothing$/],
       ['an unknown app', await app.inject({ method: 'GET', url: '/api/v1/apps/zz/releases', headers: admin }), 404, 'PILOT_NOT_FOUND', /no app named "zz"/],
       ['an unknown process action', await app.inject({ method: 'POST', url: '/api/v1/apps/a/ps/reboot', headers: admin }), 400, 'PILOT_INVALID_INPUT', /^params\.action must be equal to one of the allowed values, got the string "reboot"$/],
