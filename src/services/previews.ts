@@ -112,14 +112,20 @@ export class PreviewService {
     // Decided and written with no await between: two pushes cannot both take the last place.
     const preview = decision.existing ? this.deps.apps.findByName(decision.name) : this.createPreview(parent, branch, decision.name);
     if (!preview) throw new ConflictError(`the preview ${decision.name} of ${branch} is gone: push again`);
+    const before = { config: this.deps.configVars.get(preview.id), buildKeys: this.deps.configVars.buildKeys(preview.id) };
     this.follow(parent, preview);
     output.step(`${decision.existing ? 'Redeploying' : 'Creating'} the preview ${preview.name} of ${parent.name} from ${branch}`);
     const live = await options.deploy(preview, write);
-    if (!live && !decision.existing) {
+    if (live) return true;
+    if (decision.existing) {
+      // Its live release runs on: so do the config and settings it was deployed with.
+      this.deps.configVars.replace(preview.id, before.config, before.buildKeys);
+      this.applySettings(preview.id, preview);
+    } else {
       await this.deps.destroyApp(preview);
       output.error(`the preview ${preview.name} was removed again: nothing was created`);
     }
-    return live;
+    return false;
   }
 
   /** The branch was deleted: its preview goes, with everything it had. Resolves false only when destroying it failed. */
@@ -154,12 +160,17 @@ export class PreviewService {
 
   /** The preview takes the parent's config (with the overrides), limits and settings as they are at this push. */
   private follow(parent: App, preview: App): void {
-    const { apps, configVars, previews } = this.deps;
+    const { configVars, previews } = this.deps;
     configVars.replace(preview.id, previewConfig(configVars.get(parent.id), previews.overrides(parent.id)), configVars.buildKeys(parent.id));
-    apps.setLimits(preview.id, { memoryBytes: parent.memoryBytes, cpus: parent.cpus });
-    apps.setCapAdd(preview.id, parent.capAdd);
-    apps.setBuildDir(preview.id, parent.buildDir);
-    apps.setWatchSeconds(preview.id, parent.watchSeconds);
+    this.applySettings(preview.id, parent);
+  }
+
+  private applySettings(appId: number, from: Pick<App, 'memoryBytes' | 'cpus' | 'capAdd' | 'buildDir' | 'watchSeconds'>): void {
+    const { apps } = this.deps;
+    apps.setLimits(appId, { memoryBytes: from.memoryBytes, cpus: from.cpus });
+    apps.setCapAdd(appId, from.capAdd);
+    apps.setBuildDir(appId, from.buildDir);
+    apps.setWatchSeconds(appId, from.watchSeconds);
   }
 
   private async destroyPreview(preview: Preview): Promise<Omit<DestroyedApp, 'destroyed'>> {

@@ -4,7 +4,10 @@ import { openDatabase } from '../../../src/adapters/db/database.js';
 import { createAppStore, createConfigStore, createReleaseStore } from '../../../src/adapters/db/stores.js';
 import { createPreviewStore } from '../../../src/adapters/db/preview-store.js';
 import { PreviewService } from '../../../src/services/previews.js';
+import { Readable } from 'node:stream';
 import type { App } from '../../../src/domain/types.js';
+import type { PushRequest } from '../../../src/pipeline/deploy.js';
+import { previewPushes } from '../../../src/services/preview-pushes.js';
 
 function setup(t: { after(fn: () => void): void }) {
   const db = openDatabase(':memory:');
@@ -109,6 +112,20 @@ describe('PreviewService', () => {
     assert.match(lines.join('\n'), /the preview shop--preview-broken was removed again: nothing was created/);
   });
 
+  it("keeps an existing preview's config and settings when its redeploy fails: its live release runs on", async (t) => {
+    const { service, parent, push, apps, configVars, destroyed } = setup(t);
+    service.configure(parent, { enabled: true });
+    await push('preview/x');
+    const preview = apps.findByName('shop--preview-x') as App;
+    const deployedWith = configVars.get(preview.id);
+    service.changeConfig(parent, { set: { GREETING: 'changed' } });
+    apps.setBuildDir(parent.id, 'apps/other');
+    assert.equal(await push('preview/x', false), false);
+    assert.deepEqual(configVars.get(preview.id), deployedWith);
+    assert.equal((apps.findByName('shop--preview-x') as App).buildDir, 'apps/web');
+    assert.deepEqual(destroyed, [], 'an existing preview stays');
+  });
+
   it('destroys the preview of a deleted branch, and says so when there is none', async (t) => {
     const { service, parent, push, destroyed, lines } = setup(t);
     service.configure(parent, { enabled: true });
@@ -132,5 +149,26 @@ describe('PreviewService', () => {
     service.configure(parent, { enabled: true });
     await push('preview/x');
     assert.throws(() => service.configure(apps.findByName('shop--preview-x') as App, { enabled: true }), /shop--preview-x is a preview: previews of previews are not made/);
+  });
+});
+
+describe('previewPushes (what the git hook asks)', () => {
+  it('judges, deploys the push into its preview under the preview name, and refuses what cannot be', async (t) => {
+    const { service, parent, apps } = setup(t);
+    service.configure(parent, { enabled: true });
+    const pushes: PushRequest[] = [];
+    const branches = previewPushes({ apps, previews: service, deployPush: async (push) => (pushes.push(push), true) });
+    assert.deepEqual(branches.judge('shop', 'preview/x', 'main'), { action: 'deploy' });
+    assert.equal(branches.judge('shop', 'feature', 'main').action, 'skip');
+    assert.deepEqual(branches.judge('nope', 'preview/x', 'main'), { action: 'refuse', reason: 'no app named "nope": nothing was deployed' });
+    const long = apps.create('a'.repeat(58));
+    service.configure(long, { enabled: true });
+    assert.match(branches.judge(long.name, 'preview/x', 'main').reason ?? '', /too long for previews: .*: nothing was deployed$/);
+
+    const source = Readable.from([]);
+    assert.equal(await branches.pushed({ app: 'shop', branch: 'preview/x', oldSha: '0'.repeat(40), newSha: 'b'.repeat(40), source }, 'main', () => undefined), true);
+    assert.deepEqual(pushes.map((push) => [push.app, push.into, push.branch]), [['shop', 'shop--preview-x', 'preview/x']]);
+    assert.equal(await branches.deleted('shop', 'preview/x', () => undefined), true);
+    assert.equal(apps.findByName('shop--preview-x'), undefined);
   });
 });
