@@ -121,10 +121,13 @@ function deploy(path, update, branch, extra = {}) {
   }, headers);
 }
 
-/** What the server does with a push of a branch that is not the deploy branch: `{action: deploy|skip|refuse, reason}`. */
-function judgeBranch(branch, deployBranchName) {
+/**
+ * What the server does with a push of a branch that is not the deploy branch: `{action: deploy|skip|refuse, reason}`;
+ * the push's branches already judged to deploy previews count against the app's cap.
+ */
+function judgeBranch(branch, deployBranchName, pushedWith) {
   return new Promise((resolve) => {
-    const query = new URLSearchParams({ app, branch, deploy: deployBranchName });
+    const query = new URLSearchParams([['app', app], ['branch', branch], ['deploy', deployBranchName], ...pushedWith.map((other) => ['with', other])]);
     const request = http.request({ socketPath, method: 'GET', path: `/branch?${query}` });
     request.on('response', (response) => {
       let body = '';
@@ -163,7 +166,7 @@ const previews = [];
 const skipped = [];
 for (const update of others.filter((candidate) => !ZERO.test(candidate.newSha))) {
   const name = update.ref.slice('refs/heads/'.length);
-  const judged = await judgeBranch(name, branch);
+  const judged = await judgeBranch(name, branch, previews.map((accepted) => accepted.ref.slice('refs/heads/'.length)));
   if (judged.action === 'refuse') fail(judged.reason);
   if (judged.action === 'deploy') previews.push(update);
   else skipped.push(judged.reason);

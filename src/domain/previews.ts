@@ -105,6 +105,8 @@ export interface PreviewPush {
   readonly settings: PreviewSettings;
   /** The parent's previews now. */
   readonly previews: readonly Pick<Preview, 'name' | 'branch'>[];
+  /** Branches of the same push that deploy a preview too, judged before this one: new ones take a place each. */
+  readonly pushedWith?: readonly string[];
   /** Whether an app has this name. */
   readonly taken: (name: string) => boolean;
   readonly maxNameLength: number;
@@ -118,11 +120,13 @@ export function decidePreview(push: PreviewPush): PreviewDecision {
   }
   const existing = previews.find((preview) => preview.branch === branch);
   if (existing) return { action: 'deploy', name: existing.name, existing: true };
-  if (previews.length >= settings.maxPreviews) {
+  const coming = new Set((push.pushedWith ?? []).filter((other) => other !== branch && !previews.some((preview) => preview.branch === other))).size;
+  if (previews.length + coming >= settings.maxPreviews) {
+    const count = `${previews.length} preview${previews.length === 1 ? '' : 's'}${coming > 0 ? ` and this push makes ${coming} more` : ''}`;
     return {
       action: 'refuse',
       reason:
-        `${parent} has ${previews.length} preview${previews.length === 1 ? '' : 's'}, its limit: nothing was deployed and ${branch} was not pushed; ` +
+        `${parent} has ${count}, its limit: nothing was deployed and ${branch} was not pushed; ` +
         'destroy one (git push pilot --delete BRANCH, or pilot previews:destroy BRANCH) or raise the limit (pilot previews:enable --max N)',
     };
   }

@@ -36,7 +36,7 @@ export async function listenForDeploys(socketPath: string, deployer: PushDeploye
 
 /**
  * `POST /deploy`: the push of the deploy branch. For other branches (preview apps):
- * `GET /branch` judges a push before its archive is sent, `POST /preview` deploys it,
+ * `GET /branch` judges a push before its archive is sent (`with`: the push's branches judged before), `POST /preview` deploys it,
  * `POST /delete` tells of a deleted branch.
  */
 async function handle(request: http.IncomingMessage, response: http.ServerResponse, targets: { deployer: PushDeployer; branches: BranchPushes | undefined }, logger: Logger): Promise<void> {
@@ -51,7 +51,7 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
     submoduleManifest: singleHeader(request.headers[SUBMODULES_HEADER]),
   };
   if (request.method === 'GET' && url.pathname === '/branch' && branches && push.branch !== '' && param('deploy') !== '') {
-    response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(branches.judge(push.app, push.branch, param('deploy'))));
+    response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(branches.judge(push.app, push.branch, param('deploy'), url.searchParams.getAll('with'))));
     return;
   }
   const run = request.method === 'POST' ? action(url.pathname, param('deploy'), { ...push, source: request }, targets) : undefined;

@@ -5,8 +5,11 @@ import type { PreviewService } from './previews.js';
 
 /** What the git hook asks of a push of a branch that is not the deploy branch (http/deploy-socket.ts). */
 export interface BranchPushes {
-  /** Whether the push of `branch` deploys a preview, is left alone, or is refused (over the cap), with what to tell the pusher. */
-  judge(app: string, branch: string, deployBranch: string): { action: 'deploy' | 'skip' | 'refuse'; reason?: string };
+  /**
+   * Whether the push of `branch` deploys a preview, is left alone, or is refused (over the cap), with what to tell the pusher;
+   * `pushedWith`: the branches of the same push judged before that deploy previews (they count against the cap).
+   */
+  judge(app: string, branch: string, deployBranch: string, pushedWith: readonly string[]): { action: 'deploy' | 'skip' | 'refuse'; reason?: string };
   /** Deploys the push of `push.branch` into its preview. */
   pushed(push: PushRequest, deployBranch: string, write: (line: string) => void): Promise<boolean>;
   deleted(app: string, branch: string, write: (line: string) => void): Promise<boolean>;
@@ -20,11 +23,11 @@ export function previewPushes(deps: {
 }): BranchPushes {
   const missing = (app: string) => `no app named "${app}": nothing was deployed`;
   return {
-    judge(app, branch, deployBranch) {
+    judge(app, branch, deployBranch, pushedWith) {
       const parent = deps.apps.findByName(app);
       if (!parent) return { action: 'refuse', reason: missing(app) };
       try {
-        const decision = deps.previews.decide(parent, branch, deployBranch);
+        const decision = deps.previews.decide(parent, branch, deployBranch, pushedWith);
         return decision.action === 'deploy' ? { action: 'deploy' } : decision;
       } catch (error) {
         if (error instanceof PilotError) return { action: 'refuse', reason: `${error.message}: nothing was deployed` };

@@ -79,12 +79,13 @@ export class PreviewService {
     return app ? this.deps.previews.parentOf(app.id) : undefined;
   }
 
-  /** What a push of `branch` to `parent` would do, deciding nothing yet. */
-  decide(parent: App, branch: string, deployBranch: string): PreviewDecision {
+  /** What a push of `branch` to `parent` would do (after `pushedWith`, branches of the same push that deploy previews), deciding nothing yet. */
+  decide(parent: App, branch: string, deployBranch: string, pushedWith: readonly string[] = []): PreviewDecision {
     return decidePreview({
       parent: parent.name,
       branch,
       deployBranch,
+      pushedWith,
       settings: this.deps.previews.settings(parent.id),
       previews: this.deps.previews.list(parent.id),
       taken: (name) => this.deps.apps.findByName(name) !== undefined,

@@ -110,16 +110,26 @@ describe('preview apps: a branch push deploys <app>--<branch> at its own URL, de
     assert.deepEqual(body.previews.map((preview) => [preview.branch, preview.release.version]), [['preview/x', 2]]);
   });
 
-  it('refuses one preview too many with the reason in the push output, creating nothing', async () => {
+  it('refuses one preview too many with the reason in the push output, creating nothing, also within one push', async () => {
     await client.ok(['checkout', '-b', 'preview/y']);
-    const second = await push('HEAD:refs/heads/preview/y');
+    await client.ok(['branch', 'preview/z']);
+    const listRemote = () => client.ok(['ls-remote', remoteUrl(pilot.server.address, 'shop', pilot.token)]);
+    const both = await push(['preview/y:refs/heads/preview/y', 'preview/z:refs/heads/preview/z']);
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /shop has 1 preview and this push makes 1 more, its limit: nothing was deployed and preview\/z was not pushed/);
+    assert.doesNotMatch(await listRemote(), /preview\/[yz]/, 'neither branch was created');
+    for (const app of ['shop--preview-y', 'shop--preview-z']) {
+      assert.equal((await api('GET', `/apps/${app}`)).status, 404);
+      assert.deepEqual(await leftovers(app), NOTHING);
+    }
+
+    const second = await push('preview/y:refs/heads/preview/y');
     assert.equal(second.code, 0, second.stderr);
-    await client.ok(['checkout', '-b', 'preview/z']);
-    const third = await push('HEAD:refs/heads/preview/z');
+    const third = await push('preview/z:refs/heads/preview/z');
     assert.notEqual(third.code, 0);
     assert.match(third.stderr, /shop has 2 previews, its limit: nothing was deployed and preview\/z was not pushed/);
     assert.equal((await api('GET', '/apps/shop--preview-z')).status, 404);
-    assert.doesNotMatch(await client.ok(['ls-remote', remoteUrl(pilot.server.address, 'shop', pilot.token)]), /preview\/z/, 'the branch was not created');
+    assert.doesNotMatch(await listRemote(), /preview\/z/, 'the branch was not created');
     assert.deepEqual(await leftovers('shop--preview-z'), NOTHING);
   });
 

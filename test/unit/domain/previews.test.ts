@@ -90,6 +90,14 @@ describe('decidePreview', () => {
     assert.match((refused as { reason: string }).reason, /^shop has 2 previews, its limit: nothing was deployed and preview\/y was not pushed; destroy one/);
   });
 
+  it('counts the new previews of the same push against the cap', () => {
+    const existing = [{ name: 'shop--preview-a', branch: 'preview/a' }];
+    const third = decidePreview(push({ branch: 'preview/c', previews: existing, pushedWith: ['preview/a', 'preview/b'] }));
+    assert.equal(third.action, 'refuse');
+    assert.match((third as { reason: string }).reason, /^shop has 1 preview and this push makes 1 more, its limit: nothing was deployed and preview\/c was not pushed/);
+    assert.equal(decidePreview(push({ branch: 'preview/b', previews: existing, pushedWith: ['preview/a'] })).action, 'deploy');
+  });
+
   it('takes a hashed name when the slug is another app\'s', () => {
     const decision = decidePreview(push({ branch: 'preview-x', settings: on(null), taken: (name) => name === 'shop--preview-x' }));
     assert.equal(decision.action, 'deploy');

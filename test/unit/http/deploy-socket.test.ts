@@ -30,7 +30,7 @@ describe('the deploy socket: branches other than the deploy branch (preview apps
     const socketPath = path.join(dir, 'deploy.sock');
     const calls: string[] = [];
     const branches: BranchPushes = {
-      judge: (app, branch, deployBranch) => (calls.push(`judge ${app} ${branch} ${deployBranch}`), branch === 'full' ? { action: 'refuse', reason: 'over the cap' } : { action: 'deploy' }),
+      judge: (app, branch, deployBranch, pushedWith) => (calls.push(`judge ${app} ${branch} ${deployBranch} [${pushedWith.join(' ')}]`), branch === 'full' ? { action: 'refuse', reason: 'over the cap' } : { action: 'deploy' }),
       pushed: async (push, deployBranch, write) => {
         let received = '';
         for await (const chunk of push.source) received += String(chunk);
@@ -53,12 +53,13 @@ describe('the deploy socket: branches other than the deploy branch (preview apps
     const { socketPath, calls } = await listen(t);
     const judged = await request(socketPath, 'GET', '/branch?app=shop&branch=preview%2Fx&deploy=main');
     assert.deepEqual(JSON.parse(judged.text), { action: 'deploy' });
-    assert.deepEqual(JSON.parse((await request(socketPath, 'GET', '/branch?app=shop&branch=full&deploy=main')).text), { action: 'refuse', reason: 'over the cap' });
+    const full = await request(socketPath, 'GET', '/branch?app=shop&branch=full&deploy=main&with=preview%2Fx&with=preview%2Fy');
+    assert.deepEqual(JSON.parse(full.text), { action: 'refuse', reason: 'over the cap' });
     const pushed = await request(socketPath, 'POST', `/preview?app=shop&branch=preview%2Fx&old=${OLD}&new=${NEW}&deploy=main`, 'the archive');
     assert.equal(pushed.text, `-----> deployed the preview\n${RESULT_MARKER}ok\n`);
     const deleted = await request(socketPath, 'POST', '/delete?app=shop&branch=preview%2Fx');
     assert.equal(deleted.text, `${RESULT_MARKER}ok\n`);
-    assert.deepEqual(calls, ['judge shop preview/x main', 'judge shop full main', 'pushed shop preview/x main the archive', 'deleted shop preview/x']);
+    assert.deepEqual(calls, ['judge shop preview/x main []', 'judge shop full main [preview/x preview/y]', 'pushed shop preview/x main the archive', 'deleted shop preview/x']);
   });
 
   it('refuses malformed requests, reaching nothing', async (t) => {

@@ -158,12 +158,12 @@ describe('previewPushes (what the git hook asks)', () => {
     service.configure(parent, { enabled: true });
     const pushes: PushRequest[] = [];
     const branches = previewPushes({ apps, previews: service, deployPush: async (push) => (pushes.push(push), true) });
-    assert.deepEqual(branches.judge('shop', 'preview/x', 'main'), { action: 'deploy' });
-    assert.equal(branches.judge('shop', 'feature', 'main').action, 'skip');
-    assert.deepEqual(branches.judge('nope', 'preview/x', 'main'), { action: 'refuse', reason: 'no app named "nope": nothing was deployed' });
+    assert.deepEqual(branches.judge('shop', 'preview/x', 'main', []), { action: 'deploy' });
+    assert.equal(branches.judge('shop', 'feature', 'main', []).action, 'skip');
+    assert.deepEqual(branches.judge('nope', 'preview/x', 'main', []), { action: 'refuse', reason: 'no app named "nope": nothing was deployed' });
     const long = apps.create('a'.repeat(58));
     service.configure(long, { enabled: true });
-    assert.match(branches.judge(long.name, 'preview/x', 'main').reason ?? '', /too long for previews: .*: nothing was deployed$/);
+    assert.match(branches.judge(long.name, 'preview/x', 'main', []).reason ?? '', /too long for previews: .*: nothing was deployed$/);
 
     const source = Readable.from([]);
     assert.equal(await branches.pushed({ app: 'shop', branch: 'preview/x', oldSha: '0'.repeat(40), newSha: 'b'.repeat(40), source }, 'main', () => undefined), true);
