@@ -1,8 +1,10 @@
 // Pilot's pre-receive hook, installed into every app repository (see src/adapters/git.ts).
 // It decides whether a push deploys, streams `git archive` of the pushed commit to the Pilot
 // server over its unix socket (with the commit's submodules, which the archive leaves empty)
-// and prints the server's output, which git shows the pusher as `remote:` lines. Exiting
-// non-zero rejects the push: the branch stays at the last good deploy.
+// and prints the server's output, which git shows the pusher as `remote:` lines. Other
+// branches deploy preview apps when the server says they match the app's preview pattern,
+// and deleting one destroys its preview. Exiting non-zero rejects the push: the branches stay
+// at the last good deploy.
 // Plain JavaScript on purpose: it runs inside git, without a build step.
 import http from 'node:http';
 import { spawn, spawnSync } from 'node:child_process';
@@ -65,12 +67,10 @@ function submoduleManifest(sha) {
   return header;
 }
 
-function deploy(update, branch) {
+/** POSTs to the deploy socket and copies its streamed lines to the pusher; resolves whether it answered ok. */
+function post(path, query, body, headers = {}) {
   return new Promise((resolve) => {
-    const query = new URLSearchParams({ app, branch, old: update.oldSha, new: update.newSha });
-    const submodules = submoduleManifest(update.newSha);
-    const headers = { 'Content-Type': 'application/x-tar', ...(submodules ? { 'X-Pilot-Submodules': submodules } : {}) };
-    const request = http.request({ socketPath, method: 'POST', path: `/deploy?${query}`, headers });
+    const request = http.request({ socketPath, method: 'POST', path: `${path}?${new URLSearchParams(query)}`, headers });
     let result;
     let pending = '';
     request.on('response', (response) => {
@@ -89,11 +89,26 @@ function deploy(update, branch) {
       response.on('error', () => resolve(false));
     });
     request.on('error', (error) => {
-      // The socket is gone while Pilot stops or restarts (an upgrade): the branch stays where it was.
-      const restarting = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
-      say(` !     cannot reach the Pilot server (${error.code ?? error.message}); nothing was deployed${restarting ? ': Pilot is stopping or restarting (an upgrade?), push again in a few seconds' : ''}`);
+      say(unreachable(error));
       resolve(false);
     });
+    if (body) body(request);
+    else request.end();
+  });
+}
+
+function unreachable(error) {
+  // The socket is gone while Pilot stops or restarts (an upgrade): the branch stays where it was.
+  const restarting = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+  return ` !     cannot reach the Pilot server (${error.code ?? error.message}); nothing was deployed${restarting ? ': Pilot is stopping or restarting (an upgrade?), push again in a few seconds' : ''}`;
+}
+
+/** Streams `git archive` of the pushed commit to `path` (/deploy: the app; /preview: a preview of a branch). */
+function deploy(path, update, branch, extra = {}) {
+  const query = { app, branch, old: update.oldSha, new: update.newSha, ...extra };
+  const submodules = submoduleManifest(update.newSha);
+  const headers = { 'Content-Type': 'application/x-tar', ...(submodules ? { 'X-Pilot-Submodules': submodules } : {}) };
+  return post(path, query, (request) => {
     // Inside pre-receive the pushed objects are quarantined: only this process can read them.
     const archive = spawn('git', ['archive', '--format=tar', update.newSha], { stdio: ['ignore', 'pipe', 'inherit'] });
     archive.stdout.pipe(request);
@@ -103,6 +118,31 @@ function deploy(update, branch) {
         request.destroy();
       }
     });
+  }, headers);
+}
+
+/**
+ * What the server does with a push of a branch that is not the deploy branch: `{action: deploy|skip|refuse, reason}`;
+ * the push's branches already judged to deploy previews count against the app's cap.
+ */
+function judgeBranch(branch, deployBranchName, pushedWith) {
+  return new Promise((resolve) => {
+    const query = new URLSearchParams([['app', app], ['branch', branch], ['deploy', deployBranchName], ...pushedWith.map((other) => ['with', other])]);
+    const request = http.request({ socketPath, method: 'GET', path: `/branch?${query}` });
+    request.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch {
+          resolve({ action: 'refuse', reason: `the Pilot server answered ${response.statusCode} about ${branch}: nothing was deployed` });
+        }
+      });
+    });
+    request.on('error', (error) => resolve({ action: 'refuse', reason: unreachable(error).replace(/^ !\s+/, '') }));
+    request.end();
   });
 }
 
@@ -116,13 +156,31 @@ for (const update of updates) {
     fail(`only branches and tags can be pushed, not ${update.ref}`);
   }
 }
-if (!deployUpdate) {
-  const names = updates.map((update) => update.ref.replace(/^refs\/(heads|tags)\//, '')).join(', ');
-  say(`-----> Pushed ${names}: only ${branch} deploys, nothing was deployed`);
-  process.exit(0);
-}
-if (ZERO.test(deployUpdate.newSha)) {
+if (deployUpdate && ZERO.test(deployUpdate.newSha)) {
   fail(`deleting ${branch} is refused: it is the deploy branch of ${app}`);
 }
-const ok = await deploy(deployUpdate, branch);
+// Other branches: a preview app each when they match the app's preview pattern (the server decides),
+// destroyed when the branch is deleted. Every refusal comes before anything deploys.
+const others = updates.filter((update) => update.ref.startsWith('refs/heads/') && update.ref !== deployRef);
+const previews = [];
+const skipped = [];
+for (const update of others.filter((candidate) => !ZERO.test(candidate.newSha))) {
+  const name = update.ref.slice('refs/heads/'.length);
+  const judged = await judgeBranch(name, branch, previews.map((accepted) => accepted.ref.slice('refs/heads/'.length)));
+  if (judged.action === 'refuse') fail(judged.reason);
+  if (judged.action === 'deploy') previews.push(update);
+  else skipped.push(judged.reason);
+}
+const tags = updates.filter((update) => update.ref.startsWith('refs/tags/')).map((update) => update.ref.slice('refs/tags/'.length));
+if (tags.length > 0) say(`-----> Pushed ${tags.join(', ')}: only ${branch} deploys, nothing was deployed`);
+for (const reason of skipped) say(`-----> ${reason}`);
+
+let ok = true;
+if (deployUpdate) ok = await deploy('/deploy', deployUpdate, branch);
+for (const update of previews) {
+  if (ok) ok = await deploy('/preview', update, update.ref.slice('refs/heads/'.length), { deploy: branch });
+}
+for (const update of others.filter((candidate) => ZERO.test(candidate.newSha))) {
+  if (ok) ok = await post('/delete', { app, branch: update.ref.slice('refs/heads/'.length) });
+}
 process.exit(ok ? 0 : 1);

@@ -49,6 +49,9 @@ import { appNameMaxLength } from './domain/app-name.js';
 import { MetricsSampler } from './services/metrics.js';
 import { createHostReader } from './adapters/host.js';
 import { PrometheusExporter } from './adapters/prometheus.js';
+import { createPreviewStore } from './adapters/db/preview-store.js';
+import { PreviewService } from './services/previews.js';
+import { previewPushes } from './services/preview-pushes.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
@@ -69,6 +72,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const tokens = createTokenStore(db);
   const formation = createFormationStore(db);
   const volumes = createVolumeStore(db);
+  const previewStore = createPreviewStore(db);
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
   const engine = createDockerEngine(new Docker(dockerConnection(config, (file) => fs.readFileSync(file))));
@@ -160,6 +164,23 @@ export async function composePilot(config: Config, logger: Logger) {
 
   const autoRollback = new AutoRollback({ apps, releases, deployer, events, watchSeconds: (watched) => watched.watchSeconds ?? config.watchSeconds, logger });
 
+  const appService = new AppService({
+    apps, releases, domains, formation, runtime, live, images: engine, deployer, routes,
+    repositories: git,
+    instance: config.instance,
+    maxNameLength: appNameMaxLength(config.domain),
+    appUrl: (name) => appUrl(name, config),
+    onDestroy: (destroyed) => cron.forget(destroyed.id),
+    previews: previewStore,
+  });
+  const previews = new PreviewService({
+    apps, previews: previewStore, configVars, releases,
+    destroyApp: (preview) => appService.destroy(preview, { volumes: true }),
+    maxNameLength: appNameMaxLength(config.domain),
+    appUrl: (name) => appUrl(name, config),
+  });
+  const branchPushes = previewPushes({ apps, previews, deployPush: (push, write) => deployer.deployPush(push, write) });
+
   /** Whether the server finished starting: /health says so. */
   const readiness = { started: false };
   const app = await buildApp({
@@ -183,14 +204,8 @@ export async function composePilot(config: Config, logger: Logger) {
       tokenStore: tokens,
       tokens: new TokenService(tokens, apps),
       sessions: new TokenSessions(),
-      apps: new AppService({
-        apps, releases, domains, formation, runtime, live, images: engine, deployer, routes,
-        repositories: git,
-        instance: config.instance,
-        maxNameLength: appNameMaxLength(config.domain),
-        appUrl: (name) => appUrl(name, config),
-        onDestroy: (destroyed) => cron.forget(destroyed.id),
-      }),
+      apps: appService,
+      previews,
       releases,
       configVars,
       domains,
@@ -219,5 +234,6 @@ export async function composePilot(config: Config, logger: Logger) {
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
     engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
+    previews, branchPushes,
   };
 }

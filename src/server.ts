@@ -47,7 +47,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, cron, metrics, app, readiness } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, cron, metrics, app, readiness, branchPushes } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -83,7 +83,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     metrics.start();
     monitor.start();
     // Pushes last: a deploy never races the clean-up.
-    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger);
+    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes);
   } catch (error) {
     await cron.stop();
     await metrics.stop();

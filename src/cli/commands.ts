@@ -13,6 +13,7 @@ import { registerLoginCommands } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerMetricsCommands } from './commands/metrics.js';
+import { registerPreviewCommands } from './commands/previews.js';
 import { registerProcessCommands } from './commands/ps.js';
 import { registerReleaseCommands } from './commands/releases.js';
 import { registerRunCommands } from './commands/run.js';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command): void {
   registerDomainCommands(program);
   registerCertificateCommands(program);
   registerDeployCommand(program);
+  registerPreviewCommands(program);
   registerReleaseCommands(program);
   registerProcessCommands(program);
   registerMaintenanceCommands(program);

@@ -4,6 +4,7 @@
  */
 import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
 import type { OneOffIdentity, OneOffKind, ProcessFilter, ProcessIdentity } from './process-identity.js';
+import type { Preview, PreviewSettings } from './previews.js';
 
 export interface BuildRequest {
   readonly contextDir: string;
@@ -622,4 +623,18 @@ export interface SubmoduleFetcher {
    * submodule's own gitlinks, which are not fetched.
    */
   fetch(buildDir: string, submodule: Submodule, maxTreeBytes: number): Promise<{ nested: string[] }>;
+}
+
+/** Preview apps: each app's preview settings and config overrides, and which app previews which of its branches. */
+export interface PreviewStore {
+  settings(parentId: number): PreviewSettings;
+  saveSettings(parentId: number, settings: PreviewSettings): void;
+  overrides(parentId: number): Record<string, string>;
+  /** Sets (a string) or removes (null) overrides. */
+  changeOverrides(parentId: number, changes: Readonly<Record<string, string | null>>): void;
+  /** Oldest first. */
+  list(parentId: number): Preview[];
+  /** The app previewing this app, if it is a preview. */
+  parentOf(appId: number): number | undefined;
+  add(preview: Pick<Preview, 'appId' | 'parentId' | 'branch'>): void;
 }

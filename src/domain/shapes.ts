@@ -6,6 +6,7 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import { CRON_RUN_STATUSES, EVENT_KINDS, MAX_PROCESS_QUANTITY } from './types.js';
+import { MAX_PREVIEWS_LIMIT } from './previews.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -404,3 +405,47 @@ export type RunMessage = Static<typeof RunMessage>;
 
 /** A path in the app's containers, as a body (mount) or as the querystring (unmount). */
 export const VolumePath = Type.Object({ path: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+
+// Preview apps (services/previews.ts).
+
+export const PreviewView = Type.Object({
+  branch: Type.String(),
+  app: Type.String({ description: 'The preview app, `<app>--<branch-slug>`' }),
+  url: Type.String(),
+  release: Nullable(ReleaseSummary),
+  createdAt: Type.String(),
+});
+export type PreviewView = Static<typeof PreviewView>;
+
+export const PreviewList = Type.Object({
+  enabled: Type.Boolean(),
+  pattern: Nullable(Type.String({ description: 'The glob of branches that deploy previews; null: every branch but the deploy branch' })),
+  maxPreviews: Type.Integer(),
+  overrideKeys: Type.Array(Type.String(), { description: 'Config vars previews get in place of the app\'s (values: GET .../previews/config, admin)' }),
+  previews: Type.Array(PreviewView),
+});
+export type PreviewList = Static<typeof PreviewList>;
+
+export const PreviewSettingsBody = Type.Object(
+  {
+    enabled: Type.Boolean(),
+    pattern: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 200, description: "A glob of branch names ('preview/*'); null: every branch but the deploy branch; omitted: unchanged" }))),
+    maxPreviews: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PREVIEWS_LIMIT, description: 'How many previews may exist at once; omitted: unchanged' })),
+  },
+  { additionalProperties: false },
+);
+export type PreviewSettingsBody = Static<typeof PreviewSettingsBody>;
+
+export const PreviewConfigView = Type.Object({ config: Type.Record(Type.String(), Type.String()) });
+export type PreviewConfigView = Static<typeof PreviewConfigView>;
+
+export const PreviewConfigBody = Type.Object(
+  {
+    set: Type.Optional(Type.Record(Type.String(), Type.String(), { maxProperties: MAX_CONFIG_CHANGES })),
+    unset: Type.Optional(Type.Array(Type.String({ maxLength: 128 }), { maxItems: MAX_CONFIG_CHANGES })),
+  },
+  { additionalProperties: false },
+);
+export type PreviewConfigBody = Static<typeof PreviewConfigBody>;
+
+export const PreviewBranchQuery = Type.Object({ branch: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false });

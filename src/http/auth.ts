@@ -92,11 +92,20 @@ export function declaredAccess(route: { readonly url?: string; readonly config?:
 }
 
 /** Throws unless the principal may call a route with this access, for the app named in the URL. */
-export function authorize(principal: Principal, access: RouteAccess, appName: string | undefined, appId: (name: string) => number | undefined): void {
+export function authorize(
+  principal: Principal,
+  access: RouteAccess,
+  appName: string | undefined,
+  appId: (name: string) => number | undefined,
+  parentId: (name: string) => number | undefined = () => undefined,
+): void {
   if (principal.scope === 'admin' || access === 'any-token') return;
   if (access === 'admin') throw new ForbiddenError('this needs an admin token; a deploy token may only push and read its app');
   // 403 before 404: a deploy token learns nothing of other apps, not even whether they exist.
   const name = appName ?? '';
+  // A preview is deployed from its parent's repository: the parent's deploy token acts on it as on its own app.
+  const parent = parentId(name);
+  if (parent !== undefined && principal.appId === parent) return;
   requireAppAccess(principal, appId(name), name);
 }
 
@@ -104,6 +113,8 @@ export interface TokenAuthorizationOptions {
   readonly tokens: TokenStore;
   /** The id of the app with this name, if there is one. */
   readonly appId: (name: string) => number | undefined;
+  /** The id of the app a preview app of this name previews, if it is one: that app's deploy token may act on it too. */
+  readonly parentId?: (name: string) => number | undefined;
 }
 
 /**
@@ -118,6 +129,6 @@ export const tokenAuthorization = fastifyPlugin(async (api: FastifyInstance, opt
   api.addHook('preParsing', async (request) => {
     const principal = authenticate(options.tokens, tokenFromRequest(request));
     request.principal = principal;
-    authorize(principal, declaredAccess(request.routeOptions), (request.params as { app?: string }).app, options.appId);
+    authorize(principal, declaredAccess(request.routeOptions), (request.params as { app?: string }).app, options.appId, options.parentId);
   });
 });

@@ -62,6 +62,8 @@ export interface PushRequest {
   readonly source: NodeJS.ReadableStream;
   /** The hook's list of the tree's gitlinks and .gitmodules (pipeline/submodules.ts), when it has gitlinks. */
   readonly submoduleManifest?: string;
+  /** The app it deploys when not `app` itself: a preview of `app` (its branch is in `app`'s repository). */
+  readonly into?: string;
 }
 
 /**
@@ -166,14 +168,14 @@ export class Deployer {
       kind: 'tree', tar: push.source, description: push.newSha.slice(0, 7), source: `git ${push.newSha}`, gitSha: push.newSha,
       ...(push.submoduleManifest === undefined ? {} : { submoduleManifest: push.submoduleManifest }),
     };
-    return this.deployUnderLock(push.app, write, async (app, output) => {
-      const head = await this.settledHead(app.name, push.branch);
+    return this.deployUnderLock(push.into ?? push.app, write, async (app, output) => {
+      const head = await this.settledHead(push.app, push.branch);
       if (head !== (ZERO_SHA.test(push.oldSha) ? '' : push.oldSha)) {
         output.error(`${push.branch} moved while you waited; pull and push again`);
         return false;
       }
       const live = await this.deployLocked(app, source, write);
-      if (live) this.landing.set(`${app.name}/${push.branch}`, { from: head, to: push.newSha });
+      if (live) this.landing.set(`${push.app}/${push.branch}`, { from: head, to: push.newSha });
       return live;
     });
   }

@@ -1,4 +1,4 @@
-import type { AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, LiveReleaseSummary, ReleaseStore } from '../domain/ports.js';
+import type { AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, LiveReleaseSummary, PreviewStore, ReleaseStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import type { AppStatus, ReleaseSummary } from '../domain/shapes.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
@@ -26,6 +26,8 @@ export interface AppServiceDeps {
   readonly appUrl: (app: string) => string;
   /** Told before an app's records go: its cron schedule stops. */
   readonly onDestroy: (app: App) => void;
+  /** Its preview apps, destroyed with it. */
+  readonly previews: Pick<PreviewStore, 'list'>;
 }
 
 /** Apps as the API shows them: create, list with status, destroy with everything they own. */
@@ -112,10 +114,25 @@ export class AppService {
   }
 
   /**
-   * Removes the app's containers, images, repository, routes and rows (and its volumes when
+   * Removes the app and its previews: containers, images, repository, routes and rows (and its volumes when
    * asked), after any deploy in progress. Routes are reloaded first, so Caddy never points at a removed container.
    */
   async destroy(app: App, options: { volumes: boolean }): Promise<{ containers: number; images: number; volumes: number }> {
+    // Its previews first, with their volumes: they are deployed from its repository and live only for a branch.
+    const removed = { containers: 0, images: 0, volumes: 0 };
+    for (const preview of this.deps.previews.list(app.id)) {
+      const previewApp = this.deps.apps.findByName(preview.name);
+      if (!previewApp) continue;
+      const counts = await this.destroy(previewApp, { volumes: true });
+      removed.containers += counts.containers;
+      removed.images += counts.images;
+      removed.volumes += counts.volumes;
+    }
+    const own = await this.destroyAlone(app, options);
+    return { containers: removed.containers + own.containers, images: removed.images + own.images, volumes: removed.volumes + own.volumes };
+  }
+
+  private async destroyAlone(app: App, options: { volumes: boolean }): Promise<{ containers: number; images: number; volumes: number }> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       this.deps.onDestroy(app);
       this.deps.apps.delete(app.id);

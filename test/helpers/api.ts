@@ -15,6 +15,7 @@ import type { ApiDeps } from '../../src/http/api/context.js';
 import { AppRegistry } from '../../src/services/app-registry.js';
 import { TokenService } from '../../src/services/tokens.js';
 import { TokenSessions } from '../../src/http/token-sessions.js';
+import { createPreviewStore } from '../../src/adapters/db/preview-store.js';
 
 export const TEST_ADMIN_TOKEN = 'pilot_test-admin-token';
 /** What the test app takes as its Caddy's X-Pilot-Proxy-Key. */
@@ -25,6 +26,7 @@ export interface TestStores {
   readonly apps: ReturnType<typeof createAppStore>;
   readonly releases: ReturnType<typeof createReleaseStore>;
   readonly configVars: ReturnType<typeof createConfigStore>;
+  readonly previews: ReturnType<typeof createPreviewStore>;
 }
 
 /** What a request reached behind the API: a fake that records instead of doing. */
@@ -44,7 +46,7 @@ export async function buildTestApp(
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
-  const stores: TestStores = { apps, releases: createReleaseStore(db), configVars: createConfigStore(db) };
+  const stores: TestStores = { apps, releases: createReleaseStore(db), configVars: createConfigStore(db), previews: createPreviewStore(db) };
   const tokenStore = createTokenStore(db);
   tokenStore.ensureAdminToken('admin', hashToken(TEST_ADMIN_TOKEN), TEST_ADMIN_TOKEN.slice(0, 12));
   for (const name of options.apps ?? []) apps.create(name);
@@ -86,6 +88,13 @@ export async function buildTestApp(
     prometheus: recording('prometheus'),
     events: new Events(createEventStore(db), pino({ level: 'silent' })),
     webhooks: new Notifier(createWebhookStore(db), pino({ level: 'silent' })),
+    // Which app a preview previews is read for access, before any route: real, from the store.
+    previews: recording('previews', {
+      parentId: (name: string) => {
+        const found = apps.findByName(name);
+        return found ? stores.previews.parentOf(found.id) : undefined;
+      },
+    }),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;

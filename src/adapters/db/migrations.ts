@@ -218,4 +218,29 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE apps ADD COLUMN maintenance INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 18,
+    name: 'preview apps: per-app settings and config overrides, and which app previews which branch',
+    sql: `
+      CREATE TABLE preview_settings (
+        app_id        INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+        enabled       INTEGER NOT NULL DEFAULT 0,
+        pattern       TEXT,
+        max_previews  INTEGER NOT NULL
+      );
+      CREATE TABLE preview_config (
+        app_id  INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        PRIMARY KEY (app_id, key)
+      );
+      CREATE TABLE previews (
+        app_id      INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+        parent_id   INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        branch      TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        UNIQUE (parent_id, branch)
+      );
+    `,
+  },
 ];

@@ -11,6 +11,7 @@ import { deployRoutes, type UploadSettings } from './deploys.js';
 import { metricsRoutes } from './metrics.js';
 import { eventRoutes } from './events.js';
 import { webhookRoutes } from './webhooks.js';
+import { previewRoutes } from './previews.js';
 
 /**
  * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
@@ -20,7 +21,7 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps; uploads: UploadSetti
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (api) => {
-    await api.register(tokenAuthorization, { tokens: deps.tokenStore, appId: (name) => deps.apps.findId(name) });
+    await api.register(tokenAuthorization, { tokens: deps.tokenStore, appId: (name) => deps.apps.findId(name), parentId: (name) => deps.previews.parentId(name) });
     await api.register(appRoutes, { deps });
     await api.register(releaseRoutes, { deps });
     await api.register(runtimeRoutes, { deps });
@@ -31,5 +32,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps; uploads: UploadSetti
     await api.register(metricsRoutes, { deps });
     await api.register(eventRoutes, { deps });
     await api.register(webhookRoutes, { deps });
+    await api.register(previewRoutes, { deps });
   });
 };

@@ -27,6 +27,10 @@ describe('validateAppName', () => {
     }
   });
 
+  it('keeps "--" for preview apps: no app of its own may take a preview\'s name', () => {
+    assert.throws(() => validateAppName('shop--preview-x'), /"--" is kept for preview apps \(<app>--<branch>\); use a single dash/);
+  });
+
   it('refuses reserved names', () => {
     for (const name of ['pilot', 'www', 'api']) assert.throws(() => validateAppName(name), /is reserved/);
   });

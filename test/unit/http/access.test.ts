@@ -61,8 +61,9 @@ const OWN_APP = [
   '/api/v1/apps/:app', '/api/v1/apps/:app/deploy', '/api/v1/apps/:app/releases', '/api/v1/apps/:app/releases/:version',
   '/api/v1/apps/:app/ps', '/api/v1/apps/:app/logs', '/api/v1/apps/:app/logs/stream', '/api/v1/apps/:app/cron', '/api/v1/apps/:app/cron/runs',
   '/api/v1/apps/:app/certs', '/api/v1/apps/:app/metrics', '/api/v1/apps/:app/events', '/api/v1/apps/:app/events/stream',
+  '/api/v1/apps/:app/previews',
 ].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]).concat([
-  'POST /api/v1/apps/:app/deploys', 'POST /api/v1/apps/:app/deploys/image', 'POST /api/v1/apps/:app/deploys/image-archive',
+  'DELETE /api/v1/apps/:app/previews', 'POST /api/v1/apps/:app/deploys', 'POST /api/v1/apps/:app/deploys/image', 'POST /api/v1/apps/:app/deploys/image-archive',
   'GET /:repo/info/refs', 'HEAD /:repo/info/refs', 'POST /:repo/git-upload-pack', 'POST /:repo/git-receive-pack']);
 
 describe('access to every route of the control plane (buildApp with fakes)', () => {
@@ -139,6 +140,42 @@ describe('access to every route of the control plane (buildApp with fakes)', () 
       assert.ok(answer.statusCode !== 401 && answer.statusCode !== 403, `${url}: ${answer.statusCode} ${answer.body}`);
     }
     assert.deepEqual(reached.services, ['processes.list', 'logs.tail', 'deployer.isDeploying']);
+  });
+
+  it("lets the deploy token of a act on a's previews as on a, and no other app's token", async (t) => {
+    const { app, deployToken, reached, apps, previews } = await buildTestApp(t, { apps: ['a', 'b', 'a--x', 'b--y'] });
+    for (const [preview, parent] of [['a--x', 'a'], ['b--y', 'b']] as const) {
+      previews.add({ appId: (apps.findByName(preview) as { id: number }).id, parentId: (apps.findByName(parent) as { id: number }).id, branch: preview.slice(3) });
+    }
+    const token = deployToken('a');
+    const allowed = [
+      ['GET', '/api/v1/apps/a/previews'],
+      ['DELETE', '/api/v1/apps/a/previews?branch=x'],
+      ['GET', '/api/v1/apps/a--x/ps'],
+      ['GET', '/api/v1/apps/a--x/logs'],
+    ] as const;
+    for (const [method, url] of allowed) {
+      const answer = await call(app, { method, url }, url, token);
+      assert.ok(![401, 403].includes(answer.statusCode), `${method} ${url}: ${answer.statusCode} ${answer.body}`);
+    }
+    assert.deepEqual(reached.services, ['previews.list', 'previews.destroy', 'processes.list', 'logs.tail']);
+    // What only an admin may do on a stays so on its previews; another app's previews stay out of reach.
+    const refused = [
+      ['PATCH', '/api/v1/apps/a/previews', /needs an admin token/],
+      ['PATCH', '/api/v1/apps/a/previews/config', /needs an admin token/],
+      ['PATCH', '/api/v1/apps/a--x/config', /needs an admin token/],
+      ['DELETE', '/api/v1/apps/a--x', /needs an admin token/],
+      ['GET', '/api/v1/apps/b--y/ps', /may not access the app "b--y"/],
+      ['GET', '/api/v1/apps/b/previews', /may not access the app "b"/],
+    ] as const;
+    for (const [method, url, message] of refused) {
+      const answer = await call(app, { method, url }, url, token);
+      assert.equal(answer.statusCode, 403, `${method} ${url}: ${answer.body}`);
+      assert.match(answer.json<{ message: string }>().message, message);
+    }
+    const other = await call(app, { method: 'GET', url: '/api/v1/apps/a--x/ps' }, '/api/v1/apps/a--x/ps', deployToken('b'));
+    assert.equal(other.statusCode, 403);
+    assert.equal(reached.services.length, 4, 'no refused request reached a service');
   });
 
   it('authenticates before reading a body: a body that is not JSON is 401 or 403, not 400', async (t) => {

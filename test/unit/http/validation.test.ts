@@ -128,6 +128,19 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ capAdd: [5] }, /^body\.capAdd\.0 must be string, got the number 5$/],
     [{}, /^body must NOT have fewer than 1 properties$/],
   ],
+  'PATCH /api/v1/apps/a/previews': [
+    [{}, /^body needs the field "enabled"$/],
+    [{ enabled: 'yes' }, /^body\.enabled must be boolean, got the string "yes"$/],
+    [{ enabled: true, maxPreviews: 0 }, /^body\.maxPreviews must be >= 1, got the number 0$/],
+    [{ enabled: true, maxPreviews: '3' }, /^body\.maxPreviews must be integer, got the string "3"$/],
+    [{ enabled: true, pattern: 5 }, /^body\.pattern must be string or must be null, got the number 5$/],
+    [{ enabled: true, pattern: '' }, /^body\.pattern must NOT have fewer than 1 characters/],
+  ],
+  'PATCH /api/v1/apps/a/previews/config': [
+    [{ set: { BANNER: 1 } }, /^body\.set\.BANNER must be string, got the number 1$/],
+    [{ unset: 'BANNER' }, /^body\.unset must be array, got the string "BANNER"$/],
+    [{ vars: {} }, /^body has an unknown field "vars"$/],
+  ],
   'POST /api/v1/apps/a/storage': [
     [{ path: ['/data'] }, /^body\.path must be string, got an array$/],
     [{ path: null }, /^body\.path must be string, got null$/],
