@@ -13,6 +13,7 @@ import { registerLoginCommands } from './commands/login.js';
 import { registerLogCommands } from './commands/logs.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerMetricsCommands } from './commands/metrics.js';
+import { registerNodeCommands } from './commands/nodes.js';
 import { registerProcessCommands } from './commands/ps.js';
 import { registerReleaseCommands } from './commands/releases.js';
 import { registerRunCommands } from './commands/run.js';
@@ -41,4 +42,5 @@ export function registerCommands(program: Command): void {
   registerStorageCommands(program);
   registerLimitCommands(program);
   registerCronCommands(program);
+  registerNodeCommands(program);
 }

@@ -15,6 +15,7 @@ import type { ApiDeps } from '../../src/http/api/context.js';
 import { AppRegistry } from '../../src/services/app-registry.js';
 import { TokenService } from '../../src/services/tokens.js';
 import { TokenSessions } from '../../src/http/token-sessions.js';
+import { NodeService } from '../../src/services/nodes.js';
 
 export const TEST_ADMIN_TOKEN = 'pilot_test-admin-token';
 /** What the test app takes as its Caddy's X-Pilot-Proxy-Key. */
@@ -86,6 +87,8 @@ export async function buildTestApp(
     prometheus: recording('prometheus'),
     events: new Events(createEventStore(db), pino({ level: 'silent' })),
     webhooks: new Notifier(createWebhookStore(db), pino({ level: 'silent' })),
+    // PILOT_SCHEDULER=docker; a test of swarm mode replaces it with a fake cluster's.
+    nodes: new NodeService(undefined),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;
