@@ -1,15 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { integrationSkipReason, localImages, tempDir, testInstanceName } from '../helpers/integration.js';
-import { BOOKWORM_IMAGE, ensureBookwormImage } from '../helpers/bookworm.js';
 
 const skip = integrationSkipReason();
 const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The fresh machine: a debootstrapped bookworm, reused by every run on this engine. */
-const FRESH_IMAGE = BOOKWORM_IMAGE;
+const FRESH_IMAGE = 'pilot-local/bookworm-fresh:latest';
 const HOST_CA = '/etc/ssl/certs/ca-certificates.crt';
 
 interface Run {
@@ -32,12 +32,31 @@ function run(command: string, args: string[], timeoutMs = 20 * 60_000): Promise<
   });
 }
 
+/** Debian's mirror as this machine's apt knows it. */
+function debianMirror(): string {
+  for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
+    if (!fs.existsSync(file)) continue;
+    const uri = /^(?:URIs:\s*|deb\s+)(\S+)/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
+    if (uri) return uri;
+  }
+  return 'http://deb.debian.org/debian';
+}
+
+async function ensureFreshImage(): Promise<void> {
+  if ((await run('docker', ['image', 'inspect', FRESH_IMAGE])).code === 0) return;
+  const root = tempDir('bookworm-root');
+  const built = await run('debootstrap', ['--variant=minbase', 'bookworm', root, debianMirror()]);
+  assert.equal(built.code, 0, `debootstrap failed:\n${built.output.slice(-3000)}`);
+  execFileSync('bash', ['-c', `tar -C "${root}" -c . | docker import - ${FRESH_IMAGE}`]);
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
 describe('install.sh on a fresh Debian bookworm machine (a container with its own Docker engine)', { skip }, () => {
   const name = `${testInstanceName()}-fresh-machine`;
   const images = path.join(tempDir('images'), 'images.tar');
 
   before(async () => {
-    await ensureBookwormImage();
+    await ensureFreshImage();
     execFileSync('docker', ['save', '-o', images, localImages().staticImage]);
     // The recipe of MACHINE-NOTES: --privileged fails here, this runs an engine inside.
     const started = await run('docker', [

@@ -5,8 +5,8 @@
  * (created by the first, found by its name by the others); a reaper process removes its
  * containers, volumes and network when the run (the `node --test` process) ends.
  *
- * The node image is the debootstrapped bookworm with docker.io added, tagged by the hash of its
- * recipe, so later runs start at once. PILOT_SWARM_CLUSTER=NAME (for development) pins the
+ * The node image is the debootstrapped bookworm of scripts/build-local-images.sh with docker.io
+ * added, tagged by the hash of its recipe and base, so later runs start at once. PILOT_SWARM_CLUSTER=NAME (for development) pins the
  * name and keeps the cluster after the run: `removeSwarmCluster(NAME)` or `docker rm -f` ends it.
  */
 import fs from 'node:fs';
@@ -15,8 +15,10 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BOOKWORM_IMAGE, ensureBookwormImage, runCommand } from './bookworm.js';
 
+const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Made by scripts/build-local-images.sh (the fresh machine of install.test.ts too). */
+const BOOKWORM_IMAGE = 'pilot-local/bookworm-fresh:latest';
 const NODE_IMAGE_REPOSITORY = 'pilot-local/swarm-node';
 const LABEL = 'pilot.test-swarm';
 const HOSTNAMES = ['swarm-manager', 'swarm-worker-1', 'swarm-worker-2'] as const;
@@ -141,7 +143,10 @@ async function createCluster(cluster: SwarmCluster): Promise<void> {
 
 /** pilot-local/swarm-node:<hash of its recipe and base>, built once; older tags are removed. */
 async function ensureNodeImage(): Promise<string> {
-  await ensureBookwormImage();
+  if ((await runCommand('docker', ['image', 'inspect', BOOKWORM_IMAGE])).code !== 0) {
+    const made = await runCommand(path.join(CHECKOUT, 'scripts', 'build-local-images.sh'), []);
+    if (made.code !== 0) throw new Error(`scripts/build-local-images.sh failed:\n${made.output.slice(-3000)}`);
+  }
   const base = (await docker(['image', 'inspect', '-f', '{{.Id}}', BOOKWORM_IMAGE])).trim();
   const image = `${NODE_IMAGE_REPOSITORY}:${createHash('sha256').update(NODE_RECIPE).update(base).digest('hex').slice(0, 12)}`;
   if ((await runCommand('docker', ['image', 'inspect', image])).code === 0) return image;
@@ -198,6 +203,28 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+interface CommandRun {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+/** Runs a command to its end (stdout and stderr together), killed after timeoutMs. */
+function runCommand(command: string, args: readonly string[], timeoutMs = 20 * 60_000, input?: string): Promise<CommandRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin?.end(input);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
 }
 
 async function docker(args: readonly string[]): Promise<string> {
