@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { isDeepStrictEqual } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import type { EventView, NodeView } from '../../src/domain/shapes.js';
-import { integrationSkipReason, tempDir, waitFor } from '../helpers/integration.js';
+import { integrationSkipReason, localImages, tempDir, testInstanceName, waitFor } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot, type CliResult } from '../helpers/cli.js';
 import { swarmCluster, type SwarmCluster, type SwarmNode } from '../helpers/swarm-cluster.js';
@@ -88,15 +89,32 @@ describe('swarm mode: the nodes of a real three-node swarm (Docker-in-Docker)', 
     }
   });
 
-  it('nodes:drain moves a worker out of scheduling and nodes:activate takes it back, by hostname or id', async () => {
+  it("counts each node's running tasks; a drained worker's task goes away, and comes back once it is active", async () => {
     const worker = cluster.workers[0] as SwarmNode;
-    const availability = async () => (await cluster.docker(cluster.manager, ['node', 'inspect', '-f', '{{.Spec.Availability}}', worker.hostname])).trim();
-    assert.match(await ok('nodes:drain', worker.hostname), new RegExp(`Node ${worker.hostname} \\(\\w+\\) is drained`));
-    assert.equal(await availability(), 'drain');
-    assert.equal((await nodeNamed(worker)).availability, 'drain');
-    await ok('nodes:activate', (await nodeNamed(worker)).id);
-    assert.equal(await availability(), 'active');
-    assert.equal((await nodeNamed(worker)).availability, 'active');
+    const image = localImages().staticImage;
+    await cluster.loadImage(image);
+    // One task on every node that takes tasks.
+    const service = `${testInstanceName()}-everywhere`;
+    await cluster.docker(cluster.manager, ['service', 'create', '--detach', '--name', service, '--mode', 'global', image, 'sleep', '3600']);
+    try {
+      const tasksBy = async () => Object.fromEntries((await nodes()).map((node) => [node.hostname, node.runningTasks]));
+      const allOne = Object.fromEntries(cluster.nodes.map((node) => [node.hostname, 1]));
+      await waitFor('a running task on every node', async () => (isDeepStrictEqual(await tasksBy(), allOne) ? true : undefined), 60_000, 1000);
+
+      const availability = async () => (await cluster.docker(cluster.manager, ['node', 'inspect', '-f', '{{.Spec.Availability}}', worker.hostname])).trim();
+      assert.match(await ok('nodes:drain', worker.hostname), new RegExp(`Node ${worker.hostname} \\(\\w+\\) is drained`));
+      assert.equal(await availability(), 'drain');
+      assert.equal((await nodeNamed(worker)).availability, 'drain');
+      await waitFor(`no task left on ${worker.hostname}`, async () => ((await tasksBy())[worker.hostname] === 0 ? true : undefined), 60_000, 1000);
+      assert.deepEqual(await tasksBy(), { ...allOne, [worker.hostname]: 0 });
+
+      await ok('nodes:activate', (await nodeNamed(worker)).id);
+      assert.equal(await availability(), 'active');
+      assert.equal((await nodeNamed(worker)).availability, 'active');
+      await waitFor(`a task on ${worker.hostname} again`, async () => ((await tasksBy())[worker.hostname] === 1 ? true : undefined), 60_000, 1000);
+    } finally {
+      await cluster.docker(cluster.manager, ['service', 'rm', service]);
+    }
     const unknown = await pilotCli('nodes:drain', 'no-such-node');
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /no node "no-such-node": the nodes are/);

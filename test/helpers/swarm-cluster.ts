@@ -53,6 +53,8 @@ export interface SwarmCluster {
   start(node: SwarmNode): Promise<void>;
   /** Waits until the manager lists every node Ready, or fails after the deadline. */
   waitReady(timeoutMs?: number): Promise<void>;
+  /** Copies an image of this machine's engine into every node's (no registry reaches them); gone when a node stops. */
+  loadImage(image: string): Promise<void>;
 }
 
 /** The run's cluster, created on first use. */
@@ -98,6 +100,12 @@ function clusterNamed(name: string): SwarmCluster {
     },
     async waitReady(timeoutMs = 120_000) {
       await waitUntil(`${name}: ${nodes.length} nodes Ready`, async () => (await readyNodes(this)) === nodes.length, timeoutMs);
+    },
+    async loadImage(image) {
+      for (const node of nodes) {
+        const loaded = await runCommand('bash', ['-c', 'set -o pipefail; docker save "$0" | docker exec -i "$1" docker load', image, node.container], 5 * 60_000);
+        if (loaded.code !== 0) throw new Error(`loading ${image} into ${node.container} failed: ${loaded.output.slice(-2000)}`);
+      }
     },
   };
 }
