@@ -52,12 +52,19 @@ import { PrometheusExporter } from './adapters/prometheus.js';
 import { createPreviewStore } from './adapters/db/preview-store.js';
 import { PreviewService } from './services/previews.js';
 import { previewPushes } from './services/preview-pushes.js';
+import { SwarmNodes } from './adapters/docker/swarm-nodes.js';
+import { NodeService } from './services/nodes.js';
+import { NodeEvents } from './services/node-events.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
 
 /** Everything a running Pilot is made of, wired, not started. */
 export async function composePilot(config: Config, logger: Logger) {
+  const docker = new Docker(dockerConnection(config, (file) => fs.readFileSync(file)));
+  // Swarm mode on an engine that is no manager is refused before anything is touched.
+  const cluster = config.scheduler === 'swarm' ? new SwarmNodes(docker, config.dockerHost ? `the Docker engine at ${config.dockerHost}` : 'the local Docker engine') : undefined;
+  await cluster?.ensureManager();
   const paths = dataPaths(config.dataDir);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Only Pilot reads its database, repositories, tokens and keys (a restore or an old install may have left 0755).
@@ -75,7 +82,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const previewStore = createPreviewStore(db);
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
-  const engine = createDockerEngine(new Docker(dockerConnection(config, (file) => fs.readFileSync(file))));
+  const engine = createDockerEngine(docker);
   const runtime = new DockerRuntime(engine, config.instance);
   const managedCaddy = config.caddyAdmin
     ? undefined
@@ -96,6 +103,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const events = new Events(createEventStore(db), logger);
   recordProcessEvents(live, apps, events);
   const notifier = new Notifier(createWebhookStore(db), logger);
+  const nodeEvents = cluster ? new NodeEvents({ cluster, events, logger }) : undefined;
 
   const templates = createTemplateRenderer();
   // New at every start; Caddy gets it with the routes Pilot loads at start.
@@ -228,12 +236,13 @@ export async function composePilot(config: Config, logger: Logger) {
       prometheus,
       events,
       webhooks: notifier,
+      nodes: new NodeService(cluster),
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
+    engine, runtime, live, events, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
     previews, branchPushes,
   };
 }

@@ -4,6 +4,8 @@ import { isIP } from 'node:net';
 import { ConfigError } from './domain/errors.js';
 
 export type TlsMode = 'acme' | 'internal' | 'off';
+/** Where apps run: `docker`, the one engine of this host; `swarm`, a Docker Swarm whose manager the engine is. */
+export type Scheduler = 'docker' | 'swarm';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface Config {
@@ -30,6 +32,8 @@ export interface Config {
   /** Prefix of every Docker object Pilot creates, and the value of the `pilot.instance` label. */
   readonly instance: string;
   readonly logLevel: LogLevel;
+  /** PILOT_SCHEDULER: `swarm` needs the engine to be a swarm manager (checked at start). */
+  readonly scheduler: Scheduler;
   readonly dockerHost: string | undefined;
   /** DOCKER_TLS_VERIFY=1: a tcp:// engine is spoken to over TLS (as the docker CLI does). */
   readonly dockerTlsVerify: boolean;
@@ -94,6 +98,7 @@ export interface HostResources {
 }
 
 const TLS_MODES: readonly TlsMode[] = ['acme', 'internal', 'off'];
+const SCHEDULERS: readonly Scheduler[] = ['docker', 'swarm'];
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const INSTANCE = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$/;
@@ -137,6 +142,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     staticImage: read.string('PILOT_STATIC_IMAGE', 'caddy:2-alpine'),
     instance: read.matching('PILOT_INSTANCE', INSTANCE, 'pilot', 'lowercase letters, digits and dashes, starting with a letter, at most 32 characters'),
     logLevel: read.oneOf('PILOT_LOG_LEVEL', LOG_LEVELS, 'info'),
+    scheduler: read.oneOf('PILOT_SCHEDULER', SCHEDULERS, 'docker'),
     dockerHost: read.optional('DOCKER_HOST'),
     dockerTlsVerify: (env.DOCKER_TLS_VERIFY ?? '') !== '' && env.DOCKER_TLS_VERIFY !== '0',
     dockerCertPath: read.optional('DOCKER_CERT_PATH'),

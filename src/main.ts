@@ -64,6 +64,11 @@ async function main(): Promise<void> {
   try {
     server = await createServer(config, logger);
   } catch (error) {
+    // What only the engine can tell (PILOT_SCHEDULER=swarm on an engine that is no manager).
+    if (error instanceof ConfigError) {
+      console.error(`pilot: ${error.message}`);
+      process.exit(2);
+    }
     logger.fatal({ err: error }, 'Pilot could not start');
     process.exit(1);
   }

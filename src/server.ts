@@ -47,7 +47,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, cron, metrics, app, readiness, branchPushes } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, cron, metrics, app, readiness, branchPushes } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -67,6 +67,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await live.start();
     notifier.start(events);
     autoRollback.start(events);
+    nodeEvents?.start();
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -89,6 +90,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await metrics.stop();
     await monitor.stop();
     await autoRollback.stop();
+    await nodeEvents?.stop();
     notifier.stop();
     routeWatch?.stop();
     live.stop();
@@ -117,6 +119,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       routeWatch?.stop();
       await monitor.stop();
       await autoRollback.stop();
+      await nodeEvents?.stop();
       notifier.stop();
       live.stop();
       await cron.stop();

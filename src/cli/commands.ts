@@ -14,6 +14,7 @@ import { registerLogCommands } from './commands/logs.js';
 import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerMetricsCommands } from './commands/metrics.js';
 import { registerPreviewCommands } from './commands/previews.js';
+import { registerNodeCommands } from './commands/nodes.js';
 import { registerProcessCommands } from './commands/ps.js';
 import { registerReleaseCommands } from './commands/releases.js';
 import { registerRunCommands } from './commands/run.js';
@@ -43,4 +44,5 @@ export function registerCommands(program: Command): void {
   registerStorageCommands(program);
   registerLimitCommands(program);
   registerCronCommands(program);
+  registerNodeCommands(program);
 }

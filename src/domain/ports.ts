@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume } from './types.js';
+import type { App, BuildpackName, ClusterNode, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume, NodeAvailability } from './types.js';
 import type { OneOffIdentity, OneOffKind, ProcessFilter, ProcessIdentity } from './process-identity.js';
 import type { Preview, PreviewSettings } from './previews.js';
 
@@ -637,4 +637,19 @@ export interface PreviewStore {
   /** The app previewing this app, if it is a preview. */
   parentOf(appId: number): number | undefined;
   add(preview: Pick<Preview, 'appId' | 'parentId' | 'branch'>): void;
+}
+
+/** The machines of the cluster Pilot schedules on (Docker Swarm), through a manager's engine. */
+export interface ClusterNodes {
+  /** Refuses (ConfigError, saying what to do) unless the engine is a manager of an active swarm. */
+  ensureManager(): Promise<void>;
+  list(): Promise<ClusterNode[]>;
+  /** The `docker swarm join --token ... ADDRESS:PORT` line that joins a machine in that role. */
+  joinCommand(role: ClusterNode['role']): Promise<string>;
+  setAvailability(nodeId: string, availability: NodeAvailability): Promise<void>;
+  /**
+   * Calls `wake` whenever a node may have changed (the engine's node events, and after the event
+   * stream reconnected, when some may have been missed), until `stop()`.
+   */
+  watch(wake: () => void): { stop(): void };
 }

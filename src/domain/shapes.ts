@@ -5,7 +5,7 @@
  * without coercion (a `null` where a number belongs is a 400, never a 0).
  */
 import Type, { type Static, type TSchema } from 'typebox';
-import { CRON_RUN_STATUSES, EVENT_KINDS, MAX_PROCESS_QUANTITY } from './types.js';
+import { CRON_RUN_STATUSES, EVENT_KINDS, MAX_PROCESS_QUANTITY, NODE_AVAILABILITIES } from './types.js';
 import { MAX_PREVIEWS_LIMIT } from './previews.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -449,3 +449,30 @@ export const PreviewConfigBody = Type.Object(
 export type PreviewConfigBody = Static<typeof PreviewConfigBody>;
 
 export const PreviewBranchQuery = Type.Object({ branch: Type.String({ minLength: 1, maxLength: 255 }) }, { additionalProperties: false });
+
+// Nodes of the cluster (PILOT_SCHEDULER=swarm).
+
+export const NodeView = Type.Object({
+  id: Type.String(),
+  hostname: Type.String(),
+  role: Type.Enum(['manager', 'worker']),
+  state: Type.String({ description: 'ready, down, disconnected or unknown' }),
+  availability: Type.Enum([...NODE_AVAILABILITIES], { description: 'active: takes tasks; drain: its tasks move elsewhere; pause: takes no new ones' }),
+  address: Type.String(),
+  labels: Type.Record(Type.String(), Type.String()),
+  leader: Type.Boolean(),
+  runningTasks: Type.Integer({ minimum: 0 }),
+});
+export type NodeView = Static<typeof NodeView>;
+
+/** A node named by its hostname or its id (or a unique prefix of the id, as the docker CLI takes it). */
+export const NodeParams = Type.Object({ node: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }) });
+export const JoinCommandQuery = Type.Object(
+  { role: Type.Enum(['worker', 'manager'], { default: 'worker', description: 'The role the joining machine takes' }) },
+  { additionalProperties: false },
+);
+export const JoinCommandView = Type.Object({
+  role: Type.Enum(['worker', 'manager']),
+  command: Type.String({ description: 'Run on the machine to add: `docker swarm join --token ... ADDRESS:2377`' }),
+});
+export type JoinCommandView = Static<typeof JoinCommandView>;

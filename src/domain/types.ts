@@ -164,6 +164,7 @@ export const EVENT_KINDS = [
   'rollback', 'rollback.failed', 'rollback.automatic',
   'scale', 'restart', 'stop', 'start',
   'process.crashed', 'process.crash-loop', 'process.unhealthy', 'process.recovered',
+  'node.down', 'node.up',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -193,3 +194,24 @@ export interface Webhook {
   readonly secret: string;
   readonly createdAt: string;
 }
+
+/** A machine of a Docker Swarm cluster (PILOT_SCHEDULER=swarm), as its manager reports it. */
+export interface ClusterNode {
+  readonly id: string;
+  readonly hostname: string;
+  readonly role: 'manager' | 'worker';
+  /** The engine's node state: `ready`, `down`, `disconnected` or `unknown`. */
+  readonly state: string;
+  /** `active` (takes tasks), `drain` (its tasks move elsewhere) or `pause` (keeps its tasks, takes no new ones). */
+  readonly availability: NodeAvailability;
+  /** The address the swarm reaches it at. */
+  readonly address: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Whether it leads the managers' Raft. */
+  readonly leader: boolean;
+  /** Tasks of any service running on it now. */
+  readonly runningTasks: number;
+}
+
+export const NODE_AVAILABILITIES = ['active', 'drain', 'pause'] as const;
+export type NodeAvailability = (typeof NODE_AVAILABILITIES)[number];

@@ -16,6 +16,7 @@ import { AppRegistry } from '../../src/services/app-registry.js';
 import { TokenService } from '../../src/services/tokens.js';
 import { TokenSessions } from '../../src/http/token-sessions.js';
 import { createPreviewStore } from '../../src/adapters/db/preview-store.js';
+import { NodeService } from '../../src/services/nodes.js';
 
 export const TEST_ADMIN_TOKEN = 'pilot_test-admin-token';
 /** What the test app takes as its Caddy's X-Pilot-Proxy-Key. */
@@ -95,6 +96,8 @@ export async function buildTestApp(
         return found ? stores.previews.parentOf(found.id) : undefined;
       },
     }),
+    // PILOT_SCHEDULER=docker; a test of swarm mode replaces it with a fake cluster's.
+    nodes: new NodeService(undefined),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;

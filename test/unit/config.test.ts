@@ -30,6 +30,12 @@ describe('loadConfig', () => {
     assert.deepEqual(config.buildAllowedImages, []);
   });
 
+  it('schedules on this one engine unless PILOT_SCHEDULER=swarm, and refuses another scheduler', () => {
+    assert.equal(loadConfig({}).scheduler, 'docker');
+    assert.equal(loadConfig({ PILOT_SCHEDULER: 'swarm' }).scheduler, 'swarm');
+    assert.throws(() => loadConfig({ PILOT_SCHEDULER: 'k8s' }), /PILOT_SCHEDULER="k8s" is not allowed: use one of docker, swarm/);
+  });
+
   it('reads PILOT_APP_PIDS and the images builds may start from beyond the base ones', () => {
     const config = loadConfig({ PILOT_APP_PIDS: '200', PILOT_BUILD_ALLOWED_IMAGES: ' registry.example.com/base/*, tools:1 ,' });
     assert.equal(config.appPids, 200);

@@ -3,10 +3,10 @@ import Docker from 'dockerode';
 /** How long to wait before following the engine's events again after it went away. */
 const EVENTS_RETRY_MS = 1000;
 
-/** One lifecycle event of a container, as the engine reports it. */
+/** One event of a container (or of a swarm node), as the engine reports it. */
 export interface ContainerEvent {
   readonly id: string;
-  /** Docker's action: create, start, die, stop, kill, restart, oom, destroy, pause, unpause... */
+  /** Docker's action: create, start, die, stop, kill, restart, oom, destroy, pause, unpause...; a node's: create, update, remove. */
   readonly action: string;
 }
 
@@ -22,16 +22,29 @@ export function followContainerEvents(
   onEvent: (event: ContainerEvent) => void,
   onFollowing: () => void,
 ): { stop(): void } {
-  let stopped = false;
-  let current: NodeJS.ReadableStream | undefined;
-  let retry: NodeJS.Timeout | undefined;
   const filters = {
-    type: ['container' as const],
+    type: ['container'],
     ...(actions.length > 0 ? { event: [...actions] } : {}),
     label: Object.entries(labels).map(([key, value]) => `${key}=${value}`),
   };
+  return followEngineEvents(docker, filters, onEvent, onFollowing);
+}
+
+/**
+ * Follows the engine's events matching `filters` (the `docker events --filter` ones) until
+ * `stop()`, across engine restarts; `onFollowing` as for followContainerEvents.
+ */
+export function followEngineEvents(
+  docker: Docker,
+  filters: Readonly<Record<string, readonly string[]>>,
+  onEvent: (event: ContainerEvent) => void,
+  onFollowing: () => void,
+): { stop(): void } {
+  let stopped = false;
+  let current: NodeJS.ReadableStream | undefined;
+  let retry: NodeJS.Timeout | undefined;
   const follow = (): void => {
-    docker.getEvents({ filters }).then(
+    docker.getEvents({ filters: filters as Record<string, string[]> }).then(
       (stream) => {
         if (stopped) return void (stream as unknown as { destroy(): void }).destroy();
         current = stream;

@@ -19,6 +19,7 @@ import type { PrometheusExporter } from '../../adapters/prometheus.js';
 import type { Events } from '../../services/events.js';
 import type { Notifier } from '../../services/notifier.js';
 import type { PreviewService } from '../../services/previews.js';
+import type { NodeService } from '../../services/nodes.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import type { Principal } from '../auth.js';
@@ -50,6 +51,8 @@ export interface ApiDeps {
   readonly events: Pick<Events, 'list' | 'follow'>;
   readonly webhooks: Pick<Notifier, 'add' | 'list' | 'remove'>;
   readonly previews: PreviewService;
+  /** The cluster's machines (swarm mode; refuses every call otherwise). */
+  readonly nodes: NodeService;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

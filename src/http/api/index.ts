@@ -12,6 +12,7 @@ import { metricsRoutes } from './metrics.js';
 import { eventRoutes } from './events.js';
 import { webhookRoutes } from './webhooks.js';
 import { previewRoutes } from './previews.js';
+import { nodeRoutes } from './nodes.js';
 
 /**
  * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
@@ -33,5 +34,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps; uploads: UploadSetti
     await api.register(eventRoutes, { deps });
     await api.register(webhookRoutes, { deps });
     await api.register(previewRoutes, { deps });
+    await api.register(nodeRoutes, { deps });
   });
 };
