@@ -49,6 +49,9 @@ import { appNameMaxLength } from './domain/app-name.js';
 import { MetricsSampler } from './services/metrics.js';
 import { createHostReader } from './adapters/host.js';
 import { PrometheusExporter } from './adapters/prometheus.js';
+import { createRepoSourceStore } from './adapters/db/repo-sources.js';
+import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/repo-fetch.js';
+import { RepoSources } from './services/repo-sources.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
@@ -153,6 +156,15 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
   });
 
+  const repoSources = new RepoSources({
+    apps,
+    sources: createRepoSourceStore(db),
+    fetcher: createRepositoryFetcher({ workDir: paths.builds, timeoutSeconds: REPO_FETCH_TIMEOUT_SECONDS, caFile: config.repoCaFile }),
+    deployer,
+    maxPushBytes: config.maxPushBytes,
+    logger,
+  });
+
   const monitor = new HealthMonitor({
     apps, releases, formation, live, runtime, routes, events, settings: config, logger,
     isDeploying: (name) => deployer.isDeploying(name),
@@ -213,6 +225,7 @@ export async function composePilot(config: Config, logger: Logger) {
       prometheus,
       events,
       webhooks: notifier,
+      repoSources,
       domain: config.domain,
     },
   });

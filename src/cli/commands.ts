@@ -15,6 +15,7 @@ import { registerMaintenanceCommands } from './commands/maintenance.js';
 import { registerMetricsCommands } from './commands/metrics.js';
 import { registerProcessCommands } from './commands/ps.js';
 import { registerReleaseCommands } from './commands/releases.js';
+import { registerRepoCommands } from './commands/repo.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerStorageCommands } from './commands/storage.js';
 import { registerTokenCommands } from './commands/tokens.js';
@@ -37,6 +38,7 @@ export function registerCommands(program: Command): void {
   registerEventCommands(program);
   registerWebhookCommands(program);
   registerGitCommands(program);
+  registerRepoCommands(program);
   registerTokenCommands(program);
   registerStorageCommands(program);
   registerLimitCommands(program);

@@ -193,3 +193,22 @@ export interface Webhook {
   readonly secret: string;
   readonly createdAt: string;
 }
+
+/**
+ * An app's repository URL (`pilot apps:create --repo`): Pilot fetches its branch over https
+ * and deploys the head, on `pilot git:sync` or when the app's push webhook says it moved.
+ */
+export interface RepoSource {
+  readonly appId: number;
+  readonly url: string;
+  readonly branch: string;
+  /** The token (or `user:token`) git sends as Basic auth; a secret, never shown. */
+  readonly credential: string | null;
+  /** The key the push webhook's signature is checked with. */
+  readonly webhookSecret: string;
+  /** The commit the last fetch found at the branch's head, and when; the last fetch's error, if it failed. */
+  readonly lastSha: string | null;
+  readonly lastFetchedAt: string | null;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+}

@@ -18,6 +18,7 @@ import type { MetricsSampler } from '../../services/metrics.js';
 import type { PrometheusExporter } from '../../adapters/prometheus.js';
 import type { Events } from '../../services/events.js';
 import type { Notifier } from '../../services/notifier.js';
+import type { RepoSources } from '../../services/repo-sources.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import type { Principal } from '../auth.js';
@@ -48,6 +49,8 @@ export interface ApiDeps {
   readonly prometheus: Pick<PrometheusExporter, 'text' | 'contentType'>;
   readonly events: Pick<Events, 'list' | 'follow'>;
   readonly webhooks: Pick<Notifier, 'add' | 'list' | 'remove'>;
+  /** Apps deployed from a repository URL, and their push webhooks. */
+  readonly repoSources: RepoSources;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

@@ -11,6 +11,7 @@ import { deployRoutes, type UploadSettings } from './deploys.js';
 import { metricsRoutes } from './metrics.js';
 import { eventRoutes } from './events.js';
 import { webhookRoutes } from './webhooks.js';
+import { repoSourceRoutes } from './repo-sources.js';
 
 /**
  * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
@@ -31,5 +32,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps; uploads: UploadSetti
     await api.register(metricsRoutes, { deps });
     await api.register(eventRoutes, { deps });
     await api.register(webhookRoutes, { deps });
+    await api.register(repoSourceRoutes, { deps });
   });
 };
