@@ -231,6 +231,6 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
+    engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
   };
 }

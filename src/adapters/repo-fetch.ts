@@ -3,7 +3,7 @@
  * of that one branch into a bare repository of its own, bounded in time and in bytes (the
  * push size limit), without prompts, config of the user or system, or credential helpers.
  * A credential goes to git in its environment as an Authorization header scoped to the URL
- * (`http.<url>.extraHeader` through GIT_CONFIG_*): never in argv, on disk or in a message.
+ * (`http.<origin>/.extraHeader` through GIT_CONFIG_*): never in argv, on disk or in a message.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -64,13 +64,15 @@ export function createRepositoryFetcher(options: RepositoryFetcherOptions): Repo
 /**
  * No user or system config, no credential helper, no prompt, https only; the proxy settings
  * pass so a server behind a proxy still fetches. The credential, when there is one, is a
- * header git sends to this URL only (not to a host a redirect leads to).
+ * header git sends to the URL's host only (not to another host a redirect leads to).
  */
 export function gitEnvironment(home: string, url: string, credential: string | null, caFile: string | undefined): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
     ['PATH', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'].filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
   );
-  const header = credential === null ? {} : { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${url}.extraHeader`, GIT_CONFIG_VALUE_0: `Authorization: Basic ${basicAuth(credential)}` };
+  // Scoped to the origin: a redirect within the host (a renamed repository) keeps it, one to another host does not.
+  const scope = `${new URL(url).origin}/`;
+  const header = credential === null ? {} : { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${scope}.extraHeader`, GIT_CONFIG_VALUE_0: `Authorization: Basic ${basicAuth(credential)}` };
   return {
     ...inherited,
     HOME: home,

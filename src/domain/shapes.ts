@@ -20,7 +20,7 @@ export const ReleaseView = Type.Object({
   kind: Type.Enum(['deploy', 'config', 'rollback']),
   status: Type.String(),
   gitSha: Nullable(Type.String()),
-  source: Nullable(Type.String({ description: '`git <sha>`, `archive sha256:<digest>` or `image <name>@<id>`' })),
+  source: Nullable(Type.String({ description: '`git <sha>`, `archive sha256:<digest>`, `image <name>@<id>` or `repo <url> <sha>`' })),
   buildpack: Nullable(Type.String()),
   image: Nullable(Type.String()),
   configKeys: Type.Array(Type.String()),
@@ -275,7 +275,7 @@ export type RepoWebhookView = Static<typeof RepoWebhookView>;
 
 /** What the push webhook answers: a deploy started or queued, an event that deploys nothing and why, a ping's pong. */
 export const RepoHookAnswer = Type.Object({
-  result: Type.Enum(['deploying', 'queued', 'ignored', 'pong']),
+  result: Type.Enum(['deploying', 'queued', 'ignored', 'pong', 'stopping']),
   message: Type.String(),
   branch: Type.Optional(Type.String()),
   sha: Type.Optional(Nullable(Type.String())),

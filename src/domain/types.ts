@@ -34,7 +34,8 @@ export interface Release {
   readonly gitSha: string | null;
   /**
    * What the release was built from: `git <sha>` (a push), `archive sha256:<digest>` (an
-   * upload), `image <name>@<id>` (a prebuilt image); a config change or rollback keeps its image's.
+   * upload), `image <name>@<id>` (a prebuilt image), `repo <url> <sha>` (a repository URL's
+   * branch fetched by Pilot); a config change or rollback keeps its image's.
    */
   readonly source: string | null;
   /** Null for a prebuilt image: nothing was built. */

@@ -3,7 +3,7 @@
  * way coalesce into a single next run, which starts once it ended (and, as it starts, reads
  * what is newest then). A burst of push webhooks deploys the latest head once, not each push.
  */
-export type RunRequest = 'started' | 'queued' | 'already-queued';
+export type RunRequest = 'started' | 'queued' | 'already-queued' | 'stopped';
 
 interface KeyState {
   next: (() => Promise<void>) | undefined;
@@ -16,7 +16,10 @@ export class CoalescedRuns {
   /** `onError` hears a run that threw: the next one still runs. */
   constructor(private readonly onError: (key: string, error: unknown) => void) {}
 
+  private stopped = false;
+
   request(key: string, run: () => Promise<void>): RunRequest {
+    if (this.stopped) return 'stopped';
     const state = this.keys.get(key);
     if (state) {
       const queued = state.next !== undefined;
@@ -32,6 +35,12 @@ export class CoalescedRuns {
   /** Whether a run of the key is under way or waiting. */
   busy(key: string): boolean {
     return this.keys.has(key);
+  }
+
+  /** No run starts from now on (Pilot stopping): those waiting are dropped, those under way end as they do. */
+  stop(): void {
+    this.stopped = true;
+    for (const state of this.keys.values()) state.next = undefined;
   }
 
   /** Resolves once every run under way or waiting has ended. */

@@ -106,6 +106,11 @@ export class RepoSources {
     return this.act(app, source, decideWebhookPush(event, { name: app.name, branch: source.branch }));
   }
 
+  /** Pilot is stopping: webhook deploys waiting are dropped and no new one starts (a push answers 503). */
+  stop(): void {
+    this.webhookDeploys.stop();
+  }
+
   /** Resolves once the webhook deploys under way or waiting have ended (Pilot stopping, tests). */
   idle(): Promise<void> {
     return this.webhookDeploys.idle();
@@ -124,6 +129,7 @@ export class RepoSources {
       const live = await this.sync(current, (line) => lines.push(line));
       this.deps.logger.info({ app: app.name, live, output: lines.splice(0).join('\n') }, 'webhook deploy ended');
     });
+    if (started === 'stopped') return { result: 'stopping', message: `Pilot is stopping: nothing was deployed; redeliver the push or run \`pilot git:sync -a ${app.name}\` once it is back` };
     const message = started === 'started'
       ? `fetching ${source.branch} and deploying its head`
       : `a deploy of ${app.name} is under way: the newest head of ${source.branch} deploys once it ends`;

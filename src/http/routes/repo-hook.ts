@@ -42,14 +42,14 @@ export const repoHookRoutes: FastifyPluginAsync<{ repoSources: Pick<RepoSources,
           "A push to the app's branch fetches and deploys its head (202); other events answer 202 with why nothing deploys; a wrong or missing signature is 401",
         params: AppParams,
         security: [],
-        response: { 200: RepoHookAnswer, 202: RepoHookAnswer, 400: ErrorShape, 401: ErrorShape, 413: ErrorShape, 415: ErrorShape },
+        response: { 200: RepoHookAnswer, 202: RepoHookAnswer, 503: RepoHookAnswer, 400: ErrorShape, 401: ErrorShape, 413: ErrorShape, 415: ErrorShape },
       },
     },
     async (request, reply) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
       const answer = repoSources.receiveWebhook({ app: request.params.app, headers: request.headers, body, contentType });
-      return reply.status(answer.result === 'pong' ? 200 : 202).send(answer);
+      return reply.status(answer.result === 'pong' ? 200 : answer.result === 'stopping' ? 503 : 202).send(answer);
     },
   );
 };

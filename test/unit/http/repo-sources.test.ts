@@ -226,6 +226,17 @@ describe('the push webhook', () => {
     assert.deepEqual(deployed, [HEADS[3], HEADS[3]].map((head) => `repo https://git.example.com/acme/shop.git ${head}`));
   });
 
+  it('answers 503 once Pilot is stopping, deploying nothing', async (t) => {
+    const { host, setRepo, secret, github, repoSources } = await setup(t);
+    await setRepo({ url: 'https://git.example.com/acme/shop.git' });
+    repoSources.stop();
+    const answer = await github({ ref: 'refs/heads/main', after: HEADS[0] }, await secret());
+    assert.equal(answer.statusCode, 503);
+    assert.match(answer.json<{ message: string }>().message, /Pilot is stopping: nothing was deployed/);
+    await repoSources.idle();
+    assert.deepEqual(host.fetches, []);
+  });
+
   it('rotates the secret: the old one is refused from then on', async (t) => {
     const { app, setRepo, secret, github } = await setup(t);
     await setRepo({ url: 'https://git.example.com/acme/shop.git' });

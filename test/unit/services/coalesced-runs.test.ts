@@ -56,4 +56,20 @@ describe('CoalescedRuns (a burst of push webhooks)', () => {
     await runs.idle();
     assert.deepEqual(ran, ['after the crash', 'later']);
   });
+
+  it('once stopped, drops the run waiting and starts none, letting the one under way end', async () => {
+    const runs = new CoalescedRuns(() => assert.fail('no run throws'));
+    const ran: string[] = [];
+    const first = gate();
+    runs.request('shop', async () => {
+      await first.opened;
+      ran.push('under way');
+    });
+    assert.equal(runs.request('shop', async () => void ran.push('waiting')), 'queued');
+    runs.stop();
+    assert.equal(runs.request('blog', async () => void ran.push('new')), 'stopped');
+    first.open();
+    await runs.idle();
+    assert.deepEqual(ran, ['under way']);
+  });
 });
