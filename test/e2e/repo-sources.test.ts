@@ -127,13 +127,29 @@ describe('deploys from a repository URL: apps:create --repo, git:sync, push webh
     await assertServes('shop', 'shop v2');
   });
 
+  it('a burst of pushes deploys once more after the deploy under way, at the newest head', async () => {
+    const { secret } = JSON.parse(await ok(['git:webhook', '-a', 'shop', '--json'])) as { secret: string };
+    const before = (await releases('shop')).length;
+    const heads = ['burst 1', 'burst 2', 'burst 3'].map((text) => gitServer.commit('shop', page(text)));
+    const results: (string | undefined)[] = [];
+    for (const head of heads) results.push((await githubPush('shop', { ref: 'refs/heads/main', after: head }, secret)).body.result);
+    assert.deepEqual(results, ['deploying', 'queued', 'queued']);
+    const newest = heads[2] as string;
+    const all = await waitFor('two deploys done', async () => {
+      const listed = await releases('shop');
+      return listed.length === before + 2 && listed.every((release) => release.status !== 'building' && release.status !== 'starting' && release.status !== 'checking') ? listed : undefined;
+    }, 180_000, 500);
+    assert.deepEqual(all.slice(0, 2).map((release) => release.source), [`repo ${repoUrl} ${newest}`, `repo ${repoUrl} ${newest}`]);
+    await assertServes('shop', 'burst 3');
+  });
+
   it('a failing fetch says why and keeps the live release serving; a private repository deploys with a credential that never shows', async () => {
     await ok(['apps:repo:set', repoUrl, '--branch', 'no-such-branch', '-a', 'shop']);
     const missing = await pilotCli(['git:sync', '-a', 'shop']);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stdout, /! +cannot fetch no-such-branch of .*: there is no branch no-such-branch in the repository/);
     assert.match(missing.stdout, /! +v\d+ is still serving/);
-    await assertServes('shop', 'shop v2');
+    await assertServes('shop', 'burst 3');
 
     const secretUrl = `${privateServer.baseUrl}/secret.git`;
     await ok(['apps:create', 'vault', '--no-sync']);
