@@ -202,8 +202,11 @@ export class Deployer {
       } catch (error) {
         if (!(error instanceof PilotError)) throw error;
         const live = this.deps.releases.live(app.id);
+        const serving = live ? `v${live.version} is still serving` : `nothing was deployed; ${app.name} has no live release`;
         output.error(error.message);
-        output.error(live ? `v${live.version} is still serving` : `nothing was deployed; ${app.name} has no live release`);
+        output.error(serving);
+        // No release was made: the timeline (and its webhooks) still hear of it, as nobody may be reading this output (a push webhook's deploy).
+        this.deps.events.record({ appId: app.id, app: app.name, kind: 'deploy.failed', message: `${error.message}; ${serving}` });
         return false;
       }
       try {
