@@ -55,6 +55,9 @@ import { previewPushes } from './services/preview-pushes.js';
 import { SwarmNodes } from './adapters/docker/swarm-nodes.js';
 import { NodeService } from './services/nodes.js';
 import { NodeEvents } from './services/node-events.js';
+import { createRepoSourceStore } from './adapters/db/repo-sources.js';
+import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/repo-fetch.js';
+import { RepoSources } from './services/repo-sources.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
@@ -165,6 +168,15 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
   });
 
+  const repoSources = new RepoSources({
+    apps,
+    sources: createRepoSourceStore(db),
+    fetcher: createRepositoryFetcher({ workDir: paths.builds, timeoutSeconds: REPO_FETCH_TIMEOUT_SECONDS, caFile: config.repoCaFile }),
+    deployer,
+    maxPushBytes: config.maxPushBytes,
+    logger,
+  });
+
   const monitor = new HealthMonitor({
     apps, releases, formation, live, runtime, routes, events, settings: config, logger,
     isDeploying: (name) => deployer.isDeploying(name),
@@ -237,12 +249,13 @@ export async function composePilot(config: Config, logger: Logger) {
       events,
       webhooks: notifier,
       nodes: new NodeService(cluster),
+      repoSources,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
+    engine, runtime, live, events, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes,
   };
 }

@@ -76,6 +76,11 @@ export interface Config {
    * (a local HTTPS git server with a self-signed certificate). Users' submodules use the system's.
    */
   readonly submoduleCaFile: string | undefined;
+  /**
+   * PILOT_REPO_CA_FILE: a CA bundle git trusts, besides the system's, when fetching apps'
+   * repository URLs (a git server with a certificate of its own CA; the tests' local one).
+   */
+  readonly repoCaFile: string | undefined;
   /** PILOT_HEALTH_INTERVAL: seconds between two health checks of each serving web process; 0 turns monitoring off. */
   readonly healthIntervalSeconds: number;
   /** PILOT_UNHEALTHY_AFTER: failed checks in a row that make a process unhealthy (it leaves the route and is restarted). */
@@ -165,6 +170,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     buildPids: read.positiveInteger('PILOT_BUILD_PIDS', 4096),
     cronAllowSeconds: read.flag('PILOT_CRON_ALLOW_SECONDS', false),
     submoduleCaFile: read.optional('PILOT_SUBMODULE_CA_FILE'),
+    repoCaFile: read.optional('PILOT_REPO_CA_FILE'),
     healthIntervalSeconds: read.nonNegativeNumber('PILOT_HEALTH_INTERVAL', 10),
     unhealthyAfter: read.positiveInteger('PILOT_UNHEALTHY_AFTER', 3),
     crashLoopRestarts: read.positiveInteger('PILOT_CRASH_LOOP_RESTARTS', 5),

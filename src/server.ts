@@ -47,7 +47,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, cron, metrics, app, readiness, branchPushes } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -124,7 +124,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       live.stop();
       await cron.stop();
       await metrics.stop();
-      // No new push; running deploys get PILOT_SHUTDOWN_SECONDS to finish.
+      // No new push or webhook deploy; running deploys get PILOT_SHUTDOWN_SECONDS to finish.
+      repoSources.stop();
       const socketClosed = new Promise<void>((resolve) => deploys.close(() => resolve()));
       const finished = await Promise.race([
         deployer.idle().then(() => true),

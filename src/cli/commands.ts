@@ -17,6 +17,7 @@ import { registerPreviewCommands } from './commands/previews.js';
 import { registerNodeCommands } from './commands/nodes.js';
 import { registerProcessCommands } from './commands/ps.js';
 import { registerReleaseCommands } from './commands/releases.js';
+import { registerRepoCommands } from './commands/repo.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerStorageCommands } from './commands/storage.js';
 import { registerTokenCommands } from './commands/tokens.js';
@@ -40,6 +41,7 @@ export function registerCommands(program: Command): void {
   registerEventCommands(program);
   registerWebhookCommands(program);
   registerGitCommands(program);
+  registerRepoCommands(program);
   registerTokenCommands(program);
   registerStorageCommands(program);
   registerLimitCommands(program);

@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, ClusterNode, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume, NodeAvailability } from './types.js';
+import type { App, BuildpackName, ClusterNode, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, RepoSource, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume, NodeAvailability } from './types.js';
 import type { OneOffIdentity, OneOffKind, ProcessFilter, ProcessIdentity } from './process-identity.js';
 import type { Preview, PreviewSettings } from './previews.js';
 
@@ -652,4 +652,32 @@ export interface ClusterNodes {
    * stream reconnected, when some may have been missed), until `stop()`.
    */
   watch(wake: () => void): { stop(): void };
+}
+
+/** Apps' repository URLs (types.ts RepoSource). */
+export interface RepoSourceStore {
+  get(appId: number): RepoSource | undefined;
+  /** Sets the URL, branch and credential (null: none), keeping the webhook secret; a new source gets `webhookSecret`. */
+  put(appId: number, source: Pick<RepoSource, 'url' | 'branch' | 'credential'>, webhookSecret: string): RepoSource;
+  remove(appId: number): boolean;
+  setWebhookSecret(appId: number, secret: string): void;
+  /** What the last fetch found: its commit, or its error (the commit found before stays). */
+  recordFetch(appId: number, result: { sha: string } | { error: string }): void;
+}
+
+/** A branch's head fetched from a repository URL, ready to deploy as a push's `git archive`. */
+export interface FetchedTree {
+  readonly sha: string;
+  /** `git archive` of the commit, as the pre-receive hook streams it. */
+  readonly tar: NodeJS.ReadableStream;
+  /** The gitlinks and .gitmodules of the commit, as the hook's header (pipeline/submodules.ts), when it has gitlinks. */
+  readonly submoduleManifest?: string;
+  /** Removes the fetched repository (after the deploy read the tar). */
+  remove(): Promise<void>;
+}
+
+/** Fetches a branch of a repository URL with the real git (adapters/repo-fetch.ts). */
+export interface RepositoryFetcher {
+  /** Refuses (DeployError, with what to do) an unknown host, a missing repository or branch, a refused credential, a timeout, a fetch past maxBytes. */
+  fetchBranch(request: { readonly url: string; readonly branch: string; readonly credential: string | null; readonly maxBytes: number }): Promise<FetchedTree>;
 }

@@ -21,7 +21,7 @@ export const ReleaseView = Type.Object({
   kind: Type.Enum(['deploy', 'config', 'rollback']),
   status: Type.String(),
   gitSha: Nullable(Type.String()),
-  source: Nullable(Type.String({ description: '`git <sha>`, `archive sha256:<digest>` or `image <name>@<id>`' })),
+  source: Nullable(Type.String({ description: '`git <sha>`, `archive sha256:<digest>`, `image <name>@<id>` or `repo <url> <sha>`' })),
   buildpack: Nullable(Type.String()),
   image: Nullable(Type.String()),
   configKeys: Type.Array(Type.String()),
@@ -257,6 +257,32 @@ export const CreatedWebhookView = Type.Object({
   secret: Type.String({ description: 'The key of the X-Pilot-Signature-256 HMAC: in this answer only' }),
 });
 
+export const RepoSourceView = Type.Object({
+  url: Type.String(),
+  branch: Type.String(),
+  credential: Type.Boolean({ description: 'Whether a credential is set (it is never shown)' }),
+  lastSha: Nullable(Type.String({ description: 'The head the last fetch found' })),
+  lastFetchedAt: Nullable(Type.String()),
+  lastError: Nullable(Type.String({ description: 'Why the last fetch failed; null once one succeeded' })),
+  webhookPath: Type.String({ description: 'The push webhook of the app, under the server URL; signed with the secret of GET .../repo/webhook' }),
+});
+export type RepoSourceView = Static<typeof RepoSourceView>;
+
+export const RepoWebhookView = Type.Object({
+  webhookPath: Type.String(),
+  secret: Type.String({ description: "The key of the webhook's signature (GitHub, Gitea, Forgejo, X-Pilot-Signature-256) or GitLab's token" }),
+});
+export type RepoWebhookView = Static<typeof RepoWebhookView>;
+
+/** What the push webhook answers: a deploy started or queued, an event that deploys nothing and why, a ping's pong. */
+export const RepoHookAnswer = Type.Object({
+  result: Type.Enum(['deploying', 'queued', 'ignored', 'pong', 'stopping']),
+  message: Type.String(),
+  branch: Type.Optional(Type.String()),
+  sha: Type.Optional(Nullable(Type.String())),
+});
+export type RepoHookAnswer = Static<typeof RepoHookAnswer>;
+
 // Requests: URL parameters and querystrings (strings on the wire, numbers coerced from them).
 
 export const AppParams = Type.Object({ app: Type.String({ maxLength: 64 }) });
@@ -303,7 +329,21 @@ export const CronRunsQuery = Type.Object(
 
 // Requests: bodies, closed (an unknown field is a 400: a typo must not look like success).
 
-export const CreateAppBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+/** An app's repository URL: Pilot fetches the branch over https (with the credential, a secret never shown) and deploys its head. */
+export const SetRepoBody = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2048, description: 'The https:// clone URL, without credentials' }),
+    branch: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'The branch that deploys; default main' })),
+    credential: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 4096, description: 'A token (or user:token) git sends as Basic auth; null: none; absent: keep the one set' }))),
+  },
+  { additionalProperties: false },
+);
+export type SetRepoBody = Static<typeof SetRepoBody>;
+
+export const CreateAppBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 64 }), repo: Type.Optional(SetRepoBody) },
+  { additionalProperties: false },
+);
 export type CreateAppBody = Static<typeof CreateAppBody>;
 
 export const AppSettingsBody = Type.Object(

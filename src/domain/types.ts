@@ -34,7 +34,8 @@ export interface Release {
   readonly gitSha: string | null;
   /**
    * What the release was built from: `git <sha>` (a push), `archive sha256:<digest>` (an
-   * upload), `image <name>@<id>` (a prebuilt image); a config change or rollback keeps its image's.
+   * upload), `image <name>@<id>` (a prebuilt image), `repo <url> <sha>` (a repository URL's
+   * branch fetched by Pilot); a config change or rollback keeps its image's.
    */
   readonly source: string | null;
   /** Null for a prebuilt image: nothing was built. */
@@ -215,3 +216,22 @@ export interface ClusterNode {
 
 export const NODE_AVAILABILITIES = ['active', 'drain', 'pause'] as const;
 export type NodeAvailability = (typeof NODE_AVAILABILITIES)[number];
+
+/**
+ * An app's repository URL (`pilot apps:create --repo`): Pilot fetches its branch over https
+ * and deploys the head, on `pilot git:sync` or when the app's push webhook says it moved.
+ */
+export interface RepoSource {
+  readonly appId: number;
+  readonly url: string;
+  readonly branch: string;
+  /** The token (or `user:token`) git sends as Basic auth; a secret, never shown. */
+  readonly credential: string | null;
+  /** The key the push webhook's signature is checked with. */
+  readonly webhookSecret: string;
+  /** The commit the last fetch found at the branch's head, and when; the last fetch's error, if it failed. */
+  readonly lastSha: string | null;
+  readonly lastFetchedAt: string | null;
+  readonly lastError: string | null;
+  readonly createdAt: string;
+}

@@ -8,6 +8,7 @@ import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/he
 import { gitRoutes } from './routes/git.js';
 import { cliRoutes, type CliDownload } from './routes/cli.js';
 import { caCertificateRoutes } from './routes/ca-cert.js';
+import { repoHookRoutes } from './routes/repo-hook.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -119,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     dropUntrustedForwarding(request.raw.headers, deps.proxyKey);
     // A refused body is never read: the connection closes after the answer instead.
-    if (carriesBody(request.raw) && !hasValidToken(deps.tokens, request)) reply.header('connection', 'close');
+    if (carriesBody(request.raw) && !signedBody(request) && !hasValidToken(deps.tokens, request)) reply.header('connection', 'close');
   });
   await app.register(rateLimit, {
     // Applied once, below, to every request (unknown routes included), before the body check.
@@ -142,10 +143,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.checks.started() || !changesWhatRuns(request)) return;
     await reply.status(503).header('retry-after', '2').send({ error: 'PILOT_STARTING', message: 'Pilot is starting: try again in a moment' });
   });
-  // Nobody sends a body without a valid token, on any route (API, git, unknown): refused
-  // before any of it is read, so a client trickling a body holds nothing open.
+  // Nobody sends a body without a valid token, on any route (API, git, unknown) but a push
+  // webhook's, checked by its signature: refused before any of it is read, so a client
+  // trickling a body holds nothing open.
   app.addHook('onRequest', async (request) => {
-    if (carriesBody(request.raw)) authenticate(deps.tokens, tokenFromRequest(request));
+    if (carriesBody(request.raw) && !signedBody(request)) authenticate(deps.tokens, tokenFromRequest(request));
   });
   // A client that never answers the closing handshake holds its socket this long, not ws's 30 s
   // (ws 8.23 takes closeTimeout; its types, @types/ws 8.18, do not know it yet).
@@ -170,12 +172,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api, uploads: { dir: deps.spoolDir, maxBytes: deps.maxPushBytes } });
   await app.register(prometheusRoutes, { deps: deps.api });
+  await app.register(repoHookRoutes, { repoSources: deps.api.repoSources });
   return app;
 }
 
 /** Every request but a read: a POST, PATCH, PUT or DELETE, and `pilot run` (a WebSocket GET that starts a container). */
 function changesWhatRuns(request: FastifyRequest): boolean {
   return !['GET', 'HEAD', 'OPTIONS'].includes(request.method) || request.url.split('?')[0]?.endsWith('/run') === true;
+}
+
+/** A push webhook's route: its body is authenticated by its signature (routes/repo-hook.ts), bounded there. */
+function signedBody(request: FastifyRequest): boolean {
+  return request.routeOptions.config?.signedBody === true;
 }
 
 function carriesBody(request: IncomingMessage): boolean {

@@ -3,7 +3,7 @@ import type {
   AppProcess, AppRuntime, AppStore, ConfigStore, EventLog, FormationStore, ImageEngine, ReleaseStore, ReleaseUpdate, SubmoduleFetcher, VolumeStore, Workspaces,
 } from '../domain/ports.js';
 import type { App, EventKind, Release, Slot, Volume } from '../domain/types.js';
-import { ConflictError, DeployError } from '../domain/errors.js';
+import { ConflictError, DeployError, PilotError } from '../domain/errors.js';
 import { canTransition } from '../domain/release-states.js';
 import type { Config } from '../config.js';
 import { detectBuildpack, isReadFile, type BuildPlan } from './detect.js';
@@ -91,6 +91,12 @@ export type DeploySource =
 export interface SourceDeploy {
   readonly app: string;
   readonly source: DeploySource;
+}
+
+/** A source made ready under the app's lock (a repository's branch fetched), and what to remove once it was deployed. */
+export interface PreparedSource {
+  readonly source: DeploySource;
+  readonly release: () => Promise<void>;
 }
 
 /** A volume as processes mount it. */
@@ -183,6 +189,34 @@ export class Deployer {
   /** Deploys an upload or an image exactly as a push, streaming the same output. Resolves whether it went live. */
   deploySource(request: SourceDeploy, write: (line: string) => void): Promise<boolean> {
     return this.deployUnderLock(request.app, write, (app) => this.deployLocked(app, request.source, write));
+  }
+
+  /**
+   * Deploys what `prepare` makes once the app's lock is held (a repository's branch fetched at
+   * its head of that moment), exactly as a push. A refusal of `prepare` (a fetch that failed)
+   * is shown with what still serves, and deploys nothing. Resolves whether it went live.
+   */
+  deployPrepared(appName: string, prepare: (app: App, output: DeployOutput) => Promise<PreparedSource>, write: (line: string) => void): Promise<boolean> {
+    return this.deployUnderLock(appName, write, async (app, output) => {
+      let prepared: PreparedSource;
+      try {
+        prepared = await prepare(app, output);
+      } catch (error) {
+        if (!(error instanceof PilotError)) throw error;
+        const live = this.deps.releases.live(app.id);
+        const serving = live ? `v${live.version} is still serving` : `nothing was deployed; ${app.name} has no live release`;
+        output.error(error.message);
+        output.error(serving);
+        // No release was made: the timeline (and its webhooks) still hear of it, as nobody may be reading this output (a push webhook's deploy).
+        this.deps.events.record({ appId: app.id, app: app.name, kind: 'deploy.failed', message: `${error.message}; ${serving}` });
+        return false;
+      }
+      try {
+        return await this.deployLocked(app, prepared.source, write);
+      } finally {
+        await prepared.release();
+      }
+    });
   }
 
   private async deployUnderLock(appName: string, write: (line: string) => void, deploy: (app: App, output: DeployOutput) => Promise<boolean>): Promise<boolean> {

@@ -7,6 +7,8 @@ import { openDatabase } from '../../src/adapters/db/database.js';
 import { createAppStore, createConfigStore, createDomainStore, createEventStore, createWebhookStore, createReleaseStore, createTokenStore } from '../../src/adapters/db/stores.js';
 import { Events } from '../../src/services/events.js';
 import { Notifier } from '../../src/services/notifier.js';
+import { RepoSources } from '../../src/services/repo-sources.js';
+import { createRepoSourceStore } from '../../src/adapters/db/repo-sources.js';
 import { NotFoundError } from '../../src/domain/errors.js';
 import { hashToken } from '../../src/domain/tokens.js';
 import { buildApp } from '../../src/http/app.js';
@@ -28,6 +30,7 @@ export interface TestStores {
   readonly releases: ReturnType<typeof createReleaseStore>;
   readonly configVars: ReturnType<typeof createConfigStore>;
   readonly previews: ReturnType<typeof createPreviewStore>;
+  readonly repoSources: ReturnType<typeof createRepoSourceStore>;
 }
 
 /** What a request reached behind the API: a fake that records instead of doing. */
@@ -47,7 +50,7 @@ export async function buildTestApp(
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
-  const stores: TestStores = { apps, releases: createReleaseStore(db), configVars: createConfigStore(db), previews: createPreviewStore(db) };
+  const stores: TestStores = { apps, releases: createReleaseStore(db), configVars: createConfigStore(db), previews: createPreviewStore(db), repoSources: createRepoSourceStore(db) };
   const tokenStore = createTokenStore(db);
   tokenStore.ensureAdminToken('admin', hashToken(TEST_ADMIN_TOKEN), TEST_ADMIN_TOKEN.slice(0, 12));
   for (const name of options.apps ?? []) apps.create(name);
@@ -98,6 +101,9 @@ export async function buildTestApp(
     }),
     // PILOT_SCHEDULER=docker; a test of swarm mode replaces it with a fake cluster's.
     nodes: new NodeService(undefined),
+    repoSources: new RepoSources({
+      apps, sources: stores.repoSources, fetcher: recording('fetcher') as never, deployer: recording('deployer') as never, maxPushBytes: 1024 * 1024, logger: pino({ level: 'silent' }),
+    }),
     domain: 'pilot.test',
     ...options.replace?.(stores),
   } as unknown as ApiDeps;

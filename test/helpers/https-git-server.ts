@@ -17,10 +17,19 @@ export interface HttpsGitServer {
   readonly baseUrl: string;
   /** Creates a bare repository `<name>.git` holding `files` in one commit on main; resolves with that commit. */
   createRepository(name: string, files: Record<string, string>): string;
+  /** Commits `files` (written over the branch's tree) to `branch` of `<name>.git` (a new branch starts from main); resolves with the commit. */
+  commit(name: string, files: Record<string, string>, branch?: string): string;
+  /** The Authorization header of every request so far (undefined: none). */
+  readonly authorizations: (string | undefined)[];
   close(): Promise<void>;
 }
 
-export async function startHttpsGitServer(): Promise<HttpsGitServer> {
+export interface HttpsGitServerOptions {
+  /** Every request must carry this Basic auth, else 401 (a private repository). */
+  readonly auth?: { readonly user: string; readonly password: string };
+}
+
+export async function startHttpsGitServer(options: HttpsGitServerOptions = {}): Promise<HttpsGitServer> {
   const dir = tempDir('https-git');
   const root = path.join(dir, 'repos');
   fs.mkdirSync(root);
@@ -31,7 +40,14 @@ export async function startHttpsGitServer(): Promise<HttpsGitServer> {
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', caFile,
   ], { stdio: 'ignore' });
 
+  const authorizations: (string | undefined)[] = [];
+  const expected = options.auth ? `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}` : undefined;
   const server = https.createServer({ key: fs.readFileSync(keyFile), cert: fs.readFileSync(caFile) }, (request, response) => {
+    authorizations.push(request.headers.authorization);
+    if (expected !== undefined && request.headers.authorization !== expected) {
+      response.writeHead(401, { 'www-authenticate': 'Basic realm="test"' }).end('authentication required');
+      return;
+    }
     const url = new URL(request.url ?? '/', 'https://127.0.0.1');
     const backend = spawn('git', ['http-backend'], {
       env: {
@@ -72,6 +88,22 @@ export async function startHttpsGitServer(): Promise<HttpsGitServer> {
       git('clone', '--quiet', '--bare', work, path.join(root, `${name}.git`));
       return git('rev-parse', 'HEAD');
     },
+    commit(name, files, branch = 'main') {
+      const work = tempDir(`commit-${name}`);
+      const git = (...args: string[]) => execFileSync('git', args, { cwd: work, env: gitAuthorEnv(), encoding: 'utf8' }).trim();
+      git('clone', '--quiet', path.join(root, `${name}.git`), '.');
+      if (git('branch', '--list', '-r', `origin/${branch}`) === '') git('checkout', '--quiet', '-b', branch);
+      else git('checkout', '--quiet', branch);
+      for (const [file, content] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(work, file)), { recursive: true });
+        fs.writeFileSync(path.join(work, file), content);
+      }
+      git('add', '-A');
+      git('commit', '--quiet', '-m', `change ${Object.keys(files).join(', ')}`);
+      git('push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`);
+      return git('rev-parse', 'HEAD');
+    },
+    authorizations,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -219,6 +219,23 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 17,
+    name: "an app's repository URL: the server fetches its branch (on git:sync or a push webhook) and deploys it",
+    sql: `
+      CREATE TABLE repo_sources (
+        app_id           INTEGER PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+        url              TEXT NOT NULL,
+        branch           TEXT NOT NULL,
+        credential       TEXT,
+        webhook_secret   TEXT NOT NULL,
+        last_sha         TEXT,
+        last_fetched_at  TEXT,
+        last_error       TEXT,
+        created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+    `,
+  },
+  {
     version: 18,
     name: 'preview apps: per-app settings and config overrides, and which app previews which branch',
     sql: `

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { appPath } from '../client.js';
 import { appOf, appOfArgument, appOption, ask, context } from '../context.js';
 import { CliError } from '../errors.js';
-import type { AppStatus } from '../views.js';
+import type { AppStatus, RepoSourceView } from '../views.js';
+import { repoBody, repoLines, sync } from './repo.js';
 
 /** `pilot apps`, `apps:create`, `apps:info`, `open`, `apps:set`, `apps:destroy`. */
 export function registerAppCommands(program: Command): void {
@@ -19,13 +20,34 @@ export function registerAppCommands(program: Command): void {
 
   program
     .command('apps:create')
-    .description('create an app (pushing to a new name does it too)')
+    .description('create an app (pushing to a new name does it too); with --repo, one the server deploys from a repository URL')
     .argument('<name>', 'lowercase letters, digits and dashes')
-    .addHelpText('after', '\nExample:\n  $ pilot apps:create shop')
-    .action(async (name: string, _options: unknown, command: Command) => {
+    .option('--repo <url>', "deploy from this repository's https:// URL: the server fetches the branch and deploys its head now, on `pilot git:sync` and on its push webhook")
+    .option('-b, --branch <branch>', 'with --repo: the branch that deploys', 'main')
+    .option('--credential-stdin', 'with --repo: read a token (or user:token) for a private repository from stdin; kept as a secret, never shown')
+    .option('--no-sync', 'with --repo: create it without deploying now')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pilot apps:create shop\n  $ pilot apps:create shop --repo https://github.com/acme/shop.git --branch main\n' +
+        '  $ printf %s "$TOKEN" | pilot apps:create shop --repo https://gitlab.com/acme/shop.git --credential-stdin\n' +
+        '\nThen `pilot git:webhook -a shop` shows the push webhook to add to the git host.',
+    )
+    .action(async (name: string, options: { repo?: string; branch: string; credentialStdin?: boolean; sync: boolean }, command: Command) => {
       const { out, client } = context(command);
-      const app = await client().post<AppStatus>('/apps', { name });
-      out.result(app, () => `Created ${app.name}: push to ${client().url}/${app.name}.git, then visit ${app.url}`);
+      const api = client();
+      if (options.repo === undefined) {
+        const app = await api.post<AppStatus>('/apps', { name });
+        out.result(app, () => `Created ${app.name}: push to ${api.url}/${app.name}.git, then visit ${app.url}`);
+        return;
+      }
+      const app = await api.post<AppStatus>('/apps', { name, repo: repoBody(options.repo, options) });
+      const created = `Created ${app.name}, deploying ${options.branch} of ${options.repo}`;
+      if (!options.sync || out.json) {
+        out.result(app, () => `${created}: deploy it with \`pilot git:sync -a ${app.name}\``);
+        return;
+      }
+      process.stdout.write(`${created}\n`);
+      if (!(await sync(api, app.name))) throw new CliError(`${app.name} was created but not deployed (the lines above say why): fix it, then \`pilot git:sync -a ${app.name}\``);
     });
 
   program
@@ -36,8 +58,12 @@ export function registerAppCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ pilot apps:info shop\n  $ pilot apps:info -a shop')
     .action(async (name: string | undefined, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const app = await client().get<AppStatus>(appPath(appOfArgument(name, command)));
-      out.result(app, () =>
+      const api = client();
+      const appName = appOfArgument(name, command);
+      const app = await api.get<AppStatus>(appPath(appName));
+      // An app without a repository URL (or a server without them) answers 404: nothing to show.
+      const source = await api.get<RepoSourceView>(appPath(appName, '/repo')).catch(() => undefined);
+      out.result(source ? { ...app, repo: source } : app, () =>
         [
           out.bold(`=== ${app.name}`),
           `URL:       ${app.url}`,
@@ -45,6 +71,7 @@ export function registerAppCommands(program: Command): void {
           `Release:   ${app.release ? `v${app.release.version} (${app.release.kind}${app.release.gitSha ? ` ${app.release.gitSha.slice(0, 7)}` : ''})` : 'none yet: git push to deploy'}`,
           `State:     ${app.state ?? '-'}${app.deploying ? ' (deploying)' : ''}`,
           `Build dir: ${app.buildDir ?? '- (the repository root)'}`,
+          ...(source ? repoLines(api, source) : []),
           `Watch:     ${app.watchSeconds === null ? "the server's default" : app.watchSeconds === 0 ? 'off' : `${app.watchSeconds} s`} (automatic rollback of a new release)`,
           `Created:   ${app.createdAt}`,
         ].join('\n'),

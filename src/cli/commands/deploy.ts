@@ -46,24 +46,24 @@ export function registerDeployCommand(program: Command): void {
 
 async function deploy(client: ApiClient, app: string, dir: string, options: DeployOptions): Promise<boolean> {
   if (options.image !== undefined) {
-    return send(client, appPath(app, '/deploys/image'), 'application/json', JSON.stringify({ image: options.image }));
+    return postDeploy(client, appPath(app, '/deploys/image'), 'application/json', JSON.stringify({ image: options.image }));
   }
   if (options.imageArchive !== undefined) {
     const file = readable(options.imageArchive);
-    return send(client, appPath(app, '/deploys/image-archive'), (await isGzip(file)) ? 'application/gzip' : 'application/x-tar', await fs.openAsBlob(file));
+    return postDeploy(client, appPath(app, '/deploys/image-archive'), (await isGzip(file)) ? 'application/gzip' : 'application/x-tar', await fs.openAsBlob(file));
   }
   if (options.archive !== undefined) {
     const file = readable(options.archive);
     const type = /\.zip$/i.test(file) ? 'application/zip' : /\.(tar\.gz|tgz)$/i.test(file) ? 'application/gzip' : undefined;
     if (!type) throw new CliError(`${file}: --archive takes a .tar.gz (.tgz) or a .zip`);
-    return send(client, appPath(app, '/deploys'), type, await fs.openAsBlob(file));
+    return postDeploy(client, appPath(app, '/deploys'), type, await fs.openAsBlob(file));
   }
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-deploy-'));
   try {
     const file = path.join(temp, 'source.tar.gz');
     const count = await packDirectory(dir, file);
     process.stdout.write(`-----> Packed ${count} file${count === 1 ? '' : 's'} of ${dir} (${megabytes(fs.statSync(file).size)} MB)\n`);
-    return await send(client, appPath(app, '/deploys'), 'application/gzip', await fs.openAsBlob(file));
+    return await postDeploy(client, appPath(app, '/deploys'), 'application/gzip', await fs.openAsBlob(file));
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }
@@ -84,11 +84,12 @@ async function isGzip(file: string): Promise<boolean> {
   }
 }
 
-/** Posts the upload and prints the deploy's output as it streams; resolves whether it went live. */
-async function send(client: ApiClient, apiPath: string, contentType: string, body: Blob | string): Promise<boolean> {
+/** Posts the upload (or nothing: `git:sync`) and prints the deploy's output as it streams; resolves whether it went live. */
+export async function postDeploy(client: ApiClient, apiPath: string, contentType?: string, body?: Blob | string): Promise<boolean> {
   let response: Response;
   try {
-    response = await fetch(`${client.url}/api/v1${apiPath}`, { method: 'POST', headers: { authorization: `Bearer ${client.token}`, 'content-type': contentType }, body });
+    const headers = { authorization: `Bearer ${client.token}`, ...(contentType ? { 'content-type': contentType } : {}) };
+    response = await fetch(`${client.url}/api/v1${apiPath}`, { method: 'POST', headers, ...(body === undefined ? {} : { body }) });
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
     throw new CliError(`cannot reach ${client.url}: ${cause}`);
@@ -137,5 +138,6 @@ export function shortSource(source: string | null): string | undefined {
   if (kind === 'git') return `git ${detail.slice(0, 7)}`;
   if (kind === 'archive') return `archive ${detail.replace(/^sha256:/, '').slice(0, 12)}`;
   if (kind === 'image') return `image ${detail.replace(/@sha256:[0-9a-f]+$/, '')}`;
+  if (kind === 'repo') return `repo ${detail.slice(detail.lastIndexOf(' ') + 1).slice(0, 7)}`;
   return source;
 }

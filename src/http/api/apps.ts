@@ -15,13 +15,17 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
     '/apps',
     {
       schema: {
-        summary: 'Create an app (a push to a new name does it too)',
+        summary: 'Create an app (a push to a new name does it too); with `repo`, one that deploys from a repository URL (POST .../repo/sync deploys it)',
         body: CreateAppBody,
         response: { 201: AppStatus, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const app = await deps.apps.create(request.body.name);
+      const { name, repo } = request.body;
+      // Checked before the app exists: a refused URL creates nothing.
+      if (repo) deps.repoSources.check(repo);
+      const app = await deps.apps.create(name);
+      if (repo) deps.repoSources.set(app, repo);
       return reply.status(201).send(await deps.apps.status(app));
     },
   );

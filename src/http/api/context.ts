@@ -20,6 +20,7 @@ import type { Events } from '../../services/events.js';
 import type { Notifier } from '../../services/notifier.js';
 import type { PreviewService } from '../../services/previews.js';
 import type { NodeService } from '../../services/nodes.js';
+import type { RepoSources } from '../../services/repo-sources.js';
 import type { Deployer } from '../../pipeline/deploy.js';
 import type { RouteTable } from '../../pipeline/switch.js';
 import type { Principal } from '../auth.js';
@@ -53,6 +54,8 @@ export interface ApiDeps {
   readonly previews: PreviewService;
   /** The cluster's machines (swarm mode; refuses every call otherwise). */
   readonly nodes: NodeService;
+  /** Apps deployed from a repository URL, and their push webhooks. */
+  readonly repoSources: RepoSources;
   /** PILOT_DOMAIN: `<app>.<domain>` and `pilot.<domain>` are not custom domains. */
   readonly domain: string;
 }

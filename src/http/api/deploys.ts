@@ -150,13 +150,18 @@ async function spool(request: FastifyRequest, uploads: UploadSettings, name: str
 
 /** Answers with the deploy's output as it happens, ending with the result line; `done` runs once it ended. */
 function streamDeploy(deps: ApiDeps, reply: FastifyReply, app: string, source: DeploySource, done: () => Promise<void>): void {
+  streamDeployOutput(reply, app, (write) => deps.deployer.deploySource({ app, source }, write), done);
+}
+
+/** Streams what `deploy` writes as text/plain lines, ending with the result line (as the git hook reads it); `done` runs once it ended. */
+export function streamDeployOutput(reply: FastifyReply, app: string, deploy: (write: (line: string) => void) => Promise<boolean>, done: () => Promise<void> = async () => undefined): void {
   const output = new PassThrough();
   const write = (line: string): void => {
     if (!output.writableEnded && !output.destroyed) output.write(`${line}\n`);
   };
   reply.type('text/plain; charset=utf-8').send(output);
-  deps.deployer
-    .deploySource({ app, source }, write)
+  Promise.resolve()
+    .then(() => deploy(write))
     .catch((error: unknown) => {
       reply.log.error({ err: error, app }, 'deploy crashed');
       write(' !     internal error while deploying: the server log has the details');

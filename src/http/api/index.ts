@@ -13,6 +13,7 @@ import { eventRoutes } from './events.js';
 import { webhookRoutes } from './webhooks.js';
 import { previewRoutes } from './previews.js';
 import { nodeRoutes } from './nodes.js';
+import { repoSourceRoutes } from './repo-sources.js';
 
 /**
  * The REST API under /api/v1: every route needs a token (Bearer) and is admin-only unless it
@@ -35,5 +36,6 @@ export const apiRoutes: FastifyPluginAsync<{ deps: ApiDeps; uploads: UploadSetti
     await api.register(webhookRoutes, { deps });
     await api.register(previewRoutes, { deps });
     await api.register(nodeRoutes, { deps });
+    await api.register(repoSourceRoutes, { deps });
   });
 };

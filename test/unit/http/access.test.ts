@@ -57,13 +57,15 @@ const PUBLIC = [
   'GET /cli', 'HEAD /cli', 'GET /cli/install.sh', 'HEAD /cli/install.sh',
 ];
 /** What a deploy token may do on its own app: push (git) and read. */
+/** Routes that take no token but a signature of their body by the app's secret (a wrong or missing one is 401 too). */
+const SIGNED = ['POST /api/v1/apps/:app/hooks/push'];
 const OWN_APP = [
   '/api/v1/apps/:app', '/api/v1/apps/:app/deploy', '/api/v1/apps/:app/releases', '/api/v1/apps/:app/releases/:version',
   '/api/v1/apps/:app/ps', '/api/v1/apps/:app/logs', '/api/v1/apps/:app/logs/stream', '/api/v1/apps/:app/cron', '/api/v1/apps/:app/cron/runs',
   '/api/v1/apps/:app/certs', '/api/v1/apps/:app/metrics', '/api/v1/apps/:app/events', '/api/v1/apps/:app/events/stream',
-  '/api/v1/apps/:app/previews',
+  '/api/v1/apps/:app/previews', '/api/v1/apps/:app/repo',
 ].flatMap((url) => [`GET ${url}`, `HEAD ${url}`]).concat([
-  'DELETE /api/v1/apps/:app/previews', 'POST /api/v1/apps/:app/deploys', 'POST /api/v1/apps/:app/deploys/image', 'POST /api/v1/apps/:app/deploys/image-archive',
+  'DELETE /api/v1/apps/:app/previews', 'POST /api/v1/apps/:app/deploys', 'POST /api/v1/apps/:app/deploys/image', 'POST /api/v1/apps/:app/deploys/image-archive', 'POST /api/v1/apps/:app/repo/sync',
   'GET /:repo/info/refs', 'HEAD /:repo/info/refs', 'POST /:repo/git-upload-pack', 'POST /:repo/git-receive-pack']);
 
 describe('access to every route of the control plane (buildApp with fakes)', () => {
@@ -93,6 +95,11 @@ describe('access to every route of the control plane (buildApp with fakes)', () 
     const answered: string[] = [];
     for (const route of registeredRoutes(app)) {
       if (PUBLIC.includes(name(route)) || ANY_TOKEN.includes(name(route))) continue;
+      if (SIGNED.includes(name(route))) {
+        const answer = await call(app, route, urlOf(route, 'b'), token);
+        assert.equal(answer.statusCode, 401, `${name(route)} takes no token, only a signature: ${answer.body}`);
+        continue;
+      }
       // App b's routes (or those of no app), and a's own routes beyond what a deploy token may do.
       const perApp = route.url.includes(':app') || route.url.includes(':repo');
       const urls = perApp ? [urlOf(route, 'b'), ...(OWN_APP.includes(name(route)) ? [] : [urlOf(route, 'a')])] : [urlOf(route, 'a')];

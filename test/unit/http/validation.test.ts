@@ -32,6 +32,8 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{}, /^body needs the field "name"$/],
     [null, /^body must be object, got null$/],
     ['shop', /^body must be object, got the string "shop"$/],
+    [{ name: 'shop', repo: 'https://github.com/a/b.git' }, /^body\.repo must be object, got the string "https:\/\/github\.com\/a\/b\.git"$/],
+    [{ name: 'shop', repo: { url: 'https://github.com/a/b.git', branch: null } }, /^body\.repo\.branch must be string, got null$/],
   ],
   'PATCH /api/v1/apps/a': [
     [{ buildDir: 5 }, /^body\.buildDir must be string or must be null, got the number 5$/],
@@ -107,6 +109,13 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{ name: 'ci', app: ['a'] }, /^body\.app must be string, got an array$/],
     [{ name: 'ci', scope: 'admin' }, /^body has an unknown field "scope"$/],
     [{ name: '' }, /^body\.name must NOT have fewer than 1 characters/],
+  ],
+  'PUT /api/v1/apps/a/repo': [
+    [{}, /^body needs the field "url"$/],
+    [{ url: ['https://github.com/a/b.git'] }, /^body\.url must be string, got an array$/],
+    [{ url: 'https://github.com/a/b.git', credential: 5 }, /^body\.credential must be string or must be null, got the number 5$/],
+    [{ url: 'https://github.com/a/b.git', branch: '' }, /^body\.branch must NOT have fewer than 1 characters/],
+    [{ url: 'https://github.com/a/b.git', secret: 'x' }, /^body has an unknown field "secret"$/],
   ],
   'POST /api/v1/webhooks': [
     [{ url: 5 }, /^body\.url must be string, got the number 5$/],

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { buildCore, type Core } from '../../helpers/core.js';
 import type { DeploySource } from '../../../src/pipeline/deploy.js';
+import { DeployError } from '../../../src/domain/errors.js';
 
 async function deploy(core: Core, app: string, source: DeploySource): Promise<{ live: boolean; output: string }> {
   const lines: string[] = [];
@@ -88,5 +89,37 @@ describe('deploys without a push: uploads and images through the one build and r
     const result = await deploy(core, 'ghost', upload('f'.repeat(64)));
     assert.equal(result.live, false);
     assert.match(result.output, /no app named "ghost"/);
+  });
+
+  it('deploys what is prepared under the lock (a fetched repository) as a push, and a refused preparation deploys nothing, told to the timeline', async () => {
+    const core = buildCore();
+    const app = core.apps.create('shop');
+    const sha = 'e'.repeat(40);
+    const released: string[] = [];
+    const lines: string[] = [];
+    const live = await core.deployer.deployPrepared('shop', async (locked, output) => {
+      assert.equal(core.deployer.isDeploying(locked.name), true, 'prepared under the lock');
+      output.step('Fetching main of https://git.example.com/shop.git');
+      return {
+        source: { kind: 'tree', tar: Readable.from([]), description: `${sha.slice(0, 7)} of https://git.example.com/shop.git (main)`, source: `repo https://git.example.com/shop.git ${sha}`, gitSha: sha },
+        release: async () => void released.push('removed'),
+      };
+    }, (line) => lines.push(line));
+    await core.rollout.settle();
+    assert.equal(live, true, lines.join('\n'));
+    assert.equal(lines[0], '-----> Fetching main of https://git.example.com/shop.git');
+    assert.equal(core.releases.live(app.id)?.source, `repo https://git.example.com/shop.git ${sha}`);
+    assert.deepEqual(released, ['removed']);
+
+    const failed: string[] = [];
+    const refused = await core.deployer.deployPrepared('shop', async () => {
+      throw new DeployError('PILOT_REPO_FETCH_FAILED', 'cannot fetch main of https://git.example.com/shop.git: cannot resolve the host git.example.com');
+    }, (line) => failed.push(line));
+    assert.equal(refused, false);
+    assert.deepEqual(failed, [' !     cannot fetch main of https://git.example.com/shop.git: cannot resolve the host git.example.com', ' !     v1 is still serving']);
+    assert.equal(core.releases.list(app.id).length, 1, 'no release for a fetch that failed');
+    const last = core.events.list({ appId: app.id }, { limit: 1 })[0];
+    assert.equal(last?.kind, 'deploy.failed');
+    assert.match(last?.message ?? '', /cannot resolve the host git\.example\.com; v1 is still serving/);
   });
 });
