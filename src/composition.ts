@@ -168,15 +168,6 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
   });
 
-  const repoSources = new RepoSources({
-    apps,
-    sources: createRepoSourceStore(db),
-    fetcher: createRepositoryFetcher({ workDir: paths.builds, timeoutSeconds: REPO_FETCH_TIMEOUT_SECONDS, caFile: config.repoCaFile }),
-    deployer,
-    maxPushBytes: config.maxPushBytes,
-    logger,
-  });
-
   const monitor = new HealthMonitor({
     apps, releases, formation, live, runtime, routes, events, settings: config, logger,
     isDeploying: (name) => deployer.isDeploying(name),
@@ -199,6 +190,16 @@ export async function composePilot(config: Config, logger: Logger) {
     maxNameLength: appNameMaxLength(config.domain),
     appUrl: (name) => appUrl(name, config),
   });
+  const repoSources = new RepoSources({
+    apps,
+    sources: createRepoSourceStore(db),
+    fetcher: createRepositoryFetcher({ workDir: paths.builds, timeoutSeconds: REPO_FETCH_TIMEOUT_SECONDS, caFile: config.repoCaFile }),
+    deployer,
+    maxPushBytes: config.maxPushBytes,
+    logger,
+    previews,
+  });
+
   const branchPushes = previewPushes({ apps, previews, deployPush: (push, write) => deployer.deployPush(push, write) });
 
   /** Whether the server finished starting: /health says so. */

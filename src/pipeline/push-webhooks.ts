@@ -33,6 +33,8 @@ export type WebhookEvent =
 export type PushDecision =
   | { readonly action: 'deploy'; readonly branch: string; readonly sha: string | null }
   | { readonly action: 'ignore'; readonly reason: string }
+  /** A push to a branch the app does not deploy: a preview's, when its previews take the branch; else `reason`. */
+  | { readonly action: 'other-branch'; readonly branch: string; readonly sha: string | null; readonly reason: string }
   | { readonly action: 'branch-deleted'; readonly branch: string };
 
 /** The headers that carry each host's signature, as a refusal names them. */
@@ -161,6 +163,8 @@ export function decideWebhookPush(event: PushEvent, app: { readonly name: string
   const branch = event.ref.startsWith('refs/heads/') ? event.ref.slice('refs/heads/'.length) : undefined;
   if (branch === undefined || branch === '') return { action: 'ignore', reason: `${event.ref} is not a branch (${app.name} deploys the branch ${app.branch}): nothing was deployed` };
   if (event.deleted) return { action: 'branch-deleted', branch };
-  if (branch !== app.branch) return { action: 'ignore', reason: `a push to ${branch}, not to ${app.branch} (the branch ${app.name} deploys): nothing was deployed` };
+  if (branch !== app.branch) {
+    return { action: 'other-branch', branch, sha: event.sha, reason: `a push to ${branch}, not to ${app.branch} (the branch ${app.name} deploys): nothing was deployed` };
+  }
   return { action: 'deploy', branch, sha: event.sha };
 }

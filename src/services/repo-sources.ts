@@ -8,6 +8,7 @@ import type { Deployer, PreparedSource } from '../pipeline/deploy.js';
 import { DEFAULT_BRANCH, checkBranch, checkCredential, checkRepoUrl } from '../pipeline/repo-url.js';
 import { decideWebhookPush, parseWebhookEvent, verifyWebhook, type PushDecision, type WebhookHeaders } from '../pipeline/push-webhooks.js';
 import { CoalescedRuns } from './coalesced-runs.js';
+import type { PreviewService } from './previews.js';
 
 export interface RepoSourceDeps {
   readonly apps: Pick<AppStore, 'findByName'>;
@@ -16,6 +17,8 @@ export interface RepoSourceDeps {
   readonly deployer: Pick<Deployer, 'deployPrepared'>;
   readonly maxPushBytes: number;
   readonly logger: Logger;
+  /** Pushes and deletions of other branches go to the app's previews, when it has them on. */
+  readonly previews?: Pick<PreviewService, 'decide' | 'branchPushed' | 'branchDeleted' | 'list'>;
 }
 
 /** A webhook request as the route hands it over: the raw body, for its signature. */
@@ -87,7 +90,7 @@ export class RepoSources {
   /** Fetches the branch's head and deploys it through the push's build and rollout; resolves whether it went live. */
   sync(app: App, write: (line: string) => void): Promise<boolean> {
     this.get(app);
-    return this.deps.deployer.deployPrepared(app.name, (locked, output) => this.fetch(locked, output), write);
+    return this.deps.deployer.deployPrepared(app.name, (locked, output) => this.fetch(locked, this.get(locked).branch, output), write);
   }
 
   /**
@@ -118,37 +121,70 @@ export class RepoSources {
 
   private act(app: App, source: RepoSource, decision: PushDecision): RepoHookAnswer {
     if (decision.action === 'ignore') return { result: 'ignored', message: decision.reason };
-    if (decision.action === 'branch-deleted') {
-      const what = decision.branch === source.branch ? `the branch ${app.name} deploys was deleted: the live release keeps serving` : `${decision.branch} was deleted: nothing to do`;
-      return { result: 'ignored', message: what, branch: decision.branch };
-    }
-    const lines: string[] = [];
-    const started = this.webhookDeploys.request(app.name, async () => {
+    if (decision.action === 'branch-deleted') return this.branchDeleted(app, source, decision.branch);
+    if (decision.action === 'other-branch') return this.otherBranch(app, source, decision);
+    return this.deployInTurn(app.name, `${source.branch}`, decision, async (write) => {
       const current = this.deps.apps.findByName(app.name);
-      if (!current || !this.deps.sources.get(current.id)) return;
-      const live = await this.sync(current, (line) => lines.push(line));
-      this.deps.logger.info({ app: app.name, live, output: lines.splice(0).join('\n') }, 'webhook deploy ended');
+      if (!current || !this.deps.sources.get(current.id)) return false;
+      return this.sync(current, write);
     });
-    if (started === 'stopped') return { result: 'stopping', message: `Pilot is stopping: nothing was deployed; redeliver the push or run \`pilot git:sync -a ${app.name}\` once it is back` };
-    const message = started === 'started'
-      ? `fetching ${source.branch} and deploying its head`
-      : `a deploy of ${app.name} is under way: the newest head of ${source.branch} deploys once it ends`;
-    return { result: started === 'started' ? 'deploying' : 'queued', message, branch: decision.branch, sha: decision.sha };
   }
 
-  /** Under the app's lock: the branch's head as it is now, recorded (or the failure), as a tree to deploy. */
-  private async fetch(app: App, output: { step(text: string): void; detail(text: string): void }): Promise<PreparedSource> {
+  /** A push to a branch the app does not deploy: its preview's, when the app's previews take that branch. */
+  private otherBranch(app: App, source: RepoSource, decision: Extract<PushDecision, { action: 'other-branch' }>): RepoHookAnswer {
+    const previews = this.deps.previews;
+    const preview = previews?.decide(app, decision.branch, source.branch);
+    if (!previews || !preview || preview.action === 'skip') return { result: 'ignored', message: decision.reason, branch: decision.branch };
+    if (preview.action === 'refuse') return { result: 'ignored', message: `${preview.reason}: nothing was deployed`, branch: decision.branch };
+    return this.deployInTurn(`${app.name} ${decision.branch}`, decision.branch, decision, async (write) => {
+      const parent = this.deps.apps.findByName(app.name);
+      if (!parent || !this.deps.sources.get(parent.id)) return false;
+      return previews.branchPushed(parent, decision.branch, {
+        deployBranch: this.get(parent).branch,
+        deploy: (target, output) => this.deps.deployer.deployPrepared(target.name, (_locked, steps) => this.fetch(parent, decision.branch, steps, false), output),
+      }, write);
+    });
+  }
+
+  private branchDeleted(app: App, source: RepoSource, branch: string): RepoHookAnswer {
+    if (branch === source.branch) return { result: 'ignored', message: `the branch ${app.name} deploys was deleted: the live release keeps serving`, branch };
+    const previews = this.deps.previews;
+    const preview = previews?.list(app).previews.find((candidate) => candidate.branch === branch);
+    if (!previews || !preview) return { result: 'ignored', message: `${branch} was deleted: nothing to do`, branch };
+    return this.deployInTurn(`${app.name} ${branch}`, branch, { sha: null }, (write) => previews.branchDeleted(app, branch, write), `destroying the preview ${preview.app} of ${branch}`);
+  }
+
+  /** Runs `work` after the one under way for `key` (coalesced: one waiting at most), logging its output. */
+  private deployInTurn(key: string, branch: string, decision: { readonly sha: string | null }, work: (write: (line: string) => void) => Promise<boolean>, doing?: string): RepoHookAnswer {
+    const lines: string[] = [];
+    const started = this.webhookDeploys.request(key, async () => {
+      const live = await work((line) => lines.push(line));
+      this.deps.logger.info({ app: key, live, output: lines.splice(0).join('\n') }, 'webhook deploy ended');
+    });
+    const app = key.split(' ')[0];
+    if (started === 'stopped') return { result: 'stopping', message: `Pilot is stopping: nothing was deployed; redeliver the push or run \`pilot git:sync -a ${app}\` once it is back` };
+    const message = started === 'started'
+      ? (doing ?? `fetching ${branch} and deploying its head`)
+      : `a deploy of ${app} (${branch}) is under way: the newest head of ${branch} deploys once it ends`;
+    return { result: started === 'started' ? 'deploying' : 'queued', message, branch, sha: decision.sha };
+  }
+
+  /**
+   * Under the deploying app's lock: `branch` of `app`'s repository as it is now, as a tree to
+   * deploy; the fetch (or its failure) is recorded when it is the app's own branch.
+   */
+  private async fetch(app: App, branch: string, output: { step(text: string): void; detail(text: string): void }, record = true): Promise<PreparedSource> {
     const source = this.get(app);
-    output.step(`Fetching ${source.branch} of ${source.url}${source.credential ? ' (with its credential)' : ''}`);
+    output.step(`Fetching ${branch} of ${source.url}${source.credential ? ' (with its credential)' : ''}`);
     try {
-      const fetched = await this.deps.fetcher.fetchBranch({ url: source.url, branch: source.branch, credential: source.credential, maxBytes: this.deps.maxPushBytes });
-      this.deps.sources.recordFetch(app.id, { sha: fetched.sha });
-      output.detail(`${source.branch} is at ${fetched.sha.slice(0, 7)}`);
+      const fetched = await this.deps.fetcher.fetchBranch({ url: source.url, branch, credential: source.credential, maxBytes: this.deps.maxPushBytes });
+      if (record) this.deps.sources.recordFetch(app.id, { sha: fetched.sha });
+      output.detail(`${branch} is at ${fetched.sha.slice(0, 7)}`);
       return {
         source: {
           kind: 'tree',
           tar: fetched.tar,
-          description: `${fetched.sha.slice(0, 7)} of ${source.url} (${source.branch})`,
+          description: `${fetched.sha.slice(0, 7)} of ${source.url} (${branch})`,
           source: `repo ${source.url} ${fetched.sha}`,
           gitSha: fetched.sha,
           ...(fetched.submoduleManifest ? { submoduleManifest: fetched.submoduleManifest } : {}),
@@ -156,7 +192,7 @@ export class RepoSources {
         release: fetched.remove,
       };
     } catch (error) {
-      this.deps.sources.recordFetch(app.id, { error: error instanceof PilotError ? error.message : 'internal error (the server log has the details)' });
+      if (record) this.deps.sources.recordFetch(app.id, { error: error instanceof PilotError ? error.message : 'internal error (the server log has the details)' });
       throw error;
     }
   }

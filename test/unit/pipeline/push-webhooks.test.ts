@@ -133,8 +133,8 @@ describe('decideWebhookPush', () => {
   const cases: [string, PushEvent, ReturnType<typeof decideWebhookPush>][] = [
     ['the deploy branch deploys its sha', push('refs/heads/main', SHA), { action: 'deploy', branch: 'main', sha: SHA }],
     ['without a sha, the head', push('refs/heads/main', null), { action: 'deploy', branch: 'main', sha: null }],
-    ['another branch is ignored, saying why', push('refs/heads/feature/x', SHA), { action: 'ignore', reason: 'a push to feature/x, not to main (the branch shop deploys): nothing was deployed' }],
-    ['a branch named like a prefix of it too', push('refs/heads/main-old', SHA), { action: 'ignore', reason: 'a push to main-old, not to main (the branch shop deploys): nothing was deployed' }],
+    ['another branch is ignored, saying why', push('refs/heads/feature/x', SHA), { action: 'other-branch', branch: 'feature/x', sha: SHA, reason: 'a push to feature/x, not to main (the branch shop deploys): nothing was deployed' }],
+    ['a branch named like a prefix of it too', push('refs/heads/main-old', SHA), { action: 'other-branch', branch: 'main-old', sha: SHA, reason: 'a push to main-old, not to main (the branch shop deploys): nothing was deployed' }],
     ['a tag is not a branch', push('refs/tags/v1', SHA), { action: 'ignore', reason: 'refs/tags/v1 is not a branch (shop deploys the branch main): nothing was deployed' }],
     ['a deleted tag neither', push('refs/tags/v1', null, true), { action: 'ignore', reason: 'refs/tags/v1 is not a branch (shop deploys the branch main): nothing was deployed' }],
     ['a deleted branch is its own result', push('refs/heads/feature/x', null, true), { action: 'branch-deleted', branch: 'feature/x' }],
