@@ -184,7 +184,7 @@ export async function composePilot(config: Config, logger: Logger) {
       tokens: new TokenService(tokens, apps),
       sessions: new TokenSessions(),
       apps: new AppService({
-        apps, releases, domains, formation, runtime, live, images: engine, deployer, routes,
+        apps, releases, domains, formation, runtime, live, images: engine, deployer, routes, volumes,
         repositories: git,
         instance: config.instance,
         maxNameLength: appNameMaxLength(config.domain),

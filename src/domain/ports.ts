@@ -434,6 +434,8 @@ export interface AppStore {
   setBuildDir(id: number, buildDir: string | null): void;
   setCapAdd(id: number, capabilities: readonly string[]): void;
   setMaintenance(id: number, on: boolean): void;
+  /** Gives the app another name; everything else it has is keyed by its id and stays. */
+  rename(id: number, name: string): void;
   /** The app's containers join the linked app's network; false if they were linked already. */
   link(id: number, linkedId: number): boolean;
   /** False if they were not linked. */

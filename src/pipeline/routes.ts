@@ -48,6 +48,8 @@ export interface CaddyfileContext {
    */
   readonly onDemand: { readonly askUrl: string; readonly askPath: string; readonly askQuery: string } | undefined;
   readonly controlPlane: { readonly sites: string; readonly upstream: string; readonly proxyKey?: string } | undefined;
+  /** What a host Pilot serves no app at gets over HTTP (a renamed or destroyed app's old name, a typo). */
+  readonly notFound: { readonly html: string };
   readonly apps: readonly {
     readonly name: string;
     readonly sites: string;
@@ -80,6 +82,7 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
         ...(settings.controlPlaneProxyKey ? { proxyKey: settings.controlPlaneProxyKey } : {}),
       }
       : undefined,
+    notFound: { html: notFoundPage() },
     apps: served.map((route) => ({
       name: route.name,
       sites: sites(route.hosts),
@@ -100,6 +103,13 @@ function unavailablePage(app: string, why: Unavailable): { status: number; html:
     : [`${app} is not running`, 'No web process of this app runs right now (it is scaled to 0 or stopped).'];
   const html = `<!doctype html><html lang=en><meta charset=utf-8><title>${title}</title><h1>${title}</h1><p>${text}</p></html>`;
   return { status: 503, html, ...(why === 'maintenance' ? { retryAfter: MAINTENANCE_RETRY_AFTER_SECONDS } : {}) };
+}
+
+/** The 404 page of a host without an app. It names no host: the visitor's Host header is not echoed into HTML. */
+function notFoundPage(): string {
+  const title = 'No app here';
+  const text = 'No app answers at this address: it may have been renamed or removed. Check the address, or ask its owner for the new one.';
+  return `<!doctype html><html lang=en><meta charset=utf-8><title>${title}</title><h1>${title}</h1><p>${text}</p></html>`;
 }
 
 /** Where Caddy asks itself whether a host name is Pilot's before it serves a certificate for it. */

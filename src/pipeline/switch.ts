@@ -23,6 +23,8 @@ export interface RoutesDeps {
 /** A release that should serve instead of its app's live one (the switch of a deploy). */
 export interface Candidate {
   readonly appId: number;
+  /** The name the app answers at once switched (a rename's new one; else the app's). */
+  readonly name?: string;
   readonly release: Release;
   /** `host:port` of each of the candidate's web processes; none for a worker-only app. */
   readonly upstreams: readonly string[];
@@ -82,9 +84,10 @@ export class RouteTable {
       }
       // A worker-only app has no URL: no route, no page.
       const unavailable = !('web' in release.processes) ? undefined : app.maintenance ? 'maintenance' : upstreams.length === 0 ? 'not-running' : undefined;
+      const name = (candidate?.appId === app.id ? candidate.name : undefined) ?? app.name;
       routes.push({
-        name: app.name,
-        hosts: [appHost(app.name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],
+        name,
+        hosts: [appHost(name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],
         upstreams,
         ...(unavailable ? { unavailable } : {}),
       });

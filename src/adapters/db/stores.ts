@@ -144,6 +144,9 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     setMaintenance(id, on) {
       db.prepare('UPDATE apps SET maintenance = ? WHERE id = ?').run(on ? 1 : 0, id);
     },
+    rename(id, name) {
+      db.prepare('UPDATE apps SET name = ? WHERE id = ?').run(name, id);
+    },
     setCapAdd(id, capabilities) {
       db.prepare('UPDATE apps SET cap_add_json = ? WHERE id = ?').run(JSON.stringify(capabilities), id);
     },
