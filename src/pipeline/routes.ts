@@ -1,6 +1,8 @@
 import type { TlsMode } from '../config.js';
 
 export interface AppRoute {
+  /** The app's id: its access log is named by it (a name can change, or come back as another app's). */
+  readonly id: number;
   readonly name: string;
   /** `<app>.<domain>` first, then custom domains. */
   readonly hosts: readonly string[];
@@ -33,6 +35,15 @@ export interface RouteSettings {
   readonly controlPlaneProxyKey?: string | undefined;
   /** Keeps proxied WebSockets open this long across reloads; undefined where Caddy lacks it (< 2.7). */
   readonly streamCloseDelay: string | undefined;
+  /** Where Caddy writes each app's access log (`app-<id>.log`, the router lines of `pilot logs`); undefined: none. */
+  readonly accessLogDir?: string | undefined;
+}
+
+/** An app's access log grows to this size, then rolls over once: at most about twice this on disk per app. */
+export const ACCESS_LOG_ROLL_MIB = 5;
+
+export function accessLogFile(dir: string, appId: number): string {
+  return `${dir}/app-${appId}.log`;
 }
 
 export interface CaddyfileContext {
@@ -55,6 +66,8 @@ export interface CaddyfileContext {
     readonly sites: string;
     readonly upstreams: string;
     readonly streamCloseDelay?: string;
+    /** The file Caddy logs each request of the app's hosts to (rolled at `rollMiB`, one old file kept). */
+    readonly accessLog?: { readonly file: string; readonly rollMiB: number };
     /** Answered by Caddy itself with this status, page and Retry-After instead of proxied. */
     readonly page?: { readonly status: number; readonly html: string; readonly retryAfter?: number };
   }[];
@@ -64,6 +77,11 @@ export interface CaddyfileContext {
 export function buildCaddyfileContext(settings: RouteSettings, routes: readonly AppRoute[]): CaddyfileContext {
   const site = (host: string): string => (settings.tls === 'off' ? `http://${host}` : host);
   const sites = (hosts: readonly string[]): string => hosts.map(site).join(', ');
+  // On a port other than 80/443 a visitor's Host carries it, and Caddy 2.6 maps a request to its
+  // site's access log by the exact Host: app sites name the port then.
+  const port = settings.tls === 'off' ? settings.httpPort : settings.httpsPort;
+  const portSuffix = port === (settings.tls === 'off' ? 80 : 443) ? '' : `:${port}`;
+  const appSites = (hosts: readonly string[]): string => hosts.map((host) => site(`${host}${portSuffix}`)).join(', ');
   const controlPlaneHosts = settings.controlPlaneUpstream ? [`pilot.${settings.domain}`] : [];
   const served = [...routes].filter((route) => route.upstreams.length > 0 || route.unavailable).sort((a, b) => a.name.localeCompare(b.name));
   const tlsHosts = settings.tls === 'off' ? [] : [...controlPlaneHosts, ...served.flatMap((route) => route.hosts)];
@@ -85,9 +103,10 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
     notFound: { html: notFoundPage() },
     apps: served.map((route) => ({
       name: route.name,
-      sites: sites(route.hosts),
+      sites: appSites(route.hosts),
       upstreams: route.upstreams.join(' '),
       ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
+      ...(settings.accessLogDir ? { accessLog: { file: accessLogFile(settings.accessLogDir, route.id), rollMiB: ACCESS_LOG_ROLL_MIB } } : {}),
       ...(route.unavailable ? { page: unavailablePage(route.name, route.unavailable) } : {}),
     })),
   };

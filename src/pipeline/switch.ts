@@ -86,6 +86,7 @@ export class RouteTable {
       const unavailable = !('web' in release.processes) ? undefined : app.maintenance ? 'maintenance' : upstreams.length === 0 ? 'not-running' : undefined;
       const name = (candidate?.appId === app.id ? candidate.name : undefined) ?? app.name;
       routes.push({
+        id: app.id,
         name,
         hosts: [appHost(name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],
         upstreams,
