@@ -17,7 +17,7 @@ export interface AppRoute {
  * web process running (scaled to 0, stopped). Either is a page that says so, not a refused
  * connection.
  */
-export type Unavailable = 'maintenance' | 'not-running';
+export type Unavailable = 'maintenance' | 'not-running' | 'renamed';
 
 /** A visitor retries a maintenance page after this long. */
 export const MAINTENANCE_RETRY_AFTER_SECONDS = 60;
@@ -117,6 +117,11 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
  * backslash or brace (Caddy's placeholders), which app names (validated) never hold.
  */
 function unavailablePage(app: string, why: Unavailable): { status: number; html: string; retryAfter?: number } {
+  if (why === 'renamed') {
+    const title = `No app named ${app} any more`;
+    const html = `<!doctype html><html lang=en><meta charset=utf-8><title>${title}</title><h1>${title}</h1><p>This app was renamed: it no longer answers at this address. Ask its owner for the new one.</p></html>`;
+    return { status: 404, html };
+  }
   const [title, text] = why === 'maintenance'
     ? [`${app} is down for maintenance`, 'It will be back shortly. Please try again in a minute.']
     : [`${app} is not running`, 'No web process of this app runs right now (it is scaled to 0 or stopped).'];

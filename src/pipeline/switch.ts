@@ -92,6 +92,15 @@ export class RouteTable {
         upstreams,
         ...(unavailable ? { unavailable } : {}),
       });
+      // A rename's switch: the name it leaves answers its 404 page from this very load.
+      if (name !== app.name) routes.push({ id: app.id, name: app.name, hosts: [appHost(app.name, this.deps.settings.domain)], upstreams: [], unavailable: 'renamed' });
+    }
+    // A renamed app's old name answers a 404 page that says so, over HTTPS too (its certificate
+    // stays one of this file's names), until a new app takes the name.
+    const routed = new Set(routes.map((route) => route.name));
+    for (const former of this.deps.apps.formerNames()) {
+      if (routed.has(former.name)) continue;
+      routes.push({ id: former.appId, name: former.name, hosts: [appHost(former.name, this.deps.settings.domain)], upstreams: [], unavailable: 'renamed' });
     }
     const caddyfile = this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
     const proxied = routes.filter((route) => !route.unavailable).flatMap((route) => route.upstreams);

@@ -36,7 +36,11 @@ export class AppService {
   /** The app, or a 404 that says how apps come to exist. */
   get(name: string): App {
     const app = this.deps.apps.findByName(name);
-    if (!app) throw new NotFoundError(`no app named "${name}": create it with \`pilot apps:create ${name}\` or push to it`);
+    if (!app) {
+      const renamedTo = this.deps.apps.renamedTo(name);
+      if (renamedTo) throw new NotFoundError(`no app named "${name}": it was renamed to ${renamedTo} (pilot git:remote -a ${renamedTo} points your remote at it)`);
+      throw new NotFoundError(`no app named "${name}": create it with \`pilot apps:create ${name}\` or push to it`);
+    }
     return app;
   }
 

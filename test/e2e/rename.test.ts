@@ -97,10 +97,20 @@ describe('apps:rename (real Docker, Caddy, git and CLI)', { skip }, () => {
 
     assert.equal((await get('store.localhost')).body, 'hello kept v1');
     assert.equal((await get('store.localhost', '/note')).body, 'written before the rename', 'the volume kept its data');
-    const old = await httpGet(pilot.httpPort, 'shop.localhost');
+    const old = await get('shop.localhost');
     assert.equal(old.status, 404);
-    assert.match(old.body, /No app answers at this address: it may have been renamed or removed/);
-    assert.equal((await api('GET', '/apps/shop')).statusCode, 404);
+    assert.match(old.body, /No app named shop any more.*This app was renamed: it no longer answers at this address/);
+    // Any other name under the domain: a 404 page too (over HTTP: no certificate is made for names Pilot does not serve).
+    const unknown = await httpGet(pilot.httpPort, `nothing.localhost:${pilot.httpPort}`);
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.body, /No app answers at this address/);
+    const gone = await api('GET', '/apps/shop');
+    assert.equal(gone.statusCode, 404);
+    assert.match(gone.json<{ message: string }>().message, /it was renamed to store/);
+    // The old remote neither deploys nor makes a new app of the old name.
+    const toOld = await client.run(['push', remoteUrl(pilot.server.address, 'shop', pilot.token), 'HEAD:refs/heads/main']);
+    assert.notEqual(toOld.code, 0);
+    assert.match(toOld.stderr, /shop was renamed to store: point your remote at it \(pilot git:remote -a store\)/);
     assert.deepEqual((await api('GET', '/apps/store/config')).json<{ config: Record<string, string> }>().config, { GREETING: 'kept' });
     const oldContainers = execFileSync('docker', ['ps', '-aq', '--filter', `name=^/${pilot.server.config.instance}-shop-`]).toString().trim();
     assert.equal(oldContainers, '', 'the processes of the old name are gone');

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCore, type Core } from '../../helpers/core.js';
 import { AppService } from '../../../src/services/apps.js';
+import { AppRegistry } from '../../../src/services/app-registry.js';
 import { appNameMaxLength } from '../../../src/domain/app-name.js';
 import { ConflictError, ValidationError } from '../../../src/domain/errors.js';
 import type { App } from '../../../src/domain/types.js';
@@ -66,7 +67,9 @@ describe('renaming an app (AppService.rename over the core with fakes)', () => {
     // One load took the new name and the custom domain to the new processes together.
     const switched = core.persisted.slice(loadsBefore).find((caddyfile) => caddyfile.includes('store.pilot.test')) ?? '';
     assert.match(switched, /^http:\/\/store\.pilot\.test, http:\/\/www\.shop\.example \{$/m);
-    assert.doesNotMatch(loadedSites(core), /shop\.pilot\.test/);
+    // The old name answers a 404 page from that same load on (over HTTPS too: it stays one of the file's names).
+    assert.match(switched, /# app shop\nhttp:\/\/shop\.pilot\.test \{[^}]*No app named shop any more[^}]*" 404\n\}/);
+    assert.equal(core.apps.renamedTo('shop'), 'store');
     // The release keeps its version, now running its image under the new name.
     const live = core.releases.live(app.id);
     assert.equal(live?.version, 1);
@@ -119,6 +122,19 @@ describe('renaming an app (AppService.rename over the core with fakes)', () => {
     assert.equal(renamed.name, 'final');
     assert.equal(core.apps.findByName('final')?.id, app.id);
     assert.deepEqual([...repositories], ['final']);
+  });
+
+  it("refuses a push to the old name with the new one, until apps:create takes the name for a new app", async () => {
+    const core = buildCore();
+    const { app, service } = await deployed(core, 'shop');
+    await service.rename(app, 'store');
+    const registry = new AppRegistry(core.apps, { exists: () => true, create: async () => undefined }, 63);
+    await assert.rejects(registry.findOrCreate('shop'), (error) => error instanceof ConflictError && /shop was renamed to store: point your remote at it \(pilot git:remote -a store\)/.test(error.message));
+    assert.throws(() => service.get('shop'), /no app named "shop": it was renamed to store/);
+    const again = await service.create('shop');
+    assert.notEqual(again.id, app.id);
+    assert.equal(core.apps.renamedTo('shop'), undefined);
+    assert.equal((await registry.findOrCreate('shop')).id, again.id);
   });
 
   it('a push that waited behind the rename is refused with the way to the new remote', async () => {
