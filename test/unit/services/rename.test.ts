@@ -77,6 +77,22 @@ describe('renaming an app (AppService.rename over the core with fakes)', () => {
     assert.deepEqual(core.wentLive.at(-1), 'store');
   });
 
+  it("keeps links both ways: apps linked to it join the new name's network, its own links start with its new processes", async () => {
+    const core = buildCore();
+    const { app, service } = await deployed(core, 'shop');
+    const api = await service.create('backend');
+    const front = await service.create('front');
+    core.apps.link(front.id, app.id);
+    core.apps.link(app.id, api.id);
+    await service.rename(app, 'store');
+    await core.rollout.settle();
+    assert.ok(core.runtime.links.has('front -> store'), [...core.runtime.links].join(', '));
+    const [started] = await core.runtime.list({ app: 'store' });
+    assert.ok(started);
+    assert.deepEqual(core.runtime.startedWith(started.id)?.linkedNetworks, ['pt-backend-net']);
+    assert.deepEqual(core.apps.linkedFrom(app.id), ['front']);
+  });
+
   it('refuses an invalid, reserved or taken name and a rename to itself, changing nothing', async () => {
     const core = buildCore();
     const { app, service } = await deployed(core, 'shop');
