@@ -916,6 +916,7 @@ print_trust() {
   say "        git config --global http.$api/.sslCAInfo $saved"
   say "        curl --cacert $saved $api/health"
   say "        export NODE_EXTRA_CA_CERTS=$saved      # Node.js and the pilot CLI"
+  say "        export CURL_CA_BUNDLE=$saved           # curl in this shell (the CLI's install below)"
   say ""
   note "(until then clients say: 'unable to get local issuer certificate' (curl, Node), 'server certificate verification failed' (git))"
 }

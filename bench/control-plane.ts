@@ -190,6 +190,7 @@ async function reloadTimes(counts: readonly number[]): Promise<{ apps: number; m
     const results: { apps: number; ms: number }[] = [];
     for (const count of counts) {
       const routes: AppRoute[] = Array.from({ length: count }, (_, index) => ({
+        id: index + 1,
         name: `app-${index}`,
         hosts: [`app-${index}.${pilot.domain}`],
         upstreams: [`10.77.${Math.floor(index / 250)}.${(index % 250) + 1}:5000`],

@@ -45,6 +45,7 @@ import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
 import { appUrl } from './pipeline/routes.js';
 import { LinkService } from './services/links.js';
+import { AccessLogFiles } from './adapters/caddy/access-log.js';
 import { appNameMaxLength } from './domain/app-name.js';
 import { MetricsSampler } from './services/metrics.js';
 import { createHostReader } from './adapters/host.js';
@@ -111,6 +112,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const templates = createTemplateRenderer();
   // New at every start; Caddy gets it with the routes Pilot loads at start.
   const proxyKey = randomBytes(32).toString('hex');
+  const accessLogs = new AccessLogFiles(paths.accessLogs);
   const routes = new RouteTable({
     settings: {
       adminAddress: adminAddressForCaddyfile(caddyAdmin.endpoint),
@@ -121,6 +123,7 @@ export async function composePilot(config: Config, logger: Logger) {
       acmeEmail: config.acmeEmail,
       controlPlaneProxyKey: proxyKey,
       streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
+      accessLogDir: paths.accessLogs,
     },
     apps,
     releases,
@@ -176,12 +179,15 @@ export async function composePilot(config: Config, logger: Logger) {
   const autoRollback = new AutoRollback({ apps, releases, deployer, events, watchSeconds: (watched) => watched.watchSeconds ?? config.watchSeconds, logger });
 
   const appService = new AppService({
-    apps, releases, domains, formation, runtime, live, images: engine, deployer, routes,
+    apps, releases, domains, formation, runtime, live, images: engine, deployer, routes, volumes,
     repositories: git,
     instance: config.instance,
     maxNameLength: appNameMaxLength(config.domain),
     appUrl: (name) => appUrl(name, config),
-    onDestroy: (destroyed) => cron.forget(destroyed.id),
+    onDestroy: (destroyed) => {
+      cron.forget(destroyed.id);
+      accessLogs.remove(destroyed.id);
+    },
     previews: previewStore,
   });
   const previews = new PreviewService({
@@ -233,7 +239,7 @@ export async function composePilot(config: Config, logger: Logger) {
       deployer,
       routes,
       processes: new ProcessControl({ apps, releases, formation, volumes, runtime, rollout, deployer, routes, live, events, settings: config, usage: (id) => metrics.ofProcess(id) }),
-      logs: new LogService({ releases, runtime }),
+      logs: new LogService({ releases, runtime, router: accessLogs }),
       storage: new StorageService({ volumes, configVars, runtime, deployer, instance: config.instance }),
       limits: new LimitsService({ apps, configVars, deployer, defaults: config }),
       links: new LinkService({ apps, runtime, deployer }),

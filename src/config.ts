@@ -318,6 +318,8 @@ export interface DataPaths {
   readonly caddyData: string;
   /** Root certificate of Caddy's local CA (PILOT_TLS=internal), in its storage under caddyData. */
   readonly caddyLocalRootCertificate: string;
+  /** Caddy's access log of each app (the router lines of `pilot logs`). */
+  readonly accessLogs: string;
 }
 
 export function dataPaths(dataDir: string): DataPaths {
@@ -334,5 +336,6 @@ export function dataPaths(dataDir: string): DataPaths {
     caddyfile: path.join(caddyDir, 'Caddyfile'),
     caddyData: path.join(caddyDir, 'data'),
     caddyLocalRootCertificate: path.join(caddyDir, 'data', 'caddy', 'pki', 'authorities', 'local', 'root.crt'),
+    accessLogs: path.join(caddyDir, 'access'),
   };
 }

@@ -81,6 +81,14 @@ export class GitRepositories {
     }
   }
 
+  /** Moves the app's repository to its new name, with the hook that names it. */
+  rename(from: string, to: string): void {
+    // An app made by the API and never pushed to may have none yet: its first push makes it.
+    if (!this.exists(from)) return;
+    fs.renameSync(this.pathOf(from), this.pathOf(to));
+    this.installHook(to);
+  }
+
   remove(app: string): void {
     fs.rmSync(this.pathOf(app), { recursive: true, force: true });
   }

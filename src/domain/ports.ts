@@ -435,6 +435,12 @@ export interface AppStore {
   setBuildDir(id: number, buildDir: string | null): void;
   setCapAdd(id: number, capabilities: readonly string[]): void;
   setMaintenance(id: number, on: boolean): void;
+  /** Gives the app another name (its old one becomes a former name); everything else it has is keyed by its id and stays. */
+  rename(id: number, name: string): void;
+  /** The current name of the app that was called `name` before a rename, if it still exists and nothing took the name. */
+  renamedTo(name: string): string | undefined;
+  /** The former names of every app (each answers a 404 page at `<name>.<domain>`). */
+  formerNames(): { name: string; appId: number }[];
   /** The app's containers join the linked app's network; false if they were linked already. */
   link(id: number, linkedId: number): boolean;
   /** False if they were not linked. */

@@ -357,6 +357,8 @@ export const AppSettingsBody = Type.Object(
 );
 export type AppSettingsBody = Static<typeof AppSettingsBody>;
 
+export const RenameAppBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64, description: "The app's new name" }) }, { additionalProperties: false });
+
 export const MaintenanceBody = Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false });
 
 export const AddDomainBody = Type.Object({ domain: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false });

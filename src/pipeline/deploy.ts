@@ -10,7 +10,7 @@ import { detectBuildpack, isReadFile, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
 import { processQuantities, releaseRuntime } from './start.js';
 import { imagesToPrune } from './retire.js';
-import { RolloutFailure, describeFailure, planRelease, type Rollout, type RunnableRelease } from './rollout.js';
+import { RolloutFailure, describeFailure, planRelease, planRename, type Rollout, type RunnableRelease } from './rollout.js';
 import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
 import { appUrl } from './routes.js';
@@ -126,6 +126,20 @@ export interface AppChange {
   readonly release?: ImageRelease;
 }
 
+/** What a rename does beyond the app's row and its processes (AppService: the repository, images, links, network). */
+export interface RenameHooks {
+  /** Before the new processes start: their image under the new name, linked apps joined to the new network. */
+  prepare(app: App, renamed: App): Promise<void>;
+  /** The image a release runs once renamed. */
+  imageOf(image: string): string;
+  /** Written with the switch (and at once without a live release): the repository, the releases' images. */
+  commit(app: App, renamed: App): void;
+  /** The rollout failed before its switch: what `prepare` made goes. */
+  undo(app: App, renamed: App): Promise<void>;
+  /** The old processes are gone: what the old name still holds goes (its image tags, network, leftovers). */
+  afterRetire(app: App): Promise<void>;
+}
+
 const ZERO_SHA = /^0+$/;
 /** The port of an image that EXPOSEs none (and of an app without a PORT config var), as on Heroku. */
 const DEFAULT_PORT = 5000;
@@ -231,7 +245,14 @@ export class Deployer {
         return false;
       }
       if (this.appLocks.isBusy(app.name)) output.step(`Waiting for the deploy in progress on ${app.name} to finish`);
-      live = await this.appLocks.run(app.name, () => deploy(this.deps.apps.findByName(app.name) ?? app, output));
+      live = await this.appLocks.run(app.name, () => {
+        const current = this.deps.apps.findByName(app.name);
+        if (!current) {
+          output.error(`${app.name} was renamed or destroyed while this deploy waited: push to its new remote (pilot git:remote -a NEW-NAME)`);
+          return Promise.resolve(false);
+        }
+        return deploy(current, output);
+      });
       return live;
     } finally {
       this.deps.onPushFinished?.(live ? 'succeeded' : 'failed', (performance.now() - startedAt) / 1000);
@@ -273,7 +294,7 @@ export class Deployer {
   async changeApp(requested: App, decide: (live: Release | undefined) => AppChange, write: (line: string) => void = () => undefined): Promise<Release | null> {
     return this.appLocks.run(requested.name, async () => {
       // As it is now: a change queued behind this one may have written its limits or links.
-      const app = this.deps.apps.findByName(requested.name) ?? requested;
+      const app = this.current(requested.name);
       const live = this.deps.releases.live(app.id);
       const change = decide(live);
       if (!change.release) {
@@ -290,6 +311,54 @@ export class Deployer {
       }
       return release;
     });
+  }
+
+  /**
+   * Gives the app a new name, under the locks of both names: the live release starts again
+   * under the new identity in the other slot (blue/green, like a restart), the routes move to
+   * the new name's at the switch (custom domains with them, in the same load), and the old
+   * processes retire once they drained. The rename is written (`apps.rename` and
+   * `hooks.commit`) only with the switch; a failure before it changes nothing and the app
+   * serves on under its old name. A deploy in progress is waited for (the lock).
+   */
+  async renameApp(requested: App, to: string, hooks: RenameHooks, write: (line: string) => void = () => undefined): Promise<App> {
+    return this.appLocks.run(requested.name, () =>
+      this.appLocks.run(to, async () => {
+        const app = this.current(requested.name);
+        if (this.deps.apps.findByName(to)) throw new ConflictError(`an app named "${to}" exists already: pick another name`);
+        const renamed: App = { ...app, name: to };
+        const commit = (): void => {
+          this.deps.apps.rename(app.id, to);
+          hooks.commit(app, renamed);
+        };
+        const live = this.deps.releases.live(app.id);
+        if (!live?.image || !live.port) {
+          commit();
+          await hooks.afterRetire(app);
+          return renamed;
+        }
+        const output = new DeployOutput(write);
+        await hooks.prepare(app, renamed);
+        const runnable = { ...live, image: hooks.imageOf(live.image), port: live.port };
+        const runtime = releaseRuntime(renamed, runnable, this.deps.settings, this.deps.volumes.list(app.id));
+        const quantities = processQuantities(live, this.deps.formation.get(app.id));
+        const plan = planRename(renamed, runnable, runtime, quantities, await this.deps.runtime.list({ app: app.name }));
+        output.step(`Starting v${live.version} as ${to}`);
+        try {
+          await this.deps.rollout.run(plan, output, {
+            commit,
+            afterSwitch: () => this.deps.onLive(renamed),
+            afterRetire: () => hooks.afterRetire(app),
+          });
+        } catch (failure) {
+          await hooks.undo(app, renamed).catch((error: unknown) => this.deps.logger.error({ err: error, app: app.name }, 'undoing a failed rename'));
+          const error = failure instanceof RolloutFailure ? failure.cause : failure;
+          throw new DeployError('PILOT_RENAME_FAILED', `renaming ${app.name} to ${to} failed: ${describeFailure(error, this.deps.logger)}; ${app.name} still serves under its name`);
+        }
+        output.step(`Switched ${app.name}'s routes to ${to}; the old processes retire after ${this.deps.settings.drainSeconds} s of drain`);
+        return renamed;
+      }),
+    );
   }
 
   private async releaseFromImage(app: App, request: ImageRelease, commit: () => void, write: (line: string) => void): Promise<Release> {
@@ -332,7 +401,17 @@ export class Deployer {
 
   /** Runs `task` while no deploy of the app runs (destroying an app, process control). */
   withAppLock<T>(app: string, task: () => Promise<T>): Promise<T> {
-    return this.appLocks.run(app, task);
+    return this.appLocks.run(app, () => {
+      this.current(app);
+      return task();
+    });
+  }
+
+  /** The app as it is under its lock: one renamed or destroyed while a change waited changes nothing. */
+  private current(name: string): App {
+    const app = this.deps.apps.findByName(name);
+    if (!app) throw new ConflictError(`${name} was renamed or destroyed while this change waited: nothing changed (see \`pilot apps\`)`);
+    return app;
   }
 
   isDeploying(app: string): boolean {

@@ -67,6 +67,20 @@ export function planRestart(app: App, live: RunnableRelease, runtime: ReleaseRun
 }
 
 /**
+ * The live release under the app's new name: every process new in the other slot with the
+ * new identity (its name, network, labels), serving at the new name's routes from the switch;
+ * the live release's processes under the old name retire once they drained.
+ */
+export function planRename(renamed: App, live: RunnableRelease, runtime: ReleaseRuntime, quantities: Readonly<Record<string, number>>, existing: readonly AppProcess[]): RolloutPlan {
+  const slot = otherSlot(live.slot);
+  return {
+    app: renamed, release: live, promote: false, slot, runtime, quantities, keep: [], firstLiveRelease: false,
+    start: formationProcesses({ app: renamed.name, version: live.version, processes: live.processes }, slot, quantities),
+    retire: existing.filter((process) => process.identity.release === live.version),
+  };
+}
+
+/**
  * The live release at new quantities, in its slot: the missing processes start, those past a
  * type's new quantity retire, the others serve on untouched. One still draining from an
  * earlier scale-down is not reused: the rollout waits for its retirement and starts it anew.
@@ -214,6 +228,7 @@ export class Rollout {
     ];
     const candidate: Candidate = {
       appId: plan.app.id,
+      name: plan.app.name,
       release: { ...plan.release, slot: plan.slot, status: 'live' },
       upstreams,
       processIds: [...kept.map((process) => process.id), ...checked.filter((process) => process.upstream).map((process) => process.id)],

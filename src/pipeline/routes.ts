@@ -1,6 +1,8 @@
 import type { TlsMode } from '../config.js';
 
 export interface AppRoute {
+  /** The app's id: its access log is named by it (a name can change, or come back as another app's). */
+  readonly id: number;
   readonly name: string;
   /** `<app>.<domain>` first, then custom domains. */
   readonly hosts: readonly string[];
@@ -15,7 +17,7 @@ export interface AppRoute {
  * web process running (scaled to 0, stopped). Either is a page that says so, not a refused
  * connection.
  */
-export type Unavailable = 'maintenance' | 'not-running';
+export type Unavailable = 'maintenance' | 'not-running' | 'renamed';
 
 /** A visitor retries a maintenance page after this long. */
 export const MAINTENANCE_RETRY_AFTER_SECONDS = 60;
@@ -33,6 +35,15 @@ export interface RouteSettings {
   readonly controlPlaneProxyKey?: string | undefined;
   /** Keeps proxied WebSockets open this long across reloads; undefined where Caddy lacks it (< 2.7). */
   readonly streamCloseDelay: string | undefined;
+  /** Where Caddy writes each app's access log (`app-<id>.log`, the router lines of `pilot logs`); undefined: none. */
+  readonly accessLogDir?: string | undefined;
+}
+
+/** An app's access log grows to this size, then rolls over once: at most about twice this on disk per app. */
+export const ACCESS_LOG_ROLL_MIB = 5;
+
+export function accessLogFile(dir: string, appId: number): string {
+  return `${dir}/app-${appId}.log`;
 }
 
 export interface CaddyfileContext {
@@ -48,11 +59,15 @@ export interface CaddyfileContext {
    */
   readonly onDemand: { readonly askUrl: string; readonly askPath: string; readonly askQuery: string } | undefined;
   readonly controlPlane: { readonly sites: string; readonly upstream: string; readonly proxyKey?: string } | undefined;
+  /** What a host Pilot serves no app at gets over HTTP (a renamed or destroyed app's old name, a typo). */
+  readonly notFound: { readonly html: string };
   readonly apps: readonly {
     readonly name: string;
     readonly sites: string;
     readonly upstreams: string;
     readonly streamCloseDelay?: string;
+    /** The file Caddy logs each request of the app's hosts to (rolled at `rollMiB`, one old file kept). */
+    readonly accessLog?: { readonly file: string; readonly rollMiB: number };
     /** Answered by Caddy itself with this status, page and Retry-After instead of proxied. */
     readonly page?: { readonly status: number; readonly html: string; readonly retryAfter?: number };
   }[];
@@ -62,6 +77,11 @@ export interface CaddyfileContext {
 export function buildCaddyfileContext(settings: RouteSettings, routes: readonly AppRoute[]): CaddyfileContext {
   const site = (host: string): string => (settings.tls === 'off' ? `http://${host}` : host);
   const sites = (hosts: readonly string[]): string => hosts.map(site).join(', ');
+  // On a port other than 80/443 a visitor's Host carries it, and Caddy 2.6 maps a request to its
+  // site's access log by the exact Host: app sites name the port then.
+  const port = settings.tls === 'off' ? settings.httpPort : settings.httpsPort;
+  const portSuffix = port === (settings.tls === 'off' ? 80 : 443) ? '' : `:${port}`;
+  const appSites = (hosts: readonly string[]): string => hosts.map((host) => site(`${host}${portSuffix}`)).join(', ');
   const controlPlaneHosts = settings.controlPlaneUpstream ? [`pilot.${settings.domain}`] : [];
   const served = [...routes].filter((route) => route.upstreams.length > 0 || route.unavailable).sort((a, b) => a.name.localeCompare(b.name));
   const tlsHosts = settings.tls === 'off' ? [] : [...controlPlaneHosts, ...served.flatMap((route) => route.hosts)];
@@ -80,11 +100,13 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
         ...(settings.controlPlaneProxyKey ? { proxyKey: settings.controlPlaneProxyKey } : {}),
       }
       : undefined,
+    notFound: { html: notFoundPage() },
     apps: served.map((route) => ({
       name: route.name,
-      sites: sites(route.hosts),
+      sites: appSites(route.hosts),
       upstreams: route.upstreams.join(' '),
       ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
+      ...(settings.accessLogDir ? { accessLog: { file: accessLogFile(settings.accessLogDir, route.id), rollMiB: ACCESS_LOG_ROLL_MIB } } : {}),
       ...(route.unavailable ? { page: unavailablePage(route.name, route.unavailable) } : {}),
     })),
   };
@@ -95,11 +117,23 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
  * backslash or brace (Caddy's placeholders), which app names (validated) never hold.
  */
 function unavailablePage(app: string, why: Unavailable): { status: number; html: string; retryAfter?: number } {
+  if (why === 'renamed') {
+    const title = `No app named ${app} any more`;
+    const html = `<!doctype html><html lang=en><meta charset=utf-8><title>${title}</title><h1>${title}</h1><p>This app was renamed: it no longer answers at this address. Ask its owner for the new one.</p></html>`;
+    return { status: 404, html };
+  }
   const [title, text] = why === 'maintenance'
     ? [`${app} is down for maintenance`, 'It will be back shortly. Please try again in a minute.']
     : [`${app} is not running`, 'No web process of this app runs right now (it is scaled to 0 or stopped).'];
   const html = `<!doctype html><html lang=en><meta charset=utf-8><title>${title}</title><h1>${title}</h1><p>${text}</p></html>`;
   return { status: 503, html, ...(why === 'maintenance' ? { retryAfter: MAINTENANCE_RETRY_AFTER_SECONDS } : {}) };
+}
+
+/** The 404 page of a host without an app. It names no host: the visitor's Host header is not echoed into HTML. */
+function notFoundPage(): string {
+  const title = 'No app here';
+  const text = 'No app answers at this address: it may have been renamed or removed. Check the address, or ask its owner for the new one.';
+  return `<!doctype html><html lang=en><meta charset=utf-8><title>${title}</title><h1>${title}</h1><p>${text}</p></html>`;
 }
 
 /** Where Caddy asks itself whether a host name is Pilot's before it serves a certificate for it. */

@@ -23,6 +23,8 @@ export interface RoutesDeps {
 /** A release that should serve instead of its app's live one (the switch of a deploy). */
 export interface Candidate {
   readonly appId: number;
+  /** The name the app answers at once switched (a rename's new one; else the app's). */
+  readonly name?: string;
   readonly release: Release;
   /** `host:port` of each of the candidate's web processes; none for a worker-only app. */
   readonly upstreams: readonly string[];
@@ -82,12 +84,23 @@ export class RouteTable {
       }
       // A worker-only app has no URL: no route, no page.
       const unavailable = !('web' in release.processes) ? undefined : app.maintenance ? 'maintenance' : upstreams.length === 0 ? 'not-running' : undefined;
+      const name = (candidate?.appId === app.id ? candidate.name : undefined) ?? app.name;
       routes.push({
-        name: app.name,
-        hosts: [appHost(app.name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],
+        id: app.id,
+        name,
+        hosts: [appHost(name, this.deps.settings.domain), ...this.deps.domains.listForApp(app.id)],
         upstreams,
         ...(unavailable ? { unavailable } : {}),
       });
+      // A rename's switch: the name it leaves answers its 404 page from this very load.
+      if (name !== app.name) routes.push({ id: app.id, name: app.name, hosts: [appHost(app.name, this.deps.settings.domain)], upstreams: [], unavailable: 'renamed' });
+    }
+    // A renamed app's old name answers a 404 page that says so, over HTTPS too (its certificate
+    // stays one of this file's names), until a new app takes the name.
+    const routed = new Set(routes.map((route) => route.name));
+    for (const former of this.deps.apps.formerNames()) {
+      if (routed.has(former.name)) continue;
+      routes.push({ id: former.appId, name: former.name, hosts: [appHost(former.name, this.deps.settings.domain)], upstreams: [], unavailable: 'renamed' });
     }
     const caddyfile = this.deps.renderCaddyfile(buildCaddyfileContext({ ...this.deps.settings, controlPlaneUpstream: this.controlPlaneUpstream }, routes));
     const proxied = routes.filter((route) => !route.unavailable).flatMap((route) => route.upstreams);

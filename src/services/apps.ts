@@ -1,10 +1,10 @@
-import type { AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, LiveReleaseSummary, PreviewStore, ReleaseStore } from '../domain/ports.js';
+import type { AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, LiveReleaseSummary, PreviewStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import type { AppStatus, ReleaseSummary } from '../domain/shapes.js';
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { validateAppName } from '../domain/app-name.js';
 import { validateBuildDir } from './validation.js';
-import type { Deployer } from '../pipeline/deploy.js';
+import type { Deployer, RenameHooks } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
 import type { LiveState } from './live-state.js';
 
@@ -13,11 +13,12 @@ export interface AppServiceDeps {
   readonly releases: ReleaseStore;
   readonly domains: DomainStore;
   readonly formation: FormationStore;
-  readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume'>;
+  readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume' | 'link'>;
+  readonly volumes: Pick<VolumeStore, 'list'>;
   /** The processes' state as the runtime's events left it: a status never asks the engine. */
   readonly live: Pick<LiveState, 'get'>;
-  readonly images: Pick<ImageEngine, 'listImages' | 'removeImage'>;
-  readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void };
+  readonly images: Pick<ImageEngine, 'listImages' | 'removeImage' | 'tagImage'>;
+  readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void; rename(from: string, to: string): void };
   readonly deployer: Deployer;
   readonly routes: RouteTable;
   readonly instance: string;
@@ -27,7 +28,7 @@ export interface AppServiceDeps {
   /** Told before an app's records go: its cron schedule stops. */
   readonly onDestroy: (app: App) => void;
   /** Its preview apps, destroyed with it. */
-  readonly previews: Pick<PreviewStore, 'list'>;
+  readonly previews: Pick<PreviewStore, 'list' | 'parentOf'>;
 }
 
 /** Apps as the API shows them: create, list with status, destroy with everything they own. */
@@ -37,7 +38,11 @@ export class AppService {
   /** The app, or a 404 that says how apps come to exist. */
   get(name: string): App {
     const app = this.deps.apps.findByName(name);
-    if (!app) throw new NotFoundError(`no app named "${name}": create it with \`pilot apps:create ${name}\` or push to it`);
+    if (!app) {
+      const renamedTo = this.deps.apps.renamedTo(name);
+      if (renamedTo) throw new NotFoundError(`no app named "${name}": it was renamed to ${renamedTo} (pilot git:remote -a ${renamedTo} points your remote at it)`);
+      throw new NotFoundError(`no app named "${name}": create it with \`pilot apps:create ${name}\` or push to it`);
+    }
     return app;
   }
 
@@ -114,6 +119,64 @@ export class AppService {
   }
 
   /**
+   * Renames the app (heroku apps:rename): validated as a new app's name, refused when taken or
+   * while a deploy of the app runs. Everything keyed by the app's id stays (config, releases,
+   * domains, tokens, links, cron, webhooks, volumes, whose Docker names stay those they got at
+   * their mount); its images, repository, network and processes take the new name, the
+   * processes blue/green (Deployer.renameApp), so custom domains never fail a request.
+   */
+  async rename(app: App, to: string, write?: (line: string) => void): Promise<App> {
+    if (to === app.name) throw new ValidationError(`${app.name} is already called ${to}: give another name`);
+    validateAppName(to, this.deps.maxNameLength);
+    if (this.deps.apps.findByName(to)) throw new ConflictError(`an app named "${to}" exists already: pick another name`);
+    // A preview's name is its app's and branch's; an app's previews carry its name.
+    if (this.deps.previews.parentOf(app.id) !== undefined) throw new ValidationError(`${app.name} is a preview: its name comes from its app and branch, so it cannot be renamed`);
+    const previews = this.deps.previews.list(app.id);
+    if (previews.length > 0) {
+      throw new ConflictError(`${app.name} has previews (${previews.map((preview) => preview.name).join(', ')}), named after it: destroy them first (\`pilot previews:destroy BRANCH -a ${app.name}\`), then rename`);
+    }
+    if (this.deps.deployer.isDeploying(app.name)) {
+      throw new ConflictError(`${app.name} is deploying (a push, a config change or a restart): rename it once that is done (\`pilot releases -a ${app.name}\`)`);
+    }
+    return this.deps.deployer.renameApp(app, to, this.renameHooks(app.name, to), write);
+  }
+
+  private renameHooks(from: string, to: string): RenameHooks {
+    const { images, runtime, instance } = this.deps;
+    const oldRepository = `${instance}/${from}`;
+    const imageOf = (image: string): string => (image.startsWith(`${oldRepository}:`) ? `${instance}/${to}:${image.slice(oldRepository.length + 1)}` : image);
+    const tagged: string[] = [];
+    return {
+      imageOf,
+      prepare: async (app) => {
+        // Docker cannot rename an image: every tag of the old name gets one of the new (the same image).
+        for (const image of await images.listImages(oldRepository)) {
+          await images.tagImage(image, imageOf(image));
+          tagged.push(imageOf(image));
+        }
+        // The apps linked to this one reach it as http://<new name>:PORT on its new network.
+        for (const linked of this.deps.apps.linkedFrom(app.id)) await runtime.link(linked, to);
+      },
+      commit: (app) => {
+        for (const release of this.deps.releases.list(app.id)) {
+          if (release.image && imageOf(release.image) !== release.image) this.deps.releases.update(release.id, { image: imageOf(release.image) });
+        }
+        this.deps.repositories.rename(from, to);
+      },
+      undo: async () => {
+        for (const image of tagged) await images.removeImage(image);
+      },
+      afterRetire: async () => {
+        for (const image of await images.listImages(oldRepository)) await images.removeImage(image);
+        // Left over under the old name (an interrupted deploy's): nothing routes or retires them now.
+        await runtime.remove((await runtime.list({ app: from })).map((process) => process.id));
+        await runtime.forgetApp(from);
+        await this.deps.deployer.removeBuildCache(from);
+      },
+    };
+  }
+
+  /**
    * Removes the app and its previews: containers, images, repository, routes and rows (and its volumes when
    * asked), after any deploy in progress. Routes are reloaded first, so Caddy never points at a removed container.
    */
@@ -135,6 +198,8 @@ export class AppService {
   private async destroyAlone(app: App, options: { volumes: boolean }): Promise<{ containers: number; images: number; volumes: number }> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       this.deps.onDestroy(app);
+      // A renamed app's volumes keep the names (and labels) of its name at their mount.
+      const mounted = this.deps.volumes.list(app.id).map((volume) => volume.name);
       this.deps.apps.delete(app.id);
       await this.deps.routes.reload();
       const processes = [...(await this.deps.runtime.list({ app: app.name })), ...(await this.deps.runtime.listOneOffs(app.name))];
@@ -145,7 +210,7 @@ export class AppService {
       this.deps.repositories.remove(app.name);
       await this.deps.deployer.removeBuildCache(app.name);
       // Volumes hold the app's data: kept unless asked, so an app created again under this name finds them.
-      const volumes = options.volumes ? await this.deps.runtime.listVolumes(app.name) : [];
+      const volumes = options.volumes ? [...new Set([...(await this.deps.runtime.listVolumes(app.name)), ...mounted])] : [];
       for (const volume of volumes) await this.deps.runtime.removeVolume(volume);
       return { containers: processes.length, images: images.length, volumes: volumes.length };
     });

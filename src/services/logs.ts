@@ -2,6 +2,7 @@ import type { AppProcess, AppRuntime, LogStream, ReleaseStore, TimestampedLine }
 import type { App } from '../domain/types.js';
 import type { LogLine } from '../domain/shapes.js';
 import { processLabel } from '../domain/process-identity.js';
+import { ROUTER_PROCESS, routerLine, type AccessLogCursor, type RouterLogSource } from './router-log.js';
 
 /**
  * Docker's RFC 3339 timestamps as nanoseconds since the epoch. Strings do not compare:
@@ -62,6 +63,8 @@ const JOIN_TAIL_LINES = 1000;
 export interface LogServiceDeps {
   readonly releases: ReleaseStore;
   readonly runtime: Pick<AppRuntime, 'streamLogs' | 'list'>;
+  /** Caddy's access log of each app: its router lines, merged with the processes' (`--ps router` alone). */
+  readonly router?: RouterLogSource;
   readonly timing?: LogTiming;
 }
 
@@ -101,7 +104,15 @@ export class LogService {
         return collected;
       }),
     );
-    return perProcess.flat().sort(byTime).slice(-selection.lines).map((entry) => entry.line);
+    const sinceNanos = selection.since === undefined ? undefined : timestampNanos(selection.since);
+    const router = (await this.routerTail(app, selection.ps, selection.lines)).filter((entry) => sinceNanos === undefined || entry.at >= sinceNanos);
+    return [...perProcess.flat(), ...router].sort(byTime).slice(-selection.lines).map((entry) => entry.line);
+  }
+
+  /** The app's last router lines, when the selection has them (every process, or `router`). */
+  private async routerTail(app: App, ps: string | undefined, lines: number): Promise<{ at: bigint; line: LogLine }[]> {
+    if (!this.deps.router || (ps !== undefined && ps !== ROUTER_PROCESS)) return [];
+    return routed(await this.deps.router.last(app.id, lines).catch(() => []));
   }
 
   /**
@@ -146,6 +157,8 @@ export class LogService {
       }
     };
 
+    let setBase: (base: bigint) => void = () => undefined;
+    const based = new Promise<bigint>((resolve) => (setBase = resolve));
     const run = async (): Promise<void> => {
       let base: bigint;
       if (start.after !== undefined) {
@@ -157,6 +170,7 @@ export class LogService {
         const lastShown = recent.at(-1);
         base = lastShown ? timestampNanos(lastShown.time) : startedAt;
       }
+      setBase(base);
       let first = true;
       while (!stopped) {
         const sources = await this.sources(app, start.ps).catch(() => []);
@@ -180,8 +194,42 @@ export class LogService {
       }
     };
 
+    // Router lines: read from Caddy's access log as it grows, those after the base time only.
+    let routerCursor: AccessLogCursor | undefined;
+    let routerLast: bigint | undefined;
+    let routerReading = false;
+    const readRouter = async (): Promise<void> => {
+      const router = this.deps.router;
+      if (!router || routerReading || stopped || (start.ps !== undefined && start.ps !== ROUTER_PROCESS)) return;
+      routerReading = true;
+      try {
+        let entries: string[];
+        if (routerCursor === undefined || routerLast === undefined) {
+          routerLast = await based;
+          // The cursor first: a line written meanwhile comes twice, and goes once (by its time).
+          routerCursor = (await router.after(app.id, undefined)).cursor;
+          entries = await router.last(app.id, JOIN_TAIL_LINES);
+        } else {
+          const read = await router.after(app.id, routerCursor);
+          routerCursor = read.cursor;
+          entries = read.entries;
+        }
+        for (const entry of routed(entries)) {
+          if (entry.at <= routerLast) continue;
+          routerLast = entry.at;
+          pending.push(entry);
+        }
+      } catch {
+        // The file is being rolled over or is not there yet: read again at the next tick.
+      } finally {
+        routerReading = false;
+      }
+    };
+    const routerTimer = this.deps.router ? setInterval(() => void readRouter(), Math.max(20, Math.floor(this.timing.settleMs / 2))) : undefined;
+
     const done = run().finally(() => {
       clearInterval(flusher);
+      clearInterval(routerTimer);
       for (const entry of followed.values()) entry.stream?.stop();
     });
     return {
@@ -202,6 +250,14 @@ export class LogService {
     const processes = await this.deps.runtime.list({ app: app.name, release: live.version });
     return processes.filter((process) => process.identity.slot === live.slot && selects(ps, process));
   }
+}
+
+/** Access log entries as router lines, each at the time Caddy logged it. */
+function routed(entries: readonly string[]): { at: bigint; line: LogLine }[] {
+  return entries.flatMap((json) => {
+    const parsed = routerLine(json);
+    return parsed ? [{ at: parsed.at, line: { time: fullTimestamp(parsed.at), stream: 'stdout' as const, text: parsed.text, process: ROUTER_PROCESS } }] : [];
+  });
 }
 
 function selects(ps: string | undefined, process: AppProcess): boolean {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { integrationSkipReason, localImages, tempDir, testInstanceName } from '../helpers/integration.js';
+import { README, firstDeployScript } from '../helpers/readme.js';
 
 const skip = integrationSkipReason();
 const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -84,7 +85,7 @@ describe('install.sh on a fresh Debian bookworm machine (a container with its ow
   const install = `bash /src/install.sh --domain localhost --port 3100 --static-image ${localImages().staticImage}`;
   const fetchSite = 'curl -fsS --resolve site.localhost:443:127.0.0.1 --cacert /var/lib/pilot/caddy/data/caddy/pki/authorities/local/root.crt https://site.localhost/';
   /** A laptop on the same machine: its own HOME, none of the test's CA settings, DNS from /etc/hosts. */
-  const onLaptop = (script: string) => inside(`mkdir -p /tmp/laptop && cd /tmp/laptop && env -i HOME=/tmp/laptop PATH=/opt/pilot/runtime/node/bin:/usr/bin:/bin bash -c '${script.replace(/'/g, `'\\''`)}'`);
+  const onLaptop = (script: string) => inside(`mkdir -p /tmp/laptop && cd /tmp/laptop && env -i HOME=/tmp/laptop PATH=/opt/pilot/runtime/node/bin:/usr/local/bin:/usr/bin:/bin bash -c '${script.replace(/'/g, `'\\''`)}'`);
 
   /** Polls /health every 0.1 s in the machine until stopped; the longest run without a 200 is the downtime. */
   async function measureDowntime<T>(during: () => Promise<T>): Promise<{ result: T; downtimeSeconds: number; samples: number }> {
@@ -154,12 +155,12 @@ describe('install.sh on a fresh Debian bookworm machine (a container with its ow
     assert.match(first.output, /Pilot's CA \(--tls internal\): \/var\/lib\/pilot\/caddy\/data\/caddy\/pki\/authorities\/local\/root\.crt/);
     const fingerprint = /SHA-256 fingerprint: ([0-9A-F:]{95})/.exec(first.output)?.[1];
     assert.ok(fingerprint, 'the CA fingerprint is printed');
-    const trust = ['curl -fsSk ', 'git config --global ', 'curl --cacert ', 'export NODE_EXTRA_CA_CERTS='].map((start) => {
+    const trust = ['curl -fsSk ', 'git config --global ', 'curl --cacert ', 'export NODE_EXTRA_CA_CERTS=', 'export CURL_CA_BUNDLE='].map((start) => {
       const line = first.output.split('\n').map((text) => text.trim()).find((text) => text.startsWith(start));
       assert.ok(line, `a trust command starting with "${start}" is printed`);
       return line.replace(/ +#.*$/, '');
     });
-    const [download, gitTrust, curlTrust, nodeTrust] = trust as [string, string, string, string];
+    const [, , curlTrust, nodeTrust] = trust as [string, string, string, string, string];
 
     const loaded = await inside('docker load -i /images.tar');
     assert.equal(loaded.code, 0, loaded.output);
@@ -172,17 +173,23 @@ describe('install.sh on a fresh Debian bookworm machine (a container with its ow
     const untrustedCurl = await onLaptop('curl -sS https://pilot.localhost/health 2>&1');
     assert.match(untrustedCurl.output, /unable to get local issuer certificate/, 'the error the README explains');
 
-    const downloaded = await onLaptop(download);
-    assert.equal(downloaded.code, 0, downloaded.output);
-    assert.match(downloaded.output, new RegExp(`Fingerprint=${fingerprint}`), 'the downloaded CA is the one the installer printed');
-    assert.equal((await onLaptop(gitTrust)).code, 0);
-    const pushed = await onLaptop(
-      'set -e; mkdir -p site && cd site && git init -q -b main && echo "hello from a fresh machine" > index.html && ' +
-        'git add . && git -c user.name=t -c user.email=t@t commit -qm site && ' +
-        `${plainGit[0].replace('<app>', 'site')} 2>&1`.replace('git push pilot main', `git -c credential.helper= -c 'credential.helper=!f() { echo username=pilot; echo password=${token}; }; f' push pilot main`),
+    // The README's first-deploy steps as written (CA trust, the CLI, login, remote, push), for this server and an app "site".
+    const steps = firstDeployScript(fs.readFileSync(README, 'utf8'), { domain: 'localhost', app: 'site' });
+    console.log(`the README's first-deploy steps, as run on the laptop:\n${steps}`);
+    const written = await onLaptop(
+      `set -e; echo ${Buffer.from(`set -e\n${steps}\n`).toString('base64')} | base64 -d > first-deploy.sh; echo ${token} > token; ` +
+        'mkdir -p site && cd site && git init -q -b main && echo "hello from a fresh machine" > index.html && ' +
+        'git add . && git -c user.name=t -c user.email=t@t commit -qm site',
     );
-    assert.equal(pushed.code, 0, `push over HTTPS failed:\n${pushed.output}`);
+    assert.equal(written.code, 0, written.output);
+    // "paste the token": pilot login reads it from its standard input.
+    const pushed = await onLaptop('cd site && bash ../first-deploy.sh < ../token 2>&1');
+    assert.equal(pushed.code, 0, `the README's first-deploy steps failed:\n${pushed.output}`);
+    assert.match(pushed.output, new RegExp(`Fingerprint=${fingerprint}`), 'the downloaded CA is the one the installer printed');
     assert.match(pushed.output, /Switched traffic to v1/);
+    assert.doesNotMatch((await onLaptop('cat site/.git/config')).output, new RegExp(token), 'the token stays out of .git/config');
+    // One way everywhere: what the installer prints is what the README says.
+    for (const printed of trust) assert.ok(steps.includes(printed), `the installer's "${printed}" is in the README's steps`);
     // On a terminal curl shows no progress meter; here stderr would carry one.
     const viaCurl = await onLaptop(`${curlTrust.replace('https://pilot.localhost/health', 'https://site.localhost/')} 2>/dev/null`);
     assert.equal(viaCurl.code, 0, viaCurl.output);

@@ -77,7 +77,7 @@ describe('foundation: real Docker, Caddy and git', { skip }, () => {
           controlPlaneUpstream: undefined,
           streamCloseDelay: undefined,
         },
-        [{ name: 'probe', hosts: ['probe.localhost'], upstreams: [`${container}:5000`] }],
+        [{ id: 1, name: 'probe', hosts: ['probe.localhost'], upstreams: [`${container}:5000`] }],
       ),
     );
     await pilot.server.caddyAdmin.load(caddyfile);

@@ -260,4 +260,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 19,
+    name: "the names renamed apps had: their URL answers a 404 page, a push to them is refused with the new name",
+    sql: `
+      CREATE TABLE app_former_names (
+        name        TEXT PRIMARY KEY,
+        app_id      INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        renamed_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      );
+    `,
+  },
 ];

@@ -126,6 +126,8 @@ export function createAppStore(db: SqliteDatabase): AppStore {
       return row && toApp(row);
     },
     create(name) {
+      // A new app of a former name: the name is its own now.
+      db.prepare('DELETE FROM app_former_names WHERE name = ?').run(name);
       const { id } = db.prepare('INSERT INTO apps (name) VALUES (?) RETURNING id').get(name) as { id: number };
       return toApp(db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE id = ?`).get(id) as AppRow);
     },
@@ -143,6 +145,21 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     },
     setMaintenance(id, on) {
       db.prepare('UPDATE apps SET maintenance = ? WHERE id = ?').run(on ? 1 : 0, id);
+    },
+    rename(id, name) {
+      db.transaction(() => {
+        const { name: old } = db.prepare('SELECT name FROM apps WHERE id = ?').get(id) as { name: string };
+        db.prepare('UPDATE apps SET name = ? WHERE id = ?').run(name, id);
+        db.prepare('DELETE FROM app_former_names WHERE name = ?').run(name);
+        db.prepare('INSERT OR REPLACE INTO app_former_names (name, app_id) VALUES (?, ?)').run(old, id);
+      })();
+    },
+    renamedTo(name) {
+      const row = db.prepare('SELECT apps.name FROM app_former_names JOIN apps ON apps.id = app_former_names.app_id WHERE app_former_names.name = ?').get(name) as { name: string } | undefined;
+      return row?.name;
+    },
+    formerNames() {
+      return (db.prepare('SELECT name, app_id FROM app_former_names ORDER BY name').all() as { name: string; app_id: number }[]).map((row) => ({ name: row.name, appId: row.app_id }));
     },
     setCapAdd(id, capabilities) {
       db.prepare('UPDATE apps SET cap_add_json = ? WHERE id = ?').run(JSON.stringify(capabilities), id);

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appPath } from '../client.js';
 import { appOf, appOfArgument, appOption, ask, context } from '../context.js';
 import { CliError } from '../errors.js';
 import type { AppStatus, RepoSourceView } from '../views.js';
 import { repoBody, repoLines, sync } from './repo.js';
 
-/** `pilot apps`, `apps:create`, `apps:info`, `open`, `apps:set`, `apps:destroy`. */
+/** `pilot apps`, `apps:create`, `apps:info`, `open`, `apps:set`, `apps:rename`, `apps:destroy`. */
 export function registerAppCommands(program: Command): void {
   program
     .command('apps')
@@ -116,6 +116,29 @@ export function registerAppCommands(program: Command): void {
     });
 
   program
+    .command('apps:rename')
+    .description("rename an app: it restarts under the new name (blue/green), its URL and git remote follow; config, releases, domains, tokens, volumes, links and cron stay")
+    .argument('<names...>', 'OLD NEW, or NEW with -a OLD (as heroku apps:rename NEW --app OLD)')
+    .addOption(appOption())
+    .addHelpText('after', '\nExamples:\n  $ pilot apps:rename shop store\n  $ pilot apps:rename store -a shop')
+    .action(async (names: string[], _options: unknown, command: Command) => {
+      const { out, client } = context(command);
+      const { from, to } = renameArguments(names, command.opts<{ app?: string }>().app);
+      const api = client();
+      const oldName = from ?? appOf(command);
+      const app = await api.post<AppStatus>(`${appPath(oldName)}/rename`, { name: to });
+      const gitUrl = `${api.url}/${app.name}.git`;
+      const updated = followRenamedRemote(`${api.url}/${oldName}.git`, gitUrl);
+      out.result({ ...app, renamedFrom: oldName, gitUrl, updatedRemote: updated ?? null }, () =>
+        [
+          `Renamed ${oldName} to ${app.name}: ${app.url}`,
+          `Git remote: ${gitUrl}`,
+          updated ? `Updated this repository's remote ${updated} to it` : `Point your checkout's remote at it: pilot git:remote -a ${app.name}`,
+        ].join('\n'),
+      );
+    });
+
+  program
     .command('apps:destroy')
     .description('destroy an app: its containers, images, repository, routes and records')
     .addOption(appOption())
@@ -135,6 +158,32 @@ export function registerAppCommands(program: Command): void {
         `Destroyed ${result.destroyed} (${result.containers} containers, ${result.images} images, ${result.volumes} volumes${options.volumes ? '' : '; volumes are kept without --volumes'})`,
       );
     });
+}
+
+/**
+ * What `apps:rename` renames: `OLD NEW`, or `NEW` with `-a OLD` (Heroku's form), or `NEW` alone
+ * (the app of the git remote: from undefined).
+ */
+export function renameArguments(names: readonly string[], app: string | undefined): { from: string | undefined; to: string } {
+  const [first, second, ...rest] = names;
+  if (first === undefined || rest.length > 0) throw new CliError('give the new name (pilot apps:rename NEW -a OLD) or both (pilot apps:rename OLD NEW)');
+  if (second === undefined) return { from: app, to: first };
+  if (app !== undefined && app !== first) throw new CliError(`two apps given (${first} and -a ${app}): give OLD NEW, or NEW -a OLD`);
+  return { from: first, to: second };
+}
+
+/** The remote of the current repository that pointed at the old name, now at the new one; undefined when none did. */
+function followRenamedRemote(oldUrl: string, newUrl: string): string | undefined {
+  const git = (...args: string[]): string => execFileSync('git', args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  try {
+    const remote = git('remote').split('\n').find((name) => name !== '' && git('remote', 'get-url', name) === oldUrl);
+    if (remote === undefined) return undefined;
+    git('remote', 'set-url', remote, newUrl);
+    return remote;
+  } catch {
+    // Not in a git repository (or no git): the output says how to update the remote.
+    return undefined;
+  }
 }
 
 /** The platform's opener; the URL is printed already, so one that is missing or fails changes nothing. */

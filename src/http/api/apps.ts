@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
-import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams, LinkBody, LinkList, LinkParams, MaintenanceBody } from '../../domain/shapes.js';
+import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams, LinkBody, LinkList, LinkParams, MaintenanceBody, RenameAppBody } from '../../domain/shapes.js';
 import { validateHostname } from '../../services/validation.js';
 import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
@@ -46,6 +46,22 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
     },
     async (request) => {
       return deps.apps.status(deps.apps.changeSettings(appFor(deps, request), request.body));
+    },
+  );
+
+  api.post(
+    '/apps/:app/rename',
+    {
+      schema: {
+        summary: "Rename an app: its processes start again under the new name (blue/green), its URL and git remote move to the new name; config, releases, domains, tokens, volumes, links, cron and webhooks stay",
+        params: AppParams,
+        body: RenameAppBody,
+        response: { 200: AppStatus, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const app = appFor(deps, request);
+      return deps.apps.status(await deps.apps.rename(app, request.body.name, (line) => request.log.info({ app: app.name }, line)));
     },
   );
 

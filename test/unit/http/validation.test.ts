@@ -102,6 +102,12 @@ const REFUSED_BODIES: Record<string, [body: unknown, message: RegExp][]> = {
     [{}, /^body needs the field "enabled"$/],
     [{ enabled: true, page: 'x' }, /^body has an unknown field "page"$/],
   ],
+  'POST /api/v1/apps/a/rename': [
+    [{ name: 5 }, /^body\.name must be string, got the number 5$/],
+    [{ name: '' }, /^body\.name must NOT have fewer than 1 characters/],
+    [{ name: 'b', keep: true }, /^body has an unknown field "keep"$/],
+    [{}, /^body needs the field "name"$/],
+  ],
   'POST /api/v1/tokens': [
     [{ name: ['a'] }, /^body\.name must be string, got an array$/],
     [{ name: 5 }, /^body\.name must be string, got the number 5$/],

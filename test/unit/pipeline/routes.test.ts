@@ -18,9 +18,9 @@ const settings: RouteSettings = {
 describe('buildCaddyfileContext', () => {
   it('routes each app with upstreams, sorted by name, and the control plane at pilot.<domain>', () => {
     const context = buildCaddyfileContext(settings, [
-      { name: 'zeta', hosts: ['zeta.example.com'], upstreams: ['172.18.0.3:5000'] },
-      { name: 'alpha', hosts: ['alpha.example.com', 'www.alpha.org'], upstreams: ['172.18.0.2:5000', '172.18.0.4:5000'] },
-      { name: 'idle', hosts: ['idle.example.com'], upstreams: [] },
+      { id: 1, name: 'zeta', hosts: ['zeta.example.com'], upstreams: ['172.18.0.3:5000'] },
+      { id: 2, name: 'alpha', hosts: ['alpha.example.com', 'www.alpha.org'], upstreams: ['172.18.0.2:5000', '172.18.0.4:5000'] },
+      { id: 3, name: 'idle', hosts: ['idle.example.com'], upstreams: [] },
     ]);
     assert.deepEqual(context.controlPlane, { sites: 'pilot.example.com', upstream: '127.0.0.1:3000' });
     assert.deepEqual(context.apps, [
@@ -32,7 +32,7 @@ describe('buildCaddyfileContext', () => {
   });
 
   it('serves plain HTTP site addresses when TLS is off and uses local certificates when internal', () => {
-    const off = buildCaddyfileContext({ ...settings, tls: 'off' }, [{ name: 'a', hosts: ['a.example.com'], upstreams: ['1.2.3.4:5'] }]);
+    const off = buildCaddyfileContext({ ...settings, tls: 'off' }, [{ id: 4, name: 'a', hosts: ['a.example.com'], upstreams: ['1.2.3.4:5'] }]);
     assert.equal(off.apps[0]?.sites, 'http://a.example.com');
     assert.equal(off.tlsOff, true);
     const internal = buildCaddyfileContext({ ...settings, tls: 'internal' }, []);
@@ -42,8 +42,8 @@ describe('buildCaddyfileContext', () => {
 
   it('answers on-demand TLS from the rendered names: the control plane and every routed host, nothing when TLS is off or nothing is served', () => {
     const routes = [
-      { name: 'web', hosts: ['web.example.com', 'WWW.Shop.org'], upstreams: ['10.0.0.2:5000'] },
-      { name: 'idle', hosts: ['idle.example.com'], upstreams: [] },
+      { id: 5, name: 'web', hosts: ['web.example.com', 'WWW.Shop.org'], upstreams: ['10.0.0.2:5000'] },
+      { id: 6, name: 'idle', hosts: ['idle.example.com'], upstreams: [] },
     ];
     assert.deepEqual(buildCaddyfileContext(settings, routes).onDemand, {
       askUrl: 'http://127.0.0.1:80/tls/ask',
@@ -59,7 +59,7 @@ describe('buildCaddyfileContext', () => {
 describe('Caddyfile.tmpl', () => {
   it('renders a site block per app with its upstreams', () => {
     const text = createTemplateRenderer().renderCaddyfile(
-      buildCaddyfileContext({ ...settings, tls: 'internal' }, [{ name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
+      buildCaddyfileContext({ ...settings, tls: 'internal' }, [{ id: 7, name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
     );
     assert.match(text, /admin unix\/\/var\/lib\/pilot\/caddy\/admin\.sock/);
     assert.match(text, /local_certs/);
@@ -71,14 +71,14 @@ describe('Caddyfile.tmpl', () => {
 
   it('keeps WebSockets open across reloads with stream_close_delay where Caddy has it', () => {
     const text = createTemplateRenderer().renderCaddyfile(
-      buildCaddyfileContext({ ...settings, streamCloseDelay: '5m' }, [{ name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
+      buildCaddyfileContext({ ...settings, streamCloseDelay: '5m' }, [{ id: 8, name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
     );
     assert.match(text, /\treverse_proxy 10\.0\.0\.2:5000 \{\n\t\tstream_close_delay 5m\n\t\}\n\}/);
   });
 
   it('leaves on-demand certificates out when TLS is off', () => {
     const text = createTemplateRenderer().renderCaddyfile(
-      buildCaddyfileContext({ ...settings, tls: 'off' }, [{ name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
+      buildCaddyfileContext({ ...settings, tls: 'off' }, [{ id: 9, name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] }]),
     );
     assert.doesNotMatch(text, /on_demand/);
     assert.match(text, /http:\/\/web\.example\.com \{\n\treverse_proxy 10\.0\.0\.2:5000\n\}/);
