@@ -3,6 +3,8 @@
  * (stores, Docker, Caddy, git, route table, rollout, deployer, services, HTTP app), without
  * starting anything. server.ts runs them (start, reconcile, listen, stop).
  */
+// First: before anything loads dockerode.
+import './adapters/docker/transports-on-first-use.js';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
