@@ -42,10 +42,11 @@ import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
 import { LimitsService } from './services/limits.js';
 import { CertificateService } from './services/certificates.js';
+import { CertificateEvents } from './services/certificate-events.js';
 import { probeServedCertificate } from './adapters/caddy/certificates.js';
 import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
-import { appUrl } from './pipeline/routes.js';
+import { appHost, appUrl, controlPlaneHost } from './pipeline/routes.js';
 import { LinkService } from './services/links.js';
 import { appNameMaxLength } from './domain/app-name.js';
 import { MetricsSampler } from './services/metrics.js';
@@ -94,6 +95,15 @@ export async function composePilot(config: Config, logger: Logger) {
   const events = new Events(createEventStore(db), logger);
   recordProcessEvents(live, apps, events);
   const notifier = new Notifier(createWebhookStore(db), logger);
+  const certificateEvents = new CertificateEvents({
+    events,
+    ownerOf: (host) => {
+      if (host === controlPlaneHost(config.domain)) return 'server';
+      const domainOf = domains.owner(host);
+      const app = apps.list().find((candidate) => candidate.id === domainOf || appHost(candidate.name, config.domain) === host);
+      return app && { appId: app.id, app: app.name };
+    },
+  });
 
   const templates = createTemplateRenderer();
   // New at every start; Caddy gets it with the routes Pilot loads at start.
@@ -220,6 +230,6 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
+    engine, runtime, live, events, certificateEvents, notifier, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, cron, metrics, app, readiness,
   };
 }

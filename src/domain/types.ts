@@ -164,6 +164,7 @@ export const EVENT_KINDS = [
   'rollback', 'rollback.failed', 'rollback.automatic',
   'scale', 'restart', 'stop', 'start',
   'process.crashed', 'process.crash-loop', 'process.unhealthy', 'process.recovered',
+  'certificate.issued', 'certificate.failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
