@@ -57,7 +57,12 @@ export class AppService {
     return app;
   }
 
-  status(app: AppListing['app'], live: LiveReleaseSummary | undefined = this.deps.releases.live(app.id), domains = this.deps.domains.listForApp(app.id)): AppStatus {
+  status(app: AppListing['app']): AppStatus {
+    return this.statusWith(app, this.deps.releases.live(app.id), this.deps.domains.listForApp(app.id));
+  }
+
+  /** The status from what the caller read already (listing: for all apps at once); no live release is `undefined`, and reads nothing. */
+  private statusWith(app: AppListing['app'], live: LiveReleaseSummary | undefined, domains: string[]): AppStatus {
     const process = live?.containerId ? this.deps.live.get(live.containerId) : undefined;
     return {
       name: app.name,
@@ -107,7 +112,7 @@ export class AppService {
   list(): AppStatus[] {
     // Two queries for all apps, whatever their number: the list is read often (dashboards, scripts).
     const domains = this.deps.domains.all();
-    return this.deps.apps.listings().map(({ app, live }) => this.status(app, live, domains.get(app.id) ?? []));
+    return this.deps.apps.listings().map(({ app, live }) => this.statusWith(app, live, domains.get(app.id) ?? []));
   }
 
   /**
