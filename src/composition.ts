@@ -3,6 +3,8 @@
  * (stores, Docker, Caddy, git, route table, rollout, deployer, services, HTTP app), without
  * starting anything. server.ts runs them (start, reconcile, listen, stop).
  */
+// First: before anything loads dockerode.
+import './adapters/docker/transports-on-first-use.js';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
@@ -40,10 +42,11 @@ import { TokenService } from './services/tokens.js';
 import { StorageService } from './services/storage.js';
 import { LimitsService } from './services/limits.js';
 import { CertificateService } from './services/certificates.js';
+import { CertificateEvents } from './services/certificate-events.js';
 import { probeServedCertificate } from './adapters/caddy/certificates.js';
 import { OneOffCommands } from './services/one-off.js';
 import { CronScheduler, systemClock } from './services/cron.js';
-import { appUrl } from './pipeline/routes.js';
+import { appHost, appUrl, controlPlaneHost } from './pipeline/routes.js';
 import { LinkService } from './services/links.js';
 import { AccessLogFiles } from './adapters/caddy/access-log.js';
 import { appNameMaxLength } from './domain/app-name.js';
@@ -108,6 +111,15 @@ export async function composePilot(config: Config, logger: Logger) {
   recordProcessEvents(live, apps, events);
   const notifier = new Notifier(createWebhookStore(db), logger);
   const nodeEvents = cluster ? new NodeEvents({ cluster, events, logger }) : undefined;
+  const certificateEvents = new CertificateEvents({
+    events,
+    ownerOf: (host) => {
+      if (host === controlPlaneHost(config.domain)) return 'server';
+      const domainOf = domains.owner(host);
+      const app = apps.list().find((candidate) => candidate.id === domainOf || appHost(candidate.name, config.domain) === host);
+      return app && { appId: app.id, app: app.name };
+    },
+  });
 
   const templates = createTemplateRenderer();
   // New at every start; Caddy gets it with the routes Pilot loads at start.
@@ -262,7 +274,7 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
+    engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes,
   };
 }

@@ -20,9 +20,12 @@ import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
 import type { ContainerEngine } from './domain/ports.js';
 import { composePilot } from './composition.js';
+import { certificateOutcome, followLog } from './adapters/caddy/certificate-log.js';
 
 /** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
 const ROUTE_CHECK_INTERVAL_MS = 2000;
+/** How often Caddy's log is read for certificates issued or failed. */
+const CERTIFICATE_LOG_INTERVAL_MS = 2000;
 
 export interface PilotServer {
   readonly config: Config;
@@ -47,7 +50,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -62,6 +65,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
 
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
+  let stopCertificateLog: (() => void) | undefined;
   try {
     // Before the API answers anything about processes, and before the routes ask which are unhealthy.
     await live.start();
@@ -74,6 +78,11 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     if (managedCaddy) {
       await managedCaddy.start();
       managedCaddy.watch(2000, () => routes.reload());
+      // Certificates issued or failed, as Caddy tells them (on-demand TLS: at the first visit of a host).
+      stopCertificateLog = followLog(managedCaddy.logFile, (line) => {
+        const outcome = certificateOutcome(line);
+        if (outcome) certificateEvents.observe(outcome);
+      }, CERTIFICATE_LOG_INTERVAL_MS);
     }
     await routes.reload();
     routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => runtime.watchStarts(wake));
@@ -93,6 +102,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await nodeEvents?.stop();
     notifier.stop();
     routeWatch?.stop();
+    stopCertificateLog?.();
     live.stop();
     deploySocket?.close();
     await app.close();
@@ -117,6 +127,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     async close({ retirements } = { retirements: 'wait' }) {
       managedCaddy?.stopWatching();
       routeWatch?.stop();
+      stopCertificateLog?.();
       await monitor.stop();
       await autoRollback.stop();
       await nodeEvents?.stop();

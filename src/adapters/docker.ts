@@ -1,3 +1,5 @@
+// First: before dockerode loads.
+import './docker/transports-on-first-use.js';
 import Docker from 'dockerode';
 import tarFs from 'tar-fs';
 import fs from 'node:fs/promises';

@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { Git } from 'node-git-server';
+import type { Git } from 'node-git-server';
+import { onFirstUse } from '../lazy.js';
 
 const run = promisify(execFile);
 
@@ -19,12 +20,13 @@ export interface GitRepositoriesOptions {
 
 /** Bare repositories, one per app, served over smart HTTP by node-git-server. */
 export class GitRepositories {
-  private readonly server: Git;
+  /** node-git-server, loaded at the first git request (an idle server does not hold it). */
+  private readonly server: () => Promise<Git>;
 
   constructor(private readonly options: GitRepositoriesOptions) {
     fs.mkdirSync(options.root, { recursive: true, mode: 0o700 });
     // autoCreate stays off: Pilot creates repositories itself, with its hook installed.
-    this.server = new Git(options.root, { autoCreate: false });
+    this.server = onFirstUse(async () => new (await import('node-git-server')).Git(options.root, { autoCreate: false }));
   }
 
   pathOf(app: string): string {
@@ -93,9 +95,16 @@ export class GitRepositories {
     fs.rmSync(this.pathOf(app), { recursive: true, force: true });
   }
 
-  /** Serves one smart-HTTP request; authentication happened before. */
-  handle(request: IncomingMessage, response: ServerResponse): void {
-    this.server.handle(request, response);
+  /** Serves one smart-HTTP request; authentication happened before. The request's body waits, paused, until git reads it. */
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let server: Git;
+    try {
+      server = await this.server();
+    } catch (error) {
+      response.writeHead(500, { 'content-type': 'text/plain' }).end(`git over HTTP is unavailable: node-git-server did not load (${error instanceof Error ? error.message : String(error)}); reinstall Pilot\n`);
+      return;
+    }
+    server.handle(request, response);
   }
 }
 

@@ -429,6 +429,8 @@ export interface AppStore {
   findByName(name: string): App | undefined;
   create(name: string): App;
   list(): App[];
+  /** Every app with what listing it shows of its live release, by name: one query, whatever the number of apps. */
+  listings(): AppListing[];
   /** Deletes the app and, by cascade, its releases, config vars, domains and deploy tokens. */
   delete(id: number): void;
   setLimits(id: number, limits: { memoryBytes: number | null; cpus: number | null }): void;
@@ -452,6 +454,12 @@ export interface AppStore {
 
 export type LiveReleaseSummary = Pick<Release, 'appId' | 'version' | 'kind' | 'gitSha' | 'containerId' | 'createdAt'>;
 
+/** An app as listing apps shows it: its own fields and its live release's (none: undefined), without the rest (config, processes, checks). */
+export interface AppListing {
+  readonly app: Pick<App, 'id' | 'name' | 'createdAt' | 'buildDir' | 'maintenance' | 'watchSeconds'>;
+  readonly live: LiveReleaseSummary | undefined;
+}
+
 export interface ReleaseStore {
   /** Creates the next version (v1, v2, ...) in state `building`. */
   create(release: NewRelease): Release;
@@ -460,8 +468,6 @@ export interface ReleaseStore {
   live(appId: number): Release | undefined;
   /** Live releases of every app, for rendering routes. */
   allLive(): Release[];
-  /** What listing apps shows of each live release, without the rest (config, processes, checks). */
-  liveSummaries(): LiveReleaseSummary[];
   /** Releases being built, started or checked (at start: cut short by a crash). */
   inProgress(): Release[];
   list(appId: number): Release[];

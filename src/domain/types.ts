@@ -166,6 +166,7 @@ export const EVENT_KINDS = [
   'scale', 'restart', 'stop', 'start',
   'process.crashed', 'process.crash-loop', 'process.unhealthy', 'process.recovered',
   'node.down', 'node.up',
+  'certificate.issued', 'certificate.failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 

@@ -13,6 +13,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import AjvCompiler from '@fastify/ajv-compiler';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import { authenticate, presentsInvalidToken, tokenFromRequest } from './auth.js';
 import { dropUntrustedForwarding } from './client-address.js';
 import { apiRoutes } from './api/index.js';
@@ -91,7 +92,27 @@ function exactBodyValidators(): AjvCompiler.BuildCompilerFromPool {
     // Fastify passes its `ajv` option here, never JTD's.
     const ajvOptions = options?.customOptions as AjvCompiler.Options | undefined;
     const exact = fromPool(externalSchemas, { plugins: options?.plugins, customOptions: { ...ajvOptions, coerceTypes: false } });
-    return (route) => (route.httpPart === 'body' ? exact(route) : coercing(route));
+    return compiledAtFirstUse((route) => (route.httpPart === 'body' ? exact(route) : coercing(route)));
+  };
+}
+
+/** Fastify's serializers (fast-json-stringify of each route's response shapes), each compiled at its first answer. */
+function serializersAtFirstUse(): typeof SerializerSelector extends () => infer Factory ? Factory : never {
+  const factory = SerializerSelector();
+  return (externalSchemas, options) => compiledAtFirstUse(factory(externalSchemas, options));
+}
+
+/**
+ * Compiles a route's schema (a validator, a serializer) when it is first used, not at start:
+ * most routes of an idle server never run, and ~60 routes' compiled validators and serializers
+ * held ~10 MiB (bench/RESULTS.md). The first request of a route pays its compilation (a few ms).
+ * The compiled function's `errors` (ajv's, which Fastify reads after a failed check) show through.
+ */
+function compiledAtFirstUse<Route, Compiled extends (...args: never[]) => unknown>(compile: (route: Route) => Compiled): (route: Route) => Compiled {
+  return (route) => {
+    let compiled: Compiled | undefined;
+    const onFirstCall = (...args: Parameters<Compiled>): ReturnType<Compiled> => (compiled ??= compile(route))(...args) as ReturnType<Compiled>;
+    return Object.defineProperty(onFirstCall, 'errors', { get: () => (compiled as { errors?: unknown } | undefined)?.errors }) as unknown as Compiled;
   };
 }
 
@@ -111,7 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Unknown fields are refused (400), not silently dropped: a typo must not look like success.
     // verbose: the errors carry the value refused, for the message.
     ajv: { customOptions: { removeAdditional: false, verbose: true } },
-    schemaController: { compilersFactory: { buildValidator: exactBodyValidators() } },
+    schemaController: { compilersFactory: { buildValidator: exactBodyValidators(), buildSerializer: serializersAtFirstUse() } },
     schemaErrorFormatter: validationError,
   });
   app.server.maxConnections = deps.connections.maxConnections;

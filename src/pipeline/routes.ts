@@ -82,7 +82,7 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
   const port = settings.tls === 'off' ? settings.httpPort : settings.httpsPort;
   const portSuffix = port === (settings.tls === 'off' ? 80 : 443) ? '' : `:${port}`;
   const appSites = (hosts: readonly string[]): string => hosts.map((host) => site(`${host}${portSuffix}`)).join(', ');
-  const controlPlaneHosts = settings.controlPlaneUpstream ? [`pilot.${settings.domain}`] : [];
+  const controlPlaneHosts = settings.controlPlaneUpstream ? [controlPlaneHost(settings.domain)] : [];
   const served = [...routes].filter((route) => route.upstreams.length > 0 || route.unavailable).sort((a, b) => a.name.localeCompare(b.name));
   const tlsHosts = settings.tls === 'off' ? [] : [...controlPlaneHosts, ...served.flatMap((route) => route.hosts)];
   return {
@@ -153,6 +153,11 @@ function onDemandAsk(httpPort: number, hosts: readonly string[]): NonNullable<Ca
 
 export function appHost(app: string, domain: string): string {
   return `${app}.${domain}`;
+}
+
+/** Where Caddy serves Pilot's own API and git. */
+export function controlPlaneHost(domain: string): string {
+  return `pilot.${domain}`;
 }
 
 /** The URL an app answers at, as the pusher is told. */

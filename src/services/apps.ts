@@ -1,4 +1,4 @@
-import type { AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, LiveReleaseSummary, PreviewStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
+import type { AppListing, AppRuntime, AppStore, DomainStore, FormationStore, ImageEngine, LiveReleaseSummary, PreviewStore, ReleaseStore, VolumeStore } from '../domain/ports.js';
 import type { App, Release } from '../domain/types.js';
 import type { AppStatus, ReleaseSummary } from '../domain/shapes.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
@@ -64,7 +64,12 @@ export class AppService {
     return app;
   }
 
-  status(app: App, live: LiveReleaseSummary | undefined = this.deps.releases.live(app.id), domains = this.deps.domains.listForApp(app.id)): AppStatus {
+  status(app: AppListing['app']): AppStatus {
+    return this.statusWith(app, this.deps.releases.live(app.id), this.deps.domains.listForApp(app.id));
+  }
+
+  /** The status from what the caller read already (listing: for all apps at once); no live release is `undefined`, and reads nothing. */
+  private statusWith(app: AppListing['app'], live: LiveReleaseSummary | undefined, domains: string[]): AppStatus {
     const process = live?.containerId ? this.deps.live.get(live.containerId) : undefined;
     return {
       name: app.name,
@@ -81,7 +86,7 @@ export class AppService {
   }
 
   /** Every process type scaled to 0 (ps:scale web=0): nothing runs, by choice. */
-  private runsNothing(app: App): boolean {
+  private runsNothing(app: Pick<App, 'id'>): boolean {
     const scaled = Object.values(this.deps.formation.get(app.id));
     return scaled.length > 0 && scaled.every((quantity) => quantity === 0);
   }
@@ -112,10 +117,9 @@ export class AppService {
   }
 
   list(): AppStatus[] {
-    // Three queries for all apps, whatever their number: the list is read often (dashboards, scripts).
-    const live = new Map(this.deps.releases.liveSummaries().map((release) => [release.appId, release]));
+    // Two queries for all apps, whatever their number: the list is read often (dashboards, scripts).
     const domains = this.deps.domains.all();
-    return this.deps.apps.list().map((app) => this.status(app, live.get(app.id), domains.get(app.id) ?? []));
+    return this.deps.apps.listings().map(({ app, live }) => this.statusWith(app, live, domains.get(app.id) ?? []));
   }
 
   /**

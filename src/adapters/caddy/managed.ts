@@ -37,6 +37,11 @@ export class ManagedCaddy {
     return path.join(this.dataHome, 'caddy', 'pki', 'authorities', 'local', 'root.crt');
   }
 
+  /** Caddy's output (its JSON log), appended to by every Caddy Pilot starts. */
+  get logFile(): string {
+    return path.join(this.options.caddyDir, 'caddy.log');
+  }
+
   get pidFile(): string {
     return path.join(this.options.caddyDir, 'caddy.pid');
   }
@@ -106,7 +111,7 @@ export class ManagedCaddy {
     fs.mkdirSync(caddyDir, { recursive: true, mode: 0o700 });
     // A socket file left by a dead Caddy would make the new one fail to listen.
     fs.rmSync(adminSocket, { force: true });
-    const log = fs.openSync(path.join(caddyDir, 'caddy.log'), 'a');
+    const log = fs.openSync(this.logFile, 'a');
     const child = spawn(
       this.options.binary ?? 'caddy',
       ['run', '--config', caddyfile, '--adapter', 'caddyfile', '--pidfile', this.pidFile],

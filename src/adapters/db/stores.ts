@@ -19,6 +19,12 @@ interface AppRow {
   watch_seconds: number | null;
 }
 
+/** A row of AppStore.listings: the app's columns, then its live release's (all null without one). */
+type ListingRow = [
+  id: number, name: string, createdAt: string, buildDir: string | null, maintenance: number, watchSeconds: number | null,
+  version: number | null, kind: string | null, gitSha: string | null, containerId: string | null, releasedAt: string | null,
+];
+
 const APP_COLUMNS = `id, name, created_at, memory_bytes, cpus, build_dir, cap_add_json, maintenance, watch_seconds,
   (SELECT json_group_array(linked.name) FROM app_links JOIN apps AS linked ON linked.id = app_links.linked_app_id WHERE app_links.app_id = apps.id) AS links_json`;
 
@@ -118,8 +124,16 @@ function toRelease(row: ReleaseRow): Release {
 }
 
 export function createAppStore(db: SqliteDatabase): AppStore {
-  // Prepared once: listing apps is on the path of every GET /apps (the others are rarer).
   const listAll = db.prepare(`SELECT ${APP_COLUMNS} FROM apps ORDER BY name`);
+  // Every GET /apps reads this: one statement, prepared once, whose one value SQLite builds as a
+  // JSON array of rows (JSON.parse makes them several times faster than a row object per app).
+  const listings = db
+    .prepare(
+      `SELECT json_group_array(json_array(a.id, a.name, a.created_at, a.build_dir, a.maintenance, a.watch_seconds,
+         r.version, r.kind, r.git_sha, r.container_id, r.created_at) ORDER BY a.name)
+       FROM apps AS a LEFT JOIN releases AS r ON r.app_id = a.id AND r.status = 'live'`,
+    )
+    .pluck();
   return {
     findByName(name) {
       const row = db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ?`).get(name) as AppRow | undefined;
@@ -133,6 +147,14 @@ export function createAppStore(db: SqliteDatabase): AppStore {
     },
     list() {
       return (listAll.all() as AppRow[]).map(toApp);
+    },
+    listings() {
+      return (JSON.parse(listings.get() as string) as ListingRow[]).map(
+        ([id, name, createdAt, buildDir, maintenance, watchSeconds, version, kind, gitSha, containerId, releasedAt]) => ({
+          app: { id, name, createdAt, buildDir, maintenance: maintenance === 1, watchSeconds },
+          live: version === null ? undefined : { appId: id, version, kind: kind as ReleaseKind, gitSha, containerId, createdAt: releasedAt as string },
+        }),
+      );
     },
     delete(id) {
       db.prepare('DELETE FROM apps WHERE id = ?').run(id);
@@ -181,7 +203,6 @@ export function createAppStore(db: SqliteDatabase): AppStore {
 
 export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
   const selectById = db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = ?`);
-  const liveSummaries = db.prepare("SELECT app_id, version, kind, git_sha, container_id, created_at FROM releases WHERE status = 'live'");
   const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
   function update(id: number, changes: ReleaseUpdate, status?: ReleaseStatus): void {
@@ -248,11 +269,6 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     },
     allLive() {
       return (db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status = 'live'`).all() as ReleaseRow[]).map(toRelease);
-    },
-    liveSummaries() {
-      return (liveSummaries.all() as Pick<ReleaseRow, 'app_id' | 'version' | 'kind' | 'git_sha' | 'container_id' | 'created_at'>[]).map((row) => ({
-        appId: row.app_id, version: row.version, kind: row.kind, gitSha: row.git_sha, containerId: row.container_id, createdAt: row.created_at,
-      }));
     },
     inProgress() {
       return (
@@ -373,6 +389,9 @@ function toToken(row: TokenRow): TokenRecord {
 }
 
 export function createTokenStore(db: SqliteDatabase): TokenStore {
+  // Prepared once: every authenticated request runs both.
+  const selectByHash = db.prepare(`SELECT id, scope, app_id, hash FROM tokens WHERE hash = ? AND revoked_at IS NULL`);
+  const touch = db.prepare(`UPDATE tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
   return {
     ensureAdminToken(name, hash, prefix) {
       db.prepare(`INSERT INTO tokens (name, prefix, hash, scope) VALUES (?, ?, ?, 'admin') ON CONFLICT (hash) DO NOTHING`).run(
@@ -388,9 +407,7 @@ export function createTokenStore(db: SqliteDatabase): TokenStore {
       return toToken(db.prepare(`${TOKEN_SELECT} WHERE t.id = ?`).get(id) as TokenRow);
     },
     findByHash(hash) {
-      const row = db
-        .prepare(`SELECT id, scope, app_id, hash FROM tokens WHERE hash = ? AND revoked_at IS NULL`)
-        .get(hash) as { id: number; scope: TokenScope; app_id: number | null; hash: string } | undefined;
+      const row = selectByHash.get(hash) as { id: number; scope: TokenScope; app_id: number | null; hash: string } | undefined;
       return row && { id: row.id, scope: row.scope, appId: row.app_id, hash: row.hash };
     },
     list() {
@@ -412,7 +429,7 @@ export function createTokenStore(db: SqliteDatabase): TokenStore {
       return toToken(row);
     },
     touch(id) {
-      db.prepare(`UPDATE tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(id);
+      touch.run(id);
     },
     count() {
       return (db.prepare('SELECT COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL').get() as { n: number }).n;

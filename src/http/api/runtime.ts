@@ -1,14 +1,17 @@
 import type {} from '@fastify/websocket';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { Compile } from 'typebox/compile';
 import type { AttachedProcess } from '../../domain/ports.js';
 import { AppParams, LogLine, LogStreamQuery, LogsQuery, ProcessActionBody, ProcessActionParams, ProcessView, RunMessage, ScaleBody } from '../../domain/shapes.js';
 import { validationError } from '../errors.js';
+import { onFirstUse } from '../../lazy.js';
 import { appAccess, appFor, closeOnRevocation, errorResponses, type ApiDeps } from './context.js';
 
-/** Checks each message of a `pilot run` client, compiled once: stdin comes as many messages. */
-const runMessage = Compile(RunMessage);
+/**
+ * Checks each message of a `pilot run` client, compiled once (stdin comes as many messages),
+ * at the first run: typebox/compile is loaded for nothing else.
+ */
+const runMessageCheck = onFirstUse(async () => (await import('typebox/compile')).Compile(RunMessage));
 
 const ProcessList = Type.Array(ProcessView);
 
@@ -71,7 +74,9 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         send({ error: error instanceof Error ? error.message : String(error) });
         socket.close(1011, 'run failed');
       };
-      socket.on('message', (data) => {
+      const checked = runMessageCheck();
+      // Each message after the check is compiled, in the order they came.
+      socket.on('message', (data) => void checked.then((runMessage) => {
         let parsed: unknown;
         try {
           parsed = JSON.parse(data.toString());
@@ -105,7 +110,7 @@ export const runtimeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         if (message.stdin !== undefined) process?.stdin?.write(Buffer.from(message.stdin, 'base64'));
         if (message.resize && message.resize.columns > 0 && message.resize.rows > 0) void process?.resize(message.resize.columns, message.resize.rows);
         if (message.eof) process?.stdin?.end();
-      });
+      }, fail));
       // The client went away: the command does not outlive it.
       socket.on('close', () => {
         if (!finished) void process?.kill();
