@@ -175,11 +175,13 @@ const tags = updates.filter((update) => update.ref.startsWith('refs/tags/')).map
 if (tags.length > 0) say(`-----> Pushed ${tags.join(', ')}: only ${branch} deploys, nothing was deployed`);
 for (const reason of skipped) say(`-----> ${reason}`);
 
+// Previews before the app itself: git accepts or refuses a push's branches together, so a preview
+// that fails refuses the push before the app went live with a commit its repository would not have.
 let ok = true;
-if (deployUpdate) ok = await deploy('/deploy', deployUpdate, branch);
 for (const update of previews) {
   if (ok) ok = await deploy('/preview', update, update.ref.slice('refs/heads/'.length), { deploy: branch });
 }
+if (deployUpdate && ok) ok = await deploy('/deploy', deployUpdate, branch);
 for (const update of others.filter((candidate) => ZERO.test(candidate.newSha))) {
   if (ok) ok = await post('/delete', { app, branch: update.ref.slice('refs/heads/'.length) });
 }

@@ -510,6 +510,8 @@ export interface VolumeStore {
   list(appId: number): Volume[];
   add(appId: number, volume: { path: string; name: string }): void;
   remove(appId: number, path: string): boolean;
+  /** The app that records a Docker volume of this name (a renamed app keeps its volumes' names). */
+  ownerOf(name: string): number | undefined;
 }
 
 export interface DomainStore {

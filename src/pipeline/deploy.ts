@@ -348,7 +348,12 @@ export class Deployer {
           await this.deps.rollout.run(plan, output, {
             commit,
             afterSwitch: () => this.deps.onLive(renamed),
-            afterRetire: () => hooks.afterRetire(app),
+            // After the drain, when this rename's locks are long released: under the old name's lock,
+            // and not at all once a new app took that name (what is under it is then the new app's).
+            afterRetire: () =>
+              this.appLocks.run(app.name, async () => {
+                if (!this.deps.apps.findByName(app.name)) await hooks.afterRetire(app);
+              }),
           });
         } catch (failure) {
           await hooks.undo(app, renamed).catch((error: unknown) => this.deps.logger.error({ err: error, app: app.name }, 'undoing a failed rename'));

@@ -14,7 +14,7 @@ export interface AppServiceDeps {
   readonly domains: DomainStore;
   readonly formation: FormationStore;
   readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume' | 'link'>;
-  readonly volumes: Pick<VolumeStore, 'list'>;
+  readonly volumes: Pick<VolumeStore, 'list' | 'ownerOf'>;
   /** The processes' state as the runtime's events left it: a status never asks the engine. */
   readonly live: Pick<LiveState, 'get'>;
   readonly images: Pick<ImageEngine, 'listImages' | 'removeImage' | 'tagImage'>;
@@ -214,7 +214,9 @@ export class AppService {
       this.deps.repositories.remove(app.name);
       await this.deps.deployer.removeBuildCache(app.name);
       // Volumes hold the app's data: kept unless asked, so an app created again under this name finds them.
-      const volumes = options.volumes ? [...new Set([...(await this.deps.runtime.listVolumes(app.name)), ...mounted])] : [];
+      // Labelled with this name but recorded by another app: an app renamed away from it, whose data they hold.
+      const labelled = (await this.deps.runtime.listVolumes(app.name)).filter((volume) => this.deps.volumes.ownerOf(volume) === undefined);
+      const volumes = options.volumes ? [...new Set([...labelled, ...mounted])] : [];
       for (const volume of volumes) await this.deps.runtime.removeVolume(volume);
       return { containers: processes.length, images: images.length, volumes: volumes.length };
     });

@@ -11,7 +11,7 @@ import { CoalescedRuns } from './coalesced-runs.js';
 import type { PreviewService } from './previews.js';
 
 export interface RepoSourceDeps {
-  readonly apps: Pick<AppStore, 'findByName'>;
+  readonly apps: Pick<AppStore, 'findByName' | 'renamedTo'>;
   readonly sources: RepoSourceStore;
   readonly fetcher: RepositoryFetcher;
   readonly deployer: Pick<Deployer, 'deployPrepared'>;
@@ -98,7 +98,9 @@ export class RepoSources {
    * the same 401, before the body is read as JSON: nothing is fetched, nothing told apart.
    */
   receiveWebhook(request: WebhookRequest): RepoHookAnswer {
-    const app = this.deps.apps.findByName(request.app);
+    // A renamed app's hook keeps working at its old URL (the host's webhook settings still name it), its secret unchanged.
+    const renamed = this.deps.apps.findByName(request.app) ? undefined : this.deps.apps.renamedTo(request.app);
+    const app = this.deps.apps.findByName(renamed ?? request.app);
     const source = app ? this.deps.sources.get(app.id) : undefined;
     if (!app || !source) throw new UnauthorizedError('no app with a repository URL has this webhook, or the signature is wrong');
     const verdict = verifyWebhook(request.headers, request.body, source.webhookSecret);
@@ -158,7 +160,11 @@ export class RepoSources {
   private deployInTurn(key: string, branch: string, decision: { readonly sha: string | null }, work: (write: (line: string) => void) => Promise<boolean>, doing?: string): RepoHookAnswer {
     const lines: string[] = [];
     const started = this.webhookDeploys.request(key, async () => {
-      const live = await work((line) => lines.push(line));
+      // The last lines say how it ended; a noisy build must not grow the heap or one log line.
+      const live = await work((line) => {
+        lines.push(line.length > 1000 ? `${line.slice(0, 1000)}…` : line);
+        if (lines.length > WEBHOOK_OUTPUT_LINES_KEPT) lines.shift();
+      });
       this.deps.logger.info({ app: key, live, output: lines.splice(0).join('\n') }, 'webhook deploy ended');
     });
     const app = key.split(' ')[0];
@@ -197,6 +203,9 @@ export class RepoSources {
     }
   }
 }
+
+/** How many of a webhook deploy's last output lines the server log keeps. */
+const WEBHOOK_OUTPUT_LINES_KEPT = 200;
 
 /** Where the app's push webhook is, under the server's URL. */
 export function hookPath(app: string): string {

@@ -57,9 +57,19 @@ export class StorageService {
     return this.deps.volumes.list(app.id);
   }
 
+  /**
+   * The volume's name from the app's name and path; with the app's id added when another app
+   * records that name (an app renamed away from this name keeps its volumes' names and data).
+   */
+  private freeVolumeName(app: App, mountPath: string): string {
+    const name = volumeName(this.deps.instance, app.name, mountPath);
+    const owner = this.deps.volumes.ownerOf(name);
+    return owner === undefined || owner === app.id ? name : `${name}-${app.id}`;
+  }
+
   async mount(app: App, requested: string): Promise<{ volume: Volume; release: Release | null }> {
     const mountPath = validateMountPath(requested);
-    const volume = { path: mountPath, name: volumeName(this.deps.instance, app.name, mountPath) };
+    const volume = { path: mountPath, name: this.freeVolumeName(app, mountPath) };
     const existed = (await this.deps.runtime.listVolumes(app.name)).includes(volume.name);
     await this.deps.runtime.ensureVolume(app.name, volume.name);
     try {

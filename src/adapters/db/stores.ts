@@ -464,6 +464,9 @@ export function createVolumeStore(db: SqliteDatabase): VolumeStore {
     remove(appId, path) {
       return db.prepare('DELETE FROM volumes WHERE app_id = ? AND path = ?').run(appId, path).changes > 0;
     },
+    ownerOf(name) {
+      return (db.prepare('SELECT app_id FROM volumes WHERE name = ?').get(name) as { app_id: number } | undefined)?.app_id;
+    },
   };
 }
 

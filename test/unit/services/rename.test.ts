@@ -117,6 +117,19 @@ describe('renaming an app (AppService.rename over the core with fakes)', () => {
     assert.deepEqual([core.apps.findByName('shop')?.id, core.apps.findByName('store')], [app.id, undefined]);
   });
 
+  it('a new app that takes the old name during the drain keeps its processes and images: the clean-up of the old name leaves them', async () => {
+    const core = buildCore();
+    const { app, service } = await deployed(core, 'shop');
+    await service.rename(app, 'store');
+    // The rename's clean-up of the old name waits for the drain; a new shop is created and pushed meanwhile.
+    const newShop = await deployed(core, 'shop');
+    await core.rollout.settle();
+    assert.notEqual(newShop.app.id, app.id);
+    assert.deepEqual((await core.runtime.list({ app: 'shop' })).map((process) => `${process.identity.type}.${process.identity.index}`), ['web.1']);
+    assert.deepEqual((await core.runtime.list({ app: 'store' })).length, 1);
+    assert.equal(core.images.removed.filter((image) => image.startsWith('pt/shop:')).length, 0, `removed: ${core.images.removed.join(', ')}`);
+  });
+
   it('refuses while the app deploys, saying what to wait for', async () => {
     const core = buildCore();
     const { app, service } = await deployed(core, 'shop');

@@ -56,12 +56,12 @@ function setup(previewBranches: RegExp = /^preview\//) {
     list: () => ({ enabled: true, pattern: 'preview/*', maxPreviews: 5, overrideKeys: [], previews: [{ branch: 'preview/x', app: 'shop--preview-x', url: 'https://shop--preview-x.example', release: null, createdAt: '' }] }),
   };
   const repoSources = new RepoSources({
-    apps: { findByName: (name: string) => apps.get(name) }, sources, fetcher, deployer, maxPushBytes: 1024, logger: pino({ level: 'silent' }), previews,
+    apps: { findByName: (name: string) => apps.get(name), renamedTo: (name: string) => (name === 'shop-before' ? 'shop' : undefined) }, sources, fetcher, deployer, maxPushBytes: 1024, logger: pino({ level: 'silent' }), previews,
   });
-  const push = (payload: object) => {
+  const push = (payload: object, app = 'shop') => {
     const body = Buffer.from(JSON.stringify(payload));
     return repoSources.receiveWebhook({
-      app: 'shop',
+      app,
       headers: { 'x-github-event': 'push', 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` },
       body,
       contentType: 'application/json',
@@ -109,5 +109,13 @@ describe('push webhooks of other branches go to the app\'s previews', () => {
     assert.equal(push({ ref: 'refs/heads/main', after: SHA }).result, 'deploying');
     await repoSources.idle();
     assert.deepEqual([calls, deployedInto, recorded], [[], ['shop'], ['recorded']]);
+  });
+
+  it("a renamed app's hook still works at its old URL (the host's settings name it), with its secret", async () => {
+    const { repoSources, push, deployedInto } = setup();
+    assert.equal(push({ ref: 'refs/heads/main', after: SHA }, 'shop-before').result, 'deploying');
+    await repoSources.idle();
+    assert.deepEqual(deployedInto, ['shop']);
+    assert.throws(() => push({ ref: 'refs/heads/main', after: SHA }, 'unknown'), /no app with a repository URL has this webhook/);
   });
 });

@@ -54,6 +54,17 @@ describe('StorageService.mount', () => {
     assert.deepEqual([...volumes], [earlier]);
   });
 
+  it('names its volume apart from one another app records under this name (an app renamed away keeps its data)', async () => {
+    const { storage, core, app } = await service([]);
+    core.runtime.checks.delete('v2 web.1');
+    const renamedAway = core.apps.create('web-before');
+    const theirs = volumeName('pilot', 'web', '/data');
+    core.volumes.add(renamedAway.id, { path: '/data', name: theirs });
+    const { volume } = await storage.mount(app, '/data');
+    assert.equal(volume.name, `${theirs}-${app.id}`);
+    assert.deepEqual(core.volumes.list(renamedAway.id).map((row) => row.name), [theirs]);
+  });
+
   it('mounts in the new release and records the volume only once it serves', async () => {
     const { storage, volumes, core, app } = await service([]);
     core.runtime.checks.delete('v2 web.1');
