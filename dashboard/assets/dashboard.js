@@ -9,9 +9,14 @@ function socketUrl(path) {
 /** Opens a WebSocket and opens it again after a drop, unless the session ended (1008). */
 function follow(path, onMessage, onState) {
   let delay = 500;
+  let opened = false;
   const open = () => {
-    const socket = new WebSocket(socketUrl(path));
-    socket.addEventListener('open', () => { delay = 500; onState?.('live'); });
+    const socket = new WebSocket(socketUrl(typeof path === 'function' ? path() : path));
+    socket.addEventListener('open', () => {
+      delay = 500;
+      onState?.(opened ? 'reconnected' : 'live');
+      opened = true;
+    });
     socket.addEventListener('message', (message) => onMessage(JSON.parse(message.data)));
     socket.addEventListener('close', (closed) => {
       if (closed.code === 1008) { onState?.('signed out: reload to sign in again'); return; }
@@ -79,7 +84,8 @@ function runtimeLog(list) {
     name.className = 'ps';
     name.textContent = line.process;
     const text = document.createElement('span');
-    text.textContent = line.text;
+    // Rendered by the server with ansi_up: the line's bytes escaped, its colours as classes.
+    text.innerHTML = line.html;
     if (line.stream === 'stderr') text.className = 'stderr';
     item.append(name, text);
     item.hidden = !matches(item);
@@ -101,7 +107,10 @@ function runtimeLog(list) {
       state.textContent = '';
     }
   });
-  follow(list.dataset.stream, (line) => {
+  let last;
+  const path = () => (last ? `${list.dataset.stream}?after=${encodeURIComponent(last)}` : list.dataset.stream);
+  follow(path, (line) => {
+    last = line.time;
     if (!following) {
       held.push(line);
       state.textContent = `${held.length} new line${held.length === 1 ? '' : 's'} while paused`;
@@ -109,7 +118,7 @@ function runtimeLog(list) {
     }
     add(line);
     list.scrollTop = list.scrollHeight;
-  }, (status) => { if (following) state.textContent = status === 'live' ? '' : status; });
+  }, (status) => { if (following) state.textContent = ['live', 'reconnected'].includes(status) ? '' : status; });
 }
 
 const appStatus = document.querySelector('#app-status[data-app]');
@@ -117,7 +126,7 @@ if (appStatus) {
   follow(`/apps/${encodeURIComponent(appStatus.dataset.app)}/live`, (message) => {
     if (message.build) appendBuild(message.build);
     if (message.event) refresh();
-  });
+  }, (status) => { if (status === 'reconnected') refresh(); });
 }
 if (document.getElementById('apps')) follow('/live', (message) => { if (message.event) refresh(); });
 const logList = document.getElementById('log-lines');

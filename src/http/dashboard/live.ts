@@ -41,11 +41,15 @@ export const liveRoutes: FastifyPluginAsync<{ context: DashboardContext }> = asy
     socket.on('close', unfollow);
   });
 
-  app.get<{ Params: { app: string } }>('/apps/:app/logs/live', { config: appAccess, websocket: true }, (socket, request) => {
+  // ?after=<time of the last line seen>: a page that reconnects (Caddy closes proxied WebSockets at each reload) resumes there.
+  app.get<{ Params: { app: string }; Querystring: { after?: string } }>('/apps/:app/logs/live', { config: appAccess, websocket: true }, async (socket, request) => {
     const found = api.apps.get(request.params.app);
     closeWithSession(context, request, socket);
-    const follower = api.logs.follow(found, { lines: RUNTIME_LOG_LINES }, (line) => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(line));
+    const views = await context.views();
+    const after = request.query.after && !Number.isNaN(Date.parse(request.query.after)) ? request.query.after : undefined;
+    // Each line also as HTML: escaped, its colours as classes (ansi_up), as the build logs are.
+    const follower = api.logs.follow(found, { lines: RUNTIME_LOG_LINES, ...(after ? { after } : {}) }, (line) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ ...line, html: views.ansi(line.text) }));
     });
     socket.on('close', () => follower.stop());
     void follower.done.catch((error: unknown) => {

@@ -17,7 +17,7 @@ export function setFlash(request: FastifyRequest, reply: FastifyReply, flash: Fl
 function takeFlash(request: FastifyRequest, reply: FastifyReply): Flash | undefined {
   const raw = request.cookies[FLASH_COOKIE];
   if (raw === undefined) return undefined;
-  reply.clearCookie(FLASH_COOKIE, { path: '/' });
+  reply.clearCookie(FLASH_COOKIE, cookieOptions(request));
   const unsigned = request.unsignCookie(raw);
   if (!unsigned.valid || unsigned.value === null) return undefined;
   try {

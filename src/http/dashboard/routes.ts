@@ -64,7 +64,7 @@ export const pageRoutes: FastifyPluginAsync<{ context: DashboardContext }> = asy
         if (error instanceof UnauthorizedError) return signInForm(request, reply, 'that token is not valid (wrong, revoked or mistyped)', 401);
         throw error;
       }
-      reply.clearCookie(cookieName(request, SIGN_IN_COOKIE), { path: '/' });
+      reply.clearCookie(cookieName(request, SIGN_IN_COOKIE), cookieOptions(request));
       reply.setCookie(cookieName(request, SESSION_COOKIE), signedIn.id, cookieOptions(request, new Date(signedIn.session.expiresAt)));
       const ownApp = signedIn.principal.appId === null ? undefined : deps.api.apps.nameOf(signedIn.principal.appId);
       return reply.redirect(ownApp ? `/apps/${encodeURIComponent(ownApp)}` : '/', 303);
@@ -73,7 +73,7 @@ export const pageRoutes: FastifyPluginAsync<{ context: DashboardContext }> = asy
 
   app.post('/sign-out', { config: anyToken }, async (request, reply) => {
     if (request.signedIn) sessions.signOut(request.signedIn.id);
-    reply.clearCookie(cookieName(request, SESSION_COOKIE), { path: '/' });
+    reply.clearCookie(cookieName(request, SESSION_COOKIE), cookieOptions(request));
     return reply.redirect('/sign-in', 303);
   });
 
