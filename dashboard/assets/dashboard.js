@@ -30,10 +30,15 @@ function follow(path, onMessage, onState) {
 
 /** Fetches the page again and swaps its live regions in, leaving alone the one being used. */
 let refreshing;
+// A form sent: this page is about to be replaced by the form's answer.
+let leaving = false;
+document.addEventListener('submit', () => { leaving = true; });
 function refresh() {
   clearTimeout(refreshing);
   refreshing = setTimeout(async () => {
-    const answer = await fetch(location.pathname + location.search, { headers: { accept: 'text/html' }, credentials: 'same-origin' });
+    if (leaving) return;
+    const answer = await fetch(location.pathname + location.search, { headers: { accept: 'text/html', 'x-pilot-refresh': '1' }, credentials: 'same-origin' });
+    if (leaving) return;
     if (!answer.ok || answer.redirected) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), 'text/html');
     for (const region of fresh.querySelectorAll('[data-live][id]')) {

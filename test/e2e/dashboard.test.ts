@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { GitClient, integrationSkipReason, tempDir, waitFor } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
@@ -70,6 +70,20 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
     return pilot.server.app.inject({ method, url: `/api/v1${url}`, headers: { authorization: `Bearer ${pilot.token}` }, ...(body ? { payload: body } : {}) });
   }
 
+  /**
+   * Opens a page; again when Chromium gave up because the host's network changed, as it does
+   * each time Docker adds or removes an app's bridge network on this machine.
+   */
+  async function open(target: Page, url: string): Promise<Response | null> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await target.goto(url);
+      } catch (error) {
+        if (attempt >= 5 || !String(error).includes('ERR_NETWORK_CHANGED')) throw error;
+      }
+    }
+  }
+
   async function snapshot(target: Page, name: string): Promise<void> {
     await target.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
     const results = await new AxeBuilder({ page: target }).analyze();
@@ -78,7 +92,7 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
   }
 
   async function signIn(target: Page, token: string): Promise<void> {
-    await target.goto('/');
+    await open(target, '/');
     assert.match(new URL(target.url()).pathname, /^\/sign-in$/);
     await target.getByLabel(/^Token/).fill(token);
     await target.getByRole('button', { name: 'Sign in' }).click();
@@ -92,13 +106,29 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
     )) as [number, string];
   }
 
+  /**
+   * Clicks a form's button and waits for its answer: the page again, with the outcome, or (a
+   * rollout that takes longer) with the change under way, which the page then shows live.
+   */
+  async function submit(target: Page, button: string, notice: string | RegExp): Promise<void> {
+    const [answer] = await Promise.all([
+      target.waitForResponse((response) => response.request().method() === 'POST', { timeout: 60_000 }),
+      target.getByRole('button', { name: button, exact: true }).click(),
+    ]);
+    assert.equal(answer.status(), 303, `${button}: ${answer.status()} ${await answer.text().catch(() => '')}`);
+    const flash = target.locator('.flash');
+    await flash.waitFor({ timeout: 30_000 });
+    const text = (await flash.textContent()) ?? '';
+    if (!text.startsWith('under way')) assert.ok(typeof notice === 'string' ? text.includes(notice) : notice.test(text), text);
+  }
+
   async function noMarkupRan(target: Page): Promise<void> {
     assert.equal(await target.evaluate('window.__xss'), undefined, 'no injected script ran');
     assert.deepEqual(dialogs, []);
   }
 
   it('signs in with the admin token into an HttpOnly, Secure, SameSite=Strict session cookie', async () => {
-    await page.goto('/sign-in');
+    await open(page, '/sign-in');
     await snapshot(page, 'sign-in');
     await signIn(page, pilot.token);
     await page.getByRole('heading', { name: 'Apps' }).waitFor();
@@ -112,19 +142,18 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
 
   it('streams a push into the app page as it happens, then shows the app live; the build log renders markup as text', async () => {
     assert.equal((await api('POST', '/apps', { name: 'shop' })).statusCode, 201);
-    await page.goto('/apps/shop');
+    await open(page, '/apps/shop');
     await client.commit(appFiles('1.0.0'), 'v1');
     const pushed = pilot.push(client, 'shop');
     // The build's own line, while the push still runs: streamed in, not loaded with the page.
-    const buildLog = page.locator('#build-logs pre').first();
-    await buildLog.filter({ hasText: 'building 1.0.0' }).waitFor({ timeout: 120_000 });
+    await page.locator('#build-logs pre', { hasText: 'building 1.0.0' }).waitFor({ timeout: 300_000 });
     const result = await pushed;
     assert.equal(result.code, 0, result.stderr);
     await page.locator('#app-status .state', { hasText: /^running$/ }).waitFor({ timeout: 30_000 });
     await page.locator('#release-table', { hasText: 'v1' }).waitFor();
     assert.match((await page.locator('#release-table').textContent()) ?? '', /live/);
 
-    await page.goto('/apps/shop/releases/1');
+    await open(page, '/apps/shop/releases/1');
     const log = page.locator('pre.log');
     assert.ok((await log.textContent())?.includes(`${SCRIPT} ${IMAGE}`), 'the markup shown as text');
     assert.equal(await log.locator('script, img').count(), 0, 'no element made of the log');
@@ -133,7 +162,7 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
   });
 
   it('lists the pushed app on the apps page with its live release and processes', async () => {
-    await page.goto('/');
+    await open(page, '/');
     const row = page.getByRole('row', { name: /shop/ });
     await row.waitFor();
     const text = (await row.textContent()) ?? '';
@@ -144,11 +173,11 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
   });
 
   it('sets a config var from the page and shows the new release; the value renders as text', async () => {
-    await page.goto('/apps/shop');
+    await open(page, '/apps/shop');
     await page.getByLabel('Key', { exact: true }).fill('GREETING');
     await page.getByLabel('Value', { exact: true }).fill(IMAGE);
-    await page.getByRole('button', { name: 'Set', exact: true }).click();
-    await page.locator('.flash', { hasText: 'set GREETING: v2 is live with it' }).waitFor({ timeout: 240_000 });
+    await submit(page, 'Set', 'set GREETING: v2 is live with it');
+    await page.locator('#release-table tr', { hasText: 'v2' }).filter({ hasText: 'live' }).waitFor({ timeout: 240_000 });
     assert.match((await page.locator('#release-table').textContent()) ?? '', /v2[\s\S]*config/);
     assert.equal((await pilot.get('shop', '/')).body, `version 1.0.0 ${IMAGE}`);
     await page.getByRole('link', { name: 'Reveal values' }).click();
@@ -159,17 +188,17 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
   });
 
   it('rolls back after a confirmation, with no rebuild', async () => {
-    await page.goto('/apps/shop');
+    await open(page, '/apps/shop');
     await page.getByRole('button', { name: 'Roll back to v1' }).click();
     await page.getByRole('heading', { name: 'Roll back shop' }).waitFor();
     await snapshot(page, 'rollback-confirmation');
-    await page.getByRole('button', { name: 'Roll back to v1' }).click();
-    await page.locator('.flash', { hasText: /rolled back: v3/ }).waitFor({ timeout: 240_000 });
+    await submit(page, 'Roll back to v1', /rolled back: v3/);
+    await page.locator('#release-table tr', { hasText: 'v3' }).filter({ hasText: 'live' }).waitFor({ timeout: 240_000 });
     assert.equal((await pilot.get('shop', '/')).body, 'version 1.0.0 ');
   });
 
   it('follows the runtime logs live, pauses, filters and searches', async () => {
-    await page.goto('/apps/shop#logs');
+    await open(page, '/apps/shop#logs');
     const lines = page.locator('#log-lines');
     const marker = `/seen-${Date.now()}`;
     await waitFor('a request logged on the page', async () => {
@@ -192,11 +221,10 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
   });
 
   it('scales up from the page', async () => {
-    await page.goto('/apps/shop');
+    await open(page, '/apps/shop');
     await page.getByLabel('web processes').fill('2');
-    await page.getByRole('button', { name: 'Scale web' }).click();
-    await page.locator('.flash', { hasText: 'web scaled to 2' }).waitFor({ timeout: 240_000 });
-    await page.locator('#process-table', { hasText: 'web.2' }).waitFor();
+    await submit(page, 'Scale web', 'web scaled to 2');
+    await page.locator('#process-table', { hasText: 'web.2' }).waitFor({ timeout: 240_000 });
     await snapshot(page, 'app');
     // At phone width nothing but the tables' own scroll areas is wider than the screen.
     await page.setViewportSize({ width: 390, height: 844 });
@@ -217,7 +245,7 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
   });
 
   it('shows the server page: host, Docker disk use, health, versions, admin tokens', async () => {
-    await page.goto('/server');
+    await open(page, '/server');
     for (const heading of ['Host', 'Docker disk use', 'Health', 'Versions', 'Admin tokens']) await page.getByRole('heading', { name: heading }).waitFor();
     assert.match((await page.locator('main').textContent()) ?? '', /Database: ok[\s\S]*Docker: ok[\s\S]*Caddy: ok/);
     await snapshot(page, 'server');
@@ -231,11 +259,11 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
       const other = await context.newPage();
       await signIn(other, created.json<{ token: string }>().token);
       assert.equal(new URL(other.url()).pathname, '/apps/other');
-      assert.equal((await other.goto('/apps/shop'))?.status(), 403);
-      assert.equal((await other.goto('/'))?.url().endsWith('/apps/other'), true, 'the apps page is its app');
-      assert.equal((await other.goto('/server'))?.status(), 403);
+      assert.equal((await open(other, '/apps/shop'))?.status(), 403);
+      assert.equal((await open(other, '/'))?.url().endsWith('/apps/other'), true, 'the apps page is its app');
+      assert.equal((await open(other, '/server'))?.status(), 403);
       // Even with its own session's CSRF token, nothing changes on another app, nor on its own beyond reading.
-      await other.goto('/apps/other');
+      await open(other, '/apps/other');
       const csrf = await other.locator('main').getAttribute('data-csrf');
       assert.ok(csrf);
       for (const url of ['/apps/shop/scale', '/apps/other/scale']) {
@@ -252,10 +280,10 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
   });
 
   it('signs out: the session no longer opens a page', async () => {
-    await page.goto('/');
+    await open(page, '/');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL((url) => url.pathname === '/sign-in');
-    await page.goto('/apps/shop');
+    await open(page, '/apps/shop');
     assert.equal(new URL(page.url()).pathname, '/sign-in');
   });
 });

@@ -141,14 +141,31 @@ export const actionRoutes: FastifyPluginAsync<{ context: DashboardContext }> = a
   );
 };
 
-/** Runs a form's change and goes back to its page with the outcome, or with what was refused and why. */
+/** How long a form waits for its change before it goes back to the page, which then shows the rest live. */
+const QUICK_ANSWER_MS = 3000;
+
+/**
+ * Runs a form's change and goes back to its page with the outcome, or with what was refused and
+ * why. A rollout that takes longer goes on without holding the browser's request (a reload of
+ * Caddy's routes, which the rollout itself makes, could cut it): the page follows it live.
+ */
 async function act(request: FastifyRequest, reply: FastifyReply, back: string, run: () => Promise<string>): Promise<FastifyReply> {
-  try {
-    setFlash(request, reply, { kind: 'notice', text: await run() });
-  } catch (error) {
+  const outcome = run().then((text) => ({ text }), (error: unknown) => ({ error }));
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([outcome, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), QUICK_ANSWER_MS)))]);
+  clearTimeout(timer);
+  if (settled === undefined) {
+    void outcome.then((late) => {
+      if ('error' in late) request.log.warn({ err: late.error }, 'a change made from the dashboard failed');
+    });
+    setFlash(request, reply, { kind: 'notice', text: 'under way: the releases and processes below show it as it goes' });
+  } else if ('error' in settled) {
+    const error = settled.error;
     // Refusals of access stay refusals; a change that failed is told on its page.
     if (!(error instanceof PilotError) || error.statusCode === 401 || error.statusCode === 403) throw error;
     setFlash(request, reply, { kind: 'error', text: error.message });
+  } else {
+    setFlash(request, reply, { kind: 'notice', text: settled.text });
   }
   return reply.redirect(back, 303);
 }

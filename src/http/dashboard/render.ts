@@ -37,7 +37,8 @@ export async function renderPage(context: DashboardContext, request: FastifyRequ
     ...model,
     csrf: signedIn ? context.sessions.csrfToken(signedIn.session.csrfSecret) : undefined,
     session: signedIn && { admin: signedIn.principal.scope === 'admin', app: ownApp, expiresAt: signedIn.session.expiresAt },
-    flash: takeFlash(request, reply),
+    // The island script's own refreshes leave the message to the page a form's redirect opens.
+    flash: request.headers['x-pilot-refresh'] === undefined ? takeFlash(request, reply) : undefined,
   });
   return reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
 }

@@ -35,6 +35,8 @@ export const pageRoutes: FastifyPluginAsync<{ context: DashboardContext }> = asy
   app.post<{ Body: { token?: string; _csrf?: string } }>(
     '/sign-in',
     {
+      // Read without a token or a session: a token fits in far less.
+      bodyLimit: 4096,
       config: {
         ...open,
         rateLimit: {
