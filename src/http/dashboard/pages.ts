@@ -24,7 +24,7 @@ export function summarize(status: AppStatus, processes: readonly ProcessView[], 
   const running = processes.filter((process) => process.state === 'running');
   if (processes.some((process) => ['restarting', 'dead'].includes(process.state) || process.health === 'unhealthy')) return 'crashed';
   if (running.length === 0 && processes.some((process) => process.container !== null)) return 'stopped';
-  return latest?.status === 'failed' ? 'running (last change failed)' : 'running';
+  return 'running';
 }
 
 function sum(values: readonly (number | null)[]): number | null {
@@ -35,7 +35,8 @@ function sum(values: readonly (number | null)[]): number | null {
 export function appRow(deps: ApiDeps, status: AppStatus): AppRow {
   const app = deps.apps.get(status.name);
   const processes = deps.processes.list(app);
-  const latest = deps.releases.list(app.id)[0];
+  // Only an app with nothing live needs its latest release (failed, or never deployed).
+  const latest = status.release ? undefined : deps.releases.list(app.id)[0];
   const byType = new Map<string, { type: string; running: number; total: number }>();
   for (const process of processes) {
     const entry = byType.get(process.type) ?? { type: process.type, running: 0, total: 0 };
