@@ -17,6 +17,14 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URLSearchParams: 'readonly' } },
   },
   {
+    // The dashboard's island script, run by browsers as it is (no build step).
+    files: ['dashboard/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['document', 'location', 'WebSocket', 'fetch', 'DOMParser', 'CSS', 'Option', 'setTimeout', 'clearTimeout'].map((name) => [name, 'readonly'])),
+    },
+  },
+  {
     // Apps that tests push: CommonJS Node programs, as users write them.
     files: ['test/fixtures/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly' } },

@@ -7,6 +7,7 @@ import { run as controlPlane } from './control-plane.js';
 import { run as isolation } from './isolation.js';
 import { run as nextApp } from './next-app.js';
 import { run as appList } from './app-list.js';
+import { run as dashboard } from './dashboard.js';
 
 const scenarios: [string, () => Promise<Section>][] = [
   ['zero downtime', zeroDowntime],
@@ -16,6 +17,7 @@ const scenarios: [string, () => Promise<Section>][] = [
   ['isolation', isolation],
   ['Next.js app', nextApp],
   ['app list', appList],
+  ['dashboard', dashboard],
 ];
 
 const sections: Section[] = [];

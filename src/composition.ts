@@ -62,6 +62,7 @@ import { NodeEvents } from './services/node-events.js';
 import { createRepoSourceStore } from './adapters/db/repo-sources.js';
 import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/repo-fetch.js';
 import { RepoSources } from './services/repo-sources.js';
+import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
@@ -228,6 +229,16 @@ export async function composePilot(config: Config, logger: Logger) {
     spoolDir: paths.builds,
     cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
     localCaCertificate: config.tls === 'internal' ? paths.caddyLocalRootCertificate : undefined,
+    dashboard: {
+      store: createDashboardSessionStore(db),
+      dir: `${PROJECT_ROOT}/dashboard`,
+      versions: async () => [
+        { name: 'Pilot', version: (JSON.parse(fs.readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8')) as { version: string }).version },
+        { name: 'Node.js', version: process.version },
+        { name: 'Docker engine', version: (await engine.docker.version().catch(() => undefined))?.Version ?? 'not reachable' },
+        { name: 'Caddy', version: (await caddyVersion()) ?? 'unknown' },
+      ],
+    },
     proxyKey,
     connections: config,
     tokens,

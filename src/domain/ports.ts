@@ -556,6 +556,25 @@ export interface TokenStore {
   count(): number;
 }
 
+/** A signed-in dashboard session: whose token it is, and the secret its CSRF tokens derive from. */
+export interface DashboardSession {
+  readonly tokenId: number;
+  readonly scope: TokenScope;
+  readonly appId: number | null;
+  readonly csrfSecret: string;
+  readonly expiresAt: string;
+}
+
+/** The dashboard's sessions, kept by the hash of their id; one whose token was revoked is not found. */
+export interface DashboardSessionStore {
+  create(session: { idHash: string; tokenId: number; csrfSecret: string; expiresAt: string }): void;
+  /** The session, unless it expired or its token was revoked. */
+  find(idHash: string, now: string): DashboardSession | undefined;
+  remove(idHash: string): void;
+  /** Forgets expired sessions and those of revoked tokens. */
+  removeStale(now: string): void;
+}
+
 /** Every scheduled run of an app's cron entries, the last ones of each entry kept. */
 export interface CronRunStore {
   /** Records a run starting now (status `running`). */

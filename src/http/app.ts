@@ -19,6 +19,10 @@ import { dropUntrustedForwarding } from './client-address.js';
 import { apiRoutes } from './api/index.js';
 import { prometheusRoutes } from './api/metrics.js';
 import type { ApiDeps } from './api/context.js';
+import cookie from '@fastify/cookie';
+import { randomBytes } from 'node:crypto';
+import { dashboardAdmitsBody, dashboardRoutes, type DashboardDeps } from './dashboard/index.js';
+import { DashboardSessions } from './dashboard/session.js';
 
 const WEBSOCKET_PATHS = {
   '/api/v1/apps/{app}/logs/stream': {
@@ -71,6 +75,8 @@ export interface AppDeps {
   readonly cli: CliDownload;
   /** Root certificate of Caddy's local CA (PILOT_TLS=internal), served at GET /ca.crt; undefined otherwise. */
   readonly localCaCertificate: string | undefined;
+  /** The dashboard at `/` (src/http/dashboard/). */
+  readonly dashboard: Omit<DashboardDeps, 'api' | 'checks'>;
 }
 
 /** How long a client may take to send a request, and how many may be connected at once. */
@@ -137,11 +143,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.server.maxConnections = deps.connections.maxConnections;
   registerErrorHandler(app);
+  const dashboardSessions = new DashboardSessions(deps.dashboard.store, deps.tokens);
+  // Cookies are the dashboard's only: read before the hooks below, which admit its signed-in forms.
+  // The secret signs flash messages alone: a per-process one (a restart forgets them, nothing else).
+  await app.register(cookie, { secret: randomBytes(32).toString('hex') });
+  const admitsBody = (request: FastifyRequest) => hasValidToken(deps.tokens, request) || dashboardAdmitsBody(dashboardSessions, request);
   // Before the limit on failed authentications reads request.ip.
   app.addHook('onRequest', async (request, reply) => {
     dropUntrustedForwarding(request.raw.headers, deps.proxyKey);
     // A refused body is never read: the connection closes after the answer instead.
-    if (carriesBody(request.raw) && !signedBody(request) && !hasValidToken(deps.tokens, request)) reply.header('connection', 'close');
+    if (carriesBody(request.raw) && !signedBody(request) && !admitsBody(request)) reply.header('connection', 'close');
   });
   await app.register(rateLimit, {
     // Applied once, below, to every request (unknown routes included), before the body check.
@@ -164,11 +175,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.checks.started() || !changesWhatRuns(request)) return;
     await reply.status(503).header('retry-after', '2').send({ error: 'PILOT_STARTING', message: 'Pilot is starting: try again in a moment' });
   });
-  // Nobody sends a body without a valid token, on any route (API, git, unknown) but a push
-  // webhook's, checked by its signature: refused before any of it is read, so a client
-  // trickling a body holds nothing open.
+  // Nobody sends a body without a valid token (or a dashboard session, or the sign-in form), on
+  // any route (API, git, unknown) but a push webhook's, checked by its signature: refused before
+  // any of it is read, so a client trickling a body holds nothing open.
   app.addHook('onRequest', async (request) => {
-    if (carriesBody(request.raw) && !signedBody(request)) authenticate(deps.tokens, tokenFromRequest(request));
+    if (carriesBody(request.raw) && !signedBody(request) && !dashboardAdmitsBody(dashboardSessions, request)) authenticate(deps.tokens, tokenFromRequest(request));
   });
   // A client that never answers the closing handshake holds its socket this long, not ws's 30 s
   // (ws 8.23 takes closeTimeout; its types, @types/ws 8.18, do not know it yet).
@@ -194,6 +205,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api, uploads: { dir: deps.spoolDir, maxBytes: deps.maxPushBytes } });
   await app.register(prometheusRoutes, { deps: deps.api });
   await app.register(repoHookRoutes, { repoSources: deps.api.repoSources });
+  await app.register(dashboardRoutes, { deps: { ...deps.dashboard, api: deps.api, checks: deps.checks }, sessions: dashboardSessions });
   return app;
 }
 

@@ -54,6 +54,11 @@ export function presentsInvalidToken(tokens: TokenStore, request: FastifyRequest
   return token !== undefined && findToken(tokens, token) === undefined;
 }
 
+/** Whether a token is valid, without touching its last use. */
+export function presentsValidToken(tokens: TokenStore, token: string): boolean {
+  return token !== '' && findToken(tokens, token) !== undefined;
+}
+
 export function requireAppAccess(principal: Principal, appId: number | undefined, appName: string): void {
   if (principal.scope === 'admin') return;
   if (appId === undefined || principal.appId !== appId) {

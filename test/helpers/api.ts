@@ -12,7 +12,8 @@ import { createRepoSourceStore } from '../../src/adapters/db/repo-sources.js';
 import { NotFoundError } from '../../src/domain/errors.js';
 import { hashToken } from '../../src/domain/tokens.js';
 import { buildApp } from '../../src/http/app.js';
-import { createTemplateRenderer } from '../../src/adapters/templates.js';
+import { PROJECT_ROOT, createTemplateRenderer } from '../../src/adapters/templates.js';
+import { createDashboardSessionStore } from '../../src/adapters/db/dashboard-sessions.js';
 import type { ApiDeps } from '../../src/http/api/context.js';
 import { AppRegistry } from '../../src/services/app-registry.js';
 import { TokenService } from '../../src/services/tokens.js';
@@ -126,6 +127,7 @@ export async function buildTestApp(
     connections: { requestTimeoutSeconds: 600, headersTimeoutSeconds: 20, maxConnections: 512 },
     localCaCertificate: options.localCaCertificate,
     cli: { bundleFile: options.cliBundle ?? path.join(spoolDir, 'pilot-cli.mjs'), renderInstaller: (context) => createTemplateRenderer().renderCliInstaller(context) },
+    dashboard: { store: createDashboardSessionStore(db), dir: path.join(PROJECT_ROOT, 'dashboard'), versions: async () => [{ name: 'Pilot', version: 'test' }] },
   });
   t.after(async () => {
     await app.close();

@@ -271,4 +271,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 20,
+    name: "the dashboard's sign-in sessions, each of one token (a revoked token's sessions stop at once)",
+    sql: `
+      CREATE TABLE dashboard_sessions (
+        id_hash     TEXT PRIMARY KEY,
+        token_id    INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+        csrf_secret TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        expires_at  TEXT NOT NULL
+      );
+      CREATE INDEX dashboard_sessions_by_token ON dashboard_sessions(token_id);
+    `,
+  },
 ];

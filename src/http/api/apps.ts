@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams, LinkBody, LinkList, LinkParams, MaintenanceBody, RenameAppBody } from '../../domain/shapes.js';
 import { validateHostname } from '../../services/validation.js';
+import type { App } from '../../domain/types.js';
 import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
 /** Apps and their custom domains. */
@@ -157,18 +158,7 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
         response: { 201: DomainList, ...errorResponses },
       },
     },
-    async (request, reply) => {
-      const app = appFor(deps, request);
-      const hostname = validateHostname(request.body.domain);
-      if (hostname === deps.domain || hostname.endsWith(`.${deps.domain}`)) {
-        throw new ValidationError(`${hostname} is under PILOT_DOMAIN (${deps.domain}), whose names Pilot gives itself; add a domain of your own`);
-      }
-      const owner = deps.domains.owner(hostname);
-      if (owner !== undefined) throw new ConflictError(`${hostname} is already a domain of ${owner === app.id ? app.name : 'another app'}`);
-      deps.domains.add(app.id, hostname);
-      await reloadOrUndo(deps, () => deps.domains.remove(app.id, hostname));
-      return reply.status(201).send({ domains: deps.domains.listForApp(app.id) });
-    },
+    async (request, reply) => reply.status(201).send({ domains: await addDomain(deps, appFor(deps, request), request.body.domain) }),
   );
 
   api.delete(
@@ -180,15 +170,30 @@ export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (ap
         response: { 200: DomainList, ...errorResponses },
       },
     },
-    async (request) => {
-      const app = appFor(deps, request);
-      const hostname = request.params.domain.toLowerCase();
-      if (!deps.domains.remove(app.id, hostname)) throw new NotFoundError(`${hostname} is not a domain of ${app.name}`);
-      await reloadOrUndo(deps, () => deps.domains.add(app.id, hostname));
-      return { domains: deps.domains.listForApp(app.id) };
-    },
+    async (request) => ({ domains: await removeDomain(deps, appFor(deps, request), request.params.domain) }),
   );
 };
+
+/** Adds a custom domain and loads the routes; returns the app's domains. */
+export async function addDomain(deps: ApiDeps, app: App, domain: string): Promise<string[]> {
+  const hostname = validateHostname(domain);
+  if (hostname === deps.domain || hostname.endsWith(`.${deps.domain}`)) {
+    throw new ValidationError(`${hostname} is under PILOT_DOMAIN (${deps.domain}), whose names Pilot gives itself; add a domain of your own`);
+  }
+  const owner = deps.domains.owner(hostname);
+  if (owner !== undefined) throw new ConflictError(`${hostname} is already a domain of ${owner === app.id ? app.name : 'another app'}`);
+  deps.domains.add(app.id, hostname);
+  await reloadOrUndo(deps, () => deps.domains.remove(app.id, hostname));
+  return deps.domains.listForApp(app.id);
+}
+
+/** Removes a custom domain and loads the routes; returns the app's domains. */
+export async function removeDomain(deps: ApiDeps, app: App, domain: string): Promise<string[]> {
+  const hostname = domain.toLowerCase();
+  if (!deps.domains.remove(app.id, hostname)) throw new NotFoundError(`${hostname} is not a domain of ${app.name}`);
+  await reloadOrUndo(deps, () => deps.domains.add(app.id, hostname));
+  return deps.domains.listForApp(app.id);
+}
 
 /** Loads the routes; if Caddy refuses them, undoes the change so the database matches what serves. */
 async function reloadOrUndo(deps: ApiDeps, undo: () => unknown): Promise<void> {

@@ -42,16 +42,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         response: { 200: ReleaseView, ...errorResponses },
       },
     },
-    async (request) => {
-      const app = appFor(deps, request);
-      const version = request.body?.version;
-      const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
-      const release = await deps.deployer.changeApp(app, () => ({
-        commit: () => undefined,
-        release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys, description: rollbackDescription(target.version) },
-      }));
-      return releaseView(release as Release);
-    },
+    async (request) => releaseView(await rollBack(deps, appFor(deps, request), request.body?.version)),
   );
 
   api.get('/apps/:app/config', { schema: { summary: 'Show config vars and which are build vars', params: AppParams, response: { 200: ConfigView, ...errorResponses } } }, async (request) => {
@@ -75,22 +66,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         parseConfigChange(request.body);
       },
     },
-    async (request) => {
-      const app = appFor(deps, request);
-      const change = { set: {}, unset: [], build: {}, ...request.body };
-      let nextBuild: string[] = [];
-      // Planned under the app's lock from the vars then, so concurrent changes never lose one.
-      const release = await deps.deployer.changeApp(app, (live) => {
-        const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, change);
-        nextBuild = [...planned.nextBuild];
-        // Nothing runs yet, or only build flags changed: the next deploy starts with these.
-        if (!live || !planned.runtimeChanged) return { commit: () => deps.configVars.replace(app.id, planned.vars, planned.buildKeys) };
-        // The release's config becomes the app's as it goes live.
-        const description = configDescription(Object.keys(request.body.set ?? {}), request.body.unset ?? []);
-        return { commit: () => undefined, release: { kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys, description } };
-      });
-      return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild, release: release ? releaseView(release) : null };
-    },
+    async (request) => changeConfig(deps, appFor(deps, request), request.body),
   );
 
   api.get(
@@ -111,7 +87,34 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
   );
 };
 
-function findRelease(deps: ApiDeps, app: App, version: string): Release {
+/** Rolls back to `version` (default: the release that served before the live one): its image and config, no rebuild. */
+export async function rollBack(deps: ApiDeps, app: App, version: number | string | undefined): Promise<Release> {
+  const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
+  const release = await deps.deployer.changeApp(app, () => ({
+    commit: () => undefined,
+    release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys, description: rollbackDescription(target.version) },
+  }));
+  return release as Release;
+}
+
+/** Sets and unsets config vars: a live app gets a new release when a runtime value changes. */
+export async function changeConfig(deps: ApiDeps, app: App, body: ConfigChangeBody): Promise<ConfigView> {
+  const change = { set: {}, unset: [], build: {}, ...body };
+  let nextBuild: string[] = [];
+  // Planned under the app's lock from the vars then, so concurrent changes never lose one.
+  const release = await deps.deployer.changeApp(app, (live) => {
+    const planned = planConfigChange({ vars: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id) }, change);
+    nextBuild = [...planned.nextBuild];
+    // Nothing runs yet, or only build flags changed: the next deploy starts with these.
+    if (!live || !planned.runtimeChanged) return { commit: () => deps.configVars.replace(app.id, planned.vars, planned.buildKeys) };
+    // The release's config becomes the app's as it goes live.
+    const description = configDescription(Object.keys(body.set ?? {}), body.unset ?? []);
+    return { commit: () => undefined, release: { kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys, description } };
+  });
+  return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild, release: release ? releaseView(release) : null };
+}
+
+export function findRelease(deps: ApiDeps, app: App, version: string): Release {
   const number = Number(version.replace(/^v/, ''));
   const release = Number.isInteger(number) ? deps.releases.byVersion(app.id, number) : undefined;
   if (!release) throw new NotFoundError(`${app.name} has no release ${version.startsWith('v') ? version : `v${version}`} (see \`pilot releases\`)`);

@@ -4,7 +4,14 @@ import type { TokenRecord } from '../../domain/ports.js';
 import { CreateTokenBody, CreatedTokenView, TokenParams, TokenView, Whoami } from '../../domain/shapes.js';
 import { errorResponses, principalOf, type ApiDeps } from './context.js';
 
-function tokenView(token: TokenRecord): TokenView {
+/** Revokes a token and ends what it holds open (WebSockets; dashboard sessions check the token at every request). */
+export function revokeToken(deps: ApiDeps, reference: string): TokenRecord {
+  const revoked = deps.tokens.revoke(reference);
+  deps.sessions.endAll(revoked.id);
+  return revoked;
+}
+
+export function tokenView(token: TokenRecord): TokenView {
   return { id: token.id, name: token.name, prefix: token.prefix, scope: token.scope, app: token.appName, createdAt: token.createdAt, lastUsedAt: token.lastUsedAt };
 }
 
@@ -51,10 +58,6 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
         response: { 200: Type.Object({ revoked: Type.Array(TokenView) }), ...errorResponses },
       },
     },
-    async (request) => {
-      const revoked = deps.tokens.revoke(request.params.token);
-      deps.sessions.endAll(revoked.id);
-      return { revoked: [tokenView(revoked)] };
-    },
+    async (request) => ({ revoked: [tokenView(revokeToken(deps, request.params.token))] }),
   );
 };

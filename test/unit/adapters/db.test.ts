@@ -21,7 +21,7 @@ describe('database', () => {
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
       (row) => row.name,
     );
-    assert.deepEqual(tables, ['app_former_names', 'app_links', 'apps', 'config_vars', 'cron_runs', 'domains', 'events', 'formation', 'preview_config', 'preview_settings', 'previews', 'releases', 'repo_sources', 'tokens', 'volumes', 'webhooks']);
+    assert.deepEqual(tables, ['app_former_names', 'app_links', 'apps', 'config_vars', 'cron_runs', 'dashboard_sessions', 'domains', 'events', 'formation', 'preview_config', 'preview_settings', 'previews', 'releases', 'repo_sources', 'tokens', 'volumes', 'webhooks']);
   });
 
   it('keeps the database, its -wal and -shm readable by its owner only, fixing a file an older version left 0644', () => {

@@ -56,6 +56,11 @@ const PUBLIC = [
   'GET /health', 'HEAD /health', 'GET /ca.crt', 'HEAD /ca.crt', 'GET /api/v1/openapi.json', 'HEAD /api/v1/openapi.json',
   'GET /cli', 'HEAD /cli', 'GET /cli/install.sh', 'HEAD /cli/install.sh',
 ];
+/** The dashboard's routes (src/http/dashboard/): a session cookie, not a token; enumerated in their own tests below. */
+const isDashboard = (route: Route) => /^\/(|sign-in|sign-out|server|live|tokens(\/.*)?|apps\/.*|\*)$/.test(route.url);
+/** Dashboard routes open without a session: the sign-in form, and its CSS and script (/assets/*, which printRoutes shows as /*). */
+const DASHBOARD_PUBLIC = ['GET /sign-in', 'HEAD /sign-in', 'POST /sign-in', 'GET /*', 'HEAD /*'];
+
 /** What a deploy token may do on its own app: push (git) and read. */
 /** Routes that take no token but a signature of their body by the app's secret (a wrong or missing one is 401 too). */
 const SIGNED = ['POST /api/v1/apps/:app/hooks/push'];
@@ -81,7 +86,7 @@ describe('access to every route of the control plane (buildApp with fakes)', () 
   it('answers 401 without a token on every route but the public ones', async (t) => {
     const { app, reached } = await buildTestApp(t, { apps: ['a'] });
     const open: string[] = [];
-    for (const route of registeredRoutes(app)) {
+    for (const route of registeredRoutes(app).filter((route) => !isDashboard(route))) {
       const answer = await call(app, route, urlOf(route, 'a'), undefined);
       if (answer.statusCode !== 401) open.push(name(route));
     }
@@ -94,7 +99,7 @@ describe('access to every route of the control plane (buildApp with fakes)', () 
     const token = deployToken('a');
     const answered: string[] = [];
     for (const route of registeredRoutes(app)) {
-      if (PUBLIC.includes(name(route)) || ANY_TOKEN.includes(name(route))) continue;
+      if (PUBLIC.includes(name(route)) || ANY_TOKEN.includes(name(route)) || isDashboard(route)) continue;
       if (SIGNED.includes(name(route))) {
         const answer = await call(app, route, urlOf(route, 'b'), token);
         assert.equal(answer.statusCode, 401, `${name(route)} takes no token, only a signature: ${answer.body}`);
@@ -131,6 +136,40 @@ describe('access to every route of the control plane (buildApp with fakes)', () 
     }
     assert.ok(answered.length > 60, answered.join('\n'));
     assert.deepEqual(reached, { git: [], services: [] }, 'no refused request reached git or a service');
+  });
+
+  it('sends every dashboard page to the sign-in form without a session, and refuses every other dashboard request', async (t) => {
+    const { app, reached } = await buildTestApp(t, { apps: ['a'] });
+    const dashboard = registeredRoutes(app).filter(isDashboard);
+    assert.ok(dashboard.length > 20, dashboard.map(name).join(', '));
+    for (const route of dashboard) {
+      if (DASHBOARD_PUBLIC.includes(name(route))) continue;
+      const answer = await call(app, route, urlOf(route, 'a'), TEST_ADMIN_TOKEN);
+      const expected = route.method === 'GET' || route.method === 'HEAD' ? 303 : 401;
+      assert.equal(answer.statusCode, expected, `${name(route)} with a token but no session: ${answer.body}`);
+    }
+    assert.deepEqual(reached, { git: [], services: [] });
+  });
+
+  it("refuses a deploy token's dashboard session every other app's route, and every change of its own", async (t) => {
+    const { app, deployToken, reached } = await buildTestApp(t, { apps: ['a', 'b'] });
+    const form = await app.inject({ method: 'GET', url: '/sign-in' });
+    const signInCookie = form.cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ');
+    const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    const signedIn = await app.inject({ method: 'POST', url: '/sign-in', headers: { cookie: signInCookie }, payload: { token: deployToken('a'), _csrf: csrfOf(form.body) } });
+    const cookie = signedIn.cookies.map((entry) => `${entry.name}=${entry.value}`).join('; ');
+    const page = await app.inject({ method: 'GET', url: '/apps/a/releases/1', headers: { cookie } });
+    assert.equal(page.statusCode, 404, 'its own app is open to it');
+    const readsOfItsApp = ['GET /apps/:app', 'GET /apps/:app/releases/:version', 'GET /apps/:app/live', 'GET /apps/:app/logs/live', 'GET /', 'POST /sign-out'];
+    for (const route of registeredRoutes(app).filter(isDashboard)) {
+      if (DASHBOARD_PUBLIC.includes(name(route)) || route.method === 'HEAD') continue;
+      const urls = route.url.includes(':app') ? [urlOf(route, 'b'), ...(readsOfItsApp.includes(name(route)) ? [] : [urlOf(route, 'a')])] : readsOfItsApp.includes(name(route)) ? [] : [urlOf(route, 'a')];
+      for (const url of urls) {
+        const answer = await app.inject({ method: route.method as 'GET', url, headers: { cookie }, ...(route.method === 'POST' ? { payload: { _csrf: 'x' } } : {}) });
+        assert.equal(answer.statusCode, 403, `${route.method} ${url}: ${answer.statusCode}`);
+      }
+    }
+    assert.deepEqual(reached.services, []);
   });
 
   it('lets any token ask what it may do, and nothing else outside its app', async (t) => {

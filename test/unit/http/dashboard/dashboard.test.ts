@@ -1,0 +1,92 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { TEST_ADMIN_TOKEN, buildTestApp } from '../../../helpers/api.js';
+
+type TestApp = Awaited<ReturnType<typeof buildTestApp>>['app'];
+
+/** The cookies an answer sets, as a Cookie header would send them back. */
+function cookiesOf(answer: { cookies: { name: string; value: string }[] }, previous = ''): string {
+  const jar = new Map(previous.split('; ').filter(Boolean).map((pair) => pair.split('=', 2) as [string, string]));
+  for (const cookie of answer.cookies) jar.set(cookie.name, cookie.value);
+  return [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
+}
+
+const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+
+async function signIn(app: TestApp, token: string) {
+  const form = await app.inject({ method: 'GET', url: '/sign-in' });
+  let cookie = cookiesOf(form);
+  const answer = await app.inject({ method: 'POST', url: '/sign-in', headers: { cookie }, payload: { token, _csrf: csrfOf(form.body) } });
+  cookie = cookiesOf(answer, cookie);
+  return { answer, cookie };
+}
+
+describe('dashboard sessions (buildApp with fakes)', () => {
+  it('sends a visitor without a session to the sign-in form, and signs a valid token in with an HttpOnly SameSite=Strict cookie', async (t) => {
+    const { app } = await buildTestApp(t, { apps: ['a'] });
+    const home = await app.inject({ method: 'GET', url: '/' });
+    assert.equal(home.statusCode, 303);
+    assert.equal(home.headers.location, '/sign-in');
+    const { answer } = await signIn(app, TEST_ADMIN_TOKEN);
+    assert.equal(answer.statusCode, 303, answer.body);
+    const session = answer.cookies.find((cookie) => cookie.name === 'pilot_session');
+    assert.ok(session, JSON.stringify(answer.cookies));
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, 'Strict');
+    assert.ok(session.expires && session.expires.getTime() > Date.now());
+  });
+
+  it('refuses a wrong token and limits failed sign-ins per address', async (t) => {
+    const { app } = await buildTestApp(t);
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 12; attempt += 1) statuses.push((await signIn(app, 'pilot_wrong')).answer.statusCode);
+    assert.deepEqual(statuses.slice(0, 10), Array(10).fill(401));
+    assert.equal(statuses.at(-1), 429);
+  });
+
+  it('refuses a form without its CSRF token, changing nothing', async (t) => {
+    const { app, reached } = await buildTestApp(t, { apps: ['a'] });
+    const { cookie } = await signIn(app, TEST_ADMIN_TOKEN);
+    const refused = await app.inject({ method: 'POST', url: '/apps/a/scale', headers: { cookie }, payload: { type: 'web', quantity: '2' } });
+    assert.equal(refused.statusCode, 403);
+    assert.match(refused.body, /CSRF token is missing or wrong/);
+    assert.deepEqual(reached.services, []);
+  });
+
+  it("ends a session when its token is revoked", async (t) => {
+    const { app, deployToken } = await buildTestApp(t, { apps: ['a'] });
+    const token = deployToken('a');
+    const { cookie, answer } = await signIn(app, token);
+    assert.equal(answer.headers.location, '/apps/a');
+    const revoke = await app.inject({ method: 'DELETE', url: '/api/v1/tokens/ci-a', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } });
+    assert.equal(revoke.statusCode, 200, revoke.body);
+    const after = await app.inject({ method: 'GET', url: '/apps/a/releases/1', headers: { cookie } });
+    assert.equal(after.statusCode, 303);
+    assert.equal(after.headers.location, '/sign-in');
+  });
+
+  it("keeps a deploy token's session to its own app: another app's pages and every change are refused", async (t) => {
+    const { app, deployToken, reached } = await buildTestApp(t, { apps: ['a', 'b'] });
+    const { cookie } = await signIn(app, deployToken('a'));
+    const page = await app.inject({ method: 'GET', url: '/apps/a/releases/1', headers: { cookie } });
+    const csrf = csrfOf((await app.inject({ method: 'GET', url: '/sign-in', headers: { cookie } })).body);
+    assert.equal(page.statusCode, 404, 'its own app: no v1, but allowed');
+    for (const url of ['/apps/b', '/server', '/apps/b/releases/1']) {
+      assert.equal((await app.inject({ method: 'GET', url, headers: { cookie } })).statusCode, 403, url);
+    }
+    const change = await app.inject({ method: 'POST', url: '/apps/a/scale', headers: { cookie }, payload: { type: 'web', quantity: '2', _csrf: csrf } });
+    assert.equal(change.statusCode, 403);
+    assert.deepEqual(reached.services, []);
+  });
+
+  it('signs out: the cookie no longer opens a page', async (t) => {
+    const { app } = await buildTestApp(t, { apps: ['a'] });
+    const { cookie } = await signIn(app, TEST_ADMIN_TOKEN);
+    const home = await app.inject({ method: 'GET', url: '/server', headers: { cookie } });
+    assert.equal(home.statusCode, 200, home.body);
+    assert.match(String(home.headers['content-security-policy']), /script-src 'self'/);
+    const out = await app.inject({ method: 'POST', url: '/sign-out', headers: { cookie }, payload: { _csrf: csrfOf(home.body) } });
+    assert.equal(out.statusCode, 303, out.body);
+    assert.equal((await app.inject({ method: 'GET', url: '/server', headers: { cookie } })).statusCode, 303);
+  });
+});
