@@ -84,7 +84,9 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
       try {
         return await target.goto(url);
       } catch (error) {
-        if (attempt >= 5 || !String(error).includes('ERR_NETWORK_CHANGED')) throw error;
+        // Chromium names it, or shows its error page in place of the one asked for.
+        const networkChanged = /ERR_NETWORK_CHANGED|chrome-error:\/\/chromewebdata/.test(String(error));
+        if (attempt >= 5 || !networkChanged) throw error;
       }
     }
   }
