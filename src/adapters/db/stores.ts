@@ -270,6 +270,15 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     allLive() {
       return (db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status = 'live'`).all() as ReleaseRow[]).map(toRelease);
     },
+    latestStatuses() {
+      const rows = db
+        .prepare(
+          `SELECT apps.name, r.status FROM releases AS r JOIN apps ON apps.id = r.app_id
+           WHERE r.version = (SELECT MAX(version) FROM releases WHERE app_id = r.app_id)`,
+        )
+        .all() as { name: string; status: ReleaseStatus }[];
+      return new Map(rows.map((row) => [row.name, row.status]));
+    },
     inProgress() {
       return (
         db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status IN ('building', 'starting', 'checking') ORDER BY id`).all() as ReleaseRow[]
@@ -442,6 +451,13 @@ export function createFormationStore(db: SqliteDatabase): FormationStore {
     get(appId) {
       const rows = db.prepare('SELECT process_type, quantity FROM formation WHERE app_id = ?').all(appId) as { process_type: string; quantity: number }[];
       return Object.fromEntries(rows.map((row) => [row.process_type, row.quantity]));
+    },
+    all() {
+      const all = new Map<number, Record<string, number>>();
+      for (const row of db.prepare('SELECT app_id, process_type, quantity FROM formation').all() as { app_id: number; process_type: string; quantity: number }[]) {
+        all.set(row.app_id, { ...all.get(row.app_id), [row.process_type]: row.quantity });
+      }
+      return all;
     },
     set: db.transaction((appId: number, quantities: Readonly<Record<string, number>>) => {
       const upsert = db.prepare(
