@@ -20,7 +20,7 @@ export interface ProcessSettings {
 }
 
 export interface ProcessDeps {
-  readonly apps: Pick<AppStore, 'findByName' | 'list'>;
+  readonly apps: Pick<AppStore, 'findByName' | 'listings'>;
   readonly releases: ReleaseStore;
   readonly formation: FormationStore;
   readonly volumes: VolumeStore;
@@ -54,7 +54,7 @@ export class ProcessControl {
 
   /** Every app's processes, by app name (apps with nothing live are absent): the same reads whatever the number of apps. */
   listEvery(): Map<string, ProcessView[]> {
-    const names = new Map(this.deps.apps.list().map((app) => [app.id, app.name]));
+    const names = new Map(this.deps.apps.listings().map(({ app }) => [app.id, app.name]));
     const formations = this.deps.formation.all();
     const every = new Map<string, ProcessView[]>();
     for (const live of this.deps.releases.allLive()) {

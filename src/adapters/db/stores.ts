@@ -203,6 +203,13 @@ export function createAppStore(db: SqliteDatabase): AppStore {
 
 export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
   const selectById = db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = ?`);
+  // The apps page reads every app's at once; prepared once.
+  const latestStatuses = db
+    .prepare(
+      `SELECT apps.name, r.status FROM releases AS r JOIN apps ON apps.id = r.app_id
+       WHERE r.version = (SELECT MAX(version) FROM releases WHERE app_id = r.app_id)`,
+    )
+    .raw();
   const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
   function update(id: number, changes: ReleaseUpdate, status?: ReleaseStatus): void {
@@ -271,13 +278,7 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
       return (db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status = 'live'`).all() as ReleaseRow[]).map(toRelease);
     },
     latestStatuses() {
-      const rows = db
-        .prepare(
-          `SELECT apps.name, r.status FROM releases AS r JOIN apps ON apps.id = r.app_id
-           WHERE r.version = (SELECT MAX(version) FROM releases WHERE app_id = r.app_id)`,
-        )
-        .all() as { name: string; status: ReleaseStatus }[];
-      return new Map(rows.map((row) => [row.name, row.status]));
+      return new Map(latestStatuses.all() as [string, ReleaseStatus][]);
     },
     inProgress() {
       return (
@@ -447,6 +448,8 @@ export function createTokenStore(db: SqliteDatabase): TokenStore {
 }
 
 export function createFormationStore(db: SqliteDatabase): FormationStore {
+  // The apps page reads every app's at once; prepared once.
+  const everyFormation = db.prepare('SELECT app_id, process_type, quantity FROM formation').raw();
   return {
     get(appId) {
       const rows = db.prepare('SELECT process_type, quantity FROM formation WHERE app_id = ?').all(appId) as { process_type: string; quantity: number }[];
@@ -454,9 +457,7 @@ export function createFormationStore(db: SqliteDatabase): FormationStore {
     },
     all() {
       const all = new Map<number, Record<string, number>>();
-      for (const row of db.prepare('SELECT app_id, process_type, quantity FROM formation').all() as { app_id: number; process_type: string; quantity: number }[]) {
-        all.set(row.app_id, { ...all.get(row.app_id), [row.process_type]: row.quantity });
-      }
+      for (const [appId, type, quantity] of everyFormation.all() as [number, string, number][]) all.set(appId, { ...all.get(appId), [type]: quantity });
       return all;
     },
     set: db.transaction((appId: number, quantities: Readonly<Record<string, number>>) => {
