@@ -468,6 +468,8 @@ export interface ReleaseStore {
   live(appId: number): Release | undefined;
   /** Live releases of every app, for rendering routes. */
   allLive(): Release[];
+  /** The status of every app's latest release, by app name (apps without releases are absent): one read for all apps. */
+  latestStatuses(): Map<string, ReleaseStatus>;
   /** Releases being built, started or checked (at start: cut short by a crash). */
   inProgress(): Release[];
   list(appId: number): Release[];
@@ -503,6 +505,8 @@ export interface ConfigStore {
  */
 export interface FormationStore {
   get(appId: number): Record<string, number>;
+  /** Every app's quantities, by app id (apps never scaled are absent): one read for all apps. */
+  all(): Map<number, Record<string, number>>;
   set(appId: number, quantities: Readonly<Record<string, number>>): void;
 }
 

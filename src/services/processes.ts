@@ -20,7 +20,7 @@ export interface ProcessSettings {
 }
 
 export interface ProcessDeps {
-  readonly apps: Pick<AppStore, 'findByName'>;
+  readonly apps: Pick<AppStore, 'findByName' | 'listings'>;
   readonly releases: ReleaseStore;
   readonly formation: FormationStore;
   readonly volumes: VolumeStore;
@@ -49,10 +49,26 @@ export class ProcessControl {
 
   list(app: App): ProcessView[] {
     const live = this.deps.releases.live(app.id);
-    if (!live) return [];
-    const quantities = processQuantities(live, this.deps.formation.get(app.id));
+    return live ? this.views(app.name, live, this.deps.formation.get(app.id)) : [];
+  }
+
+  /** Every app's processes, by app name (apps with nothing live are absent): the same reads whatever the number of apps. */
+  listEvery(): Map<string, ProcessView[]> {
+    const names = new Map(this.deps.apps.listings().map(({ app }) => [app.id, app.name]));
+    const formations = this.deps.formation.all();
+    const every = new Map<string, ProcessView[]>();
+    for (const live of this.deps.releases.allLive()) {
+      const name = names.get(live.appId);
+      if (name !== undefined) every.set(name, this.views(name, live, formations.get(live.appId) ?? {}));
+    }
+    return every;
+  }
+
+  /** The live release's processes from the live state (in memory): reads nothing. */
+  private views(app: string, live: Release, scaled: Readonly<Record<string, number>>): ProcessView[] {
+    const quantities = processQuantities(live, scaled);
     const statuses: ProcessView[] = [];
-    const serving = this.deps.live.list({ app: app.name, release: live.version }).filter((process) => isServing(process, live, quantities));
+    const serving = this.deps.live.list({ app, release: live.version }).filter((process) => isServing(process, live, quantities));
     for (const process of serving) {
       const startedAt = process.running ? (process.startedAt ?? null) : null;
       const usage = process.running ? this.deps.usage?.(process.id) : undefined;

@@ -203,6 +203,13 @@ export function createAppStore(db: SqliteDatabase): AppStore {
 
 export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
   const selectById = db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE id = ?`);
+  // The apps page reads every app's at once; prepared once.
+  const latestStatuses = db
+    .prepare(
+      `SELECT apps.name, r.status FROM releases AS r JOIN apps ON apps.id = r.app_id
+       WHERE r.version = (SELECT MAX(version) FROM releases WHERE app_id = r.app_id)`,
+    )
+    .raw();
   const now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
   function update(id: number, changes: ReleaseUpdate, status?: ReleaseStatus): void {
@@ -269,6 +276,9 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
     },
     allLive() {
       return (db.prepare(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE status = 'live'`).all() as ReleaseRow[]).map(toRelease);
+    },
+    latestStatuses() {
+      return new Map(latestStatuses.all() as [string, ReleaseStatus][]);
     },
     inProgress() {
       return (
@@ -438,10 +448,17 @@ export function createTokenStore(db: SqliteDatabase): TokenStore {
 }
 
 export function createFormationStore(db: SqliteDatabase): FormationStore {
+  // The apps page reads every app's at once; prepared once.
+  const everyFormation = db.prepare('SELECT app_id, process_type, quantity FROM formation').raw();
   return {
     get(appId) {
       const rows = db.prepare('SELECT process_type, quantity FROM formation WHERE app_id = ?').all(appId) as { process_type: string; quantity: number }[];
       return Object.fromEntries(rows.map((row) => [row.process_type, row.quantity]));
+    },
+    all() {
+      const all = new Map<number, Record<string, number>>();
+      for (const [appId, type, quantity] of everyFormation.all() as [number, string, number][]) all.set(appId, { ...all.get(appId), [type]: quantity });
+      return all;
     },
     set: db.transaction((appId: number, quantities: Readonly<Record<string, number>>) => {
       const upsert = db.prepare(

@@ -2,12 +2,12 @@ import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import staticFiles from '@fastify/static';
 import type { DashboardSessionStore } from '../../domain/ports.js';
 import { ForbiddenError, PilotError, UnauthorizedError } from '../../domain/errors.js';
 import type { ApiDeps } from '../api/context.js';
 import type { HealthChecks } from '../routes/health.js';
 import { authorize, declaredAccess } from '../auth.js';
+import { onFirstUse } from '../../lazy.js';
 import { DashboardSessions, SESSION_COOKIE, type SignedIn } from './session.js';
 import type { DashboardViews } from './views.js';
 import { pageRoutes } from './routes.js';
@@ -92,9 +92,8 @@ export const dashboardRoutes: FastifyPluginAsync<{ deps: DashboardDeps; sessions
   });
   await app.register(formbody, { bodyLimit: 256 * 1024 });
   await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY, crossOriginEmbedderPolicy: false, hsts: false });
-  // In a context of its own: @fastify/static's routes take the context's prefix.
   await app.register(async (assets) => {
-    await assets.register(staticFiles, { root: path.join(deps.dir, 'assets'), decorateReply: false, maxAge: '1h', index: false });
+    assets.get('/*', async (request, reply) => serveAsset(path.join(deps.dir, 'assets'), request, reply));
   }, { prefix: '/assets' });
   app.decorateRequest('signedIn', null);
   app.addHook('preParsing', async (request, reply) => {
@@ -121,6 +120,21 @@ export const dashboardRoutes: FastifyPluginAsync<{ deps: DashboardDeps; sessions
   await app.register(actionRoutes, { context });
   await app.register(liveRoutes, { context });
 };
+
+// @fastify/send (what @fastify/static serves files with, without its globbing and directory
+// listing) loads at the first asset asked for, not when Pilot starts: bench/RESULTS.md, dashboard.
+const send = onFirstUse(async () => (await import('@fastify/send')).default);
+
+/** A file of dashboard/assets/ (ETag, Last-Modified, 304, ranges, cached for an hour); nothing outside it, no dotfile, no directory. */
+async function serveAsset(root: string, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const file = (request.params as { '*': string })['*'];
+  const { type, statusCode, headers, stream } = await (await send())(request.raw, encodeURI(`/${file}`), { root, maxAge: '1h', index: false, dotfiles: 'ignore' });
+  if (type !== 'file') {
+    reply.callNotFound();
+    return reply;
+  }
+  return reply.code(statusCode).headers(headers).send(stream);
+}
 
 /** A WebSocket from a page of another origin is refused, whatever cookies it carries. */
 function refuseOtherOrigins(request: FastifyRequest): void {

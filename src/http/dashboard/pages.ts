@@ -32,11 +32,8 @@ function sum(values: readonly (number | null)[]): number | null {
   return known.length === 0 ? null : known.reduce((total, value) => total + value, 0);
 }
 
-export function appRow(deps: ApiDeps, status: AppStatus): AppRow {
-  const app = deps.apps.get(status.name);
-  const processes = deps.processes.list(app);
-  // Only an app with nothing live needs its latest release (failed, or never deployed).
-  const latest = status.release ? undefined : deps.releases.list(app.id)[0];
+/** The row of an app from what the caller read already: its processes, and its latest release's status (needed only with nothing live). */
+export function appRow(status: AppStatus, processes: readonly ProcessView[], latest: Pick<Release, 'status'> | undefined): AppRow {
   const byType = new Map<string, { type: string; running: number; total: number }>();
   for (const process of processes) {
     const entry = byType.get(process.type) ?? { type: process.type, running: 0, total: 0 };
@@ -53,11 +50,21 @@ export function appRow(deps: ApiDeps, status: AppStatus): AppRow {
   };
 }
 
-/** The apps a session may see: every one for an admin, its own for a deploy token. */
+/**
+ * The apps a session may see: every one for an admin, its own for a deploy token. The same
+ * few reads for all apps (the API's listing, then processes and latest releases of every
+ * app at once, processes' state from memory): nothing is read per app.
+ */
 export function visibleApps(deps: ApiDeps, principal: Principal): AppRow[] {
   const statuses = deps.apps.list();
-  const visible = principal.scope === 'admin' ? statuses : statuses.filter((status) => deps.apps.findId(status.name) === principal.appId);
-  return visible.map((status) => appRow(deps, status));
+  const own = principal.scope === 'admin' ? undefined : deps.apps.nameOf(principal.appId ?? Number.NaN);
+  const visible = principal.scope === 'admin' ? statuses : statuses.filter((status) => status.name === own);
+  const processes = deps.processes.listEvery();
+  const latest = deps.releases.latestStatuses();
+  return visible.map((status) => {
+    const latestStatus = status.release ? undefined : latest.get(status.name);
+    return appRow(status, processes.get(status.name) ?? [], latestStatus && { status: latestStatus });
+  });
 }
 
 export function releaseRow(release: Release) {
@@ -89,7 +96,7 @@ export async function appPage(deps: ApiDeps, app: App, principal: Principal, opt
   const certificates = await deps.certificates.list(app).catch(() => []);
   return {
     admin,
-    app: appRow(deps, status),
+    app: appRow(status, processes, status.release ? undefined : releases[0]),
     processes,
     types: [...new Set(processes.map((process) => process.type))],
     releases: releases.slice(0, 30).map(releaseRow),

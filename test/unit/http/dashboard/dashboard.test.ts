@@ -89,4 +89,20 @@ describe('dashboard sessions (buildApp with fakes)', () => {
     assert.equal(out.statusCode, 303, out.body);
     assert.equal((await app.inject({ method: 'GET', url: '/server', headers: { cookie } })).statusCode, 303);
   });
+
+  it('serves its CSS and script without a session, cached and revalidated, and nothing outside dashboard/assets', async (t) => {
+    const { app } = await buildTestApp(t);
+    const css = await app.inject({ method: 'GET', url: '/assets/dashboard.css' });
+    assert.equal(css.statusCode, 200);
+    assert.match(String(css.headers['content-type']), /^text\/css/);
+    assert.match(String(css.headers['cache-control']), /max-age=3600/);
+    assert.match(String(css.headers['content-security-policy']), /default-src 'none'/);
+    assert.ok(css.body.length > 0);
+    const again = await app.inject({ method: 'GET', url: '/assets/dashboard.css', headers: { 'if-none-match': String(css.headers.etag) } });
+    assert.equal(again.statusCode, 304);
+    assert.match(String((await app.inject({ method: 'GET', url: '/assets/dashboard.js' })).headers['content-type']), /javascript/);
+    for (const url of ['/assets/missing.css', '/assets/../templates/layout.hbs', '/assets/%2e%2e/templates/layout.hbs', '/assets/', '/assets/.hidden']) {
+      assert.equal((await app.inject({ method: 'GET', url })).statusCode, 404, url);
+    }
+  });
 });
