@@ -150,9 +150,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const admitsBody = (request: FastifyRequest) => hasValidToken(deps.tokens, request) || dashboardAdmitsBody(dashboardSessions, request);
   // Before the limit on failed authentications reads request.ip.
   app.addHook('onRequest', async (request, reply) => {
-    dropUntrustedForwarding(request.raw.headers, deps.proxyKey);
-    // A refused body is never read: the connection closes after the answer instead.
-    if (carriesBody(request.raw) && !signedBody(request) && !admitsBody(request)) reply.header('connection', 'close');
+    const throughCaddy = dropUntrustedForwarding(request.raw.headers, deps.proxyKey);
+    // A refused body is never read: the connection closes after the answer instead. Not behind
+    // Caddy: it may still be writing the body it has, and a close then resets the connection
+    // before it reads the answer (502). Caddy closes its client's side itself (Caddyfile.tmpl),
+    // which ends this request's body and Caddy's connection to Pilot with it.
+    if (!throughCaddy && carriesBody(request.raw) && !signedBody(request) && !admitsBody(request)) reply.header('connection', 'close');
   });
   await app.register(rateLimit, {
     // Applied once, below, to every request (unknown routes included), before the body check.
