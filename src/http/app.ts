@@ -132,6 +132,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // The time to *send* a request (a push's pack included); a push waiting for its build has
     // sent it all, and is not cut. A slow-body client is.
     requestTimeout: deps.connections.requestTimeoutSeconds * 1000,
+    // Longer than Caddy keeps its idle connections to Pilot (Caddyfile.tmpl, 60 s): Caddy drops
+    // them first, so it never sends a request on one Pilot is closing (a POST's 502).
+    keepAliveTimeout: 72_000,
     // Node checks those timeouts every 30 s by default: a trickling client would get 30 s more.
     http: { headersTimeout: deps.connections.headersTimeoutSeconds * 1000, connectionsCheckingInterval: TIMEOUT_CHECK_MS },
     bodyLimit: 1024 * 1024,
