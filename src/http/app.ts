@@ -132,6 +132,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // The time to *send* a request (a push's pack included); a push waiting for its build has
     // sent it all, and is not cut. A slow-body client is.
     requestTimeout: deps.connections.requestTimeoutSeconds * 1000,
+    // Longer than Caddy keeps its idle connections to Pilot (Caddyfile.tmpl, 60 s): Caddy drops
+    // them first, so it never sends a request on one Pilot is closing (a POST's 502).
+    keepAliveTimeout: 72_000,
     // Node checks those timeouts every 30 s by default: a trickling client would get 30 s more.
     http: { headersTimeout: deps.connections.headersTimeoutSeconds * 1000, connectionsCheckingInterval: TIMEOUT_CHECK_MS },
     bodyLimit: 1024 * 1024,
@@ -150,9 +153,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const admitsBody = (request: FastifyRequest) => hasValidToken(deps.tokens, request) || dashboardAdmitsBody(dashboardSessions, request);
   // Before the limit on failed authentications reads request.ip.
   app.addHook('onRequest', async (request, reply) => {
-    dropUntrustedForwarding(request.raw.headers, deps.proxyKey);
-    // A refused body is never read: the connection closes after the answer instead.
-    if (carriesBody(request.raw) && !signedBody(request) && !admitsBody(request)) reply.header('connection', 'close');
+    const throughCaddy = dropUntrustedForwarding(request.raw.headers, deps.proxyKey);
+    // A refused body is never read: the connection closes after the answer instead. Not behind
+    // Caddy: it may still be writing the body it has, and a close then resets the connection
+    // before it reads the answer (502). Caddy closes its client's side itself (Caddyfile.tmpl),
+    // which ends this request's body and Caddy's connection to Pilot with it.
+    if (!throughCaddy && carriesBody(request.raw) && !signedBody(request) && !admitsBody(request)) reply.header('connection', 'close');
   });
   await app.register(rateLimit, {
     // Applied once, below, to every request (unknown routes included), before the body check.

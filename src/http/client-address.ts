@@ -14,13 +14,14 @@ const FORWARDING_HEADERS = ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-
 /**
  * Drops the forwarding headers of a request that did not come through Caddy, and the proxy
  * key itself (nothing after this needs it), so that fastify's trustProxy (loopback) only ever
- * reads what Caddy wrote.
+ * reads what Caddy wrote. Says whether the request came through Caddy.
  */
-export function dropUntrustedForwarding(headers: IncomingHttpHeaders, proxyKey: string): void {
+export function dropUntrustedForwarding(headers: IncomingHttpHeaders, proxyKey: string): boolean {
   const presented = headers[PROXY_KEY_HEADER];
   delete headers[PROXY_KEY_HEADER];
-  if (typeof presented === 'string' && sameSecret(presented, proxyKey)) return;
+  if (typeof presented === 'string' && sameSecret(presented, proxyKey)) return true;
   for (const header of FORWARDING_HEADERS) delete headers[header];
+  return false;
 }
 
 function sameSecret(presented: string, expected: string): boolean {

@@ -62,4 +62,14 @@ describe('the control plane and client addresses', () => {
     }
     assert.deepEqual(reached, { git: [], services: [] });
   });
+
+  it('refuses such a body from its Caddy too, but leaves the connection open: Caddy may still be writing the body, and closes its client itself', async (t) => {
+    const { app, reached } = await buildTestApp(t, { apps: ['web'] });
+    for (const url of ['/api/v1/apps', '/web.git/git-receive-pack']) {
+      const answer = await app.inject({ method: 'POST', url, payload: '{"name": "x"}', headers: { 'content-type': 'application/json', 'x-pilot-proxy-key': TEST_PROXY_KEY } });
+      assert.equal(answer.statusCode, 401, `${url} ${answer.body}`);
+      assert.notEqual(answer.headers.connection, 'close', url);
+    }
+    assert.deepEqual(reached, { git: [], services: [] });
+  });
 });
