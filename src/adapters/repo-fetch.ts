@@ -39,7 +39,7 @@ export function createRepositoryFetcher(options: RepositoryFetcherOptions): Repo
       await fsp.mkdir(options.workDir, { recursive: true, mode: 0o700 });
       const gitDir = await fsp.mkdtemp(path.join(options.workDir, 'repo-'));
       const remove = () => fsp.rm(gitDir, { recursive: true, force: true });
-      const env = gitEnvironment(gitDir, url, credential, options.caFile);
+      const env = gitEnvironment(gitDir, options.caFile, credential === null ? undefined : { url, credential });
       const failed = (reason: string) => new DeployError('PILOT_REPO_FETCH_FAILED', `cannot fetch ${branch} of ${url}: ${reason}`);
       try {
         await git(['init', '--quiet', '--bare', gitDir], env);
@@ -64,15 +64,17 @@ export function createRepositoryFetcher(options: RepositoryFetcherOptions): Repo
 /**
  * No user or system config, no credential helper, no prompt, https only; the proxy settings
  * pass so a server behind a proxy still fetches. The credential, when there is one, is a
- * header git sends to the URL's host only (not to another host a redirect leads to).
+ * header git sends to the URL's host only (not to another host a redirect leads to). Also the
+ * environment of submodule fetches (adapters/submodules.ts), which carry no credential.
  */
-export function gitEnvironment(home: string, url: string, credential: string | null, caFile: string | undefined): NodeJS.ProcessEnv {
+export function gitEnvironment(home: string, caFile: string | undefined, auth?: { readonly url: string; readonly credential: string }): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
     ['PATH', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'].filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
   );
   // Scoped to the origin: a redirect within the host (a renamed repository) keeps it, one to another host does not.
-  const scope = `${new URL(url).origin}/`;
-  const header = credential === null ? {} : { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${scope}.extraHeader`, GIT_CONFIG_VALUE_0: `Authorization: Basic ${basicAuth(credential)}` };
+  const header = auth === undefined
+    ? {}
+    : { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${new URL(auth.url).origin}/.extraHeader`, GIT_CONFIG_VALUE_0: `Authorization: Basic ${basicAuth(auth.credential)}` };
   return {
     ...inherited,
     HOME: home,

@@ -7,6 +7,7 @@ import tarFs from 'tar-fs';
 import type { Submodule, SubmoduleFetcher } from '../domain/ports.js';
 import { DeployError, ValidationError } from '../domain/errors.js';
 import { ByteLimit } from './byte-limit.js';
+import { gitEnvironment } from './repo-fetch.js';
 
 const run = promisify(execFile);
 
@@ -62,25 +63,6 @@ function refuseUnlessHttps(submodule: Submodule): void {
   if (protocol !== 'https:') {
     throw new ValidationError(`submodule ${submodule.name} (${submodule.path}): Pilot fetches submodules only over https://; nothing was deployed`);
   }
-}
-
-/**
- * Only git over https, no credential helper, no prompt, no user or system git config; the
- * proxy settings pass so a server behind a proxy still fetches.
- */
-function gitEnvironment(home: string, caFile: string | undefined): NodeJS.ProcessEnv {
-  const inherited = Object.fromEntries(
-    ['PATH', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'].filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
-  );
-  return {
-    ...inherited,
-    HOME: home,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_ALLOW_PROTOCOL: 'https',
-    GIT_TERMINAL_PROMPT: '0',
-    ...(caFile ? { GIT_SSL_CAINFO: caFile } : {}),
-  };
 }
 
 function git(args: string[], env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<{ stdout: string; stderr: string }> {

@@ -4,16 +4,16 @@ import { explainGitError, gitEnvironment } from '../../../src/adapters/repo-fetc
 
 describe('repository fetcher: what git is given and what its errors mean', () => {
   it('gives git the credential as an Authorization header for the URL\'s host, in its environment only, without prompts or user config', () => {
-    const env = gitEnvironment('/tmp/x', 'https://git.example.com:8443/acme/shop.git', 'ghp_token', undefined);
+    const env = gitEnvironment('/tmp/x', undefined, { url: 'https://git.example.com:8443/acme/shop.git', credential: 'ghp_token' });
     assert.equal(env.GIT_CONFIG_COUNT, '1');
     assert.equal(env.GIT_CONFIG_KEY_0, 'http.https://git.example.com:8443/.extraHeader');
     assert.equal(env.GIT_CONFIG_VALUE_0, `Authorization: Basic ${Buffer.from('x-access-token:ghp_token').toString('base64')}`);
-    assert.equal(gitEnvironment('/tmp/x', 'https://gitlab.com/a/b.git', 'oauth2:glpat-1', undefined).GIT_CONFIG_VALUE_0, `Authorization: Basic ${Buffer.from('oauth2:glpat-1').toString('base64')}`);
+    assert.equal(gitEnvironment('/tmp/x', undefined, { url: 'https://gitlab.com/a/b.git', credential: 'oauth2:glpat-1' }).GIT_CONFIG_VALUE_0, `Authorization: Basic ${Buffer.from('oauth2:glpat-1').toString('base64')}`);
     assert.equal(env.GIT_TERMINAL_PROMPT, '0');
     assert.equal(env.GIT_ALLOW_PROTOCOL, 'https');
     assert.equal(env.GIT_CONFIG_GLOBAL, '/dev/null');
     assert.equal(env.GIT_CONFIG_NOSYSTEM, '1');
-    const none = gitEnvironment('/tmp/x', 'https://github.com/a/b.git', null, '/etc/ca.pem');
+    const none = gitEnvironment('/tmp/x', '/etc/ca.pem');
     assert.equal(none.GIT_CONFIG_COUNT, undefined);
     assert.equal(none.GIT_SSL_CAINFO, '/etc/ca.pem');
     assert.ok(!Object.values(none).some((value) => value?.includes('Authorization')));
