@@ -718,3 +718,23 @@ export interface RepositoryFetcher {
   /** Refuses (DeployError, with what to do) an unknown host, a missing repository or branch, a refused credential, a timeout, a fetch past maxBytes. */
   fetchBranch(request: { readonly url: string; readonly branch: string; readonly credential: string | null; readonly maxBytes: number }): Promise<FetchedTree>;
 }
+
+/** Credentials a node's engine pulls with (dockerode's `authconfig`, sent as X-Registry-Auth). */
+export interface RegistryAuth {
+  readonly username: string;
+  readonly password: string;
+  readonly serveraddress: string;
+}
+
+/**
+ * Makes images built on the manager pullable by every node of a swarm (issue 13): a registry that
+ * Pilot runs. The swarm runtime creates and updates services with `publish`'s reference and `pullAuth`.
+ */
+export interface ImageRegistry {
+  /** Pushes a local image; answers the reference every node pulls (`<registry>/<instance>/<app>:<tag>`). */
+  publish(image: string, onOutput: (line: string) => void): Promise<string>;
+  /** What services are created and updated with, so that nodes may pull. */
+  pullAuth(): RegistryAuth | undefined;
+  /** Deletes every tag of the app's repository but `keepTags`, and the layers only they used. */
+  collect(app: string, keepTags: readonly string[]): Promise<void>;
+}
