@@ -63,12 +63,21 @@ import { createRepoSourceStore } from './adapters/db/repo-sources.js';
 import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/repo-fetch.js';
 import { RepoSources } from './services/repo-sources.js';
 import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js';
+import { SwarmRuntime } from './runtime/swarm-runtime.js';
+import { CONTAINER_ADMIN_ADDRESS, SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
+import type { ImageRegistry } from './domain/ports.js';
+import { ConfigError } from './domain/errors.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
 
+/** Parts made elsewhere: in swarm mode, the registry that carries release images to every node. */
+export interface PilotParts {
+  readonly imageRegistry?: ImageRegistry;
+}
+
 /** Everything a running Pilot is made of, wired, not started. */
-export async function composePilot(config: Config, logger: Logger) {
+export async function composePilot(config: Config, logger: Logger, parts: PilotParts = {}) {
   const docker = new Docker(dockerConnection(config, (file) => fs.readFileSync(file)));
   // Swarm mode on an engine that is no manager is refused before anything is touched.
   const cluster = config.scheduler === 'swarm' ? new SwarmNodes(docker, config.dockerHost ? `the Docker engine at ${config.dockerHost}` : 'the local Docker engine') : undefined;
@@ -91,11 +100,18 @@ export async function composePilot(config: Config, logger: Logger) {
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
   const engine = createDockerEngine(docker);
-  const runtime = new DockerRuntime(engine, config.instance);
-  const managedCaddy = config.caddyAdmin
+  const localRuntime = new DockerRuntime(engine, config.instance);
+  // Swarm mode: Caddy is a container on the manager, on every app's overlay (docs/swarm.md).
+  const swarmCaddy = cluster
+    ? new SwarmCaddy(docker, { instance: config.instance, image: config.caddyImage, httpPort: config.httpPort, httpsPort: config.httpsPort, adminAddress: config.swarmCaddyAdmin, logger })
+    : undefined;
+  const runtime = swarmCaddy
+    ? new SwarmRuntime(docker, localRuntime, parts.imageRegistry ?? noImageRegistry(), { instance: config.instance, proxyContainer: swarmCaddy.containerName })
+    : localRuntime;
+  const managedCaddy = config.caddyAdmin || swarmCaddy
     ? undefined
     : new ManagedCaddy({ caddyDir: paths.caddyDir, adminSocket: paths.caddyAdminSocket, caddyfile: paths.caddyfile, logger });
-  const caddyAdmin = managedCaddy?.admin ?? new CaddyAdmin(parseAdminAddress(config.caddyAdmin ?? ''));
+  const caddyAdmin = swarmCaddy?.admin ?? managedCaddy?.admin ?? new CaddyAdmin(parseAdminAddress(config.caddyAdmin ?? ''));
 
   const git = new GitRepositories({
     root: paths.repositories,
@@ -128,7 +144,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const accessLogs = new AccessLogFiles(paths.accessLogs);
   const routes = new RouteTable({
     settings: {
-      adminAddress: adminAddressForCaddyfile(caddyAdmin.endpoint),
+      adminAddress: swarmCaddy ? CONTAINER_ADMIN_ADDRESS : adminAddressForCaddyfile(caddyAdmin.endpoint),
       domain: config.domain,
       httpPort: config.httpPort,
       httpsPort: config.httpsPort,
@@ -147,6 +163,7 @@ export async function composePilot(config: Config, logger: Logger) {
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
     health: { isUnhealthy: (id) => live.isUnhealthy(id) },
+    rolling: swarmCaddy !== undefined,
   });
 
   const oneOff = new OneOffCommands({ releases, volumes, runtime, settings: config });
@@ -285,7 +302,12 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
+    engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes,
   };
+}
+
+/** Until Pilot runs its registry on the manager (issue 13, item 2), swarm mode needs one given. */
+function noImageRegistry(): never {
+  throw new ConfigError(['PILOT_SCHEDULER=swarm needs a registry that every node pulls release images from, and this build of Pilot has none configured']);
 }

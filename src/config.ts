@@ -34,6 +34,13 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** PILOT_SCHEDULER: `swarm` needs the engine to be a swarm manager (checked at start). */
   readonly scheduler: Scheduler;
+  /** PILOT_CADDY_IMAGE: in swarm mode Caddy runs from this image as a container on the manager (docs/swarm.md); it needs /bin/sh. */
+  readonly caddyImage: string;
+  /**
+   * PILOT_SWARM_CADDY_ADMIN: `host:port` on the manager where that container publishes Caddy's admin
+   * API, and where Pilot reaches it; loopback unless Pilot runs on another machine than the manager's engine.
+   */
+  readonly swarmCaddyAdmin: string;
   readonly dockerHost: string | undefined;
   /** DOCKER_TLS_VERIFY=1: a tcp:// engine is spoken to over TLS (as the docker CLI does). */
   readonly dockerTlsVerify: boolean;
@@ -148,6 +155,8 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     instance: read.matching('PILOT_INSTANCE', INSTANCE, 'pilot', 'lowercase letters, digits and dashes, starting with a letter, at most 32 characters'),
     logLevel: read.oneOf('PILOT_LOG_LEVEL', LOG_LEVELS, 'info'),
     scheduler: read.oneOf('PILOT_SCHEDULER', SCHEDULERS, 'docker'),
+    caddyImage: read.string('PILOT_CADDY_IMAGE', 'caddy:2-alpine'),
+    swarmCaddyAdmin: read.string('PILOT_SWARM_CADDY_ADMIN', '127.0.0.1:2019'),
     dockerHost: read.optional('DOCKER_HOST'),
     dockerTlsVerify: (env.DOCKER_TLS_VERIFY ?? '') !== '' && env.DOCKER_TLS_VERIFY !== '0',
     dockerCertPath: read.optional('DOCKER_CERT_PATH'),

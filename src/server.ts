@@ -19,7 +19,7 @@ import { failInterruptedReleases, removeOrphanContainers } from './pipeline/reco
 import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
 import type { ContainerEngine } from './domain/ports.js';
-import { composePilot } from './composition.js';
+import { composePilot, type PilotParts } from './composition.js';
 import { certificateOutcome, followLog } from './adapters/caddy/certificate-log.js';
 
 /** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
@@ -49,9 +49,9 @@ export interface PilotServer {
   close(options?: { retirements: 'wait' | 'leave' }): Promise<void>;
 }
 
-export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes } =
-    await composePilot(config, logger);
+export async function createServer(config: Config, logger: Logger, parts: PilotParts = {}): Promise<PilotServer> {
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes } =
+    await composePilot(config, logger, parts);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
   failInterruptedReleases(reconciling);
@@ -84,6 +84,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
         if (outcome) certificateEvents.observe(outcome);
       }, CERTIFICATE_LOG_INTERVAL_MS);
     }
+    await swarmCaddy?.start();
     await routes.reload();
     routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => runtime.watchStarts(wake));
     // Only once Caddy points at the live releases: what serves nothing can go.

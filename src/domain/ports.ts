@@ -236,6 +236,8 @@ export interface AppProcess extends StartedProcess {
   readonly restartCount: number;
   /** Where the proxy reaches it (an IP), if it has an address now. */
   readonly address: string | undefined;
+  /** The machine it runs on, when the scheduler has several (a swarm node's hostname). */
+  readonly node?: string;
 }
 
 /** What AppRuntime.watch delivers, in the order it happened. */
@@ -348,6 +350,29 @@ export interface AppRuntime {
   /** Names of the app's volumes. */
   listVolumes(app: string): Promise<string[]>;
   removeVolume(name: string): Promise<void>;
+  /**
+   * Present on a scheduler that replaces processes itself (Docker Swarm's rolling updates): the
+   * rollout then hands it the whole formation instead of start → check → retire. Resolves once
+   * every process type runs as asked; rejects (DeployError) when the scheduler rolled back, its
+   * old processes serving throughout.
+   */
+  replace?(request: ReplaceRequest): Promise<void>;
+}
+
+/** The formation a rolling scheduler runs (AppRuntime.replace). */
+export interface ReplaceRequest {
+  readonly runtime: ReleaseRuntime;
+  /** The release's process types and their commands (null: the image's own). */
+  readonly processes: Readonly<Record<string, string | null>>;
+  readonly quantities: Readonly<Record<string, number>>;
+  /** Recorded on the processes, as the slot of a one-host rollout. */
+  readonly slot: Slot;
+  /** Every process new even when nothing else changed (a restart). */
+  readonly renew: boolean;
+  readonly checks: CheckSettings;
+  readonly drainSeconds: number;
+  readonly stopTimeoutSeconds: number;
+  readonly onOutput: (line: string) => void;
 }
 
 /** The image side of the engine: what builds and keeps the release images. */
