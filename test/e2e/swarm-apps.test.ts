@@ -1,0 +1,244 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import type { ImageRegistry } from '../../src/domain/ports.js';
+import { GitClient, freePort, integrationSkipReason, localImages, tempDir, waitFor } from '../helpers/integration.js';
+import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
+import { runPilot, type CliResult } from '../helpers/cli.js';
+import { swarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js';
+
+const skip = integrationSkipReason();
+const APP = 'spread';
+
+/** Runs a shell pipeline on this machine (the node containers' engines are reached with `docker exec`). */
+function sh(script: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', `set -o pipefail; ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`${script}: exit ${code}: ${output.slice(-2000)}`))));
+  });
+}
+
+/** An image of this machine's engine into the manager node's only (builds and Caddy run there). */
+async function loadIntoManager(cluster: SwarmCluster, image: string): Promise<void> {
+  await sh(`docker save ${image} | docker exec -i ${cluster.manager.container} docker load -q`);
+}
+
+/**
+ * TEMPORARY, for this branch only: until the registry of branch `swarmreg` is merged, release
+ * images reach the workers by `docker save | docker load` from the manager's engine into each
+ * worker's. The lead switches this test to the real ImageRegistry at merge.
+ */
+function copyingRegistry(cluster: SwarmCluster): ImageRegistry {
+  return {
+    async publish(image, onOutput) {
+      for (const worker of cluster.workers) {
+        onOutput(`(test) copying ${image} into ${worker.hostname}`);
+        await sh(`docker exec ${cluster.manager.container} docker save ${image} | docker exec -i ${worker.container} docker load -q`);
+      }
+      return image;
+    },
+    pullAuth: () => undefined,
+    async collect() {},
+  };
+}
+
+const server = (version: string, healthy = true) => `
+const http = require('node:http');
+const os = require('node:os');
+const server = http.createServer((request, response) => {
+  if (request.url === '/health' && ${!healthy}) { response.statusCode = 500; return response.end('sick'); }
+  response.end('${version} ' + os.hostname());
+});
+server.keepAliveTimeout = 1000;
+server.listen(Number(process.env.PORT));
+// Graceful: finish what runs, then go (the drain shim sends this once Caddy no longer routes here).
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+function appFiles(version: string, options: { healthy?: boolean; release?: string } = {}): Record<string, string> {
+  return {
+    'package.json': JSON.stringify({ name: APP, version: '1.0.0', scripts: { start: 'node server.js' } }),
+    'server.js': server(version, options.healthy ?? true),
+    'app.json': JSON.stringify({ formation: { web: { quantity: 3 } }, healthchecks: { web: [{ type: 'startup', path: '/health', attempts: 3 }] } }),
+    Procfile: `web: node server.js\n${options.release ? `release: ${options.release}\n` : ''}`,
+  };
+}
+
+describe('swarm mode: apps as Swarm services across a real three-node swarm (Docker-in-Docker)', { skip }, () => {
+  let cluster: SwarmCluster;
+  let pilot: TestPilot;
+  let managerAddress: string;
+  let client: GitClient;
+  const home = tempDir('swarm-apps-home');
+
+  before(async () => {
+    cluster = await swarmCluster();
+    await cluster.waitReady();
+    managerAddress = await cluster.address(cluster.manager);
+    const { nodeImage, staticImage } = localImages();
+    // The nodes have no images of their own: builds start from the node image, Caddy runs the static one's caddy.
+    await loadIntoManager(cluster, nodeImage);
+    await loadIntoManager(cluster, staticImage);
+    pilot = await startTestPilot(
+      {
+        DOCKER_HOST: await cluster.managerEngine(),
+        PILOT_SCHEDULER: 'swarm',
+        PILOT_TLS: 'off',
+        PILOT_CADDY_IMAGE: staticImage,
+        // Pilot runs on this machine, not on the manager: Caddy's admin is published on the manager's address.
+        PILOT_SWARM_CADDY_ADMIN: `${managerAddress}:${await freePort()}`,
+        PILOT_HEALTH_TIMEOUT: '10',
+      },
+      { imageRegistry: copyingRegistry(cluster) },
+    );
+    client = new GitClient(tempDir('swarm-apps'));
+    await client.init();
+  });
+
+  after(async () => {
+    await pilot?.close();
+    if (!cluster) return;
+    const instance = pilot?.server.config.instance;
+    if (!instance) return;
+    // What this test made on the cluster: its services, overlay, Caddy and release images.
+    await sh(`docker exec ${cluster.manager.container} sh -c 'docker service ls -q --filter label=pilot.instance=${instance} | xargs -r docker service rm'`).catch(() => undefined);
+    await sh(`docker exec ${cluster.manager.container} docker rm -f ${instance}-caddy`).catch(() => undefined);
+    await waitFor('the overlay removed', async () =>
+      sh(`docker exec ${cluster.manager.container} sh -c 'docker network ls -q --filter label=pilot.instance=${instance} | xargs -r docker network rm'`).then(() => true, () => undefined), 60_000, 1000,
+    ).catch(() => undefined);
+    for (const node of cluster.nodes) {
+      await sh(`docker exec ${node.container} sh -c 'docker ps -aq --filter label=pilot.instance=${instance} | xargs -r docker rm -f; docker images -q "${instance}/*" | xargs -r docker rmi -f'`).catch(() => undefined);
+    }
+  });
+
+  const pilotCli = (...args: string[]): Promise<CliResult> => runPilot(args, home, { HOME: home, PILOT_URL: pilot.server.address, PILOT_TOKEN: pilot.token });
+
+  /** A GET of the app through the Caddy container on the manager, by plain HTTP. */
+  const get = (): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const request = http.get({ host: managerAddress, port: pilot.httpPort, path: '/', headers: { Host: `${APP}.${pilot.domain}` }, agent: false, timeout: 10_000 }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      request.on('timeout', () => request.destroy(new Error('timed out')));
+      request.on('error', reject);
+    });
+
+  /** The app's web tasks Swarm wants running: their release label and node. */
+  const webTasks = async (): Promise<{ node: string; state: string }[]> => {
+    const service = `${pilot.server.config.instance}-${APP}-web`;
+    const lines = await cluster.docker(cluster.manager, ['service', 'ps', service, '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}']);
+    return lines.split('\n').filter(Boolean).map((line) => ({ node: line.split(' ')[0] ?? '', state: line.split(' ')[1] ?? '' }));
+  };
+  const serviceRelease = async (): Promise<string> =>
+    (await cluster.docker(cluster.manager, ['service', 'inspect', '-f', '{{index .Spec.Labels "pilot.release"}}', `${pilot.server.config.instance}-${APP}-web`])).trim();
+
+  /** Requests in a loop until stopped; a failure is any answer but 200 (or no answer). */
+  function requestLoop(): { stop(): Promise<{ ok: number; failed: string[]; bodies: Set<string> }> } {
+    let running = true;
+    const counts = { ok: 0, failed: [] as string[], bodies: new Set<string>() };
+    const loop = (async () => {
+      while (running) {
+        try {
+          const answer = await get();
+          if (answer.status === 200) {
+            counts.ok += 1;
+            counts.bodies.add(answer.body.split(' ')[0] ?? '');
+          } else counts.failed.push(`${answer.status} ${answer.body.slice(0, 80)}`);
+        } catch (error) {
+          counts.failed.push(String(error));
+        }
+      }
+    })();
+    return {
+      async stop() {
+        running = false;
+        await loop;
+        return counts;
+      },
+    };
+  }
+
+  const push = async (files: Record<string, string>) => {
+    await client.commit(files);
+    return pilot.push(client, APP);
+  };
+
+  it('serves an app with web=3 spread over the three nodes through Caddy, from tasks on every node', async () => {
+    const created = await pilotCli('apps:create', APP);
+    assert.equal(created.code, 0, created.stderr);
+    const pushed = await push(appFiles('v1'));
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(pushed.stderr, /Creating \S+-spread-web: 3 × v1/);
+    const tasks = await webTasks();
+    assert.equal(tasks.length, 3, JSON.stringify(tasks));
+    assert.deepEqual(new Set(tasks.map((task) => task.node)), new Set(cluster.nodes.map((node) => node.hostname)), 'one task on each node');
+    // Caddy routes to every task (their addresses on the overlay): three hostnames answer.
+    const hostnames = new Set<string>();
+    await waitFor('answers from three tasks', async () => {
+      const answer = await get();
+      assert.equal(answer.status, 200, answer.body);
+      assert.match(answer.body, /^v1 /);
+      hostnames.add(answer.body.split(' ')[1] ?? '');
+      return hostnames.size === 3 || undefined;
+    }, 30_000, 50);
+  });
+
+  it('redeploys one task at a time under a request loop without a failed request', async () => {
+    const loop = requestLoop();
+    const pushed = await push(appFiles('v2'));
+    const counts = await loop.stop();
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(pushed.stderr, /Updating \S+-spread-web: 3 × v2, one task at a time/);
+    assert.ok(counts.ok > 20, `only ${counts.ok} requests went through`);
+    assert.deepEqual(counts.failed, [], `failed requests: ${counts.failed.slice(0, 5).join('; ')}`);
+    assert.ok(counts.bodies.has('v1') && counts.bodies.has('v2'), `both releases answered during the update: ${[...counts.bodies].join(', ')}`);
+    assert.equal(await serviceRelease(), '2');
+    const answer = await waitFor('v2 only', async () => {
+      const got = await get();
+      return /^v2 /.test(got.body) ? got : undefined;
+    });
+    assert.equal(answer.status, 200);
+  });
+
+  it('rejects a release whose release phase fails, the old tasks serving, the service untouched', async () => {
+    const pushed = await push(appFiles('v3', { release: 'sh -c "echo migrating; exit 3"' }));
+    assert.notEqual(pushed.code, 0, 'the push is refused');
+    assert.match(pushed.stderr, /migrating/);
+    assert.equal(await serviceRelease(), '2');
+    const answer = await get();
+    assert.equal(answer.status, 200);
+    assert.match(answer.body, /^v2 /);
+  });
+
+  it('rejects a release that fails its health check: Swarm rolls back, v2 serves throughout', async () => {
+    const loop = requestLoop();
+    const pushed = await push(appFiles('v4', { healthy: false }));
+    const counts = await loop.stop();
+    assert.notEqual(pushed.code, 0, 'the push is refused');
+    assert.match(pushed.stderr, /rolled it back and the previous release serves on/);
+    assert.deepEqual(counts.failed, [], `failed requests: ${counts.failed.slice(0, 5).join('; ')}`);
+    assert.deepEqual([...counts.bodies], ['v2']);
+    assert.equal(await serviceRelease(), '2');
+    const releases = JSON.parse((await pilotCli('releases', '--json', '-a', APP)).stdout) as { version: number; status: string }[];
+    assert.equal(releases.find((release) => release.status === 'live')?.version, 2);
+  });
+
+  it('rolls back to v1 with a rolling update of its image', async () => {
+    const rolled = await pilotCli('rollback', 'v1', '-a', APP);
+    assert.equal(rolled.code, 0, rolled.stderr + rolled.stdout);
+    const answer = await waitFor('v1 again', async () => {
+      const got = await get();
+      return /^v1 /.test(got.body) ? got : undefined;
+    });
+    assert.equal(answer.status, 200);
+    const tasks = await webTasks();
+    assert.equal(tasks.length, 3);
+  });
+
+});
