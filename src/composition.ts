@@ -153,6 +153,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
       controlPlaneProxyKey: proxyKey,
       streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
       accessLogDir: paths.accessLogs,
+      retryUpstreams: swarmCaddy !== undefined,
     },
     apps,
     releases,

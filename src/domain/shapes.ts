@@ -107,6 +107,8 @@ export const ProcessView = Type.Object({
   memoryBytes: Nullable(Type.Integer()),
   memoryLimitBytes: Nullable(Type.Integer()),
   health: Type.Enum(['unknown', 'healthy', 'unhealthy'], { description: "Pilot's health monitor's last verdict (web processes); unknown until checked" }),
+  /** The machine it runs on, in swarm mode (the node's hostname). */
+  node: Type.Optional(Type.String()),
 });
 export type ProcessView = Static<typeof ProcessView>;
 

@@ -6,7 +6,7 @@ import type {
 import { ConflictError, DeployError, ProcessCheckError } from '../domain/errors.js';
 import { compareProcesses, isInstanceLabelled, selectorLabels, serviceName, taskIdentity, type ProcessFilter } from '../domain/process-identity.js';
 import { networkName } from '../pipeline/start.js';
-import { demuxedText } from '../adapters/docker/logs.js';
+import { demuxedText, streamTaskLogs } from '../adapters/docker/logs.js';
 import type { DockerRuntime } from './docker-runtime.js';
 import { serviceSpec, type SwarmServiceSpec } from './swarm-spec.js';
 
@@ -290,7 +290,7 @@ export class SwarmRuntime implements AppRuntime {
   }
 
   streamLogs(id: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream> {
-    return this.local.streamLogs(id, options, onLine);
+    return TASK_ID.test(id) ? streamTaskLogs(this.docker, id, options, onLine) : this.local.streamLogs(id, options, onLine);
   }
 
   /** The manager has no stats of tasks on other nodes: only those of its own containers. */

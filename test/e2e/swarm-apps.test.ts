@@ -54,7 +54,7 @@ const server = http.createServer((request, response) => {
   response.end('${version} ' + os.hostname());
 });
 server.keepAliveTimeout = 1000;
-server.listen(Number(process.env.PORT));
+server.listen(Number(process.env.PORT), () => console.log('listening on ' + os.hostname()));
 // Graceful: finish what runs, then go (the drain shim sends this once Caddy no longer routes here).
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
@@ -216,17 +216,36 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     assert.match(answer.body, /^v2 /);
   });
 
-  it('rejects a release that fails its health check: Swarm rolls back, v2 serves throughout', async () => {
+  it('rejects a release that fails its health check: Swarm rolls back, the live release serves throughout', async () => {
+    const live = await serviceRelease();
+    const served = (await get()).body.split(' ')[0];
     const loop = requestLoop();
     const pushed = await push(appFiles('v4', { healthy: false }));
     const counts = await loop.stop();
     assert.notEqual(pushed.code, 0, 'the push is refused');
     assert.match(pushed.stderr, /rolled it back and the previous release serves on/);
     assert.deepEqual(counts.failed, [], `failed requests: ${counts.failed.slice(0, 5).join('; ')}`);
-    assert.deepEqual([...counts.bodies], ['v2']);
-    assert.equal(await serviceRelease(), '2');
+    assert.deepEqual([...counts.bodies], [served]);
+    assert.equal(await serviceRelease(), live);
     const releases = JSON.parse((await pilotCli('releases', '--json', '-a', APP)).stdout) as { version: number; status: string }[];
-    assert.equal(releases.find((release) => release.status === 'live')?.version, 2);
+    assert.equal(String(releases.find((release) => release.status === 'live')?.version), live);
+  });
+
+  it('pilot ps shows the node of each task; pilot logs and pilot run reach tasks on other nodes', async () => {
+    const listed = await pilotCli('ps', '--json', '-a', APP);
+    assert.equal(listed.code, 0, listed.stderr);
+    const processes = JSON.parse(listed.stdout) as { type: string; index: number; node?: string; state: string }[];
+    assert.deepEqual(new Set(processes.map((process) => process.node)), new Set(cluster.nodes.map((node) => node.hostname)), listed.stdout);
+    const table = await pilotCli('ps', '-a', APP);
+    assert.match(table.stdout, /\bnode\b/);
+    for (const node of cluster.workers) assert.ok(table.stdout.includes(node.hostname), table.stdout);
+    // Each task logs the lines it printed on its own node.
+    const logs = await pilotCli('logs', '-a', APP, '-n', '50');
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.equal(new Set(logs.stdout.match(/listening on \w+/g) ?? []).size, 3, logs.stdout);
+    const ran = await pilotCli('run', '-a', APP, '--', 'node', '-e', 'console.log("ran " + process.env.PORT)');
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, /ran 5000/);
   });
 
   it('rolls back to v1 with a rolling update of its image', async () => {
@@ -241,4 +260,44 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     assert.equal(tasks.length, 3);
   });
 
+
+  it('a killed worker: its tasks move to the other nodes, the routes follow, the app serves on', async (t) => {
+    const worker = cluster.workers[0];
+    assert.ok(worker);
+    const loop = requestLoop();
+    const killedAt = Date.now();
+    await sh(`docker kill ${worker.container}`);
+    try {
+      const instance = pilot.server.config.instance;
+      const moved = await waitFor('three web tasks running on the other nodes', async () => {
+        const tasks = await webTasks();
+        const running = tasks.filter((task) => task.state === 'Running');
+        return running.length === 3 && running.every((task) => task.node !== worker.hostname) ? running : undefined;
+      }, 120_000, 500);
+      assert.equal(moved.length, 3);
+      // Caddy's upstreams are exactly the running tasks' addresses on the app's overlay again.
+      const network = `${instance}-${APP}-net`;
+      const taskAddresses = async (): Promise<string[]> => {
+        const ids = (await cluster.docker(cluster.manager, ['service', 'ps', '-q', '--filter', 'desired-state=running', `${instance}-${APP}-web`])).split('\n').filter(Boolean);
+        const format = `{{range .NetworksAttachments}}{{if eq .Network.Spec.Name "${network}"}}{{index .Addresses 0}}{{end}}{{end}}`;
+        const lines = (await cluster.docker(cluster.manager, ['inspect', '-f', format, ...ids])).split('\n').filter(Boolean);
+        return lines.map((line) => `${line.split('/')[0]}:5000`).sort();
+      };
+      await waitFor('Caddy routing to the three live tasks only', async () => {
+        const routed = (await pilot.server.caddyAdmin.upstreams()).filter((upstream) => upstream.endsWith(':5000')).sort();
+        const live = await taskAddresses();
+        return live.length === 3 && JSON.stringify(routed) === JSON.stringify(live) ? routed : undefined;
+      }, 60_000, 250);
+      t.diagnostic(`routes followed the node loss in ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+      const counts = await loop.stop();
+      t.diagnostic(`during the node loss: ${counts.ok} answered, ${counts.failed.length} failed (${counts.failed.slice(0, 3).join('; ')})`);
+      assert.ok(counts.ok > 10, `the app kept serving: ${counts.ok} answers`);
+      const answer = await get();
+      assert.equal(answer.status, 200);
+    } finally {
+      await loop.stop();
+      await cluster.start(worker);
+      await cluster.waitReady();
+    }
+  });
 });
