@@ -241,7 +241,7 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     assert.equal(placed.length, 3);
     assert.deepEqual(processes.map((process) => `${process.container} ${process.node}`).sort(), placed);
     const table = await pilotCli('ps', '-a', APP);
-    assert.match(table.stdout, /\bnode\b/);
+    assert.match(table.stdout, /\bNODE\b/);
     for (const line of placed) assert.ok(table.stdout.includes(line.split(' ')[1] ?? ''), table.stdout);
     // Each task logs the lines it printed on its own node.
     const logs = await pilotCli('logs', '-a', APP, '-n', '50');

@@ -14,7 +14,7 @@ import { ProcessControl } from '../../src/services/processes.js';
 import { LiveState } from '../../src/services/live-state.js';
 import { Events } from '../../src/services/events.js';
 import { recordProcessEvents } from '../../src/services/process-events.js';
-import { FakeRouteLoader, FakeRuntime } from './fake-runtime.js';
+import { FakeRollingRuntime, FakeRouteLoader, FakeRuntime } from './fake-runtime.js';
 import { goLive } from './releases.js';
 
 /** The image side, faked: builds succeed (or fail, as scripted) and images exist unless pruned. */
@@ -86,7 +86,7 @@ function dockerfileWorkspaces(): Workspaces {
  * control) on SQLite ':memory:', with fakes of the runtime, Caddy and the image engine in
  * place of Docker and Caddy. Drain and stop times are 0, so retirements end at once.
  */
-export function buildCore(env: Record<string, string> = {}) {
+export function buildCore(env: Record<string, string> = {}, options: { rolling?: boolean } = {}) {
   const settings = loadConfig({ PILOT_INSTANCE: 'pt', PILOT_DOMAIN: 'pilot.test', PILOT_DRAIN_SECONDS: '0', PILOT_STOP_TIMEOUT: '0', ...env });
   const db = openDatabase(':memory:');
   const stores = {
@@ -97,7 +97,8 @@ export function buildCore(env: Record<string, string> = {}) {
     volumes: createVolumeStore(db),
     domains: createDomainStore(db),
   };
-  const runtime = new FakeRuntime();
+  // rolling: a scheduler that replaces processes itself (swarm mode), with the route table of that mode.
+  const runtime = options.rolling ? new FakeRollingRuntime() : new FakeRuntime();
   const router = new FakeRouteLoader();
   const images = new FakeImages();
   const logger = pino({ level: 'silent' });
@@ -114,6 +115,7 @@ export function buildCore(env: Record<string, string> = {}) {
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => persisted.push(caddyfile),
     health: { isUnhealthy: (id) => live.isUnhealthy(id) },
+    rolling: options.rolling ?? false,
   });
   const events = new Events(createEventStore(db), logger);
   const rollout = new Rollout({ runtime, releases: stores.releases, routes, settings, logger });
