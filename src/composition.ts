@@ -66,7 +66,6 @@ import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js
 import { SwarmRuntime } from './runtime/swarm-runtime.js';
 import { CONTAINER_ADMIN_ADDRESS, SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import type { ImageRegistry } from './domain/ports.js';
-import { ConfigError } from './domain/errors.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
@@ -106,7 +105,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     ? new SwarmCaddy(docker, { instance: config.instance, image: config.caddyImage, httpPort: config.httpPort, httpsPort: config.httpsPort, adminAddress: config.swarmCaddyAdmin, logger })
     : undefined;
   const runtime = swarmCaddy
-    ? new SwarmRuntime(docker, localRuntime, parts.imageRegistry ?? noImageRegistry(), { instance: config.instance, proxyContainer: swarmCaddy.containerName })
+    ? new SwarmRuntime(docker, localRuntime, parts.imageRegistry, { instance: config.instance, proxyContainer: swarmCaddy.containerName })
     : localRuntime;
   const managedCaddy = config.caddyAdmin || swarmCaddy
     ? undefined
@@ -306,9 +305,4 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes,
   };
-}
-
-/** Until Pilot runs its registry on the manager (issue 13, item 2), swarm mode needs one given. */
-function noImageRegistry(): never {
-  throw new ConfigError(['PILOT_SCHEDULER=swarm needs a registry that every node pulls release images from, and this build of Pilot has none configured']);
 }

@@ -20,6 +20,7 @@ import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
 import type { ContainerEngine } from './domain/ports.js';
 import { composePilot, type PilotParts } from './composition.js';
+import type { SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import { certificateOutcome, followLog } from './adapters/caddy/certificate-log.js';
 
 /** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
@@ -38,6 +39,8 @@ export interface PilotServer {
   readonly caddyAdmin: CaddyAdmin;
   /** Pilot's own Caddy, when PILOT_CADDY_ADMIN is unset. */
   readonly managedCaddy: ManagedCaddy | undefined;
+  /** Swarm mode: Pilot's Caddy container on the manager. */
+  readonly swarmCaddy: SwarmCaddy | undefined;
   readonly generatedAdminToken: string | undefined;
   /** `http://host:port` of the API and git. */
   readonly address: string;
@@ -123,6 +126,7 @@ export async function createServer(config: Config, logger: Logger, parts: PilotP
     deployer,
     caddyAdmin,
     managedCaddy,
+    swarmCaddy,
     generatedAdminToken,
     address: `http://${controlPlane}`,
     async close({ retirements } = { retirements: 'wait' }) {

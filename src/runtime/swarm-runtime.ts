@@ -54,7 +54,8 @@ export class SwarmRuntime implements AppRuntime {
   constructor(
     private readonly docker: Docker,
     private readonly local: DockerRuntime,
-    private readonly registry: ImageRegistry,
+    /** Carries release images to every node; none: apps cannot be deployed in swarm mode (nodes management still works). */
+    private readonly registry: ImageRegistry | undefined,
     private readonly options: SwarmRuntimeOptions,
   ) {}
 
@@ -109,8 +110,12 @@ export class SwarmRuntime implements AppRuntime {
 
   async replace(request: ReplaceRequest): Promise<void> {
     const { runtime } = request;
+    const registry = this.registry;
+    if (!registry) {
+      throw new DeployError('PILOT_SWARM_REGISTRY', 'swarm mode needs a registry that every node pulls release images from, and this Pilot has none configured: nothing was changed');
+    }
     await this.ensureNetwork(runtime.app);
-    const image = await this.registry.publish(runtime.image, request.onOutput);
+    const image = await registry.publish(runtime.image, request.onOutput);
     const imageCommand = await this.imageCommand(runtime.image);
     const existing = new Map((await this.services(runtime.app)).map((service) => [service.Spec.Name, service]));
     const types = Object.keys(request.processes).sort((a, b) => compareProcesses({ type: a, index: 1 }, { type: b, index: 1 }));
@@ -132,9 +137,9 @@ export class SwarmRuntime implements AppRuntime {
       const since = Date.now();
       request.onOutput(`${current ? 'Updating' : 'Creating'} ${spec.Name}: ${spec.Mode.Replicated.Replicas} × v${runtime.version}, one task at a time`);
       try {
-        if (current) await this.docker.getService(current.ID).update({ ...spec, version: current.Version.Index, authconfig: this.registry.pullAuth() });
+        if (current) await this.docker.getService(current.ID).update({ ...spec, version: current.Version.Index, authconfig: registry.pullAuth() });
         else {
-          await this.docker.createService({ ...spec, authconfig: this.registry.pullAuth() } as unknown as Docker.CreateServiceOptions);
+          await this.docker.createService({ ...spec, authconfig: registry.pullAuth() } as unknown as Docker.CreateServiceOptions);
           created.push(spec.Name);
         }
         await this.converge(spec, since, request.checks.healthTimeoutSeconds, current === undefined);

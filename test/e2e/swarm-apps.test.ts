@@ -6,7 +6,7 @@ import type { ImageRegistry } from '../../src/domain/ports.js';
 import { GitClient, freePort, integrationSkipReason, localImages, tempDir, waitFor } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot, type CliResult } from '../helpers/cli.js';
-import { swarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js';
+import { loadIntoManager, swarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js';
 
 const skip = integrationSkipReason();
 const APP = 'spread';
@@ -20,11 +20,6 @@ function sh(script: string): Promise<string> {
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`${script}: exit ${code}: ${output.slice(-2000)}`))));
   });
-}
-
-/** An image of this machine's engine into the manager node's only (builds and Caddy run there). */
-async function loadIntoManager(cluster: SwarmCluster, image: string): Promise<void> {
-  await sh(`docker save ${image} | docker exec -i ${cluster.manager.container} docker load -q`);
 }
 
 /**

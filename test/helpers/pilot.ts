@@ -75,6 +75,7 @@ export async function startTestPilot(env: Record<string, string> = {}, parts: Pi
     async close() {
       await stop();
       await server.managedCaddy?.terminate();
+      await server.swarmCaddy?.remove();
       await removeInstanceObjects(instance);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
