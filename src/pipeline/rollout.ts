@@ -250,7 +250,10 @@ export class Rollout {
     }
     this.announce(plan, hooks.afterSwitch);
     if (plan.promote) output.step(`v${release.version} is live on every task`);
-    void hooks.afterRetire?.();
+    // The scheduler replaced the app's own processes; those under another name (a rename) are Pilot's to retire.
+    const renamed = plan.retire.filter((process) => process.identity.app !== plan.app.name);
+    if (renamed.length > 0) this.track(plan.app.name, release.version, plan.slot, renamed, hooks.afterRetire);
+    else void hooks.afterRetire?.();
     if (plan.promote) await this.runPostdeployTasks(plan, output);
   }
 

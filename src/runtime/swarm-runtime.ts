@@ -258,8 +258,19 @@ export class SwarmRuntime implements AppRuntime {
     return process.address ? `${process.address}:${port}` : undefined;
   }
 
-  /** Swarm stops the tasks it replaced itself (after the drain shim's delay). */
-  async retire(): Promise<void> {}
+  /**
+   * Swarm stops the tasks it replaces itself; what the rollout retires is a whole service's
+   * tasks (an app's old name after a rename): their services go.
+   */
+  async retire(processes: readonly { readonly id: string }[]): Promise<void> {
+    const ids = new Set(processes.map((process) => process.id));
+    const tasks = ((await this.docker.listTasks({ filters: { 'desired-state': ['running'] } })) as Task[]).filter((task) => ids.has(task.ID));
+    for (const service of new Set(tasks.map((task) => task.ServiceID))) {
+      await this.docker.getService(service).remove().catch((error: unknown) => {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      });
+    }
+  }
 
   /** Tasks are Swarm's to remove; one-off containers are the manager's. */
   async remove(ids: readonly string[]): Promise<void> {

@@ -74,3 +74,19 @@ describe('rollout on a scheduler that replaces processes itself (swarm mode, fak
     assert.equal(await core.routes.refreshIfStale(), undefined, 'nothing changed since');
   });
 });
+
+describe('a rename on a scheduler that replaces processes itself', () => {
+  it("the new name's processes come from replace; the old name's retire after the switch", async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    core.formation.set(app.id, { web: 2 });
+    await core.push('shop');
+    const retired: string[] = [];
+    const hooks = { prepare: async () => undefined, imageOf: (image: string) => image, commit: () => undefined, undo: async () => undefined, afterRetire: async (old: { name: string }) => void retired.push(old.name) };
+    await core.deployer.renameApp(app, 'store', hooks);
+    await core.rollout.settle();
+    assert.deepEqual(core.runtime.replaced.at(-1)?.runtime.app, 'store');
+    assert.deepEqual((await core.runtime.list()).map((process) => process.identity.app), ['store', 'store']);
+    assert.deepEqual(retired, ['shop']);
+  });
+});
