@@ -51,7 +51,7 @@ export function registerReleaseCommands(program: Command): void {
           `Created:  ${release.createdAt}`,
           ...(release.failureReason ? [`Failed:   ${release.failureReason}`] : []),
           '',
-          release.log ?? '',
+          out.terminal(release.log ?? ''),
         ].join('\n').trimEnd(),
       );
     });
