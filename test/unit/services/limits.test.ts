@@ -21,6 +21,7 @@ describe('LimitsService cap-add', () => {
     assert.deepEqual(result.limits.capAdd, ['NET_RAW', 'SYS_CHROOT']);
     assert.deepEqual(core.apps.findByName('shop')?.capAdd, ['NET_RAW', 'SYS_CHROOT']);
     assert.equal(result.release?.version, 2);
+    assert.equal(result.release?.madeBy?.label, SOMEONE.label, 'made by who asked');
     const [web] = await core.runtime.list({ app: 'shop', release: 2 });
     assert.ok(web, 'v2 runs');
   });

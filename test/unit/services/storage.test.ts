@@ -71,6 +71,7 @@ describe('StorageService.mount', () => {
     core.runtime.checks.delete('v2 web.1');
     const { volume, release } = await storage.mount(app, '/data', SOMEONE);
     assert.equal(release?.version, 2);
+    assert.equal(release?.madeBy?.label, SOMEONE.label, 'made by who asked');
     assert.deepEqual(core.volumes.list(app.id).map((row) => row.path), ['/data']);
     assert.deepEqual([...volumes], [volume.name]);
   });
