@@ -63,6 +63,7 @@ import { createRepoSourceStore } from './adapters/db/repo-sources.js';
 import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/repo-fetch.js';
 import { RepoSources } from './services/repo-sources.js';
 import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js';
+import { Pushers } from './http/pushers.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
@@ -219,6 +220,7 @@ export async function composePilot(config: Config, logger: Logger) {
     previews,
   });
 
+  const pushers = new Pushers();
   const branchPushes = previewPushes({ apps, previews, deployPush: (push, write) => deployer.deployPush(push, write) });
 
   /** Whether the server finished starting: /health says so. */
@@ -227,6 +229,7 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
+    pushers,
     cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
     localCaCertificate: config.tls === 'internal' ? paths.caddyLocalRootCertificate : undefined,
     dashboard: {
@@ -286,6 +289,6 @@ export async function composePilot(config: Config, logger: Logger) {
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
     engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
-    previews, branchPushes,
+    previews, branchPushes, pushers,
   };
 }

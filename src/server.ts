@@ -50,7 +50,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -93,7 +93,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     metrics.start();
     monitor.start();
     // Pushes last: a deploy never races the clean-up.
-    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes);
+    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes, pushers);
   } catch (error) {
     await cron.stop();
     await metrics.stop();
