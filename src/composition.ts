@@ -66,6 +66,7 @@ import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js
 import { SwarmRuntime } from './runtime/swarm-runtime.js';
 import { CONTAINER_ADMIN_ADDRESS, SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import type { ImageRegistry } from './domain/ports.js';
+import { Pushers } from './http/pushers.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
@@ -236,6 +237,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     previews,
   });
 
+  const pushers = new Pushers();
   const branchPushes = previewPushes({ apps, previews, deployPush: (push, write) => deployer.deployPush(push, write) });
 
   /** Whether the server finished starting: /health says so. */
@@ -244,6 +246,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
+    pushers,
     cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
     localCaCertificate: config.tls === 'internal' ? paths.caddyLocalRootCertificate : undefined,
     dashboard: {
@@ -303,6 +306,6 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
     engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
-    previews, branchPushes,
+    previews, branchPushes, pushers,
   };
 }

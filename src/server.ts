@@ -53,7 +53,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger, parts: PilotParts = {}): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
     await composePilot(config, logger, parts);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -97,7 +97,7 @@ export async function createServer(config: Config, logger: Logger, parts: PilotP
     metrics.start();
     monitor.start();
     // Pushes last: a deploy never races the clean-up.
-    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes);
+    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes, pushers);
   } catch (error) {
     await cron.stop();
     await metrics.stop();

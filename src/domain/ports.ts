@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, ClusterNode, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, RepoSource, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume, NodeAvailability } from './types.js';
+import type { App, BuildpackName, ClusterNode, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, ReleaseAuthor, RepoSource, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume, NodeAvailability } from './types.js';
 import type { OneOffIdentity, OneOffKind, ProcessFilter, ProcessIdentity } from './process-identity.js';
 import type { Preview, PreviewSettings } from './previews.js';
 
@@ -431,6 +431,8 @@ export interface NewRelease {
   readonly buildKeys?: readonly string[];
   /** What the release does, for people (domain/release-descriptions.ts). */
   readonly description?: string;
+  /** Who makes it (domain/release-authors.ts). */
+  readonly madeBy?: ReleaseAuthor;
 }
 
 export interface ReleaseUpdate {
@@ -571,7 +573,7 @@ export interface TokenStore {
   /** Stores the hash of an admin token if no token with this hash exists yet. */
   ensureAdminToken(name: string, hash: string, prefix: string): void;
   create(token: { name: string; prefix: string; hash: string; scope: TokenScope; appId: number | null }): TokenRecord;
-  findByHash(hash: string): { id: number; scope: TokenScope; appId: number | null; hash: string } | undefined;
+  findByHash(hash: string): { id: number; name: string; scope: TokenScope; appId: number | null; hash: string } | undefined;
   /** Tokens not revoked, oldest first. */
   list(): TokenRecord[];
   /**
@@ -588,6 +590,7 @@ export interface TokenStore {
 /** A signed-in dashboard session: whose token it is, and the secret its CSRF tokens derive from. */
 export interface DashboardSession {
   readonly tokenId: number;
+  readonly name: string;
   readonly scope: TokenScope;
   readonly appId: number | null;
   readonly csrfSecret: string;

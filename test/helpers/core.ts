@@ -15,7 +15,7 @@ import { LiveState } from '../../src/services/live-state.js';
 import { Events } from '../../src/services/events.js';
 import { recordProcessEvents } from '../../src/services/process-events.js';
 import { FakeRollingRuntime, FakeRouteLoader, FakeRuntime } from './fake-runtime.js';
-import { goLive } from './releases.js';
+import { SOMEONE, goLive } from './releases.js';
 
 /** The image side, faked: builds succeed (or fail, as scripted) and images exist unless pruned. */
 export class FakeImages implements ImageEngine {
@@ -144,7 +144,7 @@ export function buildCore(env: Record<string, string> = {}, options: { rolling?:
   async function push(app: string, sha = 'a'.repeat(40)): Promise<{ live: boolean; output: string }> {
     const lines: string[] = [];
     const oldSha = heads.get(app) ?? '0'.repeat(40);
-    const live = await deployer.deployPush({ app, branch: 'main', oldSha, newSha: sha, source: process.stdin }, (line) => lines.push(line));
+    const live = await deployer.deployPush({ app, branch: 'main', oldSha, newSha: sha, source: process.stdin, madeBy: SOMEONE }, (line) => lines.push(line));
     // git updates the ref once the hook accepted the push.
     if (live) heads.set(app, sha);
     await rollout.settle();
