@@ -223,3 +223,4 @@ export function writeResults(sections: readonly Section[]): string {
   fs.writeFileSync(file, text);
   return file;
 }
+
