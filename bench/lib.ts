@@ -223,4 +223,3 @@ export function writeResults(sections: readonly Section[]): string {
   fs.writeFileSync(file, text);
   return file;
 }
-
