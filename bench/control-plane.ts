@@ -11,6 +11,7 @@ import { createTemplateRenderer } from '../src/adapters/templates.js';
 import { buildCaddyfileContext, type AppRoute } from '../src/pipeline/routes.js';
 import { freePort, removeInstanceObjects, testInstanceName } from '../test/helpers/integration.js';
 import { REPEAT, localImages, median, printSection, ratio, startTestPilot, table, tempDir, until, type Section } from './lib.js';
+import { installedLaunch, launchLine, type Launch } from './launch.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,8 +21,8 @@ const DEPENDENCIES = [
   'typebox/compile', 'pino', 'handlebars', 'node-git-server', 'prom-client', 'ws', 'yaml', 'tar-fs', 'semver', 'croner', 'jsonc-parser',
 ];
 
-/** The Node options install.sh runs the server with (its `pilot-server` wrapper and systemd unit). */
-const INSTALLED_NODE_FLAGS = ['--max-semi-space-size=2'];
+/** How install.sh and `npm start` run the server (its environment and Node options). */
+const INSTALLED = installedLaunch();
 
 /**
  * A built Pilot server (node [flags] dist/main.js) as users run it, on a data directory holding
@@ -30,7 +31,7 @@ const INSTALLED_NODE_FLAGS = ['--max-semi-space-size=2'];
 export async function startServer(
   apps: number,
   prepare: (db: ReturnType<typeof openDatabase>, instance: string) => Promise<void> = async () => undefined,
-  nodeFlags: readonly string[] = [],
+  launch: Launch = { env: {}, nodeFlags: [] },
 ): Promise<{ pid: number; url: string; token: string; instance: string; stop(): Promise<void> }> {
   const dataDir = tempDir('bench-cp');
   const instance = testInstanceName();
@@ -41,8 +42,9 @@ export async function startServer(
   db.close();
   const [port, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
   const token = `bench-admin-token-${Date.now()}`;
-  const child = spawn(process.execPath, [...nodeFlags, path.join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...launch.nodeFlags, path.join(ROOT, 'dist', 'main.js')], {
     env: {
+      ...launch.env,
       PATH: process.env.PATH,
       PILOT_DATA_DIR: dataDir,
       PILOT_PORT: String(port),
@@ -85,10 +87,31 @@ function rssMiB(pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile' = 'VmRSS'): 
   return kib / 1024;
 }
 
+/** How long an idle server runs before its RSS is read: V8 gives back the garbage of the start (its memory reducer) within a minute. */
+export const IDLE_SETTLE_MS = 60_000;
+/** Idle servers measured (at once) per row: their median is reported. */
+const IDLE_SAMPLES = 3;
+
+/**
+ * RSS of `IDLE_SAMPLES` servers (run at once) after IDLE_SETTLE_MS of no request: the median
+ * sample. Read 5 s after start, an idle server still holds its start's garbage (bench/RESULTS.md).
+ */
+async function idleServerRss(apps: number, launch: Launch): Promise<{ rss: number; anon: number; file: number; samples: number[] }> {
+  const servers = await Promise.all(Array.from({ length: IDLE_SAMPLES }, () => startServer(apps, undefined, launch)));
+  try {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+    const read = servers.map((server) => ({ rss: rssMiB(server.pid), anon: rssMiB(server.pid, 'RssAnon'), file: rssMiB(server.pid, 'RssFile') }));
+    const middle = [...read].sort((a, b) => a.rss - b.rss)[Math.floor(read.length / 2)]!;
+    return { ...middle, samples: read.map((sample) => sample.rss) };
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
 /** RSS of a Node process (with the installed flags) that runs `script` and then idles; what a server is made of before it does anything. */
 async function idleNodeRss(script: string): Promise<{ rss: number; anon: number; file: number }> {
-  const child = spawn(process.execPath, [...INSTALLED_NODE_FLAGS, '--input-type=module', '-e', `${script}; setInterval(() => {}, 1000); process.stdout.write('ready')`], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+  const child = spawn(process.execPath, [...INSTALLED.nodeFlags, '--input-type=module', '-e', `${script}; setInterval(() => {}, 1000); process.stdout.write('ready')`], {
+    cwd: ROOT, env: { ...process.env, ...INSTALLED.env }, stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
     await new Promise((resolve) => child.stdout.once('data', resolve));
@@ -109,22 +132,22 @@ export async function latency(url: string, token: string): Promise<{ p50: number
 export async function run(): Promise<Section> {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   const rows: (string | number)[][] = [];
-  const memory: { label: string; rss: number; anon: number; file: number }[] = [];
-  for (const [apps, flags] of [[0, []], [100, []], [0, INSTALLED_NODE_FLAGS], [100, INSTALLED_NODE_FLAGS]] as const) {
-    const server = await startServer(apps, undefined, flags);
-    try {
-      // Idle: after start, no request for a while.
-      await new Promise((resolve) => setTimeout(resolve, 5000));
-      const label = `${apps} apps, \`node ${flags.length > 0 ? `${flags.join(' ')} ` : ''}dist/main.js\`${flags.length > 0 ? ' (as install.sh runs it)' : ''}`;
-      memory.push({ label, rss: rssMiB(server.pid), anon: rssMiB(server.pid, 'RssAnon'), file: rssMiB(server.pid, 'RssFile') });
-      if (apps === 100 && flags.length === 0) {
+  const memory: { label: string; rss: number; anon: number; file: number; samples: number[] }[] = [];
+  const bareLaunch: Launch = { env: {}, nodeFlags: [] };
+  for (const [apps, launch] of [[0, bareLaunch], [100, bareLaunch], [0, INSTALLED], [100, INSTALLED]] as const) {
+    const installed = launch === INSTALLED;
+    const label = `${apps} apps, \`${launchLine(launch)}\`${installed ? ' (as install.sh and `npm start` run it)' : ''}`;
+    memory.push({ label, ...(await idleServerRss(apps, launch)) });
+    if (apps === 100 && !installed) {
+      const server = await startServer(apps, undefined, launch);
+      try {
         const list = await latency(`${server.url}/api/v1/apps`, server.token);
         const whoami = await latency(`${server.url}/api/v1/whoami`, server.token);
         rows.push(['GET /api/v1/whoami (baseline: authentication only)', whoami.p50, whoami.p99, whoami.rate]);
         rows.push(['GET /api/v1/apps (100 apps)', list.p50, list.p99, list.rate]);
+      } finally {
+        await server.stop();
       }
-    } finally {
-      await server.stop();
     }
   }
   const bare = await idleNodeRss('0');
@@ -137,16 +160,19 @@ export async function run(): Promise<Section> {
   return {
     title: 'Control plane: memory, API latency, routes reload',
     body: [
-      'Idle RSS of the built server 5 s after start, with 0 apps (baseline) and 100 apps, as `node dist/main.js` and as',
-      "install.sh runs it (a young generation of 2 MB: V8's default lets it grow to 16 MB per semi-space during the",
-      "start, and an idle server never gives it back). Anonymous memory is Node's heaps and the libraries' own; file-backed is",
-      'the code of `node` and the native modules:',
+      `Idle RSS of the built server ${IDLE_SETTLE_MS / 1000} s after start (no request but the first \`/health\`), median of`,
+      `${IDLE_SAMPLES} servers run at once, with 0 apps (baseline) and 100 apps, as \`node dist/main.js\` and as install.sh`,
+      "and `npm start` run it (a young generation of 2 MB: V8's default lets it grow to 16 MB per semi-space during the start,",
+      'and an idle server never gives it back; two glibc malloc arenas instead of one per thread). Anonymous memory is',
+      "Node's heaps and the libraries' own; file-backed is the code of `node` and the native modules:",
       '',
       table(['server', 'RSS MiB', 'anonymous MiB', 'file-backed MiB', 'vs first row'], memory.map((entry) => [
         entry.label, entry.rss.toFixed(1), entry.anon.toFixed(1), entry.file.toFixed(1), ratio(entry.rss, memory[0]!.rss),
       ])),
       '',
-      'Where it goes (the installed flags, idle 2 s; the modules row imports `dist/composition.js`, which loads every',
+      `The ${IDLE_SAMPLES} samples of each row (MiB): ${memory.map((entry, index) => `row ${index + 1}: ${entry.samples.map((rss) => rss.toFixed(1)).join(', ')}`).join('; ')}.`,
+      '',
+      'Where it goes (as installed, idle 2 s; the modules row imports `dist/composition.js`, which loads every',
       'module the server loads, and does nothing):',
       '',
       table(['process', 'RSS MiB', 'anonymous MiB', 'file-backed MiB'], [

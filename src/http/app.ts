@@ -13,8 +13,7 @@ import { repoHookRoutes } from './routes/repo-hook.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
-import AjvCompiler from '@fastify/ajv-compiler';
-import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
+import { exactBodyValidators, serializersAtFirstUse } from './schema-compilers.js';
 import { authenticate, presentsInvalidToken, tokenFromRequest } from './auth.js';
 import { dropUntrustedForwarding } from './client-address.js';
 import { apiRoutes } from './api/index.js';
@@ -87,42 +86,6 @@ export interface ConnectionLimits {
   readonly requestTimeoutSeconds: number;
   readonly headersTimeoutSeconds: number;
   readonly maxConnections: number;
-}
-
-/**
- * Validators that take a JSON body as sent: a `null`, `false` or `["a"]` where a number or a
- * string belongs is a 400, never a 0 or "a". URL parameters and querystrings are strings on the
- * wire, so their numbers and booleans are still read from strings (and a non-number is refused).
- */
-function exactBodyValidators(): AjvCompiler.BuildCompilerFromPool {
-  const fromPool = AjvCompiler();
-  return (externalSchemas, options) => {
-    const coercing = fromPool(externalSchemas, options);
-    // Fastify passes its `ajv` option here, never JTD's.
-    const ajvOptions = options?.customOptions as AjvCompiler.Options | undefined;
-    const exact = fromPool(externalSchemas, { plugins: options?.plugins, customOptions: { ...ajvOptions, coerceTypes: false } });
-    return compiledAtFirstUse((route) => (route.httpPart === 'body' ? exact(route) : coercing(route)));
-  };
-}
-
-/** Fastify's serializers (fast-json-stringify of each route's response shapes), each compiled at its first answer. */
-function serializersAtFirstUse(): typeof SerializerSelector extends () => infer Factory ? Factory : never {
-  const factory = SerializerSelector();
-  return (externalSchemas, options) => compiledAtFirstUse(factory(externalSchemas, options));
-}
-
-/**
- * Compiles a route's schema (a validator, a serializer) when it is first used, not at start:
- * most routes of an idle server never run, and ~60 routes' compiled validators and serializers
- * held ~10 MiB (bench/RESULTS.md). The first request of a route pays its compilation (a few ms).
- * The compiled function's `errors` (ajv's, which Fastify reads after a failed check) show through.
- */
-function compiledAtFirstUse<Route, Compiled extends (...args: never[]) => unknown>(compile: (route: Route) => Compiled): (route: Route) => Compiled {
-  return (route) => {
-    let compiled: Compiled | undefined;
-    const onFirstCall = (...args: Parameters<Compiled>): ReturnType<Compiled> => (compiled ??= compile(route))(...args) as ReturnType<Compiled>;
-    return Object.defineProperty(onFirstCall, 'errors', { get: () => (compiled as { errors?: unknown } | undefined)?.errors }) as unknown as Compiled;
-  };
 }
 
 /** Builds the control plane: health, git over HTTP, the REST API. main.ts only listens. */

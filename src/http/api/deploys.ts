@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { archiveAsTar, checkArchive, type ArchiveFormat } from '../../adapters/archive.js';
+import type { ArchiveFormat } from '../../adapters/archive.js';
+import { onFirstUse } from '../../lazy.js';
 import { MAX_TREE_FILES } from '../../adapters/workspace.js';
 import { ValidationError } from '../../domain/errors.js';
 import { AppParams, ImageDeployBody } from '../../domain/shapes.js';
@@ -20,6 +21,9 @@ export interface UploadSettings {
   readonly dir: string;
   readonly maxBytes: number;
 }
+
+/** The archive reader (yauzl for zips) loads at the first archive deploy: an idle server holds none of it. */
+const archiveReader = onFirstUse(() => import('../../adapters/archive.js'));
 
 /** Archive types of a source upload. */
 const ARCHIVE_TYPES: Readonly<Record<string, ArchiveFormat>> = { 'application/gzip': 'tar.gz', 'application/x-gzip': 'tar.gz', 'application/zip': 'zip' };
@@ -57,6 +61,7 @@ export const deployRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; uploads: U
       const upload = await spool(request, uploads, 'archive');
       try {
         const limits = { maxEntries: MAX_ARCHIVE_ENTRIES, maxBytes: uploads.maxBytes };
+        const { archiveAsTar, checkArchive } = await archiveReader();
         await checkArchive(upload.file, format, limits);
         const source: DeploySource = {
           kind: 'tree',
