@@ -102,8 +102,16 @@ export function processLabel(process: Pick<ProcessIdentity, 'type' | 'index'>): 
 
 /** Orders processes web first, then by type, then by index: the order they start and are shown in. */
 export function compareProcesses(a: Pick<ProcessIdentity, 'type' | 'index'>, b: Pick<ProcessIdentity, 'type' | 'index'>): number {
-  if (a.type !== b.type) return a.type === 'web' ? -1 : b.type === 'web' ? 1 : a.type.localeCompare(b.type);
+  if (a.type !== b.type) return a.type === 'web' ? -1 : b.type === 'web' ? 1 : compareNames(a.type, b.type);
   return a.index - b.index;
+}
+
+/**
+ * Orders names (app names, process types, ids: ASCII) by code point. Not `localeCompare`: its
+ * collation pages about 3 MiB of ICU data into a server that otherwise never touches it.
+ */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `<instance>-<app>-<type>`: the Swarm service that runs every process of one type of an app. */

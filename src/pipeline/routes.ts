@@ -1,4 +1,5 @@
 import type { TlsMode } from '../config.js';
+import { compareNames } from '../domain/process-identity.js';
 
 export interface AppRoute {
   /** The app's id: its access log is named by it (a name can change, or come back as another app's). */
@@ -86,7 +87,7 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
   const portSuffix = port === (settings.tls === 'off' ? 80 : 443) ? '' : `:${port}`;
   const appSites = (hosts: readonly string[]): string => hosts.map((host) => site(`${host}${portSuffix}`)).join(', ');
   const controlPlaneHosts = settings.controlPlaneUpstream ? [controlPlaneHost(settings.domain)] : [];
-  const served = [...routes].filter((route) => route.upstreams.length > 0 || route.unavailable).sort((a, b) => a.name.localeCompare(b.name));
+  const served = [...routes].filter((route) => route.upstreams.length > 0 || route.unavailable).sort((a, b) => compareNames(a.name, b.name));
   const tlsHosts = settings.tls === 'off' ? [] : [...controlPlaneHosts, ...served.flatMap((route) => route.hosts)];
   return {
     adminAddress: settings.adminAddress,

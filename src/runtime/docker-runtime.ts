@@ -4,7 +4,7 @@ import type {
 } from '../domain/ports.js';
 import { DeployError, ProcessCheckError } from '../domain/errors.js';
 import type { HealthCheck } from '../domain/types.js';
-import { compareProcesses, identityOf, selectorLabels, type ProcessFilter } from '../domain/process-identity.js';
+import { compareNames, compareProcesses, identityOf, selectorLabels, type ProcessFilter } from '../domain/process-identity.js';
 import { DEFAULT_HEALTH_TIMING, probeOnce, waitUntilHealthy } from '../pipeline/healthcheck.js';
 import { containerPlan, networkName, oneOffPlan } from '../pipeline/start.js';
 
@@ -119,7 +119,7 @@ export class DockerRuntime implements AppRuntime {
       const identity = identityOf(container.labels);
       if (identity?.role === 'process') processes.push(appProcess(container, identity.process));
     }
-    return processes.sort((a, b) => compareProcesses(a.identity, b.identity) || a.name.localeCompare(b.name));
+    return processes.sort((a, b) => compareProcesses(a.identity, b.identity) || compareNames(a.name, b.name));
   }
 
   async listOneOffs(app?: string): Promise<OneOffProcess[]> {

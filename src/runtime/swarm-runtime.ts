@@ -4,7 +4,7 @@ import type {
   OneOffProcess, OneOffRun, ProcessChange, ProcessStats, ReleaseRuntime, ReplaceRequest, StartedProcess, TimestampedLine,
 } from '../domain/ports.js';
 import { ConflictError, DeployError, ProcessCheckError } from '../domain/errors.js';
-import { compareProcesses, isInstanceLabelled, selectorLabels, serviceName, taskIdentity, type ProcessFilter } from '../domain/process-identity.js';
+import { compareNames, compareProcesses, isInstanceLabelled, selectorLabels, serviceName, taskIdentity, type ProcessFilter } from '../domain/process-identity.js';
 import { networkName } from '../pipeline/start.js';
 import { demuxedText, streamTaskLogs } from '../adapters/docker/logs.js';
 import type { DockerRuntime } from './docker-runtime.js';
@@ -225,7 +225,7 @@ export class SwarmRuntime implements AppRuntime {
       if (filter.slot !== undefined && identity.slot !== filter.slot) continue;
       processes.push(this.taskProcess(task, identity));
     }
-    return processes.sort((a, b) => compareProcesses(a.identity, b.identity) || a.id.localeCompare(b.id));
+    return processes.sort((a, b) => compareProcesses(a.identity, b.identity) || compareNames(a.id, b.id));
   }
 
   private taskProcess(task: Task, identity: AppProcess['identity']): AppProcess {

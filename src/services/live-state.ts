@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AppProcess, AppRuntime, ProcessChange } from '../domain/ports.js';
-import { compareProcesses, type ProcessFilter } from '../domain/process-identity.js';
+import { compareNames, compareProcesses, type ProcessFilter } from '../domain/process-identity.js';
 
 /** What the health monitor last found: `unknown` until a web process was checked (and for the others). */
 export type ProcessHealth = 'unknown' | 'healthy' | 'unhealthy';
@@ -66,7 +66,7 @@ export class LiveState {
         (filter.release === undefined || identity.release === filter.release) &&
         (filter.slot === undefined || identity.slot === filter.slot),
       )
-      .sort((a, b) => compareProcesses(a.identity, b.identity) || a.name.localeCompare(b.name));
+      .sort((a, b) => compareProcesses(a.identity, b.identity) || compareNames(a.name, b.name));
   }
 
   get(id: string): LiveProcess | undefined {
