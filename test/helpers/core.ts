@@ -4,6 +4,7 @@ import {
   createAppStore, createConfigStore, createDomainStore, createEventStore, createFormationStore, createReleaseStore, createVolumeStore,
 } from '../../src/adapters/db/stores.js';
 import { createTemplateRenderer } from '../../src/adapters/templates.js';
+import { LISTED_TABLES, countWrites } from '../../src/adapters/db/write-counter.js';
 import { loadConfig } from '../../src/config.js';
 import type { ImageEngine, ImageOrigin, Workspaces } from '../../src/domain/ports.js';
 import type { App, Release } from '../../src/domain/types.js';
@@ -97,6 +98,8 @@ export function buildCore(env: Record<string, string> = {}) {
     volumes: createVolumeStore(db),
     domains: createDomainStore(db),
   };
+  /** What AppService's list is built from, as composition counts it. */
+  const listedWrites = countWrites(db, LISTED_TABLES);
   const runtime = new FakeRuntime();
   const router = new FakeRouteLoader();
   const images = new FakeImages();
@@ -164,7 +167,7 @@ export function buildCore(env: Record<string, string> = {}) {
     return stores.releases.get(release.id) as Release;
   }
 
-  return { settings, db, ...stores, runtime, router, images, routes, rollout, deployer, processes, live, events, push, liveRelease, wentLive, persisted, logger };
+  return { settings, db, listedWrites, ...stores, runtime, router, images, routes, rollout, deployer, processes, live, events, push, liveRelease, wentLive, persisted, logger };
 }
 
 export type Core = ReturnType<typeof buildCore>;
