@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { dataPaths, type Config } from './config.js';
 import { openDatabase } from './adapters/db/database.js';
 import { createAppStore, createConfigStore, createCronRunStore, createDomainStore, createEventStore, createWebhookStore, createFormationStore, createReleaseStore, createTokenStore, createVolumeStore } from './adapters/db/stores.js';
+import { LISTED_TABLES, countWrites } from './adapters/db/write-counter.js';
 import { createWorkspaces } from './adapters/workspace.js';
 import { SUBMODULE_FETCH_TIMEOUT_SECONDS, createSubmoduleFetcher } from './adapters/submodules.js';
 import { Deployer } from './pipeline/deploy.js';
@@ -211,6 +212,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
 
   const appService = new AppService({
     apps, releases, domains, formation, runtime, live, images: engine, deployer, routes, volumes,
+    listedWrites: countWrites(db, LISTED_TABLES),
     repositories: git,
     instance: config.instance,
     maxNameLength: appNameMaxLength(config.domain),

@@ -434,6 +434,11 @@ export class Deployer {
     return this.appLocks.isBusy(app);
   }
 
+  /** The apps isDeploying is true of. */
+  deployingApps(): string[] {
+    return this.appLocks.busyKeys();
+  }
+
   private async deployLocked(app: App, source: DeploySource, madeBy: ReleaseAuthor, write: (line: string) => void): Promise<boolean> {
     const { releases } = this.deps;
     const config = this.deps.configVars.get(app.id);

@@ -30,6 +30,11 @@ export class KeyedMutex {
     return this.locks.get(key)?.busy ?? false;
   }
 
+  /** The keys whose lock is held or awaited. */
+  busyKeys(): string[] {
+    return [...this.locks].filter(([, lock]) => lock.busy).map(([key]) => key);
+  }
+
   async run<T>(key: string, task: () => Promise<T>): Promise<T> {
     let lock = this.locks.get(key);
     if (!lock) {

@@ -16,7 +16,9 @@ export interface AppServiceDeps {
   readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume' | 'link'>;
   readonly volumes: Pick<VolumeStore, 'list' | 'ownerOf'>;
   /** The processes' state as the runtime's events left it: a status never asks the engine. */
-  readonly live: Pick<LiveState, 'get'>;
+  readonly live: Pick<LiveState, 'get' | 'version'>;
+  /** Rows written so far to the tables the list shows (`countWrites` of LISTED_TABLES): the list is built again once it moved. */
+  readonly listedWrites: () => number;
   readonly images: Pick<ImageEngine, 'listImages' | 'removeImage' | 'tagImage'>;
   readonly repositories: { exists(app: string): boolean; create(app: string): Promise<void>; remove(app: string): void; rename(from: string, to: string): void };
   readonly deployer: Deployer;
@@ -33,6 +35,9 @@ export interface AppServiceDeps {
 
 /** Apps as the API shows them: create, list with status, destroy with everything they own. */
 export class AppService {
+  /** The last list and what it was built from. */
+  private listed: { readonly from: string; readonly apps: readonly AppStatus[] } | undefined;
+
   constructor(private readonly deps: AppServiceDeps) {}
 
   /** The app, or a 404 that says how apps come to exist. */
@@ -116,8 +121,20 @@ export class AppService {
     return changed;
   }
 
-  list(): AppStatus[] {
-    // Two queries for all apps, whatever their number: the list is read often (dashboards, scripts).
+  /**
+   * Every app with its status: the same array while nothing it shows changed (rows of the listed
+   * tables, a process's state, a deploy starting or ending), built again at the first call after
+   * any change. Dashboards and scripts poll it; callers may keep what they derive from one array
+   * (the API its serialized answer) as long as list() returns it, and must not change it.
+   */
+  list(): readonly AppStatus[] {
+    const from = `${this.deps.listedWrites()} ${this.deps.live.version} ${this.deps.deployer.deployingApps().join(',')}`;
+    if (this.listed?.from !== from) this.listed = { from, apps: this.buildList() };
+    return this.listed.apps;
+  }
+
+  private buildList(): AppStatus[] {
+    // Two queries for all apps, whatever their number.
     const domains = this.deps.domains.all();
     return this.deps.apps.listings().map(({ app, live }) => this.statusWith(app, live, domains.get(app.id) ?? []));
   }

@@ -29,6 +29,7 @@ export class LiveState {
   private readonly processes = new Map<string, LiveProcess>();
   private readonly listeners = new Set<(event: LiveEvent) => void>();
   private subscription: { stop(): void } | undefined;
+  private changes = 0;
 
   constructor(
     private readonly runtime: Pick<AppRuntime, 'watch' | 'list' | 'inspect'>,
@@ -69,6 +70,11 @@ export class LiveState {
       .sort((a, b) => compareProcesses(a.identity, b.identity) || compareNames(a.name, b.name));
   }
 
+  /** Moves at every change of a process (its state, its health, one gone): what was built from them is stale once it moved. */
+  get version(): number {
+    return this.changes;
+  }
+
   get(id: string): LiveProcess | undefined {
     return this.processes.get(id);
   }
@@ -81,7 +87,7 @@ export class LiveState {
   setHealth(id: string, health: ProcessHealth, reason = ''): void {
     const process = this.processes.get(id);
     if (!process || process.health === health) return;
-    this.processes.set(id, { ...process, health });
+    this.set({ ...process, health });
     this.tell({ kind: 'health', process, health, previous: process.health, reason });
   }
 
@@ -93,18 +99,18 @@ export class LiveState {
     const listed = await this.runtime.list({ app });
     const processes = await Promise.all(listed.map(async (process) => (await this.runtime.inspect(process.id)) ?? process));
     const current = new Set(processes.map((process) => process.id));
-    for (const process of this.list({ app })) if (!current.has(process.id)) this.processes.delete(process.id);
+    for (const process of this.list({ app })) if (!current.has(process.id)) this.remove(process.id);
     for (const process of processes) this.update(process);
   }
 
   private apply(change: ProcessChange): void {
     if (change.kind === 'removed') {
-      this.processes.delete(change.id);
+      this.remove(change.id);
     } else if (change.kind === 'changed') {
       this.update(change.process);
     } else {
       const current = new Set(change.processes.map((process) => process.id));
-      for (const id of [...this.processes.keys()]) if (!current.has(id)) this.processes.delete(id);
+      for (const id of [...this.processes.keys()]) if (!current.has(id)) this.remove(id);
       for (const process of change.processes) this.update(process);
     }
   }
@@ -112,8 +118,17 @@ export class LiveState {
   private update(process: AppProcess): void {
     const previous = this.processes.get(process.id);
     // A verdict lasts until the monitor gives another: an unhealthy process restarted stays out of the route until it passes.
-    this.processes.set(process.id, { ...process, health: previous?.health ?? 'unknown' });
+    this.set({ ...process, health: previous?.health ?? 'unknown' });
     if (previous && process.restartCount > previous.restartCount) this.tell({ kind: 'crashed', process, restarts: process.restartCount });
+  }
+
+  private set(process: LiveProcess): void {
+    this.processes.set(process.id, process);
+    this.changes += 1;
+  }
+
+  private remove(id: string): void {
+    if (this.processes.delete(id)) this.changes += 1;
   }
 
   private tell(event: LiveEvent): void {

@@ -4,6 +4,7 @@ import {
   createAppStore, createConfigStore, createDomainStore, createEventStore, createFormationStore, createReleaseStore, createVolumeStore,
 } from '../../src/adapters/db/stores.js';
 import { createTemplateRenderer } from '../../src/adapters/templates.js';
+import { LISTED_TABLES, countWrites } from '../../src/adapters/db/write-counter.js';
 import { loadConfig } from '../../src/config.js';
 import type { ImageEngine, ImageOrigin, Workspaces } from '../../src/domain/ports.js';
 import type { App, Release } from '../../src/domain/types.js';
@@ -97,6 +98,8 @@ export function buildCore(env: Record<string, string> = {}, options: { rolling?:
     volumes: createVolumeStore(db),
     domains: createDomainStore(db),
   };
+  /** What AppService's list is built from, as composition counts it. */
+  const listedWrites = countWrites(db, LISTED_TABLES);
   // rolling: a scheduler that replaces processes itself (swarm mode), with the route table of that mode.
   const runtime = options.rolling ? new FakeRollingRuntime() : new FakeRuntime();
   const router = new FakeRouteLoader();
@@ -166,7 +169,7 @@ export function buildCore(env: Record<string, string> = {}, options: { rolling?:
     return stores.releases.get(release.id) as Release;
   }
 
-  return { settings, db, ...stores, runtime, router, images, routes, rollout, deployer, processes, live, events, push, liveRelease, wentLive, persisted, logger };
+  return { settings, db, listedWrites, ...stores, runtime, router, images, routes, rollout, deployer, processes, live, events, push, liveRelease, wentLive, persisted, logger };
 }
 
 export type Core = ReturnType<typeof buildCore>;

@@ -3,14 +3,19 @@ import Type from 'typebox';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { AddDomainBody, AppParams, AppSettingsBody, AppStatus, CertificateList, CreateAppBody, DestroyQuery, DestroyedApp, DomainList, DomainParams, LinkBody, LinkList, LinkParams, MaintenanceBody, RenameAppBody } from '../../domain/shapes.js';
 import { validateHostname } from '../../services/validation.js';
+import { serializedOnce } from '../serialized-once.js';
 import type { App } from '../../domain/types.js';
 import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
 
 /** Apps and their custom domains. */
 export const appRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
-  api.get('/apps', { schema: { summary: 'List apps with their status', response: { 200: Type.Array(AppStatus), ...errorResponses } } }, async () => {
-    return deps.apps.list();
-  });
+  // Polled by the CLI and dashboards: serialized once per change of the list, with an ETag.
+  const sendList = serializedOnce();
+  api.get(
+    '/apps',
+    { schema: { summary: 'List apps with their status (with an ETag: If-None-Match gets a 304 while nothing changed)', response: { 200: Type.Array(AppStatus), 304: Type.Null({ description: 'Not modified: the list is still the one of the ETag in If-None-Match' }), ...errorResponses } } },
+    async (request, reply) => sendList(request, reply, deps.apps.list()),
+  );
 
   api.post(
     '/apps',

@@ -18,6 +18,7 @@ it('lists every app with its live release and state from the listing, reading no
     formation: core.formation,
     runtime: core.runtime,
     live: core.live,
+    listedWrites: core.listedWrites,
     images: core.images,
     repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
     volumes: core.volumes,
@@ -34,4 +35,52 @@ it('lists every app with its live release and state from the listing, reading no
 
   assert.deepEqual(perApp, []);
   assert.deepEqual(list.map((app) => [app.name, app.release?.version ?? null, app.state]), [['blog', null, null], ['shop', 1, 'running']]);
+});
+
+it('gives the same list while nothing it shows changed, and builds it again after any change of what it shows', async () => {
+  const core = buildCore();
+  const shop = core.apps.create('shop');
+  await core.push('shop');
+  const service = new AppService({
+    ...core,
+    repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
+    instance: 'pt',
+    maxNameLength: 30,
+    appUrl: (app) => `https://${app}.pilot.test`,
+    onDestroy: () => undefined,
+    previews: createPreviewStore(core.db),
+  });
+  let last = service.list();
+  /** Whether list() gives a new array since the last call. */
+  const rebuilt = (): boolean => {
+    const list = service.list();
+    const result = list !== last;
+    last = list;
+    return result;
+  };
+
+  assert.ok(!rebuilt(), 'nothing changed');
+  core.events.record({ appId: shop.id, app: 'shop', kind: 'deploy.started', message: 'not shown in the list' });
+  assert.ok(!rebuilt(), 'an event is not shown');
+
+  const [web] = core.live.list({ app: 'shop' });
+  core.runtime.set(web!.id, { restartCount: 1 });
+  assert.ok(rebuilt(), 'a process changed');
+  core.live.setHealth(web!.id, 'unhealthy');
+  assert.ok(rebuilt(), 'a health verdict');
+  core.formation.set(shop.id, { web: 1 });
+  assert.ok(rebuilt(), 'a scale written');
+  core.domains.add(shop.id, 'www.shop.example');
+  assert.ok(rebuilt(), 'a domain written');
+  core.releases.create({ appId: shop.id, kind: 'config', gitSha: null, config: {} });
+  assert.ok(rebuilt(), 'a release written');
+  core.apps.setWatchSeconds(shop.id, 0);
+  assert.ok(rebuilt(), 'an app written');
+  await core.deployer.withAppLock('shop', async () => {
+    assert.ok(rebuilt(), 'a deploy started');
+    assert.equal(last[0]?.deploying, true);
+  });
+  assert.ok(rebuilt(), 'a deploy ended');
+  assert.equal(last[0]?.deploying, false);
+  assert.ok(!rebuilt(), 'nothing changed since');
 });

@@ -32,6 +32,7 @@ it('shows every app with its state and processes from the listings, reading noth
     formation,
     runtime: core.runtime,
     live: core.live,
+    listedWrites: core.listedWrites,
     images: core.images,
     repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
     volumes: core.volumes,
