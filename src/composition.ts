@@ -59,6 +59,7 @@ import { previewPushes } from './services/preview-pushes.js';
 import { SwarmNodes } from './adapters/docker/swarm-nodes.js';
 import { NodeService } from './services/nodes.js';
 import { NodeEvents } from './services/node-events.js';
+import { SwarmRegistry } from './adapters/registry/registry.js';
 import { createRepoSourceStore } from './adapters/db/repo-sources.js';
 import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/repo-fetch.js';
 import { RepoSources } from './services/repo-sources.js';
@@ -91,6 +92,8 @@ export async function composePilot(config: Config, logger: Logger) {
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
   const engine = createDockerEngine(docker);
+  // Swarm mode: the nodes pull release images from a registry on the manager (started by server.ts).
+  const imageRegistry = config.scheduler === 'swarm' ? new SwarmRegistry(docker, { instance: config.instance, ...config.registry, dir: paths.registryDir }, logger) : undefined;
   const runtime = new DockerRuntime(engine, config.instance);
   const managedCaddy = config.caddyAdmin
     ? undefined
@@ -171,6 +174,7 @@ export async function composePilot(config: Config, logger: Logger) {
     formation,
     volumes,
     images: engine,
+    registry: imageRegistry,
     runtime,
     rollout,
     workspaces: createWorkspaces(paths.builds, paths.buildCaches),
@@ -200,6 +204,7 @@ export async function composePilot(config: Config, logger: Logger) {
     onDestroy: (destroyed) => {
       cron.forget(destroyed.id);
       accessLogs.remove(destroyed.id);
+      imageRegistry?.collect(destroyed.name, []).catch((error: unknown) => logger.warn({ err: error, app: destroyed.name }, 'registry not collected'));
     },
     previews: previewStore,
   });
@@ -278,14 +283,14 @@ export async function composePilot(config: Config, logger: Logger) {
       prometheus,
       events,
       webhooks: notifier,
-      nodes: new NodeService(cluster),
+      nodes: new NodeService(cluster, imageRegistry),
       repoSources,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
+    engine, imageRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes,
   };
 }

@@ -105,3 +105,17 @@ export function compareProcesses(a: Pick<ProcessIdentity, 'type' | 'index'>, b: 
   if (a.type !== b.type) return a.type === 'web' ? -1 : b.type === 'web' ? 1 : a.type.localeCompare(b.type);
   return a.index - b.index;
 }
+
+/** The registry a swarm manager runs for its nodes (docs/swarm.md): no app's, so never listed as a process. */
+export function registryContainerName(instance: string): string {
+  return `${instance}-registry`;
+}
+
+/** The registry's storage: labelled as the instance's, so `install.sh --purge` removes it. */
+export function registryVolumeName(instance: string): string {
+  return `${instance}-registry-data`;
+}
+
+export function registryLabels(instance: string): Record<string, string> {
+  return { 'pilot.registry': instance };
+}
