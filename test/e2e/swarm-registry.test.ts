@@ -2,13 +2,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { integrationSkipReason, tempDir, testInstanceName, testLogger } from '../helpers/integration.js';
 import { swarmCluster, type SwarmCluster, type SwarmNode } from '../helpers/swarm-cluster.js';
 import { ensureRegistryImage, loadImageInto, runCommand } from '../helpers/registry-image.js';
 import { SwarmRegistry } from '../../src/adapters/registry/registry.js';
+import { installJoinCommand } from '../../src/services/nodes.js';
 
 const skip = integrationSkipReason();
+const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** An answer of the registry's API, trusting only Pilot's CA. */
 function registryGet(address: string, path: string, ca: string, auth: string, accept?: string): Promise<{ status: number; body: string }> {
@@ -59,6 +63,7 @@ describe('swarm mode: the registry on the manager brings release images to every
   });
 
   after(async () => {
+    if (cluster) await removeFreshServer();
     for (const node of cluster?.nodes ?? []) {
       await inNode(node, ['sh', '-c', `docker logout ${address}; rm -rf /etc/docker/certs.d/${address}`]);
       for (const reference of references) await inNode(node, ['docker', 'rmi', reference]);
@@ -126,6 +131,49 @@ describe('swarm mode: the registry on the manager brings release images to every
     // What is kept still pulls.
     const worker = cluster.workers[1] as SwarmNode;
     const pulled = await inNode(worker, ['docker', 'pull', references[1] as string]);
+    assert.equal(pulled.code, 0, pulled.output);
+  });
+
+  /** A fourth machine, fresh but for Docker installed (the cluster's node image), on the cluster's network. */
+  const fresh = { container: `${instance}-fresh-server`, hostname: `${instance}-fresh` };
+  async function removeFreshServer(): Promise<void> {
+    await runCommand('docker', ['exec', fresh.container, 'docker', 'swarm', 'leave', '--force']);
+    await runCommand('docker', ['rm', '-f', '-v', fresh.container]);
+    await inNode(cluster.manager, ['docker', 'node', 'rm', '--force', fresh.hostname]);
+  }
+  const installOnFresh = (command: string) => runCommand('docker', ['exec', fresh.container, 'bash', '-c', `${command.replace(/^\.\/install\.sh/, 'bash /src/install.sh')} -v`]);
+
+  it('install.sh --join adds a fresh server: it trusts the registry only with the right fingerprint, joins, and pulls', async () => {
+    const nodeImage = (await runCommand('docker', ['inspect', '-f', '{{.Config.Image}}', cluster.manager.container])).output.trim();
+    const started = await runCommand('docker', [
+      'run', '-d', '--name', fresh.container, '--hostname', fresh.hostname, '--network', cluster.name,
+      '--cap-add=ALL', '--cap-drop=SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
+      '--cgroupns=host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/var/lib/docker:exec', '--tmpfs', '/run:exec',
+      '-v', `${CHECKOUT}:/src:ro`, nodeImage, 'sleep', 'infinity',
+    ]);
+    assert.equal(started.code, 0, started.output);
+    const token = (await inNode(cluster.manager, ['docker', 'swarm', 'join-token', '-q', 'worker'])).output.trim();
+    const managerAddress = await cluster.address(cluster.manager);
+    const settings = registry.joinSettings();
+    assert.ok(settings);
+    // The line `pilot nodes:join-command` prints.
+    const line = installJoinCommand(`docker swarm join --token ${token} ${managerAddress}:2377`, settings);
+    assert.ok(line);
+
+    const impostor = await installOnFresh(line.replace(settings.caFingerprint, 'AA'.repeat(32)));
+    assert.notEqual(impostor.code, 0, impostor.output);
+    assert.match(impostor.output, /presents a CA with SHA-256 [0-9A-F]{64}, not the A{64} given: not trusted/);
+    assert.equal((await runCommand('docker', ['exec', fresh.container, 'test', '-e', `/etc/docker/certs.d/${address}/ca.crt`])).code, 1, 'no CA trusted');
+    assert.equal((await runCommand('docker', ['exec', fresh.container, 'docker', 'info', '--format', '{{.Swarm.LocalNodeState}}'])).output.trim(), 'inactive');
+
+    const joined = await installOnFresh(line);
+    assert.equal(joined.code, 0, joined.output);
+    assert.match(joined.output, /this server is a node of the swarm/);
+    const listed = await inNode(cluster.manager, ['docker', 'node', 'ls', '--filter', `name=${fresh.hostname}`, '--format', '{{.Hostname}} {{.Status}}']);
+    assert.equal(listed.output.trim(), `${fresh.hostname} Ready`);
+    const login = await runCommand('docker', ['exec', '-i', fresh.container, 'docker', 'login', '-u', 'pilot', '--password-stdin', address], password());
+    assert.equal(login.code, 0, login.output);
+    const pulled = await runCommand('docker', ['exec', fresh.container, 'docker', 'pull', references[2] as string]);
     assert.equal(pulled.code, 0, pulled.output);
   });
 });
