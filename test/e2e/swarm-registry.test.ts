@@ -107,6 +107,11 @@ describe('swarm mode: the registry on the manager brings release images to every
     }
   });
 
+  it('refuses to publish an image the manager lacks, or one that is no release image, saying so', async () => {
+    await assert.rejects(registry.publish(`${instance}/${app}:v9`, () => undefined), /cannot push .*:v9 to the registry: the manager's engine has no such image/);
+    await assert.rejects(registry.publish('registry.example.com/other:1', () => undefined), /it is not a release image/);
+  });
+
   it('refuses a wrong password, from a worker and over the API', async () => {
     const worker = cluster.workers[0] as SwarmNode;
     const login = await inNode(worker, ['docker', 'login', '-u', 'pilot', '--password-stdin', address], `${password()}-wrong`);

@@ -100,7 +100,9 @@ export class SwarmRegistry implements ImageRegistry {
     const { address, credentials } = await this.ready();
     const reference = `${address}/${name.repository}:${name.tag}`;
     return this.lock.shared(async () => {
-      await this.docker.getImage(image).tag({ repo: `${address}/${name.repository}`, tag: name.tag });
+      await this.docker.getImage(image).tag({ repo: `${address}/${name.repository}`, tag: name.tag }).catch((error: unknown) => {
+        throw new DeployError('PILOT_REGISTRY_PUSH', `cannot push ${image} to the registry: the manager's engine has no such image (${messageOf(error)})`);
+      });
       try {
         const stream = await this.docker.getImage(reference).push({ authconfig: this.authFor(address, credentials) });
         await followProgress(this.docker, stream).catch((error: unknown) => {
