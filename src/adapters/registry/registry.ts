@@ -14,6 +14,7 @@ import { DependencyError, DeployError } from '../../domain/errors.js';
 import { registryContainerName, registryLabels, registryVolumeName, selectorLabels } from '../../domain/process-identity.js';
 import { messageOf, statusOf } from '../docker/errors.js';
 import { ensureRegistryCredentials, type RegistryCredentials } from './credentials.js';
+import { SharedExclusiveLock } from './lock.js';
 import {
   REGISTRY_CONFIG_DIR, REGISTRY_CONFIG_FILE, REGISTRY_CONTAINER_PORT, REGISTRY_STORAGE_DIR,
   manifestsToDelete, parseImageName, registryAddress, registryConfig, type TaggedManifest,
@@ -322,43 +323,4 @@ async function tarOf(files: Record<string, string>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of archive) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** Any number of shared holders, or one exclusive holder. */
-class SharedExclusiveLock {
-  private sharedHolders = 0;
-  private exclusiveHeld = false;
-  private waiting: (() => void)[] = [];
-
-  async shared<T>(body: () => Promise<T>): Promise<T> {
-    while (this.exclusiveHeld) await this.wait();
-    this.sharedHolders += 1;
-    try {
-      return await body();
-    } finally {
-      this.sharedHolders -= 1;
-      this.wakeAll();
-    }
-  }
-
-  async exclusive<T>(body: () => Promise<T>): Promise<T> {
-    while (this.exclusiveHeld || this.sharedHolders > 0) await this.wait();
-    this.exclusiveHeld = true;
-    try {
-      return await body();
-    } finally {
-      this.exclusiveHeld = false;
-      this.wakeAll();
-    }
-  }
-
-  private wait(): Promise<void> {
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private wakeAll(): void {
-    const waiting = this.waiting;
-    this.waiting = [];
-    for (const wake of waiting) wake();
-  }
 }
