@@ -64,12 +64,21 @@ import { createRepoSourceStore } from './adapters/db/repo-sources.js';
 import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/repo-fetch.js';
 import { RepoSources } from './services/repo-sources.js';
 import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js';
+import { SwarmRuntime } from './runtime/swarm-runtime.js';
+import { CONTAINER_ADMIN_ADDRESS, SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
+import type { ImageRegistry } from './domain/ports.js';
+import { Pushers } from './http/pushers.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
 
+/** Parts made elsewhere: in swarm mode, the registry that carries release images to every node. */
+export interface PilotParts {
+  readonly imageRegistry?: ImageRegistry;
+}
+
 /** Everything a running Pilot is made of, wired, not started. */
-export async function composePilot(config: Config, logger: Logger) {
+export async function composePilot(config: Config, logger: Logger, parts: PilotParts = {}) {
   const docker = new Docker(dockerConnection(config, (file) => fs.readFileSync(file)));
   // Swarm mode on an engine that is no manager is refused before anything is touched.
   const cluster = config.scheduler === 'swarm' ? new SwarmNodes(docker, config.dockerHost ? `the Docker engine at ${config.dockerHost}` : 'the local Docker engine') : undefined;
@@ -92,13 +101,24 @@ export async function composePilot(config: Config, logger: Logger) {
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
   const engine = createDockerEngine(docker);
-  // Swarm mode: the nodes pull release images from a registry on the manager (started by server.ts).
-  const imageRegistry = config.scheduler === 'swarm' ? new SwarmRegistry(docker, { instance: config.instance, ...config.registry, dir: paths.registryDir }, logger) : undefined;
-  const runtime = new DockerRuntime(engine, config.instance);
-  const managedCaddy = config.caddyAdmin
+  // Swarm mode: the nodes pull release images from a registry on the manager (started by server.ts),
+  // unless the caller brings its own (tests).
+  const swarmRegistry = cluster && !parts.imageRegistry
+    ? new SwarmRegistry(docker, { instance: config.instance, ...config.registry, dir: paths.registryDir }, logger)
+    : undefined;
+  const imageRegistry = parts.imageRegistry ?? swarmRegistry;
+  const localRuntime = new DockerRuntime(engine, config.instance);
+  // Swarm mode: Caddy is a container on the manager, on every app's overlay (docs/swarm.md).
+  const swarmCaddy = cluster
+    ? new SwarmCaddy(docker, { instance: config.instance, image: config.caddyImage, httpPort: config.httpPort, httpsPort: config.httpsPort, adminAddress: config.swarmCaddyAdmin, logger })
+    : undefined;
+  const runtime = swarmCaddy
+    ? new SwarmRuntime(docker, localRuntime, imageRegistry, { instance: config.instance, proxyContainer: swarmCaddy.containerName })
+    : localRuntime;
+  const managedCaddy = config.caddyAdmin || swarmCaddy
     ? undefined
     : new ManagedCaddy({ caddyDir: paths.caddyDir, adminSocket: paths.caddyAdminSocket, caddyfile: paths.caddyfile, logger });
-  const caddyAdmin = managedCaddy?.admin ?? new CaddyAdmin(parseAdminAddress(config.caddyAdmin ?? ''));
+  const caddyAdmin = swarmCaddy?.admin ?? managedCaddy?.admin ?? new CaddyAdmin(parseAdminAddress(config.caddyAdmin ?? ''));
 
   const git = new GitRepositories({
     root: paths.repositories,
@@ -131,7 +151,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const accessLogs = new AccessLogFiles(paths.accessLogs);
   const routes = new RouteTable({
     settings: {
-      adminAddress: adminAddressForCaddyfile(caddyAdmin.endpoint),
+      adminAddress: swarmCaddy ? CONTAINER_ADMIN_ADDRESS : adminAddressForCaddyfile(caddyAdmin.endpoint),
       domain: config.domain,
       httpPort: config.httpPort,
       httpsPort: config.httpsPort,
@@ -140,6 +160,7 @@ export async function composePilot(config: Config, logger: Logger) {
       controlPlaneProxyKey: proxyKey,
       streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
       accessLogDir: paths.accessLogs,
+      retryUpstreams: swarmCaddy !== undefined,
     },
     apps,
     releases,
@@ -150,6 +171,7 @@ export async function composePilot(config: Config, logger: Logger) {
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => fs.writeFileSync(paths.caddyfile, caddyfile, { mode: 0o600 }),
     health: { isUnhealthy: (id) => live.isUnhealthy(id) },
+    rolling: swarmCaddy !== undefined,
   });
 
   const oneOff = new OneOffCommands({ releases, volumes, runtime, settings: config });
@@ -224,6 +246,7 @@ export async function composePilot(config: Config, logger: Logger) {
     previews,
   });
 
+  const pushers = new Pushers();
   const branchPushes = previewPushes({ apps, previews, deployPush: (push, write) => deployer.deployPush(push, write) });
 
   /** Whether the server finished starting: /health says so. */
@@ -232,6 +255,7 @@ export async function composePilot(config: Config, logger: Logger) {
     logger,
     maxPushBytes: config.maxPushBytes,
     spoolDir: paths.builds,
+    pushers,
     cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
     localCaCertificate: config.tls === 'internal' ? paths.caddyLocalRootCertificate : undefined,
     dashboard: {
@@ -283,14 +307,14 @@ export async function composePilot(config: Config, logger: Logger) {
       prometheus,
       events,
       webhooks: notifier,
-      nodes: new NodeService(cluster, imageRegistry),
+      nodes: new NodeService(cluster, swarmRegistry),
       repoSources,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, imageRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
-    previews, branchPushes,
+    engine, swarmRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
+    previews, branchPushes, pushers,
   };
 }

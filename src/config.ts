@@ -43,6 +43,13 @@ export interface Config {
   readonly scheduler: Scheduler;
   /** Swarm mode: the registry Pilot runs on the manager so that every node pulls the release images (docs/swarm.md). */
   readonly registry: RegistrySettings;
+  /** PILOT_CADDY_IMAGE: in swarm mode Caddy runs from this image as a container on the manager (docs/swarm.md); it needs /bin/sh. */
+  readonly caddyImage: string;
+  /**
+   * PILOT_SWARM_CADDY_ADMIN: `host:port` on the manager where that container publishes Caddy's admin
+   * API, and where Pilot reaches it; loopback unless Pilot runs on another machine than the manager's engine.
+   */
+  readonly swarmCaddyAdmin: string;
   readonly dockerHost: string | undefined;
   /** DOCKER_TLS_VERIFY=1: a tcp:// engine is spoken to over TLS (as the docker CLI does). */
   readonly dockerTlsVerify: boolean;
@@ -162,6 +169,8 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
       host: read.optional('PILOT_REGISTRY_HOST'),
       port: read.port('PILOT_REGISTRY_PORT', 5000),
     },
+    caddyImage: read.string('PILOT_CADDY_IMAGE', 'caddy:2-alpine'),
+    swarmCaddyAdmin: read.string('PILOT_SWARM_CADDY_ADMIN', '127.0.0.1:2019'),
     dockerHost: read.optional('DOCKER_HOST'),
     dockerTlsVerify: (env.DOCKER_TLS_VERIFY ?? '') !== '' && env.DOCKER_TLS_VERIFY !== '0',
     dockerCertPath: read.optional('DOCKER_CERT_PATH'),

@@ -19,7 +19,8 @@ import { failInterruptedReleases, removeOrphanContainers } from './pipeline/reco
 import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
 import type { ContainerEngine } from './domain/ports.js';
-import { composePilot } from './composition.js';
+import { composePilot, type PilotParts } from './composition.js';
+import type { SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import { certificateOutcome, followLog } from './adapters/caddy/certificate-log.js';
 
 /** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
@@ -38,6 +39,8 @@ export interface PilotServer {
   readonly caddyAdmin: CaddyAdmin;
   /** Pilot's own Caddy, when PILOT_CADDY_ADMIN is unset. */
   readonly managedCaddy: ManagedCaddy | undefined;
+  /** Swarm mode: Pilot's Caddy container on the manager. */
+  readonly swarmCaddy: SwarmCaddy | undefined;
   readonly generatedAdminToken: string | undefined;
   /** `http://host:port` of the API and git. */
   readonly address: string;
@@ -49,9 +52,9 @@ export interface PilotServer {
   close(options?: { retirements: 'wait' | 'leave' }): Promise<void>;
 }
 
-export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, imageRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes } =
-    await composePilot(config, logger);
+export async function createServer(config: Config, logger: Logger, parts: PilotParts = {}): Promise<PilotServer> {
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
+    await composePilot(config, logger, parts);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
   failInterruptedReleases(reconciling);
@@ -73,7 +76,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     autoRollback.start(events);
     nodeEvents?.start();
     // In the background: a registry image being pulled delays no start; a push waits for it.
-    void imageRegistry?.start().catch(() => undefined);
+    void swarmRegistry?.start().catch(() => undefined);
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -86,6 +89,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
         if (outcome) certificateEvents.observe(outcome);
       }, CERTIFICATE_LOG_INTERVAL_MS);
     }
+    await swarmCaddy?.start();
     await routes.reload();
     routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => runtime.watchStarts(wake));
     // Only once Caddy points at the live releases: what serves nothing can go.
@@ -95,7 +99,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     metrics.start();
     monitor.start();
     // Pushes last: a deploy never races the clean-up.
-    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes);
+    deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes, pushers);
   } catch (error) {
     await cron.stop();
     await metrics.stop();
@@ -124,6 +128,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     deployer,
     caddyAdmin,
     managedCaddy,
+    swarmCaddy,
     generatedAdminToken,
     address: `http://${controlPlane}`,
     async close({ retirements } = { retirements: 'wait' }) {

@@ -1,4 +1,4 @@
-import { stripVTControlCharacters } from 'node:util';
+import { RESET, coloursInEffect, terminalPieces, visibleText } from '../domain/terminal-text.js';
 
 /** The classic builder prints " ---> <id>" for the image of each step it finished. */
 const STEP_IMAGE = /^ ---> ([0-9a-f]{12,64})$/;
@@ -6,10 +6,13 @@ const FROM_STEP = /^Step \d+\/\d+ : FROM /i;
 
 /**
  * Reads the classic builder's output as it streams: whole lines only (a line split across two
- * events is joined first, so a secret is never shown in halves that no mask matches), and the
- * image each step made, stage by stage. Terminal escapes are dropped: the classic builder wraps
- * every line a step writes to stderr in red (ESC[91m ... ESC[0m), which is no error, would split a
- * secret for the masks, and reaches git clients that show it as "[91m" text.
+ * events is joined first, so a secret or an escape is never cut in halves), and the image each
+ * step made, stage by stage. Terminal colours are kept, each line made whole by itself: it
+ * starts with the colours in effect from the lines before and ends with a reset if any is still
+ * on. The classic builder wraps what a step writes to stderr in red (ESC[91m ... ESC[0m, the
+ * reset at the start of the next event): each of those lines is red alone, and an interleaved
+ * line of Pilot's, or the pusher's terminal after the push, never is. A line with nothing to read
+ * (escapes only) is not shown; its colours carry to the next.
  */
 export class BuildProgress {
   private pending = '';
@@ -17,6 +20,8 @@ export class BuildProgress {
   private readonly stages: string[][] = [];
   private fromStep = false;
   private readonly baseImages = new Set<string>();
+  /** The colour escapes in effect at the end of the lines read so far. */
+  private colours = '';
 
   constructor(private readonly onLine: (line: string) => void) {}
 
@@ -52,7 +57,7 @@ export class BuildProgress {
   }
 
   private take(raw: string): void {
-    const line = stripVTControlCharacters(raw).trimEnd();
+    const line = visibleText(raw).trimEnd();
     const stepImage = STEP_IMAGE.exec(line)?.[1];
     if (stepImage) {
       if (this.fromStep) this.baseImages.add(stepImage);
@@ -62,6 +67,18 @@ export class BuildProgress {
       this.fromStep = true;
       this.stages.push([]);
     }
-    if (line.trim() !== '') this.onLine(line);
+    const { leading, rest } = leadingEscapes(raw);
+    // The colours its text starts in: those carried over, changed by the escapes it starts with.
+    const opening = coloursInEffect(this.colours + leading);
+    this.colours = coloursInEffect(opening + rest);
+    if (line.trim() !== '') this.onLine(`${opening}${rest.trimEnd()}${this.colours === '' ? '' : RESET}`);
   }
+}
+
+/** The escapes a line starts with, before its first text, and the rest of it. */
+function leadingEscapes(raw: string): { leading: string; rest: string } {
+  const pieces = terminalPieces(raw);
+  const first = pieces.findIndex((piece) => 'text' in piece);
+  const leading = pieces.slice(0, first < 0 ? pieces.length : first).map((piece) => ('escape' in piece ? piece.escape : '')).join('');
+  return { leading, rest: raw.slice(leading.length) };
 }

@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from 'node:util';
+
 /** Tables for people, JSON for scripts, colour only on a terminal that wants it. */
 export interface Output {
   readonly json: boolean;
@@ -7,12 +9,24 @@ export interface Output {
   table(rows: readonly Record<string, unknown>[], columns: readonly string[]): string;
   bold(text: string): string;
   dim(text: string): string;
+  /** Text with terminal colours (a build's output) as the stream takes it: as it is on a terminal that wants colour, else without escapes. */
+  terminal(text: string): string;
+}
+
+/** A terminal that shows colour: not a file or a pipe, no NO_COLOR, not TERM=dumb. */
+export function wantsColour(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv): boolean {
+  return stream.isTTY === true && !('NO_COLOR' in env) && env.TERM !== 'dumb';
+}
+
+/** `text` for a stream that shows colour or not: its escapes dropped for one that does not. */
+export function forTerminal(text: string, colour: boolean): string {
+  return colour ? text : stripVTControlCharacters(text);
 }
 
 export function createOutput(options: { json: boolean; stream?: NodeJS.WriteStream; env?: NodeJS.ProcessEnv }): Output {
   const stream = options.stream ?? process.stdout;
   const env = options.env ?? process.env;
-  const colour = stream.isTTY === true && !('NO_COLOR' in env) && env.TERM !== 'dumb';
+  const colour = wantsColour(stream, env);
   const paint = (code: string) => (text: string) => (colour ? `\u001b[${code}m${text}\u001b[0m` : text);
   const bold = paint('1');
   return {
@@ -30,6 +44,7 @@ export function createOutput(options: { json: boolean; stream?: NodeJS.WriteStre
     },
     bold,
     dim: paint('2'),
+    terminal: (text) => forTerminal(text, colour),
   };
 }
 

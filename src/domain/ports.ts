@@ -2,7 +2,7 @@
  * The interfaces the pipeline and the HTTP layer talk to. Adapters in src/adapters
  * implement them with dockerode, Caddy's admin API and better-sqlite3; unit tests use fakes.
  */
-import type { App, BuildpackName, ClusterNode, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, RepoSource, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume, NodeAvailability } from './types.js';
+import type { App, BuildpackName, ClusterNode, CronEntry, CronRun, CronRunStatus, DeployScripts, HealthCheck, PilotEvent, Release, ReleaseAuthor, RepoSource, Webhook, ReleaseKind, ReleaseStatus, Slot, Volume, NodeAvailability } from './types.js';
 import type { OneOffIdentity, OneOffKind, ProcessFilter, ProcessIdentity } from './process-identity.js';
 import type { Preview, PreviewSettings } from './previews.js';
 
@@ -236,6 +236,8 @@ export interface AppProcess extends StartedProcess {
   readonly restartCount: number;
   /** Where the proxy reaches it (an IP), if it has an address now. */
   readonly address: string | undefined;
+  /** The machine it runs on, when the scheduler has several (a swarm node's hostname). */
+  readonly node?: string;
 }
 
 /** What AppRuntime.watch delivers, in the order it happened. */
@@ -348,6 +350,29 @@ export interface AppRuntime {
   /** Names of the app's volumes. */
   listVolumes(app: string): Promise<string[]>;
   removeVolume(name: string): Promise<void>;
+  /**
+   * Present on a scheduler that replaces processes itself (Docker Swarm's rolling updates): the
+   * rollout then hands it the whole formation instead of start → check → retire. Resolves once
+   * every process type runs as asked; rejects (DeployError) when the scheduler rolled back, its
+   * old processes serving throughout.
+   */
+  replace?(request: ReplaceRequest): Promise<void>;
+}
+
+/** The formation a rolling scheduler runs (AppRuntime.replace). */
+export interface ReplaceRequest {
+  readonly runtime: ReleaseRuntime;
+  /** The release's process types and their commands (null: the image's own). */
+  readonly processes: Readonly<Record<string, string | null>>;
+  readonly quantities: Readonly<Record<string, number>>;
+  /** Recorded on the processes, as the slot of a one-host rollout. */
+  readonly slot: Slot;
+  /** Every process new even when nothing else changed (a restart). */
+  readonly renew: boolean;
+  readonly checks: CheckSettings;
+  readonly drainSeconds: number;
+  readonly stopTimeoutSeconds: number;
+  readonly onOutput: (line: string) => void;
 }
 
 /** The image side of the engine: what builds and keeps the release images. */
@@ -406,6 +431,8 @@ export interface NewRelease {
   readonly buildKeys?: readonly string[];
   /** What the release does, for people (domain/release-descriptions.ts). */
   readonly description?: string;
+  /** Who makes it (domain/release-authors.ts). */
+  readonly madeBy?: ReleaseAuthor;
 }
 
 export interface ReleaseUpdate {
@@ -546,7 +573,7 @@ export interface TokenStore {
   /** Stores the hash of an admin token if no token with this hash exists yet. */
   ensureAdminToken(name: string, hash: string, prefix: string): void;
   create(token: { name: string; prefix: string; hash: string; scope: TokenScope; appId: number | null }): TokenRecord;
-  findByHash(hash: string): { id: number; scope: TokenScope; appId: number | null; hash: string } | undefined;
+  findByHash(hash: string): { id: number; name: string; scope: TokenScope; appId: number | null; hash: string } | undefined;
   /** Tokens not revoked, oldest first. */
   list(): TokenRecord[];
   /**
@@ -563,6 +590,7 @@ export interface TokenStore {
 /** A signed-in dashboard session: whose token it is, and the secret its CSRF tokens derive from. */
 export interface DashboardSession {
   readonly tokenId: number;
+  readonly name: string;
   readonly scope: TokenScope;
   readonly appId: number | null;
   readonly csrfSecret: string;

@@ -119,3 +119,24 @@ export function registryVolumeName(instance: string): string {
 export function registryLabels(instance: string): Record<string, string> {
   return { 'pilot.registry': instance };
 }
+
+/** `<instance>-<app>-<type>`: the Swarm service that runs every process of one type of an app. */
+export function serviceName(instance: string, app: string, type: string): string {
+  return `${instance}-${app}-${type}`;
+}
+
+/** The labels of a Swarm service and of its tasks' containers: a process's, but for the index (the task's slot is). */
+export function serviceLabels(instance: string, service: Omit<ProcessIdentity, 'index'>): Record<string, string> {
+  return { ...selectorLabels(instance, { app: service.app, release: service.release, slot: service.slot }), [LABEL.process]: service.type };
+}
+
+/** A Swarm task's process identity: its container's labels (serviceLabels), its slot in the service as the index. */
+export function taskIdentity(labels: Readonly<Record<string, string>>, slot: number): ProcessIdentity | undefined {
+  const identity = identityOf({ ...labels, [LABEL.index]: String(slot) });
+  return identity?.role === 'process' ? identity.process : undefined;
+}
+
+/** Whether the labels are the instance's (a service or a task's container of it). */
+export function isInstanceLabelled(instance: string, labels: Readonly<Record<string, string>> | undefined): boolean {
+  return labels?.[LABEL.instance] === instance;
+}

@@ -28,6 +28,14 @@ export const ReleaseView = Type.Object({
   buildKeys: Type.Array(Type.String(), { description: 'The build vars the build of the image was given (a Dockerfile build passes only those it declares as ARG)' }),
   failureReason: Nullable(Type.String()),
   description: Nullable(Type.String({ description: 'What the release did: "Deploy abc1234", "Set GREETING", "Rollback to v2"' })),
+  /** Who made the release; null for releases made before Pilot recorded it. */
+  madeBy: Nullable(
+    Type.Object({
+      kind: Type.Enum(['token', 'webhook', 'pilot', 'unknown']),
+      tokenId: Nullable(Type.Integer({ description: 'The token that made it (never its secret); null for what is not a token, and once the token was deleted' })),
+      label: Type.String({ description: '"admin token ci", "deploy token shop-ci (revoked)", "deleted deploy token old-ci", "push webhook", "Pilot (automatic rollback)"' }),
+    }),
+  ),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   /** Only when one release is shown. */
@@ -107,6 +115,8 @@ export const ProcessView = Type.Object({
   memoryBytes: Nullable(Type.Integer()),
   memoryLimitBytes: Nullable(Type.Integer()),
   health: Type.Enum(['unknown', 'healthy', 'unhealthy'], { description: "Pilot's health monitor's last verdict (web processes); unknown until checked" }),
+  /** The machine it runs on, in swarm mode (the node's hostname). */
+  node: Type.Optional(Type.String()),
 });
 export type ProcessView = Static<typeof ProcessView>;
 

@@ -3,6 +3,23 @@ export const RELEASE_STATUSES = ['building', 'starting', 'checking', 'live', 'fa
 export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
 
 export type ReleaseKind = 'deploy' | 'config' | 'rollback';
+
+/**
+ * Who made a release, as what creates it says: a token (its id, never its secret; the label
+ * names its kind and name), a repository's push webhook, Pilot itself (an automatic rollback),
+ * or a push Pilot could not tie to the token that authenticated it.
+ */
+export type ReleaseAuthor =
+  | { readonly kind: 'token'; readonly tokenId: number; readonly label: string }
+  | { readonly kind: 'webhook' | 'pilot' | 'unknown'; readonly label: string };
+
+/** Who made a release, as it reads back: a token revoked or deleted since says so in its label. */
+export interface ReleaseMaker {
+  readonly kind: ReleaseAuthor['kind'];
+  /** Null when the token was deleted since, and for what is not a token. */
+  readonly tokenId: number | null;
+  readonly label: string;
+}
 export type Slot = 'blue' | 'green';
 export type BuildpackName = 'dockerfile' | 'node' | 'static';
 
@@ -70,6 +87,8 @@ export interface Release {
   readonly failureReason: string | null;
   /** What the release did, for people: "Deploy abc1234", "Set GREETING", "Rollback to v2" (null before migration 9). */
   readonly description: string | null;
+  /** Who made it (null before migration 21). */
+  readonly madeBy: ReleaseMaker | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

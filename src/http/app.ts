@@ -6,6 +6,7 @@ import type { AppRegistry } from '../services/app-registry.js';
 import { registerErrorHandler, validationError } from './errors.js';
 import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/health.js';
 import { gitRoutes } from './routes/git.js';
+import type { Pushers } from './pushers.js';
 import { cliRoutes, type CliDownload } from './routes/cli.js';
 import { caCertificateRoutes } from './routes/ca-cert.js';
 import { repoHookRoutes } from './routes/repo-hook.js';
@@ -68,6 +69,8 @@ export interface AppDeps {
   readonly api: ApiDeps;
   readonly maxPushBytes: number;
   readonly spoolDir: string;
+  /** Who pushes what (the git route records it, the deploy socket reads it). */
+  readonly pushers: Pushers;
   /** The key the managed Caddy sends with what it proxies (client-address.ts). */
   readonly proxyKey: string;
   readonly connections: ConnectionLimits;
@@ -207,7 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(cliRoutes, { cli: deps.cli });
   await app.register(caCertificateRoutes, { rootCertificate: deps.localCaCertificate });
-  await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir });
+  await app.register(gitRoutes, { tokens: deps.tokens, registry: deps.registry, git: deps.git, maxPushBytes: deps.maxPushBytes, spoolDir: deps.spoolDir, pushers: deps.pushers });
   await app.register(apiRoutes, { prefix: '/api/v1', deps: deps.api, uploads: { dir: deps.spoolDir, maxBytes: deps.maxPushBytes } });
   await app.register(prometheusRoutes, { deps: deps.api });
   await app.register(repoHookRoutes, { repoSources: deps.api.repoSources });

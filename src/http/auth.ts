@@ -7,6 +7,8 @@ import { hashToken } from '../domain/tokens.js';
 
 export interface Principal {
   readonly tokenId: number;
+  /** The token's name (what a release it makes is labelled with). */
+  readonly name: string;
   readonly scope: 'admin' | 'app';
   readonly appId: number | null;
 }
@@ -31,7 +33,7 @@ export function authenticate(tokens: TokenStore, token: string | undefined): Pri
   const found = findToken(tokens, token);
   if (!found) throw new UnauthorizedError('the token is not valid (wrong, revoked or mistyped)');
   tokens.touch(found.id);
-  return { tokenId: found.id, scope: found.scope, appId: found.appId };
+  return { tokenId: found.id, name: found.name, scope: found.scope, appId: found.appId };
 }
 
 /**

@@ -2,6 +2,7 @@
  * Build vars: config vars a build sees as `--build-arg`s. The values may be secrets, and the
  * build log is readable by deploy tokens, so every line of it is masked.
  */
+import { hasEscapes, isColour, terminalPieces } from '../domain/terminal-text.js';
 
 /** Shorter values are not masked: masking `1` or `yes` would garble the log and hide nothing. */
 export const MIN_MASKED_LENGTH = 4;
@@ -69,12 +70,55 @@ export function buildArgsFor(
 /**
  * A function that replaces every value (of MIN_MASKED_LENGTH characters or more) in a line
  * with `****`. Longest first, so a value containing another is masked whole; a value of
- * several lines is masked line by line, as the build prints it.
+ * several lines is masked line by line, as the build prints it. The line may hold terminal
+ * colours: see maskLine.
  */
 export function secretMasker(values: Iterable<string>): (line: string) => string {
   const secrets = [...new Set([...values].flatMap((value) => value.split(/\r?\n/)).map((part) => part.trim()))]
     .filter((part) => part.length >= MIN_MASKED_LENGTH)
     .sort((a, b) => b.length - a.length);
-  if (secrets.length === 0) return (line) => line;
-  return (line) => secrets.reduce((masked, secret) => masked.replaceAll(secret, MASK), line);
+  return (line) => maskLine(line, secrets);
+}
+
+/**
+ * Masks what the line shows: the secrets are found in its text without escapes, and each match
+ * replaces the whole raw span it covers, the escapes inside it too, so a secret split by a
+ * colour change is masked whole. The colours of a masked span follow its mask: what comes after
+ * it keeps its colour. Escapes other than colours are dropped: they move a terminal's cursor,
+ * or carry text (a link's URL) that no mask of the visible text would see.
+ */
+function maskLine(line: string, secrets: readonly string[]): string {
+  if (secrets.length === 0 && !hasEscapes(line)) return line;
+  // The line as units: one per character of its text, one per colour escape.
+  const units: { readonly raw: string; readonly text: boolean }[] = [];
+  for (const piece of terminalPieces(line)) {
+    if ('text' in piece) for (const char of piece.text.split('')) units.push({ raw: char, text: true });
+    else if (isColour(piece.escape)) units.push({ raw: piece.escape, text: false });
+  }
+  const unitOf = units.flatMap((unit, index) => (unit.text ? [index] : []));
+  const visible = unitOf.map((index) => units[index]?.raw).join('');
+  let masked = '';
+  let next = 0;
+  for (const [start, end] of secretSpans(visible, secrets)) {
+    const first = unitOf[start] as number;
+    const last = unitOf[end - 1] as number;
+    masked += units.slice(next, first).map((unit) => unit.raw).join('');
+    masked += MASK + units.slice(first, last + 1).filter((unit) => !unit.text).map((unit) => unit.raw).join('');
+    next = last + 1;
+  }
+  return masked + units.slice(next).map((unit) => unit.raw).join('');
+}
+
+/** Where the secrets are in `text`, as [start, end) spans in order: longest first, never overlapping. */
+function secretSpans(text: string, secrets: readonly string[]): [number, number][] {
+  const spans: [number, number][] = [];
+  for (const secret of secrets) {
+    for (let at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + 1)) {
+      const end = at + secret.length;
+      if (spans.some(([start, stop]) => at < stop && end > start)) continue;
+      spans.push([at, end]);
+      at = end - 1;
+    }
+  }
+  return spans.sort((a, b) => a[0] - b[0]);
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type {
   AppProcess, AppRuntime, AppStore, ConfigStore, EventLog, FormationStore, ImageEngine, ImageRegistry, ReleaseStore, ReleaseUpdate, SubmoduleFetcher, VolumeStore, Workspaces,
 } from '../domain/ports.js';
-import type { App, EventKind, Release, Slot, Volume } from '../domain/types.js';
+import type { App, EventKind, Release, ReleaseAuthor, Slot, Volume } from '../domain/types.js';
 import { ConflictError, DeployError, PilotError } from '../domain/errors.js';
 import { canTransition } from '../domain/release-states.js';
 import type { Config } from '../config.js';
@@ -66,6 +66,8 @@ export interface PushRequest {
   readonly submoduleManifest?: string;
   /** The app it deploys when not `app` itself: a preview of `app` (its branch is in `app`'s repository). */
   readonly into?: string;
+  /** Who pushed: the token git authenticated with. */
+  readonly madeBy: ReleaseAuthor;
 }
 
 /**
@@ -93,6 +95,7 @@ export type DeploySource =
 export interface SourceDeploy {
   readonly app: string;
   readonly source: DeploySource;
+  readonly madeBy: ReleaseAuthor;
 }
 
 /** A source made ready under the app's lock (a repository's branch fetched), and what to remove once it was deployed. */
@@ -118,6 +121,8 @@ export interface ImageRelease {
   readonly volumes?: readonly MountedVolume[];
   /** What the release does, for people: "Set GREETING", "Rollback to v2". */
   readonly description?: string;
+  /** Who asks for it: a token, or Pilot itself (an automatic rollback). */
+  readonly madeBy: ReleaseAuthor;
 }
 
 /** What a change of the app does, decided under its lock (see Deployer.changeApp). */
@@ -196,7 +201,7 @@ export class Deployer {
         output.error(`${push.branch} moved while you waited; pull and push again`);
         return false;
       }
-      const live = await this.deployLocked(app, source, write);
+      const live = await this.deployLocked(app, source, push.madeBy, write);
       if (live) this.landing.set(`${push.app}/${push.branch}`, { from: head, to: push.newSha });
       return live;
     });
@@ -204,7 +209,7 @@ export class Deployer {
 
   /** Deploys an upload or an image exactly as a push, streaming the same output. Resolves whether it went live. */
   deploySource(request: SourceDeploy, write: (line: string) => void): Promise<boolean> {
-    return this.deployUnderLock(request.app, write, (app) => this.deployLocked(app, request.source, write));
+    return this.deployUnderLock(request.app, write, (app) => this.deployLocked(app, request.source, request.madeBy, write));
   }
 
   /**
@@ -212,7 +217,12 @@ export class Deployer {
    * its head of that moment), exactly as a push. A refusal of `prepare` (a fetch that failed)
    * is shown with what still serves, and deploys nothing. Resolves whether it went live.
    */
-  deployPrepared(appName: string, prepare: (app: App, output: DeployOutput) => Promise<PreparedSource>, write: (line: string) => void): Promise<boolean> {
+  deployPrepared(
+    appName: string,
+    madeBy: ReleaseAuthor,
+    prepare: (app: App, output: DeployOutput) => Promise<PreparedSource>,
+    write: (line: string) => void,
+  ): Promise<boolean> {
     return this.deployUnderLock(appName, write, async (app, output) => {
       let prepared: PreparedSource;
       try {
@@ -228,7 +238,7 @@ export class Deployer {
         return false;
       }
       try {
-        return await this.deployLocked(app, prepared.source, write);
+        return await this.deployLocked(app, prepared.source, madeBy, write);
       } finally {
         await prepared.release();
       }
@@ -380,6 +390,7 @@ export class Deployer {
     // The image is from's: so are the build vars it was built with.
     const release = this.deps.releases.create({
       appId: app.id, kind: request.kind, gitSha: from.gitSha, source: from.source, config: request.config, buildKeys: from.buildKeys, description: request.description,
+      madeBy: request.madeBy,
     });
     const changes = {
       buildpack: from.buildpack ?? undefined,
@@ -425,13 +436,13 @@ export class Deployer {
     return this.appLocks.isBusy(app);
   }
 
-  private async deployLocked(app: App, source: DeploySource, write: (line: string) => void): Promise<boolean> {
+  private async deployLocked(app: App, source: DeploySource, madeBy: ReleaseAuthor, write: (line: string) => void): Promise<boolean> {
     const { releases } = this.deps;
     const config = this.deps.configVars.get(app.id);
     const buildKeys = source.kind === 'tree' ? this.deps.configVars.buildKeys(app.id) : [];
     const release = releases.create({
       appId: app.id, kind: 'deploy', gitSha: source.kind === 'tree' ? source.gitSha : null, source: source.kind === 'tree' ? source.source : null, config, buildKeys,
-      description: `Deploy ${source.description}`,
+      description: `Deploy ${source.description}`, madeBy,
     });
     let buildDir: string | undefined;
     try {

@@ -37,6 +37,8 @@ export interface RolloutPlan {
   readonly quantities: Readonly<Record<string, number>>;
   /** The app's first release to go live (app.json's first-deploy script runs after it). */
   readonly firstLiveRelease: boolean;
+  /** Every process is new (a release, a restart, a rename), not only the missing ones (a scale change). */
+  readonly renew: boolean;
 }
 
 /** A new release of the app: its whole formation in the slot the live release does not use. */
@@ -50,7 +52,7 @@ export function planRelease(
 ): RolloutPlan {
   const slot = otherSlot(previous?.slot ?? null);
   return {
-    app, release, promote: true, slot, runtime, quantities, keep: [], firstLiveRelease: previous === undefined,
+    app, release, promote: true, slot, runtime, quantities, keep: [], firstLiveRelease: previous === undefined, renew: true,
     start: formationProcesses({ app: app.name, version: release.version, processes: release.processes }, slot, quantities),
     retire: existing.filter((process) => process.identity.slot !== slot),
   };
@@ -60,7 +62,7 @@ export function planRelease(
 export function planRestart(app: App, live: RunnableRelease, runtime: ReleaseRuntime, quantities: Readonly<Record<string, number>>, existing: readonly AppProcess[]): RolloutPlan {
   const slot = otherSlot(live.slot);
   return {
-    app, release: live, promote: false, slot, runtime, quantities, keep: [], firstLiveRelease: false,
+    app, release: live, promote: false, slot, runtime, quantities, keep: [], firstLiveRelease: false, renew: true,
     start: formationProcesses({ app: app.name, version: live.version, processes: live.processes }, slot, quantities),
     retire: existing.filter((process) => process.identity.slot !== slot),
   };
@@ -74,7 +76,7 @@ export function planRestart(app: App, live: RunnableRelease, runtime: ReleaseRun
 export function planRename(renamed: App, live: RunnableRelease, runtime: ReleaseRuntime, quantities: Readonly<Record<string, number>>, existing: readonly AppProcess[]): RolloutPlan {
   const slot = otherSlot(live.slot);
   return {
-    app: renamed, release: live, promote: false, slot, runtime, quantities, keep: [], firstLiveRelease: false,
+    app: renamed, release: live, promote: false, slot, runtime, quantities, keep: [], firstLiveRelease: false, renew: true,
     start: formationProcesses({ app: renamed.name, version: live.version, processes: live.processes }, slot, quantities),
     retire: existing.filter((process) => process.identity.release === live.version),
   };
@@ -102,7 +104,7 @@ export function planScale(
   const isWanted = (process: AppProcess): boolean => process.identity.index <= (quantities[process.identity.type] ?? 0);
   const running = new Set(current.map((process) => processLabel(process.identity)));
   return {
-    app, release: live, promote: false, slot, runtime, quantities, firstLiveRelease: false,
+    app, release: live, promote: false, slot, runtime, quantities, firstLiveRelease: false, renew: false,
     start: wanted.filter((process) => !running.has(processLabel(process.identity))),
     keep: current.filter(isWanted),
     retire: current.filter((process) => !isWanted(process)),
@@ -165,6 +167,7 @@ export class Rollout {
     if (plan.promote) {
       for (const task of tasksBeforeStart(release)) await runReleaseTask(runtime, plan.runtime, task, output, this.deps.settings.buildTimeoutSeconds);
     }
+    if (runtime.replace) return this.runRolling(plan, runtime.replace.bind(runtime), output, hooks);
     await this.waitForDrain(plan, output);
     if (plan.promote) {
       output.step(`Releasing v${release.version}`);
@@ -197,6 +200,60 @@ export class Rollout {
       if (previous !== undefined) output.step(`Retiring v${previous} after ${this.deps.settings.drainSeconds} s of drain`);
     }
     this.retireLater(plan, hooks.afterRetire);
+    if (plan.promote) await this.runPostdeployTasks(plan, output);
+  }
+
+  /**
+   * The plan on a scheduler that replaces processes itself (Swarm): it rolls the formation out
+   * one process at a time, the routes following its processes of either release as they come
+   * and go (RouteTable's `rolling`); the switch then records the release live with every
+   * process serving. A rollback by the scheduler fails the plan with the old processes serving.
+   */
+  private async runRolling(plan: RolloutPlan, replace: NonNullable<AppRuntime['replace']>, output: DeployOutput, hooks: RolloutHooks): Promise<void> {
+    const { releases, runtime, settings } = this.deps;
+    const { release } = plan;
+    if (plan.promote) {
+      output.step(`Releasing v${release.version}`);
+      releases.transition(release.id, 'starting', { slot: plan.slot });
+      reportIdleTypes(plan.app.name, plan.quantities, output);
+      releases.transition(release.id, 'checking');
+    }
+    try {
+      await replace({
+        runtime: plan.runtime,
+        processes: release.processes,
+        quantities: plan.quantities,
+        slot: plan.slot,
+        renew: plan.renew,
+        checks: { port: release.port, healthChecks: release.healthChecks, healthTimeoutSeconds: settings.healthTimeoutSeconds, settleSeconds: WORKER_SETTLE_SECONDS },
+        drainSeconds: settings.drainSeconds,
+        stopTimeoutSeconds: settings.stopTimeoutSeconds,
+        onOutput: (line) => output.step(line),
+      });
+      const serving = (await runtime.list({ app: plan.app.name })).filter((process) => process.identity.type === 'web' && process.running);
+      const first = serving.sort((a, b) => compareProcesses(a.identity, b.identity))[0];
+      const candidate: Candidate = {
+        appId: plan.app.id,
+        name: plan.app.name,
+        release: { ...release, slot: plan.slot, status: 'live' },
+        upstreams: serving.flatMap((process) => runtime.routeTarget(process, release.port) ?? []),
+        processIds: serving.map((process) => process.id),
+      };
+      await this.deps.routes.switchTo(candidate, () => {
+        if (plan.promote) releases.promote(release.id);
+        else releases.update(release.id, { slot: plan.slot, ...(first ? { containerId: first.id } : {}) });
+        hooks.commit();
+      });
+    } catch (error) {
+      const failed = error instanceof ProcessCheckError && error.processId ? error.processId : undefined;
+      throw new RolloutFailure(error, failed ? await runtime.lastLogs(failed, 20).catch(() => '') : '');
+    }
+    this.announce(plan, hooks.afterSwitch);
+    if (plan.promote) output.step(`v${release.version} is live on every task`);
+    // The scheduler replaced the app's own processes; those under another name (a rename) are Pilot's to retire.
+    const renamed = plan.retire.filter((process) => process.identity.app !== plan.app.name);
+    if (renamed.length > 0) this.track(plan.app.name, release.version, plan.slot, renamed, hooks.afterRetire);
+    else void hooks.afterRetire?.();
     if (plan.promote) await this.runPostdeployTasks(plan, output);
   }
 

@@ -4,6 +4,7 @@ import type { StaleRoutes } from './switch.js';
 const REASONS: Record<StaleRoutes, string> = {
   'caddy-config-changed': "Caddy's config is no longer Pilot's (Caddy restarted or was reloaded by someone else)",
   'container-address-changed': 'a routed container came back at a new address (Docker engine restart)',
+  'tasks-changed': 'a task started, is shutting down or moved (Swarm)',
 };
 
 /**

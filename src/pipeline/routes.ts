@@ -37,6 +37,8 @@ export interface RouteSettings {
   readonly streamCloseDelay: string | undefined;
   /** Where Caddy writes each app's access log (`app-<id>.log`, the router lines of `pilot logs`); undefined: none. */
   readonly accessLogDir?: string | undefined;
+  /** Swarm: a request whose task does not answer (its node just died) is tried on another task. */
+  readonly retryUpstreams?: boolean;
 }
 
 /** An app's access log grows to this size, then rolls over once: at most about twice this on disk per app. */
@@ -66,6 +68,7 @@ export interface CaddyfileContext {
     readonly sites: string;
     readonly upstreams: string;
     readonly streamCloseDelay?: string;
+    readonly retryUpstreams?: boolean;
     /** The file Caddy logs each request of the app's hosts to (rolled at `rollMiB`, one old file kept). */
     readonly accessLog?: { readonly file: string; readonly rollMiB: number };
     /** Answered by Caddy itself with this status, page and Retry-After instead of proxied. */
@@ -106,6 +109,7 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
       sites: appSites(route.hosts),
       upstreams: route.upstreams.join(' '),
       ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
+      ...(settings.retryUpstreams ? { retryUpstreams: true } : {}),
       ...(settings.accessLogDir ? { accessLog: { file: accessLogFile(settings.accessLogDir, route.id), rollMiB: ACCESS_LOG_ROLL_MIB } } : {}),
       ...(route.unavailable ? { page: unavailablePage(route.name, route.unavailable) } : {}),
     })),

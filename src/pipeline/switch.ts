@@ -18,6 +18,12 @@ export interface RoutesDeps {
   readonly persist: (caddyfile: string) => void;
   /** The health monitor's verdicts (services/live-state.ts): an unhealthy process leaves the route while others serve. */
   readonly health: { isUnhealthy(processId: string): boolean };
+  /**
+   * The scheduler rolls releases out itself (Swarm): an app's running web processes of any
+   * release serve (both do during a rolling update), and the routes reload whenever what they
+   * would route differs from what was loaded (a task started, is shutting down, or moved).
+   */
+  readonly rolling?: boolean;
 }
 
 /** A release that should serve instead of its app's live one (the switch of a deploy). */
@@ -37,7 +43,7 @@ export interface Candidate {
  * Loads are serialized so that no load overwrites a newer one.
  */
 /** Why the routes in Caddy no longer match what Pilot last loaded. */
-export type StaleRoutes = 'caddy-config-changed' | 'container-address-changed';
+export type StaleRoutes = 'caddy-config-changed' | 'container-address-changed' | 'tasks-changed';
 
 export class RouteTable {
   private readonly loading = new Mutex();
@@ -48,6 +54,8 @@ export class RouteTable {
   private loadedAddresses = new Map<string, string>();
   /** Ids of the web processes the last load meant to route (running or not at that moment). */
   private expectedProcesses = new Set<string>();
+  /** The Caddyfile of the last load (rolling mode compares a fresh render with it). */
+  private loadedCaddyfile: string | undefined;
 
   constructor(private readonly deps: RoutesDeps) {}
 
@@ -78,7 +86,7 @@ export class RouteTable {
         upstreams = [...candidate.upstreams];
       } else {
         const webScale = processQuantities(release, this.deps.formation.get(app.id)).web ?? 0;
-        const web = servingWebProcesses(processes, app.name, release, webScale, (id) => this.deps.health.isUnhealthy(id));
+        const web = servingWebProcesses(processes, app.name, release, webScale, (id) => this.deps.health.isUnhealthy(id), this.deps.rolling);
         expected.push(...web.map((process) => process.id));
         upstreams = web.flatMap((process) => (process.running ? (this.deps.runtime.routeTarget(process, release.port as number) ?? []) : []));
       }
@@ -152,6 +160,7 @@ export class RouteTable {
   private async staleReason(): Promise<StaleRoutes | undefined> {
     if (this.loadedFingerprint === undefined) return undefined;
     if ((await this.deps.router.configFingerprint()) !== this.loadedFingerprint) return 'caddy-config-changed';
+    if (this.deps.rolling) return (await this.renderWithProcesses()).caddyfile !== this.loadedCaddyfile ? 'tasks-changed' : undefined;
     const processes = await this.deps.runtime.list();
     // A process that should serve runs at an address the loaded routes do not have (moved, or back).
     const moved = processes.some(
@@ -165,6 +174,7 @@ export class RouteTable {
     const { caddyfile, processes, expected, proxied } = await this.renderWithProcesses(candidate);
     await this.deps.router.load(caddyfile);
     this.deps.persist(caddyfile);
+    this.loadedCaddyfile = caddyfile;
     this.expectedProcesses = new Set(expected);
     // The routed upstreams are exactly the expected processes that run with an address.
     this.loadedAddresses = new Map(
@@ -189,9 +199,11 @@ export function servingWebProcesses(
   release: Release,
   webScale: number,
   isUnhealthy: (processId: string) => boolean = () => false,
+  /** Any release's processes serve (RoutesDeps.rolling). */
+  anyRelease = false,
 ): AppProcess[] {
   const web = processes.filter(({ identity }) =>
-    identity.app === app && identity.release === release.version && identity.slot === release.slot && identity.type === 'web' && identity.index <= webScale,
+    identity.app === app && (anyRelease || (identity.release === release.version && identity.slot === release.slot)) && identity.type === 'web' && identity.index <= webScale,
   );
   const healthy = web.filter((process) => !isUnhealthy(process.id));
   return healthy.some((process) => process.running) ? healthy : web;

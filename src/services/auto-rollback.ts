@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AppStore, EventLog, ReleaseStore } from '../domain/ports.js';
 import type { App, PilotEvent, Release } from '../domain/types.js';
+import { AUTO_ROLLBACK_AUTHOR } from '../domain/release-authors.js';
 import type { AppChange, Deployer } from '../pipeline/deploy.js';
 import type { Events } from './events.js';
 
@@ -78,7 +79,7 @@ export class AutoRollback {
       // Decided under the app's lock: a push or a rollback by hand since then wins.
       target = live?.version === version ? this.deps.releases.list(app.id).find((release) => release.version < version && release.status === 'retired') : undefined;
       if (!target) return { commit: () => undefined };
-      return { commit: () => undefined, release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys } };
+      return { commit: () => undefined, release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys, madeBy: AUTO_ROLLBACK_AUTHOR } };
     };
     const why = `automatic rollback of v${version}: ${reason}`;
     try {

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { AppStore, ConfigStore } from '../domain/ports.js';
-import type { App, Release } from '../domain/types.js';
+import type { App, Release, ReleaseAuthor } from '../domain/types.js';
 import { ValidationError } from '../domain/errors.js';
 import type { LimitsBody, LimitsView } from '../domain/shapes.js';
 import { parseMemory } from '../config.js';
@@ -29,7 +29,7 @@ export class LimitsService {
    * `memory` as Docker writes it ("256m"), null back to the default; `cpus` a number of cores,
    * null likewise; `capAdd` the capabilities to give back (all of them: [] or null for none).
    */
-  async set(app: App, changes: LimitsBody): Promise<{ limits: LimitsView; release: Release | null }> {
+  async set(app: App, changes: LimitsBody, madeBy: ReleaseAuthor): Promise<{ limits: LimitsView; release: Release | null }> {
     const memoryBytes = changes.memory === undefined || changes.memory === null ? changes.memory : validMemory(changes.memory);
     const cpus = changes.cpus === undefined || changes.cpus === null ? changes.cpus : validCpus(changes.cpus);
     const capAdd = changes.capAdd === undefined ? undefined : validCapabilities(changes.capAdd ?? []);
@@ -49,7 +49,7 @@ export class LimitsService {
       };
       if (!live) return { commit };
       const description = limitsDescription(changes);
-      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), limits: next, description } };
+      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), limits: next, description, madeBy } };
     });
     return { limits: this.show(updated), release };
   }

@@ -85,6 +85,7 @@ export class ProcessControl {
         memoryBytes: usage?.memoryBytes ?? null,
         memoryLimitBytes: usage?.memoryLimitBytes ?? null,
         health: process.health,
+        ...(process.node !== undefined ? { node: process.node } : {}),
       });
     }
     for (const type of Object.keys(quantities).sort()) {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AppStore, RepoSourceStore, RepositoryFetcher } from '../domain/ports.js';
-import type { App, RepoSource } from '../domain/types.js';
+import type { App, ReleaseAuthor, RepoSource } from '../domain/types.js';
+import { WEBHOOK_AUTHOR } from '../domain/release-authors.js';
 import type { RepoHookAnswer, RepoSourceView, RepoWebhookView, SetRepoBody } from '../domain/shapes.js';
 import { NotFoundError, PilotError, UnauthorizedError } from '../domain/errors.js';
 import type { Deployer, PreparedSource } from '../pipeline/deploy.js';
@@ -88,9 +89,9 @@ export class RepoSources {
   }
 
   /** Fetches the branch's head and deploys it through the push's build and rollout; resolves whether it went live. */
-  sync(app: App, write: (line: string) => void): Promise<boolean> {
+  sync(app: App, madeBy: ReleaseAuthor, write: (line: string) => void): Promise<boolean> {
     this.get(app);
-    return this.deps.deployer.deployPrepared(app.name, (locked, output) => this.fetch(locked, this.get(locked).branch, output), write);
+    return this.deps.deployer.deployPrepared(app.name, madeBy, (locked, output) => this.fetch(locked, this.get(locked).branch, output), write);
   }
 
   /**
@@ -128,7 +129,7 @@ export class RepoSources {
     return this.deployInTurn(app.name, `${source.branch}`, decision, async (write) => {
       const current = this.deps.apps.findByName(app.name);
       if (!current || !this.deps.sources.get(current.id)) return false;
-      return this.sync(current, write);
+      return this.sync(current, WEBHOOK_AUTHOR, write);
     });
   }
 
@@ -143,7 +144,7 @@ export class RepoSources {
       if (!parent || !this.deps.sources.get(parent.id)) return false;
       return previews.branchPushed(parent, decision.branch, {
         deployBranch: this.get(parent).branch,
-        deploy: (target, output) => this.deps.deployer.deployPrepared(target.name, (_locked, steps) => this.fetch(parent, decision.branch, steps, false), output),
+        deploy: (target, output) => this.deps.deployer.deployPrepared(target.name, WEBHOOK_AUTHOR, (_locked, steps) => this.fetch(parent, decision.branch, steps, false), output),
       }, write);
     });
   }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { AppRuntime, ConfigStore, VolumeStore } from '../domain/ports.js';
-import type { App, Release, Volume } from '../domain/types.js';
+import type { App, Release, ReleaseAuthor, Volume } from '../domain/types.js';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import type { AppChange, Deployer } from '../pipeline/deploy.js';
 import { mountDescription, unmountDescription } from '../domain/release-descriptions.js';
@@ -67,13 +67,13 @@ export class StorageService {
     return owner === undefined || owner === app.id ? name : `${name}-${app.id}`;
   }
 
-  async mount(app: App, requested: string): Promise<{ volume: Volume; release: Release | null }> {
+  async mount(app: App, requested: string, madeBy: ReleaseAuthor): Promise<{ volume: Volume; release: Release | null }> {
     const mountPath = validateMountPath(requested);
     const volume = { path: mountPath, name: this.freeVolumeName(app, mountPath) };
     const existed = (await this.deps.runtime.listVolumes(app.name)).includes(volume.name);
     await this.deps.runtime.ensureVolume(app.name, volume.name);
     try {
-      const release = await this.change(app, (volumes) => {
+      const release = await this.change(app, madeBy, (volumes) => {
         if (volumes.some((existing) => existing.path === mountPath)) throw new ConflictError(`${app.name} has a volume at ${mountPath} already`);
         return { volumes: [...volumes, volume], description: mountDescription(mountPath), commit: () => this.deps.volumes.add(app.id, volume) };
       });
@@ -88,10 +88,10 @@ export class StorageService {
   }
 
   /** Unmounts; the volume and its files stay (apps:destroy --volumes removes them). */
-  async unmount(app: App, requested: string): Promise<{ volume: Volume; release: Release | null }> {
+  async unmount(app: App, requested: string, madeBy: ReleaseAuthor): Promise<{ volume: Volume; release: Release | null }> {
     const mountPath = validateMountPath(requested);
     let unmounted: Volume | undefined;
-    const release = await this.change(app, (volumes) => {
+    const release = await this.change(app, madeBy, (volumes) => {
       unmounted = volumes.find((existing) => existing.path === mountPath);
       if (!unmounted) throw new NotFoundError(`${app.name} has no volume at ${mountPath} (see \`pilot storage\`)`);
       return { volumes: volumes.filter((existing) => existing.path !== mountPath), description: unmountDescription(mountPath), commit: () => this.deps.volumes.remove(app.id, mountPath) };
@@ -100,11 +100,11 @@ export class StorageService {
   }
 
   /** The volumes after a change, decided under the app's lock, and written once the release that mounts them is live. */
-  private change(app: App, decide: (volumes: Volume[]) => { volumes: Pick<Volume, 'path' | 'name'>[]; description: string; commit: () => void }): Promise<Release | null> {
+  private change(app: App, madeBy: ReleaseAuthor, decide: (volumes: Volume[]) => { volumes: Pick<Volume, 'path' | 'name'>[]; description: string; commit: () => void }): Promise<Release | null> {
     return this.deps.deployer.changeApp(app, (live): AppChange => {
       const { volumes, description, commit } = decide(this.deps.volumes.list(app.id));
       if (!live) return { commit };
-      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), volumes, description } };
+      return { commit, release: { kind: 'config', from: live, config: this.deps.configVars.get(app.id), buildKeys: this.deps.configVars.buildKeys(app.id), volumes, description, madeBy } };
     });
   }
 }

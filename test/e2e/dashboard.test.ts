@@ -166,14 +166,20 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
     await page.locator('#build-logs pre', { hasText: 'building 1.0.0' }).waitFor({ timeout: 300_000 });
     const result = await pushed;
     assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.stderr.includes('\u001b[32mbuilding 1.0.0\u001b[0m'), `the build's colours reach the pusher: ${result.stderr}`);
     await page.locator('#app-status .state', { hasText: /^running$/ }).waitFor({ timeout: 30_000 });
     await page.locator('#release-table', { hasText: 'v1' }).waitFor();
     assert.match((await page.locator('#release-table').textContent()) ?? '', /live/);
+    // Pushed with the admin token given in PILOT_ADMIN_TOKEN.
+    await page.locator('#release-table tr', { hasText: 'v1' }).locator('.made-by', { hasText: 'admin token admin (PILOT_ADMIN_TOKEN)' }).waitFor();
 
     await open(page, '/apps/shop/releases/1');
     const log = page.locator('pre.log');
     assert.ok((await log.textContent())?.includes(`${SCRIPT} ${IMAGE}`), 'the markup shown as text');
     assert.equal(await log.locator('script, img').count(), 0, 'no element made of the log');
+    // Its colour as a class, never an inline style (the CSP refuses those).
+    await log.locator('span.ansi-green-fg', { hasText: 'building 1.0.0' }).waitFor();
+    assert.equal(await log.locator('[style]').count(), 0);
     await noMarkupRan(page);
     await snapshot(page, 'release');
   });
@@ -212,6 +218,8 @@ describe('dashboard: a real browser against a real Pilot (real pushes, Docker, C
     await submit(page, 'Roll back to v1', /rolled back: v3/);
     await page.locator('#release-table tr', { hasText: 'v3' }).filter({ hasText: 'live' }).waitFor({ timeout: 240_000 });
     assert.equal((await pilot.get('shop', '/')).body, 'version 1.0.0 ');
+    // Rolled back by the token this session signed in with.
+    await page.locator('#release-table tr', { hasText: 'v3' }).locator('.made-by', { hasText: 'admin token admin (PILOT_ADMIN_TOKEN)' }).waitFor();
   });
 
   it('follows the runtime logs live, pauses, filters and searches', async () => {

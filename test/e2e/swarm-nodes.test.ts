@@ -4,10 +4,10 @@ import http from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import type { EventView, NodeView } from '../../src/domain/shapes.js';
-import { integrationSkipReason, localImages, tempDir, testInstanceName, waitFor } from '../helpers/integration.js';
+import { freePort, integrationSkipReason, localImages, tempDir, testInstanceName, waitFor } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot, type CliResult } from '../helpers/cli.js';
-import { swarmCluster, type SwarmCluster, type SwarmNode } from '../helpers/swarm-cluster.js';
+import { loadIntoManager, swarmCluster, type SwarmCluster, type SwarmNode } from '../helpers/swarm-cluster.js';
 
 const skip = integrationSkipReason();
 
@@ -21,7 +21,15 @@ describe('swarm mode: the nodes of a real three-node swarm (Docker-in-Docker)', 
   before(async () => {
     cluster = await swarmCluster();
     await cluster.waitReady();
-    pilot = await startTestPilot({ DOCKER_HOST: await cluster.managerEngine(), PILOT_SCHEDULER: 'swarm' });
+    // Swarm mode runs Pilot's Caddy as a container on the manager (docs/swarm.md): its image, and its admin where this host reaches it.
+    const { staticImage } = localImages();
+    await loadIntoManager(cluster, staticImage);
+    pilot = await startTestPilot({
+      DOCKER_HOST: await cluster.managerEngine(),
+      PILOT_SCHEDULER: 'swarm',
+      PILOT_CADDY_IMAGE: staticImage,
+      PILOT_SWARM_CADDY_ADMIN: `${await cluster.address(cluster.manager)}:${await freePort()}`,
+    });
     webhook = http.createServer((request, response) => {
       let body = '';
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));

@@ -20,6 +20,7 @@ import { TokenService } from '../../src/services/tokens.js';
 import { TokenSessions } from '../../src/http/token-sessions.js';
 import { createPreviewStore } from '../../src/adapters/db/preview-store.js';
 import { NodeService } from '../../src/services/nodes.js';
+import { Pushers } from '../../src/http/pushers.js';
 
 export const TEST_ADMIN_TOKEN = 'pilot_test-admin-token';
 /** What the test app takes as its Caddy's X-Pilot-Proxy-Key. */
@@ -109,6 +110,7 @@ export async function buildTestApp(
     ...options.replace?.(stores),
   } as unknown as ApiDeps;
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-api-test-'));
+  const pushers = new Pushers();
   const app: FastifyInstance = await buildApp({
     logger: pino({ level: 'silent' }),
     checks: { database: async () => undefined, docker: async () => undefined, caddy: async () => true, started: options.started ?? (() => true) },
@@ -123,6 +125,7 @@ export async function buildTestApp(
     api,
     maxPushBytes: 1024 * 1024,
     spoolDir,
+    pushers,
     proxyKey: TEST_PROXY_KEY,
     connections: { requestTimeoutSeconds: 600, headersTimeoutSeconds: 20, maxConnections: 512 },
     localCaCertificate: options.localCaCertificate,
@@ -136,5 +139,5 @@ export async function buildTestApp(
   });
   /** A deploy token of `appName`, as `pilot tokens:create --app` makes it. */
   const deployToken = (appName: string): string => tokens.create({ name: `ci-${appName}`, app: appName }).token;
-  return { app, tokens, tokenStore, sessions, deployToken, reached, spoolDir, events: api.events as Events, ...stores };
+  return { app, tokens, tokenStore, sessions, deployToken, reached, spoolDir, pushers, events: api.events as Events, ...stores };
 }

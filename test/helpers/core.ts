@@ -14,8 +14,8 @@ import { ProcessControl } from '../../src/services/processes.js';
 import { LiveState } from '../../src/services/live-state.js';
 import { Events } from '../../src/services/events.js';
 import { recordProcessEvents } from '../../src/services/process-events.js';
-import { FakeRouteLoader, FakeRuntime } from './fake-runtime.js';
-import { goLive } from './releases.js';
+import { FakeRollingRuntime, FakeRouteLoader, FakeRuntime } from './fake-runtime.js';
+import { SOMEONE, goLive } from './releases.js';
 
 /** The image side, faked: builds succeed (or fail, as scripted) and images exist unless pruned. */
 export class FakeImages implements ImageEngine {
@@ -94,7 +94,7 @@ function dockerfileWorkspaces(): Workspaces {
  * control) on SQLite ':memory:', with fakes of the runtime, Caddy and the image engine in
  * place of Docker and Caddy. Drain and stop times are 0, so retirements end at once.
  */
-export function buildCore(env: Record<string, string> = {}) {
+export function buildCore(env: Record<string, string> = {}, options: { rolling?: boolean } = {}) {
   const settings = loadConfig({ PILOT_INSTANCE: 'pt', PILOT_DOMAIN: 'pilot.test', PILOT_DRAIN_SECONDS: '0', PILOT_STOP_TIMEOUT: '0', ...env });
   const db = openDatabase(':memory:');
   const stores = {
@@ -105,7 +105,8 @@ export function buildCore(env: Record<string, string> = {}) {
     volumes: createVolumeStore(db),
     domains: createDomainStore(db),
   };
-  const runtime = new FakeRuntime();
+  // rolling: a scheduler that replaces processes itself (swarm mode), with the route table of that mode.
+  const runtime = options.rolling ? new FakeRollingRuntime() : new FakeRuntime();
   const router = new FakeRouteLoader();
   const images = new FakeImages();
   const registry = new FakeRegistry();
@@ -123,6 +124,7 @@ export function buildCore(env: Record<string, string> = {}) {
     renderCaddyfile: (context) => templates.renderCaddyfile(context),
     persist: (caddyfile) => persisted.push(caddyfile),
     health: { isUnhealthy: (id) => live.isUnhealthy(id) },
+    rolling: options.rolling ?? false,
   });
   const events = new Events(createEventStore(db), logger);
   const rollout = new Rollout({ runtime, releases: stores.releases, routes, settings, logger });
@@ -152,7 +154,7 @@ export function buildCore(env: Record<string, string> = {}) {
   async function push(app: string, sha = 'a'.repeat(40)): Promise<{ live: boolean; output: string }> {
     const lines: string[] = [];
     const oldSha = heads.get(app) ?? '0'.repeat(40);
-    const live = await deployer.deployPush({ app, branch: 'main', oldSha, newSha: sha, source: process.stdin }, (line) => lines.push(line));
+    const live = await deployer.deployPush({ app, branch: 'main', oldSha, newSha: sha, source: process.stdin, madeBy: SOMEONE }, (line) => lines.push(line));
     // git updates the ref once the hook accepted the push.
     if (live) heads.set(app, sha);
     await rollout.settle();

@@ -1,6 +1,6 @@
 import type {
   AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, EngineDiskUsage, HealthResult, LogStream, OneOffProcess, OneOffRun,
-  LogStreamOptions, ProcessChange, ProcessStats, ProcessToStart, ReleaseRuntime, RouteLoader, StartedProcess, TimestampedLine,
+  LogStreamOptions, ProcessChange, ProcessStats, ProcessToStart, ReleaseRuntime, ReplaceRequest, RouteLoader, StartedProcess, TimestampedLine,
 } from '../../src/domain/ports.js';
 import { timestampNanos } from '../../src/services/logs.js';
 import { DeployError, ProcessCheckError } from '../../src/domain/errors.js';
@@ -345,5 +345,34 @@ export class FakeRouteLoader implements RouteLoader {
   replaceBehindPilot(): void {
     this.config = '';
     this.loaded.push('');
+  }
+}
+
+/**
+ * A scheduler that replaces processes itself (Swarm, AppRuntime.replace): each replace puts the
+ * whole formation in place of the app's processes, or fails as a rollback would, changing nothing.
+ */
+export class FakeRollingRuntime extends FakeRuntime {
+  readonly replaced: ReplaceRequest[] = [];
+  /** The next replace fails (the scheduler rolled back) with this message. */
+  rollback: string | undefined;
+
+  async replace(request: ReplaceRequest): Promise<void> {
+    this.replaced.push(request);
+    const failure = this.rollback;
+    this.rollback = undefined;
+    if (failure) throw new ProcessCheckError(failure, '');
+    const { runtime } = request;
+    const current = await this.list({ app: runtime.app });
+    const stays = (process: AppProcess): boolean =>
+      !request.renew && process.identity.release === runtime.version && process.identity.index <= (request.quantities[process.identity.type] ?? 0);
+    await this.remove(current.filter((process) => !stays(process)).map((process) => process.id));
+    const kept = new Set(current.filter(stays).map((process) => processLabel(process.identity)));
+    for (const type of Object.keys(request.processes)) {
+      for (let index = 1; index <= (request.quantities[type] ?? 0); index += 1) {
+        const identity = { app: runtime.app, release: runtime.version, slot: request.slot, type, index };
+        if (!kept.has(processLabel(identity))) this.leave(runtime, identity);
+      }
+    }
   }
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { loadConfig } from '../../src/config.js';
 import { createServer, type PilotServer } from '../../src/server.js';
+import type { PilotParts } from '../../src/composition.js';
 import {
   freePort, httpsGet, localImages, remoteUrl, removeInstanceObjects, tempDir, testInstanceName, testLogger,
   type GitClient, type GitResult, type HttpsAnswer,
@@ -24,7 +25,7 @@ export interface TestPilot {
   close(): Promise<void>;
 }
 
-export async function startTestPilot(env: Record<string, string> = {}): Promise<TestPilot> {
+export async function startTestPilot(env: Record<string, string> = {}, parts: PilotParts = {}): Promise<TestPilot> {
   const dataDir = tempDir('data');
   const instance = testInstanceName();
   const token = `test-admin-${instance}-${Date.now()}`;
@@ -53,7 +54,7 @@ export async function startTestPilot(env: Record<string, string> = {}): Promise<
   });
   let server: PilotServer;
   try {
-    server = await createServer(config, testLogger());
+    server = await createServer(config, testLogger(), parts);
   } catch (error) {
     await removeInstanceObjects(instance);
     throw error;
@@ -74,6 +75,7 @@ export async function startTestPilot(env: Record<string, string> = {}): Promise<
     async close() {
       await stop();
       await server.managedCaddy?.terminate();
+      await server.swarmCaddy?.remove();
       await removeInstanceObjects(instance);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

@@ -165,6 +165,12 @@ async function ensureNodeImage(): Promise<string> {
   return image;
 }
 
+/** Copies an image of this machine's engine into the manager node's only (builds and Pilot's Caddy run there). */
+export async function loadIntoManager(cluster: SwarmCluster, image: string): Promise<void> {
+  const loaded = await runCommand('bash', ['-c', 'set -o pipefail; docker save "$0" | docker exec -i "$1" docker load -q', image, cluster.manager.container], 5 * 60_000);
+  if (loaded.code !== 0) throw new Error(`loading ${image} into ${cluster.manager.container} failed: ${loaded.output.slice(-2000)}`);
+}
+
 /** Removes the cluster's containers, volumes and network (what a run left, too). */
 export async function removeSwarmCluster(name: string): Promise<void> {
   const filter = `label=${LABEL}=${name}`;

@@ -3,6 +3,7 @@ import type { DashboardSessionStore, TokenScope } from '../../domain/ports.js';
 
 interface SessionRow {
   token_id: number;
+  name: string;
   scope: TokenScope;
   app_id: number | null;
   csrf_secret: string;
@@ -20,11 +21,11 @@ export function createDashboardSessionStore(db: SqliteDatabase): DashboardSessio
     find(idHash, now) {
       const row = db
         .prepare(
-          `SELECT s.token_id, t.scope, t.app_id, s.csrf_secret, s.expires_at FROM dashboard_sessions s JOIN tokens t ON t.id = s.token_id
+          `SELECT s.token_id, t.name, t.scope, t.app_id, s.csrf_secret, s.expires_at FROM dashboard_sessions s JOIN tokens t ON t.id = s.token_id
            WHERE s.id_hash = ? AND s.expires_at > ? AND t.revoked_at IS NULL`,
         )
         .get(idHash, now) as SessionRow | undefined;
-      return row && { tokenId: row.token_id, scope: row.scope, appId: row.app_id, csrfSecret: row.csrf_secret, expiresAt: row.expires_at };
+      return row && { tokenId: row.token_id, name: row.name, scope: row.scope, appId: row.app_id, csrfSecret: row.csrf_secret, expiresAt: row.expires_at };
     },
     remove(idHash) {
       db.prepare('DELETE FROM dashboard_sessions WHERE id_hash = ?').run(idHash);

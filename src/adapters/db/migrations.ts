@@ -285,4 +285,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX dashboard_sessions_by_token ON dashboard_sessions(token_id);
     `,
   },
+  {
+    version: 21,
+    name: 'who made each release: the token (its id; deleted, it leaves its label), a push webhook, or Pilot itself',
+    sql: `
+      ALTER TABLE releases ADD COLUMN made_by_kind TEXT CHECK (made_by_kind IN ('token', 'webhook', 'pilot', 'unknown'));
+      ALTER TABLE releases ADD COLUMN made_by_token_id INTEGER REFERENCES tokens(id) ON DELETE SET NULL;
+      ALTER TABLE releases ADD COLUMN made_by_label TEXT;
+    `,
+  },
 ];

@@ -2,9 +2,10 @@ import type { SqliteDatabase } from './database.js';
 import type {
   AppStore, ConfigStore, CronRunStore, DomainStore, EventStore, FormationStore, NewEvent, NewRelease, WebhookStore, VolumeStore, ReleaseStore, ReleaseUpdate, TokenRecord, TokenScope, TokenStore,
 } from '../../domain/ports.js';
-import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, EventKind, HealthCheck, PilotEvent, Release, Webhook, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
+import type { App, BuildpackName, CronEntry, CronRun, CronRunStatus, DeployScripts, EventKind, HealthCheck, PilotEvent, Release, ReleaseAuthor, Webhook, ReleaseKind, ReleaseStatus, Slot } from '../../domain/types.js';
 import { CRON_OUTPUT_KEPT_CHARS } from '../../domain/types.js';
 import { assertTransition } from '../../domain/release-states.js';
+import { releaseMaker } from '../../domain/release-authors.js';
 
 interface AppRow {
   id: number;
@@ -51,6 +52,11 @@ interface ReleaseRow {
   scripts_json: string;
   failure_reason: string | null;
   description: string | null;
+  made_by_kind: ReleaseAuthor['kind'] | null;
+  made_by_token_id: number | null;
+  made_by_label: string | null;
+  /** 0: the token is valid, 1: revoked, null: no such token (deleted, or not a token). */
+  made_by_token_revoked: 0 | 1 | null;
   created_at: string;
   updated_at: string;
 }
@@ -60,7 +66,8 @@ export const MAX_RELEASE_LOG_CHARS = 1024 * 1024;
 const LOG_TRUNCATED = '\n[log truncated: a release keeps its first 1 MiB]\n';
 
 const RELEASE_COLUMNS = `id, app_id, version, kind, git_sha, source, buildpack, image, config_json, build_keys_json, status, slot,
-  container_id, port, health_checks_json, processes_json, formation_json, release_command, scripts_json, cron_json, failure_reason, description, created_at, updated_at`;
+  container_id, port, health_checks_json, processes_json, formation_json, release_command, scripts_json, cron_json, failure_reason, description, created_at, updated_at,
+  made_by_kind, made_by_token_id, made_by_label, (SELECT revoked_at IS NOT NULL FROM tokens WHERE tokens.id = made_by_token_id) AS made_by_token_revoked`;
 
 /** Columns a ReleaseUpdate may set, mapped to their SQL names. */
 const UPDATABLE: Record<keyof ReleaseUpdate, string> = {
@@ -118,9 +125,16 @@ function toRelease(row: ReleaseRow): Release {
     cron: JSON.parse(row.cron_json) as CronEntry[],
     failureReason: row.failure_reason,
     description: row.description,
+    madeBy: madeByOf(row),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+function madeByOf(row: ReleaseRow): Release['madeBy'] {
+  if (row.made_by_kind === null || row.made_by_label === null) return null;
+  const token = row.made_by_token_revoked === null ? 'gone' : row.made_by_token_revoked === 1 ? 'revoked' : 'valid';
+  return releaseMaker({ kind: row.made_by_kind, tokenId: row.made_by_token_id, label: row.made_by_label }, token);
 }
 
 export function createAppStore(db: SqliteDatabase): AppStore {
@@ -240,11 +254,12 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
   return {
     create(release: NewRelease) {
       // The version is computed inside the insert so two releases never share a number.
-      const row = db
+      const { madeBy } = release;
+      const { id } = db
         .prepare(
-          `INSERT INTO releases (app_id, version, kind, git_sha, source, config_json, build_keys_json, description, status)
-           VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?), ?, ?, ?, ?, ?, ?, 'building')
-           RETURNING ${RELEASE_COLUMNS}`,
+          `INSERT INTO releases (app_id, version, kind, git_sha, source, config_json, build_keys_json, description, made_by_kind, made_by_token_id, made_by_label, status)
+           VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, 'building')
+           RETURNING id`,
         )
         .get(
           release.appId,
@@ -255,8 +270,12 @@ export function createReleaseStore(db: SqliteDatabase): ReleaseStore {
           JSON.stringify(release.config),
           JSON.stringify([...(release.buildKeys ?? [])].sort()),
           release.description ?? null,
-        ) as ReleaseRow;
-      return toRelease(row);
+          madeBy?.kind ?? null,
+          madeBy?.kind === 'token' ? madeBy.tokenId : null,
+          madeBy?.label ?? null,
+        ) as { id: number };
+      // Read back rather than RETURNING: the token's state is a subquery, which RETURNING cannot hold.
+      return toRelease(selectById.get(id) as ReleaseRow);
     },
     get(id) {
       const row = selectById.get(id) as ReleaseRow | undefined;
@@ -400,7 +419,7 @@ function toToken(row: TokenRow): TokenRecord {
 
 export function createTokenStore(db: SqliteDatabase): TokenStore {
   // Prepared once: every authenticated request runs both.
-  const selectByHash = db.prepare(`SELECT id, scope, app_id, hash FROM tokens WHERE hash = ? AND revoked_at IS NULL`);
+  const selectByHash = db.prepare(`SELECT id, name, scope, app_id, hash FROM tokens WHERE hash = ? AND revoked_at IS NULL`);
   const touch = db.prepare(`UPDATE tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`);
   return {
     ensureAdminToken(name, hash, prefix) {
@@ -417,8 +436,8 @@ export function createTokenStore(db: SqliteDatabase): TokenStore {
       return toToken(db.prepare(`${TOKEN_SELECT} WHERE t.id = ?`).get(id) as TokenRow);
     },
     findByHash(hash) {
-      const row = selectByHash.get(hash) as { id: number; scope: TokenScope; app_id: number | null; hash: string } | undefined;
-      return row && { id: row.id, scope: row.scope, appId: row.app_id, hash: row.hash };
+      const row = selectByHash.get(hash) as { id: number; name: string; scope: TokenScope; app_id: number | null; hash: string } | undefined;
+      return row && { id: row.id, name: row.name, scope: row.scope, appId: row.app_id, hash: row.hash };
     },
     list() {
       return (db.prepare(`${TOKEN_SELECT} WHERE t.revoked_at IS NULL ORDER BY t.id`).all() as TokenRow[]).map(toToken);

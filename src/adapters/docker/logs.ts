@@ -22,7 +22,31 @@ export async function streamLogs(
   const raw = options.follow
     ? await container.logs({ ...query, follow: true } as unknown as Docker.ContainerLogsOptions & { follow: true })
     : await container.logs({ ...query, follow: false } as unknown as Docker.ContainerLogsOptions & { follow?: false });
-  const source: NodeJS.ReadableStream = Buffer.isBuffer(raw) ? Readable.from([raw]) : raw;
+  return lineStream(docker, Buffer.isBuffer(raw) ? Readable.from([raw]) : raw, info.Config.Tty, onLine);
+}
+
+/**
+ * A Swarm task's logs, which the manager gathers from whichever node runs it (tasks have no
+ * TTY: always multiplexed).
+ */
+export async function streamTaskLogs(docker: Docker, taskId: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream> {
+  const query = {
+    stdout: true,
+    stderr: true,
+    timestamps: true,
+    follow: options.follow,
+    ...(options.sinceSeconds !== undefined ? { since: options.sinceSeconds } : {}),
+    ...(options.tail !== undefined ? { tail: String(options.tail) } : {}),
+  };
+  const source = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
+    docker.modem.dial({ path: `/tasks/${taskId}/logs?`, method: 'GET', options: query, isStream: true, statusCodes: { 200: true, 404: 'no such task' } }, (error: unknown, stream: unknown) =>
+      error ? reject(error as Error) : resolve(stream as NodeJS.ReadableStream),
+    );
+  });
+  return lineStream(docker, source, false, onLine);
+}
+
+function lineStream(docker: Docker, source: NodeJS.ReadableStream, tty: boolean, onLine: (line: TimestampedLine) => void): LogStream {
   const outputs = { stdout: new PassThrough(), stderr: new PassThrough() };
   for (const [stream, passThrough] of Object.entries(outputs) as ['stdout' | 'stderr', PassThrough][]) {
     readline.createInterface({ input: passThrough, crlfDelay: Infinity }).on('line', (line) => {
@@ -30,7 +54,7 @@ export async function streamLogs(
       if (space > 0) onLine({ time: line.slice(0, space), stream, text: line.slice(space + 1) });
     });
   }
-  if (info.Config.Tty) source.pipe(outputs.stdout);
+  if (tty) source.pipe(outputs.stdout);
   else docker.modem.demuxStream(source, outputs.stdout, outputs.stderr);
   const done = new Promise<void>((resolve) => {
     const finish = (): void => {

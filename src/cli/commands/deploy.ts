@@ -7,6 +7,7 @@ import { appOption, context } from '../context.js';
 import { CliError } from '../errors.js';
 import { packDirectory } from '../pack.js';
 import { resolveApp } from '../settings.js';
+import { forTerminal, wantsColour } from '../output.js';
 
 /** The line that ends a deploy's output (src/http/deploy-socket.ts), never shown. */
 const RESULT_MARKER = '\u0000PILOT-RESULT ';
@@ -107,12 +108,14 @@ export async function postDeploy(client: ApiClient, apiPath: string, contentType
   let result: string | undefined;
   let pending = '';
   const decoder = new TextDecoder();
+  // The build's colours, on a terminal only: a file or a CI log gets the text.
+  const colour = wantsColour(process.stdout, process.env);
   const printLines = (final: boolean): void => {
     const lines = pending.split('\n');
     pending = final ? '' : (lines.pop() ?? '');
     for (const line of lines) {
       if (line.startsWith(RESULT_MARKER)) result = line.slice(RESULT_MARKER.length).trim();
-      else if (line !== '' || !final) process.stdout.write(`${line}\n`);
+      else if (line !== '' || !final) process.stdout.write(`${forTerminal(line, colour)}\n`);
     }
   };
   for await (const chunk of response.body) {

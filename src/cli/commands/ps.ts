@@ -73,7 +73,8 @@ function showProcesses(out: Output, processes: ProcessView[]): string {
       cpu: percent(process.cpuPercent),
       memory: memory(process.memoryBytes, process.memoryLimitBytes),
     })),
-    ['process', 'release', 'state', 'health', 'uptime', 'restarts', 'cpu', 'memory', 'container'],
+    // Swarm mode: where each task runs.
+    ['process', 'release', 'state', 'health', 'uptime', 'restarts', 'cpu', 'memory', ...(processes.some((process) => process.node) ? ['node'] : []), 'container'],
   );
 }
 

@@ -21,10 +21,11 @@ export function registerReleaseCommands(program: Command): void {
             description: release.description ?? release.kind,
             status: release.status,
             source: shortSource(release.source),
+            by: release.madeBy?.label ?? '-',
             created: release.createdAt,
             reason: release.failureReason,
           })),
-          ['version', 'description', 'status', 'source', 'created', 'reason'],
+          ['version', 'description', 'status', 'source', 'by', 'created', 'reason'],
         ),
       );
     });
@@ -44,12 +45,13 @@ export function registerReleaseCommands(program: Command): void {
           ...(release.description ? [`Change:   ${release.description}`] : []),
           `Source:   ${release.source ?? '-'}`,
           `Image:    ${release.image ?? '-'}`,
+          `By:       ${release.madeBy?.label ?? '-'}`,
           `Config:   ${release.configKeys.join(', ') || '-'}`,
           `Build:    ${release.buildKeys.join(', ') || '-'}`,
           `Created:  ${release.createdAt}`,
           ...(release.failureReason ? [`Failed:   ${release.failureReason}`] : []),
           '',
-          release.log ?? '',
+          out.terminal(release.log ?? ''),
         ].join('\n').trimEnd(),
       );
     });

@@ -2,7 +2,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { ConfigStore, DomainStore, ReleaseStore, TokenStore } from '../../domain/ports.js';
-import type { App, Release } from '../../domain/types.js';
+import type { App, Release, ReleaseAuthor } from '../../domain/types.js';
+import { tokenAuthor } from '../../domain/release-authors.js';
 import { ErrorShape, type ReleaseView } from '../../domain/shapes.js';
 import type { AppService } from '../../services/apps.js';
 import type { ProcessControl } from '../../services/processes.js';
@@ -65,6 +66,11 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
+/** Who a release the request makes is by: its token. */
+export function authorOf(request: FastifyRequest): ReleaseAuthor {
+  return tokenAuthor(principalOf(request));
+}
+
 /** Closes the socket when the request's token is revoked (1008: policy violation). */
 export function closeOnRevocation(deps: ApiDeps, request: FastifyRequest, socket: WebSocket): void {
   const release = deps.sessions.hold(principalOf(request).tokenId, () => socket.close(1008, 'the token was revoked'));
@@ -93,6 +99,7 @@ export function releaseView(release: Release): ReleaseView {
     buildKeys: [...release.buildKeys],
     failureReason: release.failureReason,
     description: release.description,
+    madeBy: release.madeBy,
     createdAt: release.createdAt,
     updatedAt: release.updatedAt,
   };

@@ -10,10 +10,10 @@ import { archiveAsTar, checkArchive, type ArchiveFormat } from '../../adapters/a
 import { MAX_TREE_FILES } from '../../adapters/workspace.js';
 import { ValidationError } from '../../domain/errors.js';
 import { AppParams, ImageDeployBody } from '../../domain/shapes.js';
-import type { DeploySource } from '../../pipeline/deploy.js';
+import type { DeploySource, SourceDeploy } from '../../pipeline/deploy.js';
 import { RESULT_MARKER } from '../deploy-socket.js';
 import { PushTooLarge, spoolToFile } from '../routes/push-body.js';
-import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
+import { appAccess, appFor, authorOf, errorResponses, type ApiDeps } from './context.js';
 
 /** Where uploads are spooled, and the most one may send (PILOT_MAX_PUSH_MB, as a push). */
 export interface UploadSettings {
@@ -65,7 +65,7 @@ export const deployRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; uploads: U
           source: `archive sha256:${upload.sha256}`,
           gitSha: null,
         };
-        streamDeploy(deps, reply, app.name, source, upload.remove);
+        streamDeploy(deps, reply, app.name, { source, madeBy: authorOf(request) }, upload.remove);
       } catch (error) {
         await upload.remove();
         throw error;
@@ -88,7 +88,7 @@ export const deployRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; uploads: U
     async (request, reply) => {
       const app = appFor(deps, request);
       const { image } = request.body;
-      streamDeploy(deps, reply, app.name, { kind: 'image', image: { name: image }, description: `image ${image}` }, async () => undefined);
+      streamDeploy(deps, reply, app.name, { source: { kind: 'image', image: { name: image }, description: `image ${image}` }, madeBy: authorOf(request) }, async () => undefined);
       return reply;
     },
   );
@@ -112,7 +112,7 @@ export const deployRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps; uploads: U
         image: { archive: fs.createReadStream(upload.file) },
         description: `image archive sha256:${upload.sha256.slice(0, 12)}`,
       };
-      streamDeploy(deps, reply, app.name, source, upload.remove);
+      streamDeploy(deps, reply, app.name, { source, madeBy: authorOf(request) }, upload.remove);
       return reply;
     },
   );
@@ -149,8 +149,8 @@ async function spool(request: FastifyRequest, uploads: UploadSettings, name: str
 }
 
 /** Answers with the deploy's output as it happens, ending with the result line; `done` runs once it ended. */
-function streamDeploy(deps: ApiDeps, reply: FastifyReply, app: string, source: DeploySource, done: () => Promise<void>): void {
-  streamDeployOutput(reply, app, (write) => deps.deployer.deploySource({ app, source }, write), done);
+function streamDeploy(deps: ApiDeps, reply: FastifyReply, app: string, deploy: Omit<SourceDeploy, 'app'>, done: () => Promise<void>): void {
+  streamDeployOutput(reply, app, (write) => deps.deployer.deploySource({ app, ...deploy }, write), done);
 }
 
 /** Streams what `deploy` writes as text/plain lines, ending with the result line (as the git hook reads it); `done` runs once it ended. */

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
-import type { App, Release } from '../../domain/types.js';
+import type { App, Release, ReleaseAuthor } from '../../domain/types.js';
 import { configDescription, rollbackDescription } from '../../domain/release-descriptions.js';
 import { parseConfigChange, planConfigChange } from '../../services/config-vars.js';
 import { AppParams, ConfigChangeBody, ConfigView, DeployStatus, ReleaseParams, ReleaseView, RollbackBody } from '../../domain/shapes.js';
-import { appAccess, appFor, errorResponses, releaseView, type ApiDeps } from './context.js';
+import { appAccess, appFor, authorOf, errorResponses, releaseView, type ApiDeps } from './context.js';
 
 /** Releases, rollback, config vars (each change is a release) and deploy status. */
 export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
@@ -42,7 +42,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         response: { 200: ReleaseView, ...errorResponses },
       },
     },
-    async (request) => releaseView(await rollBack(deps, appFor(deps, request), request.body?.version)),
+    async (request) => releaseView(await rollBack(deps, appFor(deps, request), request.body?.version, authorOf(request))),
   );
 
   api.get('/apps/:app/config', { schema: { summary: 'Show config vars and which are build vars', params: AppParams, response: { 200: ConfigView, ...errorResponses } } }, async (request) => {
@@ -66,7 +66,7 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
         parseConfigChange(request.body);
       },
     },
-    async (request) => changeConfig(deps, appFor(deps, request), request.body),
+    async (request) => changeConfig(deps, appFor(deps, request), request.body, authorOf(request)),
   );
 
   api.get(
@@ -88,17 +88,17 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
 };
 
 /** Rolls back to `version` (default: the release that served before the live one): its image and config, no rebuild. */
-export async function rollBack(deps: ApiDeps, app: App, version: number | string | undefined): Promise<Release> {
+export async function rollBack(deps: ApiDeps, app: App, version: number | string | undefined, madeBy: ReleaseAuthor): Promise<Release> {
   const target = version !== undefined ? findRelease(deps, app, String(version)) : previousRelease(deps, app);
   const release = await deps.deployer.changeApp(app, () => ({
     commit: () => undefined,
-    release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys, description: rollbackDescription(target.version) },
+    release: { kind: 'rollback', from: target, config: target.config, buildKeys: target.buildKeys, description: rollbackDescription(target.version), madeBy },
   }));
   return release as Release;
 }
 
 /** Sets and unsets config vars: a live app gets a new release when a runtime value changes. */
-export async function changeConfig(deps: ApiDeps, app: App, body: ConfigChangeBody): Promise<ConfigView> {
+export async function changeConfig(deps: ApiDeps, app: App, body: ConfigChangeBody, madeBy: ReleaseAuthor): Promise<ConfigView> {
   const change = { set: {}, unset: [], build: {}, ...body };
   let nextBuild: string[] = [];
   // Planned under the app's lock from the vars then, so concurrent changes never lose one.
@@ -109,7 +109,7 @@ export async function changeConfig(deps: ApiDeps, app: App, body: ConfigChangeBo
     if (!live || !planned.runtimeChanged) return { commit: () => deps.configVars.replace(app.id, planned.vars, planned.buildKeys) };
     // The release's config becomes the app's as it goes live.
     const description = configDescription(Object.keys(body.set ?? {}), body.unset ?? []);
-    return { commit: () => undefined, release: { kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys, description } };
+    return { commit: () => undefined, release: { kind: 'config', from: live, config: planned.vars, buildKeys: planned.buildKeys, description, madeBy } };
   });
   return { config: deps.configVars.get(app.id), buildKeys: deps.configVars.buildKeys(app.id), nextBuild, release: release ? releaseView(release) : null };
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { AppParams, RepoSourceView, RepoWebhookView, SetRepoBody } from '../../domain/shapes.js';
-import { appAccess, appFor, errorResponses, type ApiDeps } from './context.js';
+import { appAccess, appFor, authorOf, errorResponses, type ApiDeps } from './context.js';
 import { streamDeployOutput } from './deploys.js';
 
 /** An app's repository URL, `git:sync` and its push webhook's secret (the webhook itself: routes/repo-hook.ts). */
@@ -51,7 +51,7 @@ export const repoSourceRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = as
     async (request, reply) => {
       const app = appFor(deps, request);
       deps.repoSources.get(app);
-      streamDeployOutput(reply, app.name, (write) => deps.repoSources.sync(app, write));
+      streamDeployOutput(reply, app.name, (write) => deps.repoSources.sync(app, authorOf(request), write));
       return reply;
     },
   );

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Volume } from '../../domain/types.js';
 import { AppParams, LimitsBody, LimitsView, ReleaseView, VolumeChange, VolumePath, VolumeView } from '../../domain/shapes.js';
-import { appFor, errorResponses, releaseView, type ApiDeps } from './context.js';
+import { appFor, authorOf, errorResponses, releaseView, type ApiDeps } from './context.js';
 
 /** Persistent storage (named volumes in every container of the app) and resource limits. */
 export const storageRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (api, { deps }) => {
@@ -21,7 +21,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
       },
     },
     async (request) => {
-      const result = await deps.limits.set(appFor(deps, request), request.body);
+      const result = await deps.limits.set(appFor(deps, request), request.body, authorOf(request));
       return { limits: result.limits, release: result.release && releaseView(result.release) };
     },
   );
@@ -43,7 +43,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
       },
     },
     async (request, reply) => {
-      const result = await deps.storage.mount(appFor(deps, request), request.body.path);
+      const result = await deps.storage.mount(appFor(deps, request), request.body.path, authorOf(request));
       return reply.status(201).send({ volume: view(result.volume), release: result.release && releaseView(result.release) });
     },
   );
@@ -59,7 +59,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
       },
     },
     async (request) => {
-      const result = await deps.storage.unmount(appFor(deps, request), request.query.path);
+      const result = await deps.storage.unmount(appFor(deps, request), request.query.path, authorOf(request));
       return { volume: view(result.volume), release: result.release && releaseView(result.release) };
     },
   );

@@ -2,6 +2,8 @@ import { parseEnv } from 'node:util';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Compile } from 'typebox/compile';
 import { PilotError, ValidationError } from '../../domain/errors.js';
+import { tokenAuthor } from '../../domain/release-authors.js';
+import type { ReleaseAuthor } from '../../domain/types.js';
 import { LimitsBody, ScaleBody, type ConfigView } from '../../domain/shapes.js';
 import type { ProcessAction } from '../../services/processes.js';
 import { parseConfigChange } from '../../services/config-vars.js';
@@ -26,6 +28,8 @@ const PROCESS_ACTIONS: readonly ProcessAction[] = ['restart', 'stop', 'start'];
 export const actionRoutes: FastifyPluginAsync<{ context: DashboardContext }> = async (app, { context }) => {
   const api = context.deps.api;
   const appOf = (request: AppRequest) => api.apps.get(request.params.app);
+  // A dashboard form's release is by the token its session signed in with.
+  const authorOf = (request: FastifyRequest): ReleaseAuthor => tokenAuthor(request.signedIn!.principal);
   const pageOf = (request: AppRequest, section = '') => `/apps/${encodeURIComponent(request.params.app)}${section}`;
 
   app.post<{ Params: { app: string; action: string }; Body: Form }>('/apps/:app/ps/:action', async (request, reply) => {
@@ -54,7 +58,7 @@ export const actionRoutes: FastifyPluginAsync<{ context: DashboardContext }> = a
       const cpus = request.body?.cpus?.trim();
       const body = { memory: memory === '' || memory === 'default' ? null : memory, cpus: cpus === '' || cpus === 'default' ? null : Number(cpus) };
       if (!limitsBody.Check(body)) throw validationError(limitsBody.Errors(body), 'body');
-      const result = await api.limits.set(appOf(request), body);
+      const result = await api.limits.set(appOf(request), body, authorOf(request));
       return result.release ? `limits set: v${result.release.version} is live with them` : 'limits set: the next release starts with them';
     }),
   );
@@ -74,7 +78,7 @@ export const actionRoutes: FastifyPluginAsync<{ context: DashboardContext }> = a
       });
     }
     return act(request, reply, pageOf(request, '#releases'), async () => {
-      const release = await rollBack(api, found, target.version);
+      const release = await rollBack(api, found, target.version, authorOf(request));
       return `rolled back: v${release.version} (v${target.version}'s image and config) is live`;
     });
   });
@@ -83,14 +87,14 @@ export const actionRoutes: FastifyPluginAsync<{ context: DashboardContext }> = a
     act(request, reply, pageOf(request, '#config'), async () => {
       const set = configFromForm(request.body ?? {});
       const change = parseConfigChange({ set });
-      return releaseOutcome(await changeConfig(api, appOf(request), change), `set ${Object.keys(set).join(', ')}`);
+      return releaseOutcome(await changeConfig(api, appOf(request), change, authorOf(request)), `set ${Object.keys(set).join(', ')}`);
     }),
   );
 
   app.post<{ Params: { app: string }; Body: Form }>('/apps/:app/config/unset', async (request, reply) =>
     act(request, reply, pageOf(request, '#config'), async () => {
       const change = parseConfigChange({ unset: [request.body?.key ?? ''] });
-      return releaseOutcome(await changeConfig(api, appOf(request), change), `unset ${request.body?.key ?? ''}`);
+      return releaseOutcome(await changeConfig(api, appOf(request), change, authorOf(request)), `unset ${request.body?.key ?? ''}`);
     }),
   );
 
@@ -110,14 +114,14 @@ export const actionRoutes: FastifyPluginAsync<{ context: DashboardContext }> = a
 
   app.post<{ Params: { app: string }; Body: Form }>('/apps/:app/storage', async (request, reply) =>
     act(request, reply, pageOf(request, '#storage'), async () => {
-      const result = await api.storage.mount(appOf(request), request.body?.path ?? '');
+      const result = await api.storage.mount(appOf(request), request.body?.path ?? '', authorOf(request));
       return `volume mounted at ${result.volume.path}${result.release ? `: v${result.release.version} is live with it` : ''}`;
     }),
   );
 
   app.post<{ Params: { app: string }; Body: Form }>('/apps/:app/storage/remove', async (request, reply) =>
     act(request, reply, pageOf(request, '#storage'), async () => {
-      const result = await api.storage.unmount(appOf(request), request.body?.path ?? '');
+      const result = await api.storage.unmount(appOf(request), request.body?.path ?? '', authorOf(request));
       return `volume at ${result.volume.path} unmounted (its files are kept)${result.release ? `: v${result.release.version} is live without it` : ''}`;
     }),
   );

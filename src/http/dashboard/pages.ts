@@ -76,6 +76,7 @@ export function releaseRow(release: Release) {
     gitSha: release.gitSha,
     source: release.source,
     description: release.description,
+    madeBy: release.madeBy?.label ?? 'not recorded',
     failureReason: release.failureReason,
     createdAt: release.createdAt,
     duration: ['building', 'starting', 'checking'].includes(release.status) ? 'in progress' : `${seconds} s`,

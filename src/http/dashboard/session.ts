@@ -40,7 +40,7 @@ export class DashboardSessions {
     const expiresAt = new Date(now.getTime() + SESSION_HOURS * 3600_000).toISOString();
     const csrfSecret = this.csrf.secretSync();
     this.store.create({ idHash: hashToken(id), tokenId: principal.tokenId, csrfSecret, expiresAt });
-    return { id, principal, session: { tokenId: principal.tokenId, scope: principal.scope, appId: principal.appId, csrfSecret, expiresAt } };
+    return { id, principal, session: { tokenId: principal.tokenId, name: principal.name, scope: principal.scope, appId: principal.appId, csrfSecret, expiresAt } };
   }
 
   /** Whether a token would sign in (for the limit on failed sign-ins, which counts only the others). */
@@ -53,7 +53,7 @@ export class DashboardSessions {
     if (!id) return undefined;
     const session = this.store.find(hashToken(id), this.now().toISOString());
     if (!session) return undefined;
-    return { id, session, principal: { tokenId: session.tokenId, scope: session.scope, appId: session.appId } };
+    return { id, session, principal: { tokenId: session.tokenId, name: session.name, scope: session.scope, appId: session.appId } };
   }
 
   signOut(id: string): void {

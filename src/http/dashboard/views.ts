@@ -36,7 +36,7 @@ export function loadDashboardViews(templateDir: string): DashboardViews {
     ansi: toHtml,
     ansiStream() {
       const stream = newAnsi();
-      return (chunk) => stream.ansi_to_html(chunk);
+      return (chunk) => withoutInlineStyles(stream.ansi_to_html(chunk), stream);
     },
   };
 }
@@ -50,7 +50,28 @@ function newAnsi(): AnsiUp {
 }
 
 function toHtml(text: string): string {
-  return newAnsi().ansi_to_html(text);
+  const ansi = newAnsi();
+  return withoutInlineStyles(ansi.ansi_to_html(text), ansi);
+}
+
+/**
+ * ansi_up's class mode still writes bold, faint, italic and underline, and the colours beyond
+ * the 16 named ones (256-colour, true colour), as inline styles, which the dashboard's CSP
+ * refuses. Its spans get classes for the first (`ansi-bold`... in dashboard.css); the others
+ * have no class and show in the log's own colour. Every `style="` in its output is its own:
+ * the text it escaped cannot hold a quote.
+ */
+function withoutInlineStyles(html: string, ansi: AnsiUp): string {
+  const classOf = new Map([
+    [ansi.boldStyle, 'ansi-bold'],
+    [ansi.faintStyle, 'ansi-faint'],
+    [ansi.italicStyle, 'ansi-italic'],
+    [ansi.underlineStyle, 'ansi-underline'],
+  ]);
+  return html.replace(/<span style="([^"]*)"(?: class="([^"]*)")?>/g, (_span, styles: string, classes: string | undefined) => {
+    const names = [...styles.split(';').flatMap((style) => classOf.get(style) ?? []), ...(classes ? classes.split(' ') : [])];
+    return names.length > 0 ? `<span class="${names.join(' ')}">` : '<span>';
+  });
 }
 
 export function formatBytes(bytes: number): string {

@@ -69,6 +69,8 @@ function peekHead(stream: Readable, complete: (buffered: Buffer) => boolean, lim
 
 export interface PushCommands {
   readonly refs: string[];
+  /** Each ref's update as the client asks for it (what the hook later reports the same way). */
+  readonly updates: { readonly oldSha: string; readonly newSha: string; readonly ref: string }[];
   /** What the client asked for on the first line (report-status, side-band-64k...). */
   readonly capabilities: string[];
 }
@@ -76,16 +78,20 @@ export interface PushCommands {
 /** `old new ref` pkt-lines until the flush packet; undefined while the list is incomplete. */
 export function parseCommandList(buffer: Buffer): PushCommands | undefined {
   const refs: string[] = [];
+  const updates: PushCommands['updates'] = [];
   let capabilities: string[] = [];
   let offset = 0;
   while (offset + 4 <= buffer.length) {
     const length = Number.parseInt(buffer.toString('latin1', offset, offset + 4), 16);
-    if (Number.isNaN(length) || length === 0) return { refs, capabilities };
+    if (Number.isNaN(length) || length === 0) return { refs, updates, capabilities };
     if (length < 4 || offset + length > buffer.length) return undefined;
     const [command = '', requested] = buffer.toString('utf8', offset + 4, offset + length).split('\0');
     if (refs.length === 0 && requested) capabilities = requested.trim().split(' ');
-    const ref = command.trim().split(' ')[2];
-    if (ref) refs.push(ref);
+    const [oldSha = '', newSha = '', ref] = command.trim().split(' ');
+    if (ref) {
+      refs.push(ref);
+      updates.push({ oldSha, newSha, ref });
+    }
     offset += length;
   }
   return undefined;
@@ -100,7 +106,7 @@ function pktLine(payload: Buffer | string): Buffer {
  * A receive-pack answer that refuses every ref with `reason`, as git itself reports a
  * refusal: the pusher reads `remote: <message>` and `! [remote rejected] ... (<reason>)`.
  */
-export function refusalReport(commands: PushCommands, message: string, reason: string): Buffer {
+export function refusalReport(commands: Pick<PushCommands, 'refs' | 'capabilities'>, message: string, reason: string): Buffer {
   const report = Buffer.concat([pktLine('unpack ok\n'), ...commands.refs.map((ref) => pktLine(`ng ${ref} ${reason}\n`)), Buffer.from('0000')]);
   if (!commands.capabilities.includes('side-band-64k') && !commands.capabilities.includes('side-band')) return report;
   const band = (channel: number, payload: Buffer | string) => pktLine(Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(payload) ? payload : Buffer.from(payload)]));

@@ -3,7 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenStore } from '../../domain/ports.js';
 import type { AppRegistry } from '../../services/app-registry.js';
 import { NotFoundError, PilotError, UnauthorizedError } from '../../domain/errors.js';
-import { authenticate, requireAppAccess, tokenFromRequest } from '../auth.js';
+import { authenticate, requireAppAccess, tokenFromRequest, type Principal } from '../auth.js';
+import { tokenAuthor } from '../../domain/release-authors.js';
+import type { Pushers } from '../pushers.js';
 import { peekFetchWants, peekPushedRefs, refusalReport } from './git-commands.js';
 import { PushTooLarge, ownedBody, spoolPush } from './push-body.js';
 
@@ -15,6 +17,8 @@ export interface GitRouteOptions {
   readonly maxPushBytes: number;
   /** Where a push waits, counted, before git reads it. */
   readonly spoolDir: string;
+  /** Who pushes what, for the deploy the hook asks for. */
+  readonly pushers: Pushers;
 }
 
 type GitService = 'git-upload-pack' | 'git-receive-pack';
@@ -37,8 +41,9 @@ export const gitRoutes: FastifyPluginAsync<GitRouteOptions> = async (app, option
       return reply.status(404).send({ error: 'PILOT_NOT_FOUND', message: 'not a git repository URL: use /<app>.git' });
     }
     const name = repo.slice(0, -'.git'.length);
+    let principal: Principal;
     try {
-      const principal = authenticate(options.tokens, tokenFromRequest(request));
+      principal = authenticate(options.tokens, tokenFromRequest(request));
       // A deploy token may not create apps: check access before the first push creates one.
       if (principal.scope !== 'admin') requireAppAccess(principal, options.registry.find(name)?.id, name);
       const app = service === 'git-receive-pack' && request.method === 'GET'
@@ -74,6 +79,8 @@ export const gitRoutes: FastifyPluginAsync<GitRouteOptions> = async (app, option
         return reply.status(200).type('application/x-git-receive-pack-result').send(refusalReport(commands, message, 'push too large'));
       }
       reply.hijack();
+      // Until git answered: the hook asks for its deploy meanwhile.
+      reply.raw.once('close', options.pushers.begin(name, commands.updates, tokenAuthor(principal)));
       options.git.handle(spooled, reply.raw);
       return;
     }

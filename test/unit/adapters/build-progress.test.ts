@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BuildProgress } from '../../../src/adapters/build-progress.js';
+import { secretMasker } from '../../../src/pipeline/build-vars.js';
+import { visibleText } from '../../../src/domain/terminal-text.js';
 
 function read(chunks: readonly string[]): { lines: string[]; progress: BuildProgress } {
   const lines: string[] = [];
@@ -16,9 +18,36 @@ describe('BuildProgress', () => {
     assert.deepEqual(lines, ['Step 3/5 : RUN echo token-9f8e7d', ' ---> Running in abc', 'last line without newline']);
   });
 
-  it("drops the terminal escapes the builder wraps a step's stderr in, and the empty lines they leave", () => {
+  it("keeps the colours the builder wraps a step's stderr in, each line whole by itself, and drops lines of escapes only", () => {
     const { lines } = read(['Step 2/3 : RUN npm ci\n', '\u001b[91mnpm warn deprecated inflight@1.0.6\n\u001b[0m', '\u001b[91mnpm \u001b[1mnotice\u001b[22m\n\u001b[0m', 'added 1 package\n']);
-    assert.deepEqual(lines, ['Step 2/3 : RUN npm ci', 'npm warn deprecated inflight@1.0.6', 'npm notice', 'added 1 package']);
+    assert.deepEqual(lines.map(visibleText), ['Step 2/3 : RUN npm ci', 'npm warn deprecated inflight@1.0.6', 'npm notice', 'added 1 package']);
+    assert.equal(lines[1], '\u001b[91mnpm warn deprecated inflight@1.0.6\u001b[0m');
+    // Red (the line before's reset and its own red at its start: red), its own bold; reset at its end.
+    assert.equal(lines[2], '\u001b[91mnpm \u001b[1mnotice\u001b[22m\u001b[0m');
+    assert.equal(lines[3], 'added 1 package', 'after the reset, plain');
+  });
+
+  it('carries a colour over the lines it spans, and reads step images through colours', () => {
+    const { lines, progress } = read(['\u001b[32mfirst\nsecond\u001b[0m\nthird\n', 'Step 1/2 : FROM node:20\n ---> 0000000000aa\n', 'Step 2/2 : RUN x\n', '\u001b[1m ---> 1111111111aa\u001b[0m\n']);
+    assert.deepEqual(lines.slice(0, 3), ['\u001b[32mfirst\u001b[0m', '\u001b[32msecond\u001b[0m', 'third']);
+    assert.equal(progress.lastStepImage, '1111111111aa');
+  });
+
+  it('carries a bounded set of colours: lines of a build that never resets do not grow', () => {
+    const { lines } = read(Array.from({ length: 200 }, (_, index) => `\u001b[1mline ${index}\u001b[22m \u001b[3${index % 8}m.\n`));
+    assert.equal(visibleText(lines.at(-1) ?? ''), 'line 199 .');
+    assert.ok(lines.at(-1)?.endsWith('\u001b[37m.\u001b[0m'));
+    // Each escape carried once: the 8 colours, bold and its end, then the line's own.
+    assert.ok(Math.max(...lines.map((line) => line.length)) < 120, 'bounded');
+  });
+
+  it('joins an escape and a secret the engine split across events before they are masked', () => {
+    const mask = secretMasker(['s3cret-value']);
+    const masked: string[] = [];
+    const progress = new BuildProgress((line) => masked.push(mask(line)));
+    for (const chunk of ['token=s3cr', 'et\u001b', '[1m-va', 'lue\u001b[0', 'm done\n']) progress.push(chunk);
+    progress.end();
+    assert.deepEqual(masked, ['token=****\u001b[1m\u001b[0m done']);
   });
 
   it('tells the images of the earlier stages of a multi-stage build apart from the base images', () => {

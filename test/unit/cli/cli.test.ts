@@ -6,7 +6,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { credentialsFile, loadCredentials, normalizeUrl, resolveApp, saveCredentials, serverCredentials } from '../../../src/cli/settings.js';
-import { createOutput } from '../../../src/cli/output.js';
+import { createOutput, forTerminal, wantsColour } from '../../../src/cli/output.js';
 import { timestampNanos, sinceParameter } from '../../../src/services/logs.js';
 import { logQuery, sinceTime } from '../../../src/cli/logs.js';
 
@@ -88,6 +88,21 @@ describe('CLI output', () => {
     const quiet = createOutput({ json: false, stream: noColor.stream, env: { NO_COLOR: '' } });
     quiet.print(quiet.bold('x'));
     assert.equal(noColor.text(), 'x\n');
+  });
+
+  it("passes a build's colours to a terminal that wants them, and only the text to a file, a pipe, NO_COLOR or TERM=dumb", () => {
+    const built = '\u001b[32mbuilding\u001b[0m done';
+    for (const [name, tty, env, shown] of [
+      ['a terminal', true, {}, built],
+      ['a file or a pipe', false, {}, 'building done'],
+      ['NO_COLOR', true, { NO_COLOR: '1' }, 'building done'],
+      ['TERM=dumb', true, { TERM: 'dumb' }, 'building done'],
+    ] as const) {
+      const stream = capture(tty).stream;
+      assert.equal(wantsColour(stream, env), tty && Object.keys(env).length === 0, name);
+      assert.equal(createOutput({ json: false, stream, env }).terminal(built), shown, name);
+      assert.equal(forTerminal(built, wantsColour(stream, env)), shown, name);
+    }
   });
 
   it('prints JSON with --json', () => {

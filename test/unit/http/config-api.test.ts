@@ -22,7 +22,7 @@ async function configApi(t: { after(fn: () => Promise<unknown>): void }, options
           }
           const request = change.release;
           asked.push(request);
-          const release = releases.create({ appId: target.id, kind: request.kind, gitSha: request.from.gitSha, config: request.config, buildKeys: request.from.buildKeys });
+          const release = releases.create({ appId: target.id, kind: request.kind, gitSha: request.from.gitSha, config: request.config, buildKeys: request.from.buildKeys, madeBy: request.madeBy });
           goLive(releases, release.id);
           configVars.replace(target.id, request.config, request.buildKeys);
           change.commit();
@@ -38,10 +38,10 @@ async function configApi(t: { after(fn: () => Promise<unknown>): void }, options
     releases.update(live.id, { image: 'pt/shop:v1', port: 5000 });
     goLive(releases, live.id);
   }
-  const call = async (method: 'GET' | 'PATCH', body?: unknown) => {
+  const call = async (method: 'GET' | 'PATCH' | 'POST', body?: unknown, url = '/api/v1/apps/shop/config') => {
     const response = await server.inject({
       method,
-      url: '/api/v1/apps/shop/config',
+      url,
       headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
     });
@@ -90,6 +90,18 @@ describe('PATCH /api/v1/apps/:app/config with build vars', () => {
     const release = answer.body.release as { kind: string; buildKeys: string[] };
     assert.equal(release.kind, 'config');
     assert.deepEqual(release.buildKeys, ['VITE_API_URL'], 'the image was built with VITE_API_URL only');
+  });
+
+  it('records the token that changed the config or rolled back as who made the release', async (t) => {
+    const { call } = await configApi(t, { live: true });
+    const admin = { kind: 'token', tokenId: 1, label: 'admin token admin' };
+    const changed = await call('PATCH', { set: { GREETING: 'hello' } });
+    assert.deepEqual((changed.body.release as { madeBy: unknown }).madeBy, admin);
+    const rolledBack = await call('POST', { version: 1 }, '/api/v1/apps/shop/rollback');
+    assert.equal(rolledBack.status, 200, JSON.stringify(rolledBack.body));
+    assert.deepEqual(rolledBack.body.madeBy, admin);
+    const listed = await call('GET', undefined, '/api/v1/apps/shop/releases');
+    assert.deepEqual((listed.body as unknown as { madeBy: unknown }[]).map((release) => release.madeBy), [admin, admin, null]);
   });
 
   it('keeps build vars of an app that does not run yet for its first deploy', async (t) => {

@@ -7,6 +7,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { RESULT_MARKER, listenForDeploys } from '../../../src/http/deploy-socket.js';
 import type { BranchPushes } from '../../../src/services/preview-pushes.js';
+import type { PushRequest } from '../../../src/pipeline/deploy.js';
+import { Pushers } from '../../../src/http/pushers.js';
 
 const OLD = '0'.repeat(40);
 const NEW = 'a'.repeat(40);
@@ -34,19 +36,20 @@ describe('the deploy socket: branches other than the deploy branch (preview apps
       pushed: async (push, deployBranch, write) => {
         let received = '';
         for await (const chunk of push.source) received += String(chunk);
-        calls.push(`pushed ${push.app} ${push.branch} ${deployBranch} ${received}`);
+        calls.push(`pushed ${push.app} ${push.branch} ${deployBranch} ${received} by ${push.madeBy.label}`);
         write('-----> deployed the preview');
         return true;
       },
       deleted: async (app, branch) => (calls.push(`deleted ${app} ${branch}`), true),
     };
-    const deployer = { deployPush: async () => (calls.push('deployPush'), true) };
-    const server = await listenForDeploys(socketPath, deployer, pino({ level: 'silent' }), branches);
+    const deployer = { deployPush: async (push: PushRequest) => (calls.push(`deployPush by ${push.madeBy.label}`), true) };
+    const pushers = new Pushers();
+    const server = await listenForDeploys(socketPath, deployer, pino({ level: 'silent' }), branches, pushers);
     t.after(async () => {
       await new Promise((resolve) => server.close(resolve));
       fs.rmSync(dir, { recursive: true, force: true });
     });
-    return { socketPath, calls };
+    return { socketPath, calls, pushers };
   }
 
   it('judges a branch before its archive is sent, deploys it into its preview, and tells of a deletion', async (t) => {
@@ -59,7 +62,7 @@ describe('the deploy socket: branches other than the deploy branch (preview apps
     assert.equal(pushed.text, `-----> deployed the preview\n${RESULT_MARKER}ok\n`);
     const deleted = await request(socketPath, 'POST', '/delete?app=shop&branch=preview%2Fx');
     assert.equal(deleted.text, `${RESULT_MARKER}ok\n`);
-    assert.deepEqual(calls, ['judge shop preview/x main []', 'judge shop full main [preview/x preview/y]', 'pushed shop preview/x main the archive', 'deleted shop preview/x']);
+    assert.deepEqual(calls, ['judge shop preview/x main []', 'judge shop full main [preview/x preview/y]', 'pushed shop preview/x main the archive by unknown pusher', 'deleted shop preview/x']);
   });
 
   it('refuses malformed requests, reaching nothing', async (t) => {
@@ -76,5 +79,17 @@ describe('the deploy socket: branches other than the deploy branch (preview apps
       assert.equal(answer.text, ` !     malformed deploy request\n${RESULT_MARKER}failed\n`);
     }
     assert.deepEqual(calls, []);
+  });
+
+  it('gives the deploy (a preview too) the token git authenticated the push with, and says when it cannot tell', async (t) => {
+    const { socketPath, calls, pushers } = await listen(t);
+    const author = { kind: 'token', tokenId: 7, label: 'deploy token shop-ci' } as const;
+    const end = pushers.begin('shop', [{ ref: 'refs/heads/main', oldSha: OLD, newSha: NEW }, { ref: 'refs/heads/preview/x', oldSha: OLD, newSha: NEW }], author);
+    await request(socketPath, 'POST', `/deploy?app=shop&branch=main&old=${OLD}&new=${NEW}`, 'the archive');
+    await request(socketPath, 'POST', `/preview?app=shop&branch=preview%2Fx&old=${OLD}&new=${NEW}&deploy=main`, 'the archive');
+    end();
+    // A hook run by something other than Pilot's git route: no token to name.
+    await request(socketPath, 'POST', `/deploy?app=shop&branch=main&old=${OLD}&new=${NEW}`, 'the archive');
+    assert.deepEqual(calls, ['deployPush by deploy token shop-ci', 'pushed shop preview/x main the archive by deploy token shop-ci', 'deployPush by unknown pusher']);
   });
 });

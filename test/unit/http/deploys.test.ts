@@ -9,14 +9,14 @@ import { writeTarGz, writeZip } from '../../helpers/archives.js';
 
 /** A deployer that reads what it is given and says so, as the real one streams its lines. */
 function fakeDeployer() {
-  const received: { app: string; source: DeploySource; bytes: number }[] = [];
+  const received: { app: string; source: DeploySource; bytes: number; by: string }[] = [];
   return {
     received,
     async deploySource(request: SourceDeploy, write: (line: string) => void): Promise<boolean> {
       let bytes = 0;
       const stream = request.source.kind === 'tree' ? request.source.tar : 'archive' in request.source.image ? request.source.image.archive : undefined;
       if (stream) for await (const chunk of stream) bytes += (chunk as Buffer).length;
-      received.push({ app: request.app, source: request.source, bytes });
+      received.push({ app: request.app, source: request.source, bytes, by: request.madeBy.label });
       write(`-----> Receiving ${request.source.description} for ${request.app}`);
       return true;
     },
@@ -47,6 +47,7 @@ describe('POST /api/v1/apps/:app/deploys (uploads)', () => {
     const [received] = deployer.received;
     assert.equal(received?.source.kind === 'tree' && received.source.source, `archive sha256:${digest}`);
     assert.ok((received?.bytes ?? 0) > 512, 'the deployer read the repacked tar');
+    assert.equal(received?.by, 'admin token admin', 'made by the token that uploaded it');
     assert.deepEqual(fs.readdirSync(spoolDir), [], 'the upload is removed once deployed');
   });
 

@@ -12,9 +12,10 @@ describe('git push command lists', () => {
   const sha = 'a'.repeat(40);
   const list = pkt(`${zero} ${sha} refs/heads/main\0report-status side-band-64k agent=git/2.39\n`) + pkt(`${zero} ${sha} refs/pilot/odd\n`) + '0000';
 
-  it('reads the refs and the capabilities, and waits for the flush packet', () => {
+  it('reads the refs, their updates and the capabilities, and waits for the flush packet', () => {
     assert.deepEqual(parseCommandList(Buffer.from(list + 'PACK...')), {
       refs: ['refs/heads/main', 'refs/pilot/odd'],
+      updates: [{ oldSha: zero, newSha: sha, ref: 'refs/heads/main' }, { oldSha: zero, newSha: sha, ref: 'refs/pilot/odd' }],
       capabilities: ['report-status', 'side-band-64k', 'agent=git/2.39'],
     });
     assert.equal(parseCommandList(Buffer.from(list.slice(0, 60))), undefined);

@@ -9,7 +9,7 @@ import { DeployOutput } from '../../../src/pipeline/output.js';
 import { DeployError } from '../../../src/domain/errors.js';
 import type { FetchedTree, RepositoryFetcher } from '../../../src/domain/ports.js';
 import type { Deployer, PreparedSource } from '../../../src/pipeline/deploy.js';
-import type { App } from '../../../src/domain/types.js';
+import type { App, ReleaseAuthor } from '../../../src/domain/types.js';
 
 const HEADS = ['1', '2', '3', '4'].map((digit) => digit.repeat(40));
 const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
@@ -27,12 +27,12 @@ async function setup(t: Parameters<typeof buildTestApp>[0]) {
     },
   };
   const deployer = {
-    async deployPrepared(_app: string, prepare: (app: App, output: DeployOutput) => Promise<PreparedSource>, write: (line: string) => void) {
+    async deployPrepared(_app: string, madeBy: ReleaseAuthor, prepare: (app: App, output: DeployOutput) => Promise<PreparedSource>, write: (line: string) => void) {
       await hold;
       const output = new DeployOutput(write);
       try {
         const prepared = await prepare(built.apps.findByName('shop') as App, output);
-        deployed.push(prepared.source.kind === 'tree' ? prepared.source.source : 'image');
+        deployed.push(`${prepared.source.kind === 'tree' ? prepared.source.source : 'image'} by ${madeBy.label}`);
         await prepared.release();
         return true;
       } catch (error) {
@@ -125,7 +125,8 @@ describe('repository URLs over the API', () => {
     assert.match(synced.body.replaceAll('\u0000', '<NUL>'), /-----> Fetching main of https:\/\/git\.example\.com\/acme\/shop\.git \(with its credential\)\n {7}main is at 1111111\n<NUL>PILOT-RESULT ok\n$/);
     assert.doesNotMatch(synced.body, /tok\b/);
     assert.deepEqual(host.fetches, ['https://git.example.com/acme/shop.git main tok']);
-    assert.deepEqual(deployed, [`repo https://git.example.com/acme/shop.git ${HEADS[0]}`]);
+    // Made by the token that asked for the sync.
+    assert.deepEqual(deployed, [`repo https://git.example.com/acme/shop.git ${HEADS[0]} by admin token admin`]);
     host.failWith = new DeployError('PILOT_REPO_FETCH_FAILED', 'cannot fetch main of https://git.example.com/acme/shop.git: there is no branch main');
     const failed = await app.inject({ method: 'POST', url: '/api/v1/apps/shop/repo/sync', headers: admin });
     assert.match(failed.body.replaceAll('\u0000', '<NUL>'), / ! {5}cannot fetch main .*there is no branch main\n<NUL>PILOT-RESULT failed\n$/);
@@ -162,7 +163,8 @@ describe('the push webhook', () => {
     assert.equal(accepted.statusCode, 202, accepted.body);
     assert.deepEqual(accepted.json(), { result: 'deploying', message: 'fetching main and deploying its head', branch: 'main', sha: HEADS[0] });
     await repoSources.idle();
-    assert.deepEqual(deployed, [`repo https://git.example.com/acme/shop.git ${HEADS[0]}`]);
+    // Made by the webhook: no token signed it.
+    assert.deepEqual(deployed, [`repo https://git.example.com/acme/shop.git ${HEADS[0]} by push webhook`]);
   });
 
   it('answers 202 with the reason for another branch, a tag, a deletion and other events, and a ping with 200', async (t) => {
@@ -223,7 +225,7 @@ describe('the push webhook', () => {
     await repoSources.idle();
     // The first deploy fetched when it started (after the burst): the head then; the queued one fetched the newest too.
     assert.equal(deployed.length, 2, deployed.join('\n'));
-    assert.deepEqual(deployed, [HEADS[3], HEADS[3]].map((head) => `repo https://git.example.com/acme/shop.git ${head}`));
+    assert.deepEqual(deployed, [HEADS[3], HEADS[3]].map((head) => `repo https://git.example.com/acme/shop.git ${head} by push webhook`));
   });
 
   it('answers 503 once Pilot is stopping, deploying nothing', async (t) => {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildArgsFor, declaredArgs, secretMasker } from '../../../src/pipeline/build-vars.js';
+import { visibleText } from '../../../src/domain/terminal-text.js';
 
 describe('declaredArgs', () => {
   it('finds the ARGs of every stage, with or without defaults, several per line, any case', () => {
@@ -69,3 +70,34 @@ describe('secretMasker', () => {
     assert.equal(mask('x a.b*c(d) axbbc(d)'), 'x **** axbbc(d)');
   });
 });
+
+describe('secretMasker on lines with terminal colours', () => {
+  const ESC = '\u001b';
+  const red = `${ESC}[91m`;
+  const bold = `${ESC}[1m`;
+  const reset = `${ESC}[0m`;
+  const cases: { name: string; secrets: string[]; line: string; masked: string }[] = [
+    { name: 'no secret: the line as it was, colours included', secrets: [], line: `${red}npm warn${reset} done`, masked: `${red}npm warn${reset} done` },
+    { name: 'no secret in a coloured line', secrets: ['s3cret'], line: `${red}npm warn${reset}`, masked: `${red}npm warn${reset}` },
+    { name: 'a plain secret', secrets: ['s3cret'], line: 'token=s3cret.', masked: 'token=****.' },
+    { name: 'a secret inside one colour', secrets: ['s3cret'], line: `${red}token=s3cret${reset}`, masked: `${red}token=****${reset}` },
+    { name: 'a secret split by a colour change: masked whole, the colour follows the mask', secrets: ['s3cret'], line: `s3c${bold}ret and more${reset}`, masked: `****${bold} and more${reset}` },
+    { name: 'a secret split by several escapes', secrets: ['s3cret'], line: `${red}s${reset}3${bold}c${red}ret!`, masked: `${red}****${reset}${bold}${red}!` },
+    { name: 'escapes right before and after a secret stay outside its mask', secrets: ['s3cret'], line: `${bold}s3cret${reset}`, masked: `${bold}****${reset}` },
+    { name: 'adjacent secrets', secrets: ['abcd', 'wxyz'], line: `abcd${red}wxyz`, masked: `****${red}****` },
+    { name: 'a value containing another, longest first', secrets: ['s3cret', 's3cret-token'], line: `s3cret-${red}token s3cret`, masked: `****${red} ****` },
+    { name: 'a cursor escape inside a secret is dropped, and masks nothing away', secrets: ['s3cret'], line: `s3${ESC}[Kcret`, masked: '****' },
+    { name: 'a link escape is dropped with the URL it carries, its text masked', secrets: ['s3cret'], line: `${ESC}]8;;https://x.test/?t=s3cret${ESC}\u0007see s3cret${ESC}]8;;${ESC}\u0007`.replaceAll(`${ESC}\u0007`, '\u0007'), masked: 'see ****' },
+    { name: 'a cut escape at the end of the line', secrets: ['s3cret'], line: `s3cret ${ESC}[`, masked: '**** [' },
+    { name: 'a lone ESC inside a secret: dropped, the secret still masked', secrets: ['s3cret'], line: `s3cr${ESC}et`, masked: '****' },
+    { name: 'a secret that looks like escape parameters is masked in the text only', secrets: ['1;31'], line: `${ESC}[1;31mcode 1;31${reset}`, masked: `${ESC}[1;31mcode ****${reset}` },
+  ];
+  for (const { name, secrets, line, masked } of cases) {
+    it(name, () => {
+      const result = secretMasker(secrets)(line);
+      assert.equal(JSON.stringify(result), JSON.stringify(masked));
+      for (const secret of secrets) assert.ok(!visibleText(result).includes(secret), `${secret} shows in ${JSON.stringify(result)}`);
+    });
+  }
+});
+

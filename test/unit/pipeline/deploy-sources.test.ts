@@ -4,10 +4,11 @@ import { Readable } from 'node:stream';
 import { buildCore, type Core } from '../../helpers/core.js';
 import type { DeploySource } from '../../../src/pipeline/deploy.js';
 import { DeployError } from '../../../src/domain/errors.js';
+import { SOMEONE } from '../../helpers/releases.js';
 
 async function deploy(core: Core, app: string, source: DeploySource): Promise<{ live: boolean; output: string }> {
   const lines: string[] = [];
-  const live = await core.deployer.deploySource({ app, source }, (line) => lines.push(line));
+  const live = await core.deployer.deploySource({ app, source, madeBy: SOMEONE }, (line) => lines.push(line));
   await core.rollout.settle();
   return { live, output: lines.join('\n') };
 }
@@ -76,7 +77,7 @@ describe('deploys without a push: uploads and images through the one build and r
     assert.equal((await deploy(core, 'shop', { kind: 'image', image: { name: 'example/prebuilt:1' }, description: 'image' })).live, true);
     const from = core.releases.byVersion(app.id, 1);
     assert.ok(from);
-    const rolledBack = await core.deployer.changeApp(app, () => ({ commit: () => undefined, release: { kind: 'rollback', from, config: from.config, buildKeys: from.buildKeys } }));
+    const rolledBack = await core.deployer.changeApp(app, () => ({ commit: () => undefined, release: { kind: 'rollback', from, config: from.config, buildKeys: from.buildKeys, madeBy: SOMEONE } }));
     await core.rollout.settle();
     assert.equal(rolledBack?.status, 'live');
     assert.equal(rolledBack?.image, 'pt/shop:v1');
@@ -97,7 +98,7 @@ describe('deploys without a push: uploads and images through the one build and r
     const sha = 'e'.repeat(40);
     const released: string[] = [];
     const lines: string[] = [];
-    const live = await core.deployer.deployPrepared('shop', async (locked, output) => {
+    const live = await core.deployer.deployPrepared('shop', SOMEONE, async (locked, output) => {
       assert.equal(core.deployer.isDeploying(locked.name), true, 'prepared under the lock');
       output.step('Fetching main of https://git.example.com/shop.git');
       return {
@@ -112,7 +113,7 @@ describe('deploys without a push: uploads and images through the one build and r
     assert.deepEqual(released, ['removed']);
 
     const failed: string[] = [];
-    const refused = await core.deployer.deployPrepared('shop', async () => {
+    const refused = await core.deployer.deployPrepared('shop', SOMEONE, async () => {
       throw new DeployError('PILOT_REPO_FETCH_FAILED', 'cannot fetch main of https://git.example.com/shop.git: cannot resolve the host git.example.com');
     }, (line) => failed.push(line));
     assert.equal(refused, false);

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeployScripts } from '../../../src/domain/types.js';
 import { buildCore } from '../../helpers/core.js';
-import { goLive } from '../../helpers/releases.js';
+import { SOMEONE, goLive } from '../../helpers/releases.js';
 
 /**
  * The rollout's one-off tasks and scale, told through a rollback (no build): the runtime fake
@@ -25,7 +25,7 @@ describe('Deployer rollout: app.json scripts, release command and the scale of 0
         const lines: string[] = [];
         const v1 = core.releases.get(from.id)!;
         const result = await core.deployer
-          .changeApp(app, () => ({ commit: () => undefined, release: { kind: 'rollback', from: v1, config: {}, buildKeys: [] } }), (line) => lines.push(line))
+          .changeApp(app, () => ({ commit: () => undefined, release: { kind: 'rollback', from: v1, config: {}, buildKeys: [], madeBy: SOMEONE } }), (line) => lines.push(line))
           .then(() => true, () => false);
         await core.rollout.settle();
         return { live: result, release: core.releases.list(app.id)[0]!, output: lines.join('\n') };

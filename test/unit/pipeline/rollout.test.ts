@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCore, type Core } from '../../helpers/core.js';
 import { LimitsService } from '../../../src/services/limits.js';
+import { SOMEONE } from '../../helpers/releases.js';
 
 /** Upstreams Caddy serves for the app now, from the last Caddyfile Pilot loaded. */
 async function routed(core: Core): Promise<string[]> {
@@ -72,7 +73,7 @@ describe('rollout of a push (fakes of the runtime, Caddy and images; real stores
     core.formation.set(app.id, { worker: 1 });
     const v1 = await core.liveRelease(app, { processes: { web: null, worker: 'node worker.js' } });
     core.runtime.checks.set(`v${v1.version + 1} worker.1`, 'exits');
-    const release = await core.deployer.changeApp(app, (live) => ({ commit: () => undefined, release: { kind: 'config', from: live!, config: { A: '1' }, buildKeys: [] } })).catch((error: Error) => error);
+    const release = await core.deployer.changeApp(app, (live) => ({ commit: () => undefined, release: { kind: 'config', from: live!, config: { A: '1' }, buildKeys: [], madeBy: SOMEONE } })).catch((error: Error) => error);
     assert.ok(release instanceof Error);
     assert.match(release.message, /v2 failed: worker\.1: the process exited with code 1 before answering; v1 is still serving/);
     assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 worker.1 blue']);
@@ -85,7 +86,7 @@ describe('rollout of a push (fakes of the runtime, Caddy and images; real stores
     core.formation.set(app.id, { web: 2 });
     await core.liveRelease(app);
     core.runtime.failingStarts.add('v2 web.2');
-    await assert.rejects(core.deployer.changeApp(app, (live) => ({ commit: () => undefined, release: { kind: 'config', from: live!, config: {}, buildKeys: [] } })), /could not start web\.2/);
+    await assert.rejects(core.deployer.changeApp(app, (live) => ({ commit: () => undefined, release: { kind: 'config', from: live!, config: {}, buildKeys: [], madeBy: SOMEONE } })), /could not start web\.2/);
     assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue']);
     assert.ok(core.runtime.events.includes('remove v2 web.1 green'));
   });
@@ -209,7 +210,7 @@ describe('changes of a live app through the one rollout', () => {
     core.configVars.replace(app.id, { GREETING: 'hi' }, []);
     await core.push('shop', 'c'.repeat(40));
     const v1 = core.releases.byVersion(app.id, 1)!;
-    const release = await core.deployer.changeApp(app, () => ({ commit: () => undefined, release: { kind: 'rollback', from: v1, config: v1.config, buildKeys: v1.buildKeys } }));
+    const release = await core.deployer.changeApp(app, () => ({ commit: () => undefined, release: { kind: 'rollback', from: v1, config: v1.config, buildKeys: v1.buildKeys, madeBy: SOMEONE } }));
     await core.rollout.settle();
     assert.equal(release?.version, 3);
     assert.equal(release?.image, v1.image);
@@ -234,7 +235,7 @@ describe('changes of a live app through the one rollout', () => {
     const v1 = core.releases.byVersion(app.id, 1)!;
     core.images.pruned.add(v1.image!);
     await assert.rejects(
-      core.deployer.changeApp(app, () => ({ commit: () => undefined, release: { kind: 'rollback', from: v1, config: v1.config, buildKeys: [] } })),
+      core.deployer.changeApp(app, () => ({ commit: () => undefined, release: { kind: 'rollback', from: v1, config: v1.config, buildKeys: [], madeBy: SOMEONE } })),
       /the image of v1 was pruned \(images are kept for the last 3 releases\): push that commit again to rebuild it/,
     );
     assert.equal(core.releases.list(app.id).length, 2);
@@ -247,7 +248,7 @@ describe('changes of a live app through the one rollout', () => {
     const setVar = (key: string) =>
       core.deployer.changeApp(app, (live) => {
         const config = { ...core.configVars.get(app.id), [key]: 'yes' };
-        return { commit: () => undefined, release: { kind: 'config', from: live!, config, buildKeys: [] } };
+        return { commit: () => undefined, release: { kind: 'config', from: live!, config, buildKeys: [], madeBy: SOMEONE } };
       });
     await Promise.all([setVar('A'), setVar('B'), setVar('C')]);
     await core.rollout.settle();
@@ -262,7 +263,7 @@ describe('changes of a live app through the one rollout', () => {
     assert.equal(await core.deployer.changeApp(app, () => ({ commit: () => written.push('first') })), null);
     await core.liveRelease(app);
     core.runtime.checks.set('v2 web.1', 'times-out');
-    await assert.rejects(core.deployer.changeApp(app, (live) => ({ commit: () => written.push('second'), release: { kind: 'config', from: live!, config: {}, buildKeys: [] } })));
+    await assert.rejects(core.deployer.changeApp(app, (live) => ({ commit: () => written.push('second'), release: { kind: 'config', from: live!, config: {}, buildKeys: [], madeBy: SOMEONE } })));
     assert.deepEqual(written, ['first']);
   });
 
@@ -296,7 +297,7 @@ describe('changes of a live app through the one rollout', () => {
     const app = core.apps.create('shop');
     await core.liveRelease(app);
     const asRequested = core.apps.findByName('shop')!;
-    await Promise.all([limits.set(asRequested, { memory: '256m' }), core.processes.act(asRequested, 'restart')]);
+    await Promise.all([limits.set(asRequested, { memory: '256m' }, SOMEONE), core.processes.act(asRequested, 'restart')]);
     await core.rollout.settle();
     const [web] = await core.runtime.list({ app: 'shop' });
     assert.equal(core.runtime.startedWith(web!.id)?.memoryBytes, 256 * 2 ** 20);

@@ -94,7 +94,7 @@ function release(version: number, status: ReleaseStatus, image: string | null): 
     id: version, appId: 1, version, kind: 'deploy', gitSha: null, source: null, buildpack: 'node', image, config: {}, buildKeys: [], status,
     slot: null, containerId: null, port: 5000, healthChecks: [{ path: '/' }], processes: { web: null }, formation: {}, releaseCommand: null,
     scripts: NO_DEPLOY_SCRIPTS, cron: [],
-    failureReason: null, description: null, createdAt: '', updatedAt: '',
+    failureReason: null, description: null, madeBy: null, createdAt: '', updatedAt: '',
   };
 }
 

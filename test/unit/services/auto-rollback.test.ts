@@ -29,6 +29,7 @@ describe('AutoRollback (fake runtime, real stores, rollout and health monitor)',
     const live = core.releases.live(shop.id)!;
     assert.equal(live.version, 3);
     assert.equal(live.kind, 'rollback');
+    assert.deepEqual(live.madeBy, { kind: 'pilot', tokenId: null, label: 'Pilot (automatic rollback)' });
     assert.equal(live.image, core.releases.byVersion(shop.id, 1)!.image, 'the image of v1 serves again');
     assert.deepEqual(core.runtime.running(), [`v3 web.1 ${live.slot}`]);
     assert.match(core.releases.log(live.id), /automatic rollback of v2: web\.1 of v2 is unhealthy: GET \/ answered 500/);

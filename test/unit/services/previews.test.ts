@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { App } from '../../../src/domain/types.js';
 import type { PushRequest } from '../../../src/pipeline/deploy.js';
 import { previewPushes } from '../../../src/services/preview-pushes.js';
+import { SOMEONE } from '../../helpers/releases.js';
 
 function setup(t: { after(fn: () => void): void }) {
   const db = openDatabase(':memory:');
@@ -166,7 +167,7 @@ describe('previewPushes (what the git hook asks)', () => {
     assert.match(branches.judge(long.name, 'preview/x', 'main', []).reason ?? '', /too long for previews: .*: nothing was deployed$/);
 
     const source = Readable.from([]);
-    assert.equal(await branches.pushed({ app: 'shop', branch: 'preview/x', oldSha: '0'.repeat(40), newSha: 'b'.repeat(40), source }, 'main', () => undefined), true);
+    assert.equal(await branches.pushed({ app: 'shop', branch: 'preview/x', oldSha: '0'.repeat(40), newSha: 'b'.repeat(40), source, madeBy: SOMEONE }, 'main', () => undefined), true);
     assert.deepEqual(pushes.map((push) => [push.app, push.into, push.branch]), [['shop', 'shop--preview-x', 'preview/x']]);
     assert.equal(await branches.deleted('shop', 'preview/x', () => undefined), true);
     assert.equal(apps.findByName('shop--preview-x'), undefined);

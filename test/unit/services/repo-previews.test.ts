@@ -8,7 +8,8 @@ import { DeployOutput } from '../../../src/pipeline/output.js';
 import type { PreviewService } from '../../../src/services/previews.js';
 import type { RepoSourceStore, RepositoryFetcher } from '../../../src/domain/ports.js';
 import type { Deployer, PreparedSource } from '../../../src/pipeline/deploy.js';
-import type { App, RepoSource } from '../../../src/domain/types.js';
+import type { App, ReleaseAuthor, RepoSource } from '../../../src/domain/types.js';
+import { WEBHOOK_AUTHOR } from '../../../src/domain/release-authors.js';
 
 const SECRET = 'a'.repeat(64);
 const SHA = 'b'.repeat(40);
@@ -33,7 +34,9 @@ function setup(previewBranches: RegExp = /^preview\//) {
   };
   const deployedInto: string[] = [];
   const deployer = {
-    async deployPrepared(app: string, prepare: (app: App, output: DeployOutput) => Promise<PreparedSource>, write: (line: string) => void) {
+    async deployPrepared(app: string, madeBy: ReleaseAuthor, prepare: (app: App, output: DeployOutput) => Promise<PreparedSource>, write: (line: string) => void) {
+      // Every deploy a webhook starts is the webhook's, a preview's too.
+      assert.equal(madeBy, WEBHOOK_AUTHOR);
       deployedInto.push(app);
       const prepared = await prepare(apps.get(app) as App, new DeployOutput(write));
       await prepared.release();

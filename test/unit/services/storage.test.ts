@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { StorageService, validateMountPath, volumeName } from '../../../src/services/storage.js';
 import { ValidationError } from '../../../src/domain/errors.js';
 import { buildCore } from '../../helpers/core.js';
+import { SOMEONE } from '../../helpers/releases.js';
 
 describe('validateMountPath', () => {
   it('refuses the system directories and everything under them, naming the directory and what to pick', () => {
@@ -42,7 +43,7 @@ describe('StorageService.mount', () => {
 
   it('removes the volume it made when the new release fails, and keeps the row out', async () => {
     const { storage, volumes, core, app } = await service([]);
-    await assert.rejects(storage.mount(app, '/data'), /v2 failed: .*; v1 is still serving/);
+    await assert.rejects(storage.mount(app, '/data', SOMEONE), /v2 failed: .*; v1 is still serving/);
     assert.deepEqual([...volumes], [], 'no volume is left behind');
     assert.deepEqual(core.volumes.list(app.id), []);
   });
@@ -50,7 +51,7 @@ describe('StorageService.mount', () => {
   it('keeps a volume an earlier unmount left (its files are the user\'s) when the new release fails', async () => {
     const earlier = volumeName('pilot', 'web', '/data');
     const { storage, volumes, app } = await service([earlier]);
-    await assert.rejects(storage.mount(app, '/data'), /v1 is still serving/);
+    await assert.rejects(storage.mount(app, '/data', SOMEONE), /v1 is still serving/);
     assert.deepEqual([...volumes], [earlier]);
   });
 
@@ -60,7 +61,7 @@ describe('StorageService.mount', () => {
     const renamedAway = core.apps.create('web-before');
     const theirs = volumeName('pilot', 'web', '/data');
     core.volumes.add(renamedAway.id, { path: '/data', name: theirs });
-    const { volume } = await storage.mount(app, '/data');
+    const { volume } = await storage.mount(app, '/data', SOMEONE);
     assert.equal(volume.name, `${theirs}-${app.id}`);
     assert.deepEqual(core.volumes.list(renamedAway.id).map((row) => row.name), [theirs]);
   });
@@ -68,8 +69,9 @@ describe('StorageService.mount', () => {
   it('mounts in the new release and records the volume only once it serves', async () => {
     const { storage, volumes, core, app } = await service([]);
     core.runtime.checks.delete('v2 web.1');
-    const { volume, release } = await storage.mount(app, '/data');
+    const { volume, release } = await storage.mount(app, '/data', SOMEONE);
     assert.equal(release?.version, 2);
+    assert.equal(release?.madeBy?.label, SOMEONE.label, 'made by who asked');
     assert.deepEqual(core.volumes.list(app.id).map((row) => row.path), ['/data']);
     assert.deepEqual([...volumes], [volume.name]);
   });

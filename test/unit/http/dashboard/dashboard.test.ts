@@ -1,6 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TEST_ADMIN_TOKEN, buildTestApp } from '../../../helpers/api.js';
+import { goLive } from '../../../helpers/releases.js';
+import type { ApiDeps } from '../../../../src/http/api/context.js';
+import type { App, Release } from '../../../../src/domain/types.js';
+import type { AppChange } from '../../../../src/pipeline/deploy.js';
 
 type TestApp = Awaited<ReturnType<typeof buildTestApp>>['app'];
 
@@ -77,6 +81,33 @@ describe('dashboard sessions (buildApp with fakes)', () => {
     const change = await app.inject({ method: 'POST', url: '/apps/a/scale', headers: { cookie }, payload: { type: 'web', quantity: '2', _csrf: csrf } });
     assert.equal(change.statusCode, 403);
     assert.deepEqual(reached.services, []);
+  });
+
+  it("makes a form's release in the name of the token the session signed in with", async (t) => {
+    const asked: unknown[] = [];
+    const { app, tokens, releases, apps } = await buildTestApp(t, {
+      apps: ['a'],
+      replace: () => ({
+        deployer: {
+          async changeApp(target: App, decide: (live: Release | undefined) => AppChange) {
+            const change = decide(releases.live(target.id));
+            asked.push(change.release?.madeBy);
+            return null;
+          },
+        } as unknown as ApiDeps['deployer'],
+      }),
+    });
+    const live = releases.create({ appId: apps.findByName('a')!.id, kind: 'deploy', gitSha: null, config: {} });
+    releases.update(live.id, { image: 'pt/a:v1', port: 5000 });
+    goLive(releases, live.id);
+    const ops = tokens.create({ name: 'ops' });
+    const { cookie } = await signIn(app, ops.token);
+    const home = await app.inject({ method: 'GET', url: '/apps/a/releases/1', headers: { cookie } });
+    const csrf = csrfOf(home.body);
+    assert.notEqual(csrf, '', home.body);
+    const changed = await app.inject({ method: 'POST', url: '/apps/a/config', headers: { cookie }, payload: { key: 'GREETING', value: 'hi', _csrf: csrf } });
+    assert.equal(changed.statusCode, 303, changed.body);
+    assert.deepEqual(asked, [{ kind: 'token', tokenId: ops.id, label: 'admin token ops' }]);
   });
 
   it('signs out: the cookie no longer opens a page', async (t) => {

@@ -46,8 +46,8 @@ it('shows every app with its state and processes from the listings, reading noth
   // The apps page reads only these three of the API's services.
   const deps = { apps: service, processes, releases } as unknown as ApiDeps;
 
-  const rows = visibleApps(deps, { tokenId: 1, scope: 'admin', appId: null });
-  const own = visibleApps(deps, { tokenId: 2, scope: 'app', appId: blog.id });
+  const rows = visibleApps(deps, { tokenId: 1, name: 'admin', scope: 'admin', appId: null });
+  const own = visibleApps(deps, { tokenId: 2, name: 'blog-ci', scope: 'app', appId: blog.id });
 
   assert.deepEqual(perApp, []);
   assert.deepEqual(

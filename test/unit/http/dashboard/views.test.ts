@@ -16,6 +16,17 @@ describe('dashboard views', () => {
     assert.doesNotMatch(html, /<a /, 'links stay text');
   });
 
+  it('writes no inline style, which the CSP refuses: bold, faint, italic and underline as classes, other colours left out', () => {
+    const html = views.ansi('\u001b[1;31mbold red\u001b[0m \u001b[2mfaint\u001b[0m \u001b[3;4mboth\u001b[0m \u001b[38;5;196mpalette\u001b[0m \u001b[48;2;1;2;3mrgb\u001b[0m " style="x"');
+    assert.doesNotMatch(html, /<[^>]* style=/, 'no element with a style attribute');
+    assert.equal(
+      html,
+      '<span class="ansi-bold ansi-red-fg">bold red</span> <span class="ansi-faint">faint</span> <span class="ansi-italic ansi-underline">both</span> <span>palette</span> <span>rgb</span> &quot; style=&quot;x&quot;',
+    );
+    const render = views.ansiStream();
+    assert.equal(render('\u001b[1mbo') + render('ld\u001b[0m'), '<span class="ansi-bold">bo</span><span class="ansi-bold">ld</span>');
+  });
+
   it('keeps colours across the chunks of one stream', () => {
     const render = views.ansiStream();
     assert.equal(render('\u001b[32mgre') + render('en\u001b[0m'), '<span class="ansi-green-fg">gre</span><span class="ansi-green-fg">en</span>');

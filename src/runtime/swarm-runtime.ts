@@ -1,0 +1,380 @@
+import type Docker from 'dockerode';
+import type {
+  AppProcess, AppRuntime, AttachedProcess, CheckedProcess, EngineDiskUsage, HealthResult, ImageRegistry, LogStream, LogStreamOptions,
+  OneOffProcess, OneOffRun, ProcessChange, ProcessStats, ReleaseRuntime, ReplaceRequest, StartedProcess, TimestampedLine,
+} from '../domain/ports.js';
+import { ConflictError, DeployError, ProcessCheckError } from '../domain/errors.js';
+import { compareProcesses, isInstanceLabelled, selectorLabels, serviceName, taskIdentity, type ProcessFilter } from '../domain/process-identity.js';
+import { networkName } from '../pipeline/start.js';
+import { demuxedText, streamTaskLogs } from '../adapters/docker/logs.js';
+import type { DockerRuntime } from './docker-runtime.js';
+import { serviceSpec, type SwarmServiceSpec } from './swarm-spec.js';
+
+/** How often the tasks are read: a task shutting down leaves Caddy's upstreams within this (and the drain covers it). */
+const TASK_POLL_MS = 1000;
+/** A new service whose tasks failed this often is not going to start. */
+const FAILED_TASKS_LIMIT = 3;
+const TASK_ID = /^[a-z0-9]{25}$/;
+
+interface Task {
+  readonly ID: string;
+  readonly ServiceID: string;
+  readonly NodeID?: string;
+  readonly Slot?: number;
+  readonly DesiredState: string;
+  readonly Spec: { readonly ContainerSpec?: { readonly Labels?: Record<string, string> }; readonly ForceUpdate?: number };
+  readonly Status: { readonly State: string; readonly Timestamp?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ExitCode?: number } };
+  readonly NetworksAttachments?: { readonly Network: { readonly Spec: { readonly Name: string } }; readonly Addresses?: string[] }[];
+}
+
+interface Service {
+  readonly ID: string;
+  readonly Version: { readonly Index: number };
+  readonly Spec: SwarmServiceSpec;
+  readonly UpdateStatus?: { readonly State: string; readonly StartedAt?: string; readonly Message?: string };
+}
+
+export interface SwarmRuntimeOptions {
+  readonly instance: string;
+  /** The proxy's container on the manager: joined to every app's overlay, as the host Caddy reaches every bridge on one host. */
+  readonly proxyContainer: string;
+}
+
+/**
+ * The runtime port on Docker Swarm (issue 13): one service per app and process type, whose
+ * tasks are the processes (`web.3` is slot 3 of `<instance>-<app>-web`); Swarm replaces them
+ * itself, by rolling updates (`replace`). One-off runs, their logs and volumes stay plain
+ * containers of the manager's engine (the `local` runtime), attached to the app's overlay.
+ */
+export class SwarmRuntime implements AppRuntime {
+  private readonly watchers = new Set<(tasks: readonly AppProcess[]) => void>();
+  private poll: NodeJS.Timeout | undefined;
+  private nodeNames = new Map<string, string>();
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly local: DockerRuntime,
+    /** Carries release images to every node; none: apps cannot be deployed in swarm mode (nodes management still works). */
+    private readonly registry: ImageRegistry | undefined,
+    private readonly options: SwarmRuntimeOptions,
+  ) {}
+
+  ping(): Promise<void> {
+    return this.local.ping();
+  }
+
+  watchStarts(listener: () => void): { stop(): void } {
+    let previous: string | undefined;
+    return this.follow((processes) => {
+      // Any task starting, stopping or moving changes the routes.
+      const now = JSON.stringify(processes.map((process) => [process.id, process.running, process.address]));
+      if (previous !== undefined && now !== previous) listener();
+      previous = now;
+    });
+  }
+
+  watch(onChange: (change: ProcessChange) => void): { stop(): void } {
+    let known: Map<string, string> | undefined;
+    return this.follow((processes) => {
+      const now = new Map(processes.map((process) => [process.id, JSON.stringify(process)]));
+      if (!known) onChange({ kind: 'listed', processes });
+      else {
+        for (const process of processes) if (known.get(process.id) !== now.get(process.id)) onChange({ kind: 'changed', process });
+        for (const id of known.keys()) if (!now.has(id)) onChange({ kind: 'removed', id });
+      }
+      known = now;
+    });
+  }
+
+  /** One poll of the tasks for every follower, running while anyone follows. */
+  private follow(onTasks: (processes: readonly AppProcess[]) => void): { stop(): void } {
+    this.watchers.add(onTasks);
+    if (!this.poll) {
+      const tick = async (): Promise<void> => {
+        const processes = await this.list().catch(() => undefined);
+        if (processes) for (const watcher of [...this.watchers]) watcher(processes);
+        if (this.poll) this.poll = setTimeout(() => void tick(), TASK_POLL_MS);
+      };
+      this.poll = setTimeout(() => void tick(), 0);
+    }
+    return {
+      stop: () => {
+        this.watchers.delete(onTasks);
+        if (this.watchers.size === 0 && this.poll) {
+          clearTimeout(this.poll);
+          this.poll = undefined;
+        }
+      },
+    };
+  }
+
+  async replace(request: ReplaceRequest): Promise<void> {
+    const { runtime } = request;
+    const registry = this.registry;
+    if (!registry) {
+      throw new DeployError('PILOT_SWARM_REGISTRY', 'swarm mode needs a registry that every node pulls release images from, and this Pilot has none configured: nothing was changed');
+    }
+    await this.ensureNetwork(runtime.app);
+    const image = await registry.publish(runtime.image, request.onOutput);
+    const imageCommand = await this.imageCommand(runtime.image);
+    const existing = new Map((await this.services(runtime.app)).map((service) => [service.Spec.Name, service]));
+    const types = Object.keys(request.processes).sort((a, b) => compareProcesses({ type: a, index: 1 }, { type: b, index: 1 }));
+    const created: string[] = [];
+    for (const type of types) {
+      const current = existing.get(serviceName(runtime.instance, runtime.app, type));
+      const spec = serviceSpec(runtime, {
+        image, imageCommand, type,
+        command: request.processes[type] ?? null,
+        replicas: request.quantities[type] ?? 0,
+        slot: request.slot,
+        port: runtime.port,
+        healthChecks: request.checks.healthChecks,
+        healthTimeoutSeconds: request.checks.healthTimeoutSeconds,
+        drainSeconds: request.drainSeconds,
+        stopTimeoutSeconds: request.stopTimeoutSeconds,
+        forceUpdate: (current?.Spec.TaskTemplate.ForceUpdate ?? 0) + (request.renew ? 1 : 0),
+      });
+      const since = Date.now();
+      request.onOutput(`${current ? 'Updating' : 'Creating'} ${spec.Name}: ${spec.Mode.Replicated.Replicas} × v${runtime.version}, one task at a time`);
+      try {
+        if (current) await this.docker.getService(current.ID).update({ ...spec, version: current.Version.Index, authconfig: registry.pullAuth() });
+        else {
+          await this.docker.createService({ ...spec, authconfig: registry.pullAuth() } as unknown as Docker.CreateServiceOptions);
+          created.push(spec.Name);
+        }
+        await this.converge(spec, since, request.checks.healthTimeoutSeconds, current === undefined);
+      } catch (error) {
+        // A new app's services never served: gone. Updated ones were rolled back by Swarm.
+        for (const name of created) await this.docker.getService(name).remove().catch(() => undefined);
+        throw error;
+      }
+    }
+    for (const [name, service] of existing) {
+      if (!types.some((type) => serviceName(runtime.instance, runtime.app, type) === name)) await this.docker.getService(service.ID).remove();
+    }
+  }
+
+  /** Waits until the service runs its spec on every replica, or Swarm rolled it back (or a new one cannot start). */
+  private async converge(spec: SwarmServiceSpec, since: number, healthTimeoutSeconds: number, isNew: boolean): Promise<void> {
+    const release = spec.Labels['pilot.release'];
+    const replicas = spec.Mode.Replicated.Replicas;
+    const deadline = Date.now() + (replicas + 2) * (healthTimeoutSeconds + 30) * 2000;
+    while (Date.now() < deadline) {
+      const service = (await this.docker.getService(spec.Name).inspect()) as Service;
+      const update = service.UpdateStatus && Date.parse(service.UpdateStatus.StartedAt ?? '') >= since - 2000 ? service.UpdateStatus : undefined;
+      const tasks = (await this.docker.listTasks({ filters: { service: [spec.Name] } })) as Task[];
+      const current = tasks.filter((task) => task.Spec.ContainerSpec?.Labels?.['pilot.release'] === release && task.Spec.ForceUpdate === spec.TaskTemplate.ForceUpdate);
+      const failed = current.filter((task) => ['failed', 'rejected'].includes(task.Status.State));
+      if (update?.State === 'rollback_completed' || update?.State === 'rollback_paused' || update?.State === 'paused') {
+        throw new ProcessCheckError(
+          `${spec.Name} did not become healthy on the swarm (${update.Message ?? update.State}); Swarm rolled it back and the previous release serves on`,
+          failed[0]?.ID ?? '',
+        );
+      }
+      if (isNew && failed.length >= FAILED_TASKS_LIMIT) {
+        throw new ProcessCheckError(`${spec.Name} could not start on the swarm: ${failed[0]?.Status.Err ?? 'its tasks keep failing'}`, failed[0]?.ID ?? '');
+      }
+      const active = tasks.filter((task) => task.DesiredState === 'running');
+      const settled = update === undefined || update.State === 'completed';
+      if (settled && active.length === replicas && active.every((task) => current.includes(task) && task.Status.State === 'running')) return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    throw new DeployError('PILOT_SWARM_TIMEOUT', `${spec.Name} did not reach ${replicas} healthy tasks in time: see \`docker service ps ${spec.Name}\` on the manager`);
+  }
+
+  /** The image's own entrypoint and command (the drain shim runs them). */
+  private async imageCommand(image: string): Promise<string[]> {
+    const config = ((await this.docker.getImage(image).inspect()) as { Config?: { Entrypoint?: string[] | null; Cmd?: string[] | null } }).Config;
+    return [...(config?.Entrypoint ?? []), ...(config?.Cmd ?? [])];
+  }
+
+  private async services(app?: string): Promise<Service[]> {
+    const labels = selectorLabels(this.options.instance, app === undefined ? {} : { app });
+    return (await this.docker.listServices({ filters: { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) } })) as unknown as Service[];
+  }
+
+  start(): Promise<StartedProcess[]> {
+    return Promise.reject(new Error('SwarmRuntime starts processes through replace(): the rollout hands it the formation'));
+  }
+
+  check(): Promise<{ processes: CheckedProcess[]; health: HealthResult | undefined }> {
+    return Promise.reject(new Error('SwarmRuntime checks processes by the health check of their service'));
+  }
+
+  /** Swarm judges health by the check in the service's spec and replaces a task that fails it; Pilot cannot reach tasks on other nodes. */
+  async probe(): Promise<string | undefined> {
+    return undefined;
+  }
+
+  async keepServing(): Promise<void> {}
+
+  async list(filter: ProcessFilter = {}): Promise<AppProcess[]> {
+    const tasks = (await this.docker.listTasks({ filters: { 'desired-state': ['running'] } })) as Task[];
+    if (tasks.some((task) => task.NodeID && !this.nodeNames.has(task.NodeID))) {
+      const nodes = await this.docker.listNodes();
+      this.nodeNames = new Map(nodes.map((node) => [node.ID, node.Description?.Hostname ?? node.ID]));
+    }
+    const processes: AppProcess[] = [];
+    for (const task of tasks) {
+      const labels = task.Spec.ContainerSpec?.Labels;
+      if (!isInstanceLabelled(this.options.instance, labels)) continue;
+      const identity = taskIdentity(labels ?? {}, task.Slot ?? 1);
+      if (!identity) continue;
+      if (filter.app !== undefined && identity.app !== filter.app) continue;
+      if (filter.release !== undefined && identity.release !== filter.release) continue;
+      if (filter.slot !== undefined && identity.slot !== filter.slot) continue;
+      processes.push(this.taskProcess(task, identity));
+    }
+    return processes.sort((a, b) => compareProcesses(a.identity, b.identity) || a.id.localeCompare(b.id));
+  }
+
+  private taskProcess(task: Task, identity: AppProcess['identity']): AppProcess {
+    const network = networkName(this.options.instance, identity.app);
+    const address = task.NetworksAttachments?.find((attachment) => attachment.Network.Spec.Name === network)?.Addresses?.[0]?.split('/')[0];
+    const running = task.Status.State === 'running';
+    return {
+      id: task.ID,
+      name: `${serviceName(this.options.instance, identity.app, identity.type)}.${identity.index}`,
+      identity,
+      running,
+      status: task.Status.State,
+      exitCode: task.Status.ContainerStatus?.ExitCode ?? 0,
+      startedAt: running ? task.Status.Timestamp : undefined,
+      restartCount: 0,
+      address,
+      ...(task.NodeID ? { node: this.nodeNames.get(task.NodeID) ?? task.NodeID } : {}),
+    };
+  }
+
+  listOneOffs(app?: string): Promise<OneOffProcess[]> {
+    return this.local.listOneOffs(app);
+  }
+
+  async inspect(id: string): Promise<AppProcess | undefined> {
+    return (await this.list()).find((process) => process.id === id);
+  }
+
+  routeTarget(process: Pick<AppProcess, 'address'>, port: number): string | undefined {
+    return process.address ? `${process.address}:${port}` : undefined;
+  }
+
+  /**
+   * Swarm stops the tasks it replaces itself; what the rollout retires is a whole service's
+   * tasks (an app's old name after a rename): their services go.
+   */
+  async retire(processes: readonly { readonly id: string }[]): Promise<void> {
+    const ids = new Set(processes.map((process) => process.id));
+    const tasks = ((await this.docker.listTasks({ filters: { 'desired-state': ['running'] } })) as Task[]).filter((task) => ids.has(task.ID));
+    for (const service of new Set(tasks.map((task) => task.ServiceID))) {
+      await this.docker.getService(service).remove().catch((error: unknown) => {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      });
+    }
+  }
+
+  /** Tasks are Swarm's to remove; one-off containers are the manager's. */
+  async remove(ids: readonly string[]): Promise<void> {
+    await this.local.remove(ids.filter((id) => !TASK_ID.test(id)));
+  }
+
+  /** A task is restarted by replacing its service's tasks one at a time, as a deploy does. */
+  async restart(id: string): Promise<void> {
+    const task = (await this.docker.getTask(id).inspect()) as Task;
+    const service = (await this.docker.getService(task.ServiceID).inspect()) as Service;
+    const spec = { ...service.Spec, TaskTemplate: { ...service.Spec.TaskTemplate, ForceUpdate: service.Spec.TaskTemplate.ForceUpdate + 1 } };
+    await this.docker.getService(service.ID).update({ ...spec, version: service.Version.Index });
+  }
+
+  stop(): Promise<void> {
+    return Promise.reject(new ConflictError('in swarm mode a single task cannot be stopped: scale the process type down with `pilot ps:scale`'));
+  }
+
+  resume(): Promise<void> {
+    return Promise.reject(new ConflictError('in swarm mode a single task cannot be resumed: scale the process type with `pilot ps:scale`'));
+  }
+
+  async lastLogs(id: string, lines: number): Promise<string> {
+    if (!TASK_ID.test(id)) return this.local.lastLogs(id, lines);
+    // The manager gathers a task's logs from whichever node runs it.
+    const output = await new Promise<Buffer>((resolve, reject) => {
+      this.docker.modem.dial(
+        { path: `/tasks/${id}/logs?`, method: 'GET', options: { stdout: true, stderr: true, tail: String(lines) }, isStream: false, statusCodes: { 200: true, 404: 'no such task' } },
+        (error: unknown, data: unknown) => (error ? reject(error as Error) : resolve(Buffer.isBuffer(data) ? data : Buffer.from(String(data ?? '')))),
+      );
+    });
+    return demuxedText(output);
+  }
+
+  streamLogs(id: string, options: LogStreamOptions, onLine: (line: TimestampedLine) => void): Promise<LogStream> {
+    return TASK_ID.test(id) ? streamTaskLogs(this.docker, id, options, onLine) : this.local.streamLogs(id, options, onLine);
+  }
+
+  /** The manager has no stats of tasks on other nodes: only those of its own containers. */
+  stats(id: string): Promise<ProcessStats | undefined> {
+    return TASK_ID.test(id) ? Promise.resolve(undefined) : this.local.stats(id);
+  }
+
+  diskUsage(): Promise<EngineDiskUsage> {
+    return this.local.diskUsage();
+  }
+
+  /** A plain container on the manager (its image was built there), on the app's overlay: a TTY and stdin work as on one host. */
+  async runOneOff(runtime: ReleaseRuntime, run: OneOffRun, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<AttachedProcess> {
+    await this.ensureNetwork(runtime.app);
+    return this.local.runOneOff(runtime, run, onOutput);
+  }
+
+  link(): Promise<void> {
+    return Promise.reject(new ConflictError('apps:link is not available in swarm mode yet'));
+  }
+
+  unlink(): Promise<void> {
+    return Promise.reject(new ConflictError('apps:unlink is not available in swarm mode yet'));
+  }
+
+  async forgetApp(app: string): Promise<void> {
+    for (const service of await this.services(app)) await this.docker.getService(service.ID).remove().catch(() => undefined);
+    const network = networkName(this.options.instance, app);
+    // The overlay goes once its tasks are gone; Caddy leaves it first.
+    await this.docker.getNetwork(network).disconnect({ Container: this.options.proxyContainer, Force: true }).catch(() => undefined);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      try {
+        await this.docker.getNetwork(network).remove();
+        return;
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  ensureVolume(app: string, name: string): Promise<void> {
+    return this.local.ensureVolume(app, name);
+  }
+
+  listVolumes(app: string): Promise<string[]> {
+    return this.local.listVolumes(app);
+  }
+
+  removeVolume(name: string): Promise<void> {
+    return this.local.removeVolume(name);
+  }
+
+  /** The app's attachable overlay (its tasks on every node, its one-offs and Caddy on the manager), with Caddy joined to it. */
+  private async ensureNetwork(app: string): Promise<void> {
+    const name = networkName(this.options.instance, app);
+    const existing = await this.docker.listNetworks({ filters: { name: [name] } });
+    if (!existing.some((network) => network.Name === name)) {
+      await this.docker
+        .createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: selectorLabels(this.options.instance, { app }), CheckDuplicate: true })
+        .catch((error: unknown) => {
+          if ((error as { statusCode?: number }).statusCode !== 409) throw error;
+        });
+    }
+    const network = (await this.docker.getNetwork(name).inspect()) as { Containers?: Record<string, { Name?: string }> };
+    if (!Object.values(network.Containers ?? {}).some((container) => container.Name === this.options.proxyContainer)) {
+      await this.docker.getNetwork(name).connect({ Container: this.options.proxyContainer });
+    }
+  }
+}
