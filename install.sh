@@ -3,6 +3,8 @@
 #
 #   curl -fsSL <url>/install.sh | sudo bash -s -- --domain example.com --email me@example.com
 #   sudo ./install.sh --domain example.com --email me@example.com      # from a checkout
+#   sudo ./install.sh --manager ...      # the same, as the manager of a Docker Swarm (docs/swarm.md)
+#   sudo ./install.sh --join MANAGER:2377 --token TOKEN --registry-ca-sha256 FP   # adds a server to it
 #
 # Re-running it upgrades Pilot in place (apps, releases, tokens and data stay).
 # `--uninstall` removes the services and files and keeps the data; `--purge` removes the data too.
@@ -15,7 +17,7 @@ set -euo pipefail
 # Options: flags win over the environment, the environment over the settings of an existing
 # installation (re-runs keep them), and those over the defaults.
 declare -A GIVEN=()
-for variable in PILOT_DOMAIN PILOT_ACME_EMAIL PILOT_DATA_DIR PILOT_PORT PILOT_HTTP_PORT PILOT_HTTPS_PORT PILOT_TLS PILOT_INSTANCE PILOT_NODE_IMAGE PILOT_STATIC_IMAGE; do
+for variable in PILOT_DOMAIN PILOT_ACME_EMAIL PILOT_DATA_DIR PILOT_PORT PILOT_HTTP_PORT PILOT_HTTPS_PORT PILOT_TLS PILOT_INSTANCE PILOT_NODE_IMAGE PILOT_STATIC_IMAGE PILOT_SCHEDULER PILOT_REGISTRY_IMAGE; do
   [ -z "${!variable:-}" ] || GIVEN[$variable]=1
 done
 DOMAIN="${PILOT_DOMAIN:-}"
@@ -45,6 +47,14 @@ VERBOSE="${PILOT_VERBOSE:-0}"
 LOG_FILE="${PILOT_INSTALL_LOG:-/var/log/pilot/install.log}"
 # What --uninstall does with the apps' containers: keep (serving, with Caddy) or remove; empty: ask.
 APPS_ON_UNINSTALL="${PILOT_UNINSTALL_APPS:-}"
+# Swarm (docs/swarm.md): --manager makes this server the cluster's manager; --join adds it to one.
+SCHEDULER="${PILOT_SCHEDULER:-}"
+REGISTRY_IMAGE="${PILOT_REGISTRY_IMAGE:-}"
+ADVERTISE_ADDR="${PILOT_ADVERTISE_ADDR:-}"
+JOIN="${PILOT_JOIN:-}"
+JOIN_TOKEN="${PILOT_JOIN_TOKEN:-}"
+REGISTRY="${PILOT_JOIN_REGISTRY:-}"
+REGISTRY_CA_SHA256="${PILOT_REGISTRY_CA_SHA256:-}"
 
 usage() {
   cat <<USAGE
@@ -82,6 +92,22 @@ Options (environment variable in brackets):
                        (neither: asked on a terminal, else kept)
   --purge              --uninstall --remove-apps, and also remove the data and Pilot's Docker objects [PILOT_PURGE=1]
   -h, --help           this help
+
+Several servers (Docker Swarm, docs/swarm.md):
+  --manager            install Pilot as the manager of a swarm: \`docker swarm init\` when the engine is in
+                       none, and PILOT_SCHEDULER=swarm [PILOT_SCHEDULER=swarm]
+  --advertise-addr IP  the address the other servers reach this one at (swarm init or join)
+                       [PILOT_ADVERTISE_ADDR] (default: Docker's choice)
+  --registry-image IMAGE  the image of the registry Pilot runs on the manager [PILOT_REGISTRY_IMAGE]
+                       (default: registry:2)
+  --join MANAGER       add this server to the swarm of MANAGER (host:2377) as a node that runs apps; installs
+                       Docker, trusts Pilot's registry, joins; no Pilot here [PILOT_JOIN]
+                       (\`pilot nodes:join-command\` on the manager prints the whole line)
+  --token TOKEN        with --join: the swarm's join token [PILOT_JOIN_TOKEN]
+  --registry HOST:PORT with --join: Pilot's registry [PILOT_JOIN_REGISTRY] (default: MANAGER's host, port 5000)
+  --registry-ca-sha256 FINGERPRINT
+                       with --join: the SHA-256 fingerprint of the registry's CA; the CA the registry presents
+                       is trusted only if it matches [PILOT_REGISTRY_CA_SHA256]
 USAGE
 }
 
@@ -214,13 +240,23 @@ parse_args() {
       --keep-apps) APPS_ON_UNINSTALL=keep ;;
       --remove-apps) APPS_ON_UNINSTALL=remove ;;
       --purge) UNINSTALL=1; PURGE=1 ;;
+      --manager) SCHEDULER=swarm; GIVEN[PILOT_SCHEDULER]=1 ;;
+      --advertise-addr) ADVERTISE_ADDR="${2:?--advertise-addr needs a value}"; shift ;;
+      --registry-image) REGISTRY_IMAGE="${2:?--registry-image needs a value}"; GIVEN[PILOT_REGISTRY_IMAGE]=1; shift ;;
+      --join) JOIN="${2:?--join needs the address of the manager}"; shift ;;
+      --token) JOIN_TOKEN="${2:?--token needs a value}"; shift ;;
+      --registry) REGISTRY="${2:?--registry needs HOST:PORT}"; shift ;;
+      --registry-ca-sha256) REGISTRY_CA_SHA256="${2:?--registry-ca-sha256 needs a fingerprint}"; shift ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; die "unknown option: $1" ;;
     esac
     shift
   done
+  if [ -n "$JOIN" ]; then check_join_args; return; fi
   keep_installed_settings
   DOMAIN="${DOMAIN:-localhost}"
+  case "$SCHEDULER" in '' | docker | swarm) ;; *) die "PILOT_SCHEDULER must be docker or swarm, not '$SCHEDULER'" ;; esac
+  [ -z "$ADVERTISE_ADDR" ] || is_ip "$ADVERTISE_ADDR" || die "--advertise-addr '$ADVERTISE_ADDR' is not an IP address"
   for number in "$PORT" "$HTTP_PORT" "$HTTPS_PORT" "$NODE_MAJOR" "$NPM_MAJOR" "$MIN_FREE_GB"; do
     [[ "$number" =~ ^[0-9]+$ ]] || die "'$number' is not a number"
   done
@@ -263,6 +299,8 @@ keep_installed_settings() {
       PILOT_INSTANCE) INSTANCE="$value" ;;
       PILOT_NODE_IMAGE) NODE_IMAGE="$value" ;;
       PILOT_STATIC_IMAGE) STATIC_IMAGE="$value" ;;
+      PILOT_SCHEDULER) SCHEDULER="$value" ;;
+      PILOT_REGISTRY_IMAGE) REGISTRY_IMAGE="$value" ;;
     esac
   done <"$file"
 }
@@ -456,14 +494,18 @@ install_docker() {
   # Containers keep running through an engine restart: their addresses never change under Caddy.
   # Every app has a network of its own: /24s from one /16 give 256 of them (Docker's default
   # pools hold about 30).
+  # Swarm mode refuses an engine with live-restore: there the swarm restarts tasks elsewhere instead.
+  local live_restore='  "live-restore": true,\n'
+  if [ "$SCHEDULER" = swarm ] || [ -n "$JOIN" ]; then live_restore=''; fi
   if [ ! -e /etc/docker/daemon.json ]; then
-    printf '{\n  "live-restore": true,\n  "default-address-pools": [{"base": "10.200.0.0/16", "size": 24}]\n}\n' | write_file /etc/docker/daemon.json 0644
+    # shellcheck disable=SC2059  # the format is ours, with the optional line in it
+    printf "{\n$live_restore  \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 24}]\n}\n" | write_file /etc/docker/daemon.json 0644
     if has_systemd && systemctl is-active --quiet docker; then
       # Address pools apply at the engine's start: a fresh engine runs nothing yet.
       if [ "$fresh" = 1 ]; then run systemctl restart docker; else run systemctl reload docker || true; note "restart Docker once (systemctl restart docker) for its new address pools"; fi
     fi
   else
-    if ! grep -q '"live-restore"' /etc/docker/daemon.json; then
+    if [ -n "$live_restore" ] && ! grep -q '"live-restore"' /etc/docker/daemon.json; then
       note "/etc/docker/daemon.json exists: consider \"live-restore\": true (see docs/guarantees.md)"
     fi
     if ! grep -q '"default-address-pools"' /etc/docker/daemon.json; then
@@ -664,6 +706,8 @@ write_settings() {
   set_env PILOT_TLS "$TLS"
   [ -z "$NODE_IMAGE" ] || set_env PILOT_NODE_IMAGE "$NODE_IMAGE"
   [ -z "$STATIC_IMAGE" ] || set_env PILOT_STATIC_IMAGE "$STATIC_IMAGE"
+  [ -z "$SCHEDULER" ] || set_env PILOT_SCHEDULER "$SCHEDULER"
+  [ -z "$REGISTRY_IMAGE" ] || set_env PILOT_REGISTRY_IMAGE "$REGISTRY_IMAGE"
   if has_systemd; then set_env PILOT_CADDY_ADMIN "unix/$DATA_DIR/caddy/admin.sock"; fi
   run mkdir -p "$DATA_DIR"
   run chmod 0700 "$DATA_DIR"
@@ -905,6 +949,13 @@ print_summary() {
   say "        git remote add pilot $api/<app>.git && git push pilot main"
   say ""
   note "the app then answers at $scheme://<app>.$DOMAIN$(port_suffix)"
+  if [ "$SCHEDULER" = swarm ]; then
+    note "more servers (Docker Swarm): this line prints what to run on each new one (the install.sh --join line"
+    note "appears once Pilot's registry runs, a few seconds after the first start):"
+    say ""
+    say "        pilot nodes:join-command"
+    say ""
+  fi
 }
 
 # Internal TLS: clients trust Pilot's CA only when told to; one command per client.
@@ -1006,6 +1057,119 @@ list_left_behind() {
   note "packages: git, Docker and Caddy stay installed (apt-get remove them if nothing else needs them)"
 }
 
+# ---------------------------------------------------------------------------------------------
+# Several servers: a Docker Swarm whose manager runs Pilot (docs/swarm.md).
+
+check_join_args() {
+  [ "$SCHEDULER" != swarm ] || [ -z "${GIVEN[PILOT_SCHEDULER]:-}" ] || die "--manager and --join exclude each other: a manager runs Pilot, a joined server runs apps' tasks"
+  [ -n "$JOIN_TOKEN" ] || die "--join needs --token: \`pilot nodes:join-command\` on the manager prints the whole line"
+  [[ "$JOIN_TOKEN" =~ ^SWMTKN-[A-Za-z0-9-]+$ ]] || die "--token '$JOIN_TOKEN' is not a swarm join token (SWMTKN-...)"
+  [[ "$JOIN" == *:* ]] || JOIN="$JOIN:2377"
+  [[ "$JOIN" =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]] || die "--join '$JOIN' is not HOST:PORT of the manager (e.g. 10.0.0.5:2377)"
+  REGISTRY="${REGISTRY:-${JOIN%:*}:5000}"
+  [[ "$REGISTRY" =~ ^[A-Za-z0-9.-]+:[0-9]+$ ]] || die "--registry '$REGISTRY' is not HOST:PORT"
+  [ -n "$REGISTRY_CA_SHA256" ] || die "--join needs --registry-ca-sha256: the fingerprint of Pilot's registry CA (\`pilot nodes:join-command\` prints it)"
+  REGISTRY_CA_SHA256="$(normal_fingerprint "$REGISTRY_CA_SHA256")"
+  [[ "$REGISTRY_CA_SHA256" =~ ^[0-9A-F]{64}$ ]] || die "--registry-ca-sha256 is not a SHA-256 fingerprint (64 hex digits, colons allowed)"
+  [ -z "$ADVERTISE_ADDR" ] || is_ip "$ADVERTISE_ADDR" || die "--advertise-addr '$ADVERTISE_ADDR' is not an IP address"
+}
+
+# AB:cd:... and abcd... alike: upper-case hex digits only.
+normal_fingerprint() { printf '%s' "$1" | tr -d ': ' | tr 'a-f' 'A-F'; }
+
+# The engine answers: started when it does not yet (systemd, else dockerd in the background).
+ensure_docker_running() {
+  docker version >/dev/null 2>&1 && return
+  if has_systemd; then
+    run systemctl enable --now docker
+  else
+    run sh -c 'mkdir -p /var/log/pilot && setsid dockerd --host unix:///var/run/docker.sock >>/var/log/pilot/dockerd.log 2>&1 </dev/null &'
+  fi
+  [ "$DRY_RUN" = 1 ] && return
+  local deadline=$((SECONDS + 60))
+  while ! docker version >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || die_showing_log "the Docker engine did not start within 60 s (see /var/log/pilot/dockerd.log or journalctl -u docker)"
+    sleep 0.5
+  done
+}
+
+swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
+
+# An engine with live-restore cannot be in a swarm (Docker refuses it).
+check_no_live_restore() {
+  [ "$DRY_RUN" = 1 ] && return
+  [ "$(docker info --format '{{.LiveRestoreEnabled}}' 2>/dev/null)" != true ] && return
+  die "the Docker engine has live-restore on, which swarm mode refuses: remove \"live-restore\" from /etc/docker/daemon.json, restart Docker (systemctl restart docker), and run this again"
+}
+
+init_swarm() {
+  step "Docker Swarm: this server is the manager"
+  ensure_docker_running
+  check_no_live_restore
+  [ "$DRY_RUN" = 1 ] && { note "would run: docker swarm init${ADVERTISE_ADDR:+ --advertise-addr $ADVERTISE_ADDR} (unless the engine is in a swarm)"; return; }
+  case "$(swarm_state)" in
+    active)
+      [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] || die "this engine is a worker of a swarm: run --manager on a manager, or \`docker swarm leave\` first"
+      note "the engine already manages a swarm: kept" ;;
+    inactive)
+      docker swarm init ${ADVERTISE_ADDR:+--advertise-addr "$ADVERTISE_ADDR"} || die_showing_log "docker swarm init failed: with several addresses, choose one with --advertise-addr"
+      note "swarm created (docker swarm init)" ;;
+    locked) die "the swarm is locked: \`docker swarm unlock\`, then run this again" ;;
+    *) die "the engine's swarm is '$(swarm_state)': wait until it is active or inactive, then run this again" ;;
+  esac
+}
+
+# --join: a server that only runs apps' tasks: Docker, the registry's CA, the swarm.
+join_swarm_as_node() {
+  step "checks"
+  check_os
+  check_arch
+  step "packages"
+  # A node needs no git, Node.js or Caddy: only Docker, and openssl to read the registry's CA.
+  local missing=()
+  command -v openssl >/dev/null || missing+=(openssl)
+  [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+  install_docker
+  ensure_docker_running
+  check_no_live_restore
+  trust_registry
+  step "joining the swarm of $JOIN"
+  local state
+  state="$(swarm_state)"
+  if [ "$state" = active ]; then
+    note "the engine is in a swarm already (node $(docker info --format '{{.Swarm.NodeID}}')): kept; \`docker swarm leave\` first to join another"
+  else
+    run docker swarm join ${ADVERTISE_ADDR:+--advertise-addr "$ADVERTISE_ADDR"} --token "$JOIN_TOKEN" "$JOIN" || die_showing_log "docker swarm join failed: is $JOIN reachable from here (TCP 2377, 7946 and UDP 4789, 7946) and the token current (pilot nodes:join-command)?"
+  fi
+  end_step
+  [ "$DRY_RUN" = 1 ] && { say "==> dry run done"; return; }
+  say ""
+  say "==> this server is a node of the swarm ($(seconds_since "$INSTALL_STARTED"); log: $LOG_FILE)"
+  note "on the manager, \`pilot nodes\` lists it; apps' tasks come here as the swarm places them"
+  if ! has_systemd; then note "no systemd: start dockerd at boot yourself (e.g. from /etc/rc.local)"; fi
+}
+
+# The CA the registry presents (the last certificate of its chain) is put under certs.d only if
+# its fingerprint is the one given: Docker then pulls from it over TLS, without a restart.
+trust_registry() {
+  step "trusting Pilot's registry at $REGISTRY"
+  local dir="/etc/docker/certs.d/$REGISTRY" chain ca seen
+  [ "$DRY_RUN" = 1 ] && { note "would install the CA of $REGISTRY (SHA-256 $REGISTRY_CA_SHA256) into $dir/ca.crt"; return; }
+  chain="$(openssl s_client -connect "$REGISTRY" -showcerts </dev/null 2>/dev/null)" || true
+  ca="$(printf '%s\n' "$chain" | awk '/-----BEGIN CERTIFICATE-----/ { block = "" } { block = block $0 "\n" } /-----END CERTIFICATE-----/ { last = block } END { printf "%s", last }')"
+  [ -n "$ca" ] || die "no TLS answer from the registry at $REGISTRY: is Pilot running on the manager, and TCP ${REGISTRY##*:} open from here?"
+  mkdir -p "$dir"
+  printf '%s' "$ca" >"$dir/ca.crt.tmp"
+  seen="$(normal_fingerprint "$(fingerprint "$dir/ca.crt.tmp")")"
+  if [ "$seen" != "$REGISTRY_CA_SHA256" ]; then
+    rm -f "$dir/ca.crt.tmp"
+    die "the registry at $REGISTRY presents a CA with SHA-256 $seen, not the $REGISTRY_CA_SHA256 given: not trusted (wrong address, or someone in between)"
+  fi
+  mv "$dir/ca.crt.tmp" "$dir/ca.crt"
+  note "trusted: $dir/ca.crt"
+}
+
 FIRST_INSTALL=0
 main() {
   parse_args "$@"
@@ -1013,6 +1177,7 @@ main() {
   check_root
   open_log "$@"
   if [ "$UNINSTALL" = 1 ]; then uninstall; return; fi
+  if [ -n "$JOIN" ]; then join_swarm_as_node; return; fi
   step "checks"
   check_os
   check_arch
@@ -1025,6 +1190,7 @@ main() {
   step "packages"
   install_base_tools
   install_docker
+  [ "$SCHEDULER" != swarm ] || init_swarm
   install_caddy
   install_node
   install_pilot

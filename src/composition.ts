@@ -60,6 +60,7 @@ import { previewPushes } from './services/preview-pushes.js';
 import { SwarmNodes } from './adapters/docker/swarm-nodes.js';
 import { NodeService } from './services/nodes.js';
 import { NodeEvents } from './services/node-events.js';
+import { SwarmRegistry } from './adapters/registry/registry.js';
 import { createRepoSourceStore } from './adapters/db/repo-sources.js';
 import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/repo-fetch.js';
 import { RepoSources } from './services/repo-sources.js';
@@ -101,13 +102,19 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
   const engine = createDockerEngine(docker);
+  // Swarm mode: the nodes pull release images from a registry on the manager (started by server.ts),
+  // unless the caller brings its own (tests).
+  const swarmRegistry = cluster && !parts.imageRegistry
+    ? new SwarmRegistry(docker, { instance: config.instance, ...config.registry, dir: paths.registryDir }, logger)
+    : undefined;
+  const imageRegistry = parts.imageRegistry ?? swarmRegistry;
   const localRuntime = new DockerRuntime(engine, config.instance);
   // Swarm mode: Caddy is a container on the manager, on every app's overlay (docs/swarm.md).
   const swarmCaddy = cluster
     ? new SwarmCaddy(docker, { instance: config.instance, image: config.caddyImage, httpPort: config.httpPort, httpsPort: config.httpsPort, adminAddress: config.swarmCaddyAdmin, logger })
     : undefined;
   const runtime = swarmCaddy
-    ? new SwarmRuntime(docker, localRuntime, parts.imageRegistry, { instance: config.instance, proxyContainer: swarmCaddy.containerName })
+    ? new SwarmRuntime(docker, localRuntime, imageRegistry, { instance: config.instance, proxyContainer: swarmCaddy.containerName })
     : localRuntime;
   const managedCaddy = config.caddyAdmin || swarmCaddy
     ? undefined
@@ -190,6 +197,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     formation,
     volumes,
     images: engine,
+    registry: imageRegistry,
     runtime,
     rollout,
     workspaces: createWorkspaces(paths.builds, paths.buildCaches),
@@ -220,6 +228,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     onDestroy: (destroyed) => {
       cron.forget(destroyed.id);
       accessLogs.remove(destroyed.id);
+      imageRegistry?.collect(destroyed.name, []).catch((error: unknown) => logger.warn({ err: error, app: destroyed.name }, 'registry not collected'));
     },
     previews: previewStore,
   });
@@ -300,14 +309,14 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
       prometheus,
       events,
       webhooks: notifier,
-      nodes: new NodeService(cluster),
+      nodes: new NodeService(cluster, swarmRegistry),
       repoSources,
       domain: config.domain,
     },
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
+    engine, swarmRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes, pushers,
   };
 }

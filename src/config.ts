@@ -4,6 +4,13 @@ import { isIP } from 'node:net';
 import { ConfigError } from './domain/errors.js';
 
 export type TlsMode = 'acme' | 'internal' | 'off';
+/** PILOT_REGISTRY_*: the image of the registry container, the address nodes reach it at (default: the manager's swarm address), its port. */
+export interface RegistrySettings {
+  readonly image: string;
+  readonly host: string | undefined;
+  readonly port: number;
+}
+
 /** Where apps run: `docker`, the one engine of this host; `swarm`, a Docker Swarm whose manager the engine is. */
 export type Scheduler = 'docker' | 'swarm';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -34,6 +41,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** PILOT_SCHEDULER: `swarm` needs the engine to be a swarm manager (checked at start). */
   readonly scheduler: Scheduler;
+  /** Swarm mode: the registry Pilot runs on the manager so that every node pulls the release images (docs/swarm.md). */
+  readonly registry: RegistrySettings;
   /** PILOT_CADDY_IMAGE: in swarm mode Caddy runs from this image as a container on the manager (docs/swarm.md); it needs /bin/sh. */
   readonly caddyImage: string;
   /**
@@ -155,6 +164,11 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     instance: read.matching('PILOT_INSTANCE', INSTANCE, 'pilot', 'lowercase letters, digits and dashes, starting with a letter, at most 32 characters'),
     logLevel: read.oneOf('PILOT_LOG_LEVEL', LOG_LEVELS, 'info'),
     scheduler: read.oneOf('PILOT_SCHEDULER', SCHEDULERS, 'docker'),
+    registry: {
+      image: read.string('PILOT_REGISTRY_IMAGE', 'registry:2'),
+      host: read.optional('PILOT_REGISTRY_HOST'),
+      port: read.port('PILOT_REGISTRY_PORT', 5000),
+    },
     caddyImage: read.string('PILOT_CADDY_IMAGE', 'caddy:2-alpine'),
     swarmCaddyAdmin: read.string('PILOT_SWARM_CADDY_ADMIN', '127.0.0.1:2019'),
     dockerHost: read.optional('DOCKER_HOST'),
@@ -329,6 +343,8 @@ export interface DataPaths {
   readonly caddyLocalRootCertificate: string;
   /** Caddy's access log of each app (the router lines of `pilot logs`). */
   readonly accessLogs: string;
+  /** Swarm mode: the registry's CA, certificate, key and password (docs/swarm.md). */
+  readonly registryDir: string;
 }
 
 export function dataPaths(dataDir: string): DataPaths {
@@ -346,5 +362,6 @@ export function dataPaths(dataDir: string): DataPaths {
     caddyData: path.join(caddyDir, 'data'),
     caddyLocalRootCertificate: path.join(caddyDir, 'data', 'caddy', 'pki', 'authorities', 'local', 'root.crt'),
     accessLogs: path.join(caddyDir, 'access'),
+    registryDir: path.join(dataDir, 'registry'),
   };
 }

@@ -53,7 +53,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger, parts: PilotParts = {}): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
     await composePilot(config, logger, parts);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -75,6 +75,8 @@ export async function createServer(config: Config, logger: Logger, parts: PilotP
     notifier.start(events);
     autoRollback.start(events);
     nodeEvents?.start();
+    // In the background: a registry image being pulled delays no start; a push waits for it.
+    void swarmRegistry?.start().catch(() => undefined);
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });

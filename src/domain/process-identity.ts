@@ -114,6 +114,20 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The registry a swarm manager runs for its nodes (docs/swarm.md): no app's, so never listed as a process. */
+export function registryContainerName(instance: string): string {
+  return `${instance}-registry`;
+}
+
+/** The registry's storage: labelled as the instance's, so `install.sh --purge` removes it. */
+export function registryVolumeName(instance: string): string {
+  return `${instance}-registry-data`;
+}
+
+export function registryLabels(instance: string): Record<string, string> {
+  return { 'pilot.registry': instance };
+}
+
 /** `<instance>-<app>-<type>`: the Swarm service that runs every process of one type of an app. */
 export function serviceName(instance: string, app: string, type: string): string {
   return `${instance}-${app}-${type}`;

@@ -526,5 +526,6 @@ export const JoinCommandQuery = Type.Object(
 export const JoinCommandView = Type.Object({
   role: Type.Enum(['worker', 'manager']),
   command: Type.String({ description: 'Run on the machine to add: `docker swarm join --token ... ADDRESS:2377`' }),
+  install: Type.Optional(Type.String({ description: "Or, on a fresh server from Pilot's source: `./install.sh --join ...` installs Docker, trusts the registry's CA and joins (once the registry runs)" })),
 });
 export type JoinCommandView = Static<typeof JoinCommandView>;

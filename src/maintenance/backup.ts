@@ -15,6 +15,7 @@ const ARCHIVE = {
   repositories: 'repos',
   caddyData: 'caddy-data',
   adminToken: 'admin-token',
+  registry: 'registry',
 } as const;
 
 const FORMAT = 1;
@@ -30,7 +31,8 @@ export interface BackupManifest {
 /**
  * Writes a backup of a running Pilot to `file` (.tar.gz, mode 0600: it holds keys and tokens):
  * an online SQLite backup (consistent while Pilot writes), the git repositories, the managed
- * Caddy's storage (CA, certificates, keys) and the admin token file. Images and volumes stay
+ * Caddy's storage (CA, certificates, keys), the admin token file and, in swarm mode, the
+ * registry's CA and password (the nodes trust that CA). Images and volumes stay
  * in Docker (see docs/backup.md).
  */
 export async function writeBackup(paths: DataPaths, instance: string, file: string): Promise<BackupManifest> {
@@ -53,6 +55,7 @@ export async function writeBackup(paths: DataPaths, instance: string, file: stri
     copied.close();
     copyIfExists(paths.caddyData, path.join(staging, ARCHIVE.caddyData));
     copyIfExists(paths.adminTokenFile, path.join(staging, ARCHIVE.adminToken));
+    copyIfExists(paths.registryDir, path.join(staging, ARCHIVE.registry));
     fs.writeFileSync(path.join(staging, ARCHIVE.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
     const partial = `${file}.partial`;
     try {
@@ -92,6 +95,7 @@ export async function restoreBackup(paths: DataPaths, file: string): Promise<Bac
     copyIfExists(path.join(staging, ARCHIVE.repositories), paths.repositories);
     copyIfExists(path.join(staging, ARCHIVE.caddyData), paths.caddyData);
     copyIfExists(path.join(staging, ARCHIVE.adminToken), paths.adminTokenFile);
+    copyIfExists(path.join(staging, ARCHIVE.registry), paths.registryDir);
     // The database last: until it exists, the directory does not look like an installation.
     fs.copyFileSync(path.join(staging, ARCHIVE.database), paths.database);
     fs.chmodSync(paths.database, 0o600);

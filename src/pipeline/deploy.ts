@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type {
-  AppProcess, AppRuntime, AppStore, ConfigStore, EventLog, FormationStore, ImageEngine, ReleaseStore, ReleaseUpdate, SubmoduleFetcher, VolumeStore, Workspaces,
+  AppProcess, AppRuntime, AppStore, ConfigStore, EventLog, FormationStore, ImageEngine, ImageRegistry, ReleaseStore, ReleaseUpdate, SubmoduleFetcher, VolumeStore, Workspaces,
 } from '../domain/ports.js';
 import type { App, EventKind, Release, ReleaseAuthor, Slot, Volume } from '../domain/types.js';
 import { ConflictError, DeployError, PilotError } from '../domain/errors.js';
@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import { detectBuildpack, isReadFile, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
 import { processQuantities, releaseRuntime } from './start.js';
-import { imagesToPrune } from './retire.js';
+import { imageTagsToKeep, imagesToPrune } from './retire.js';
 import { RolloutFailure, describeFailure, planRelease, planRename, type Rollout, type RunnableRelease } from './rollout.js';
 import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
@@ -34,6 +34,8 @@ export interface DeployerDeps {
   readonly formation: FormationStore;
   readonly volumes: VolumeStore;
   readonly images: ImageEngine;
+  /** Swarm mode: the registry the nodes pull from, pruned along with the engine's images. */
+  readonly registry?: Pick<ImageRegistry, 'collect'>;
   readonly runtime: Pick<AppRuntime, 'list'>;
   readonly rollout: Rollout;
   readonly workspaces: Workspaces;
@@ -615,9 +617,12 @@ export class Deployer {
   }
 
   private async pruneImages(app: App): Promise<void> {
-    for (const image of imagesToPrune(this.deps.releases.list(app.id), this.deps.settings.keepReleases)) {
+    const releases = this.deps.releases.list(app.id);
+    for (const image of imagesToPrune(releases, this.deps.settings.keepReleases)) {
       await this.deps.images.removeImage(image).catch((error: unknown) => this.deps.logger.warn({ err: error, image }, 'image not removed'));
     }
+    await this.deps.registry?.collect(app.name, imageTagsToKeep(releases, this.deps.settings.keepReleases))
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, app: app.name }, 'registry not collected'));
   }
 
   /** The app's URL; a worker-only app has none to visit (its name has no route, so no certificate either). */

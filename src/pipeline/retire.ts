@@ -18,3 +18,16 @@ export function imagesToPrune(releases: readonly Release[], keep: number): strin
   for (const release of newestFirst) if (release.image && !kept.has(release.image)) prune.add(release.image);
   return [...prune];
 }
+
+/**
+ * The tags of the images `imagesToPrune` keeps (`pilot/shop:v3` → `v3`): what the swarm registry
+ * keeps of the app's repository when it collects.
+ */
+export function imageTagsToKeep(releases: readonly Release[], keep: number): string[] {
+  const pruned = new Set(imagesToPrune(releases, keep));
+  const kept = new Set<string>();
+  for (const release of releases) {
+    if (release.image && !pruned.has(release.image)) kept.add(release.image.slice(release.image.lastIndexOf(':') + 1));
+  }
+  return [...kept];
+}

@@ -7,8 +7,17 @@ import { ConflictError, NotFoundError } from '../domain/errors.js';
  * drain and activate one named by its hostname or id. Without a cluster (PILOT_SCHEDULER=docker)
  * every call is refused with what to do.
  */
+/** What a node needs of the manager's registry to pull release images: its address and its CA's fingerprint. */
+export interface RegistryJoinSettings {
+  readonly address: string;
+  readonly caFingerprint: string;
+}
+
 export class NodeService {
-  constructor(private readonly cluster: ClusterNodes | undefined) {}
+  constructor(
+    private readonly cluster: ClusterNodes | undefined,
+    private readonly registry?: { joinSettings(): RegistryJoinSettings | undefined },
+  ) {}
 
   async list(): Promise<ClusterNode[]> {
     return this.swarm().list();
@@ -16,6 +25,12 @@ export class NodeService {
 
   async joinCommand(role: ClusterNode['role']): Promise<string> {
     return this.swarm().joinCommand(role);
+  }
+
+  /** The `install.sh --join` line for a fresh server, once the registry runs; undefined before. */
+  installCommand(dockerJoin: string): string | undefined {
+    const registry = this.registry?.joinSettings();
+    return registry && installJoinCommand(dockerJoin, registry);
   }
 
   /** Sets the availability of the node `ref` names; returns the node as it is then. */
@@ -46,4 +61,15 @@ export function findNode(nodes: readonly ClusterNode[], ref: string): ClusterNod
     throw new NotFoundError(`no node "${ref}": the nodes are ${nodes.map((node) => node.hostname).join(', ') || '(none)'} (see \`pilot nodes\`)`);
   }
   throw new ConflictError(`"${ref}" names ${matches.length} nodes (${matches.map((node) => `${node.id} ${node.state}`).join(', ')}): use the id`);
+}
+
+/**
+ * `docker swarm join --token T ADDRESS` as install.sh's one line for a fresh server: it installs
+ * Docker, trusts the registry's CA (checked against the fingerprint) and joins.
+ */
+export function installJoinCommand(dockerJoin: string, registry: RegistryJoinSettings): string | undefined {
+  const match = /^docker swarm join --token (\S+) (\S+)$/.exec(dockerJoin.trim());
+  if (!match) return undefined;
+  const [, token, manager] = match;
+  return `./install.sh --join ${manager} --token ${token} --registry ${registry.address} --registry-ca-sha256 ${registry.caFingerprint}`;
 }

@@ -67,6 +67,14 @@ export class FakeImages implements ImageEngine {
   }
 }
 
+/** Swarm mode's registry, faked: what each collection kept. */
+export class FakeRegistry {
+  readonly collected: { app: string; keepTags: readonly string[] }[] = [];
+  async collect(app: string, keepTags: readonly string[]): Promise<void> {
+    this.collected.push({ app, keepTags: [...keepTags] });
+  }
+}
+
 /** A pushed tree of one Dockerfile app, without a disk: what detection and the build read. */
 function dockerfileWorkspaces(): Workspaces {
   const dockerfile = 'FROM pilot-local/node:20\nEXPOSE 5000\nCMD ["node", "server.js"]\n';
@@ -104,6 +112,7 @@ export function buildCore(env: Record<string, string> = {}, options: { rolling?:
   const runtime = options.rolling ? new FakeRollingRuntime() : new FakeRuntime();
   const router = new FakeRouteLoader();
   const images = new FakeImages();
+  const registry = new FakeRegistry();
   const logger = pino({ level: 'silent' });
   const templates = createTemplateRenderer();
   const persisted: string[] = [];
@@ -129,6 +138,7 @@ export function buildCore(env: Record<string, string> = {}, options: { rolling?:
     settings,
     ...stores,
     images,
+    registry,
     runtime,
     rollout,
     workspaces: dockerfileWorkspaces(),
@@ -169,7 +179,7 @@ export function buildCore(env: Record<string, string> = {}, options: { rolling?:
     return stores.releases.get(release.id) as Release;
   }
 
-  return { settings, db, listedWrites, ...stores, runtime, router, images, routes, rollout, deployer, processes, live, events, push, liveRelease, wentLive, persisted, logger };
+  return { settings, db, listedWrites, ...stores, runtime, router, images, registry, routes, rollout, deployer, processes, live, events, push, liveRelease, wentLive, persisted, logger };
 }
 
 export type Core = ReturnType<typeof buildCore>;

@@ -36,6 +36,12 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PILOT_SCHEDULER: 'k8s' }), /PILOT_SCHEDULER="k8s" is not allowed: use one of docker, swarm/);
   });
 
+  it("reads the swarm registry's image, address and port, refusing a port that is none", () => {
+    assert.deepEqual(loadConfig({}).registry, { image: 'registry:2', host: undefined, port: 5000 });
+    assert.deepEqual(loadConfig({ PILOT_REGISTRY_IMAGE: 'example/registry:2.8', PILOT_REGISTRY_HOST: '10.0.0.5', PILOT_REGISTRY_PORT: '5443' }).registry, { image: 'example/registry:2.8', host: '10.0.0.5', port: 5443 });
+    assert.throws(() => loadConfig({ PILOT_REGISTRY_PORT: '70000' }), /PILOT_REGISTRY_PORT/);
+  });
+
   it('reads PILOT_APP_PIDS and the images builds may start from beyond the base ones', () => {
     const config = loadConfig({ PILOT_APP_PIDS: '200', PILOT_BUILD_ALLOWED_IMAGES: ' registry.example.com/base/*, tools:1 ,' });
     assert.equal(config.appPids, 200);

@@ -32,7 +32,7 @@ export function registerNodeCommands(program: Command): void {
     .action(async (options: { manager?: boolean }, command: Command) => {
       const { out, client } = context(command);
       const join = await client().get<JoinCommandView>(`/nodes/join-command?role=${options.manager ? 'manager' : 'worker'}`);
-      out.result(join, () => join.command);
+      out.result(join, () => (join.install ? `${join.command}\n\nor, on a fresh server, from Pilot's source (installs Docker, trusts the registry, joins):\n\n  ${join.install}` : join.command));
     });
 
   for (const [name, action, description, done] of [

@@ -20,7 +20,11 @@ export const nodeRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (a
         response: { 200: JoinCommandView, ...errorResponses },
       },
     },
-    async (request) => ({ role: request.query.role, command: await deps.nodes.joinCommand(request.query.role) }),
+    async (request) => {
+      const command = await deps.nodes.joinCommand(request.query.role);
+      const install = deps.nodes.installCommand(command);
+      return { role: request.query.role, command, ...(install ? { install } : {}) };
+    },
   );
 
   for (const [action, availability] of [['drain', 'drain'], ['activate', 'active']] as const) {

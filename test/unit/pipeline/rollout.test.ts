@@ -219,6 +219,14 @@ describe('changes of a live app through the one rollout', () => {
     assert.deepEqual(core.runtime.running(), ['v3 web.1 blue']);
   });
 
+  it('collects the registry of swarm mode with the images it keeps, once the old release retired', async () => {
+    const core = buildCore({ PILOT_KEEP_RELEASES: '2' });
+    core.apps.create('shop');
+    for (const sha of ['a', 'b', 'c']) await core.push('shop', sha.repeat(40));
+    assert.deepEqual(core.images.removed, ['pt/shop:v1']);
+    assert.deepEqual(core.registry.collected.at(-1), { app: 'shop', keepTags: ['v3', 'v2'] });
+  });
+
   it('refuses a rollback to a pruned image before creating a release', async () => {
     const core = buildCore({ PILOT_KEEP_RELEASES: '3' });
     const app = core.apps.create('shop');

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE_CAPABILITIES, containerPlan, formationProcesses, oneOffPlan, processQuantities, releaseRuntime } from '../../../src/pipeline/start.js';
-import { imagesToPrune } from '../../../src/pipeline/retire.js';
+import { imageTagsToKeep, imagesToPrune } from '../../../src/pipeline/retire.js';
 import { NO_DEPLOY_SCRIPTS, type Release, type ReleaseStatus } from '../../../src/domain/types.js';
 
 const runtime = {
@@ -122,5 +122,20 @@ describe('imagesToPrune', () => {
       release(6, 'building', 'app:v6'),
     ];
     assert.deepEqual(imagesToPrune(releases, 1), ['app:v2']);
+  });
+});
+
+describe('imageTagsToKeep', () => {
+  it('gives the tags of the images that pruning keeps, each once', () => {
+    const releases = [
+      release(1, 'retired', 'pt/app:v1'),
+      release(2, 'retired', 'pt/app:v2'),
+      release(3, 'live', 'pt/app:v3'),
+      release(4, 'retired', 'pt/app:v2'),
+      release(5, 'failed', 'pt/app:v5'),
+      release(6, 'building', null),
+    ];
+    assert.deepEqual(imageTagsToKeep(releases, 2).sort(), ['v2', 'v3']);
+    assert.deepEqual(imageTagsToKeep(releases, 5).sort(), ['v1', 'v2', 'v3']);
   });
 });

@@ -35,6 +35,33 @@ describe('install.sh options (no machine changed)', () => {
   });
 
   const asRoot = { skip: process.getuid?.() !== 0 ? 'needs root, as install.sh does' : false };
+  const fingerprint = 'ab:'.repeat(31) + 'ab';
+
+  it('--help lists the options of several servers', () => {
+    const { output } = install(['--help']);
+    for (const option of ['--manager', '--join', '--token', '--registry', '--registry-ca-sha256', '--advertise-addr', '--registry-image']) assert.match(output, new RegExp(`${option} `));
+    for (const variable of ['PILOT_SCHEDULER=swarm', 'PILOT_JOIN', 'PILOT_JOIN_TOKEN', 'PILOT_REGISTRY_CA_SHA256', 'PILOT_REGISTRY_IMAGE']) assert.match(output, new RegExp(variable));
+  });
+
+  it('refuses a --join without what joining needs, or with values that cannot be right', () => {
+    assert.match(install(['--join', '10.0.0.5']).output, /--join needs --token: `pilot nodes:join-command` on the manager prints the whole line/);
+    assert.match(install(['--join', '10.0.0.5', '--token', 'SWMTKN-1-abc']).output, /--join needs --registry-ca-sha256/);
+    assert.match(install(['--join', '10.0.0.5', '--token', 'secret', '--registry-ca-sha256', fingerprint]).output, /--token 'secret' is not a swarm join token/);
+    assert.match(install(['--join', 'a b', '--token', 'SWMTKN-1-abc', '--registry-ca-sha256', fingerprint]).output, /--join 'a b:2377' is not HOST:PORT/);
+    assert.match(install(['--join', '10.0.0.5', '--token', 'SWMTKN-1-abc', '--registry-ca-sha256', 'ab:cd']).output, /is not a SHA-256 fingerprint/);
+    assert.match(install(['--join', '10.0.0.5', '--token', 'SWMTKN-1-abc', '--registry-ca-sha256', fingerprint, '--registry', 'nowhere']).output, /--registry 'nowhere' is not HOST:PORT/);
+    assert.match(install(['--manager', '--join', '10.0.0.5', '--token', 'SWMTKN-1-abc', '--registry-ca-sha256', fingerprint]).output, /--manager and --join exclude each other/);
+    assert.match(install(['--manager', '--advertise-addr', 'eth0']).output, /--advertise-addr 'eth0' is not an IP address/);
+  });
+
+  it('--join --dry-run trusts the registry of the manager (port 5000 by default) and joins, installing no Pilot', asRoot, () => {
+    const { code, output } = install(['--dry-run', '--join', '10.0.0.5', '--token', 'SWMTKN-1-abc', '--registry-ca-sha256', fingerprint]);
+    assert.equal(code, 0, output);
+    assert.match(output, new RegExp(`would install the CA of 10\\.0\\.0\\.5:5000 \\(SHA-256 ${'AB'.repeat(32)}\\) into /etc/docker/certs\\.d/10\\.0\\.0\\.5:5000/ca\\.crt`));
+    assert.match(output, /would run: docker swarm join --token SWMTKN-1-abc 10\.0\.0\.5:2377|the engine is in a swarm already/);
+    assert.doesNotMatch(output, /Caddy|Node\.js|Pilot from/);
+  });
+
   /** A dry run into a temporary directory; .invalid names never resolve (RFC 2606). */
   function dryRun(args: string[]) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-dry-'));
@@ -65,6 +92,13 @@ describe('install.sh options (no machine changed)', () => {
     assert.match(output, /\*\.pilot-test\.invalid\. +A +203\.0\.113\.7/);
     assert.match(output, /with --tls internal, HTTPS does not wait for DNS/);
     assert.doesNotMatch(output, /a real run stops here/);
+  });
+
+  it('--manager --dry-run makes the engine a swarm manager before Pilot starts', asRoot, () => {
+    const { code, output } = dryRun(['--manager', '--tls', 'internal']);
+    assert.equal(code, 0, output);
+    assert.match(output, /==> Docker Swarm: this server is the manager\n.*would run: docker swarm init \(unless the engine is in a swarm\)/);
+    assert.match(output, /would set PILOT_SCHEDULER in /);
   });
 
   it('--dry-run prints each step and what it would run, and writes nothing', asRoot, () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConflictError, NotFoundError } from '../../../src/domain/errors.js';
-import { NodeService, findNode } from '../../../src/services/nodes.js';
+import { NodeService, findNode, installJoinCommand } from '../../../src/services/nodes.js';
 import { FakeCluster, clusterNode } from '../../helpers/fake-cluster.js';
 
 const nodes = [
@@ -44,5 +44,25 @@ describe('NodeService', () => {
     for (const call of [() => service.list(), () => service.joinCommand('worker'), () => service.setAvailability('w1', 'drain')]) {
       await assert.rejects(call(), (error: unknown) => error instanceof ConflictError && /swarm mode is off: set PILOT_SCHEDULER=swarm on a swarm manager/.test(error.message));
     }
+  });
+});
+
+describe('the install.sh line that adds a fresh server', () => {
+  const registry = { address: '10.0.0.5:5000', caFingerprint: 'AB:CD:EF' };
+
+  it('carries the join token and manager address, and the registry with its CA fingerprint', () => {
+    assert.equal(
+      installJoinCommand('docker swarm join --token SWMTKN-1-abc 10.0.0.5:2377', registry),
+      './install.sh --join 10.0.0.5:2377 --token SWMTKN-1-abc --registry 10.0.0.5:5000 --registry-ca-sha256 AB:CD:EF',
+    );
+    assert.equal(installJoinCommand('something else', registry), undefined);
+  });
+
+  it('is offered once the registry runs, never before', () => {
+    const running: { settings?: typeof registry } = {};
+    const service = new NodeService(new FakeCluster(nodes), { joinSettings: () => running.settings });
+    assert.equal(service.installCommand('docker swarm join --token T 10.0.0.5:2377'), undefined);
+    running.settings = registry;
+    assert.match(service.installCommand('docker swarm join --token T 10.0.0.5:2377') ?? '', /^\.\/install\.sh --join 10\.0\.0\.5:2377 --token T /);
   });
 });

@@ -1,0 +1,38 @@
+/** Any number of shared holders, or one exclusive holder. */
+export class SharedExclusiveLock {
+  private sharedHolders = 0;
+  private exclusiveHeld = false;
+  private waiting: (() => void)[] = [];
+
+  async shared<T>(body: () => Promise<T>): Promise<T> {
+    while (this.exclusiveHeld) await this.wait();
+    this.sharedHolders += 1;
+    try {
+      return await body();
+    } finally {
+      this.sharedHolders -= 1;
+      this.wakeAll();
+    }
+  }
+
+  async exclusive<T>(body: () => Promise<T>): Promise<T> {
+    while (this.exclusiveHeld || this.sharedHolders > 0) await this.wait();
+    this.exclusiveHeld = true;
+    try {
+      return await body();
+    } finally {
+      this.exclusiveHeld = false;
+      this.wakeAll();
+    }
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private wakeAll(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
+  }
+}
