@@ -1,4 +1,4 @@
-import { RESET, coloursInEffect, terminalPieces, visibleText } from '../domain/terminal-text.js';
+import { CUT_MARK, MAX_LINE_CHARS, RESET, coloursInEffect, terminalPieces, visibleText } from '../domain/terminal-text.js';
 
 /** The classic builder prints " ---> <id>" for the image of each step it finished. */
 const STEP_IMAGE = /^ ---> ([0-9a-f]{12,64})$/;
@@ -16,6 +16,8 @@ const FROM_STEP = /^Step \d+\/\d+ : FROM /i;
  */
 export class BuildProgress {
   private pending = '';
+  /** The line being read was cut: the rest of it, up to its newline, is dropped. */
+  private cutting = false;
   /** Per stage (one per FROM), the images of its finished steps; a stage's first is its base. */
   private readonly stages: string[][] = [];
   private fromStep = false;
@@ -27,15 +29,36 @@ export class BuildProgress {
 
   /** Takes a chunk of output; calls `onLine` for each line it completes. */
   push(text: string): void {
-    const lines = (this.pending + text).split('\n');
-    this.pending = lines.pop() ?? '';
-    for (const line of lines) this.take(line);
+    const lines = text.split('\n');
+    const last = lines.pop() ?? '';
+    for (const line of lines) {
+      this.append(line);
+      if (!this.cutting) this.take(this.pending);
+      this.pending = '';
+      this.cutting = false;
+    }
+    this.append(last);
+  }
+
+  /**
+   * Adds to the line being read, up to MAX_LINE_CHARS: a longer line is taken there, marked as
+   * cut (the masker then also masks the start of a secret at its end), and the rest of it
+   * dropped up to its newline. A build printing one endless line costs neither memory nor time.
+   */
+  private append(text: string): void {
+    if (this.cutting) return;
+    this.pending += text;
+    if (this.pending.length <= MAX_LINE_CHARS) return;
+    this.take(this.pending.slice(0, MAX_LINE_CHARS) + CUT_MARK);
+    this.pending = '';
+    this.cutting = true;
   }
 
   /** The output ended: the last line, even without its newline. */
   end(): void {
-    if (this.pending !== '') this.take(this.pending);
+    if (this.pending !== '' && !this.cutting) this.take(this.pending);
     this.pending = '';
+    this.cutting = false;
   }
 
   /** The image of the last step that finished and is the build's own (not a FROM image). */

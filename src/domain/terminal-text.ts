@@ -7,8 +7,6 @@ import { stripVTControlCharacters } from 'node:util';
 
 export type TerminalPiece = { readonly text: string } | { readonly escape: string };
 
-/** ESC and the one-byte CSI: where every escape sequence starts. */
-const INTRODUCERS = ['\u001b', '\u009b'] as const;
 export const RESET = '\u001b[0m';
 
 /**
@@ -37,9 +35,13 @@ export function terminalPieces(raw: string): TerminalPiece[] {
   return pieces;
 }
 
+/** Either introducer; sticky search from a position, so that finding the next one never rescans the line. */
+// eslint-disable-next-line no-control-regex -- the introducers are control characters: that is what is searched for
+const INTRODUCER = /[\u001b\u009b]/g;
+
 function introducerFrom(raw: string, from: number): number {
-  const found = INTRODUCERS.map((introducer) => raw.indexOf(introducer, from)).filter((index) => index >= 0);
-  return found.length === 0 ? -1 : Math.min(...found);
+  INTRODUCER.lastIndex = from;
+  return INTRODUCER.exec(raw)?.index ?? -1;
 }
 
 /** Whether the text holds any escape (or a stray introducer). */
@@ -80,7 +82,12 @@ export function coloursInEffect(raw: string): string {
     const parameters = colourParameters(piece.escape);
     if (parameters === undefined) continue;
     if (parameters === '' || parameters === '0' || parameters.startsWith('0;') || parameters.startsWith(';')) open = [];
-    if (parameters !== '' && parameters !== '0') open = [...open.filter((escape) => escape !== piece.escape), piece.escape];
+    // Bounded as it goes (the result is the last MAX_CARRIED anyway): a line of many distinct escapes stays linear.
+    if (parameters !== '' && parameters !== '0') open = [...open.filter((escape) => escape !== piece.escape), piece.escape].slice(-MAX_CARRIED);
   }
-  return open.slice(-MAX_CARRIED).join('');
+  return open.join('');
 }
+
+/** The longest line a build log keeps: the rest of a longer line is cut, and this says so at its end. */
+export const MAX_LINE_CHARS = 64 * 1024;
+export const CUT_MARK = ' [… line cut: longer than 64 KiB]';

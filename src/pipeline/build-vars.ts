@@ -2,7 +2,7 @@
  * Build vars: config vars a build sees as `--build-arg`s. The values may be secrets, and the
  * build log is readable by deploy tokens, so every line of it is masked.
  */
-import { hasEscapes, isColour, terminalPieces } from '../domain/terminal-text.js';
+import { CUT_MARK, hasEscapes, isColour, terminalPieces } from '../domain/terminal-text.js';
 
 /** Shorter values are not masked: masking `1` or `yes` would garble the log and hide nothing. */
 export const MIN_MASKED_LENGTH = 4;
@@ -112,13 +112,31 @@ function maskLine(line: string, secrets: readonly string[]): string {
 /** Where the secrets are in `text`, as [start, end) spans in order: longest first, never overlapping. */
 function secretSpans(text: string, secrets: readonly string[]): [number, number][] {
   const spans: [number, number][] = [];
+  // Which characters a span already covers: the overlap check costs a secret's length, not the spans found so far.
+  const covered = new Uint8Array(text.length);
+  const overlaps = (start: number, end: number): boolean => covered.subarray(start, end).includes(1);
   for (const secret of secrets) {
     for (let at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + 1)) {
       const end = at + secret.length;
-      if (spans.some(([start, stop]) => at < stop && end > start)) continue;
+      if (overlaps(at, end)) continue;
       spans.push([at, end]);
+      covered.fill(1, at, end);
       at = end - 1;
     }
   }
+  if (text.endsWith(CUT_MARK)) {
+    // A cut line may end in the first part of a secret (its rest was cut): that part is masked too.
+    const kept = text.length - CUT_MARK.length;
+    const tail = secrets.map((secret) => partialAtEnd(text.slice(0, kept), secret)).reduce((longest, length) => Math.max(longest, length), 0);
+    if (tail > 0 && !overlaps(kept - tail, kept)) spans.push([kept - tail, kept]);
+  }
   return spans.sort((a, b) => a[0] - b[0]);
+}
+
+/** How many characters at the end of `text` begin `secret` (the secret itself not whole there). */
+function partialAtEnd(text: string, secret: string): number {
+  for (let length = Math.min(secret.length - 1, text.length); length > 0; length -= 1) {
+    if (text.endsWith(secret.slice(0, length))) return length;
+  }
+  return 0;
 }

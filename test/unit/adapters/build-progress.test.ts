@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BuildProgress } from '../../../src/adapters/build-progress.js';
 import { secretMasker } from '../../../src/pipeline/build-vars.js';
-import { visibleText } from '../../../src/domain/terminal-text.js';
+import { CUT_MARK, MAX_LINE_CHARS, coloursInEffect, terminalPieces, visibleText } from '../../../src/domain/terminal-text.js';
 
 function read(chunks: readonly string[]): { lines: string[]; progress: BuildProgress } {
   const lines: string[] = [];
@@ -48,6 +48,41 @@ describe('BuildProgress', () => {
     for (const chunk of ['token=s3cr', 'et\u001b', '[1m-va', 'lue\u001b[0', 'm done\n']) progress.push(chunk);
     progress.end();
     assert.deepEqual(masked, ['token=****\u001b[1m\u001b[0m done']);
+  });
+
+  it('cuts a line longer than MAX_LINE_CHARS, says so, drops the rest up to its newline and reads the next line whole', () => {
+    const long = 'a'.repeat(MAX_LINE_CHARS + 10_000);
+    const { lines } = read([long.slice(0, 30_000), long.slice(30_000), ' tail of the long line\nnext line\n']);
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0], 'a'.repeat(MAX_LINE_CHARS) + CUT_MARK);
+    assert.equal(lines[1], 'next line');
+  });
+
+  it('never shows the start of a secret that a cut leaves at the end of a line, nor its rest', () => {
+    const secret = 'very-secret-value';
+    const mask = secretMasker([secret]);
+    const masked: string[] = [];
+    const progress = new BuildProgress((line) => masked.push(mask(line)));
+    // The secret begins 5 characters before the cut.
+    progress.push(`${'b'.repeat(MAX_LINE_CHARS - 5)}${secret} and more\nok\n`);
+    progress.end();
+    assert.equal(masked[0], `${'b'.repeat(MAX_LINE_CHARS - 5)}****${CUT_MARK}`);
+    assert.ok(!masked.join('\n').includes('very-'), 'no part of the secret');
+    assert.equal(masked[1], 'ok');
+  });
+
+  it('reads a line of many escapes piece by piece, and carries only the last colours of many distinct ones', () => {
+    const raw = 'x\u001b[0m'.repeat(50_000);
+    const pieces = terminalPieces(raw);
+    assert.equal(pieces.length, 100_000);
+    assert.equal(visibleText(raw), 'x'.repeat(50_000));
+    const distinct = Array.from({ length: 1000 }, (_, index) => `\u001b[38;5;${index}m`).join('');
+    assert.equal(coloursInEffect(distinct), Array.from({ length: 16 }, (_, index) => `\u001b[38;5;${984 + index}m`).join(''));
+  });
+
+  it('masks every one of many occurrences of a secret in a line', () => {
+    const mask = secretMasker(['abcd']);
+    assert.equal(mask('abcd '.repeat(10_000)), '**** '.repeat(10_000));
   });
 
   it('tells the images of the earlier stages of a multi-stage build apart from the base images', () => {
