@@ -126,7 +126,14 @@ say() {
 open_log() {
   [ "$DRY_RUN" = 1 ] && return
   mkdir -p "$(dirname "$LOG_FILE")"
-  printf '\n# %s install.sh %s\n' "$(date -u +%FT%TZ)" "$*" >>"$LOG_FILE"
+  # Root's only, and without the join token: it lets any machine join the swarm (and pull its images).
+  local shown=() arg hide=0
+  for arg in "$@"; do
+    if [ "$hide" = 1 ]; then shown+=('***'); hide=0; continue; fi
+    case "$arg" in --token) hide=1; shown+=("$arg") ;; --token=*) shown+=('--token=***') ;; *) shown+=("$arg") ;; esac
+  done
+  (umask 077 && printf '\n# %s install.sh %s\n' "$(date -u +%FT%TZ)" "${shown[*]}" >>"$LOG_FILE")
+  chmod 600 "$LOG_FILE"
   if [ "$VERBOSE" = 1 ]; then
     exec > >(tee -a "$LOG_FILE") 2>&1
   else
@@ -708,7 +715,8 @@ write_settings() {
   [ -z "$STATIC_IMAGE" ] || set_env PILOT_STATIC_IMAGE "$STATIC_IMAGE"
   [ -z "$SCHEDULER" ] || set_env PILOT_SCHEDULER "$SCHEDULER"
   [ -z "$REGISTRY_IMAGE" ] || set_env PILOT_REGISTRY_IMAGE "$REGISTRY_IMAGE"
-  if has_systemd; then set_env PILOT_CADDY_ADMIN "unix/$DATA_DIR/caddy/admin.sock"; fi
+  # In swarm mode Caddy is a container Pilot runs on the manager (docs/swarm.md), not caddy.service.
+  if has_systemd && [ "$SCHEDULER" != swarm ]; then set_env PILOT_CADDY_ADMIN "unix/$DATA_DIR/caddy/admin.sock"; fi
   run mkdir -p "$DATA_DIR"
   run chmod 0700 "$DATA_DIR"
 }
@@ -744,14 +752,30 @@ start_services() {
 start_with_systemd() {
   step "services: docker, caddy (Pilot's routes) and pilot under systemd"
   run systemctl enable --now docker
-  # Debian's caddy.service becomes Pilot's Caddy: it reads the Caddyfile Pilot renders.
+  if [ "$SCHEDULER" = swarm ]; then
+    # Pilot runs Caddy as a container on the manager, on the apps' overlays: a host Caddy would
+    # take its ports 80/443 and load the routes rendered for the container.
+    run systemctl disable --now caddy 2>/dev/null || true
+    run rm -f "$CADDY_DROPIN"
+  else
+    caddy_under_systemd
+  fi
+  write_pilot_unit
+  run systemctl daemon-reload
+  if [ "$SCHEDULER" = swarm ]; then run systemctl enable pilot; else run systemctl enable caddy pilot; restart_caddy_if_changed; fi
+  run systemctl restart pilot
+}
+
+# Debian's caddy.service becomes Pilot's Caddy: it reads the Caddyfile Pilot renders.
+CADDY_DROPIN=/etc/systemd/system/caddy.service.d/pilot.conf
+CADDY_DROPIN_BEFORE=''
+caddy_under_systemd() {
   local caddyfile="$DATA_DIR/caddy/Caddyfile"
   if [ ! -e "$caddyfile" ]; then
     printf '{\n\tadmin unix/%s/caddy/admin.sock\n\thttp_port %s\n\thttps_port %s\n}\n' "$DATA_DIR" "$HTTP_PORT" "$HTTPS_PORT" | write_file "$caddyfile" 0600
   fi
-  local dropin=/etc/systemd/system/caddy.service.d/pilot.conf before
-  before="$(cat "$dropin" 2>/dev/null || true)"
-  write_file "$dropin" 0644 <<EOF
+  CADDY_DROPIN_BEFORE="$(cat "$CADDY_DROPIN" 2>/dev/null || true)"
+  write_file "$CADDY_DROPIN" 0644 <<EOF
 # Written by Pilot's install.sh: Caddy serves the routes Pilot renders and loads.
 [Service]
 User=root
@@ -763,6 +787,16 @@ ExecStart=$(command -v caddy || echo /usr/bin/caddy) run --environ --config $cad
 ExecReload=
 ExecReload=$(command -v caddy || echo /usr/bin/caddy) reload --config $caddyfile --adapter caddyfile --force
 EOF
+}
+
+# A Caddy restart cuts every app's connections: on an upgrade only when its unit changed.
+restart_caddy_if_changed() {
+  if [ "$(cat "$CADDY_DROPIN" 2>/dev/null || true)" != "$CADDY_DROPIN_BEFORE" ] || ! systemctl is-active --quiet caddy; then
+    run systemctl restart caddy
+  fi
+}
+
+write_pilot_unit() {
   write_file /etc/systemd/system/pilot.service 0644 <<EOF
 # Written by Pilot's install.sh.
 [Unit]
@@ -785,13 +819,6 @@ KillMode=mixed
 [Install]
 WantedBy=multi-user.target
 EOF
-  run systemctl daemon-reload
-  run systemctl enable caddy pilot
-  # A Caddy restart cuts every app's connections: on an upgrade only when its unit changed.
-  if [ "$(cat "$dropin" 2>/dev/null || true)" != "$before" ] || ! systemctl is-active --quiet caddy; then
-    run systemctl restart caddy
-  fi
-  run systemctl restart pilot
 }
 
 SUPERVISOR_PID_FILE=/run/pilot-supervisor.pid
