@@ -146,7 +146,9 @@ export class SwarmRuntime implements AppRuntime {
       try {
         if (current) await this.docker.getService(current.ID).update({ ...spec, version: current.Version.Index, authconfig: registry.pullAuth() });
         else {
-          await this.docker.createService({ ...spec, authconfig: registry.pullAuth() } as unknown as Docker.CreateServiceOptions);
+          // dockerode takes a create's registry auth only as its first argument (with the spec alone, it sends the whole spec as the auth).
+          const auth = registry.pullAuth();
+          await (auth ? this.docker.createService(auth, spec as unknown as Docker.ServiceSpec) : this.docker.createService(spec as unknown as Docker.CreateServiceOptions));
           created.push(spec.Name);
         }
         await this.converge(spec, since, request.checks.healthTimeoutSeconds, current === undefined);
