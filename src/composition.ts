@@ -67,19 +67,13 @@ import { RepoSources } from './services/repo-sources.js';
 import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js';
 import { SwarmRuntime } from './runtime/swarm-runtime.js';
 import { CONTAINER_ADMIN_ADDRESS, SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
-import type { ImageRegistry } from './domain/ports.js';
 import { Pushers } from './http/pushers.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
 const CERTIFICATE_PROBE_TIMEOUT_MS = 5000;
 
-/** Parts made elsewhere: in swarm mode, the registry that carries release images to every node. */
-export interface PilotParts {
-  readonly imageRegistry?: ImageRegistry;
-}
-
 /** Everything a running Pilot is made of, wired, not started. */
-export async function composePilot(config: Config, logger: Logger, parts: PilotParts = {}) {
+export async function composePilot(config: Config, logger: Logger) {
   const docker = new Docker(dockerConnection(config, (file) => fs.readFileSync(file)));
   // Swarm mode on an engine that is no manager is refused before anything is touched.
   const cluster = config.scheduler === 'swarm' ? new SwarmNodes(docker, config.dockerHost ? `the Docker engine at ${config.dockerHost}` : 'the local Docker engine') : undefined;
@@ -102,19 +96,17 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
   const { generated } = ensureAdminToken(tokens, config.adminToken, paths.adminTokenFile);
 
   const engine = createDockerEngine(docker);
-  // Swarm mode: the nodes pull release images from a registry on the manager (started by server.ts),
-  // unless the caller brings its own (tests).
-  const swarmRegistry = cluster && !parts.imageRegistry
+  // Swarm mode: the nodes pull release images from a registry on the manager (started by server.ts).
+  const swarmRegistry = cluster
     ? new SwarmRegistry(docker, { instance: config.instance, ...config.registry, dir: paths.registryDir }, logger)
     : undefined;
-  const imageRegistry = parts.imageRegistry ?? swarmRegistry;
   const localRuntime = new DockerRuntime(engine, config.instance);
   // Swarm mode: Caddy is a container on the manager, on every app's overlay (docs/swarm.md).
   const swarmCaddy = cluster
     ? new SwarmCaddy(docker, { instance: config.instance, image: config.caddyImage, httpPort: config.httpPort, httpsPort: config.httpsPort, adminAddress: config.swarmCaddyAdmin, logger })
     : undefined;
   const runtime = swarmCaddy
-    ? new SwarmRuntime(docker, localRuntime, imageRegistry, { instance: config.instance, proxyContainer: swarmCaddy.containerName })
+    ? new SwarmRuntime(docker, localRuntime, swarmRegistry, { instance: config.instance, proxyContainer: swarmCaddy.containerName })
     : localRuntime;
   const managedCaddy = config.caddyAdmin || swarmCaddy
     ? undefined
@@ -197,7 +189,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     formation,
     volumes,
     images: engine,
-    registry: imageRegistry,
+    registry: swarmRegistry,
     runtime,
     rollout,
     workspaces: createWorkspaces(paths.builds, paths.buildCaches),
@@ -228,7 +220,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     onDestroy: (destroyed) => {
       cron.forget(destroyed.id);
       accessLogs.remove(destroyed.id);
-      imageRegistry?.collect(destroyed.name, []).catch((error: unknown) => logger.warn({ err: error, app: destroyed.name }, 'registry not collected'));
+      swarmRegistry?.collect(destroyed.name, []).catch((error: unknown) => logger.warn({ err: error, app: destroyed.name }, 'registry not collected'));
     },
     previews: previewStore,
   });

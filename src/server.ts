@@ -19,7 +19,7 @@ import { failInterruptedReleases, removeOrphanContainers } from './pipeline/reco
 import { ensureReloadsKeepConnections } from './adapters/caddy/reuseport.js';
 import { watchRoutes } from './pipeline/route-watch.js';
 import type { ContainerEngine } from './domain/ports.js';
-import { composePilot, type PilotParts } from './composition.js';
+import { composePilot } from './composition.js';
 import type { SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import { certificateOutcome, followLog } from './adapters/caddy/certificate-log.js';
 
@@ -52,9 +52,9 @@ export interface PilotServer {
   close(options?: { retirements: 'wait' | 'leave' }): Promise<void>;
 }
 
-export async function createServer(config: Config, logger: Logger, parts: PilotParts = {}): Promise<PilotServer> {
+export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
   const { paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
-    await composePilot(config, logger, parts);
+    await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
   failInterruptedReleases(reconciling);

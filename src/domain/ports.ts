@@ -350,6 +350,8 @@ export interface AppRuntime {
   /** Names of the app's volumes. */
   listVolumes(app: string): Promise<string[]>;
   removeVolume(name: string): Promise<void>;
+  /** Present on a scheduler of several nodes: the hostname of the node that holds the volume, where the app's processes run. */
+  volumeNode?(name: string): Promise<string | undefined>;
   /**
    * Present on a scheduler that replaces processes itself (Docker Swarm's rolling updates): the
    * rollout then hands it the whole formation instead of start → check → retire. Resolves once

@@ -128,6 +128,14 @@ export function registryLabels(instance: string): Record<string, string> {
   return { 'pilot.registry': instance };
 }
 
+/**
+ * The swarm node label that records which node holds a volume (a local volume lives on one
+ * node): set on that node at the volume's first mount; the app's services are constrained to it.
+ */
+export function volumeNodeLabel(volume: string): string {
+  return `pilot.volume.${volume}`;
+}
+
 /** `<instance>-<app>-<type>`: the Swarm service that runs every process of one type of an app. */
 export function serviceName(instance: string, app: string, type: string): string {
   return `${instance}-${app}-${type}`;

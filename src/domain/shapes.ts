@@ -197,8 +197,13 @@ export const LinkParams = Type.Object({ app: Type.String({ maxLength: 64 }), oth
 export const VolumeView = Type.Object({ path: Type.String(), name: Type.String(), createdAt: Type.String() });
 export type VolumeView = Static<typeof VolumeView>;
 
-/** A storage change: the volume, and the release that rolled it out (null: the app did not run). */
-export const VolumeChange = Type.Object({ volume: Type.Object({ path: Type.String(), name: Type.String() }), release: Nullable(ReleaseView) });
+/** A storage change: the volume, the release that rolled it out (null: the app did not run), and in swarm mode its node. */
+export const VolumeChange = Type.Object({
+  volume: Type.Object({ path: Type.String(), name: Type.String() }),
+  release: Nullable(ReleaseView),
+  /** Swarm mode: the node that holds the volume, where the app's processes run (updated stop-first). */
+  node: Type.Optional(Type.String()),
+});
 
 export const TokenView = Type.Object({
   id: Type.Integer(),

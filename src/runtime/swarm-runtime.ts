@@ -4,7 +4,7 @@ import type {
   OneOffProcess, OneOffRun, ProcessChange, ProcessStats, ReleaseRuntime, ReplaceRequest, StartedProcess, TimestampedLine,
 } from '../domain/ports.js';
 import { ConflictError, DeployError, ProcessCheckError } from '../domain/errors.js';
-import { compareNames, compareProcesses, isInstanceLabelled, selectorLabels, serviceName, taskIdentity, type ProcessFilter } from '../domain/process-identity.js';
+import { compareNames, compareProcesses, isInstanceLabelled, selectorLabels, serviceName, taskIdentity, volumeNodeLabel, type ProcessFilter } from '../domain/process-identity.js';
 import { networkName } from '../pipeline/start.js';
 import { demuxedText, streamTaskLogs } from '../adapters/docker/logs.js';
 import type { DockerRuntime } from './docker-runtime.js';
@@ -25,6 +25,13 @@ interface Task {
   readonly Spec: { readonly ContainerSpec?: { readonly Labels?: Record<string, string> }; readonly ForceUpdate?: number };
   readonly Status: { readonly State: string; readonly Timestamp?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ExitCode?: number } };
   readonly NetworksAttachments?: { readonly Network: { readonly Spec: { readonly Name: string } }; readonly Addresses?: string[] }[];
+}
+
+interface SwarmNode {
+  readonly ID: string;
+  readonly Version?: { readonly Index: number };
+  readonly Spec?: { readonly Labels?: Record<string, string> };
+  readonly Description?: { readonly Hostname?: string };
 }
 
 interface Service {
@@ -139,7 +146,9 @@ export class SwarmRuntime implements AppRuntime {
       try {
         if (current) await this.docker.getService(current.ID).update({ ...spec, version: current.Version.Index, authconfig: registry.pullAuth() });
         else {
-          await this.docker.createService({ ...spec, authconfig: registry.pullAuth() } as unknown as Docker.CreateServiceOptions);
+          // dockerode takes a create's registry auth only as its first argument (with the spec alone, it sends the whole spec as the auth).
+          const auth = registry.pullAuth();
+          await (auth ? this.docker.createService(auth, spec as unknown as Docker.ServiceSpec) : this.docker.createService(spec as unknown as Docker.CreateServiceOptions));
           created.push(spec.Name);
         }
         await this.converge(spec, since, request.checks.healthTimeoutSeconds, current === undefined);
@@ -349,16 +358,43 @@ export class SwarmRuntime implements AppRuntime {
     }
   }
 
-  ensureVolume(app: string, name: string): Promise<void> {
-    return this.local.ensureVolume(app, name);
+  /**
+   * A local volume of the manager's engine, where one-offs and the release phase mount it too;
+   * the node label records that node, and the app's services are constrained to it (swarm-spec.ts).
+   * A volume recorded on a node already stays there.
+   */
+  async ensureVolume(app: string, name: string): Promise<void> {
+    await this.local.ensureVolume(app, name);
+    if ((await this.nodesHolding(name)).length > 0) return;
+    const info = (await this.docker.info()) as { Swarm?: { NodeID?: string } };
+    if (!info.Swarm?.NodeID) throw new DeployError('PILOT_SWARM_NODE', 'the manager\'s engine gave no swarm node id: is it still in the swarm? (`docker info` on the manager)');
+    await this.labelNode(info.Swarm.NodeID, (labels) => ({ ...labels, [volumeNodeLabel(name)]: 'true' }));
   }
 
   listVolumes(app: string): Promise<string[]> {
     return this.local.listVolumes(app);
   }
 
-  removeVolume(name: string): Promise<void> {
-    return this.local.removeVolume(name);
+  async removeVolume(name: string): Promise<void> {
+    await this.local.removeVolume(name);
+    for (const node of await this.nodesHolding(name)) {
+      await this.labelNode(node.ID, (labels) => Object.fromEntries(Object.entries(labels).filter(([key]) => key !== volumeNodeLabel(name))));
+    }
+  }
+
+  async volumeNode(name: string): Promise<string | undefined> {
+    const [node] = await this.nodesHolding(name);
+    return node && (node.Description?.Hostname ?? node.ID);
+  }
+
+  private async nodesHolding(volume: string): Promise<SwarmNode[]> {
+    return ((await this.docker.listNodes()) as SwarmNode[]).filter((node) => node.Spec?.Labels?.[volumeNodeLabel(volume)] !== undefined);
+  }
+
+  private async labelNode(id: string, labels: (current: Record<string, string>) => Record<string, string>): Promise<void> {
+    const node = this.docker.getNode(id);
+    const current = (await node.inspect()) as SwarmNode;
+    await node.update({ _query: { version: current.Version?.Index ?? 0 }, _body: { ...current.Spec, Labels: labels(current.Spec?.Labels ?? {}) } });
   }
 
   /** The app's attachable overlay (its tasks on every node, its one-offs and Caddy on the manager), with Caddy joined to it. */

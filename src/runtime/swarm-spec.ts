@@ -4,7 +4,7 @@
  */
 import type { HealthCheck } from '../domain/types.js';
 import type { ReleaseRuntime } from '../domain/ports.js';
-import { serviceLabels, serviceName } from '../domain/process-identity.js';
+import { serviceLabels, serviceName, volumeNodeLabel } from '../domain/process-identity.js';
 import { networkName } from '../pipeline/start.js';
 
 const NS_PER_SECOND = 1_000_000_000;
@@ -23,7 +23,10 @@ export interface SwarmServiceSpec {
       readonly Healthcheck?: { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number };
       readonly CapabilityDrop: string[];
       readonly CapabilityAdd: string[];
+      readonly Mounts: { readonly Type: 'volume'; readonly Source: string; readonly Target: string }[];
     };
+    /** An app with volumes runs only on the node that holds them (volumeNodeLabel). */
+    readonly Placement: { readonly Constraints: string[] };
     readonly Resources: { readonly Limits: { readonly NanoCPUs: number; readonly MemoryBytes: number; readonly Pids: number } };
     readonly RestartPolicy: { readonly Condition: 'any'; readonly Delay: number };
     readonly Networks: { readonly Target: string; readonly Aliases: string[] }[];
@@ -39,7 +42,7 @@ export interface SwarmServiceSpec {
 
 interface RollingConfig {
   readonly Parallelism: 1;
-  readonly Order: 'start-first';
+  readonly Order: 'start-first' | 'stop-first';
   readonly FailureAction: 'rollback' | 'pause';
   readonly Monitor: number;
   readonly MaxFailureRatio: 0;
@@ -81,7 +84,9 @@ export function serviceSpec(runtime: ReleaseRuntime, settings: ServiceSettings):
   const labels = serviceLabels(runtime.instance, { app: runtime.app, release: runtime.version, slot: settings.slot, type: settings.type });
   const argv = settings.command !== null ? ['/bin/sh', '-c', `exec ${settings.command}`] : [...settings.imageCommand];
   const monitor = Math.max(5, settings.healthTimeoutSeconds) * NS_PER_SECOND;
-  const rolling = (failureAction: RollingConfig['FailureAction']): RollingConfig => ({ Parallelism: 1, Order: 'start-first', FailureAction: failureAction, Monitor: monitor, MaxFailureRatio: 0 });
+  // A task that mounts volumes stops before its replacement starts: two releases never write the same data at once.
+  const order = runtime.volumes.length > 0 ? 'stop-first' : 'start-first';
+  const rolling = (failureAction: RollingConfig['FailureAction']): RollingConfig => ({ Parallelism: 1, Order: order, FailureAction: failureAction, Monitor: monitor, MaxFailureRatio: 0 });
   const web = settings.type === 'web';
   return {
     Name: serviceName(runtime.instance, runtime.app, settings.type),
@@ -97,7 +102,9 @@ export function serviceSpec(runtime: ReleaseRuntime, settings: ServiceSettings):
         ...(web && settings.healthChecks.length > 0 ? { Healthcheck: healthcheck(settings.healthChecks, settings.port, settings.healthTimeoutSeconds) } : {}),
         CapabilityDrop: ['ALL'],
         CapabilityAdd: [...runtime.capabilities],
+        Mounts: runtime.volumes.map((volume) => ({ Type: 'volume', Source: volume.name, Target: volume.path })),
       },
+      Placement: { Constraints: runtime.volumes.map((volume) => `node.labels.${volumeNodeLabel(volume.name)}==true`) },
       Resources: { Limits: { NanoCPUs: Math.round(runtime.cpus * 1e9), MemoryBytes: runtime.memoryBytes, Pids: runtime.pidsLimit } },
       RestartPolicy: { Condition: 'any', Delay: NS_PER_SECOND },
       Networks: [
@@ -109,7 +116,7 @@ export function serviceSpec(runtime: ReleaseRuntime, settings: ServiceSettings):
       ForceUpdate: settings.forceUpdate,
     },
     Mode: { Replicated: { Replicas: settings.replicas } },
-    // One task at a time, the new one healthy before the old one stops; a failure puts the old spec back.
+    // One task at a time, the new one healthy before the old one stops (with volumes: after); a failure puts the old spec back.
     UpdateConfig: rolling('rollback'),
     RollbackConfig: rolling('pause'),
     EndpointSpec: { Mode: 'dnsrr' },

@@ -41,7 +41,7 @@ export function volumeName(instance: string, app: string, mountPath: string): st
 export interface StorageDeps {
   readonly volumes: VolumeStore;
   readonly configVars: ConfigStore;
-  readonly runtime: Pick<AppRuntime, 'ensureVolume' | 'listVolumes' | 'removeVolume'>;
+  readonly runtime: Pick<AppRuntime, 'ensureVolume' | 'listVolumes' | 'removeVolume' | 'volumeNode'>;
   readonly deployer: Pick<Deployer, 'changeApp'>;
   readonly instance: string;
 }
@@ -67,7 +67,8 @@ export class StorageService {
     return owner === undefined || owner === app.id ? name : `${name}-${app.id}`;
   }
 
-  async mount(app: App, requested: string, madeBy: ReleaseAuthor): Promise<{ volume: Volume; release: Release | null }> {
+  /** Mounts; on a swarm, `node` is the node that holds the volume, where the app's processes then run. */
+  async mount(app: App, requested: string, madeBy: ReleaseAuthor): Promise<{ volume: Volume; release: Release | null; node?: string }> {
     const mountPath = validateMountPath(requested);
     const volume = { path: mountPath, name: this.freeVolumeName(app, mountPath) };
     const existed = (await this.deps.runtime.listVolumes(app.name)).includes(volume.name);
@@ -77,7 +78,8 @@ export class StorageService {
         if (volumes.some((existing) => existing.path === mountPath)) throw new ConflictError(`${app.name} has a volume at ${mountPath} already`);
         return { volumes: [...volumes, volume], description: mountDescription(mountPath), commit: () => this.deps.volumes.add(app.id, volume) };
       });
-      return { volume: this.deps.volumes.list(app.id).find((mounted) => mounted.path === mountPath) as Volume, release };
+      const node = await this.deps.runtime.volumeNode?.(volume.name);
+      return { volume: this.deps.volumes.list(app.id).find((mounted) => mounted.path === mountPath) as Volume, release, ...(node === undefined ? {} : { node }) };
     } catch (error) {
       // A mount that never applied leaves no volume behind (one kept from before, or one a concurrent
       // mount of the same path recorded meanwhile, stays: it holds data).

@@ -2,43 +2,27 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import type { ImageRegistry } from '../../src/domain/ports.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { GitClient, freePort, integrationSkipReason, localImages, tempDir, waitFor } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
 import { runPilot, type CliResult } from '../helpers/cli.js';
 import { loadIntoManager, swarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js';
+import { ensureRegistryImage, loadImageInto } from '../helpers/registry-image.js';
 
 const skip = integrationSkipReason();
 const APP = 'spread';
 
-/** Runs a shell pipeline on this machine (the node containers' engines are reached with `docker exec`). */
-function sh(script: string): Promise<string> {
+/** Runs a shell pipeline on this machine (the node containers' engines are reached with `docker exec`), with `input` on its stdin. */
+function sh(script: string, input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `set -o pipefail; ${script}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', `set -o pipefail; ${script}`], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin?.end(input);
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`${script}: exit ${code}: ${output.slice(-2000)}`))));
   });
-}
-
-/**
- * TEMPORARY, for this branch only: until the registry of branch `swarmreg` is merged, release
- * images reach the workers by `docker save | docker load` from the manager's engine into each
- * worker's. The lead switches this test to the real ImageRegistry at merge.
- */
-function copyingRegistry(cluster: SwarmCluster): ImageRegistry {
-  return {
-    async publish(image, onOutput) {
-      for (const worker of cluster.workers) {
-        onOutput(`(test) copying ${image} into ${worker.hostname}`);
-        await sh(`docker exec ${cluster.manager.container} docker save ${image} | docker exec -i ${worker.container} docker load -q`);
-      }
-      return image;
-    },
-    pullAuth: () => undefined,
-    async collect() {},
-  };
 }
 
 const server = (version: string, healthy = true) => `
@@ -68,6 +52,8 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
   let pilot: TestPilot;
   let managerAddress: string;
   let client: GitClient;
+  let registryImage: string;
+  let registryAddress: string;
   const home = tempDir('swarm-apps-home');
 
   before(async () => {
@@ -78,18 +64,28 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     // The nodes have no images of their own: builds start from the node image, Caddy runs the static one's caddy.
     await loadIntoManager(cluster, nodeImage);
     await loadIntoManager(cluster, staticImage);
-    pilot = await startTestPilot(
-      {
-        DOCKER_HOST: await cluster.managerEngine(),
-        PILOT_SCHEDULER: 'swarm',
-        PILOT_TLS: 'off',
-        PILOT_CADDY_IMAGE: staticImage,
-        // Pilot runs on this machine, not on the manager: Caddy's admin is published on the manager's address.
-        PILOT_SWARM_CADDY_ADMIN: `${managerAddress}:${await freePort()}`,
-        PILOT_HEALTH_TIMEOUT: '10',
-      },
-      { imageRegistry: copyingRegistry(cluster) },
-    );
+    // Release images reach the workers through the registry Pilot runs on the manager, as in swarm mode by default.
+    registryImage = await ensureRegistryImage();
+    await loadImageInto(cluster.manager.container, registryImage);
+    registryAddress = `${managerAddress}:${await freePort()}`;
+    pilot = await startTestPilot({
+      DOCKER_HOST: await cluster.managerEngine(),
+      PILOT_SCHEDULER: 'swarm',
+      PILOT_TLS: 'off',
+      PILOT_CADDY_IMAGE: staticImage,
+      // Pilot runs on this machine, not on the manager: Caddy's admin is published on the manager's address.
+      PILOT_SWARM_CADDY_ADMIN: `${managerAddress}:${await freePort()}`,
+      PILOT_HEALTH_TIMEOUT: '10',
+      PILOT_REGISTRY_IMAGE: registryImage,
+      PILOT_REGISTRY_PORT: registryAddress.split(':')[1] ?? '',
+    });
+    // The registry runs once `nodes:join-command` offers the line for a fresh server; the workers
+    // then trust its CA as `install.sh --join` makes a new server do (the manager's engine Pilot has trust it itself).
+    await waitFor('the registry started', async () => /--registry /.test((await pilotCli('nodes:join-command')).stdout) || undefined, 120_000, 500);
+    const ca = fs.readFileSync(path.join(pilot.server.paths.registryDir, 'ca.crt'), 'utf8');
+    for (const worker of cluster.workers) {
+      await sh(`docker exec -i ${worker.container} sh -c 'mkdir -p /etc/docker/certs.d/${registryAddress} && cat > /etc/docker/certs.d/${registryAddress}/ca.crt'`, ca);
+    }
     client = new GitClient(tempDir('swarm-apps'));
     await client.init();
   });
@@ -101,21 +97,30 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     if (!instance) return;
     // What this test made on the cluster: its services, overlay, Caddy and release images.
     await sh(`docker exec ${cluster.manager.container} sh -c 'docker service ls -q --filter label=pilot.instance=${instance} | xargs -r docker service rm'`).catch(() => undefined);
-    await sh(`docker exec ${cluster.manager.container} docker rm -f ${instance}-caddy`).catch(() => undefined);
+    await sh(`docker exec ${cluster.manager.container} docker rm -f ${instance}-caddy ${instance}-registry`).catch(() => undefined);
+    await sh(`docker exec ${cluster.manager.container} docker volume rm ${instance}-registry-data`).catch(() => undefined);
     await waitFor('the overlay removed', async () =>
       sh(`docker exec ${cluster.manager.container} sh -c 'docker network ls -q --filter label=pilot.instance=${instance} | xargs -r docker network rm'`).then(() => true, () => undefined), 60_000, 1000,
     ).catch(() => undefined);
     for (const node of cluster.nodes) {
-      await sh(`docker exec ${node.container} sh -c 'docker ps -aq --filter label=pilot.instance=${instance} | xargs -r docker rm -f; docker images -q "${instance}/*" | xargs -r docker rmi -f'`).catch(() => undefined);
+      // Release images under their own name (the manager's) and as pulled from the registry (every node's).
+      await sh(`docker exec ${node.container} sh -c 'docker ps -aq --filter label=pilot.instance=${instance} | xargs -r docker rm -f; docker images --format "{{.Repository}}:{{.Tag}}" | grep -E "(^|/)${instance}/" | xargs -r docker rmi -f; rm -rf /etc/docker/certs.d/${registryAddress}'`).catch(() => undefined);
     }
+    // The app volumes on the manager, and the node labels that placed their apps there.
+    await sh(`docker exec ${cluster.manager.container} sh -c 'docker volume ls -q --filter label=pilot.instance=${instance} | xargs -r docker volume rm'`).catch(() => undefined);
+    for (const node of cluster.nodes) {
+      const labels = (await cluster.docker(cluster.manager, ['node', 'inspect', '-f', '{{range $key, $value := .Spec.Labels}}{{$key}} {{end}}', node.hostname]).catch(() => '')).split(' ').filter((key) => key.startsWith(`pilot.volume.${instance}-`));
+      if (labels.length > 0) await cluster.docker(cluster.manager, ['node', 'update', ...labels.flatMap((key) => ['--label-rm', key]), node.hostname]).catch(() => undefined);
+    }
+    if (registryImage) await sh(`docker exec ${cluster.manager.container} docker rmi ${registryImage}`).catch(() => undefined);
   });
 
   const pilotCli = (...args: string[]): Promise<CliResult> => runPilot(args, home, { HOME: home, PILOT_URL: pilot.server.address, PILOT_TOKEN: pilot.token });
 
-  /** A GET of the app through the Caddy container on the manager, by plain HTTP. */
-  const get = (): Promise<{ status: number; body: string }> =>
+  /** A GET of an app through the Caddy container on the manager, by plain HTTP. */
+  const get = (app = APP): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
-      const request = http.get({ host: managerAddress, port: pilot.httpPort, path: '/', headers: { Host: `${APP}.${pilot.domain}` }, agent: false, timeout: 10_000 }, (response) => {
+      const request = http.get({ host: managerAddress, port: pilot.httpPort, path: '/', headers: { Host: `${app}.${pilot.domain}` }, agent: false, timeout: 10_000 }, (response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += chunk.toString()));
         response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
@@ -298,5 +303,41 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
       await cluster.start(worker);
       await cluster.waitReady();
     }
+  });
+
+  it('an app with a volume runs on the node that holds it, updated stop-first; what it wrote survives a redeploy', async () => {
+    const keeper = 'keeper';
+    const keeperFiles = (version: string): Record<string, string> => ({
+      'package.json': JSON.stringify({ name: keeper, version: '1.0.0', scripts: { start: 'node server.js' } }),
+      // Each task notes its release in the volume as it starts, and answers with what the volume holds.
+      'server.js': `const fs = require('node:fs');
+fs.appendFileSync('/data/starts', '${version}\\n');
+const server = require('node:http').createServer((request, response) => response.end(fs.readFileSync('/data/starts', 'utf8').split('\\n').filter(Boolean).join(',')));
+server.listen(Number(process.env.PORT));
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`,
+      'app.json': JSON.stringify({ formation: { web: { quantity: 2 } } }),
+    });
+    assert.equal((await pilotCli('apps:create', keeper)).code, 0);
+    const mounted = await pilotCli('storage:mount', '/data', '-a', keeper);
+    assert.equal(mounted.code, 0, mounted.stderr);
+    assert.match(mounted.stdout, new RegExp(`The volume lives on node ${cluster.manager.hostname}: the app's processes run on that node only, and are replaced stop-first`));
+    const keeperClient = new GitClient(tempDir('swarm-keeper'));
+    await keeperClient.init();
+    const service = `${pilot.server.config.instance}-${keeper}-web`;
+    const nodesOfTasks = async () => (await cluster.docker(cluster.manager, ['service', 'ps', service, '--filter', 'desired-state=running', '--format', '{{.Node}}'])).split('\n').filter(Boolean);
+    for (const version of ['k1', 'k2']) {
+      await keeperClient.commit(keeperFiles(version));
+      const pushed = await pilot.push(keeperClient, keeper);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.deepEqual(await nodesOfTasks(), [cluster.manager.hostname, cluster.manager.hostname], 'both tasks on the node that holds the volume');
+    }
+    assert.equal((await cluster.docker(cluster.manager, ['service', 'inspect', '-f', '{{.Spec.UpdateConfig.Order}}', service])).trim(), 'stop-first');
+    // Two starts of k1, then two of k2: the redeploy's tasks found what the first release wrote.
+    const answer = await waitFor('the volume read through Caddy', async () => {
+      const got = await get(keeper);
+      return got.status === 200 && got.body.includes('k2') ? got : undefined;
+    });
+    assert.deepEqual(answer.body.split(',').sort(), ['k1', 'k1', 'k2', 'k2']);
   });
 });

@@ -2,7 +2,6 @@
 import fs from 'node:fs';
 import { loadConfig } from '../../src/config.js';
 import { createServer, type PilotServer } from '../../src/server.js';
-import type { PilotParts } from '../../src/composition.js';
 import {
   freePort, httpsGet, localImages, remoteUrl, removeInstanceObjects, tempDir, testInstanceName, testLogger,
   type GitClient, type GitResult, type HttpsAnswer,
@@ -25,7 +24,7 @@ export interface TestPilot {
   close(): Promise<void>;
 }
 
-export async function startTestPilot(env: Record<string, string> = {}, parts: PilotParts = {}): Promise<TestPilot> {
+export async function startTestPilot(env: Record<string, string> = {}): Promise<TestPilot> {
   const dataDir = tempDir('data');
   const instance = testInstanceName();
   const token = `test-admin-${instance}-${Date.now()}`;
@@ -54,7 +53,7 @@ export async function startTestPilot(env: Record<string, string> = {}, parts: Pi
   });
   let server: PilotServer;
   try {
-    server = await createServer(config, testLogger(), parts);
+    server = await createServer(config, testLogger());
   } catch (error) {
     await removeInstanceObjects(instance);
     throw error;

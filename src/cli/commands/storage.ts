@@ -3,6 +3,21 @@ import { appPath } from '../client.js';
 import { appOf, appOption, context } from '../context.js';
 import type { VolumeView } from '../views.js';
 
+/** What POST /apps/:app/storage answers. */
+export interface MountAnswer {
+  readonly volume: Pick<VolumeView, 'name' | 'path'>;
+  readonly release: { readonly version: number } | null;
+  /** Swarm mode: the node that holds the volume. */
+  readonly node?: string;
+}
+
+/** The answer of `storage:mount`; on a swarm it says where the app runs from now on, and how it is updated. */
+export function mountedMessage(answer: MountAnswer): string {
+  const mounted = `Mounted ${answer.volume.name} at ${answer.volume.path}${answer.release ? ` (released v${answer.release.version})` : ' (from the first deploy)'}`;
+  if (answer.node === undefined) return mounted;
+  return `${mounted}\nThe volume lives on node ${answer.node}: the app's processes run on that node only, and are replaced stop-first (each stops before its replacement starts; with one process the app pauses during a deploy).`;
+}
+
 /** `pilot storage`, `storage:mount`, `storage:unmount`. */
 export function registerStorageCommands(program: Command): void {
   program
@@ -24,8 +39,8 @@ export function registerStorageCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ pilot storage:mount /app/uploads -a shop')
     .action(async (mountPath: string, _options: unknown, command: Command) => {
       const { out, client } = context(command);
-      const result = await client().post<{ volume: VolumeView; release: { version: number } | null }>(appPath(appOf(command), '/storage'), { path: mountPath });
-      out.result(result, () => `Mounted ${result.volume.name} at ${result.volume.path}${result.release ? ` (released v${result.release.version})` : ' (from the first deploy)'}`);
+      const result = await client().post<MountAnswer>(appPath(appOf(command), '/storage'), { path: mountPath });
+      out.result(result, () => mountedMessage(result));
     });
 
   program

@@ -44,7 +44,7 @@ export const storageRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async
     },
     async (request, reply) => {
       const result = await deps.storage.mount(appFor(deps, request), request.body.path, authorOf(request));
-      return reply.status(201).send({ volume: view(result.volume), release: result.release && releaseView(result.release) });
+      return reply.status(201).send({ volume: view(result.volume), release: result.release && releaseView(result.release), ...(result.node === undefined ? {} : { node: result.node }) });
     },
   );
 

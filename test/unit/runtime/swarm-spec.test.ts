@@ -16,7 +16,7 @@ const settings: ServiceSettings = {
 const S = 1_000_000_000;
 
 describe('serviceSpec: one Swarm service per app and process type', () => {
-  const cases: { name: string; settings: Partial<ServiceSettings>; expect: (spec: ReturnType<typeof serviceSpec>) => void }[] = [
+  const cases: { name: string; settings: Partial<ServiceSettings>; runtime?: Partial<ReleaseRuntime>; expect: (spec: ReturnType<typeof serviceSpec>) => void }[] = [
     {
       name: 'web: named <instance>-<app>-<type>, replicas from the formation, the release as a label',
       settings: {},
@@ -76,8 +76,43 @@ describe('serviceSpec: one Swarm service per app and process type', () => {
         assert.equal(spec.TaskTemplate.ForceUpdate, 5);
       },
     },
+    {
+      name: 'no volumes: no mounts, placed anywhere',
+      settings: {},
+      expect: (spec) => {
+        assert.deepEqual(spec.TaskTemplate.ContainerSpec.Mounts, []);
+        assert.deepEqual(spec.TaskTemplate.Placement, { Constraints: [] });
+      },
+    },
+    {
+      name: 'volumes: mounted, placed on the node labelled as holding each, updated and rolled back stop-first',
+      settings: {},
+      runtime: { volumes: [{ path: '/data', name: 'pilot-shop-data-1a2b3c4d' }, { path: '/app/uploads', name: 'pilot-shop-app-uploads-5e6f7a8b' }] },
+      expect: (spec) => {
+        assert.deepEqual(spec.TaskTemplate.ContainerSpec.Mounts, [
+          { Type: 'volume', Source: 'pilot-shop-data-1a2b3c4d', Target: '/data' },
+          { Type: 'volume', Source: 'pilot-shop-app-uploads-5e6f7a8b', Target: '/app/uploads' },
+        ]);
+        assert.deepEqual(spec.TaskTemplate.Placement.Constraints, [
+          'node.labels.pilot.volume.pilot-shop-data-1a2b3c4d==true',
+          'node.labels.pilot.volume.pilot-shop-app-uploads-5e6f7a8b==true',
+        ]);
+        assert.deepEqual(spec.UpdateConfig, { Parallelism: 1, Order: 'stop-first', FailureAction: 'rollback', Monitor: 20 * S, MaxFailureRatio: 0 });
+        assert.equal(spec.RollbackConfig.Order, 'stop-first');
+      },
+    },
+    {
+      name: 'volumes of a worker type: mounted and placed the same',
+      settings: { type: 'worker', command: 'node worker.js' },
+      runtime: { volumes: [{ path: '/data', name: 'pilot-shop-data-1a2b3c4d' }] },
+      expect: (spec) => {
+        assert.deepEqual(spec.TaskTemplate.ContainerSpec.Mounts, [{ Type: 'volume', Source: 'pilot-shop-data-1a2b3c4d', Target: '/data' }]);
+        assert.deepEqual(spec.TaskTemplate.Placement.Constraints, ['node.labels.pilot.volume.pilot-shop-data-1a2b3c4d==true']);
+        assert.equal(spec.UpdateConfig.Order, 'stop-first');
+      },
+    },
   ];
-  for (const { name, settings: changes, expect } of cases) it(name, () => expect(serviceSpec(runtime, { ...settings, ...changes })));
+  for (const { name, settings: changes, runtime: runtimeChanges, expect } of cases) it(name, () => expect(serviceSpec({ ...runtime, ...runtimeChanges }, { ...settings, ...changes })));
 
   it("a task's identity is its container's labels and its slot", () => {
     const spec = serviceSpec(runtime, settings);

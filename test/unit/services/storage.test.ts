@@ -26,7 +26,7 @@ describe('validateMountPath', () => {
 
 describe('StorageService.mount', () => {
   /** Storage through the real deployer and rollout, over the fake runtime; v2's check fails. */
-  async function service(existingVolumes: string[]) {
+  async function service(existingVolumes: string[], volumeNode?: (name: string) => Promise<string | undefined>) {
     const core = buildCore();
     const app = core.apps.create('web');
     await core.liveRelease(app);
@@ -35,6 +35,7 @@ describe('StorageService.mount', () => {
       listVolumes: async () => [...volumes],
       ensureVolume: async (_app: string, name: string) => void volumes.add(name),
       removeVolume: async (name: string) => void volumes.delete(name),
+      ...(volumeNode ? { volumeNode } : {}),
     };
     core.runtime.checks.set('v2 web.1', 'times-out');
     const storage = new StorageService({ volumes: core.volumes, configVars: core.configVars, runtime, deployer: core.deployer, instance: 'pilot' });
@@ -74,5 +75,15 @@ describe('StorageService.mount', () => {
     assert.equal(release?.madeBy?.label, SOMEONE.label, 'made by who asked');
     assert.deepEqual(core.volumes.list(app.id).map((row) => row.path), ['/data']);
     assert.deepEqual([...volumes], [volume.name]);
+  });
+
+  it('answers the node that holds the volume on a swarm, and no node on one host', async () => {
+    for (const [volumeNode, expected] of [[async () => 'swarm-worker-1', 'swarm-worker-1'], [undefined, undefined]] as const) {
+      const { storage, core, app } = await service([], volumeNode);
+      core.runtime.checks.delete('v2 web.1');
+      const answer = await storage.mount(app, '/data', SOMEONE);
+      assert.equal(answer.node, expected);
+      assert.equal('node' in answer, expected !== undefined);
+    }
   });
 });
