@@ -153,6 +153,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
   const routes = new RouteTable({
     settings: {
       adminAddress: swarmCaddy ? CONTAINER_ADMIN_ADDRESS : adminAddressForCaddyfile(caddyAdmin.endpoint),
+      adminOrigins: swarmCaddy ? config.swarmCaddyAdmin : undefined,
       domain: config.domain,
       httpPort: config.httpPort,
       httpsPort: config.httpsPort,
