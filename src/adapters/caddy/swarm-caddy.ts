@@ -74,6 +74,7 @@ export class SwarmCaddy {
     }
     if (state && current && !state.State.Running) await container.start();
     if (!state || !current) await this.create(spec);
+    await this.joinAppNetworks();
     const deadline = Date.now() + 30_000;
     while (!(await this.admin.reachable())) {
       if (Date.now() > deadline) {
@@ -83,19 +84,45 @@ export class SwarmCaddy {
     }
   }
 
-  /** Removes the container (an instance that goes away; tests). */
+  /**
+   * Joins the container to every app's overlay it is not on yet: a recreated container reaches
+   * the tasks at once, not after each app's next deploy (SwarmRuntime joins it to new ones).
+   * After start only, so that the default bridge stays eth0, where the admin API listens.
+   */
+  private async joinAppNetworks(): Promise<void> {
+    const label = Object.entries(selectorLabels(this.options.instance)).map(([key, value]) => `${key}=${value}`);
+    const overlays = await this.docker.listNetworks({ filters: { label, driver: ['overlay'] } });
+    for (const overlay of overlays) {
+      const network = this.docker.getNetwork(overlay.Id);
+      const joined = (await network.inspect()) as { Containers?: Record<string, { Name?: string }> };
+      if (Object.values(joined.Containers ?? {}).some((container) => container.Name === this.containerName)) continue;
+      await network.connect({ Container: this.containerName }).catch((error: unknown) => {
+        // Joined meanwhile (SwarmRuntime.ensureNetwork), or the app's network went away with it.
+        if (![403, 404, 409].includes((error as { statusCode?: number }).statusCode ?? 0)) throw error;
+      });
+    }
+  }
+
+  /** Removes the container and its data volume (an instance that goes away; tests). */
   async remove(): Promise<void> {
     await this.docker.getContainer(this.containerName).remove({ force: true }).catch(() => undefined);
+    await this.docker.getVolume(caddyDataVolume(this.options.instance)).remove().catch(() => undefined);
   }
 
   private async create(spec: ContainerSpec): Promise<void> {
     this.options.logger.info({ image: this.options.image, container: this.containerName }, 'starting Caddy on the manager');
+    // Labelled as the instance's (an existing volume is kept as it is).
+    await this.docker.createVolume({ Name: caddyDataVolume(this.options.instance), Labels: selectorLabels(this.options.instance) });
     const container = await this.docker.createContainer({ name: this.containerName, ...spec });
     await container.start();
   }
 }
 
 const SPEC_LABEL = 'pilot.caddy-spec';
+
+export function caddyDataVolume(instance: string): string {
+  return `${instance}-caddy-data`;
+}
 
 type ContainerSpec = Omit<Docker.ContainerCreateOptions, 'Labels'> & { readonly Labels: Record<string, string> };
 
@@ -111,6 +138,8 @@ export function containerSpec(options: SwarmCaddyOptions): ContainerSpec {
     ExposedPorts: { [`${httpPort}/tcp`]: {}, [`${httpsPort}/tcp`]: {}, [CONTAINER_ADMIN_PORT]: {} },
     HostConfig: {
       RestartPolicy: { Name: 'unless-stopped' },
+      // Certificates, ACME accounts and the internal CA outlive a recreated container.
+      Mounts: [{ Type: 'volume' as const, Source: caddyDataVolume(options.instance), Target: '/data' }],
       PortBindings: {
         [`${httpPort}/tcp`]: [{ HostPort: String(httpPort) }],
         [`${httpsPort}/tcp`]: [{ HostPort: String(httpsPort) }],

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { buildCaddyfileContext, type RouteSettings } from '../../../../src/pipeline/routes.js';
 import { createTemplateRenderer } from '../../../../src/adapters/templates.js';
-import { CONTAINER_ADMIN_ADDRESS, bootScript, containerSpec, type SwarmCaddyOptions } from '../../../../src/adapters/caddy/swarm-caddy.js';
+import type Docker from 'dockerode';
+import { CONTAINER_ADMIN_ADDRESS, SwarmCaddy, bootScript, containerSpec, type SwarmCaddyOptions } from '../../../../src/adapters/caddy/swarm-caddy.js';
 
 const options: SwarmCaddyOptions = { instance: 'pilot', image: 'caddy:2-alpine', httpPort: 80, httpsPort: 443, adminAddress: '127.0.0.1:2019', logger: pino({ level: 'silent' }) };
 const settings: RouteSettings = {
@@ -43,5 +44,34 @@ describe('the swarm Caddy admin API is not on the app overlays', () => {
     assert.notEqual(spec.Labels['pilot.caddy-spec'], other.Labels['pilot.caddy-spec']);
     assert.equal(spec.Labels['pilot.caddy-spec'], containerSpec(options).Labels['pilot.caddy-spec']);
     assert.throws(() => containerSpec({ ...options, adminAddress: 'unix//run/caddy.sock' }), /host:port/);
+  });
+});
+
+describe('a recreated swarm Caddy container', () => {
+  it("keeps /data on the instance's named volume", () => {
+    assert.deepEqual(containerSpec(options).HostConfig?.Mounts, [{ Type: 'volume', Source: 'pilot-caddy-data', Target: '/data' }]);
+  });
+
+  it("joins, after it started, every app overlay of the instance it is not on yet", async () => {
+    const calls: string[] = [];
+    const networks: Record<string, string[]> = { 'pilot-shop-net': [], 'pilot-blog-net': ['pilot-caddy'] };
+    const container = { inspect: async () => { throw Object.assign(new Error('no such container'), { statusCode: 404 }); }, start: async () => void calls.push('start') };
+    const docker = {
+      getContainer: () => container,
+      createVolume: async ({ Name }: { Name: string }) => void calls.push(`volume ${Name}`),
+      createContainer: async ({ name }: { name: string }) => (calls.push(`create ${name}`), container),
+      listNetworks: async ({ filters }: { filters: { label: string[]; driver: string[] } }) => {
+        calls.push(`list ${filters.label.join(',')} ${filters.driver.join(',')}`);
+        return Object.keys(networks).map((name) => ({ Id: name, Name: name }));
+      },
+      getNetwork: (id: string) => ({
+        inspect: async () => ({ Containers: Object.fromEntries((networks[id] ?? []).map((name) => [name, { Name: name }])) }),
+        connect: async ({ Container }: { Container: string }) => void calls.push(`connect ${Container} to ${id}`),
+      }),
+    };
+    const caddy = new SwarmCaddy(docker as unknown as Docker, options);
+    (caddy.admin as { reachable: () => Promise<boolean> }).reachable = async () => true;
+    await caddy.start();
+    assert.deepEqual(calls, ['volume pilot-caddy-data', 'create pilot-caddy', 'start', 'list pilot.instance=pilot overlay', 'connect pilot-caddy to pilot-shop-net']);
   });
 });
