@@ -229,7 +229,7 @@ export async function composePilot(config: Config, logger: Logger, parts: PilotP
     onDestroy: (destroyed) => {
       cron.forget(destroyed.id);
       accessLogs.remove(destroyed.id);
-      imageRegistry?.collect(destroyed.name, []).catch((error: unknown) => logger.warn({ err: error, app: destroyed.name }, 'registry not collected'));
+      imageRegistry?.collect(destroyed.name, () => []).catch((error: unknown) => logger.warn({ err: error, app: destroyed.name }, 'registry not collected'));
     },
     previews: previewStore,
   });
