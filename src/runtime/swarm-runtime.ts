@@ -54,6 +54,7 @@ export interface SwarmRuntimeOptions {
 export class SwarmRuntime implements AppRuntime {
   private readonly watchers = new Set<(tasks: readonly AppProcess[]) => void>();
   private poll: NodeJS.Timeout | undefined;
+  private pollGeneration = 0;
   private nodeNames = new Map<string, string>();
 
   constructor(
@@ -91,14 +92,20 @@ export class SwarmRuntime implements AppRuntime {
     });
   }
 
-  /** One poll of the tasks for every follower, running while anyone follows. */
+  /**
+   * One poll of the tasks for every follower, running while anyone follows. Each chain has its
+   * generation: a tick of a stopped chain (stopped while it awaited the listing) ends there, and
+   * never runs beside the chain a later follower started.
+   */
   private follow(onTasks: (processes: readonly AppProcess[]) => void): { stop(): void } {
     this.watchers.add(onTasks);
     if (!this.poll) {
+      const generation = ++this.pollGeneration;
       const tick = async (): Promise<void> => {
         const processes = await this.list().catch(() => undefined);
+        if (generation !== this.pollGeneration) return;
         if (processes) for (const watcher of [...this.watchers]) watcher(processes);
-        if (this.poll) this.poll = setTimeout(() => void tick(), TASK_POLL_MS);
+        if (generation === this.pollGeneration) this.poll = setTimeout(() => void tick(), TASK_POLL_MS);
       };
       this.poll = setTimeout(() => void tick(), 0);
     }
@@ -108,6 +115,7 @@ export class SwarmRuntime implements AppRuntime {
         if (this.watchers.size === 0 && this.poll) {
           clearTimeout(this.poll);
           this.poll = undefined;
+          this.pollGeneration += 1;
         }
       },
     };

@@ -99,3 +99,30 @@ describe('SwarmRuntime.replace (a fake swarm)', () => {
     assert.deepEqual([...swarm.services.values()].map(releaseOf), ['2', '2']);
   });
 });
+
+describe('SwarmRuntime task poll', () => {
+  it('a follower that comes while a stopped poll still awaits its listing gets one poll chain, not two', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const runtime = new SwarmRuntime({} as Docker, {} as DockerRuntime, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    const listings: { resolve: () => void }[] = [];
+    Object.assign(runtime, { list: () => new Promise<[]>((resolve) => listings.push({ resolve: () => resolve([]) })) });
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    const first = runtime.watch(() => undefined);
+    t.mock.timers.tick(0);
+    assert.equal(listings.length, 1, 'the first poll awaits its listing');
+    first.stop();
+    const second = runtime.watch(() => undefined);
+    t.mock.timers.tick(0);
+    assert.equal(listings.length, 2);
+    for (const listing of listings.splice(0)) listing.resolve();
+    await settle();
+    t.mock.timers.tick(1000);
+    assert.equal(listings.length, 1, 'one listing per period: the stopped chain ended');
+    second.stop();
+    listings.splice(0)[0]?.resolve();
+    await settle();
+    t.mock.timers.tick(1000);
+    assert.equal(listings.length, 0, 'nothing polls once nobody follows');
+  });
+});
