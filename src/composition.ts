@@ -145,6 +145,7 @@ export async function composePilot(config: Config, logger: Logger) {
   const routes = new RouteTable({
     settings: {
       adminAddress: swarmCaddy ? CONTAINER_ADMIN_ADDRESS : adminAddressForCaddyfile(caddyAdmin.endpoint),
+      adminOrigins: swarmCaddy ? config.swarmCaddyAdmin : undefined,
       domain: config.domain,
       httpPort: config.httpPort,
       httpsPort: config.httpsPort,
@@ -220,7 +221,7 @@ export async function composePilot(config: Config, logger: Logger) {
     onDestroy: (destroyed) => {
       cron.forget(destroyed.id);
       accessLogs.remove(destroyed.id);
-      swarmRegistry?.collect(destroyed.name, []).catch((error: unknown) => logger.warn({ err: error, app: destroyed.name }, 'registry not collected'));
+      swarmRegistry?.collect(destroyed.name, () => []).catch((error: unknown) => logger.warn({ err: error, app: destroyed.name }, 'registry not collected'));
     },
     previews: previewStore,
   });

@@ -765,6 +765,9 @@ export interface ImageRegistry {
   publish(image: string, onOutput: (line: string) => void): Promise<string>;
   /** What services are created and updated with, so that nodes may pull. */
   pullAuth(): RegistryAuth | undefined;
-  /** Deletes every tag of the app's repository but `keepTags`, and the layers only they used. */
-  collect(app: string, keepTags: readonly string[]): Promise<void>;
+  /**
+   * Deletes every tag of the app's repository but `keepTags`, and the layers only they used.
+   * `keepTags` is read inside the collection's exclusive section, when no push runs.
+   */
+  collect(app: string, keepTags: () => readonly string[]): Promise<void>;
 }

@@ -621,7 +621,7 @@ export class Deployer {
     for (const image of imagesToPrune(releases, this.deps.settings.keepReleases)) {
       await this.deps.images.removeImage(image).catch((error: unknown) => this.deps.logger.warn({ err: error, image }, 'image not removed'));
     }
-    await this.deps.registry?.collect(app.name, imageTagsToKeep(releases, this.deps.settings.keepReleases))
+    await this.deps.registry?.collect(app.name, () => imageTagsToKeep(this.deps.releases.list(app.id), this.deps.settings.keepReleases))
       .catch((error: unknown) => this.deps.logger.warn({ err: error, app: app.name }, 'registry not collected'));
   }
 

@@ -240,8 +240,8 @@ export class Rollout {
         processIds: serving.map((process) => process.id),
       };
       await this.deps.routes.switchTo(candidate, () => {
+        releases.update(release.id, { slot: plan.slot, ...(first ? { containerId: first.id } : {}) });
         if (plan.promote) releases.promote(release.id);
-        else releases.update(release.id, { slot: plan.slot, ...(first ? { containerId: first.id } : {}) });
         hooks.commit();
       });
     } catch (error) {

@@ -25,6 +25,8 @@ export const MAINTENANCE_RETRY_AFTER_SECONDS = 60;
 
 export interface RouteSettings {
   readonly adminAddress: string;
+  /** Host headers Caddy's admin API accepts, when it listens on an address other than the one Pilot dials. */
+  readonly adminOrigins?: string | undefined;
   readonly domain: string;
   readonly httpPort: number;
   readonly httpsPort: number;
@@ -51,6 +53,7 @@ export function accessLogFile(dir: string, appId: number): string {
 
 export interface CaddyfileContext {
   readonly adminAddress: string;
+  readonly adminOrigins?: string | undefined;
   readonly httpPort: number;
   readonly httpsPort: number;
   readonly localCerts: boolean;
@@ -91,6 +94,7 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
   const tlsHosts = settings.tls === 'off' ? [] : [...controlPlaneHosts, ...served.flatMap((route) => route.hosts)];
   return {
     adminAddress: settings.adminAddress,
+    ...(settings.adminOrigins ? { adminOrigins: settings.adminOrigins } : {}),
     httpPort: settings.httpPort,
     httpsPort: settings.httpsPort,
     localCerts: settings.tls === 'internal',

@@ -10,6 +10,11 @@ import { demuxedText, streamTaskLogs } from '../adapters/docker/logs.js';
 import type { DockerRuntime } from './docker-runtime.js';
 import { serviceSpec, type SwarmServiceSpec } from './swarm-spec.js';
 
+/** What a service's tasks run: two specs with the same need no update between them. */
+function runsAs(spec: SwarmServiceSpec): string {
+  return JSON.stringify([spec.TaskTemplate, spec.Mode, spec.Labels]);
+}
+
 /** How often the tasks are read: a task shutting down leaves Caddy's upstreams within this (and the drain covers it). */
 const TASK_POLL_MS = 1000;
 /** A new service whose tasks failed this often is not going to start. */
@@ -56,6 +61,7 @@ export interface SwarmRuntimeOptions {
 export class SwarmRuntime implements AppRuntime {
   private readonly watchers = new Set<(tasks: readonly AppProcess[]) => void>();
   private poll: NodeJS.Timeout | undefined;
+  private pollGeneration = 0;
   private nodeNames = new Map<string, string>();
 
   constructor(
@@ -93,14 +99,20 @@ export class SwarmRuntime implements AppRuntime {
     });
   }
 
-  /** One poll of the tasks for every follower, running while anyone follows. */
+  /**
+   * One poll of the tasks for every follower, running while anyone follows. Each chain has its
+   * generation: a tick of a stopped chain (stopped while it awaited the listing) ends there, and
+   * never runs beside the chain a later follower started.
+   */
   private follow(onTasks: (processes: readonly AppProcess[]) => void): { stop(): void } {
     this.watchers.add(onTasks);
     if (!this.poll) {
+      const generation = ++this.pollGeneration;
       const tick = async (): Promise<void> => {
         const processes = await this.list().catch(() => undefined);
+        if (generation !== this.pollGeneration) return;
         if (processes) for (const watcher of [...this.watchers]) watcher(processes);
-        if (this.poll) this.poll = setTimeout(() => void tick(), TASK_POLL_MS);
+        if (generation === this.pollGeneration) this.poll = setTimeout(() => void tick(), TASK_POLL_MS);
       };
       this.poll = setTimeout(() => void tick(), 0);
     }
@@ -110,6 +122,7 @@ export class SwarmRuntime implements AppRuntime {
         if (this.watchers.size === 0 && this.poll) {
           clearTimeout(this.poll);
           this.poll = undefined;
+          this.pollGeneration += 1;
         }
       },
     };
@@ -127,6 +140,7 @@ export class SwarmRuntime implements AppRuntime {
     const existing = new Map((await this.services(runtime.app)).map((service) => [service.Spec.Name, service]));
     const types = Object.keys(request.processes).sort((a, b) => compareProcesses({ type: a, index: 1 }, { type: b, index: 1 }));
     const created: string[] = [];
+    const updated: Service[] = [];
     for (const type of types) {
       const current = existing.get(serviceName(runtime.instance, runtime.app, type));
       const spec = serviceSpec(runtime, {
@@ -144,8 +158,10 @@ export class SwarmRuntime implements AppRuntime {
       const since = Date.now();
       request.onOutput(`${current ? 'Updating' : 'Creating'} ${spec.Name}: ${spec.Mode.Replicated.Replicas} × v${runtime.version}, one task at a time`);
       try {
-        if (current) await this.docker.getService(current.ID).update({ ...spec, version: current.Version.Index, authconfig: registry.pullAuth() });
-        else {
+        if (current) {
+          updated.push(current);
+          await this.docker.getService(current.ID).update({ ...spec, version: current.Version.Index, authconfig: registry.pullAuth() });
+        } else {
           // dockerode takes a create's registry auth only as its first argument (with the spec alone, it sends the whole spec as the auth).
           const auth = registry.pullAuth();
           await (auth ? this.docker.createService(auth, spec as unknown as Docker.ServiceSpec) : this.docker.createService(spec as unknown as Docker.CreateServiceOptions));
@@ -153,8 +169,11 @@ export class SwarmRuntime implements AppRuntime {
         }
         await this.converge(spec, since, request.checks.healthTimeoutSeconds, current === undefined);
       } catch (error) {
-        // A new app's services never served: gone. Updated ones were rolled back by Swarm.
+        // A new app's services never served: gone. Those updated go back to what they ran, the
+        // failed one too (Swarm rolls back a failed update, not one that timed out): the release
+        // that stays live must be the one running.
         for (const name of created) await this.docker.getService(name).remove().catch(() => undefined);
+        await this.restore(updated, request);
         throw error;
       }
     }
@@ -163,8 +182,29 @@ export class SwarmRuntime implements AppRuntime {
     }
   }
 
-  /** Waits until the service runs its spec on every replica, or Swarm rolled it back (or a new one cannot start). */
-  private async converge(spec: SwarmServiceSpec, since: number, healthTimeoutSeconds: number, isNew: boolean): Promise<void> {
+  /** Puts updated services back on the spec they had, the last updated first, each converged before the next. */
+  private async restore(updated: readonly Service[], request: ReplaceRequest): Promise<void> {
+    for (const previous of [...updated].reverse()) {
+      const release = previous.Spec.Labels['pilot.release'];
+      try {
+        const service = (await this.docker.getService(previous.ID).inspect()) as Service;
+        const since = Date.now();
+        if (runsAs(service.Spec) !== runsAs(previous.Spec)) {
+          request.onOutput(`Rolling ${previous.Spec.Name} back to v${release}`);
+          await this.docker.getService(previous.ID).update({ ...previous.Spec, version: service.Version.Index, authconfig: this.registry?.pullAuth() });
+        }
+        await this.converge(previous.Spec, since, request.checks.healthTimeoutSeconds, false, 'back');
+      } catch (error) {
+        request.onOutput(`${previous.Spec.Name} could not be rolled back to v${release} (${(error as Error).message}): see \`docker service ps ${previous.Spec.Name}\` on the manager`);
+      }
+    }
+  }
+
+  /**
+   * Waits until the service runs its spec on every replica, or Swarm rolled it back (or a new one
+   * cannot start). Going `back` (restore), Swarm's own rollback to that spec is what is awaited.
+   */
+  private async converge(spec: SwarmServiceSpec, since: number, healthTimeoutSeconds: number, isNew: boolean, direction: 'forward' | 'back' = 'forward'): Promise<void> {
     const release = spec.Labels['pilot.release'];
     const replicas = spec.Mode.Replicated.Replicas;
     const deadline = Date.now() + (replicas + 2) * (healthTimeoutSeconds + 30) * 2000;
@@ -174,7 +214,7 @@ export class SwarmRuntime implements AppRuntime {
       const tasks = (await this.docker.listTasks({ filters: { service: [spec.Name] } })) as Task[];
       const current = tasks.filter((task) => task.Spec.ContainerSpec?.Labels?.['pilot.release'] === release && task.Spec.ForceUpdate === spec.TaskTemplate.ForceUpdate);
       const failed = current.filter((task) => ['failed', 'rejected'].includes(task.Status.State));
-      if (update?.State === 'rollback_completed' || update?.State === 'rollback_paused' || update?.State === 'paused') {
+      if (direction === 'forward' && (update?.State === 'rollback_completed' || update?.State === 'rollback_paused' || update?.State === 'paused')) {
         throw new ProcessCheckError(
           `${spec.Name} did not become healthy on the swarm (${update.Message ?? update.State}); Swarm rolled it back and the previous release serves on`,
           failed[0]?.ID ?? '',
@@ -184,7 +224,7 @@ export class SwarmRuntime implements AppRuntime {
         throw new ProcessCheckError(`${spec.Name} could not start on the swarm: ${failed[0]?.Status.Err ?? 'its tasks keep failing'}`, failed[0]?.ID ?? '');
       }
       const active = tasks.filter((task) => task.DesiredState === 'running');
-      const settled = update === undefined || update.State === 'completed';
+      const settled = update === undefined || update.State === 'completed' || (direction === 'back' && update.State === 'rollback_completed');
       if (settled && active.length === replicas && active.every((task) => current.includes(task) && task.Status.State === 'running')) return;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

@@ -6,7 +6,7 @@ import { validateAppName } from '../domain/app-name.js';
 import { validateBuildDir } from './validation.js';
 import type { Deployer, RenameHooks } from '../pipeline/deploy.js';
 import type { RouteTable } from '../pipeline/switch.js';
-import type { LiveState } from './live-state.js';
+import type { LiveProcess, LiveState } from './live-state.js';
 
 export interface AppServiceDeps {
   readonly apps: AppStore;
@@ -16,7 +16,7 @@ export interface AppServiceDeps {
   readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove' | 'forgetApp' | 'listVolumes' | 'removeVolume' | 'link'>;
   readonly volumes: Pick<VolumeStore, 'list' | 'ownerOf'>;
   /** The processes' state as the runtime's events left it: a status never asks the engine. */
-  readonly live: Pick<LiveState, 'get' | 'version'>;
+  readonly live: Pick<LiveState, 'get' | 'list' | 'version'>;
   /** Rows written so far to the tables the list shows (`countWrites` of LISTED_TABLES): the list is built again once it moved. */
   readonly listedWrites: () => number;
   readonly images: Pick<ImageEngine, 'listImages' | 'removeImage' | 'tagImage'>;
@@ -75,7 +75,7 @@ export class AppService {
 
   /** The status from what the caller read already (listing: for all apps at once); no live release is `undefined`, and reads nothing. */
   private statusWith(app: AppListing['app'], live: LiveReleaseSummary | undefined, domains: string[]): AppStatus {
-    const process = live?.containerId ? this.deps.live.get(live.containerId) : undefined;
+    const process = live && this.liveProcess(app.name, live);
     return {
       name: app.name,
       createdAt: app.createdAt,
@@ -88,6 +88,17 @@ export class AppService {
       maintenance: app.maintenance,
       watchSeconds: app.watchSeconds,
     };
+  }
+
+  /**
+   * The live release's recorded web process or, when it is gone, another web process of that
+   * release, a running one first: a scheduler (Swarm) reschedules tasks under new ids.
+   */
+  private liveProcess(name: string, live: LiveReleaseSummary): LiveProcess | undefined {
+    const recorded = live.containerId ? this.deps.live.get(live.containerId) : undefined;
+    if (recorded) return recorded;
+    const web = this.deps.live.list({ app: name, release: live.version }).filter((process) => process.identity.type === 'web');
+    return web.find((process) => process.running) ?? web[0];
   }
 
   /** Every process type scaled to 0 (ps:scale web=0): nothing runs, by choice. */

@@ -128,7 +128,7 @@ describe('swarm mode: the registry on the manager brings release images to every
     assert.ok(ownLayer, manifest.body);
     assert.equal((await registryGet(address, `/v2/${instance}/${app}/blobs/${ownLayer}`, ca(), auth)).status, 200);
 
-    await registry.collect(app, ['v2', 'v3']);
+    await registry.collect(app, () => ['v2', 'v3']);
 
     const tags = JSON.parse((await registryGet(address, `/v2/${instance}/${app}/tags/list`, ca(), auth)).body) as { tags: string[] };
     assert.deepEqual([...tags.tags].sort(), ['v2', 'v3']);

@@ -70,8 +70,8 @@ export class FakeImages implements ImageEngine {
 /** Swarm mode's registry, faked: what each collection kept. */
 export class FakeRegistry {
   readonly collected: { app: string; keepTags: readonly string[] }[] = [];
-  async collect(app: string, keepTags: readonly string[]): Promise<void> {
-    this.collected.push({ app, keepTags: [...keepTags] });
+  async collect(app: string, keepTags: () => readonly string[]): Promise<void> {
+    this.collected.push({ app, keepTags: [...keepTags()] });
   }
 }
 

@@ -1,12 +1,32 @@
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { CaddyAdmin, parseAdminAddress } from './admin.js';
 import { DependencyError } from '../../domain/errors.js';
 import { selectorLabels } from '../../domain/process-identity.js';
 
-/** Where Caddy's admin API listens inside its container (published on the manager at PILOT_SWARM_CADDY_ADMIN only). */
-export const CONTAINER_ADMIN_ADDRESS = '0.0.0.0:2019';
+/**
+ * The container is on every app's overlay, so its admin API must not listen on a wildcard: any
+ * task could reconfigure Caddy. It listens on the container's default-bridge address only (eth0:
+ * the engine connects a container's own network first, at every start), which no overlay reaches
+ * and to which the engine's port publishing (PILOT_SWARM_CADDY_ADMIN) forwards. That address can
+ * change when the container restarts, so Caddy reads it from its own environment, set by the boot
+ * script at every start: every Caddyfile Pilot renders names the variable, never an address.
+ */
+export const CONTAINER_ADMIN_ADDRESS = '{$PILOT_CADDY_ADMIN_ADDRESS}';
 const CONTAINER_ADMIN_PORT = '2019/tcp';
+
+/** The container's entrypoint: finds its bridge address, then runs Caddy with an admin on it alone. */
+export function bootScript(adminOrigin: string): string {
+  const caddyfile = `{\\n\\tadmin ${CONTAINER_ADMIN_ADDRESS} {\\n\\t\\torigins ${adminOrigin}\\n\\t}\\n}\\n`;
+  return [
+    `bridge=$(ip -4 -o addr show dev eth0 | awk '{split($4, a, "/"); print a[1]; exit}')`,
+    `[ -n "$bridge" ] || { echo 'pilot: the container has no bridge address on eth0' >&2; exit 1; }`,
+    `export PILOT_CADDY_ADMIN_ADDRESS="$bridge:2019"`,
+    `printf '${caddyfile}' >/tmp/boot.Caddyfile`,
+    'exec caddy run --adapter caddyfile --config /tmp/boot.Caddyfile',
+  ].join(' && ');
+}
 
 export interface SwarmCaddyOptions {
   readonly instance: string;
@@ -39,12 +59,22 @@ export class SwarmCaddy {
     return `${this.options.instance}-caddy`;
   }
 
-  /** Adopts the running container or (re)creates it; resolves once its admin API answers. */
+  /**
+   * Adopts the container or (re)creates it; resolves once its admin API answers. A container made
+   * from another spec (an older Pilot's wildcard admin, another image or ports) is replaced.
+   */
   async start(): Promise<void> {
     const container = this.docker.getContainer(this.containerName);
+    const spec = containerSpec(this.options);
     const state = await container.inspect().catch(() => undefined);
-    if (state && !state.State.Running) await container.start();
-    if (!state) await this.create();
+    const current = state?.Config.Labels?.[SPEC_LABEL] === spec.Labels[SPEC_LABEL];
+    if (state && !current) {
+      this.options.logger.info({ container: this.containerName }, "replacing Caddy's container: its spec changed");
+      await container.remove({ force: true });
+    }
+    if (state && current && !state.State.Running) await container.start();
+    if (!state || !current) await this.create(spec);
+    await this.joinAppNetworks();
     const deadline = Date.now() + 30_000;
     while (!(await this.admin.reachable())) {
       if (Date.now() > deadline) {
@@ -54,34 +84,69 @@ export class SwarmCaddy {
     }
   }
 
-  /** Removes the container (an instance that goes away; tests). */
-  async remove(): Promise<void> {
-    await this.docker.getContainer(this.containerName).remove({ force: true }).catch(() => undefined);
+  /**
+   * Joins the container to every app's overlay it is not on yet: a recreated container reaches
+   * the tasks at once, not after each app's next deploy (SwarmRuntime joins it to new ones).
+   * After start only, so that the default bridge stays eth0, where the admin API listens.
+   */
+  private async joinAppNetworks(): Promise<void> {
+    const label = Object.entries(selectorLabels(this.options.instance)).map(([key, value]) => `${key}=${value}`);
+    const overlays = await this.docker.listNetworks({ filters: { label, driver: ['overlay'] } });
+    for (const overlay of overlays) {
+      const network = this.docker.getNetwork(overlay.Id);
+      const joined = (await network.inspect()) as { Containers?: Record<string, { Name?: string }> };
+      if (Object.values(joined.Containers ?? {}).some((container) => container.Name === this.containerName)) continue;
+      await network.connect({ Container: this.containerName }).catch((error: unknown) => {
+        // Joined meanwhile (SwarmRuntime.ensureNetwork), or the app's network went away with it.
+        if (![403, 404, 409].includes((error as { statusCode?: number }).statusCode ?? 0)) throw error;
+      });
+    }
   }
 
-  private async create(): Promise<void> {
-    const admin = parseAdminAddress(this.options.adminAddress);
-    if (!('host' in admin)) throw new DependencyError('PILOT_CADDY_ADMIN', `PILOT_SWARM_CADDY_ADMIN must be host:port, not ${this.options.adminAddress}`);
-    const { httpPort, httpsPort } = this.options;
-    // Caddy 2.6 takes no admin address from the environment: it starts from a one-line Caddyfile.
-    const boot = `printf '{\\n\\tadmin ${CONTAINER_ADMIN_ADDRESS}\\n}\\n' >/tmp/boot.Caddyfile && exec caddy run --adapter caddyfile --config /tmp/boot.Caddyfile`;
+  /** Removes the container and its data volume (an instance that goes away; tests). */
+  async remove(): Promise<void> {
+    await this.docker.getContainer(this.containerName).remove({ force: true }).catch(() => undefined);
+    await this.docker.getVolume(caddyDataVolume(this.options.instance)).remove().catch(() => undefined);
+  }
+
+  private async create(spec: ContainerSpec): Promise<void> {
     this.options.logger.info({ image: this.options.image, container: this.containerName }, 'starting Caddy on the manager');
-    const container = await this.docker.createContainer({
-      name: this.containerName,
-      Image: this.options.image,
-      Entrypoint: ['/bin/sh', '-c', boot],
-      Cmd: [],
-      Labels: selectorLabels(this.options.instance),
-      ExposedPorts: { [`${httpPort}/tcp`]: {}, [`${httpsPort}/tcp`]: {}, [CONTAINER_ADMIN_PORT]: {} },
-      HostConfig: {
-        RestartPolicy: { Name: 'unless-stopped' },
-        PortBindings: {
-          [`${httpPort}/tcp`]: [{ HostPort: String(httpPort) }],
-          [`${httpsPort}/tcp`]: [{ HostPort: String(httpsPort) }],
-          [CONTAINER_ADMIN_PORT]: [{ HostIp: admin.host, HostPort: String(admin.port) }],
-        },
-      },
-    });
+    // Labelled as the instance's (an existing volume is kept as it is).
+    await this.docker.createVolume({ Name: caddyDataVolume(this.options.instance), Labels: selectorLabels(this.options.instance) });
+    const container = await this.docker.createContainer({ name: this.containerName, ...spec });
     await container.start();
   }
+}
+
+const SPEC_LABEL = 'pilot.caddy-spec';
+
+export function caddyDataVolume(instance: string): string {
+  return `${instance}-caddy-data`;
+}
+
+type ContainerSpec = Omit<Docker.ContainerCreateOptions, 'Labels'> & { readonly Labels: Record<string, string> };
+
+/** What the container is created from, labelled with its own digest so that a changed spec is seen. */
+export function containerSpec(options: SwarmCaddyOptions): ContainerSpec {
+  const admin = parseAdminAddress(options.adminAddress);
+  if (!('host' in admin)) throw new DependencyError('PILOT_CADDY_ADMIN', `PILOT_SWARM_CADDY_ADMIN must be host:port, not ${options.adminAddress}`);
+  const { httpPort, httpsPort } = options;
+  const spec = {
+    Image: options.image,
+    Entrypoint: ['/bin/sh', '-c', bootScript(options.adminAddress)],
+    Cmd: [],
+    ExposedPorts: { [`${httpPort}/tcp`]: {}, [`${httpsPort}/tcp`]: {}, [CONTAINER_ADMIN_PORT]: {} },
+    HostConfig: {
+      RestartPolicy: { Name: 'unless-stopped' },
+      // Certificates, ACME accounts and the internal CA outlive a recreated container.
+      Mounts: [{ Type: 'volume' as const, Source: caddyDataVolume(options.instance), Target: '/data' }],
+      PortBindings: {
+        [`${httpPort}/tcp`]: [{ HostPort: String(httpPort) }],
+        [`${httpsPort}/tcp`]: [{ HostPort: String(httpsPort) }],
+        [CONTAINER_ADMIN_PORT]: [{ HostIp: admin.host, HostPort: String(admin.port) }],
+      },
+    },
+  };
+  const digest = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16);
+  return { ...spec, Labels: { ...selectorLabels(options.instance), [SPEC_LABEL]: digest } };
 }

@@ -1,11 +1,15 @@
-/** Any number of shared holders, or one exclusive holder. */
+/**
+ * Any number of shared holders, or one exclusive holder. A waiting exclusive holder goes first:
+ * new shared holders wait behind it, so a stream of pushes cannot starve a collection.
+ */
 export class SharedExclusiveLock {
   private sharedHolders = 0;
   private exclusiveHeld = false;
+  private exclusiveWaiting = 0;
   private waiting: (() => void)[] = [];
 
   async shared<T>(body: () => Promise<T>): Promise<T> {
-    while (this.exclusiveHeld) await this.wait();
+    while (this.exclusiveHeld || this.exclusiveWaiting > 0) await this.wait();
     this.sharedHolders += 1;
     try {
       return await body();
@@ -16,7 +20,12 @@ export class SharedExclusiveLock {
   }
 
   async exclusive<T>(body: () => Promise<T>): Promise<T> {
-    while (this.exclusiveHeld || this.sharedHolders > 0) await this.wait();
+    this.exclusiveWaiting += 1;
+    try {
+      while (this.exclusiveHeld || this.sharedHolders > 0) await this.wait();
+    } finally {
+      this.exclusiveWaiting -= 1;
+    }
     this.exclusiveHeld = true;
     try {
       return await body();

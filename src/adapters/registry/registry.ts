@@ -122,12 +122,13 @@ export class SwarmRegistry implements ImageRegistry {
     return this.started && this.authFor(this.started.address, this.started.credentials);
   }
 
-  async collect(app: string, keepTags: readonly string[]): Promise<void> {
+  async collect(app: string, keepTags: () => readonly string[]): Promise<void> {
     const started = await this.ready();
     const repository = `${this.settings.instance}/${app}`;
     await this.lock.exclusive(async () => {
       const tagged = await this.taggedManifests(started, repository);
-      const doomed = manifestsToDelete(tagged, keepTags);
+      // Read only now, alone: a tag pushed while this waited for the lock belongs to a release that is listed by now.
+      const doomed = manifestsToDelete(tagged, keepTags());
       for (const digest of doomed) {
         const answer = await this.request(started, 'DELETE', `/v2/${repository}/manifests/${digest}`);
         if (answer.status !== 202 && answer.status !== 404) throw this.refused(`delete ${repository}@${digest}`, answer);

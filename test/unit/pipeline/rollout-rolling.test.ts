@@ -29,6 +29,8 @@ describe('rollout on a scheduler that replaces processes itself (swarm mode, fak
     // No start → check → retire of its own: the scheduler did it.
     assert.deepEqual(core.runtime.events.filter((event) => /^(start|check|retire) /.test(event)), []);
     assert.match(second.output, /v2 is live on every task/);
+    const serving = (await core.runtime.list({ app: 'shop' })).filter((process) => process.running).map((process) => process.id);
+    assert.ok(serving.includes(core.releases.live(app.id)?.containerId ?? ''), 'the promoted release records a web task it runs');
   });
 
   it('a rollback by the scheduler fails the release; the live one and its routes stay', async () => {

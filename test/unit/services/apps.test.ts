@@ -84,3 +84,28 @@ it('gives the same list while nothing it shows changed, and builds it again afte
   assert.equal(last[0]?.deploying, false);
   assert.ok(!rebuilt(), 'nothing changed since');
 });
+
+it("shows the live release's state from another of its web processes when the recorded one is gone (a rescheduled task)", async () => {
+  const core = buildCore();
+  const shop = core.apps.create('shop');
+  core.formation.set(shop.id, { web: 2 });
+  await core.push('shop');
+  const service = new AppService({
+    ...core,
+    repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
+    instance: 'pt',
+    maxNameLength: 30,
+    appUrl: (app) => `https://${app}.pilot.test`,
+    onDestroy: () => undefined,
+    previews: createPreviewStore(core.db),
+  });
+  const recorded = core.releases.live(shop.id)?.containerId;
+  assert.ok(recorded);
+  await core.runtime.remove([recorded]);
+  await core.live.refresh('shop');
+  assert.equal(core.live.get(recorded), undefined);
+  assert.equal(service.status(shop).state, 'running');
+  await core.runtime.remove((await core.runtime.list({ app: 'shop' })).map((process) => process.id));
+  await core.live.refresh('shop');
+  assert.equal(service.status(shop).state, 'missing');
+});

@@ -40,4 +40,18 @@ describe('SharedExclusiveLock (pushes and the garbage collection of the registry
     await assert.rejects(collection, /sweep failed/);
     assert.equal(await push, 'pushed');
   });
+
+  it('lets a waiting collection go before pushes that come after it, so that pushes cannot starve it', async () => {
+    const lock = new SharedExclusiveLock();
+    const order: string[] = [];
+    const push1 = gate();
+    const first = lock.shared(async () => { order.push('push 1'); await push1.opened; });
+    const collection = lock.exclusive(async () => { order.push('collect'); });
+    const later = lock.shared(async () => { order.push('push 2'); });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(order, ['push 1'], 'push 2 waits behind the collection');
+    push1.open();
+    await Promise.all([first, collection, later]);
+    assert.deepEqual(order, ['push 1', 'collect', 'push 2']);
+  });
 });

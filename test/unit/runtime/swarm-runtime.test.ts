@@ -1,0 +1,128 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type Docker from 'dockerode';
+import type { ImageRegistry, ReleaseRuntime, ReplaceRequest } from '../../../src/domain/ports.js';
+import type { DockerRuntime } from '../../../src/runtime/docker-runtime.js';
+import { SwarmRuntime } from '../../../src/runtime/swarm-runtime.js';
+import type { SwarmServiceSpec } from '../../../src/runtime/swarm-spec.js';
+
+interface FakeService {
+  ID: string;
+  Version: { Index: number };
+  Spec: SwarmServiceSpec;
+  UpdateStatus?: { State: string; StartedAt: string };
+}
+
+/** The part of a swarm manager replace() speaks to: services whose tasks run their spec at once; `failing` updates are rolled back by "Swarm". */
+function fakeSwarm(failing: (spec: SwarmServiceSpec) => boolean) {
+  const services = new Map<string, FakeService>();
+  const updates: string[] = [];
+  const serviceFor = (key: string): FakeService => {
+    const service = services.get(key) ?? [...services.values()].find((candidate) => candidate.ID === key);
+    if (!service) throw Object.assign(new Error(`no service ${key}`), { statusCode: 404 });
+    return service;
+  };
+  const docker = {
+    listNetworks: async () => [{ Name: 'pt-shop-net' }],
+    getNetwork: () => ({ inspect: async () => ({ Containers: { caddy: { Name: 'pt-caddy' } } }) }),
+    getImage: () => ({ inspect: async () => ({ Config: { Cmd: ['node', 'server.js'] } }) }),
+    listServices: async () => structuredClone([...services.values()]),
+    createService: async ({ authconfig: _auth, ...spec }: SwarmServiceSpec & { authconfig?: unknown }) => {
+      services.set(spec.Name, { ID: `id-${spec.Name}`, Version: { Index: 1 }, Spec: spec });
+    },
+    getService: (key: string) => ({
+      inspect: async () => structuredClone(serviceFor(key)),
+      remove: async () => void services.delete(serviceFor(key).Spec.Name),
+      update: async ({ version, authconfig: _auth, ...spec }: SwarmServiceSpec & { version: number; authconfig?: unknown }) => {
+        const service = serviceFor(key);
+        assert.equal(version, service.Version.Index, 'updated from the version read');
+        updates.push(`${spec.Name} v${spec.Labels['pilot.release']}`);
+        const previous = service.Spec;
+        service.Version.Index += 1;
+        service.Spec = failing(spec) ? previous : spec;
+        service.UpdateStatus = { State: failing(spec) ? 'rollback_completed' : 'completed', StartedAt: new Date().toISOString() };
+      },
+    }),
+    listTasks: async ({ filters }: { filters: { service: string[] } }) => {
+      const service = services.get(filters.service[0] ?? '');
+      if (!service) return [];
+      return Array.from({ length: service.Spec.Mode.Replicated.Replicas }, (_, index) => ({
+        ID: `${service.Spec.Name}-${index}`, ServiceID: service.ID, Slot: index + 1, DesiredState: 'running',
+        Spec: { ContainerSpec: { Labels: service.Spec.TaskTemplate.ContainerSpec.Labels }, ForceUpdate: service.Spec.TaskTemplate.ForceUpdate },
+        Status: { State: 'running' },
+      }));
+    },
+  };
+  return { docker: docker as unknown as Docker, services, updates };
+}
+
+const registry: ImageRegistry = { publish: async (image) => `registry.test/${image}`, pullAuth: () => undefined, collect: async () => undefined };
+
+function request(version: number, output: string[]): ReplaceRequest {
+  const runtime: ReleaseRuntime = {
+    instance: 'pt', app: 'shop', version, image: `pt/shop:v${version}`, config: {}, port: 5000,
+    memoryBytes: 1, cpus: 1, volumes: [], linkedNetworks: [], capabilities: [], pidsLimit: 1,
+  };
+  return {
+    runtime, processes: { web: null, worker: 'node worker.js' }, quantities: { web: 2, worker: 1 }, slot: version % 2 ? 'blue' : 'green', renew: true,
+    checks: { port: 5000, healthChecks: [], healthTimeoutSeconds: 1, settleSeconds: 0 }, drainSeconds: 0, stopTimeoutSeconds: 1,
+    onOutput: (line) => output.push(line),
+  };
+}
+
+const releaseOf = (service: FakeService | undefined): string | undefined => service?.Spec.Labels['pilot.release'];
+
+describe('SwarmRuntime.replace (a fake swarm)', () => {
+  it('a later process type that fails puts the types updated before it back on the release they ran', async () => {
+    const swarm = fakeSwarm((spec) => spec.Name === 'pt-shop-worker' && spec.Labels['pilot.release'] === '2');
+    const runtime = new SwarmRuntime(swarm.docker, {} as DockerRuntime, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    const output: string[] = [];
+    await runtime.replace(request(1, output));
+    assert.deepEqual([...swarm.services.values()].map(releaseOf), ['1', '1']);
+
+    await assert.rejects(runtime.replace(request(2, output)), /rolled it back/);
+
+    assert.deepEqual(swarm.updates, ['pt-shop-web v2', 'pt-shop-worker v2', 'pt-shop-web v1']);
+    assert.equal(releaseOf(swarm.services.get('pt-shop-web')), '1');
+    assert.equal(releaseOf(swarm.services.get('pt-shop-worker')), '1');
+    assert.equal(swarm.services.get('pt-shop-web')?.Spec.TaskTemplate.ForceUpdate, 1, 'the spec it ran, not a new one');
+    assert.ok(output.includes('Rolling pt-shop-web back to v1'), output.join('\n'));
+  });
+
+  it('a replace that succeeds rolls nothing back', async () => {
+    const swarm = fakeSwarm(() => false);
+    const runtime = new SwarmRuntime(swarm.docker, {} as DockerRuntime, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    const output: string[] = [];
+    await runtime.replace(request(1, output));
+    await runtime.replace(request(2, output));
+    assert.deepEqual(swarm.updates, ['pt-shop-web v2', 'pt-shop-worker v2']);
+    assert.deepEqual([...swarm.services.values()].map(releaseOf), ['2', '2']);
+  });
+});
+
+describe('SwarmRuntime task poll', () => {
+  it('a follower that comes while a stopped poll still awaits its listing gets one poll chain, not two', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const runtime = new SwarmRuntime({} as Docker, {} as DockerRuntime, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    const listings: { resolve: () => void }[] = [];
+    Object.assign(runtime, { list: () => new Promise<[]>((resolve) => listings.push({ resolve: () => resolve([]) })) });
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    const first = runtime.watch(() => undefined);
+    t.mock.timers.tick(0);
+    assert.equal(listings.length, 1, 'the first poll awaits its listing');
+    first.stop();
+    const second = runtime.watch(() => undefined);
+    t.mock.timers.tick(0);
+    assert.equal(listings.length, 2);
+    for (const listing of listings.splice(0)) listing.resolve();
+    await settle();
+    t.mock.timers.tick(1000);
+    assert.equal(listings.length, 1, 'one listing per period: the stopped chain ended');
+    second.stop();
+    listings.splice(0)[0]?.resolve();
+    await settle();
+    t.mock.timers.tick(1000);
+    assert.equal(listings.length, 0, 'nothing polls once nobody follows');
+  });
+});
