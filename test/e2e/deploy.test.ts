@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { GitClient, httpsGet, integrationSkipReason, localImages, remoteUrl, tempDir, waitFor, type GitResult } from '../helpers/integration.js';
 import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
@@ -161,8 +162,9 @@ describe('git push deploys (real Docker, Caddy and git, through Caddy over HTTPS
     const second = new GitClient(tempDir('serial-b'));
     fs.cpSync(first.workDir, second.workDir, { recursive: true });
 
-    // A build step that takes a while keeps the first deploy busy when the second push arrives.
-    await first.commit({ Dockerfile: `FROM ${localImages().nodeImage}\nRUN sleep 4\nCOPY index.html /srv/\nEXPOSE 8080\nCMD ["node", "-e", "require('http').createServer((q, s) => s.end('serial v2')).listen(8080)"]\n` });
+    // A build step that takes a while keeps the first deploy busy when the second push arrives. Its
+    // own text in every run: a layer an earlier run left in the engine's cache would take no time.
+    await first.commit({ Dockerfile: `FROM ${localImages().nodeImage}\nRUN echo ${randomUUID()} > /dev/null && sleep 4\nCOPY index.html /srv/\nEXPOSE 8080\nCMD ["node", "-e", "require('http').createServer((q, s) => s.end('serial v2')).listen(8080)"]\n` });
     await second.commit({ 'index.html': 'serial from the second pusher' });
     const firstPush = push(first, 'serial');
     await waitFor('the first deploy to start building', async () => {
