@@ -1,3 +1,5 @@
+import { AppService } from '../../src/services/apps.js';
+import { createPreviewStore } from '../../src/adapters/db/preview-store.js';
 import pino from 'pino';
 import { openDatabase } from '../../src/adapters/db/database.js';
 import {
@@ -183,3 +185,16 @@ export function buildCore(env: Record<string, string> = {}, options: { rolling?:
 }
 
 export type Core = ReturnType<typeof buildCore>;
+
+/** The real AppService over a core: its stores, runtime, live state and deployer; repositories that always exist. */
+export function appServiceOver(core: Core): AppService {
+  return new AppService({
+    ...core,
+    repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
+    instance: 'pt',
+    maxNameLength: 30,
+    appUrl: (app) => `https://${app}.pilot.test`,
+    onDestroy: () => undefined,
+    previews: createPreviewStore(core.db),
+  });
+}

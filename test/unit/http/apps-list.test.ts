@@ -1,10 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPreviewStore } from '../../../src/adapters/db/preview-store.js';
-import { AppService } from '../../../src/services/apps.js';
 import type { AppStatus } from '../../../src/domain/shapes.js';
 import { buildTestApp, TEST_ADMIN_TOKEN } from '../../helpers/api.js';
-import { buildCore } from '../../helpers/core.js';
+import { appServiceOver, buildCore } from '../../helpers/core.js';
 
 const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
@@ -13,15 +11,7 @@ async function listedApi(t: { after(fn: () => Promise<unknown>): void }) {
   const core = buildCore();
   core.apps.create('shop');
   await core.push('shop');
-  const service = new AppService({
-    ...core,
-    repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
-    instance: 'pt',
-    maxNameLength: 30,
-    appUrl: (name) => `https://${name}.pilot.test`,
-    onDestroy: () => undefined,
-    previews: createPreviewStore(core.db),
-  });
+  const service = appServiceOver(core);
   // The token store is the test app's: `shop` exists there too, for its deploy token.
   const api = await buildTestApp(t, {
     apps: ['shop'],

@@ -2,7 +2,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPreviewStore } from '../../../src/adapters/db/preview-store.js';
 import { AppService } from '../../../src/services/apps.js';
-import { buildCore } from '../../helpers/core.js';
+import { appServiceOver, buildCore } from '../../helpers/core.js';
 
 it('lists every app with its live release and state from the listing, reading nothing per app', async () => {
   const core = buildCore();
@@ -41,15 +41,7 @@ it('gives the same list while nothing it shows changed, and builds it again afte
   const core = buildCore();
   const shop = core.apps.create('shop');
   await core.push('shop');
-  const service = new AppService({
-    ...core,
-    repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
-    instance: 'pt',
-    maxNameLength: 30,
-    appUrl: (app) => `https://${app}.pilot.test`,
-    onDestroy: () => undefined,
-    previews: createPreviewStore(core.db),
-  });
+  const service = appServiceOver(core);
   let last = service.list();
   /** Whether list() gives a new array since the last call. */
   const rebuilt = (): boolean => {
@@ -90,15 +82,7 @@ it("shows the live release's state from another of its web processes when the re
   const shop = core.apps.create('shop');
   core.formation.set(shop.id, { web: 2 });
   await core.push('shop');
-  const service = new AppService({
-    ...core,
-    repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
-    instance: 'pt',
-    maxNameLength: 30,
-    appUrl: (app) => `https://${app}.pilot.test`,
-    onDestroy: () => undefined,
-    previews: createPreviewStore(core.db),
-  });
+  const service = appServiceOver(core);
   const recorded = core.releases.live(shop.id)?.containerId;
   assert.ok(recorded);
   await core.runtime.remove([recorded]);
