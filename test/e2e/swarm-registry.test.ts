@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { integrationSkipReason, tempDir, testInstanceName, testLogger } from '../helpers/integration.js';
 import { swarmCluster, type SwarmCluster, type SwarmNode } from '../helpers/swarm-cluster.js';
-import { ensureRegistryImage, loadImageInto, runCommand } from '../helpers/registry-image.js';
+import { ensureRegistryImage, loadImageInto } from '../helpers/registry-image.js';
+import { runCommand } from '../helpers/command.js';
 import { SwarmRegistry } from '../../src/adapters/registry/registry.js';
 import { installJoinCommand } from '../../src/services/nodes.js';
 

@@ -5,7 +5,7 @@
  * of its recipe and base (`pilot-local/registry:<hash>`), built once; older tags are removed.
  */
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { runCommand } from './command.js';
 
 const BOOKWORM_IMAGE = 'pilot-local/bookworm-fresh:latest';
 const REPOSITORY = 'pilot-local/registry';
@@ -15,28 +15,6 @@ RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq 
 ENTRYPOINT ["registry"]
 CMD ["serve", "/etc/docker/registry/config.yml"]
 `;
-
-export interface CommandRun {
-  readonly code: number | null;
-  readonly output: string;
-}
-
-/** Runs a command to its end (stdout and stderr together), with `input` on its stdin. */
-export function runCommand(command: string, args: readonly string[], input?: string, timeoutMs = 10 * 60_000): Promise<CommandRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (input !== undefined) child.stdin?.end(input);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 async function must(command: string, args: readonly string[], input?: string): Promise<string> {
   const result = await runCommand(command, args, input);

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { runCommand } from './command.js';
 import { fileURLToPath } from 'node:url';
 
 const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -82,7 +83,7 @@ function clusterNamed(name: string): SwarmCluster {
   };
   const inNode = (node: SwarmNode, args: readonly string[]) => docker(['exec', node.container, 'docker', ...args]);
   const engineAnswers = async (node: SwarmNode, timeoutMs: number) =>
-    waitUntil(`the engine of ${node.container}`, async () => (await runCommand('docker', ['exec', node.container, 'docker', 'version'], 10_000)).code === 0, timeoutMs);
+    waitUntil(`the engine of ${node.container}`, async () => (await runCommand('docker', ['exec', node.container, 'docker', 'version'], undefined, 10_000)).code === 0, timeoutMs);
   return {
     name,
     manager,
@@ -103,7 +104,7 @@ function clusterNamed(name: string): SwarmCluster {
     },
     async loadImage(image) {
       for (const node of nodes) {
-        const loaded = await runCommand('bash', ['-c', 'set -o pipefail; docker save "$0" | docker exec -i "$1" docker load', image, node.container], 5 * 60_000);
+        const loaded = await runCommand('bash', ['-c', 'set -o pipefail; docker save "$0" | docker exec -i "$1" docker load', image, node.container], undefined, 5 * 60_000);
         if (loaded.code !== 0) throw new Error(`loading ${image} into ${node.container} failed: ${loaded.output.slice(-2000)}`);
       }
     },
@@ -111,7 +112,7 @@ function clusterNamed(name: string): SwarmCluster {
 }
 
 async function readyNodes(cluster: SwarmCluster): Promise<number> {
-  const listing = await runCommand('docker', ['exec', cluster.manager.container, 'docker', 'node', 'ls', '--format', '{{.Status}}'], 15_000);
+  const listing = await runCommand('docker', ['exec', cluster.manager.container, 'docker', 'node', 'ls', '--format', '{{.Status}}'], undefined, 15_000);
   if (listing.code !== 0) return 0;
   return listing.output.split('\n').filter((line) => line.trim() === 'Ready').length;
 }
@@ -138,7 +139,7 @@ async function createCluster(cluster: SwarmCluster): Promise<void> {
     ]);
   }
   for (const node of cluster.nodes) {
-    await waitUntil(`the engine of ${node.container}`, async () => (await runCommand('docker', ['exec', node.container, 'docker', 'version'], 10_000)).code === 0, 60_000);
+    await waitUntil(`the engine of ${node.container}`, async () => (await runCommand('docker', ['exec', node.container, 'docker', 'version'], undefined, 10_000)).code === 0, 60_000);
   }
   const managerAddress = await cluster.address(cluster.manager);
   await cluster.docker(cluster.manager, ['swarm', 'init', '--advertise-addr', managerAddress]);
@@ -152,13 +153,13 @@ async function createCluster(cluster: SwarmCluster): Promise<void> {
 /** pilot-local/swarm-node:<hash of its recipe and base>, built once; older tags are removed. */
 async function ensureNodeImage(): Promise<string> {
   if ((await runCommand('docker', ['image', 'inspect', BOOKWORM_IMAGE])).code !== 0) {
-    const made = await runCommand(path.join(CHECKOUT, 'scripts', 'build-local-images.sh'), []);
+    const made = await runCommand(path.join(CHECKOUT, 'scripts', 'build-local-images.sh'), [], undefined, 20 * 60_000);
     if (made.code !== 0) throw new Error(`scripts/build-local-images.sh failed:\n${made.output.slice(-3000)}`);
   }
   const base = (await docker(['image', 'inspect', '-f', '{{.Id}}', BOOKWORM_IMAGE])).trim();
   const image = `${NODE_IMAGE_REPOSITORY}:${createHash('sha256').update(NODE_RECIPE).update(base).digest('hex').slice(0, 12)}`;
   if ((await runCommand('docker', ['image', 'inspect', image])).code === 0) return image;
-  const built = await runCommand('docker', ['build', '-q', '-t', image, '-'], 20 * 60_000, NODE_RECIPE);
+  const built = await runCommand('docker', ['build', '-q', '-t', image, '-'], NODE_RECIPE, 20 * 60_000);
   if (built.code !== 0) throw new Error(`building ${image} failed:\n${built.output.slice(-3000)}`);
   const tags = (await docker(['images', '--format', '{{.Repository}}:{{.Tag}}', NODE_IMAGE_REPOSITORY])).split('\n').filter(Boolean);
   for (const stale of tags.filter((tag) => tag !== image)) await runCommand('docker', ['rmi', stale]);
@@ -167,7 +168,7 @@ async function ensureNodeImage(): Promise<string> {
 
 /** Copies an image of this machine's engine into the manager node's only (builds and Pilot's Caddy run there). */
 export async function loadIntoManager(cluster: SwarmCluster, image: string): Promise<void> {
-  const loaded = await runCommand('bash', ['-c', 'set -o pipefail; docker save "$0" | docker exec -i "$1" docker load -q', image, cluster.manager.container], 5 * 60_000);
+  const loaded = await runCommand('bash', ['-c', 'set -o pipefail; docker save "$0" | docker exec -i "$1" docker load -q', image, cluster.manager.container], undefined, 5 * 60_000);
   if (loaded.code !== 0) throw new Error(`loading ${image} into ${cluster.manager.container} failed: ${loaded.output.slice(-2000)}`);
 }
 
@@ -219,30 +220,9 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-interface CommandRun {
-  readonly code: number | null;
-  readonly output: string;
-}
-
-/** Runs a command to its end (stdout and stderr together), killed after timeoutMs. */
-function runCommand(command: string, args: readonly string[], timeoutMs = 20 * 60_000, input?: string): Promise<CommandRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (input !== undefined) child.stdin?.end(input);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
 
 async function docker(args: readonly string[]): Promise<string> {
-  const result = await runCommand('docker', args, 5 * 60_000);
+  const result = await runCommand('docker', args, undefined, 5 * 60_000);
   if (result.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${result.code}): ${result.output.slice(-2000)}`);
   return result.output;
 }
