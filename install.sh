@@ -734,10 +734,10 @@ EOF
 set -a
 . "$CONFIG_DIR/pilot.env"
 set +a
-# As npm start runs it (package.json), for an idle control plane under 80 MB (bench/RESULTS.md):
+# As npm start runs it (package.json), for an idle control plane under 80 MB (bench/RESULTS.md): the bundle,
 # a young generation of 2 MB, and two malloc arenas, not one per thread, each keeping what it freed.
 export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX:-2}"
-exec "$NODE" --max-semi-space-size=2 "$PREFIX/current/dist/main.js" "\$@"
+exec "$NODE" --max-semi-space-size=2 "$PREFIX/current/dist/server/main.mjs" "\$@"
 EOF
 }
 
@@ -809,7 +809,7 @@ Requires=docker.service
 # As npm start runs it (package.json; pilot.env may override): bench/RESULTS.md, control plane memory.
 Environment=MALLOC_ARENA_MAX=2
 EnvironmentFile=$CONFIG_DIR/pilot.env
-ExecStart=$NODE --max-semi-space-size=2 $PREFIX/current/dist/main.js
+ExecStart=$NODE --max-semi-space-size=2 $PREFIX/current/dist/server/main.mjs
 Restart=always
 RestartSec=2
 # Deploys get PILOT_SHUTDOWN_SECONDS (60) to finish; the apps keep running either way.

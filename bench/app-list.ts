@@ -26,7 +26,7 @@ const INSTALLED = installedLaunch();
 const WEB = `node -e "require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT)"`;
 
 export async function run(): Promise<Section> {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   let instance: string | undefined;
   const server = await startServer(APPS, async (db, name) => {
     instance = name;

@@ -11,7 +11,7 @@ import { createTemplateRenderer } from '../src/adapters/templates.js';
 import { buildCaddyfileContext, type AppRoute } from '../src/pipeline/routes.js';
 import { freePort, removeInstanceObjects, testInstanceName } from '../test/helpers/integration.js';
 import { REPEAT, localImages, median, printSection, ratio, startTestPilot, table, tempDir, until, type Section } from './lib.js';
-import { installedLaunch, launchLine, type Launch } from './launch.js';
+import { MODULES_ENTRY, installedLaunch, launchLine, type Launch } from './launch.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,13 +25,13 @@ const DEPENDENCIES = [
 const INSTALLED = installedLaunch();
 
 /**
- * A built Pilot server (node [flags] dist/main.js) as users run it, on a data directory holding
+ * A built Pilot server (node [flags] dist/server/main.mjs) as users run it, on a data directory holding
  * `apps` apps; `prepare` may add to its database (releases) and the engine (their processes) first.
  */
 export async function startServer(
   apps: number,
   prepare: (db: ReturnType<typeof openDatabase>, instance: string) => Promise<void> = async () => undefined,
-  launch: Launch = { env: {}, nodeFlags: [] },
+  launch: Launch = INSTALLED,
 ): Promise<{ pid: number; url: string; token: string; instance: string; stop(): Promise<void> }> {
   const dataDir = tempDir('bench-cp');
   const instance = testInstanceName();
@@ -42,7 +42,7 @@ export async function startServer(
   db.close();
   const [port, httpPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
   const token = `bench-admin-token-${Date.now()}`;
-  const child = spawn(process.execPath, [...launch.nodeFlags, path.join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...launch.nodeFlags, path.join(ROOT, launch.entry)], {
     env: {
       ...launch.env,
       PATH: process.env.PATH,
@@ -130,15 +130,17 @@ export async function latency(url: string, token: string): Promise<{ p50: number
 }
 
 export async function run(): Promise<Section> {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const rows: (string | number)[][] = [];
   const memory: { label: string; rss: number; anon: number; file: number; samples: number[] }[] = [];
-  const bareLaunch: Launch = { env: {}, nodeFlags: [] };
-  for (const [apps, launch] of [[0, bareLaunch], [100, bareLaunch], [0, INSTALLED], [100, INSTALLED]] as const) {
+  // Baseline: the server as tsc builds it (one file per module), started by plain `node`.
+  const modulesLaunch: Launch = { env: {}, nodeFlags: [], entry: MODULES_ENTRY };
+  const modulesWithFlags: Launch = { ...INSTALLED, entry: MODULES_ENTRY };
+  for (const [apps, launch] of [[0, modulesLaunch], [100, modulesLaunch], [100, modulesWithFlags], [0, INSTALLED], [100, INSTALLED]] as const) {
     const installed = launch === INSTALLED;
     const label = `${apps} apps, \`${launchLine(launch)}\`${installed ? ' (as install.sh and `npm start` run it)' : ''}`;
     memory.push({ label, ...(await idleServerRss(apps, launch)) });
-    if (apps === 100 && !installed) {
+    if (apps === 100 && installed) {
       const server = await startServer(apps, undefined, launch);
       try {
         const list = await latency(`${server.url}/api/v1/apps`, server.token);
@@ -161,9 +163,11 @@ export async function run(): Promise<Section> {
     title: 'Control plane: memory, API latency, routes reload',
     body: [
       `Idle RSS of the built server ${IDLE_SETTLE_MS / 1000} s after start (no request but the first \`/health\`), median of`,
-      `${IDLE_SAMPLES} servers run at once, with 0 apps (baseline) and 100 apps, as \`node dist/main.js\` and as install.sh`,
-      "and `npm start` run it (a young generation of 2 MB: V8's default lets it grow to 16 MB per semi-space during the start,",
-      'and an idle server never gives it back; two glibc malloc arenas instead of one per thread). Anonymous memory is',
+      `${IDLE_SAMPLES} servers run at once, with 0 apps (baseline) and 100 apps: as tsc builds it (\`${MODULES_ENTRY}\`, one file per`,
+      'module), and as install.sh and `npm start` run it: the bundle of scripts/build-server.mjs (one minified file per',
+      "load boundary; V8 keeps every loaded module's source text), a young generation of 2 MB (V8's default lets it grow",
+      'to 16 MB per semi-space during the start, and an idle server never gives it back), two glibc malloc arenas',
+      'instead of one per thread. Anonymous memory is',
       "Node's heaps and the libraries' own; file-backed is the code of `node` and the native modules:",
       '',
       table(['server', 'RSS MiB', 'anonymous MiB', 'file-backed MiB', 'vs first row'], memory.map((entry) => [
@@ -172,13 +176,13 @@ export async function run(): Promise<Section> {
       '',
       `The ${IDLE_SAMPLES} samples of each row (MiB): ${memory.map((entry, index) => `row ${index + 1}: ${entry.samples.map((rss) => rss.toFixed(1)).join(', ')}`).join('; ')}.`,
       '',
-      'Where it goes (as installed, idle 2 s; the modules row imports `dist/composition.js`, which loads every',
-      'module the server loads, and does nothing):',
+      'Where it goes (with the installed flags, idle 2 s; the modules row imports `dist/composition.js` as tsc builds it,',
+      'which loads every module the server loads, and does nothing):',
       '',
       table(['process', 'RSS MiB', 'anonymous MiB', 'file-backed MiB'], [
         ['bare `node`', bare.rss.toFixed(1), bare.anon.toFixed(1), bare.file.toFixed(1)],
         ["Pilot's modules loaded", loaded.rss.toFixed(1), loaded.anon.toFixed(1), loaded.file.toFixed(1)],
-        ['the idle server, 100 apps', memory[3]!.rss.toFixed(1), memory[3]!.anon.toFixed(1), memory[3]!.file.toFixed(1)],
+        ['the idle server, 100 apps', memory[4]!.rss.toFixed(1), memory[4]!.anon.toFixed(1), memory[4]!.file.toFixed(1)],
       ]),
       '',
       'Each dependency imported alone, RSS over bare `node` (modules they share count in each row, so the rows add up to more',

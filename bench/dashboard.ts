@@ -44,7 +44,7 @@ async function signIn(url: string, token: string): Promise<{ cookie: string; sig
 }
 
 export async function run(): Promise<Section> {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const server = await startServer(APPS, async () => undefined, INSTALLED);
   try {
     await settle(IDLE_SETTLE_MS);

@@ -15,3 +15,13 @@ export function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
       throw error;
     }));
 }
+
+/**
+ * The exports of a CommonJS package loaded with `import()`, named as its types say. Node gives
+ * them as named exports (and `default`, its module.exports); tsx, for a package marked
+ * `__esModule`, gives only the named ones; the server's bundle (scripts/build-server.mjs) gives
+ * only `default`. `probe` is one of its exports, to tell which.
+ */
+export function commonJsExports<T extends object>(namespace: T, probe: keyof T): T {
+  return probe in namespace ? namespace : (namespace as unknown as { default: T }).default;
+}

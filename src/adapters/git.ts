@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Git } from 'node-git-server';
-import { onFirstUse } from '../lazy.js';
+import { commonJsExports, onFirstUse } from '../lazy.js';
 
 const run = promisify(execFile);
 
@@ -26,7 +26,7 @@ export class GitRepositories {
   constructor(private readonly options: GitRepositoriesOptions) {
     fs.mkdirSync(options.root, { recursive: true, mode: 0o700 });
     // autoCreate stays off: Pilot creates repositories itself, with its hook installed.
-    this.server = onFirstUse(async () => new (await import('node-git-server')).Git(options.root, { autoCreate: false }));
+    this.server = onFirstUse(async () => new (commonJsExports(await import('node-git-server'), 'Git').Git)(options.root, { autoCreate: false }));
   }
 
   pathOf(app: string): string {

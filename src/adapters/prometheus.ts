@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HostMetrics } from '../domain/shapes.js';
+import { commonJsExports } from '../lazy.js';
 
 /** A process's latest counters and gauges, as the metrics sampler keeps them. */
 export interface ContainerReading {
@@ -60,7 +61,7 @@ export class PrometheusExporter {
   }
 
   private metrics(): Promise<Registered> {
-    this.registered ??= import('prom-client').then((client) => register(client, this.source));
+    this.registered ??= import('prom-client').then((client) => register(commonJsExports(client, 'Registry'), this.source));
     return this.registered;
   }
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import type { CaddyfileContext } from '../pipeline/routes.js';
 
-/** The project root, from src/adapters (tsx) or dist/adapters (built): both are two levels down. */
+/** The project root, from src/adapters (tsx), dist/adapters (tsc) or dist/server (the bundle): all are two levels down. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface TemplateRenderer {

@@ -1,16 +1,35 @@
 /**
- * Pilot as its own process (`node src/main.ts`), as it runs in production, so tests can
- * kill -9 it at any moment and start it again on the same data directory.
+ * Pilot as its own process, as it runs in production (the bundle of scripts/build-server.mjs,
+ * made from the current src/ once per test process, started with `npm start`'s environment and
+ * Node options), so tests can kill -9 it at any moment and start it again on the same data directory.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { installedLaunch } from '../../bench/launch.js';
+import { runCommand } from './command.js';
 import { freePort, localImages, removeInstanceObjects, stopChild, tempDir, testInstanceName } from './integration.js';
 
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'main.ts');
-const TSX = import.meta.resolve('tsx');
+const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LAUNCH = installedLaunch(CHECKOUT);
+let bundle: Promise<string> | undefined;
+
+/**
+ * The server bundled from the current src/ (so never a stale `npm run build`), once per test
+ * process, into a directory of its own two levels below the checkout as dist/server is.
+ */
+function bundledServer(): Promise<string> {
+  bundle ??= (async () => {
+    const dir = path.join(CHECKOUT, 'dist', `test-server-${process.pid}`);
+    const built = await runCommand(process.execPath, [path.join(CHECKOUT, 'scripts', 'build-server.mjs'), dir]);
+    if (built.code !== 0) throw new Error(`bundling the server failed:\n${built.output}`);
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    return path.join(dir, 'main.mjs');
+  })();
+  return bundle;
+}
 
 export class PilotProcess {
   readonly dataDir = tempDir('proc-data');
@@ -72,7 +91,7 @@ export class PilotProcess {
 
   /** Starts the server on the same data directory and waits until /health is green. */
   async launch(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...LAUNCH.nodeFlags, await bundledServer()], { env: { ...LAUNCH.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
@@ -87,9 +106,10 @@ export class PilotProcess {
   }
 
   /** `pilot-server backup|restore FILE` with this server's environment. */
-  maintenance(command: 'backup' | 'restore', file: string): Promise<{ code: number | null; output: string }> {
+  async maintenance(command: 'backup' | 'restore', file: string): Promise<{ code: number | null; output: string }> {
+    const server = await bundledServer();
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', TSX, MAIN, command, file], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...LAUNCH.nodeFlags, server, command, file], { env: { ...LAUNCH.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

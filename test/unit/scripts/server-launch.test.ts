@@ -17,7 +17,7 @@ function written(file: string): string {
 
 describe('the server runs as the benchmarks measure it', () => {
   const launch = installedLaunch(ROOT);
-  const nodeLine = (text: string) => text.split('\n').find((line) => line.includes('/current/dist/main.js')) ?? '';
+  const nodeLine = (text: string) => text.split('\n').find((line) => line.includes(`/current/${launch.entry}`)) ?? '';
 
   it('npm start sets an environment and Node options', () => {
     assert.ok(Object.keys(launch.env).length > 0 && launch.nodeFlags.length > 0, JSON.stringify(launch));
