@@ -340,4 +340,26 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
     });
     assert.deepEqual(answer.body.split(',').sort(), ['k1', 'k1', 'k2', 'k2']);
   });
+
+  it("apps:link: the linked app's tasks reach the other app's web tasks by its name, as on one host; apps:unlink takes that away", async () => {
+    const instance = pilot.server.config.instance;
+    // From inside a running task of keeper (its tasks run on the manager: its volume is there).
+    const fromKeeper = async (): Promise<string> => {
+      const [task] = (await cluster.docker(cluster.manager, ['service', 'ps', '-q', '--filter', 'desired-state=running', `${instance}-keeper-web`])).split('\n').filter(Boolean);
+      assert.ok(task, 'a keeper task runs');
+      const container = (await cluster.docker(cluster.manager, ['inspect', '-f', '{{.Status.ContainerStatus.ContainerID}}', task])).trim();
+      const script = `fetch('http://${APP}:5000/').then((r) => r.text()).then((text) => console.log(text), (error) => console.log('unreachable ' + (error.cause?.code ?? error.message)))`;
+      return (await cluster.docker(cluster.manager, ['exec', container, 'node', '-e', script])).trim();
+    };
+    assert.match(await fromKeeper(), /^unreachable/, 'apps reach no other app unless linked');
+    const linked = await pilotCli('apps:link', 'keeper', APP);
+    assert.equal(linked.code, 0, linked.stderr + linked.stdout);
+    const networks = await cluster.docker(cluster.manager, ['service', 'inspect', '-f', '{{range .Spec.TaskTemplate.Networks}}{{.Target}} {{end}}', `${instance}-keeper-web`]);
+    const spreadNetwork = (await cluster.docker(cluster.manager, ['network', 'inspect', '-f', '{{.Id}}', `${instance}-${APP}-net`])).trim();
+    assert.ok(networks.includes(spreadNetwork), `keeper's service is on ${APP}'s overlay: ${networks}`);
+    assert.match(await fromKeeper(), /^v1 /, `keeper reaches ${APP} at http://${APP}:5000`);
+    const unlinked = await pilotCli('apps:unlink', 'keeper', APP);
+    assert.equal(unlinked.code, 0, unlinked.stderr + unlinked.stdout);
+    assert.match(await fromKeeper(), /^unreachable/);
+  });
 });
