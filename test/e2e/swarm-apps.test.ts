@@ -189,6 +189,24 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     }, 30_000, 50);
   });
 
+  it("shows a request through Caddy's container as a router line in pilot logs", async () => {
+    // As a browser sends it: the Host names the port (Caddy 2.6 picks a site's access log by the exact Host).
+    const path = `/router-line-${Date.now()}`;
+    const status = await new Promise<number>((resolve, reject) => {
+      http.get({ host: managerAddress, port: pilot.httpPort, path, headers: { Host: `${APP}.${pilot.domain}:${pilot.httpPort}` }, agent: false }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      }).on('error', reject);
+    });
+    assert.equal(status, 200);
+    const line = await waitFor('the router line', async () => {
+      const logs = await pilotCli('logs', '-a', APP, '--ps', 'router', '-n', '20');
+      assert.equal(logs.code, 0, logs.stderr);
+      return logs.stdout.split('\n').find((text) => text.includes(`router | method=GET path="${path}" host=${APP}.${pilot.domain} status=200 `));
+    }, 30_000, 500);
+    assert.match(line, /client=\S+ protocol=HTTP\/1\.1/);
+  });
+
   it('redeploys one task at a time under a request loop without a failed request', async () => {
     const loop = requestLoop();
     const pushed = await push(appFiles('v2'));
