@@ -28,7 +28,7 @@ interface Task {
   readonly Slot?: number;
   readonly DesiredState: string;
   readonly Spec: { readonly ContainerSpec?: { readonly Labels?: Record<string, string> }; readonly ForceUpdate?: number };
-  readonly Status: { readonly State: string; readonly Timestamp?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ExitCode?: number } };
+  readonly Status: { readonly State: string; readonly Timestamp?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ContainerID?: string; readonly ExitCode?: number } };
   readonly NetworksAttachments?: { readonly Network: { readonly Spec: { readonly Name: string } }; readonly Addresses?: string[] }[];
 }
 
@@ -63,6 +63,9 @@ export class SwarmRuntime implements AppRuntime {
   private poll: NodeJS.Timeout | undefined;
   private pollGeneration = 0;
   private nodeNames = new Map<string, string>();
+  /** The manager's own swarm node id, and the containers of the tasks running there by task id (the only task stats its engine has). */
+  private managerNode: string | undefined;
+  private managerContainers = new Map<string, string>();
 
   constructor(
     private readonly docker: Docker,
@@ -263,6 +266,11 @@ export class SwarmRuntime implements AppRuntime {
       const nodes = await this.docker.listNodes();
       this.nodeNames = new Map(nodes.map((node) => [node.ID, node.Description?.Hostname ?? node.ID]));
     }
+    this.managerNode ??= ((await this.docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
+    this.managerContainers = new Map(tasks.flatMap((task) => {
+      const container = task.Status.ContainerStatus?.ContainerID;
+      return task.NodeID === this.managerNode && container ? [[task.ID, container] as const] : [];
+    }));
     const processes: AppProcess[] = [];
     for (const task of tasks) {
       const labels = task.Spec.ContainerSpec?.Labels;
@@ -358,9 +366,15 @@ export class SwarmRuntime implements AppRuntime {
     return TASK_ID.test(id) ? streamTaskLogs(this.docker, id, options, onLine) : this.local.streamLogs(id, options, onLine);
   }
 
-  /** The manager has no stats of tasks on other nodes: only those of its own containers. */
+  /**
+   * What a container uses is known only to the engine of its node: the manager's engine has its
+   * one-offs and the tasks it runs itself (their containers, from the last task listing); a task
+   * on another node has none (docs/swarm.md).
+   */
   stats(id: string): Promise<ProcessStats | undefined> {
-    return TASK_ID.test(id) ? Promise.resolve(undefined) : this.local.stats(id);
+    if (!TASK_ID.test(id)) return this.local.stats(id);
+    const container = this.managerContainers.get(id);
+    return container ? this.local.stats(container) : Promise.resolve(undefined);
   }
 
   diskUsage(): Promise<EngineDiskUsage> {

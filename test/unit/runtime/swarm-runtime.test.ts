@@ -202,3 +202,30 @@ describe('SwarmRuntime links (a fake swarm)', () => {
     assert.equal(swarm.networks.has('pt-billing-net'), false);
   });
 });
+
+describe('SwarmRuntime stats', () => {
+  it("reads a task's stats from the manager's engine when the task runs there, and gives none for a task on another node", async () => {
+    const task = (id: string, node: string, container: string) => ({
+      ID: id, ServiceID: 'svc', NodeID: node, Slot: 1, DesiredState: 'running',
+      Spec: { ContainerSpec: { Labels: { 'pilot.instance': 'pt', 'pilot.app': 'shop', 'pilot.release': '1', 'pilot.slot': 'blue', 'pilot.process': 'web' } } },
+      Status: { State: 'running', ContainerStatus: { ContainerID: container } },
+    });
+    const onManager = 'a'.repeat(25);
+    const elsewhere = 'b'.repeat(25);
+    const docker = {
+      listTasks: async () => [task(onManager, 'node-manager', 'container-1'), task(elsewhere, 'node-worker', 'container-2')],
+      listNodes: async () => [{ ID: 'node-manager', Description: { Hostname: 'manager' } }, { ID: 'node-worker', Description: { Hostname: 'worker' } }],
+      info: async () => ({ Swarm: { NodeID: 'node-manager' } }),
+    } as unknown as Docker;
+    const asked: string[] = [];
+    const local = { stats: async (id: string) => (asked.push(id), { cpuSeconds: 1, memoryBytes: 2, memoryLimitBytes: 3, networkInBytes: 0, networkOutBytes: 0 }) } as unknown as DockerRuntime;
+    const runtime = new SwarmRuntime(docker, local, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    assert.deepEqual((await runtime.list()).map((process) => process.node), ['manager', 'worker']);
+    assert.equal((await runtime.stats(onManager))?.memoryBytes, 2);
+    assert.equal(await runtime.stats(elsewhere), undefined);
+    assert.deepEqual(asked, ['container-1'], "the task's container on the manager; nothing asked for the other node's");
+    asked.length = 0;
+    assert.equal((await runtime.stats('one-off-container'))?.memoryBytes, 2);
+    assert.deepEqual(asked, ['one-off-container'], "a one-off is the manager's own container");
+  });
+});
