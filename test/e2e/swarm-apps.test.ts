@@ -359,6 +359,19 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
     assert.deepEqual(answer.body.split(',').sort(), ['k1', 'k1', 'k2', 'k2']);
   });
 
+  it("pilot ps shows CPU and memory of the tasks on the manager (whose engine Pilot reads), none for the other nodes'", async () => {
+    type Listed = { container: string; node?: string; memoryBytes: number | null };
+    const listed = async (app: string): Promise<Listed[]> => JSON.parse((await pilotCli('ps', '--json', '-a', app)).stdout) as Listed[];
+    const keeperTasks = await waitFor('memory of the keeper tasks', async () => {
+      const processes = await listed('keeper');
+      return processes.length === 2 && processes.every((process) => (process.memoryBytes ?? 0) > 0) ? processes : undefined;
+    }, 60_000, 1000);
+    assert.ok(keeperTasks.every((process) => process.node === cluster.manager.hostname));
+    const elsewhere = (await listed(APP)).filter((process) => process.node !== cluster.manager.hostname);
+    assert.ok(elsewhere.length > 0);
+    assert.ok(elsewhere.every((process) => process.memoryBytes === null), JSON.stringify(elsewhere));
+  });
+
   it("apps:link: the linked app's tasks reach the other app's web tasks by its name, as on one host; apps:unlink takes that away", async () => {
     const instance = pilot.server.config.instance;
     // From inside a running task of keeper (its tasks run on the manager: its volume is there).
