@@ -154,6 +154,7 @@ export async function composePilot(config: Config, logger: Logger) {
       controlPlaneProxyKey: proxyKey,
       streamCloseDelay: streamCloseDelayFor(await caddyVersion()),
       accessLogDir: paths.accessLogs,
+      accessLogToOutput: swarmCaddy !== undefined,
       retryUpstreams: swarmCaddy !== undefined,
     },
     apps,
@@ -309,7 +310,7 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, swarmRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
+    engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes, pushers,
   };
 }

@@ -22,10 +22,12 @@ import type { ContainerEngine } from './domain/ports.js';
 import { composePilot } from './composition.js';
 import type { SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import { certificateOutcome, followLog } from './adapters/caddy/certificate-log.js';
+import { followContainerLog } from './adapters/caddy/container-log.js';
+import { appOfAccessEntry } from './adapters/caddy/access-log.js';
 
 /** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
 const ROUTE_CHECK_INTERVAL_MS = 2000;
-/** How often Caddy's log is read for certificates issued or failed. */
+/** How often Caddy's log is read for certificates issued or failed (swarm: how soon its container's output is followed again). */
 const CERTIFICATE_LOG_INTERVAL_MS = 2000;
 
 export interface PilotServer {
@@ -53,7 +55,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
+  const { paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -68,7 +70,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
 
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
-  let stopCertificateLog: (() => void) | undefined;
+  let stopCaddyLog: (() => void) | undefined;
   try {
     // Before the API answers anything about processes, and before the routes ask which are unhealthy.
     await live.start();
@@ -84,12 +86,21 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       await managedCaddy.start();
       managedCaddy.watch(2000, () => routes.reload());
       // Certificates issued or failed, as Caddy tells them (on-demand TLS: at the first visit of a host).
-      stopCertificateLog = followLog(managedCaddy.logFile, (line) => {
+      stopCaddyLog = followLog(managedCaddy.logFile, (line) => {
         const outcome = certificateOutcome(line);
         if (outcome) certificateEvents.observe(outcome);
       }, CERTIFICATE_LOG_INTERVAL_MS);
     }
-    await swarmCaddy?.start();
+    if (swarmCaddy) {
+      await swarmCaddy.start();
+      // Caddy's log is its container's output: its own lines (certificates) and, tagged, each app's access log entries.
+      stopCaddyLog = followContainerLog(engine, swarmCaddy.containerName, (line) => {
+        const appId = appOfAccessEntry(line);
+        if (appId !== undefined) return accessLogs.append(appId, line);
+        const outcome = certificateOutcome(line);
+        if (outcome) certificateEvents.observe(outcome);
+      }, CERTIFICATE_LOG_INTERVAL_MS);
+    }
     await routes.reload();
     routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => runtime.watchStarts(wake));
     // Only once Caddy points at the live releases: what serves nothing can go.
@@ -108,7 +119,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await nodeEvents?.stop();
     notifier.stop();
     routeWatch?.stop();
-    stopCertificateLog?.();
+    stopCaddyLog?.();
     live.stop();
     deploySocket?.close();
     await app.close();
@@ -134,7 +145,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     async close({ retirements } = { retirements: 'wait' }) {
       managedCaddy?.stopWatching();
       routeWatch?.stop();
-      stopCertificateLog?.();
+      stopCaddyLog?.();
       await monitor.stop();
       await autoRollback.stop();
       await nodeEvents?.stop();

@@ -40,6 +40,12 @@ export interface RouteSettings {
   readonly streamCloseDelay: string | undefined;
   /** Where Caddy writes each app's access log (`app-<id>.log`, the router lines of `pilot logs`); undefined: none. */
   readonly accessLogDir?: string | undefined;
+  /**
+   * Swarm: Caddy runs in a container whose files Pilot may not reach, so each app's access log
+   * goes to the container's output instead, tagged with the app (accessLogTag), and Pilot writes
+   * it into `accessLogDir` as it follows that output (adapters/caddy/container-log.ts).
+   */
+  readonly accessLogToOutput?: boolean;
   /** Swarm: a request whose task does not answer (its node just died) is tried on another task. */
   readonly retryUpstreams?: boolean;
 }
@@ -49,6 +55,23 @@ export const ACCESS_LOG_ROLL_MIB = 5;
 
 export function accessLogFile(dir: string, appId: number): string {
   return `${dir}/app-${appId}.log`;
+}
+
+const ACCESS_LOG_TAG = /^pilot-app-(\d+)$/;
+
+/**
+ * The app an access log entry on Caddy's output belongs to, written into its `user_id` field
+ * (Caddy 2.6 can neither name a site's logger nor add a field; Pilot's sites never
+ * authenticate, so that field is otherwise empty).
+ */
+export function accessLogTag(appId: number): string {
+  return `pilot-app-${appId}`;
+}
+
+/** The app id of an accessLogTag, undefined for anything else. */
+export function appOfAccessLogTag(tag: unknown): number | undefined {
+  const match = typeof tag === 'string' ? ACCESS_LOG_TAG.exec(tag) : null;
+  return match ? Number(match[1]) : undefined;
 }
 
 export interface CaddyfileContext {
@@ -73,8 +96,8 @@ export interface CaddyfileContext {
     readonly upstreams: string;
     readonly streamCloseDelay?: string;
     readonly retryUpstreams?: boolean;
-    /** The file Caddy logs each request of the app's hosts to (rolled at `rollMiB`, one old file kept). */
-    readonly accessLog?: { readonly file: string; readonly rollMiB: number };
+    /** The file Caddy logs each request of the app's hosts to (rolled at `rollMiB`, one old file kept), or its output with the app's tag. */
+    readonly accessLog?: { readonly file: string; readonly rollMiB: number } | { readonly tag: string };
     /** Answered by Caddy itself with this status, page and Retry-After instead of proxied. */
     readonly page?: { readonly status: number; readonly html: string; readonly retryAfter?: number };
   }[];
@@ -115,10 +138,14 @@ export function buildCaddyfileContext(settings: RouteSettings, routes: readonly 
       upstreams: route.upstreams.join(' '),
       ...(settings.streamCloseDelay ? { streamCloseDelay: settings.streamCloseDelay } : {}),
       ...(settings.retryUpstreams ? { retryUpstreams: true } : {}),
-      ...(settings.accessLogDir ? { accessLog: { file: accessLogFile(settings.accessLogDir, route.id), rollMiB: ACCESS_LOG_ROLL_MIB } } : {}),
+      ...(settings.accessLogDir ? { accessLog: accessLogOf(settings, settings.accessLogDir, route.id) } : {}),
       ...(route.unavailable ? { page: unavailablePage(route.name, route.unavailable) } : {}),
     })),
   };
+}
+
+function accessLogOf(settings: RouteSettings, dir: string, appId: number): NonNullable<CaddyfileContext['apps'][number]['accessLog']> {
+  return settings.accessLogToOutput ? { tag: accessLogTag(appId) } : { file: accessLogFile(dir, appId), rollMiB: ACCESS_LOG_ROLL_MIB };
 }
 
 /**

@@ -28,7 +28,7 @@ interface Task {
   readonly Slot?: number;
   readonly DesiredState: string;
   readonly Spec: { readonly ContainerSpec?: { readonly Labels?: Record<string, string> }; readonly ForceUpdate?: number };
-  readonly Status: { readonly State: string; readonly Timestamp?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ExitCode?: number } };
+  readonly Status: { readonly State: string; readonly Timestamp?: string; readonly Err?: string; readonly ContainerStatus?: { readonly ContainerID?: string; readonly ExitCode?: number } };
   readonly NetworksAttachments?: { readonly Network: { readonly Spec: { readonly Name: string } }; readonly Addresses?: string[] }[];
 }
 
@@ -63,6 +63,9 @@ export class SwarmRuntime implements AppRuntime {
   private poll: NodeJS.Timeout | undefined;
   private pollGeneration = 0;
   private nodeNames = new Map<string, string>();
+  /** The manager's own swarm node id, and the containers of the tasks running there by task id (the only task stats its engine has). */
+  private managerNode: string | undefined;
+  private managerContainers = new Map<string, string>();
 
   constructor(
     private readonly docker: Docker,
@@ -173,7 +176,7 @@ export class SwarmRuntime implements AppRuntime {
         // failed one too (Swarm rolls back a failed update, not one that timed out): the release
         // that stays live must be the one running.
         for (const name of created) await this.docker.getService(name).remove().catch(() => undefined);
-        await this.restore(updated, request);
+        await this.restore(updated, request.onOutput, request.checks.healthTimeoutSeconds);
         throw error;
       }
     }
@@ -183,19 +186,19 @@ export class SwarmRuntime implements AppRuntime {
   }
 
   /** Puts updated services back on the spec they had, the last updated first, each converged before the next. */
-  private async restore(updated: readonly Service[], request: ReplaceRequest): Promise<void> {
+  private async restore(updated: readonly Service[], onOutput: (line: string) => void, healthTimeoutSeconds: number): Promise<void> {
     for (const previous of [...updated].reverse()) {
       const release = previous.Spec.Labels['pilot.release'];
       try {
         const service = (await this.docker.getService(previous.ID).inspect()) as Service;
         const since = Date.now();
         if (runsAs(service.Spec) !== runsAs(previous.Spec)) {
-          request.onOutput(`Rolling ${previous.Spec.Name} back to v${release}`);
+          onOutput(`Rolling ${previous.Spec.Name} back to v${release}`);
           await this.docker.getService(previous.ID).update({ ...previous.Spec, version: service.Version.Index, authconfig: this.registry?.pullAuth() });
         }
-        await this.converge(previous.Spec, since, request.checks.healthTimeoutSeconds, false, 'back');
+        await this.converge(previous.Spec, since, healthTimeoutSeconds, false, 'back');
       } catch (error) {
-        request.onOutput(`${previous.Spec.Name} could not be rolled back to v${release} (${(error as Error).message}): see \`docker service ps ${previous.Spec.Name}\` on the manager`);
+        onOutput(`${previous.Spec.Name} could not be rolled back to v${release} (${(error as Error).message}): see \`docker service ps ${previous.Spec.Name}\` on the manager`);
       }
     }
   }
@@ -263,6 +266,11 @@ export class SwarmRuntime implements AppRuntime {
       const nodes = await this.docker.listNodes();
       this.nodeNames = new Map(nodes.map((node) => [node.ID, node.Description?.Hostname ?? node.ID]));
     }
+    this.managerNode ??= ((await this.docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
+    this.managerContainers = new Map(tasks.flatMap((task) => {
+      const container = task.Status.ContainerStatus?.ContainerID;
+      return task.NodeID === this.managerNode && container ? [[task.ID, container] as const] : [];
+    }));
     const processes: AppProcess[] = [];
     for (const task of tasks) {
       const labels = task.Spec.ContainerSpec?.Labels;
@@ -358,9 +366,15 @@ export class SwarmRuntime implements AppRuntime {
     return TASK_ID.test(id) ? streamTaskLogs(this.docker, id, options, onLine) : this.local.streamLogs(id, options, onLine);
   }
 
-  /** The manager has no stats of tasks on other nodes: only those of its own containers. */
+  /**
+   * What a container uses is known only to the engine of its node: the manager's engine has its
+   * one-offs and the tasks it runs itself (their containers, from the last task listing); a task
+   * on another node has none (docs/swarm.md).
+   */
   stats(id: string): Promise<ProcessStats | undefined> {
-    return TASK_ID.test(id) ? Promise.resolve(undefined) : this.local.stats(id);
+    if (!TASK_ID.test(id)) return this.local.stats(id);
+    const container = this.managerContainers.get(id);
+    return container ? this.local.stats(container) : Promise.resolve(undefined);
   }
 
   diskUsage(): Promise<EngineDiskUsage> {
@@ -373,17 +387,77 @@ export class SwarmRuntime implements AppRuntime {
     return this.local.runOneOff(runtime, run, onOutput);
   }
 
-  link(): Promise<void> {
-    return Promise.reject(new ConflictError('apps:link is not available in swarm mode yet'));
+  /**
+   * Joins the app's services to the other app's overlay, where the other app's web tasks answer
+   * at its name (their alias there, swarm-spec.ts), as on one host; its one-offs running now too.
+   * Each service is updated, so Swarm replaces its tasks one at a time as a deploy does; later
+   * releases keep the network (ReleaseRuntime.linkedNetworks).
+   */
+  async link(app: string, other: string): Promise<void> {
+    await this.ensureNetwork(other);
+    const network = networkName(this.options.instance, other);
+    await this.moveServices(app, network, 'join');
+    for (const oneOff of await this.local.listOneOffs(app)) {
+      if (oneOff.running) await this.docker.getNetwork(network).connect({ Container: oneOff.id }).catch(ignoreStatus(403, 404, 409));
+    }
   }
 
-  unlink(): Promise<void> {
-    return Promise.reject(new ConflictError('apps:unlink is not available in swarm mode yet'));
+  /** Takes the app's services (an update of each, tasks replaced one at a time) and its running one-offs off the other app's overlay. */
+  async unlink(app: string, other: string): Promise<void> {
+    const network = networkName(this.options.instance, other);
+    await this.moveServices(app, network, 'leave');
+    for (const oneOff of await this.local.listOneOffs(app)) {
+      if (oneOff.running) await this.docker.getNetwork(network).disconnect({ Container: oneOff.id, Force: true }).catch(ignoreStatus(404));
+    }
+  }
+
+  /**
+   * Updates each of the app's services that is not yet where it should be (on the network, or
+   * off it), and waits until its tasks all run the new spec. ForceUpdate is raised too: it tells
+   * the new tasks from the old ones, which carry the same release. If one fails (Swarm rolls it
+   * back), those updated before it go back: the app is linked everywhere or nowhere.
+   */
+  private async moveServices(app: string, network: string, move: 'join' | 'leave'): Promise<void> {
+    const inspected = await this.docker.getNetwork(network).inspect().catch(ignoreStatus(404)) as { Id?: string } | undefined;
+    // A service's spec names its networks by id once created (by name when Pilot wrote it).
+    const isIt = (target: string): boolean => target === network || target === inspected?.Id;
+    const updated: Service[] = [];
+    let monitorSeconds = 0;
+    try {
+      for (const service of await this.services(app)) {
+        const networks = service.Spec.TaskTemplate.Networks;
+        if (networks.some((attached) => isIt(attached.Target)) === (move === 'join')) continue;
+        const spec: SwarmServiceSpec = {
+          ...service.Spec,
+          TaskTemplate: {
+            ...service.Spec.TaskTemplate,
+            Networks: move === 'join' ? [...networks, { Target: network, Aliases: [] }] : networks.filter((attached) => !isIt(attached.Target)),
+            ForceUpdate: service.Spec.TaskTemplate.ForceUpdate + 1,
+          },
+        };
+        monitorSeconds = Math.max(monitorSeconds, spec.UpdateConfig.Monitor / 1e9);
+        const since = Date.now();
+        updated.push(service);
+        await this.docker.getService(service.ID).update({ ...spec, version: service.Version.Index, authconfig: this.registry?.pullAuth() });
+        await this.converge(spec, since, monitorSeconds, false);
+      }
+    } catch (error) {
+      await this.restore(updated, () => undefined, monitorSeconds);
+      throw error;
+    }
   }
 
   async forgetApp(app: string): Promise<void> {
     for (const service of await this.services(app)) await this.docker.getService(service.ID).remove().catch(() => undefined);
     const network = networkName(this.options.instance, app);
+    // The apps linked to it leave it (their links went with the app's row), as on one host.
+    const inspected = await this.docker.getNetwork(network).inspect().catch(ignoreStatus(404)) as { Id?: string } | undefined;
+    const linked = new Set((await this.services()).flatMap((service) => {
+      const onIt = service.Spec.TaskTemplate.Networks.some((attached) => attached.Target === network || attached.Target === inspected?.Id);
+      const other = taskIdentity(service.Spec.Labels, 1)?.app;
+      return onIt && other !== undefined && other !== app ? [other] : [];
+    }));
+    for (const other of linked) await this.unlink(other, app).catch(() => undefined);
     // The overlay goes once its tasks are gone; Caddy leaves it first.
     await this.docker.getNetwork(network).disconnect({ Container: this.options.proxyContainer, Force: true }).catch(() => undefined);
     const deadline = Date.now() + 60_000;
@@ -453,4 +527,12 @@ export class SwarmRuntime implements AppRuntime {
       await this.docker.getNetwork(name).connect({ Container: this.options.proxyContainer });
     }
   }
+}
+
+/** A rejection handler that takes these HTTP statuses of the engine as done (already there, already gone). */
+function ignoreStatus(...statuses: number[]): (error: unknown) => undefined {
+  return (error) => {
+    if (!statuses.includes((error as { statusCode?: number }).statusCode ?? 0)) throw error;
+    return undefined;
+  };
 }

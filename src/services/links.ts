@@ -26,8 +26,14 @@ export class LinkService {
   async link(app: App, otherName: string): Promise<{ links: string[]; linkedFrom: string[] }> {
     const other = this.other(app, otherName);
     await this.deps.deployer.withAppLock(app.name, async () => {
-      this.deps.apps.link(app.id, other.id);
-      await this.deps.runtime.link(app.name, other.name);
+      const added = this.deps.apps.link(app.id, other.id);
+      try {
+        await this.deps.runtime.link(app.name, other.name);
+      } catch (error) {
+        // Not joined (on a swarm: a service that did not come back healthy, rolled back): not linked either.
+        if (added) this.deps.apps.unlink(app.id, other.id);
+        throw error;
+      }
     });
     return this.list(this.reread(app));
   }

@@ -57,6 +57,14 @@ export class StorageService {
     return this.deps.volumes.list(app.id);
   }
 
+  /** The app's volumes with, on a swarm, the node each lives on (where the app's processes run); a node not known now is left out. */
+  listPlaced(app: App): Promise<(Volume & { node?: string })[]> {
+    return Promise.all(this.list(app).map(async (volume) => {
+      const node = await this.deps.runtime.volumeNode?.(volume.name).catch(() => undefined);
+      return node === undefined ? volume : { ...volume, node };
+    }));
+  }
+
   /**
    * The volume's name from the app's name and path; with the app's id added when another app
    * records that name (an app renamed away from this name keeps its volumes' names and data).

@@ -189,6 +189,24 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     }, 30_000, 50);
   });
 
+  it("shows a request through Caddy's container as a router line in pilot logs", async () => {
+    // As a browser sends it: the Host names the port (Caddy 2.6 picks a site's access log by the exact Host).
+    const path = `/router-line-${Date.now()}`;
+    const status = await new Promise<number>((resolve, reject) => {
+      http.get({ host: managerAddress, port: pilot.httpPort, path, headers: { Host: `${APP}.${pilot.domain}:${pilot.httpPort}` }, agent: false }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      }).on('error', reject);
+    });
+    assert.equal(status, 200);
+    const line = await waitFor('the router line', async () => {
+      const logs = await pilotCli('logs', '-a', APP, '--ps', 'router', '-n', '20');
+      assert.equal(logs.code, 0, logs.stderr);
+      return logs.stdout.split('\n').find((text) => text.includes(`router | method=GET path="${path}" host=${APP}.${pilot.domain} status=200 `));
+    }, 30_000, 500);
+    assert.match(line, /client=\S+ protocol=HTTP\/1\.1/);
+  });
+
   it('redeploys one task at a time under a request loop without a failed request', async () => {
     const loop = requestLoop();
     const pushed = await push(appFiles('v2'));
@@ -339,5 +357,40 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
       return got.status === 200 && got.body.includes('k2') ? got : undefined;
     });
     assert.deepEqual(answer.body.split(',').sort(), ['k1', 'k1', 'k2', 'k2']);
+  });
+
+  it("pilot ps shows CPU and memory of the tasks on the manager (whose engine Pilot reads), none for the other nodes'", async () => {
+    type Listed = { container: string; node?: string; memoryBytes: number | null };
+    const listed = async (app: string): Promise<Listed[]> => JSON.parse((await pilotCli('ps', '--json', '-a', app)).stdout) as Listed[];
+    const keeperTasks = await waitFor('memory of the keeper tasks', async () => {
+      const processes = await listed('keeper');
+      return processes.length === 2 && processes.every((process) => (process.memoryBytes ?? 0) > 0) ? processes : undefined;
+    }, 60_000, 1000);
+    assert.ok(keeperTasks.every((process) => process.node === cluster.manager.hostname));
+    const elsewhere = (await listed(APP)).filter((process) => process.node !== cluster.manager.hostname);
+    assert.ok(elsewhere.length > 0);
+    assert.ok(elsewhere.every((process) => process.memoryBytes === null), JSON.stringify(elsewhere));
+  });
+
+  it("apps:link: the linked app's tasks reach the other app's web tasks by its name, as on one host; apps:unlink takes that away", async () => {
+    const instance = pilot.server.config.instance;
+    // From inside a running task of keeper (its tasks run on the manager: its volume is there).
+    const fromKeeper = async (): Promise<string> => {
+      const [task] = (await cluster.docker(cluster.manager, ['service', 'ps', '-q', '--filter', 'desired-state=running', `${instance}-keeper-web`])).split('\n').filter(Boolean);
+      assert.ok(task, 'a keeper task runs');
+      const container = (await cluster.docker(cluster.manager, ['inspect', '-f', '{{.Status.ContainerStatus.ContainerID}}', task])).trim();
+      const script = `fetch('http://${APP}:5000/').then((r) => r.text()).then((text) => console.log(text), (error) => console.log('unreachable ' + (error.cause?.code ?? error.message)))`;
+      return (await cluster.docker(cluster.manager, ['exec', container, 'node', '-e', script])).trim();
+    };
+    assert.match(await fromKeeper(), /^unreachable/, 'apps reach no other app unless linked');
+    const linked = await pilotCli('apps:link', 'keeper', APP);
+    assert.equal(linked.code, 0, linked.stderr + linked.stdout);
+    const networks = await cluster.docker(cluster.manager, ['service', 'inspect', '-f', '{{range .Spec.TaskTemplate.Networks}}{{.Target}} {{end}}', `${instance}-keeper-web`]);
+    const spreadNetwork = (await cluster.docker(cluster.manager, ['network', 'inspect', '-f', '{{.Id}}', `${instance}-${APP}-net`])).trim();
+    assert.ok(networks.includes(spreadNetwork), `keeper's service is on ${APP}'s overlay: ${networks}`);
+    assert.match(await fromKeeper(), /^v1 /, `keeper reaches ${APP} at http://${APP}:5000`);
+    const unlinked = await pilotCli('apps:unlink', 'keeper', APP);
+    assert.equal(unlinked.code, 0, unlinked.stderr + unlinked.stdout);
+    assert.match(await fromKeeper(), /^unreachable/);
   });
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { accessLogFile } from '../../pipeline/routes.js';
+import { ACCESS_LOG_ROLL_MIB, accessLogFile, appOfAccessLogTag } from '../../pipeline/routes.js';
 import type { AccessLogCursor, RouterLogSource } from '../../services/router-log.js';
 
 /** How much one read takes of a file at most: a follower catches up over several reads. */
@@ -10,11 +10,32 @@ const TAIL_CHUNK_BYTES = 64 * 1024;
 /**
  * The access logs Caddy writes under `dir`, one per app (`app-<id>.log`, rolled over by Caddy
  * to `app-<id>-<time>.log`, one kept), read as JSON lines: the last ones, or those written since
- * a cursor (following the file across a roll-over, so no line is skipped).
+ * a cursor (following the file across a roll-over, so no line is skipped). In swarm mode Pilot
+ * writes them itself (`append`), the same way, from the output of Caddy's container.
  */
 export class AccessLogFiles implements RouterLogSource {
-  constructor(private readonly dir: string) {
+  /** The size of each app's current file, as far as `append` wrote it. */
+  private readonly sizes = new Map<number, number>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly rollBytes = ACCESS_LOG_ROLL_MIB * 1024 * 1024,
+  ) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** Adds an entry to the app's file, rolling it over first as Caddy does (renamed with the time, one old file kept). */
+  append(appId: number, entry: string): void {
+    const file = accessLogFile(this.dir, appId);
+    const line = `${entry}\n`;
+    let size = this.sizes.get(appId) ?? fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    if (size > 0 && size + Buffer.byteLength(line) > this.rollBytes) {
+      for (const older of this.rolledFiles(appId)) fs.rmSync(older, { force: true });
+      fs.renameSync(file, path.join(this.dir, `app-${appId}-${new Date().toISOString().replace(/:/g, '-').replace(/Z$/, '')}.log`));
+      size = 0;
+    }
+    fs.appendFileSync(file, line, { mode: 0o600 });
+    this.sizes.set(appId, size + Buffer.byteLength(line));
   }
 
   async last(appId: number, lines: number): Promise<string[]> {
@@ -44,6 +65,7 @@ export class AccessLogFiles implements RouterLogSource {
   }
 
   remove(appId: number): void {
+    this.sizes.delete(appId);
     for (const file of [accessLogFile(this.dir, appId), ...this.rolledFiles(appId)]) fs.rmSync(file, { force: true });
   }
 
@@ -51,6 +73,20 @@ export class AccessLogFiles implements RouterLogSource {
   private rolledFiles(appId: number): string[] {
     const prefix = `app-${appId}-`;
     return fs.readdirSync(this.dir).filter((name) => name.startsWith(prefix) && name.endsWith('.log')).sort().map((name) => path.join(this.dir, name));
+  }
+}
+
+/**
+ * The app whose access log entry a line of Caddy's output is (an entry tagged by its site's
+ * `log`, Caddyfile.tmpl in swarm mode), undefined for any other line.
+ */
+export function appOfAccessEntry(line: string): number | undefined {
+  if (!line.includes('"http.log.access')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { logger?: unknown; user_id?: unknown } | null;
+    return typeof entry?.logger === 'string' && entry.logger.startsWith('http.log.access') ? appOfAccessLogTag(entry.user_id) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -138,6 +138,8 @@ export function containerSpec(options: SwarmCaddyOptions): ContainerSpec {
     ExposedPorts: { [`${httpPort}/tcp`]: {}, [`${httpsPort}/tcp`]: {}, [CONTAINER_ADMIN_PORT]: {} },
     HostConfig: {
       RestartPolicy: { Name: 'unless-stopped' },
+      // Its output carries every app's access log (Pilot copies it into its own files): bounded.
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
       // Certificates, ACME accounts and the internal CA outlive a recreated container.
       Mounts: [{ Type: 'volume' as const, Source: caddyDataVolume(options.instance), Target: '/data' }],
       PortBindings: {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { appPath } from '../client.js';
 import { appOf, appOption, context } from '../context.js';
 import type { VolumeView } from '../views.js';
+import { volumePlacementNote } from '../../domain/volume-placement.js';
 
 /** What POST /apps/:app/storage answers. */
 export interface MountAnswer {
@@ -15,7 +16,7 @@ export interface MountAnswer {
 export function mountedMessage(answer: MountAnswer): string {
   const mounted = `Mounted ${answer.volume.name} at ${answer.volume.path}${answer.release ? ` (released v${answer.release.version})` : ' (from the first deploy)'}`;
   if (answer.node === undefined) return mounted;
-  return `${mounted}\nThe volume lives on node ${answer.node}: the app's processes run on that node only, and are replaced stop-first (each stops before its replacement starts; with one process the app pauses during a deploy).`;
+  return `${mounted}\n${volumePlacementNote(answer.node)}`;
 }
 
 /** `pilot storage`, `storage:mount`, `storage:unmount`. */

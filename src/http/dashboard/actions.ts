@@ -13,6 +13,7 @@ import { revokeToken } from '../api/tokens.js';
 import { validationError } from '../errors.js';
 import type { DashboardContext } from './index.js';
 import { renderPage, setFlash } from './render.js';
+import { volumePlacementNote } from '../../domain/volume-placement.js';
 
 type Form = Record<string, string | undefined>;
 type AppRequest = FastifyRequest<{ Params: { app: string }; Body: Form }>;
@@ -115,7 +116,8 @@ export const actionRoutes: FastifyPluginAsync<{ context: DashboardContext }> = a
   app.post<{ Params: { app: string }; Body: Form }>('/apps/:app/storage', async (request, reply) =>
     act(request, reply, pageOf(request, '#storage'), async () => {
       const result = await api.storage.mount(appOf(request), request.body?.path ?? '', authorOf(request));
-      return `volume mounted at ${result.volume.path}${result.release ? `: v${result.release.version} is live with it` : ''}`;
+      const mounted = `volume mounted at ${result.volume.path}${result.release ? `: v${result.release.version} is live with it` : ''}`;
+      return result.node === undefined ? mounted : `${mounted}. ${volumePlacementNote(result.node)}`;
     }),
   );
 

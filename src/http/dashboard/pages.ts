@@ -4,6 +4,7 @@ import type { HealthChecks } from '../routes/health.js';
 import type { ApiDeps } from '../api/context.js';
 import type { Principal } from '../auth.js';
 import { tokenView } from '../api/tokens.js';
+import { volumePlacementNote } from '../../domain/volume-placement.js';
 
 /** What the apps page shows of an app: the API's status, with its processes counted per type. */
 export interface AppRow extends AppStatus {
@@ -106,7 +107,7 @@ export async function appPage(deps: ApiDeps, app: App, principal: Principal, opt
     config: Object.keys(config).sort().map((key) => ({ key, value: config[key], build: buildKeys.includes(key) })),
     certificates,
     domains: admin ? deps.domains.listForApp(app.id) : status.domains,
-    storage: admin ? deps.storage.list(app) : [],
+    storage: admin ? (await deps.storage.listPlaced(app)).map((volume) => ({ ...volume, placement: volume.node === undefined ? undefined : volumePlacementNote(volume.node) })) : [],
     limits: admin ? deps.limits.show(app) : undefined,
     tokens: admin ? deps.tokens.list().filter((token) => token.appName === app.name).map(tokenView) : [],
   };

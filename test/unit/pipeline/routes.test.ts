@@ -85,6 +85,25 @@ describe('Caddyfile.tmpl', () => {
   });
 });
 
+describe("each app's access log (the router lines of pilot logs)", () => {
+  const route = { id: 7, name: 'web', hosts: ['web.example.com'], upstreams: ['10.0.0.2:5000'] };
+
+  it("goes to the app's own file on one host, without headers or user", () => {
+    const text = createTemplateRenderer().renderCaddyfile(buildCaddyfileContext({ ...settings, accessLogDir: '/var/lib/pilot/caddy/access' }, [route]));
+    assert.match(text, /output file \/var\/lib\/pilot\/caddy\/access\/app-7\.log \{\n\t\t\troll_size 5MiB/);
+    assert.match(text, /user_id delete/);
+    assert.doesNotMatch(text, /output stdout/);
+  });
+
+  it("goes to the output of Caddy's container in swarm mode, each entry tagged with its app", () => {
+    const text = createTemplateRenderer().renderCaddyfile(buildCaddyfileContext({ ...settings, accessLogDir: '/var/lib/pilot/caddy/access', accessLogToOutput: true }, [route]));
+    assert.match(text, /\t\toutput stdout\n/);
+    assert.match(text, /\t\t\t\tuser_id replace pilot-app-7\n/);
+    assert.match(text, /request>headers delete/);
+    assert.doesNotMatch(text, /output file|user_id delete/);
+  });
+});
+
 describe('streamCloseDelayFor', () => {
   it('is set from Caddy 2.7 on and left out before or when the version is unknown', () => {
     assert.equal(streamCloseDelayFor('2.7.0'), '5m');

@@ -22,11 +22,26 @@ function fakeSwarm(failing: (spec: SwarmServiceSpec) => boolean) {
     if (!service) throw Object.assign(new Error(`no service ${key}`), { statusCode: 404 });
     return service;
   };
+  // Overlays by name and id; what joined or left them by hand (one-offs, Caddy).
+  const networks = new Map([['pt-shop-net', 'n-shop'], ['pt-billing-net', 'n-billing']]);
+  const attached: string[] = [];
   const docker = {
-    listNetworks: async () => [{ Name: 'pt-shop-net' }],
-    getNetwork: () => ({ inspect: async () => ({ Containers: { caddy: { Name: 'pt-caddy' } } }) }),
+    listNetworks: async () => [...networks.keys()].map((Name) => ({ Name })),
+    getNetwork: (name: string) => ({
+      inspect: async () => {
+        if (!networks.has(name)) throw Object.assign(new Error(`no network ${name}`), { statusCode: 404 });
+        return { Id: networks.get(name), Containers: { caddy: { Name: 'pt-caddy' } } };
+      },
+      connect: async ({ Container }: { Container: string }) => void attached.push(`connect ${Container} ${name}`),
+      disconnect: async ({ Container }: { Container: string }) => void attached.push(`disconnect ${Container} ${name}`),
+      remove: async () => void networks.delete(name),
+    }),
     getImage: () => ({ inspect: async () => ({ Config: { Cmd: ['node', 'server.js'] } }) }),
-    listServices: async () => structuredClone([...services.values()]),
+    listServices: async ({ filters }: { filters: { label: string[] } }) =>
+      structuredClone([...services.values()].filter((service) => filters.label.every((label) => {
+        const [key = '', value] = label.split('=');
+        return service.Spec.Labels[key] === value;
+      }))),
     createService: async ({ authconfig: _auth, ...spec }: SwarmServiceSpec & { authconfig?: unknown }) => {
       services.set(spec.Name, { ID: `id-${spec.Name}`, Version: { Index: 1 }, Spec: spec });
     },
@@ -53,14 +68,14 @@ function fakeSwarm(failing: (spec: SwarmServiceSpec) => boolean) {
       }));
     },
   };
-  return { docker: docker as unknown as Docker, services, updates };
+  return { docker: docker as unknown as Docker, services, updates, networks, attached };
 }
 
 const registry: ImageRegistry = { publish: async (image) => `registry.test/${image}`, pullAuth: () => undefined, collect: async () => undefined };
 
-function request(version: number, output: string[]): ReplaceRequest {
+function request(version: number, output: string[], app = 'shop'): ReplaceRequest {
   const runtime: ReleaseRuntime = {
-    instance: 'pt', app: 'shop', version, image: `pt/shop:v${version}`, config: {}, port: 5000,
+    instance: 'pt', app, version, image: `pt/shop:v${version}`, config: {}, port: 5000,
     memoryBytes: 1, cpus: 1, volumes: [], linkedNetworks: [], capabilities: [], pidsLimit: 1,
   };
   return {
@@ -124,5 +139,93 @@ describe('SwarmRuntime task poll', () => {
     await settle();
     t.mock.timers.tick(1000);
     assert.equal(listings.length, 0, 'nothing polls once nobody follows');
+  });
+});
+
+/** The overlays a service's tasks are on, by name (the fake swarm keeps what Pilot wrote, names or ids). */
+const networksOf = (service: FakeService | undefined): string[] => service?.Spec.TaskTemplate.Networks.map((network) => network.Target) ?? [];
+
+describe('SwarmRuntime links (a fake swarm)', () => {
+  const oneOffs = (running: boolean) => ({ listOneOffs: async (app?: string) => (app === 'shop' ? [{ id: 'run-1', running }] : []) }) as unknown as DockerRuntime;
+
+  it("joins every service of the app to the other app's overlay with a rolling update, and its running one-offs; unlink leaves it", async () => {
+    const swarm = fakeSwarm(() => false);
+    const runtime = new SwarmRuntime(swarm.docker, oneOffs(true), registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    await runtime.replace(request(1, []));
+    swarm.updates.length = 0;
+
+    await runtime.link('shop', 'billing');
+    assert.deepEqual(swarm.updates, ['pt-shop-web v1', 'pt-shop-worker v1'], 'each service updated once, its release unchanged');
+    for (const name of ['pt-shop-web', 'pt-shop-worker']) {
+      const service = swarm.services.get(name);
+      assert.deepEqual(networksOf(service), ['pt-shop-net', 'pt-billing-net']);
+      assert.equal(service?.Spec.TaskTemplate.ForceUpdate, 2, 'every task replaced: new tasks are told from the old by it');
+    }
+    assert.deepEqual(swarm.attached, ['connect run-1 pt-billing-net']);
+
+    // A link already there (Swarm names it by id in the spec it returns) is no update; unlink takes it off by id too.
+    for (const service of swarm.services.values()) {
+      service.Spec = { ...service.Spec, TaskTemplate: { ...service.Spec.TaskTemplate, Networks: service.Spec.TaskTemplate.Networks.map((network) => ({ ...network, Target: swarm.networks.get(network.Target) ?? network.Target })) } };
+    }
+    swarm.updates.length = 0;
+    await runtime.link('shop', 'billing');
+    assert.deepEqual(swarm.updates, []);
+    await runtime.unlink('shop', 'billing');
+    assert.deepEqual(swarm.updates, ['pt-shop-web v1', 'pt-shop-worker v1']);
+    assert.deepEqual(networksOf(swarm.services.get('pt-shop-web')), ['n-shop']);
+    assert.deepEqual(swarm.attached.at(-1), 'disconnect run-1 pt-billing-net');
+  });
+
+  it('a service that Swarm rolls back undoes the link of the services updated before it, and the link fails', async () => {
+    const swarm = fakeSwarm((spec) => spec.Name === 'pt-shop-worker' && spec.TaskTemplate.Networks.some((network) => network.Target === 'pt-billing-net'));
+    const runtime = new SwarmRuntime(swarm.docker, oneOffs(false), registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    await runtime.replace(request(1, []));
+    swarm.updates.length = 0;
+
+    await assert.rejects(runtime.link('shop', 'billing'), /pt-shop-worker did not become healthy/);
+    assert.deepEqual(swarm.updates, ['pt-shop-web v1', 'pt-shop-worker v1', 'pt-shop-web v1']);
+    assert.deepEqual(networksOf(swarm.services.get('pt-shop-web')), ['pt-shop-net']);
+    assert.equal(swarm.services.get('pt-shop-web')?.Spec.TaskTemplate.ForceUpdate, 1, 'back on the spec it ran');
+    assert.deepEqual(swarm.attached, []);
+  });
+
+  it("destroying an app takes the apps linked to it off its overlay before the overlay goes", async () => {
+    const swarm = fakeSwarm(() => false);
+    const runtime = new SwarmRuntime(swarm.docker, oneOffs(false), registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    await runtime.replace(request(1, []));
+    await runtime.replace(request(1, [], 'billing'));
+    await runtime.link('shop', 'billing');
+
+    await runtime.forgetApp('billing');
+    assert.deepEqual([...swarm.services.keys()].sort(), ['pt-shop-web', 'pt-shop-worker']);
+    assert.deepEqual(networksOf(swarm.services.get('pt-shop-web')), ['pt-shop-net']);
+    assert.equal(swarm.networks.has('pt-billing-net'), false);
+  });
+});
+
+describe('SwarmRuntime stats', () => {
+  it("reads a task's stats from the manager's engine when the task runs there, and gives none for a task on another node", async () => {
+    const task = (id: string, node: string, container: string) => ({
+      ID: id, ServiceID: 'svc', NodeID: node, Slot: 1, DesiredState: 'running',
+      Spec: { ContainerSpec: { Labels: { 'pilot.instance': 'pt', 'pilot.app': 'shop', 'pilot.release': '1', 'pilot.slot': 'blue', 'pilot.process': 'web' } } },
+      Status: { State: 'running', ContainerStatus: { ContainerID: container } },
+    });
+    const onManager = 'a'.repeat(25);
+    const elsewhere = 'b'.repeat(25);
+    const docker = {
+      listTasks: async () => [task(onManager, 'node-manager', 'container-1'), task(elsewhere, 'node-worker', 'container-2')],
+      listNodes: async () => [{ ID: 'node-manager', Description: { Hostname: 'manager' } }, { ID: 'node-worker', Description: { Hostname: 'worker' } }],
+      info: async () => ({ Swarm: { NodeID: 'node-manager' } }),
+    } as unknown as Docker;
+    const asked: string[] = [];
+    const local = { stats: async (id: string) => (asked.push(id), { cpuSeconds: 1, memoryBytes: 2, memoryLimitBytes: 3, networkInBytes: 0, networkOutBytes: 0 }) } as unknown as DockerRuntime;
+    const runtime = new SwarmRuntime(docker, local, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    assert.deepEqual((await runtime.list()).map((process) => process.node), ['manager', 'worker']);
+    assert.equal((await runtime.stats(onManager))?.memoryBytes, 2);
+    assert.equal(await runtime.stats(elsewhere), undefined);
+    assert.deepEqual(asked, ['container-1'], "the task's container on the manager; nothing asked for the other node's");
+    asked.length = 0;
+    assert.equal((await runtime.stats('one-off-container'))?.memoryBytes, 2);
+    assert.deepEqual(asked, ['one-off-container'], "a one-off is the manager's own container");
   });
 });

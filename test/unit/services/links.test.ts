@@ -46,6 +46,17 @@ describe('LinkService', () => {
     await assert.rejects(links.unlink(shop, 'billing'), (error: unknown) => error instanceof NotFoundError && /shop is not linked to billing/.test(error.message));
   });
 
+  it('records no link when the runtime could not join the processes (a swarm service rolled back)', async (t) => {
+    const db = openDatabase(':memory:');
+    t.after(() => db.close());
+    const apps = createAppStore(db);
+    for (const name of ['shop', 'billing']) apps.create(name);
+    const runtime = { link: async () => Promise.reject(new Error('pt-shop-web did not become healthy')), unlink: async () => undefined };
+    const links = new LinkService({ apps, runtime, deployer: { withAppLock: <T>(_app: string, task: () => Promise<T>) => task() } });
+    await assert.rejects(links.link(apps.findByName('shop') as NonNullable<ReturnType<typeof apps.findByName>>, 'billing'), /did not become healthy/);
+    assert.deepEqual(apps.findByName('shop')?.links, []);
+  });
+
   it('refuses a link to itself or to an app that does not exist, changing nothing', async (t) => {
     const { apps, calls, links } = setup(t);
     const shop = apps.findByName('shop');

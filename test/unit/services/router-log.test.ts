@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { routerLine } from '../../../src/services/router-log.js';
 import { LogService, fullTimestamp } from '../../../src/services/logs.js';
-import { AccessLogFiles } from '../../../src/adapters/caddy/access-log.js';
+import { AccessLogFiles, appOfAccessEntry } from '../../../src/adapters/caddy/access-log.js';
 import { buildCore } from '../../helpers/core.js';
 import { tempDir, waitFor } from '../../helpers/integration.js';
 import type { LogLine } from '../../../src/domain/shapes.js';
@@ -62,6 +62,38 @@ describe('AccessLogFiles (the files Caddy writes, one per app, rolled over once)
     const lines = Array.from({ length: 5000 }, (_, index) => `line ${index} ${'é'.repeat(20)}`);
     fs.writeFileSync(path.join(dir, 'app-1.log'), `${lines.join('\n')}\n`);
     assert.deepEqual(await new AccessLogFiles(dir).last(1, 2500), lines.slice(-2500));
+  });
+});
+
+describe("swarm mode: access log entries from the output of Caddy's container", () => {
+  const tagged = (appId: number, ts: number): string => JSON.stringify({ ...JSON.parse(entry({ ts })), user_id: `pilot-app-${appId}` });
+
+  it('tells whose entry a line is by its tag, and nothing of other lines', () => {
+    assert.equal(appOfAccessEntry(tagged(7, 1)), 7);
+    for (const other of [
+      entry({ ts: 1 }),
+      JSON.stringify({ level: 'info', ts: 1, logger: 'tls.obtain', msg: 'certificate obtained successfully', identifier: 'shop.example.com', user_id: 'pilot-app-7' }),
+      JSON.stringify({ ...JSON.parse(tagged(7, 1)), user_id: 'pilot-app-7x' }),
+      '{"logger":"http.log.access.log0","user_id":"pilot-app-', 'null', 'plain text',
+    ]) assert.equal(appOfAccessEntry(other), undefined, other);
+  });
+
+  it('appends each entry to the app\'s file, read back as Caddy\'s own, and rolls it over as Caddy does: one old file kept', async () => {
+    const dir = tempDir('access-logs');
+    const lines = Array.from({ length: 6 }, (_, index) => tagged(3, index + 1));
+    const rollBytes = Buffer.byteLength(`${lines[0]}\n`) * 2;
+    const files = new AccessLogFiles(dir, rollBytes);
+    files.append(3, lines[0] ?? '');
+    const start = await files.after(3, undefined);
+    for (const line of lines.slice(1, 3)) files.append(3, line);
+    const read = await files.after(3, start.cursor);
+    assert.deepEqual(read.entries, lines.slice(1, 3), 'a follower reads them across the roll-over');
+    for (const line of lines.slice(3)) files.append(3, line);
+    assert.deepEqual(await files.last(3, 10), lines.slice(2), 'the current file and the one kept');
+    assert.equal(fs.readdirSync(dir).length, 2);
+    assert.deepEqual((await files.last(3, 1)).map((line) => routerLine(line)?.text.split(' ')[0]), ['method=GET']);
+    files.remove(3);
+    assert.deepEqual(fs.readdirSync(dir), []);
   });
 });
 

@@ -52,6 +52,10 @@ describe('a recreated swarm Caddy container', () => {
     assert.deepEqual(containerSpec(options).HostConfig?.Mounts, [{ Type: 'volume', Source: 'pilot-caddy-data', Target: '/data' }]);
   });
 
+  it('bounds its output, which carries every access log entry', () => {
+    assert.deepEqual(containerSpec(options).HostConfig?.LogConfig, { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
+  });
+
   it("joins, after it started, every app overlay of the instance it is not on yet", async () => {
     const calls: string[] = [];
     const networks: Record<string, string[]> = { 'pilot-shop-net': [], 'pilot-blog-net': ['pilot-caddy'] };

@@ -110,6 +110,24 @@ describe('dashboard sessions (buildApp with fakes)', () => {
     assert.deepEqual(asked, [{ kind: 'token', tokenId: ops.id, label: 'admin token ops' }]);
   });
 
+  it('says, after a storage mount on a swarm, on which node the volume lives and what that means for the app', async (t) => {
+    const { app } = await buildTestApp(t, {
+      apps: ['a'],
+      replace: () => ({
+        storage: { mount: async () => ({ volume: { path: '/data', name: 'pt-a-data' }, release: null, node: 'node-2' }) } as unknown as ApiDeps['storage'],
+      }),
+    });
+    const { cookie } = await signIn(app, TEST_ADMIN_TOKEN);
+    const csrf = csrfOf((await app.inject({ method: 'GET', url: '/server', headers: { cookie } })).body);
+    const mounted = await app.inject({ method: 'POST', url: '/apps/a/storage', headers: { cookie }, payload: { path: '/data', _csrf: csrf } });
+    assert.equal(mounted.statusCode, 303, mounted.body);
+    // The flash cookie as the browser sends it back: encoded as set (its text has a semicolon).
+    const flash = [mounted.headers['set-cookie'] ?? []].flat().find((header) => header.startsWith('pilot_flash='))?.split(';')[0];
+    assert.ok(flash);
+    const next = await app.inject({ method: 'GET', url: '/server', headers: { cookie: `${cookie}; ${flash}` } });
+    assert.match(next.body, /volume mounted at \/data\. The volume lives on node node-2: the app&#x27;s processes run on that node only, and are replaced stop-first/);
+  });
+
   it('signs out: the cookie no longer opens a page', async (t) => {
     const { app } = await buildTestApp(t, { apps: ['a'] });
     const { cookie } = await signIn(app, TEST_ADMIN_TOKEN);

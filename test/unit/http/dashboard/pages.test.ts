@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { createPreviewStore } from '../../../../src/adapters/db/preview-store.js';
 import { AppService } from '../../../../src/services/apps.js';
 import { ProcessControl } from '../../../../src/services/processes.js';
-import { visibleApps } from '../../../../src/http/dashboard/pages.js';
+import { appPage, visibleApps } from '../../../../src/http/dashboard/pages.js';
+import { StorageService } from '../../../../src/services/storage.js';
+import type { ConfigStore, VolumeStore } from '../../../../src/domain/ports.js';
+import type { App } from '../../../../src/domain/types.js';
 import type { ApiDeps } from '../../../../src/http/api/context.js';
 import { buildCore } from '../../../helpers/core.js';
 
@@ -56,4 +59,33 @@ it('shows every app with its state and processes from the listings, reading noth
     [['blog', 'failed', []], ['docs', 'new', []], ['shop', 'running', ['web 1/1']]],
   );
   assert.deepEqual(own.map((row) => row.name), ['blog']);
+});
+
+it("names, in the app page's storage section on a swarm, the node each volume lives on and what that means", async () => {
+  const volume = { path: '/data', name: 'pt-a-data', createdAt: '2026-12-01T00:00:00Z' };
+  const storage = (node: string | undefined) => new StorageService({
+    volumes: { list: () => [volume] } as unknown as VolumeStore,
+    configVars: {} as ConfigStore,
+    runtime: { ensureVolume: async () => undefined, listVolumes: async () => [], removeVolume: async () => undefined, volumeNode: async () => node },
+    deployer: { changeApp: async () => null },
+    instance: 'pt',
+  });
+  const app = { id: 1, name: 'a' } as App;
+  const page = (node: string | undefined) => appPage({
+    apps: { status: () => ({ name: 'a', release: null, deploying: false, domains: [] }) },
+    processes: { list: () => [] },
+    releases: { list: () => [] },
+    configVars: { get: () => ({}), buildKeys: () => [] },
+    certificates: { list: async () => [] },
+    domains: { listForApp: () => [] },
+    storage: storage(node),
+    limits: { show: () => undefined },
+    tokens: { list: () => [] },
+  } as unknown as ApiDeps, app, { tokenId: 1, name: 'admin', scope: 'admin', appId: null }, { reveal: false });
+
+  const [onSwarm] = (await page('node-2')).storage;
+  assert.equal(onSwarm?.node, 'node-2');
+  assert.match(onSwarm?.placement ?? '', /^The volume lives on node node-2: the app's processes run on that node only, and are replaced stop-first/);
+  const [onOneHost] = (await page(undefined)).storage;
+  assert.equal(onOneHost?.placement, undefined);
 });
