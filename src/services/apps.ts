@@ -215,23 +215,31 @@ export class AppService {
   async destroy(app: App, options: { volumes: boolean }): Promise<{ containers: number; images: number; volumes: number }> {
     // Its previews first, with their volumes: they are deployed from its repository and live only for a branch.
     const removed = { containers: 0, images: 0, volumes: 0 };
-    for (const preview of this.deps.previews.list(app.id)) {
-      const previewApp = this.deps.apps.findByName(preview.name);
-      if (!previewApp) continue;
-      const counts = await this.destroy(previewApp, { volumes: true });
+    const add = (counts: typeof removed): void => {
       removed.containers += counts.containers;
       removed.images += counts.images;
       removed.volumes += counts.volumes;
-    }
+    };
+    for (const preview of this.previewApps(app)) add(await this.destroy(preview, { volumes: true }));
     const own = await this.destroyAlone(app, options);
-    return { containers: removed.containers + own.containers, images: removed.images + own.images, volumes: removed.volumes + own.volumes };
+    add(own.counts);
+    // Previews a push created while the ones above were destroyed: their link to the app went with its row.
+    for (const preview of own.latePreviews) add(await this.destroy(preview, { volumes: true }));
+    return removed;
   }
 
-  private async destroyAlone(app: App, options: { volumes: boolean }): Promise<{ containers: number; images: number; volumes: number }> {
+  private previewApps(app: App): App[] {
+    return this.deps.previews.list(app.id).flatMap((preview) => this.deps.apps.findByName(preview.name) ?? []);
+  }
+
+  /** Removes the app itself; `latePreviews`: previews it had when its row went (pushed after destroy() listed them). */
+  private async destroyAlone(app: App, options: { volumes: boolean }): Promise<{ counts: { containers: number; images: number; volumes: number }; latePreviews: App[] }> {
     return this.deps.deployer.withAppLock(app.name, async () => {
       this.deps.onDestroy(app);
       // A renamed app's volumes keep the names (and labels) of its name at their mount.
       const mounted = this.deps.volumes.list(app.id).map((volume) => volume.name);
+      // Read with no await before the delete: after it a push finds no preview settings of the app (cascaded), so it makes no preview.
+      const latePreviews = this.previewApps(app);
       this.deps.apps.delete(app.id);
       await this.deps.routes.reload();
       const processes = [...(await this.deps.runtime.list({ app: app.name })), ...(await this.deps.runtime.listOneOffs(app.name))];
@@ -246,7 +254,7 @@ export class AppService {
       const labelled = (await this.deps.runtime.listVolumes(app.name)).filter((volume) => this.deps.volumes.ownerOf(volume) === undefined);
       const volumes = options.volumes ? [...new Set([...labelled, ...mounted])] : [];
       for (const volume of volumes) await this.deps.runtime.removeVolume(volume);
-      return { containers: processes.length, images: images.length, volumes: volumes.length };
+      return { counts: { containers: processes.length, images: images.length, volumes: volumes.length }, latePreviews };
     });
   }
 }

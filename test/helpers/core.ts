@@ -1,4 +1,4 @@
-import { AppService } from '../../src/services/apps.js';
+import { AppService, type AppServiceDeps } from '../../src/services/apps.js';
 import { createPreviewStore } from '../../src/adapters/db/preview-store.js';
 import pino from 'pino';
 import { openDatabase } from '../../src/adapters/db/database.js';
@@ -187,7 +187,7 @@ export function buildCore(env: Record<string, string> = {}, options: { rolling?:
 export type Core = ReturnType<typeof buildCore>;
 
 /** The real AppService over a core: its stores, runtime, live state and deployer; repositories that always exist. */
-export function appServiceOver(core: Core): AppService {
+export function appServiceOver(core: Core, overrides: Partial<AppServiceDeps> = {}): AppService {
   return new AppService({
     ...core,
     repositories: { exists: () => true, create: async () => undefined, remove: () => undefined, rename: () => undefined },
@@ -196,5 +196,6 @@ export function appServiceOver(core: Core): AppService {
     appUrl: (app) => `https://${app}.pilot.test`,
     onDestroy: () => undefined,
     previews: createPreviewStore(core.db),
+    ...overrides,
   });
 }

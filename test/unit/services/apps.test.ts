@@ -93,3 +93,23 @@ it("shows the live release's state from another of its web processes when the re
   await core.live.refresh('shop');
   assert.equal(service.status(shop).state, 'missing');
 });
+
+it('destroys, with its app, a preview a push created while the app was being destroyed', async () => {
+  const core = buildCore();
+  const shop = core.apps.create('shop');
+  await core.push('shop');
+  const previews = createPreviewStore(core.db);
+  // The push lands after destroy() listed the previews (none), before the app's row goes.
+  const service = appServiceOver(core, {
+    onDestroy: (app) => {
+      if (app.name !== 'shop') return;
+      const late = core.apps.create('shop--late');
+      previews.add({ appId: late.id, parentId: shop.id, branch: 'late' });
+    },
+  });
+
+  await service.destroy(shop, { volumes: false });
+
+  assert.equal(core.apps.findByName('shop'), undefined);
+  assert.equal(core.apps.findByName('shop--late'), undefined, 'the late preview is destroyed too, not left without its app');
+});

@@ -173,3 +173,17 @@ describe('previewPushes (what the git hook asks)', () => {
     assert.equal(apps.findByName('shop--preview-x'), undefined);
   });
 });
+
+describe('PreviewService while its app is destroyed', () => {
+  it('creates no preview for a push that began before its app was destroyed', async (t) => {
+    const { service, parent, apps, previews } = setup(t);
+    service.configure(parent, { enabled: true, pattern: 'preview/*', maxPreviews: 2 });
+    const stale = apps.findByName('shop') as App;
+    apps.delete(parent.id);
+    const deployed: string[] = [];
+    await service.branchPushed(stale, 'preview/login', { deployBranch: 'main', deploy: async (preview) => (deployed.push(preview.name), true) }, () => undefined);
+    assert.deepEqual(deployed, []);
+    assert.equal(apps.findByName('shop--preview-login'), undefined);
+    assert.deepEqual(previews.list(parent.id), []);
+  });
+});
