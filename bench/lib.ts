@@ -4,6 +4,7 @@
  * runs on this machine; scenarios compare against baselines measured in the same run.
  */
 import os from 'node:os';
+import http from 'node:http';
 import https from 'node:https';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -38,14 +39,31 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
 export const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 export const ratio = (a: number, b: number): string => (a / b).toFixed(2);
 
-/** A GET of the app through Caddy over HTTPS; undefined when it does not answer. */
-export async function appBody(pilot: TestPilot, app: string, urlPath = '/'): Promise<string | undefined> {
+/**
+ * A GET of the app through Caddy; its body when it answered 200, undefined otherwise. Over HTTPS
+ * on 127.0.0.1 with the test CA, or with `plainHttpAt` by plain HTTP at that address and
+ * pilot.httpPort (PILOT_TLS=off, as with the Caddy container of swarm mode on another machine).
+ */
+export async function appBody(pilot: TestPilot, app: string, urlPath = '/', plainHttpAt?: string): Promise<string | undefined> {
   try {
+    if (plainHttpAt !== undefined) return await plainHttpBody(plainHttpAt, pilot.httpPort, `${app}.${pilot.domain}`, urlPath);
     const answer = await httpsGet({ host: `${app}.${pilot.domain}`, port: pilot.httpsPort, path: urlPath, ca: pilot.caFile, timeoutMs: 5000 });
     return answer.status === 200 ? answer.body : undefined;
   } catch {
     return undefined;
   }
+}
+
+function plainHttpBody(address: string, port: number, host: string, urlPath: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: address, port, path: urlPath, headers: { host }, agent: false, timeout: 5000 }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve(response.statusCode === 200 ? body : undefined));
+    });
+    request.on('timeout', () => request.destroy(new Error('timed out')));
+    request.on('error', reject);
+  });
 }
 
 /** Polls until `probe` is true, every 25 ms; the time it became true, or a thrown error after the deadline. */
@@ -66,11 +84,30 @@ export async function push(pilot: TestPilot, client: GitClient, app: string): Pr
 
 /** From the start of `git push` to the first answer of the new release through Caddy (`expected` body). */
 export async function pushToLive(pilot: TestPilot, client: GitClient, app: string, expected: string): Promise<number> {
+  return (await pushTimes(pilot, client, app, expected)).live;
+}
+
+/**
+ * From the start of `git push` to the first answer of the new release through Caddy (`live`), and
+ * to the end of `git push` (`pushed`: the rollout done, every process replaced).
+ */
+export async function pushTimes(pilot: TestPilot, client: GitClient, app: string, expected: string, plainHttpAt?: string): Promise<{ live: number; pushed: number }> {
   const started = performance.now();
-  const pushed = push(pilot, client, app);
-  const live = until(`${app} serving "${expected}"`, async () => (await appBody(pilot, app)) === expected);
-  const [liveAt] = await Promise.all([live, pushed]);
-  return liveAt - started;
+  let refused = false;
+  const pushed = push(pilot, client, app).then(
+    () => performance.now(),
+    (error: unknown) => {
+      refused = true;
+      throw error;
+    },
+  );
+  // A refused push ends the polling too (else it would go on for the whole deadline).
+  const live = until(`${app} serving "${expected}"`, async () => {
+    if (refused) throw new Error(`the push to ${app} was refused`);
+    return (await appBody(pilot, app, '/', plainHttpAt)) === expected;
+  });
+  const [liveAt, pushedAt] = await Promise.all([live, pushed]);
+  return { live: liveAt - started, pushed: pushedAt - started };
 }
 
 export interface LoadOptions {
@@ -83,6 +120,8 @@ export interface LoadOptions {
   readonly freshConnections: boolean;
   /** Seconds; the load also stops at stop(). */
   readonly durationSeconds: number;
+  /** Plain HTTP to Caddy at this address and pilot.httpPort instead of HTTPS on 127.0.0.1 (see appBody). */
+  readonly plainHttpAt?: string;
 }
 
 export interface LoadResult {
@@ -105,7 +144,8 @@ export function steadyLoad(options: LoadOptions): { result: Promise<LoadResult>;
 
 function freshConnectionLoad(options: LoadOptions): { result: Promise<LoadResult>; stop(): void } {
   const host = `${options.app}.${options.pilot.domain}`;
-  const ca = fs.readFileSync(options.pilot.caFile);
+  const plain = options.plainHttpAt;
+  const ca = plain === undefined ? fs.readFileSync(options.pilot.caFile) : undefined;
   const latencies: number[] = [];
   let non2xx = 0;
   let errors = 0;
@@ -114,17 +154,18 @@ function freshConnectionLoad(options: LoadOptions): { result: Promise<LoadResult
   const one = (): Promise<void> =>
     new Promise((resolve) => {
       const started = performance.now();
-      const request = https.get(
-        { host: '127.0.0.1', port: options.pilot.httpsPort, path: '/', servername: host, headers: { host: `${host}:${options.pilot.httpsPort}` }, ca, agent: false, timeout: 10_000 },
-        (response) => {
-          response.resume();
-          response.on('end', () => {
-            latencies.push(performance.now() - started);
-            if ((response.statusCode ?? 0) < 200 || (response.statusCode ?? 0) >= 300) non2xx += 1;
-            resolve();
-          });
-        },
-      );
+      const onResponse = (response: http.IncomingMessage) => {
+        response.resume();
+        response.on('end', () => {
+          latencies.push(performance.now() - started);
+          if ((response.statusCode ?? 0) < 200 || (response.statusCode ?? 0) >= 300) non2xx += 1;
+          resolve();
+        });
+      };
+      const request =
+        plain === undefined
+          ? https.get({ host: '127.0.0.1', port: options.pilot.httpsPort, path: '/', servername: host, headers: { host: `${host}:${options.pilot.httpsPort}` }, ca, agent: false, timeout: 10_000 }, onResponse)
+          : http.get({ host: plain, port: options.pilot.httpPort, path: '/', headers: { host }, agent: false, timeout: 10_000 }, onResponse);
       request.on('timeout', () => request.destroy(new Error('timeout')));
       request.on('error', () => {
         errors += 1;
@@ -151,10 +192,11 @@ function freshConnectionLoad(options: LoadOptions): { result: Promise<LoadResult
 
 function keepAliveLoad(options: LoadOptions): { result: Promise<LoadResult>; stop(): void } {
   const host = `${options.app}.${options.pilot.domain}`;
+  const plain = options.plainHttpAt;
   const settings = {
-    url: `https://127.0.0.1:${options.pilot.httpsPort}/`,
+    url: plain === undefined ? `https://127.0.0.1:${options.pilot.httpsPort}/` : `http://${plain}:${options.pilot.httpPort}/`,
     servername: host,
-    host: `${host}:${options.pilot.httpsPort}`,
+    host: plain === undefined ? `${host}:${options.pilot.httpsPort}` : host,
     connections: options.connections,
     rate: options.rate,
     durationSeconds: options.durationSeconds,

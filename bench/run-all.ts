@@ -8,6 +8,7 @@ import { run as isolation } from './isolation.js';
 import { run as nextApp } from './next-app.js';
 import { run as appList } from './app-list.js';
 import { run as dashboard } from './dashboard.js';
+import { run as swarm } from './swarm.js';
 
 const scenarios: [string, () => Promise<Section>][] = [
   ['zero downtime', zeroDowntime],
@@ -18,6 +19,7 @@ const scenarios: [string, () => Promise<Section>][] = [
   ['Next.js app', nextApp],
   ['app list', appList],
   ['dashboard', dashboard],
+  ['swarm mode', swarm],
 ];
 
 const sections: Section[] = [];

@@ -1,29 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { GitClient, freePort, integrationSkipReason, localImages, tempDir, waitFor } from '../helpers/integration.js';
-import { startTestPilot, type TestPilot } from '../helpers/pilot.js';
+import { GitClient, integrationSkipReason, tempDir, waitFor } from '../helpers/integration.js';
+import type { TestPilot } from '../helpers/pilot.js';
 import { runPilot, type CliResult } from '../helpers/cli.js';
-import { loadIntoManager, swarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js';
-import { ensureRegistryImage, loadImageInto } from '../helpers/registry-image.js';
+import { swarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js';
+import { sh, startSwarmPilot, type SwarmPilot } from '../helpers/swarm-pilot.js';
 
 const skip = integrationSkipReason();
 const APP = 'spread';
-
-/** Runs a shell pipeline on this machine (the node containers' engines are reached with `docker exec`), with `input` on its stdin. */
-function sh(script: string, input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `set -o pipefail; ${script}`], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (input !== undefined) child.stdin?.end(input);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`${script}: exit ${code}: ${output.slice(-2000)}`))));
-  });
-}
 
 const server = (version: string, healthy = true) => `
 const http = require('node:http');
@@ -49,92 +33,28 @@ function appFiles(version: string, options: { healthy?: boolean; release?: strin
 
 describe('swarm mode: apps as Swarm services across a real three-node swarm (Docker-in-Docker)', { skip }, () => {
   let cluster: SwarmCluster;
+  let swarm: SwarmPilot;
   let pilot: TestPilot;
-  let managerAddress: string;
   let client: GitClient;
-  let registryImage: string;
-  let registryAddress: string;
   const home = tempDir('swarm-apps-home');
 
   before(async () => {
     cluster = await swarmCluster();
     await cluster.waitReady();
-    managerAddress = await cluster.address(cluster.manager);
-    const { nodeImage, staticImage } = localImages();
-    // The nodes have no images of their own: builds start from the node image, Caddy runs the static one's caddy.
-    await loadIntoManager(cluster, nodeImage);
-    await loadIntoManager(cluster, staticImage);
-    // Release images reach the workers through the registry Pilot runs on the manager, as in swarm mode by default.
-    registryImage = await ensureRegistryImage();
-    await loadImageInto(cluster.manager.container, registryImage);
-    registryAddress = `${managerAddress}:${await freePort()}`;
-    pilot = await startTestPilot({
-      DOCKER_HOST: await cluster.managerEngine(),
-      PILOT_SCHEDULER: 'swarm',
-      PILOT_TLS: 'off',
-      PILOT_CADDY_IMAGE: staticImage,
-      // Pilot runs on this machine, not on the manager: Caddy's admin is published on the manager's address.
-      PILOT_SWARM_CADDY_ADMIN: `${managerAddress}:${await freePort()}`,
-      PILOT_HEALTH_TIMEOUT: '10',
-      PILOT_REGISTRY_IMAGE: registryImage,
-      PILOT_REGISTRY_PORT: registryAddress.split(':')[1] ?? '',
-    });
-    // The registry runs once `nodes:join-command` offers the line for a fresh server; the workers
-    // then trust its CA as `install.sh --join` makes a new server do (the manager's engine Pilot has trust it itself).
-    await waitFor('the registry started', async () => /--registry /.test((await pilotCli('nodes:join-command')).stdout) || undefined, 120_000, 500);
-    const ca = fs.readFileSync(path.join(pilot.server.paths.registryDir, 'ca.crt'), 'utf8');
-    for (const worker of cluster.workers) {
-      await sh(`docker exec -i ${worker.container} sh -c 'mkdir -p /etc/docker/certs.d/${registryAddress} && cat > /etc/docker/certs.d/${registryAddress}/ca.crt'`, ca);
-    }
+    swarm = await startSwarmPilot(cluster);
+    pilot = swarm.pilot;
     client = new GitClient(tempDir('swarm-apps'));
     await client.init();
   });
 
   after(async () => {
-    await pilot?.close();
-    if (!cluster) return;
-    const instance = pilot?.server.config.instance;
-    if (!instance) return;
-    // What this test made on the cluster: its services, overlay, Caddy and release images.
-    await sh(`docker exec ${cluster.manager.container} sh -c 'docker service ls -q --filter label=pilot.instance=${instance} | xargs -r docker service rm'`).catch(() => undefined);
-    await sh(`docker exec ${cluster.manager.container} docker rm -f ${instance}-caddy ${instance}-registry`).catch(() => undefined);
-    await sh(`docker exec ${cluster.manager.container} docker volume rm ${instance}-registry-data`).catch(() => undefined);
-    await waitFor('the overlay removed', async () =>
-      sh(`docker exec ${cluster.manager.container} sh -c 'docker network ls -q --filter label=pilot.instance=${instance} | xargs -r docker network rm'`).then(() => true, () => undefined), 60_000, 1000,
-    ).catch(() => undefined);
-    for (const node of cluster.nodes) {
-      // Release images under their own name (the manager's) and as pulled from the registry (every node's).
-      await sh(`docker exec ${node.container} sh -c 'docker ps -aq --filter label=pilot.instance=${instance} | xargs -r docker rm -f; docker images --format "{{.Repository}}:{{.Tag}}" | grep -E "(^|/)${instance}/" | xargs -r docker rmi -f; rm -rf /etc/docker/certs.d/${registryAddress}'`).catch(() => undefined);
-    }
-    // The app volumes on the manager, and the node labels that placed their apps there.
-    await sh(`docker exec ${cluster.manager.container} sh -c 'docker volume ls -q --filter label=pilot.instance=${instance} | xargs -r docker volume rm'`).catch(() => undefined);
-    for (const node of cluster.nodes) {
-      const labels = (await cluster.docker(cluster.manager, ['node', 'inspect', '-f', '{{range $key, $value := .Spec.Labels}}{{$key}} {{end}}', node.hostname]).catch(() => '')).split(' ').filter((key) => key.startsWith(`pilot.volume.${instance}-`));
-      if (labels.length > 0) await cluster.docker(cluster.manager, ['node', 'update', ...labels.flatMap((key) => ['--label-rm', key]), node.hostname]).catch(() => undefined);
-    }
-    if (registryImage) await sh(`docker exec ${cluster.manager.container} docker rmi ${registryImage}`).catch(() => undefined);
+    await swarm?.close();
   });
 
   const pilotCli = (...args: string[]): Promise<CliResult> => runPilot(args, home, { HOME: home, PILOT_URL: pilot.server.address, PILOT_TOKEN: pilot.token });
 
-  /** A GET of an app through the Caddy container on the manager, by plain HTTP. */
-  const get = (app = APP): Promise<{ status: number; body: string }> =>
-    new Promise((resolve, reject) => {
-      const request = http.get({ host: managerAddress, port: pilot.httpPort, path: '/', headers: { Host: `${app}.${pilot.domain}` }, agent: false, timeout: 10_000 }, (response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      });
-      request.on('timeout', () => request.destroy(new Error('timed out')));
-      request.on('error', reject);
-    });
-
-  /** The app's web tasks Swarm wants running: their release label and node. */
-  const webTasks = async (): Promise<{ node: string; state: string }[]> => {
-    const service = `${pilot.server.config.instance}-${APP}-web`;
-    const lines = await cluster.docker(cluster.manager, ['service', 'ps', service, '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}']);
-    return lines.split('\n').filter(Boolean).map((line) => ({ node: line.split(' ')[0] ?? '', state: line.split(' ')[1] ?? '' }));
-  };
+  const get = (app = APP) => swarm.get(app);
+  const webTasks = () => swarm.webTasks(APP);
   const serviceRelease = async (): Promise<string> =>
     (await cluster.docker(cluster.manager, ['service', 'inspect', '-f', '{{index .Spec.Labels "pilot.release"}}', `${pilot.server.config.instance}-${APP}-web`])).trim();
 
@@ -290,7 +210,6 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     const killedAt = Date.now();
     await sh(`docker kill ${worker.container}`);
     try {
-      const instance = pilot.server.config.instance;
       const moved = await waitFor('three web tasks running on the other nodes', async () => {
         const tasks = await webTasks();
         const running = tasks.filter((task) => task.state === 'Running');
@@ -298,16 +217,9 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
       }, 120_000, 500);
       assert.equal(moved.length, 3);
       // Caddy's upstreams are exactly the running tasks' addresses on the app's overlay again.
-      const network = `${instance}-${APP}-net`;
-      const taskAddresses = async (): Promise<string[]> => {
-        const ids = (await cluster.docker(cluster.manager, ['service', 'ps', '-q', '--filter', 'desired-state=running', `${instance}-${APP}-web`])).split('\n').filter(Boolean);
-        const format = `{{range .NetworksAttachments}}{{if eq .Network.Spec.Name "${network}"}}{{index .Addresses 0}}{{end}}{{end}}`;
-        const lines = (await cluster.docker(cluster.manager, ['inspect', '-f', format, ...ids])).split('\n').filter(Boolean);
-        return lines.map((line) => `${line.split('/')[0]}:5000`).sort();
-      };
       await waitFor('Caddy routing to the three live tasks only', async () => {
         const routed = (await pilot.server.caddyAdmin.upstreams()).filter((upstream) => upstream.endsWith(':5000')).sort();
-        const live = await taskAddresses();
+        const live = await swarm.webTaskAddresses(APP);
         return live.length === 3 && JSON.stringify(routed) === JSON.stringify(live) ? routed : undefined;
       }, 60_000, 250);
       t.diagnostic(`routes followed the node loss in ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
