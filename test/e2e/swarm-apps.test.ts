@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { GitClient, integrationSkipReason, tempDir, waitFor } from '../helpers/integration.js';
 import type { TestPilot } from '../helpers/pilot.js';
 import { runPilot, type CliResult } from '../helpers/cli.js';
@@ -113,7 +114,7 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     // As a browser sends it: the Host names the port (Caddy 2.6 picks a site's access log by the exact Host).
     const path = `/router-line-${Date.now()}`;
     const status = await new Promise<number>((resolve, reject) => {
-      http.get({ host: managerAddress, port: pilot.httpPort, path, headers: { Host: `${APP}.${pilot.domain}:${pilot.httpPort}` }, agent: false }, (response) => {
+      http.get({ host: swarm.managerAddress, port: pilot.httpPort, path, headers: { Host: `${APP}.${pilot.domain}:${pilot.httpPort}` }, agent: false }, (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
       }).on('error', reject);
