@@ -23,7 +23,7 @@ import { composePilot } from './composition.js';
 import type { SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import { certificateOutcome, followLog } from './adapters/caddy/certificate-log.js';
 import { followContainerLog } from './adapters/caddy/container-log.js';
-import { appOfAccessEntry } from './adapters/caddy/access-log.js';
+import { containerOutputLine } from './adapters/caddy/container-output.js';
 
 /** How often Pilot checks that Caddy still routes what it loaded (external restarts, new container addresses). */
 const ROUTE_CHECK_INTERVAL_MS = 2000;
@@ -94,12 +94,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     if (swarmCaddy) {
       await swarmCaddy.start();
       // Caddy's log is its container's output: its own lines (certificates) and, tagged, each app's access log entries.
-      stopCaddyLog = followContainerLog(engine, swarmCaddy.containerName, (line) => {
-        const appId = appOfAccessEntry(line);
-        if (appId !== undefined) return accessLogs.append(appId, line);
-        const outcome = certificateOutcome(line);
-        if (outcome) certificateEvents.observe(outcome);
-      }, CERTIFICATE_LOG_INTERVAL_MS);
+      stopCaddyLog = followContainerLog(engine, swarmCaddy.containerName, containerOutputLine({ apps, accessLogs, certificateEvents, logger }), CERTIFICATE_LOG_INTERVAL_MS);
     }
     await routes.reload();
     routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => runtime.watchStarts(wake));

@@ -456,6 +456,8 @@ export interface ReleaseUpdate {
 
 export interface AppStore {
   findByName(name: string): App | undefined;
+  /** Whether an app has this id now (ids of destroyed apps are given again). */
+  exists(id: number): boolean;
   create(name: string): App;
   list(): App[];
   /** Every app with what listing it shows of its live release, by name: one query, whatever the number of apps. */

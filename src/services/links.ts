@@ -42,7 +42,13 @@ export class LinkService {
     const other = this.other(app, otherName);
     await this.deps.deployer.withAppLock(app.name, async () => {
       if (!this.deps.apps.unlink(app.id, other.id)) throw new NotFoundError(`${app.name} is not linked to ${other.name} (see \`pilot apps:links -a ${app.name}\`)`);
-      await this.deps.runtime.unlink(app.name, other.name);
+      try {
+        await this.deps.runtime.unlink(app.name, other.name);
+      } catch (error) {
+        // Still joined (on a swarm: services put back on the network): still linked, and unlink can be tried again.
+        this.deps.apps.link(app.id, other.id);
+        throw error;
+      }
     });
     return this.list(this.reread(app));
   }

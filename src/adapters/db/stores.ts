@@ -148,10 +148,14 @@ export function createAppStore(db: SqliteDatabase): AppStore {
        FROM apps AS a LEFT JOIN releases AS r ON r.app_id = a.id AND r.status = 'live'`,
     )
     .pluck();
+  const existing = db.prepare('SELECT 1 FROM apps WHERE id = ?').pluck();
   return {
     findByName(name) {
       const row = db.prepare(`SELECT ${APP_COLUMNS} FROM apps WHERE name = ?`).get(name) as AppRow | undefined;
       return row && toApp(row);
+    },
+    exists(id) {
+      return existing.get(id) !== undefined;
     },
     create(name) {
       // A new app of a former name: the name is its own now.

@@ -57,6 +57,22 @@ describe('LinkService', () => {
     assert.deepEqual(apps.findByName('shop')?.links, []);
   });
 
+  it('keeps the link when the runtime could not take the processes off the network, so unlink can be tried again', async (t) => {
+    const db = openDatabase(':memory:');
+    t.after(() => db.close());
+    const apps = createAppStore(db);
+    for (const name of ['shop', 'billing']) apps.create(name);
+    let failing = true;
+    const runtime = { link: async () => undefined, unlink: async () => (failing ? Promise.reject(new Error('pt-shop-web did not become healthy')) : undefined) };
+    const links = new LinkService({ apps, runtime, deployer: { withAppLock: <T>(_app: string, task: () => Promise<T>) => task() } });
+    const shop = () => apps.findByName('shop') as NonNullable<ReturnType<typeof apps.findByName>>;
+    await links.link(shop(), 'billing');
+    await assert.rejects(links.unlink(shop(), 'billing'), /did not become healthy/);
+    assert.equal(apps.findByName('shop')?.links.length, 1, 'still linked, as its processes still are');
+    failing = false;
+    assert.deepEqual(await links.unlink(shop(), 'billing'), { links: [], linkedFrom: [] });
+  });
+
   it('refuses a link to itself or to an app that does not exist, changing nothing', async (t) => {
     const { apps, calls, links } = setup(t);
     const shop = apps.findByName('shop');
