@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import { certificateOutcome, type CertificateOutcome } from './certificate-log.js';
 import { appOfAccessEntry } from './access-log.js';
 
@@ -6,7 +5,7 @@ export interface ContainerOutputDeps {
   readonly apps: { exists(id: number): boolean };
   readonly accessLogs: { append(appId: number, entry: string): void };
   readonly certificateEvents: { observe(outcome: CertificateOutcome): void };
-  readonly logger: Pick<Logger, 'warn'>;
+  readonly logger: { warn(details: object, message: string): void };
 }
 
 /**
