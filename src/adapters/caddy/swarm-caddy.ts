@@ -140,6 +140,10 @@ export function containerSpec(options: SwarmCaddyOptions): ContainerSpec {
       RestartPolicy: { Name: 'unless-stopped' },
       // Its output carries every app's access log (Pilot copies it into its own files): bounded.
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+      // Each route reload opens a new listener and closes the old one: without this the kernel resets
+      // the connections still queued on the old one (adapters/caddy/reuseport.ts). A sysctl of the
+      // container's own network namespace: the host's setting does not reach it.
+      Sysctls: { 'net.ipv4.tcp_migrate_req': '1' },
       // Certificates, ACME accounts and the internal CA outlive a recreated container.
       Mounts: [{ Type: 'volume' as const, Source: caddyDataVolume(options.instance), Target: '/data' }],
       PortBindings: {

@@ -56,6 +56,10 @@ describe('a recreated swarm Caddy container', () => {
     assert.deepEqual(containerSpec(options).HostConfig?.LogConfig, { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
   });
 
+  it('hands the connections queued at a route reload to the new listener instead of resetting them', () => {
+    assert.deepEqual(containerSpec(options).HostConfig?.Sysctls, { 'net.ipv4.tcp_migrate_req': '1' });
+  });
+
   it("joins, after it started, every app overlay of the instance it is not on yet", async () => {
     const calls: string[] = [];
     const networks: Record<string, string[]> = { 'pilot-shop-net': [], 'pilot-blog-net': ['pilot-caddy'] };
