@@ -111,6 +111,14 @@ export function planScale(
   };
 }
 
+/**
+ * The live release as its switch left it: its slot, its formation, each type's processes kept
+ * where they run it already. What a rolling scheduler is put back on when it runs something else.
+ */
+export function planRestore(app: App, live: RunnableRelease, runtime: ReleaseRuntime, quantities: Readonly<Record<string, number>>, existing: readonly AppProcess[]): RolloutPlan {
+  return planScale(app, live, runtime, quantities, existing, quantities);
+}
+
 export interface RolloutDeps {
   readonly runtime: AppRuntime;
   readonly releases: ReleaseStore;
