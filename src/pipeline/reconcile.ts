@@ -87,7 +87,7 @@ export async function removeOrphanContainers(
       const reason = live && formationDrift(live, processQuantities(live, deps.formation.get(app.id)), scheduled.filter((formation) => formation.app === app.name));
       if (reason) restore(app, reason);
     }
-    await deps.runtime.retire(unscheduled, 0);
+    if (unscheduled.length > 0) await deps.runtime.retire(unscheduled, 0);
   }
   await deps.runtime.remove(orphans.map((orphan) => orphan.id));
   const removedContainers = [...unscheduled, ...orphans].map((orphan) => orphan.name);
@@ -99,7 +99,7 @@ export async function removeOrphanContainers(
  * Why what a rolling scheduler runs for an app is not its live release at its formation
  * (undefined: it is). An app with nothing scheduled is left alone: nothing of it runs there.
  */
-export function formationDrift(live: Release, quantities: Readonly<Record<string, number>>, scheduled: readonly ScheduledFormation[]): string | undefined {
+function formationDrift(live: Release, quantities: Readonly<Record<string, number>>, scheduled: readonly ScheduledFormation[]): string | undefined {
   if (scheduled.length === 0) return undefined;
   for (const formation of scheduled) {
     const runs = `${formation.type} is scheduled as v${formation.release}`;

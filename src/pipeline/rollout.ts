@@ -256,7 +256,7 @@ export class Rollout {
         hooks.commit();
       });
     } catch (error) {
-      if (replacement) await this.undoReplacement(plan, replacement, error, output);
+      if (replacement) await this.undoReplacement(plan, replacement, output);
       const failed = error instanceof ProcessCheckError && error.processId ? error.processId : undefined;
       throw new RolloutFailure(error, failed ? await runtime.lastLogs(failed, 20).catch(() => '') : '');
     }
@@ -274,11 +274,12 @@ export class Rollout {
    * before (the live release, in its formation), unless the release went live after all. A failed
    * undo is told: the scheduler then runs something the database does not say serves.
    */
-  private async undoReplacement(plan: RolloutPlan, replacement: Replacement, error: unknown, output: DeployOutput): Promise<void> {
+  private async undoReplacement(plan: RolloutPlan, replacement: Replacement, output: DeployOutput): Promise<void> {
     const { releases, logger } = this.deps;
     if (plan.promote && releases.get(plan.release.id)?.status === 'live') return;
     const live = releases.live(plan.app.id);
-    output.step(`Switching to v${plan.release.version} failed (${error instanceof Error ? error.message : String(error)}): putting ${plan.app.name}'s processes back ${live ? `on v${live.version}` : 'as they were'}`);
+    // Why it failed is told next, as for any failed release.
+    output.step(`The switch failed after the rolling update: putting ${plan.app.name}'s processes back ${live ? `on v${live.version}` : 'as they were'}`);
     try {
       await replacement.undo();
     } catch (undoError) {

@@ -362,6 +362,8 @@ export class FakeRollingRuntime extends FakeRuntime {
   rollback: string | undefined;
   /** Undoing a replace fails with this message. */
   undoFailure: string | undefined;
+  /** Runs while the next replace rolls out (what happens meanwhile elsewhere in Pilot). */
+  duringReplace: (() => void) | undefined;
   private formations: ScheduledFormation[] = [];
 
   async replace(request: ReplaceRequest): Promise<Replacement> {
@@ -373,6 +375,8 @@ export class FakeRollingRuntime extends FakeRuntime {
     const formations = this.formations.filter((formation) => formation.app === app);
     const processes = (await this.list({ app })).map((process) => ({ identity: process.identity, runtime: this.startedWith(process.id) as ReleaseRuntime }));
     await this.schedule(request.runtime, request.quantities, request.slot, { types: Object.keys(request.processes), renew: request.renew });
+    this.duringReplace?.();
+    this.duringReplace = undefined;
     return {
       undo: async () => {
         if (this.undoFailure) throw new DeployError('PILOT_SWARM_UNDO', this.undoFailure);

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCore, type Core } from '../../helpers/core.js';
+import { failInterruptedReleases } from '../../../src/pipeline/reconcile.js';
 import type { FakeRollingRuntime } from '../../helpers/fake-runtime.js';
 
 /** The core in swarm mode: a runtime with `replace`, the route table following its processes of any release. */
@@ -70,6 +71,20 @@ describe('rollout on a scheduler that replaces processes itself (swarm mode, fak
     assert.match(output, /v1 is still serving/);
     assert.equal(await core.routes.refreshIfStale(), 'tasks-changed');
     assert.deepEqual((await core.router.upstreams()).sort(), await webAddresses(core, 'shop'));
+  });
+
+  it('a release that Pilot stopping failed meanwhile is not promoted: its services go back to v1', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    await core.push('shop');
+    // Pilot stops while the scheduler rolls v2 out: server.close fails the deploys still running.
+    core.runtime.duringReplace = () => failInterruptedReleases({ ...core, runtime: core.runtime });
+    const { live } = await core.push('shop', 'c'.repeat(40));
+    assert.equal(live, false);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+    assert.equal(core.releases.byVersion(app.id, 2)?.status, 'failed');
+    assert.match(core.releases.byVersion(app.id, 2)?.failureReason ?? '', /Pilot stopped while this release was checking/);
+    assert.equal(core.releases.live(app.id)?.version, 1);
   });
 
   it('a scale whose switch fails goes back to the replicas that served; the scale is not kept', async () => {
