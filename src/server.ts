@@ -99,7 +99,11 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await routes.reload();
     routeWatch = watchRoutes(routes, logger, ROUTE_CHECK_INTERVAL_MS, (wake) => runtime.watchStarts(wake));
     // Only once Caddy points at the live releases: what serves nothing can go.
-    await removeOrphanContainers(reconciling, (batch) => deployer.retire(batch.app, batch.version, batch.slot, batch.processes));
+    await removeOrphanContainers(
+      reconciling,
+      (batch) => deployer.retire(batch.app, batch.version, batch.slot, batch.processes),
+      (app, reason) => void deployer.restoreLive(app, reason),
+    );
     // Once the cron containers a stop left behind are gone: the live releases' schedules run again.
     cron.start();
     metrics.start();

@@ -355,10 +355,30 @@ export interface AppRuntime {
   /**
    * Present on a scheduler that replaces processes itself (Docker Swarm's rolling updates): the
    * rollout then hands it the whole formation instead of start → check → retire. Resolves once
-   * every process type runs as asked; rejects (DeployError) when the scheduler rolled back, its
-   * old processes serving throughout.
+   * every process type runs as asked, with how to take that back; rejects (DeployError) when the
+   * scheduler rolled back, its old processes serving throughout.
    */
-  replace?(request: ReplaceRequest): Promise<void>;
+  replace?(request: ReplaceRequest): Promise<Replacement>;
+  /** Present with `replace`: what the scheduler is asked to run for each app and process type (its processes converge to it). */
+  scheduled?(): Promise<ScheduledFormation[]>;
+}
+
+/** A formation `replace` put in place, which a failure after it (the switch) takes back. */
+export interface Replacement {
+  /**
+   * Puts every process type back as it ran before the replace (what it created goes, what it
+   * removed comes back), one process at a time; rejects (DeployError) naming what could not go back.
+   */
+  undo(): Promise<void>;
+}
+
+/** One process type of an app as a rolling scheduler is asked to run it (a Swarm service's spec). */
+export interface ScheduledFormation {
+  readonly app: string;
+  readonly type: string;
+  readonly release: number;
+  readonly slot: Slot;
+  readonly replicas: number;
 }
 
 /** The formation a rolling scheduler runs (AppRuntime.replace). */

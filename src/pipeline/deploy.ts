@@ -10,7 +10,7 @@ import { detectBuildpack, isReadFile, type BuildPlan } from './detect.js';
 import { buildReleaseImage } from './build.js';
 import { processQuantities, releaseRuntime } from './start.js';
 import { imageTagsToKeep, imagesToPrune } from './retire.js';
-import { RolloutFailure, describeFailure, planRelease, planRename, type Rollout, type RunnableRelease } from './rollout.js';
+import { RolloutFailure, describeFailure, planRelease, planRename, planRestore, type Rollout, type RunnableRelease } from './rollout.js';
 import { DeployOutput } from './output.js';
 import { KeyedMutex, Semaphore } from './mutex.js';
 import { appUrl } from './routes.js';
@@ -289,6 +289,27 @@ export class Deployer {
   /** Retires a release's processes after the drain, in the background (a release that served until a crash). */
   retire(app: App, version: number, slot: Slot, processes: readonly AppProcess[]): void {
     this.deps.rollout.retire(app, version, slot, processes, () => this.pruneImages(app));
+  }
+
+  /**
+   * Puts the app's processes back on its live release at its formation, under its lock (at
+   * start: a rolling scheduler runs another release, `reason`, after Pilot's stop cut a rolling
+   * update short). Runs in the background; a failure is logged (the next deploy replaces what runs).
+   */
+  async restoreLive(requested: App, reason: string): Promise<void> {
+    const { logger } = this.deps;
+    await this.appLocks.run(requested.name, async () => {
+      const app = this.deps.apps.findByName(requested.name);
+      const live = app && this.deps.releases.live(app.id);
+      if (!app || !live?.image || !live.port) return;
+      logger.warn({ app: app.name, reason }, `the scheduler does not run the live release v${live.version}: putting it back`);
+      const runnable = { ...live, image: live.image, port: live.port };
+      const runtime = releaseRuntime(app, runnable, this.deps.settings, this.deps.volumes.list(app.id));
+      const quantities = processQuantities(live, this.deps.formation.get(app.id));
+      const plan = planRestore(app, runnable, runtime, quantities, await this.deps.runtime.list({ app: app.name }));
+      await this.deps.rollout.run(plan, new DeployOutput((line) => logger.info({ app: app.name }, line)), { commit: () => undefined });
+      logger.info({ app: app.name }, `v${live.version} runs again as recorded`);
+    }).catch((error: unknown) => logger.error({ err: error, app: requested.name }, 'the live release could not be put back on the scheduler: deploy the app again'));
   }
 
   /** Waits for retirements in progress (used when Pilot stops). */

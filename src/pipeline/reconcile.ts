@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
-import type { AppProcess, AppRuntime, AppStore, FormationStore, ReleaseStore } from '../domain/ports.js';
-import type { App, Slot } from '../domain/types.js';
+import type { AppProcess, AppRuntime, AppStore, FormationStore, ReleaseStore, ScheduledFormation } from '../domain/ports.js';
+import type { App, Release, Slot } from '../domain/types.js';
 import { processQuantities } from './start.js';
 
 export interface ReconcileDeps {
   readonly apps: AppStore;
   readonly releases: ReleaseStore;
   readonly formation: FormationStore;
-  readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove'>;
+  readonly runtime: Pick<AppRuntime, 'list' | 'listOneOffs' | 'remove' | 'retire' | 'scheduled'>;
   readonly logger: Logger;
 }
 
@@ -43,14 +43,31 @@ export function failInterruptedReleases(deps: ReconcileDeps): string[] {
  * the last switch (a retired release, the live release's other slot after a restart, its
  * processes past the scale after a scale change) drain first: `retire` is told of them. The serving ones are left alone: apps never depend on the
  * Pilot process. Returns the names of those removed.
+ *
+ * On a scheduler that replaces processes itself (Swarm: the runtime has `scheduled`), its
+ * processes are not Pilot's to remove one by one: an app whose scheduled formation is not its
+ * live release's (a rolling update that Pilot's stop cut short carries on by itself) is handed
+ * to `restore`, which puts it back on the live release; the services of an app with no live
+ * release (a first deploy cut short, a destroyed app) are retired.
  */
-export async function removeOrphanContainers(deps: ReconcileDeps, retire: (batch: ToRetire) => void): Promise<string[]> {
+export async function removeOrphanContainers(
+  deps: ReconcileDeps,
+  retire: (batch: ToRetire) => void,
+  restore: (app: App, reason: string) => void = () => undefined,
+): Promise<string[]> {
   const apps = new Map(deps.apps.list().map((app) => [app.name, app]));
   const orphans: { id: string; name: string }[] = [...(await deps.runtime.listOneOffs())];
   const draining = new Map<string, ToRetire>();
+  const scheduled = await deps.runtime.scheduled?.();
+  const unscheduled: AppProcess[] = [];
   for (const process of await deps.runtime.list()) {
     const { app: name, release: version, slot } = process.identity;
     const app = apps.get(name);
+    if (scheduled) {
+      // The live release's app converges to what is scheduled (checked below); the others' go.
+      if (!app || !deps.releases.live(app.id)) unscheduled.push(process);
+      continue;
+    }
     const release = app ? deps.releases.byVersion(app.id, version) : undefined;
     const quantity = release ? (processQuantities(release, deps.formation.get(release.appId))[process.identity.type] ?? 0) : 0;
     if (release?.status === 'live' && slot === release.slot && process.identity.index <= quantity) continue;
@@ -64,8 +81,34 @@ export async function removeOrphanContainers(deps: ReconcileDeps, retire: (batch
     orphans.push(process);
   }
   for (const batch of draining.values()) retire(batch);
+  if (scheduled) {
+    for (const app of apps.values()) {
+      const live = deps.releases.live(app.id);
+      const reason = live && formationDrift(live, processQuantities(live, deps.formation.get(app.id)), scheduled.filter((formation) => formation.app === app.name));
+      if (reason) restore(app, reason);
+    }
+    if (unscheduled.length > 0) await deps.runtime.retire(unscheduled, 0);
+  }
   await deps.runtime.remove(orphans.map((orphan) => orphan.id));
-  const removedContainers = orphans.map((orphan) => orphan.name);
+  const removedContainers = [...unscheduled, ...orphans].map((orphan) => orphan.name);
   if (removedContainers.length > 0) deps.logger.warn({ removedContainers }, 'removed containers that belonged to no live release');
   return removedContainers;
+}
+
+/**
+ * Why what a rolling scheduler runs for an app is not its live release at its formation
+ * (undefined: it is). An app with nothing scheduled is left alone: nothing of it runs there.
+ */
+function formationDrift(live: Release, quantities: Readonly<Record<string, number>>, scheduled: readonly ScheduledFormation[]): string | undefined {
+  if (scheduled.length === 0) return undefined;
+  for (const formation of scheduled) {
+    const runs = `${formation.type} is scheduled as v${formation.release}`;
+    if (formation.release !== live.version) return `${runs}, but v${live.version} is the live release`;
+    if (!(formation.type in live.processes)) return `${runs}, a process type that v${live.version} does not have`;
+    if (live.slot !== null && formation.slot !== live.slot) return `${runs} in slot ${formation.slot}, but v${live.version} serves from ${live.slot}`;
+    const quantity = quantities[formation.type] ?? 0;
+    if (formation.replicas !== quantity) return `${runs} × ${formation.replicas}, but its formation is ${quantity}`;
+  }
+  const missing = Object.keys(live.processes).find((type) => !scheduled.some((formation) => formation.type === type));
+  return missing === undefined ? undefined : `v${live.version} has ${missing} processes, but none is scheduled`;
 }

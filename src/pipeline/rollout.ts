@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AppProcess, AppRuntime, CheckedProcess, ProcessToStart, ReleaseRuntime, ReleaseStore, StartedProcess } from '../domain/ports.js';
+import type { AppProcess, AppRuntime, CheckedProcess, ProcessToStart, ReleaseRuntime, ReleaseStore, Replacement, StartedProcess } from '../domain/ports.js';
 import type { App, Release, Slot } from '../domain/types.js';
 import { otherSlot } from '../domain/types.js';
 import { PilotError, ProcessCheckError } from '../domain/errors.js';
@@ -111,6 +111,14 @@ export function planScale(
   };
 }
 
+/**
+ * The live release as its switch left it: its slot, its formation, each type's processes kept
+ * where they run it already. What a rolling scheduler is put back on when it runs something else.
+ */
+export function planRestore(app: App, live: RunnableRelease, runtime: ReleaseRuntime, quantities: Readonly<Record<string, number>>, existing: readonly AppProcess[]): RolloutPlan {
+  return planScale(app, live, runtime, quantities, existing, quantities);
+}
+
 export interface RolloutDeps {
   readonly runtime: AppRuntime;
   readonly releases: ReleaseStore;
@@ -207,7 +215,9 @@ export class Rollout {
    * The plan on a scheduler that replaces processes itself (Swarm): it rolls the formation out
    * one process at a time, the routes following its processes of either release as they come
    * and go (RouteTable's `rolling`); the switch then records the release live with every
-   * process serving. A rollback by the scheduler fails the plan with the old processes serving.
+   * process serving. A rollback by the scheduler fails the plan with the old processes serving;
+   * a failure after the replace (the switch, the promotion) takes the replace back, so what runs
+   * is what the database says serves.
    */
   private async runRolling(plan: RolloutPlan, replace: NonNullable<AppRuntime['replace']>, output: DeployOutput, hooks: RolloutHooks): Promise<void> {
     const { releases, runtime, settings } = this.deps;
@@ -218,8 +228,9 @@ export class Rollout {
       reportIdleTypes(plan.app.name, plan.quantities, output);
       releases.transition(release.id, 'checking');
     }
+    let replacement: Replacement | undefined;
     try {
-      await replace({
+      replacement = await replace({
         runtime: plan.runtime,
         processes: release.processes,
         quantities: plan.quantities,
@@ -245,6 +256,7 @@ export class Rollout {
         hooks.commit();
       });
     } catch (error) {
+      if (replacement) await this.undoReplacement(plan, replacement, output);
       const failed = error instanceof ProcessCheckError && error.processId ? error.processId : undefined;
       throw new RolloutFailure(error, failed ? await runtime.lastLogs(failed, 20).catch(() => '') : '');
     }
@@ -255,6 +267,25 @@ export class Rollout {
     if (renamed.length > 0) this.track(plan.app.name, release.version, plan.slot, renamed, hooks.afterRetire);
     else void hooks.afterRetire?.();
     if (plan.promote) await this.runPostdeployTasks(plan, output);
+  }
+
+  /**
+   * The replace went through but the rollout failed after it: the processes go back to what ran
+   * before (the live release, in its formation), unless the release went live after all. A failed
+   * undo is told: the scheduler then runs something the database does not say serves.
+   */
+  private async undoReplacement(plan: RolloutPlan, replacement: Replacement, output: DeployOutput): Promise<void> {
+    const { releases, logger } = this.deps;
+    if (plan.promote && releases.get(plan.release.id)?.status === 'live') return;
+    const live = releases.live(plan.app.id);
+    // Why it failed is told next, as for any failed release.
+    output.step(`The switch failed after the rolling update: putting ${plan.app.name}'s processes back ${live ? `on v${live.version}` : 'as they were'}`);
+    try {
+      await replacement.undo();
+    } catch (undoError) {
+      logger.error({ err: undoError, app: plan.app.name }, 'a rolling update could not be taken back');
+      output.error(undoError instanceof Error ? undoError.message : String(undoError));
+    }
   }
 
   /** The switch happened whatever a listener does: its failure is logged, never the rollout's. */

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type {
   AppProcess, AppRuntime, AttachedProcess, CheckedProcess, EngineDiskUsage, HealthResult, ImageRegistry, LogStream, LogStreamOptions,
-  OneOffProcess, OneOffRun, ProcessChange, ProcessStats, ReleaseRuntime, ReplaceRequest, StartedProcess, TimestampedLine,
+  OneOffProcess, OneOffRun, ProcessChange, ProcessStats, ReleaseRuntime, Replacement, ReplaceRequest, ScheduledFormation, StartedProcess, TimestampedLine,
 } from '../domain/ports.js';
 import { ConflictError, DeployError, ProcessCheckError } from '../domain/errors.js';
 import { compareNames, compareProcesses, isInstanceLabelled, selectorLabels, serviceName, taskIdentity, volumeNodeLabel, type ProcessFilter } from '../domain/process-identity.js';
@@ -131,7 +131,7 @@ export class SwarmRuntime implements AppRuntime {
     };
   }
 
-  async replace(request: ReplaceRequest): Promise<void> {
+  async replace(request: ReplaceRequest): Promise<Replacement> {
     const { runtime } = request;
     const registry = this.registry;
     if (!registry) {
@@ -180,13 +180,50 @@ export class SwarmRuntime implements AppRuntime {
         throw error;
       }
     }
+    const removed: Service[] = [];
     for (const [name, service] of existing) {
-      if (!types.some((type) => serviceName(runtime.instance, runtime.app, type) === name)) await this.docker.getService(service.ID).remove();
+      if (types.some((type) => serviceName(runtime.instance, runtime.app, type) === name)) continue;
+      await this.docker.getService(service.ID).remove();
+      removed.push(service);
+    }
+    return { undo: () => this.undoReplace({ created, updated, removed }, request) };
+  }
+
+  /**
+   * Takes a finished replace back (the switch after it failed): the services it updated run
+   * their previous spec again, those it removed come back, those it created go.
+   */
+  private async undoReplace(changes: { created: readonly string[]; updated: readonly Service[]; removed: readonly Service[] }, request: ReplaceRequest): Promise<void> {
+    const failed = await this.restore(changes.updated, request.onOutput, request.checks.healthTimeoutSeconds);
+    const auth = this.registry?.pullAuth();
+    for (const previous of changes.removed) {
+      const release = previous.Spec.Labels['pilot.release'];
+      try {
+        request.onOutput(`Creating ${previous.Spec.Name} again: ${previous.Spec.Mode.Replicated.Replicas} × v${release}`);
+        const since = Date.now();
+        await (auth ? this.docker.createService(auth, previous.Spec as unknown as Docker.ServiceSpec) : this.docker.createService(previous.Spec as unknown as Docker.CreateServiceOptions));
+        await this.converge(previous.Spec, since, request.checks.healthTimeoutSeconds, true);
+      } catch (error) {
+        request.onOutput(`${previous.Spec.Name} could not be created again for v${release} (${(error as Error).message})`);
+        failed.push(previous.Spec.Name);
+      }
+    }
+    for (const name of changes.created) {
+      await this.docker.getService(name).remove().catch((error: unknown) => {
+        if ((error as { statusCode?: number }).statusCode !== 404) failed.push(name);
+      });
+    }
+    if (failed.length > 0) {
+      throw new DeployError('PILOT_SWARM_UNDO', `${failed.join(', ')} could not be put back as they ran before: see \`docker service ps\` on the manager, then deploy again`);
     }
   }
 
-  /** Puts updated services back on the spec they had, the last updated first, each converged before the next. */
-  private async restore(updated: readonly Service[], onOutput: (line: string) => void, healthTimeoutSeconds: number): Promise<void> {
+  /**
+   * Puts updated services back on the spec they had, the last updated first, each converged
+   * before the next. Answers the names of those that did not go back (each told in the output).
+   */
+  private async restore(updated: readonly Service[], onOutput: (line: string) => void, healthTimeoutSeconds: number): Promise<string[]> {
+    const failed: string[] = [];
     for (const previous of [...updated].reverse()) {
       const release = previous.Spec.Labels['pilot.release'];
       try {
@@ -199,8 +236,10 @@ export class SwarmRuntime implements AppRuntime {
         await this.converge(previous.Spec, since, healthTimeoutSeconds, false, 'back');
       } catch (error) {
         onOutput(`${previous.Spec.Name} could not be rolled back to v${release} (${(error as Error).message}): see \`docker service ps ${previous.Spec.Name}\` on the manager`);
+        failed.push(previous.Spec.Name);
       }
     }
+    return failed;
   }
 
   /**
@@ -243,6 +282,15 @@ export class SwarmRuntime implements AppRuntime {
   private async services(app?: string): Promise<Service[]> {
     const labels = selectorLabels(this.options.instance, app === undefined ? {} : { app });
     return (await this.docker.listServices({ filters: { label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) } })) as unknown as Service[];
+  }
+
+  /** Each service of the instance as its spec asks it to run (its tasks may still be converging to it). */
+  async scheduled(): Promise<ScheduledFormation[]> {
+    return (await this.services()).flatMap((service) => {
+      const identity = isInstanceLabelled(this.options.instance, service.Spec.Labels) ? taskIdentity(service.Spec.Labels, 1) : undefined;
+      if (!identity) return [];
+      return [{ app: identity.app, type: identity.type, release: identity.release, slot: identity.slot, replicas: service.Spec.Mode.Replicated.Replicas }];
+    });
   }
 
   start(): Promise<StartedProcess[]> {

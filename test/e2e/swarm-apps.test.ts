@@ -203,6 +203,35 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     assert.equal(tasks.length, 3);
   });
 
+  it('a switch that fails after Swarm updated the services puts them back on the live release, which serves on', async () => {
+    const live = await serviceRelease();
+    const served = (await get()).body.split(' ')[0];
+    const caddy = `${pilot.server.config.instance}-caddy`;
+    const pushing = push(appFiles('v-unswitched'));
+    // Once Swarm is updating the service (each task takes at least its 10 s monitor), Caddy stops: the switch cannot load the routes.
+    await waitFor('the service updating', async () => ((await serviceRelease()) !== live) || undefined, 240_000, 200);
+    await cluster.docker(cluster.manager, ['stop', '-t', '1', caddy]);
+    const pushed = await pushing;
+    await cluster.docker(cluster.manager, ['start', caddy]);
+    assert.notEqual(pushed.code, 0, 'the push is refused');
+    assert.match(pushed.stderr, new RegExp(`putting ${APP}'s processes back on v${live}`));
+    assert.match(pushed.stderr, new RegExp(`v${live} is still serving`));
+    assert.equal(await serviceRelease(), live);
+    const releases = JSON.parse((await pilotCli('releases', '--json', '-a', APP)).stdout) as { version: number; status: string; failureReason: string | null }[];
+    assert.equal(String(releases.find((release) => release.status === 'live')?.version), live);
+    const failed = releases.find((release) => release.version === Math.max(...releases.map((candidate) => candidate.version)));
+    assert.equal(failed?.status, 'failed');
+    assert.match(failed?.failureReason ?? '', /Caddy/);
+    // Caddy is back (the route watch reloads it): every task answers as the live release.
+    const hostnames = new Set<string>();
+    await waitFor('the live release from three tasks', async () => {
+      const answer = await get().catch(() => undefined);
+      if (answer?.status !== 200) return undefined;
+      assert.equal(answer.body.split(' ')[0], served, answer.body);
+      hostnames.add(answer.body.split(' ')[1] ?? '');
+      return hostnames.size === 3 || undefined;
+    }, 60_000, 100);
+  });
 
   it('a killed worker: its tasks move to the other nodes, the routes follow, the app serves on', async (t) => {
     const worker = cluster.workers[0];

@@ -1,10 +1,11 @@
 import type {
   AppProcess, AppRuntime, AttachedProcess, CheckSettings, CheckedProcess, EngineDiskUsage, HealthResult, LogStream, OneOffProcess, OneOffRun,
-  LogStreamOptions, ProcessChange, ProcessStats, ProcessToStart, ReleaseRuntime, ReplaceRequest, RouteLoader, StartedProcess, TimestampedLine,
+  LogStreamOptions, ProcessChange, ProcessStats, ProcessToStart, ReleaseRuntime, Replacement, ReplaceRequest, RouteLoader, ScheduledFormation, StartedProcess, TimestampedLine,
 } from '../../src/domain/ports.js';
 import { timestampNanos } from '../../src/services/logs.js';
-import { DeployError, ProcessCheckError } from '../../src/domain/errors.js';
+import { DependencyError, DeployError, ProcessCheckError } from '../../src/domain/errors.js';
 import { compareProcesses, processLabel, processName, type ProcessFilter, type ProcessIdentity } from '../../src/domain/process-identity.js';
+import type { Slot } from '../../src/domain/types.js';
 
 /** What a fake process does when checked. */
 export type CheckBehaviour = 'healthy' | 'exits' | 'times-out';
@@ -323,7 +324,8 @@ export class FakeRouteLoader implements RouteLoader {
   private config = '';
 
   async load(caddyfile: string): Promise<void> {
-    if (this.refusal) throw new Error(this.refusal);
+    // As CaddyAdmin tells it.
+    if (this.refusal) throw new DependencyError('PILOT_CADDY_REFUSED', `Caddy refused the routes: ${this.refusal}`);
     this.loaded.push(caddyfile);
     this.config = caddyfile;
   }
@@ -350,29 +352,77 @@ export class FakeRouteLoader implements RouteLoader {
 
 /**
  * A scheduler that replaces processes itself (Swarm, AppRuntime.replace): each replace puts the
- * whole formation in place of the app's processes, or fails as a rollback would, changing nothing.
+ * whole formation in place of the app's processes, or fails as a rollback would, changing nothing;
+ * its undo puts back the formation and the processes that ran before. `scheduled` is what it was
+ * last asked to run for each app and type, as a Swarm service's spec.
  */
 export class FakeRollingRuntime extends FakeRuntime {
   readonly replaced: ReplaceRequest[] = [];
   /** The next replace fails (the scheduler rolled back) with this message. */
   rollback: string | undefined;
+  /** Undoing a replace fails with this message. */
+  undoFailure: string | undefined;
+  /** Runs while the next replace rolls out (what happens meanwhile elsewhere in Pilot). */
+  duringReplace: (() => void) | undefined;
+  private formations: ScheduledFormation[] = [];
 
-  async replace(request: ReplaceRequest): Promise<void> {
+  async replace(request: ReplaceRequest): Promise<Replacement> {
     this.replaced.push(request);
     const failure = this.rollback;
     this.rollback = undefined;
     if (failure) throw new ProcessCheckError(failure, '');
-    const { runtime } = request;
-    const current = await this.list({ app: runtime.app });
+    const { app } = request.runtime;
+    const formations = this.formations.filter((formation) => formation.app === app);
+    const processes = (await this.list({ app })).map((process) => ({ identity: process.identity, runtime: this.startedWith(process.id) as ReleaseRuntime }));
+    await this.schedule(request.runtime, request.quantities, request.slot, { types: Object.keys(request.processes), renew: request.renew });
+    this.duringReplace?.();
+    this.duringReplace = undefined;
+    return {
+      undo: async () => {
+        if (this.undoFailure) throw new DeployError('PILOT_SWARM_UNDO', this.undoFailure);
+        this.events.push(`undo ${app} v${request.runtime.version}`);
+        this.formations = [...this.formations.filter((formation) => formation.app !== app), ...formations];
+        await this.remove((await this.list({ app })).map((process) => process.id));
+        for (const process of processes) this.leave(process.runtime, process.identity);
+      },
+    };
+  }
+
+  /**
+   * The scheduler runs the release at these quantities, each of its types one service, as after
+   * a replace (or one that Pilot's stop interrupted: the scheduler carries on by itself).
+   */
+  async schedule(runtime: ReleaseRuntime, quantities: Readonly<Record<string, number>>, slot: Slot, options: { types: readonly string[]; renew: boolean }): Promise<void> {
+    const { app, version } = runtime;
+    const current = await this.list({ app });
     const stays = (process: AppProcess): boolean =>
-      !request.renew && process.identity.release === runtime.version && process.identity.index <= (request.quantities[process.identity.type] ?? 0);
+      !options.renew && process.identity.release === version && process.identity.index <= (quantities[process.identity.type] ?? 0);
     await this.remove(current.filter((process) => !stays(process)).map((process) => process.id));
     const kept = new Set(current.filter(stays).map((process) => processLabel(process.identity)));
-    for (const type of Object.keys(request.processes)) {
-      for (let index = 1; index <= (request.quantities[type] ?? 0); index += 1) {
-        const identity = { app: runtime.app, release: runtime.version, slot: request.slot, type, index };
+    for (const type of options.types) {
+      for (let index = 1; index <= (quantities[type] ?? 0); index += 1) {
+        const identity = { app, release: version, slot, type, index };
         if (!kept.has(processLabel(identity))) this.leave(runtime, identity);
       }
     }
+    this.formations = [
+      ...this.formations.filter((formation) => formation.app !== app),
+      ...options.types.map((type) => ({ app, type, release: version, slot, replicas: quantities[type] ?? 0 })),
+    ];
+  }
+
+  async scheduled(): Promise<ScheduledFormation[]> {
+    return [...this.formations];
+  }
+
+  /** As Swarm: what retires is a whole service (an app's type), its formation with it. */
+  override async retire(processes: readonly { readonly id: string }[]): Promise<void> {
+    const services = new Set<string>();
+    for (const { id } of processes) {
+      const identity = (await this.inspect(id))?.identity;
+      if (identity) services.add(`${identity.app} ${identity.type}`);
+    }
+    this.formations = this.formations.filter((formation) => !services.has(`${formation.app} ${formation.type}`));
+    await super.retire(processes);
   }
 }

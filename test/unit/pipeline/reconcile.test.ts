@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { failInterruptedReleases, removeOrphanContainers } from '../../../src/pipeline/reconcile.js';
 import type { App, Release, Slot } from '../../../src/domain/types.js';
 import { buildCore, type Core } from '../../helpers/core.js';
+import type { FakeRollingRuntime } from '../../helpers/fake-runtime.js';
 
 /**
  * Pilot crashed at a stage of a rollout, leaving the database and the runtime as that stage
@@ -98,5 +99,88 @@ describe('reconcile at start after a crash of Pilot at each stage of a rollout',
     const { removed } = await restartPilot(core);
     assert.deepEqual(removed.sort(), ['pt-gone-blue', 'pt-shop-run-ab12']);
     assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+  });
+});
+
+/** The core in swarm mode: its runtime replaces processes itself and says what it is asked to run. */
+function rollingCore(): Core & { runtime: FakeRollingRuntime } {
+  return buildCore({}, { rolling: true }) as Core & { runtime: FakeRollingRuntime };
+}
+
+/** The start of Pilot in swarm mode: as restartPilot, each app that the scheduler runs otherwise put back on its live release. */
+async function restartRollingPilot(core: Core): Promise<{ failed: string[]; removed: string[]; restored: string[] }> {
+  const deps = { apps: core.apps, releases: core.releases, formation: core.formation, runtime: core.runtime, logger: core.logger };
+  const failed = failInterruptedReleases(deps);
+  await core.routes.reload();
+  const restored: string[] = [];
+  const restoring: Promise<void>[] = [];
+  const removed = await removeOrphanContainers(deps, (batch) => core.deployer.retire(batch.app, batch.version, batch.slot, batch.processes), (app, reason) => {
+    restored.push(`${app.name}: ${reason}`);
+    restoring.push(core.deployer.restoreLive(app, reason));
+  });
+  await Promise.all(restoring);
+  await core.rollout.settle();
+  return { failed, removed, restored };
+}
+
+describe('reconcile at start in swarm mode: the scheduler is put back on the live releases', () => {
+  it('a rolling update cut short by a stop of Pilot: the release is failed, its services go back to v1, v1 serves', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    core.formation.set(app.id, { web: 2 });
+    await core.push('shop');
+    const scheduled = await core.runtime.scheduled();
+    // v2's deploy had handed its formation to the scheduler, which carried on alone once Pilot was killed.
+    const v2 = core.releases.create({ appId: app.id, kind: 'deploy', gitSha: 'c'.repeat(40), config: {} });
+    core.releases.update(v2.id, { image: 'pt/shop:v2', port: 5000, processes: { web: null } });
+    core.releases.transition(v2.id, 'starting', { slot: 'green' });
+    core.releases.transition(v2.id, 'checking');
+    await core.runtime.schedule(spec('shop', 2), { web: 2 }, 'green', { types: ['web'], renew: true });
+
+    const { failed, restored } = await restartRollingPilot(core);
+
+    assert.deepEqual(failed, ['shop v2']);
+    assert.equal(core.releases.get(v2.id)?.status, 'failed');
+    assert.match(core.releases.get(v2.id)?.failureReason ?? '', /Pilot stopped while this release was checking/);
+    assert.deepEqual(restored, ['shop: web is scheduled as v2, but v1 is the live release']);
+    assert.deepEqual(await core.runtime.scheduled(), scheduled);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue']);
+    assert.equal(core.releases.live(app.id)?.version, 1);
+    assert.deepEqual((await core.router.upstreams()).sort(), (await core.runtime.list({ app: 'shop' })).map((process) => `${process.address}:5000`).sort());
+  });
+
+  it('a scale cut short (its formation not written): the replicas go back to the kept formation', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    await core.push('shop');
+    const live = core.releases.live(app.id);
+    assert.ok(live);
+    await core.runtime.schedule(spec('shop', live.version), { web: 3 }, 'blue', { types: ['web'], renew: false });
+    const { failed, restored } = await restartRollingPilot(core);
+    assert.deepEqual(failed, []);
+    assert.deepEqual(restored, ['shop: web is scheduled as v1 × 3, but its formation is 1']);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+  });
+
+  it('a first deploy cut short, and a destroyed app: their services are retired; an app as recorded is left alone', async () => {
+    const core = rollingCore();
+    const kept = core.apps.create('kept');
+    await core.push('kept');
+    const fresh = core.apps.create('fresh');
+    const v1 = core.releases.create({ appId: fresh.id, kind: 'deploy', gitSha: 'c'.repeat(40), config: {} });
+    core.releases.transition(v1.id, 'starting', { slot: 'blue' });
+    await core.runtime.schedule(spec('fresh', 1), { web: 1 }, 'blue', { types: ['web'], renew: true });
+    await core.runtime.schedule(spec('gone', 4), { web: 2 }, 'blue', { types: ['web'], renew: true });
+    const before = core.runtime.replaced.length;
+
+    const { failed, removed, restored } = await restartRollingPilot(core);
+
+    assert.deepEqual(failed, ['fresh v1']);
+    assert.deepEqual(restored, []);
+    assert.equal(core.runtime.replaced.length, before, 'nothing replaced');
+    assert.deepEqual(removed.sort(), ['pt-fresh-blue', 'pt-gone-blue', 'pt-gone-blue-web.2']);
+    assert.deepEqual((await core.runtime.scheduled()).map((formation) => formation.app), ['kept']);
+    assert.deepEqual((await core.runtime.list()).map((process) => process.identity.app), ['kept']);
+    assert.equal(core.releases.live(kept.id)?.version, 1);
   });
 });

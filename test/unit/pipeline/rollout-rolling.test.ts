@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCore, type Core } from '../../helpers/core.js';
+import { failInterruptedReleases } from '../../../src/pipeline/reconcile.js';
 import type { FakeRollingRuntime } from '../../helpers/fake-runtime.js';
 
 /** The core in swarm mode: a runtime with `replace`, the route table following its processes of any release. */
@@ -47,6 +48,69 @@ describe('rollout on a scheduler that replaces processes itself (swarm mode, fak
     assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
     assert.deepEqual((await core.router.upstreams()).sort(), routed);
     assert.match(output, /v1 is still serving/);
+  });
+
+  it('a switch that fails after the replace puts the processes back on the live release; the release fails, v1 serves on', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    core.formation.set(app.id, { web: 2 });
+    await core.push('shop');
+    const scheduled = await core.runtime.scheduled();
+    core.router.refusal = 'adapting config using caddyfile: ambiguous site definition';
+    const { live, output } = await core.push('shop', 'c'.repeat(40));
+    core.router.refusal = undefined;
+    assert.equal(live, false);
+    assert.equal(core.runtime.replaced.at(-1)?.runtime.version, 2, 'the replace itself went through');
+    assert.ok(core.runtime.events.includes('undo shop v2'));
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue']);
+    assert.deepEqual(await core.runtime.scheduled(), scheduled, 'the scheduler is asked to run v1 as before');
+    assert.equal(core.releases.byVersion(app.id, 2)?.status, 'failed');
+    assert.match(core.releases.byVersion(app.id, 2)?.failureReason ?? '', /Caddy refused the routes: .*ambiguous site definition/);
+    assert.equal(core.releases.live(app.id)?.version, 1);
+    assert.match(output, /putting shop's processes back on v1/);
+    assert.match(output, /v1 is still serving/);
+    assert.equal(await core.routes.refreshIfStale(), 'tasks-changed');
+    assert.deepEqual((await core.router.upstreams()).sort(), await webAddresses(core, 'shop'));
+  });
+
+  it('a release that Pilot stopping failed meanwhile is not promoted: its services go back to v1', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    await core.push('shop');
+    // Pilot stops while the scheduler rolls v2 out: server.close fails the deploys still running.
+    core.runtime.duringReplace = () => failInterruptedReleases({ ...core, runtime: core.runtime });
+    const { live } = await core.push('shop', 'c'.repeat(40));
+    assert.equal(live, false);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+    assert.equal(core.releases.byVersion(app.id, 2)?.status, 'failed');
+    assert.match(core.releases.byVersion(app.id, 2)?.failureReason ?? '', /Pilot stopped while this release was checking/);
+    assert.equal(core.releases.live(app.id)?.version, 1);
+  });
+
+  it('a scale whose switch fails goes back to the replicas that served; the scale is not kept', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    await core.push('shop');
+    core.router.refusal = 'connection refused';
+    await assert.rejects(core.processes.scale(app, { web: 3 }), /Caddy refused the routes: connection refused/);
+    core.router.refusal = undefined;
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue']);
+    assert.deepEqual((await core.runtime.scheduled()).map((formation) => formation.replicas), [1]);
+    assert.deepEqual(core.formation.get(app.id), {});
+  });
+
+  it('an undo that fails too is told to the pusher, and the release still fails', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    await core.push('shop');
+    core.router.refusal = 'ambiguous site definition';
+    core.runtime.undoFailure = 'pt-shop-web could not be put back as it ran before: see `docker service ps` on the manager, then deploy again';
+    const { live, output } = await core.push('shop', 'c'.repeat(40));
+    core.router.refusal = undefined;
+    assert.equal(live, false);
+    assert.match(output, /pt-shop-web could not be put back as it ran before/);
+    assert.equal(core.releases.byVersion(app.id, 2)?.status, 'failed');
+    assert.equal(core.releases.live(app.id)?.version, 1);
   });
 
   it('ps:scale changes the replicas of the live release without renewing its processes', async () => {

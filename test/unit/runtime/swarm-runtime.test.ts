@@ -113,6 +113,41 @@ describe('SwarmRuntime.replace (a fake swarm)', () => {
     assert.deepEqual(swarm.updates, ['pt-shop-web v2', 'pt-shop-worker v2']);
     assert.deepEqual([...swarm.services.values()].map(releaseOf), ['2', '2']);
   });
+
+  it('undo of a finished replace: updated services run their previous spec, removed ones come back, created ones go', async () => {
+    const swarm = fakeSwarm(() => false);
+    const runtime = new SwarmRuntime(swarm.docker, {} as DockerRuntime, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    const output: string[] = [];
+    await runtime.replace(request(1, output));
+    const before = structuredClone([...swarm.services.values()].map((service) => service.Spec)).sort((a, b) => a.Name.localeCompare(b.Name));
+    // v2 drops the worker and adds a clock.
+    const replacement = await runtime.replace({ ...request(2, output), processes: { web: null, clock: 'node clock.js' }, quantities: { web: 3, clock: 1 } });
+    assert.deepEqual([...swarm.services.keys()].sort(), ['pt-shop-clock', 'pt-shop-web']);
+
+    await replacement.undo();
+
+    const after = [...swarm.services.values()].map((service) => service.Spec).sort((a, b) => a.Name.localeCompare(b.Name));
+    assert.deepEqual(after, before);
+    assert.ok(output.includes('Rolling pt-shop-web back to v1'), output.join('\n'));
+    assert.ok(output.includes('Creating pt-shop-worker again: 1 × v1'), output.join('\n'));
+    assert.deepEqual(await runtime.scheduled(), [
+      { app: 'shop', type: 'web', release: 1, slot: 'blue', replicas: 2 },
+      { app: 'shop', type: 'worker', release: 1, slot: 'blue', replicas: 1 },
+    ]);
+  });
+
+  it('an undo that cannot put a service back names it and what to do', async () => {
+    const swarm = fakeSwarm(() => false);
+    const runtime = new SwarmRuntime(swarm.docker, {} as DockerRuntime, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    const output: string[] = [];
+    await runtime.replace(request(1, output));
+    const replacement = await runtime.replace(request(2, output));
+    const getService = swarm.docker.getService.bind(swarm.docker);
+    // The manager refuses every update from now on.
+    swarm.docker.getService = ((key: string) => ({ ...getService(key), update: async () => Promise.reject(new Error('update out of sequence')) })) as unknown as typeof swarm.docker.getService;
+    await assert.rejects(replacement.undo(), /pt-shop-worker, pt-shop-web could not be put back as they ran before: see `docker service ps` on the manager/);
+    assert.ok(output.some((line) => line.startsWith('pt-shop-web could not be rolled back to v1 (update out of sequence)')), output.join('\n'));
+  });
 });
 
 describe('SwarmRuntime task poll', () => {
