@@ -126,13 +126,26 @@ function runtimeLog(list) {
   }, (status) => { if (following) state.textContent = ['live', 'reconnected'].includes(status) ? '' : status; });
 }
 
-const appStatus = document.querySelector('#app-status[data-app]');
-if (appStatus) {
-  follow(`/apps/${encodeURIComponent(appStatus.dataset.app)}/live`, (message) => {
-    if (message.build) appendBuild(message.build);
-    if (message.event) refresh();
+/**
+ * Follows a page's events from the newest one it was rendered with (so what happened between its
+ * render and its socket is not missed), and after a drop from the newest one heard.
+ */
+function followEvents(path, region, onMessage) {
+  let after = region.dataset.eventsAfter || '0';
+  follow(() => `${path}?after=${encodeURIComponent(after)}`, (message) => {
+    if (message.event?.id) after = String(message.event.id);
+    onMessage(message);
   }, (status) => { if (status === 'reconnected') refresh(); });
 }
-if (document.getElementById('apps')) follow('/live', (message) => { if (message.event) refresh(); });
+
+const appStatus = document.querySelector('#app-status[data-app]');
+if (appStatus) {
+  followEvents(`/apps/${encodeURIComponent(appStatus.dataset.app)}/live`, appStatus, (message) => {
+    if (message.build) appendBuild(message.build);
+    if (message.event) refresh();
+  });
+}
+const appsRegion = document.getElementById('apps');
+if (appsRegion) followEvents('/live', appsRegion, (message) => { if (message.event) refresh(); });
 const logList = document.getElementById('log-lines');
 if (logList) runtimeLog(logList);

@@ -46,6 +46,27 @@ export class Events implements EventLog {
     return this.store.list({ ...(scope === 'all' ? {} : { appId: scope.appId }), ...options });
   }
 
+  /** The id of the scope's newest event, 0 when there is none: what a page rendered now has seen. */
+  newestId(scope: EventScope): number {
+    return this.list(scope, { limit: 1 })[0]?.id ?? 0;
+  }
+
+  /**
+   * Tells the stored events after `afterId` (as many as a timeline keeps), then each new one:
+   * none lost between the two, none twice. Returns the unsubscription.
+   */
+  followAfter(scope: EventScope, afterId: number, listener: (event: PilotEvent) => void): () => void {
+    let last = afterId;
+    const tell = (event: PilotEvent): void => {
+      if (event.id <= last) return;
+      last = event.id;
+      listener(event);
+    };
+    // Recording and listing are synchronous: nothing is recorded between the listing and the following.
+    if (afterId > 0) for (const event of this.list(scope, { afterId, limit: this.keep })) tell(event);
+    return this.follow(scope, tell);
+  }
+
   /** Hears of every event of the scope from now on; returns the unsubscription. */
   follow(scope: EventScope, listener: (event: PilotEvent) => void): () => void {
     const follower = { scope, listener };

@@ -50,7 +50,7 @@ export interface ApiDeps {
   readonly certificates: CertificateService;
   readonly metrics: Pick<MetricsSampler, 'host' | 'processes'>;
   readonly prometheus: Pick<PrometheusExporter, 'text' | 'contentType'>;
-  readonly events: Pick<Events, 'list' | 'follow'>;
+  readonly events: Pick<Events, 'list' | 'follow' | 'followAfter' | 'newestId'>;
   readonly webhooks: Pick<Notifier, 'add' | 'list' | 'remove'>;
   readonly previews: PreviewService;
   /** The cluster's machines (swarm mode; refuses every call otherwise). */

@@ -5,7 +5,7 @@ import type { WebSocket } from 'ws';
 import Type from 'typebox';
 import { AppParams, EventStreamQuery, EventView, EventsQuery } from '../../domain/shapes.js';
 import type { PilotEvent } from '../../domain/types.js';
-import { EVENTS_KEPT_PER_TIMELINE, type EventScope } from '../../services/events.js';
+import type { EventScope } from '../../services/events.js';
 import { appAccess, appFor, closeOnRevocation, errorResponses, type ApiDeps } from './context.js';
 
 const EventList = Type.Array(EventView);
@@ -51,21 +51,10 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ deps: ApiDeps }> = async (
 /** Sends the stored events after `after` (when given), then each new one; none twice, none lost between the two. */
 function streamEvents(deps: ApiDeps, request: FastifyRequest, socket: WebSocket, scope: EventScope, after: number): void {
   closeOnRevocation(deps, request, socket);
-  let last = after;
-  const send = (event: PilotEvent): void => {
-    if (event.id <= last || socket.readyState !== socket.OPEN) return;
-    last = event.id;
-    socket.send(JSON.stringify(eventView(event)));
-  };
-  // Following first: an event recorded while the stored ones are read is sent after them, once.
-  const buffered: PilotEvent[] = [];
-  let replaying = true;
-  const unfollow = deps.events.follow(scope, (event) => (replaying ? buffered.push(event) : send(event)));
+  const unfollow = deps.events.followAfter(scope, after, (event) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(eventView(event)));
+  });
   socket.on('close', unfollow);
-  // A timeline keeps EVENTS_KEPT_PER_TIMELINE: a client that resumes gets all it missed of one app.
-  if (after > 0) for (const event of deps.events.list(scope, { afterId: after, limit: EVENTS_KEPT_PER_TIMELINE })) send(event);
-  replaying = false;
-  for (const event of buffered) send(event);
 }
 
 function eventView(event: PilotEvent): EventView {

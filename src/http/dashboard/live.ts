@@ -18,13 +18,16 @@ const RUNTIME_LOG_LINES = 200;
 export const liveRoutes: FastifyPluginAsync<{ context: DashboardContext }> = async (app, { context }) => {
   const { api } = context.deps;
 
-  app.get<{ Params: { app: string } }>('/apps/:app/live', { config: appAccess, websocket: true }, async (socket, request) => {
+  // ?after=<id of the newest event the page has seen>: what happened between the page's render and this socket is sent first.
+  app.get<{ Params: { app: string }; Querystring: { after?: string } }>('/apps/:app/live', { config: appAccess, websocket: true }, async (socket, request) => {
     const found = api.apps.get(request.params.app);
     closeWithSession(context, request, socket);
     const send = (message: object): void => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
     };
-    const unfollow = api.events.follow({ appId: found.id }, (event: PilotEvent) => send({ event: { kind: event.kind, message: event.message, release: event.release } }));
+    const unfollow = api.events.followAfter({ appId: found.id }, eventsAfter(request.query.after), (event: PilotEvent) =>
+      send({ event: { id: event.id, kind: event.kind, message: event.message, release: event.release } }),
+    );
     const stopBuilds = await followBuilds(context, found, send);
     socket.on('close', () => {
       unfollow();
@@ -33,10 +36,10 @@ export const liveRoutes: FastifyPluginAsync<{ context: DashboardContext }> = asy
   });
 
   // The apps page: every app's events (admin only, as the API's /events/stream).
-  app.get('/live', { websocket: true }, (socket, request) => {
+  app.get<{ Querystring: { after?: string } }>('/live', { websocket: true }, (socket, request) => {
     closeWithSession(context, request, socket);
-    const unfollow = api.events.follow('all', (event: PilotEvent) => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ event: { app: event.app, kind: event.kind } }));
+    const unfollow = api.events.followAfter('all', eventsAfter(request.query.after), (event: PilotEvent) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ event: { id: event.id, app: event.app, kind: event.kind } }));
     });
     socket.on('close', unfollow);
   });
@@ -58,6 +61,12 @@ export const liveRoutes: FastifyPluginAsync<{ context: DashboardContext }> = asy
     });
   });
 };
+
+/** The event id a page's socket resumes after; 0 (only new events) when absent or not an id. */
+function eventsAfter(after: string | undefined): number {
+  const id = Number(after);
+  return Number.isSafeInteger(id) && id > 0 ? id : 0;
+}
 
 function closeWithSession(context: DashboardContext, request: FastifyRequest, socket: WebSocket): void {
   const tokenId = request.signedIn?.principal.tokenId;

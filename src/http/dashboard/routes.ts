@@ -82,13 +82,17 @@ export const pageRoutes: FastifyPluginAsync<{ context: DashboardContext }> = asy
   app.get('/', { config: anyToken }, async (request, reply) => {
     const principal = request.signedIn!.principal;
     if (principal.scope === 'app' && principal.appId !== null) return reply.redirect(`/apps/${encodeURIComponent(deps.api.apps.nameOf(principal.appId) ?? '')}`, 303);
-    return renderPage(context, request, reply, 'apps', { title: 'Apps', apps: visibleApps(deps.api, principal) });
+    // Read before the page's contents: an event recorded while they are gathered is sent to its socket.
+    const eventsAfter = deps.api.events.newestId('all');
+    return renderPage(context, request, reply, 'apps', { title: 'Apps', apps: visibleApps(deps.api, principal), eventsAfter });
   });
 
   app.get<{ Params: { app: string }; Querystring: { reveal?: string } }>('/apps/:app', { config: appAccess }, async (request, reply) => {
     const found = deps.api.apps.get(request.params.app);
+    // Read before the page's contents: an event recorded while they are gathered is sent to its socket.
+    const eventsAfter = deps.api.events.newestId({ appId: found.id });
     const model = await appPage(deps.api, found, request.signedIn!.principal, { reveal: request.query.reveal === 'config' });
-    return renderPage(context, request, reply, 'app', { title: found.name, ...model });
+    return renderPage(context, request, reply, 'app', { title: found.name, ...model, eventsAfter });
   });
 
   app.get<{ Params: { app: string; version: string } }>('/apps/:app/releases/:version', { config: appAccess }, async (request, reply) => {

@@ -54,6 +54,30 @@ describe('Events', () => {
     assert.deepEqual(events.list('all', { afterId: after, limit: 1 }).map((event) => event.message), ['b 1'], 'the newest `limit` after the id');
   });
 
+  it('follows from a seen id: the ones recorded since first, then each new one of the scope, none twice', () => {
+    const db = openDatabase(':memory:');
+    const apps = createAppStore(db);
+    const [a, b] = [apps.create('a'), apps.create('b')];
+    const events = new Events(createEventStore(db), pino({ level: 'silent' }));
+    assert.equal(events.newestId({ appId: a.id }), 0, 'no event yet');
+    events.record({ appId: a.id, app: 'a', kind: 'restart', message: 'a 1' });
+    const seen = events.newestId({ appId: a.id });
+    events.record({ appId: b.id, app: 'b', kind: 'restart', message: 'b 1' });
+    events.record({ appId: a.id, app: 'a', kind: 'restart', message: 'a 2' });
+    assert.equal(events.newestId('all'), events.newestId({ appId: a.id }));
+    const heard: string[] = [];
+    const unfollow = events.followAfter({ appId: a.id }, seen, (event) => heard.push(event.message));
+    events.record({ appId: a.id, app: 'a', kind: 'restart', message: 'a 3' });
+    events.record({ appId: b.id, app: 'b', kind: 'restart', message: 'b 2' });
+    unfollow();
+    events.record({ appId: a.id, app: 'a', kind: 'restart', message: 'a 4' });
+    assert.deepEqual(heard, ['a 2', 'a 3']);
+    const fromNow: string[] = [];
+    events.followAfter('all', 0, (event) => fromNow.push(event.message));
+    events.record({ appId: null, app: null, kind: 'restart', message: 'server 1' });
+    assert.deepEqual(fromNow, ['server 1'], 'after 0 is only what comes next');
+  });
+
   it('API: a deploy token reads its app timeline only; the server-wide list is for admins', async (t) => {
     const { app, events, apps, deployToken } = await buildTestApp(t, { apps: ['a', 'b'] });
     events.record({ appId: apps.findByName('a')!.id, app: 'a', kind: 'deploy.succeeded', message: 'v1 is live', release: 1 });

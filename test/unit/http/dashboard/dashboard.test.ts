@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import WebSocket from 'ws';
 import assert from 'node:assert/strict';
 import { TEST_ADMIN_TOKEN, buildTestApp } from '../../../helpers/api.js';
 import { goLive } from '../../../helpers/releases.js';
@@ -126,6 +127,26 @@ describe('dashboard sessions (buildApp with fakes)', () => {
     assert.ok(flash);
     const next = await app.inject({ method: 'GET', url: '/server', headers: { cookie: `${cookie}; ${flash}` } });
     assert.match(next.body, /volume mounted at \/data\. The volume lives on node node-2: the app&#x27;s processes run on that node only, and are replaced stop-first/);
+  });
+
+  it("opens a page's socket after the newest event the page was rendered with: what was recorded since comes first", async (t) => {
+    const { app, events, apps } = await buildTestApp(t, { apps: ['a'] });
+    const a = apps.findByName('a')!.id;
+    events.record({ appId: a, app: 'a', kind: 'deploy.started', message: 'before the page', release: 1 });
+    const { cookie } = await signIn(app, TEST_ADMIN_TOKEN);
+    const seen = events.newestId({ appId: a });
+    // Went live between the page's render and its socket: the socket tells it, so the page refreshes.
+    events.record({ appId: a, app: 'a', kind: 'deploy.succeeded', message: 'between render and socket', release: 1 });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const socket = new WebSocket(`${address.replace(/^http/, 'ws')}/apps/a/live?after=${seen}`, { headers: { cookie, origin: address } });
+    t.after(() => socket.close());
+    const first = await new Promise<{ event?: { id: number; message: string } }>((resolve, reject) => {
+      socket.on('message', (data) => resolve(JSON.parse(data.toString())));
+      socket.on('error', reject);
+      socket.on('close', (code) => reject(new Error(`closed ${code}`)));
+    });
+    assert.equal(first.event?.message, 'between render and socket');
+    assert.equal(first.event?.id, events.newestId({ appId: a }));
   });
 
   it('signs out: the cookie no longer opens a page', async (t) => {

@@ -32,6 +32,12 @@ describe('dashboard views', () => {
     assert.equal(render('\u001b[32mgre') + render('en\u001b[0m'), '<span class="ansi-green-fg">gre</span><span class="ansi-green-fg">en</span>');
   });
 
+  it('writes into the apps page and an app page the newest event they were rendered with, where their sockets resume', () => {
+    assert.match(views.render('apps', { title: 'Apps', apps: [], eventsAfter: 41 }), /<div data-live id="apps"[^>]* data-events-after="41"/);
+    const app = { name: 'shop', summary: 'running', url: 'https://shop.test', release: null };
+    assert.match(views.render('app', { title: 'shop', app, processes: [], types: [], releases: [], building: [], config: [], certificates: [], domains: [], storage: [], tokens: [], eventsAfter: 7 }), /<div data-live id="app-status"[^>]* data-events-after="7"/);
+  });
+
   it("escapes whatever an app or a user sent into a page", () => {
     const html = views.render('release', { title: 't', appName: '<b>x</b>', release: { version: 1, status: 'live', kind: 'deploy', source: '"><script>', description: '<img onerror=1>' }, log: '' });
     assert.ok(!html.includes('<b>x</b>') && !html.includes('"><script>') && !html.includes('<img onerror=1>'));
