@@ -4,6 +4,7 @@
  * starting anything. server.ts runs them (start, reconcile, listen, stop).
  */
 // First: before anything loads dockerode.
+import { CaddyOnlyConnections } from './http/caddy-only-listener.js';
 import './adapters/docker/transports-on-first-use.js';
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -247,6 +248,8 @@ export async function composePilot(config: Config, logger: Logger) {
 
   /** Whether the server finished starting: /health says so. */
   const readiness = { started: false };
+  // Swarm mode: Caddy is a container, which reaches the control plane on an address of its own.
+  const caddyOnly = swarmCaddy ? new CaddyOnlyConnections() : undefined;
   const app = await buildApp({
     logger,
     maxPushBytes: config.maxPushBytes,
@@ -266,6 +269,7 @@ export async function composePilot(config: Config, logger: Logger) {
     },
     proxyKey,
     connections: config,
+    ...(caddyOnly ? { caddyOnly } : {}),
     tokens,
     registry,
     git,
@@ -310,7 +314,7 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
+    caddyOnly, engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes, pushers,
   };
 }

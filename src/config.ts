@@ -50,6 +50,12 @@ export interface Config {
    * API, and where Pilot reaches it; loopback unless Pilot runs on another machine than the manager's engine.
    */
   readonly swarmCaddyAdmin: string;
+  /**
+   * PILOT_SWARM_CONTROL_PLANE_BIND: an address of this machine where the Caddy container reaches
+   * the control plane (pilot.<domain>); unset: the manager engine's bridge gateway, which is this
+   * machine's when Pilot runs on the manager.
+   */
+  readonly swarmControlPlaneBind: string | undefined;
   readonly dockerHost: string | undefined;
   /** DOCKER_TLS_VERIFY=1: a tcp:// engine is spoken to over TLS (as the docker CLI does). */
   readonly dockerTlsVerify: boolean;
@@ -171,6 +177,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     },
     caddyImage: read.string('PILOT_CADDY_IMAGE', 'caddy:2-alpine'),
     swarmCaddyAdmin: read.string('PILOT_SWARM_CADDY_ADMIN', '127.0.0.1:2019'),
+    swarmControlPlaneBind: read.optional('PILOT_SWARM_CONTROL_PLANE_BIND'),
     dockerHost: read.optional('DOCKER_HOST'),
     dockerTlsVerify: (env.DOCKER_TLS_VERIFY ?? '') !== '' && env.DOCKER_TLS_VERIFY !== '0',
     dockerCertPath: read.optional('DOCKER_CERT_PATH'),

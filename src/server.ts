@@ -12,6 +12,7 @@ import type { Config, DataPaths } from './config.js';
 import type { SqliteDatabase } from './adapters/db/database.js';
 import type { Deployer } from './pipeline/deploy.js';
 import { listenForDeploys } from './http/deploy-socket.js';
+import { listenForCaddy, type CaddyOnlyConnections, type CaddyOnlyListener } from './http/caddy-only-listener.js';
 import type { CaddyAdmin } from './adapters/caddy/admin.js';
 import type { ManagedCaddy } from './adapters/caddy/managed.js';
 import type { RouteTable } from './pipeline/switch.js';
@@ -46,6 +47,8 @@ export interface PilotServer {
   readonly generatedAdminToken: string | undefined;
   /** `http://host:port` of the API and git. */
   readonly address: string;
+  /** Swarm mode: `host:port` where the Caddy container reaches the control plane (its requests only); none: not served through Caddy. */
+  readonly caddyUpstream: string | undefined;
   /**
    * Stops Pilot; apps and Caddy keep serving. `retirements: 'leave'` does not wait for old
    * releases still draining or stopping (up to PILOT_DRAIN_SECONDS + PILOT_STOP_TIMEOUT): the
@@ -55,7 +58,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
+  const { caddyOnly, paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -67,6 +70,9 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   const loopback = config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind;
   const controlPlane = `${loopback.includes(':') ? `[${loopback}]` : loopback}:${port}`;
   routes.setControlPlaneUpstream(controlPlane);
+  // Swarm mode: Caddy is a container on the manager, for which Pilot's loopback is its own.
+  const caddyListener = swarmCaddy && caddyOnly ? await listenForSwarmCaddy(config, swarmCaddy, app, caddyOnly, logger) : undefined;
+  if (swarmCaddy) routes.setControlPlaneUpstream(caddyListener?.upstream);
 
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
@@ -121,6 +127,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     stopCaddyLog?.();
     live.stop();
     deploySocket?.close();
+    await caddyListener?.close();
     await app.close();
     db.close();
     throw error;
@@ -141,6 +148,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     swarmCaddy,
     generatedAdminToken,
     address: `http://${controlPlane}`,
+    caddyUpstream: caddyListener?.upstream,
     async close({ retirements } = { retirements: 'wait' }) {
       managedCaddy?.stopWatching();
       routeWatch?.stop();
@@ -169,9 +177,35 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       await socketClosed;
       // Requests git holds open (a long clone) must not keep Pilot from exiting.
       setTimeout(() => app.server.closeAllConnections(), 5000).unref();
+      await caddyListener?.close();
       await app.close();
       if (retirements === 'wait') await deployer.settle();
       db.close();
     },
   };
+}
+
+/**
+ * Listens where the swarm's Caddy container reaches this machine (PILOT_SWARM_CONTROL_PLANE_BIND,
+ * else the manager's bridge gateway). When that is not an address of this machine (Pilot runs
+ * elsewhere than the manager and the setting is unset), pilot.<domain> is not routed, and the
+ * log says what to set.
+ */
+async function listenForSwarmCaddy(config: Config, swarmCaddy: SwarmCaddy, app: FastifyInstance, caddyOnly: CaddyOnlyConnections, logger: Logger): Promise<CaddyOnlyListener | undefined> {
+  const host = config.swarmControlPlaneBind ?? (await swarmCaddy.bridgeGateway().catch(() => undefined));
+  if (!host) {
+    logger.warn("the manager's bridge network has no gateway: set PILOT_SWARM_CONTROL_PLANE_BIND for pilot.<domain> to be served through Caddy");
+    return undefined;
+  }
+  try {
+    const listener = await listenForCaddy(app.server, caddyOnly, host, config.maxConnections);
+    logger.info({ upstream: listener.upstream }, "the swarm's Caddy reaches the control plane here (its requests only)");
+    return listener;
+  } catch (error) {
+    logger.warn(
+      { err: error, host },
+      `the control plane cannot listen on ${host} for the swarm's Caddy (${(error as NodeJS.ErrnoException).code ?? 'error'}): pilot.<domain> is not served through Caddy; set PILOT_SWARM_CONTROL_PLANE_BIND to an address of this machine that the manager's containers reach`,
+    );
+    return undefined;
+  }
 }

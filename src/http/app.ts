@@ -16,6 +16,8 @@ import websocket from '@fastify/websocket';
 import { exactBodyValidators, serializersAtFirstUse } from './schema-compilers.js';
 import { authenticate, presentsInvalidToken, tokenFromRequest } from './auth.js';
 import { dropUntrustedForwarding } from './client-address.js';
+import type { CaddyOnlyConnections } from './caddy-only-listener.js';
+import { ForbiddenError } from '../domain/errors.js';
 import { apiRoutes } from './api/index.js';
 import { prometheusRoutes } from './api/metrics.js';
 import type { ApiDeps } from './api/context.js';
@@ -79,6 +81,8 @@ export interface AppDeps {
   readonly localCaCertificate: string | undefined;
   /** The dashboard at `/` (src/http/dashboard/). */
   readonly dashboard: Omit<DashboardDeps, 'api' | 'checks'>;
+  /** Swarm mode: the connections of the address only Pilot's Caddy container uses (caddy-only-listener.ts). */
+  readonly caddyOnly?: CaddyOnlyConnections;
 }
 
 /** How long a client may take to send a request, and how many may be connected at once. */
@@ -94,7 +98,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Only Caddy may tell us the client's real address: forwarding headers of any other
     // client, loopback included, are dropped first thing (dropUntrustedForwarding).
-    trustProxy: ['127.0.0.1', '::1'],
+    // In swarm mode Caddy is a container, whose address is a peer of the Caddy-only listener.
+    trustProxy: (address: string) => address === '127.0.0.1' || address === '::1' || deps.caddyOnly?.isPeer(address) === true,
     // The time to *send* a request (a push's pack included); a push waiting for its build has
     // sent it all, and is not cut. A slow-body client is.
     requestTimeout: deps.connections.requestTimeoutSeconds * 1000,
@@ -120,6 +125,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Before the limit on failed authentications reads request.ip.
   app.addHook('onRequest', async (request, reply) => {
     const throughCaddy = dropUntrustedForwarding(request.raw.headers, deps.proxyKey);
+    if (!throughCaddy && deps.caddyOnly?.carries(request.raw.socket)) {
+      reply.header('connection', 'close');
+      throw new ForbiddenError("this address serves Pilot's own Caddy only: use the control plane's URL (PILOT_BIND:PILOT_PORT or https://pilot.<domain>)");
+    }
     // A refused body is never read: the connection closes after the answer instead. Not behind
     // Caddy: it may still be writing the body it has, and a close then resets the connection
     // before it reads the answer (502). Caddy closes its client's side itself (Caddyfile.tmpl),

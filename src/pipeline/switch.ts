@@ -60,7 +60,7 @@ export class RouteTable {
   constructor(private readonly deps: RoutesDeps) {}
 
   /** Where the API listens: known only once it listens (PILOT_PORT may be 0), before the first load. */
-  setControlPlaneUpstream(upstream: string): void {
+  setControlPlaneUpstream(upstream: string | undefined): void {
     this.controlPlaneUpstream = upstream;
   }
 

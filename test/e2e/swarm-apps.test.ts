@@ -128,6 +128,23 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     assert.match(line, /client=\S+ protocol=HTTP\/1\.1/);
   });
 
+  it("serves the control plane through the Caddy container (API, dashboard); where Caddy reaches it, an app's task is refused", async () => {
+    const whoami = await swarm.get('pilot', '/api/v1/whoami', { authorization: `Bearer ${pilot.token}` });
+    assert.equal(whoami.status, 200, whoami.body);
+    assert.equal((await swarm.get('pilot', '/api/v1/whoami')).status, 401);
+    const signIn = await swarm.get('pilot', '/sign-in');
+    assert.equal(signIn.status, 200, signIn.body.slice(0, 200));
+    assert.match(signIn.body, /<form[^>]*action="\/sign-in"/);
+    const upstream = pilot.server.caddyUpstream;
+    assert.ok(upstream, 'Pilot listens for its Caddy container');
+    // A task of the app on the manager reaches that address too (the host is its gateway's), and is refused without the proxy key.
+    const [task] = (await cluster.docker(cluster.manager, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${pilot.server.config.instance}-${APP}-web`])).split('\n').filter(Boolean);
+    assert.ok(task, 'a web task on the manager');
+    const probe = `fetch('http://${upstream}/api/v1/whoami', { headers: { authorization: 'Bearer ${pilot.token}' } }).then(async (r) => console.log(r.status, await r.text()))`;
+    const answer = await cluster.docker(cluster.manager, ['exec', task, 'node', '-e', probe]);
+    assert.match(answer, /^403 .*Caddy only/, answer);
+  });
+
   it('redeploys one task at a time under a request loop without a failed request', async () => {
     const loop = requestLoop();
     const pushed = await push(appFiles('v2'));

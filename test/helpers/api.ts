@@ -1,3 +1,4 @@
+import type { CaddyOnlyConnections } from '../../src/http/caddy-only-listener.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +49,7 @@ export interface Reached {
  */
 export async function buildTestApp(
   t: { after(fn: () => Promise<unknown>): void },
-  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string; started?: () => boolean; localCaCertificate?: string } = {},
+  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string; started?: () => boolean; localCaCertificate?: string; caddyOnly?: CaddyOnlyConnections } = {},
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);
@@ -129,6 +130,7 @@ export async function buildTestApp(
     proxyKey: TEST_PROXY_KEY,
     connections: { requestTimeoutSeconds: 600, headersTimeoutSeconds: 20, maxConnections: 512 },
     localCaCertificate: options.localCaCertificate,
+    ...(options.caddyOnly ? { caddyOnly: options.caddyOnly } : {}),
     cli: { bundleFile: options.cliBundle ?? path.join(spoolDir, 'pilot-cli.mjs'), renderInstaller: (context) => createTemplateRenderer().renderCliInstaller(context) },
     dashboard: { store: createDashboardSessionStore(db), dir: path.join(PROJECT_ROOT, 'dashboard'), versions: async () => [{ name: 'Pilot', version: 'test' }] },
   });

@@ -20,7 +20,7 @@ export interface SwarmPilot {
   /** `host:port` of the registry on the manager. */
   readonly registryAddress: string;
   /** A GET of an app through the Caddy container on the manager, by plain HTTP. */
-  get(app: string, urlPath?: string): Promise<{ status: number; body: string }>;
+  get(app: string, urlPath?: string, headers?: Record<string, string>): Promise<{ status: number; body: string }>;
   /** The app's web tasks Swarm wants running: the node of each and its current state (`Running`, `Starting`...). */
   webTasks(app: string): Promise<{ node: string; state: string }[]>;
   /** `address:5000` on the app's overlay of each web task Swarm wants running (on `node` only, if given), sorted: what Caddy should route to. */
@@ -46,6 +46,8 @@ export async function startSwarmPilot(cluster: SwarmCluster, env: Record<string,
   const registryImage = await ensureRegistryImage();
   await loadImageInto(cluster.manager.container, registryImage);
   const registryAddress = `${managerAddress}:${await freePort()}`;
+  // This machine's address on the nodes' network: the Caddy container on the manager reaches the control plane there.
+  const hostAddress = (await sh(`docker network inspect -f '{{(index .IPAM.Config 0).Gateway}}' ${cluster.name}`)).trim();
   const pilot = await startTestPilot({
     DOCKER_HOST: await cluster.managerEngine(),
     PILOT_SCHEDULER: 'swarm',
@@ -53,6 +55,7 @@ export async function startSwarmPilot(cluster: SwarmCluster, env: Record<string,
     PILOT_CADDY_IMAGE: staticImage,
     // Pilot runs on this machine, not on the manager: Caddy's admin is published on the manager's address.
     PILOT_SWARM_CADDY_ADMIN: `${managerAddress}:${await freePort()}`,
+    PILOT_SWARM_CONTROL_PLANE_BIND: hostAddress,
     PILOT_HEALTH_TIMEOUT: '10',
     PILOT_REGISTRY_IMAGE: registryImage,
     PILOT_REGISTRY_PORT: registryAddress.split(':')[1] ?? '',
@@ -98,9 +101,9 @@ export async function startSwarmPilot(cluster: SwarmCluster, env: Record<string,
     throw error;
   }
 
-  const get = (app: string, urlPath = '/'): Promise<{ status: number; body: string }> =>
+  const get = (app: string, urlPath = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
-      const request = http.get({ host: managerAddress, port: pilot.httpPort, path: urlPath, headers: { Host: `${app}.${pilot.domain}` }, agent: false, timeout: 10_000 }, (response) => {
+      const request = http.get({ host: managerAddress, port: pilot.httpPort, path: urlPath, headers: { ...headers, Host: `${app}.${pilot.domain}` }, agent: false, timeout: 10_000 }, (response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += chunk.toString()));
         response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));

@@ -103,6 +103,15 @@ export class SwarmCaddy {
     }
   }
 
+  /**
+   * Where the container reaches the engine's host: the gateway of the default bridge, its eth0.
+   * Pilot's own address when Pilot runs on the manager.
+   */
+  async bridgeGateway(): Promise<string | undefined> {
+    const bridge = (await this.docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
+    return bridge.IPAM?.Config?.find((range) => range.Gateway)?.Gateway;
+  }
+
   /** Removes the container and its data volume (an instance that goes away; tests). */
   async remove(): Promise<void> {
     await this.docker.getContainer(this.containerName).remove({ force: true }).catch(() => undefined);
