@@ -185,6 +185,7 @@ export const EVENT_KINDS = [
   'scale', 'restart', 'stop', 'start',
   'process.crashed', 'process.crash-loop', 'process.unhealthy', 'process.recovered',
   'node.down', 'node.up',
+  'release.restored', 'release.restore-failed',
   'certificate.issued', 'certificate.failed',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];

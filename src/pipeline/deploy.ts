@@ -297,11 +297,13 @@ export class Deployer {
    * update short). Runs in the background; a failure is logged (the next deploy replaces what runs).
    */
   async restoreLive(requested: App, reason: string): Promise<void> {
-    const { logger } = this.deps;
+    const { logger, events } = this.deps;
+    let restoring: { app: App; version: number } | undefined;
     await this.appLocks.run(requested.name, async () => {
       const app = this.deps.apps.findByName(requested.name);
       const live = app && this.deps.releases.live(app.id);
       if (!app || !live?.image || !live.port) return;
+      restoring = { app, version: live.version };
       logger.warn({ app: app.name, reason }, `the scheduler does not run the live release v${live.version}: putting it back`);
       const runnable = { ...live, image: live.image, port: live.port };
       const runtime = releaseRuntime(app, runnable, this.deps.settings, this.deps.volumes.list(app.id));
@@ -309,7 +311,14 @@ export class Deployer {
       const plan = planRestore(app, runnable, runtime, quantities, await this.deps.runtime.list({ app: app.name }));
       await this.deps.rollout.run(plan, new DeployOutput((line) => logger.info({ app: app.name }, line)), { commit: () => undefined });
       logger.info({ app: app.name }, `v${live.version} runs again as recorded`);
-    }).catch((error: unknown) => logger.error({ err: error, app: requested.name }, 'the live release could not be put back on the scheduler: deploy the app again'));
+      events.record({ appId: app.id, app: app.name, kind: 'release.restored', release: live.version, message: `v${live.version} runs again as recorded (${reason})` });
+    }).catch((error: unknown) => {
+      logger.error({ err: error, app: requested.name }, 'the live release could not be put back on the scheduler: deploy the app again');
+      if (!restoring) return;
+      const { app, version } = restoring;
+      const why = error instanceof Error ? error.message : String(error);
+      events.record({ appId: app.id, app: app.name, kind: 'release.restore-failed', release: version, message: `v${version} could not be put back on the scheduler (${reason}): ${why}; deploy the app again` });
+    });
   }
 
   /** Waits for retirements in progress (used when Pilot stops). */

@@ -147,6 +147,23 @@ describe('reconcile at start in swarm mode: the scheduler is put back on the liv
     assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue']);
     assert.equal(core.releases.live(app.id)?.version, 1);
     assert.deepEqual((await core.router.upstreams()).sort(), (await core.runtime.list({ app: 'shop' })).map((process) => `${process.address}:5000`).sort());
+    const [restoredEvent] = core.events.list({ appId: app.id }, { limit: 1 });
+    assert.equal(restoredEvent?.kind, 'release.restored');
+    assert.equal(restoredEvent?.release, 1);
+    assert.match(restoredEvent?.message ?? '', /v1 runs again as recorded \(web is scheduled as v2, but v1 is the live release\)/);
+  });
+
+  it('a restore the scheduler refuses is told in the timeline, with what to do', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    await core.push('shop');
+    await core.runtime.schedule(spec('shop', 1), { web: 3 }, 'blue', { types: ['web'], renew: false });
+    core.runtime.rollback = 'the swarm rolled the update back';
+    const { restored } = await restartRollingPilot(core);
+    assert.equal(restored.length, 1);
+    const [event] = core.events.list({ appId: app.id }, { limit: 1 });
+    assert.equal(event?.kind, 'release.restore-failed');
+    assert.match(event?.message ?? '', /v1 could not be put back on the scheduler \(web is scheduled as v1 × 3, but its formation is 1\): .*the swarm rolled the update back.*; deploy the app again/);
   });
 
   it('a scale cut short (its formation not written): the replicas go back to the kept formation', async () => {
