@@ -25,7 +25,8 @@ export class LinkService {
 
   async link(app: App, otherName: string): Promise<{ links: string[]; linkedFrom: string[] }> {
     const other = this.other(app, otherName);
-    await this.deps.deployer.withAppLock(app.name, async () => {
+    // Under the other app's lock too: a destroy of it under way would take away the network being joined.
+    await this.bothLocked(app.name, other.name, async () => {
       const added = this.deps.apps.link(app.id, other.id);
       try {
         await this.deps.runtime.link(app.name, other.name);
@@ -51,6 +52,12 @@ export class LinkService {
       }
     });
     return this.list(this.reread(app));
+  }
+
+  /** Runs `work` under both apps' locks, taken in name order so that two links never wait on each other. */
+  private bothLocked(a: string, b: string, work: () => Promise<void>): Promise<void> {
+    const [first, second] = [a, b].sort();
+    return this.deps.deployer.withAppLock(first!, () => this.deps.deployer.withAppLock(second!, work));
   }
 
   private other(app: App, name: string): App {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { LinkService } from '../../../src/services/links.js';
 import { createAppStore } from '../../../src/adapters/db/stores.js';
 import { openDatabase } from '../../../src/adapters/db/database.js';
-import { NotFoundError, ValidationError } from '../../../src/domain/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../../src/domain/errors.js';
+import { KeyedMutex } from '../../../src/pipeline/mutex.js';
 import type { ContainerEngine } from '../../../src/domain/ports.js';
 import { DockerRuntime } from '../../../src/runtime/docker-runtime.js';
 
@@ -71,6 +72,31 @@ describe('LinkService', () => {
     assert.equal(apps.findByName('shop')?.links.length, 1, 'still linked, as its processes still are');
     failing = false;
     assert.deepEqual(await links.unlink(shop(), 'billing'), { links: [], linkedFrom: [] });
+  });
+
+  it('waits for a destroy of the other app under way, then refuses the link, changing nothing', async (t) => {
+    const { apps, calls } = setup(t);
+    const locks = new KeyedMutex();
+    // As Deployer.withAppLock: under the app's lock, and only if the app is still there.
+    const deployer = {
+      withAppLock: <T>(name: string, task: () => Promise<T>) => locks.run(name, () => {
+        if (!apps.findByName(name)) throw new ConflictError(`${name} was renamed or destroyed while this change waited: nothing changed`);
+        return task();
+      }),
+    };
+    const engine = { ensureNetwork: async () => void calls.push('ensure'), listContainers: async () => [], connectNetwork: async () => void calls.push('connect') } as unknown as ContainerEngine;
+    const links = new LinkService({ apps, runtime: new DockerRuntime(engine, 'pt'), deployer });
+    let destroyed!: () => void;
+    const destroying = deployer.withAppLock('billing', () => new Promise<void>((resolve) => (destroyed = resolve)));
+    const linking = links.link(apps.findByName('shop')!, 'billing');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(calls, [], 'the link waits for the destroy');
+    apps.delete(apps.findByName('billing')!.id);
+    destroyed();
+    await destroying;
+    await assert.rejects(linking, /billing was renamed or destroyed while this change waited/);
+    assert.deepEqual(calls, []);
+    assert.deepEqual(apps.findByName('shop')!.links, []);
   });
 
   it('refuses a link to itself or to an app that does not exist, changing nothing', async (t) => {
