@@ -58,7 +58,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { caddyOnly, paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
+  const { caddyOnly, paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, swarmAgent, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -77,6 +77,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
   let stopCaddyLog: (() => void) | undefined;
+  let agentStarted: Promise<void> | undefined;
   try {
     // Before the API answers anything about processes, and before the routes ask which are unhealthy.
     await live.start();
@@ -85,6 +86,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     nodeEvents?.start();
     // In the background: a registry image being pulled delays no start; a push waits for it.
     void swarmRegistry?.start().catch(() => undefined);
+    // In the background too: it publishes its image through the registry (start() logs its own failure).
+    agentStarted = swarmAgent?.start();
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -179,6 +182,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       setTimeout(() => app.server.closeAllConnections(), 5000).unref();
       await caddyListener?.close();
       await app.close();
+      // A stats agent being created now would outlive whatever removes the instance's services after this.
+      await agentStarted;
       if (retirements === 'wait') await deployer.settle();
       db.close();
     },
