@@ -77,7 +77,6 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
   let deploySocket: Awaited<ReturnType<typeof listenForDeploys>> | undefined;
   let routeWatch: { stop(): void } | undefined;
   let stopCaddyLog: (() => void) | undefined;
-  let agentStarted: Promise<void> | undefined;
   try {
     // Before the API answers anything about processes, and before the routes ask which are unhealthy.
     await live.start();
@@ -87,7 +86,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     // In the background: a registry image being pulled delays no start; a push waits for it.
     void swarmRegistry?.start().catch(() => undefined);
     // In the background too: it publishes its image through the registry (start() logs its own failure).
-    agentStarted = swarmAgent?.start();
+    void swarmAgent?.start();
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -120,6 +119,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     // Pushes last: a deploy never races the clean-up.
     deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes, pushers);
   } catch (error) {
+    await swarmAgent?.stop();
     await cron.stop();
     await metrics.stop();
     await monitor.stop();
@@ -182,8 +182,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       setTimeout(() => app.server.closeAllConnections(), 5000).unref();
       await caddyListener?.close();
       await app.close();
-      // A stats agent being created now would outlive whatever removes the instance's services after this.
-      await agentStarted;
+      await swarmAgent?.stop();
       if (retirements === 'wait') await deployer.settle();
       db.close();
     },

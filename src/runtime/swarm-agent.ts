@@ -132,6 +132,9 @@ export interface SwarmAgentOptions {
 export class SwarmAgent implements NodeStatsReader {
   /** Nodes whose agent failed its last read: told once per streak. */
   private readonly failing = new Set<string>();
+  private stopped = false;
+  /** The service being created or updated, which stop() lets finish. */
+  private changing: Promise<void> | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -147,10 +150,22 @@ export class SwarmAgent implements NodeStatsReader {
   async start(): Promise<void> {
     try {
       const image = await this.publishImage();
-      await this.ensureService(agentServiceSpec({ instance: this.options.instance, image, port: this.options.port, secret: this.options.secret }));
+      if (this.stopped) return;
+      this.changing = this.ensureService(agentServiceSpec({ instance: this.options.instance, image, port: this.options.port, secret: this.options.secret }));
+      await this.changing;
     } catch (error) {
       this.options.logger.error({ err: error }, 'the stats agent did not start: CPU and memory of tasks on other nodes than the manager stay unknown');
     }
+  }
+
+  /**
+   * Pilot stops: a start still publishing changes no service any more, and one changing it now
+   * finishes first (whatever removes the instance's services after this sees it). The agent's
+   * tasks run on without Pilot, as Caddy's container does.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.changing?.catch(() => undefined);
   }
 
   private async publishImage(): Promise<string> {

@@ -110,6 +110,19 @@ describe('SwarmAgent.start (a fake manager)', () => {
     await new SwarmAgent(other.docker, registry, options).start();
     assert.deepEqual(other.calls.filter((call) => !call.startsWith('tag')), ['update pt-agent at 4 with auth true']);
   });
+
+  it('a Pilot stopping while the image is still being published creates no service', async () => {
+    const manager = fakeManager();
+    let published: (reference: string) => void = () => undefined;
+    const slow: ImageRegistry = { ...registry, publish: () => new Promise((resolve) => (published = resolve)) };
+    const agent = new SwarmAgent(manager.docker, slow, options);
+    const starting = agent.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    await agent.stop();
+    published('10.0.0.5:5000/pt/pilot:agent-0123456789ab');
+    await starting;
+    assert.deepEqual(manager.calls.filter((call) => !call.startsWith('tag')), []);
+  });
 });
 
 /** The agent script run by node, against a fake engine on a unix socket; answers its port. */
