@@ -67,6 +67,7 @@ import { REPO_FETCH_TIMEOUT_SECONDS, createRepositoryFetcher } from './adapters/
 import { RepoSources } from './services/repo-sources.js';
 import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js';
 import { SwarmRuntime } from './runtime/swarm-runtime.js';
+import { SwarmAgent, ensureAgentSecret } from './runtime/swarm-agent.js';
 import { CONTAINER_ADMIN_ADDRESS, SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import { Pushers } from './http/pushers.js';
 
@@ -106,8 +107,12 @@ export async function composePilot(config: Config, logger: Logger) {
   const swarmCaddy = cluster
     ? new SwarmCaddy(docker, { instance: config.instance, image: config.caddyImage, httpPort: config.httpPort, httpsPort: config.httpsPort, adminAddress: config.swarmCaddyAdmin, logger })
     : undefined;
+  // Swarm mode: a global service reads the stats of tasks on every node (started by server.ts).
+  const swarmAgent = swarmRegistry
+    ? new SwarmAgent(docker, swarmRegistry, { instance: config.instance, nodeImage: config.nodeImage, port: config.swarmAgentPort, secret: ensureAgentSecret(paths.swarmAgentSecret), logger })
+    : undefined;
   const runtime = swarmCaddy
-    ? new SwarmRuntime(docker, localRuntime, swarmRegistry, { instance: config.instance, proxyContainer: swarmCaddy.containerName })
+    ? new SwarmRuntime(docker, localRuntime, swarmRegistry, { instance: config.instance, proxyContainer: swarmCaddy.containerName, ...(swarmAgent ? { agent: swarmAgent } : {}) })
     : localRuntime;
   const managedCaddy = config.caddyAdmin || swarmCaddy
     ? undefined
@@ -314,7 +319,7 @@ export async function composePilot(config: Config, logger: Logger) {
   });
   return {
     config, logger, paths, db, apps, releases, formation, generatedAdminToken: generated,
-    caddyOnly, engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
+    caddyOnly, engine, swarmRegistry, swarmAgent, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes, pushers,
   };
 }

@@ -56,6 +56,11 @@ export interface Config {
    * machine's when Pilot runs on the manager.
    */
   readonly swarmControlPlaneBind: string | undefined;
+  /**
+   * PILOT_SWARM_AGENT_PORT: the port the stats agent publishes on every node (host mode), where
+   * Pilot reads the CPU and memory of tasks on other nodes than the manager (docs/swarm.md).
+   */
+  readonly swarmAgentPort: number;
   readonly dockerHost: string | undefined;
   /** DOCKER_TLS_VERIFY=1: a tcp:// engine is spoken to over TLS (as the docker CLI does). */
   readonly dockerTlsVerify: boolean;
@@ -178,6 +183,7 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
     caddyImage: read.string('PILOT_CADDY_IMAGE', 'caddy:2-alpine'),
     swarmCaddyAdmin: read.string('PILOT_SWARM_CADDY_ADMIN', '127.0.0.1:2019'),
     swarmControlPlaneBind: read.optional('PILOT_SWARM_CONTROL_PLANE_BIND'),
+    swarmAgentPort: read.port('PILOT_SWARM_AGENT_PORT', 7079),
     dockerHost: read.optional('DOCKER_HOST'),
     dockerTlsVerify: (env.DOCKER_TLS_VERIFY ?? '') !== '' && env.DOCKER_TLS_VERIFY !== '0',
     dockerCertPath: read.optional('DOCKER_CERT_PATH'),
@@ -212,6 +218,10 @@ export function loadConfig(env: Env, host: HostResources = { cpus: os.availableP
   }
   if (config.headersTimeoutSeconds > config.requestTimeoutSeconds) {
     problems.push(`PILOT_HEADERS_TIMEOUT (${config.headersTimeoutSeconds}) must not be longer than PILOT_REQUEST_TIMEOUT (${config.requestTimeoutSeconds})`);
+  }
+  const takenOnNodes = { PILOT_HTTP_PORT: config.httpPort, PILOT_HTTPS_PORT: config.httpsPort, PILOT_REGISTRY_PORT: config.registry.port };
+  for (const [name, port] of Object.entries(takenOnNodes)) {
+    if (config.scheduler === 'swarm' && port === config.swarmAgentPort) problems.push(`PILOT_SWARM_AGENT_PORT (${port}) is ${name} too: the stats agent needs a port of its own on every node`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
@@ -352,6 +362,8 @@ export interface DataPaths {
   readonly accessLogs: string;
   /** Swarm mode: the registry's CA, certificate, key and password (docs/swarm.md). */
   readonly registryDir: string;
+  /** Swarm mode: the stats agent's bearer secret. */
+  readonly swarmAgentSecret: string;
 }
 
 export function dataPaths(dataDir: string): DataPaths {
@@ -370,5 +382,6 @@ export function dataPaths(dataDir: string): DataPaths {
     caddyLocalRootCertificate: path.join(caddyDir, 'data', 'caddy', 'pki', 'authorities', 'local', 'root.crt'),
     accessLogs: path.join(caddyDir, 'access'),
     registryDir: path.join(dataDir, 'registry'),
+    swarmAgentSecret: path.join(dataDir, 'swarm-agent-secret'),
   };
 }

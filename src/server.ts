@@ -58,7 +58,7 @@ export interface PilotServer {
 }
 
 export async function createServer(config: Config, logger: Logger): Promise<PilotServer> {
-  const { caddyOnly, paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
+  const { caddyOnly, paths, db, apps, releases, formation, generatedAdminToken, engine, swarmRegistry, swarmAgent, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, deployer, repoSources, cron, metrics, app, readiness, branchPushes, pushers } =
     await composePilot(config, logger);
   // After a crash the database must say which release serves before routes are rendered.
   const reconciling = { apps, releases, formation, runtime, logger };
@@ -85,6 +85,8 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     nodeEvents?.start();
     // In the background: a registry image being pulled delays no start; a push waits for it.
     void swarmRegistry?.start().catch(() => undefined);
+    // In the background too: it publishes its image through the registry (start() logs its own failure).
+    void swarmAgent?.start();
     ensureReloadsKeepConnections(logger);
     // A Caddy (re)started from this file comes back with every route.
     fs.writeFileSync(paths.caddyfile, await routes.render(), { mode: 0o600 });
@@ -117,6 +119,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     // Pushes last: a deploy never races the clean-up.
     deploySocket = await listenForDeploys(paths.deploySocket, deployer, logger, branchPushes, pushers);
   } catch (error) {
+    await swarmAgent?.stop();
     await cron.stop();
     await metrics.stop();
     await monitor.stop();
@@ -179,6 +182,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
       setTimeout(() => app.server.closeAllConnections(), 5000).unref();
       await caddyListener?.close();
       await app.close();
+      await swarmAgent?.stop();
       if (retirements === 'wait') await deployer.settle();
       db.close();
     },

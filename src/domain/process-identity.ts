@@ -128,6 +128,24 @@ export function registryLabels(instance: string): Record<string, string> {
   return { 'pilot.registry': instance };
 }
 
+/** The global Swarm service that reads container stats on every node (docs/swarm.md): no app's, so never listed as a process. */
+export function swarmAgentServiceName(instance: string): string {
+  return `${instance}-agent`;
+}
+
+/**
+ * The local tag of the stats agent's image (the node image, by its id), as the registry publishes
+ * it: `<instance>/pilot`, a repository no app has (`pilot` is a reserved app name).
+ */
+export function swarmAgentImage(instance: string, imageId: string): string {
+  return `${instance}/pilot:agent-${imageId.replace(/^sha256:/, '').slice(0, 12)}`;
+}
+
+/** The label of the stats agent's containers (not `pilot.instance`: they are no app's). */
+export function swarmAgentLabels(instance: string): Record<string, string> {
+  return { 'pilot.agent': instance };
+}
+
 /**
  * The swarm node label that records which node holds a volume (a local volume lives on one
  * node): set on that node at the volume's first mount; the app's services are constrained to it.

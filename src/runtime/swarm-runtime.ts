@@ -9,6 +9,7 @@ import { networkName } from '../pipeline/start.js';
 import { demuxedText, streamTaskLogs } from '../adapters/docker/logs.js';
 import type { DockerRuntime } from './docker-runtime.js';
 import { serviceSpec, type SwarmServiceSpec } from './swarm-spec.js';
+import type { AgentNode, NodeStatsReader } from './swarm-agent.js';
 
 /** What a service's tasks run: two specs with the same need no update between them. */
 function runsAs(spec: SwarmServiceSpec): string {
@@ -20,6 +21,8 @@ const TASK_POLL_MS = 1000;
 /** A new service whose tasks failed this often is not going to start. */
 const FAILED_TASKS_LIMIT = 3;
 const TASK_ID = /^[a-z0-9]{25}$/;
+/** How old the node list may be (a node that came back may have another address). */
+const NODES_MAX_AGE_MS = 30_000;
 
 interface Task {
   readonly ID: string;
@@ -37,6 +40,15 @@ interface SwarmNode {
   readonly Version?: { readonly Index: number };
   readonly Spec?: { readonly Labels?: Record<string, string> };
   readonly Description?: { readonly Hostname?: string };
+  readonly Status?: { readonly Addr?: string };
+  readonly ManagerStatus?: { readonly Addr?: string };
+}
+
+/** Where a node's host-mode ports answer: its address, which the engine gives some managers as 0.0.0.0 (then their swarm address's host). */
+function nodeAddress(node: SwarmNode): string {
+  const address = node.Status?.Addr ?? '';
+  if (address !== '' && address !== '0.0.0.0') return address;
+  return node.ManagerStatus?.Addr?.replace(/:\d+$/, '').replace(/^\[|\]$/g, '') ?? '';
 }
 
 interface Service {
@@ -50,6 +62,8 @@ export interface SwarmRuntimeOptions {
   readonly instance: string;
   /** The proxy's container on the manager: joined to every app's overlay, as the host Caddy reaches every bridge on one host. */
   readonly proxyContainer: string;
+  /** Reads the stats of a task's container on another node than the manager (swarm-agent.ts); none: those stay unknown. */
+  readonly agent?: NodeStatsReader;
 }
 
 /**
@@ -62,10 +76,11 @@ export class SwarmRuntime implements AppRuntime {
   private readonly watchers = new Set<(tasks: readonly AppProcess[]) => void>();
   private poll: NodeJS.Timeout | undefined;
   private pollGeneration = 0;
-  private nodeNames = new Map<string, string>();
-  /** The manager's own swarm node id, and the containers of the tasks running there by task id (the only task stats its engine has). */
+  private nodes = new Map<string, AgentNode>();
+  private nodesListedAt = 0;
+  /** The manager's own swarm node id, and each task's node and container by task id, from the last listing. */
   private managerNode: string | undefined;
-  private managerContainers = new Map<string, string>();
+  private taskContainers = new Map<string, { readonly node: string; readonly container: string }>();
 
   constructor(
     private readonly docker: Docker,
@@ -310,14 +325,15 @@ export class SwarmRuntime implements AppRuntime {
 
   async list(filter: ProcessFilter = {}): Promise<AppProcess[]> {
     const tasks = (await this.docker.listTasks({ filters: { 'desired-state': ['running'] } })) as Task[];
-    if (tasks.some((task) => task.NodeID && !this.nodeNames.has(task.NodeID))) {
-      const nodes = await this.docker.listNodes();
-      this.nodeNames = new Map(nodes.map((node) => [node.ID, node.Description?.Hostname ?? node.ID]));
+    if (tasks.some((task) => task.NodeID && !this.nodes.has(task.NodeID)) || Date.now() - this.nodesListedAt > NODES_MAX_AGE_MS) {
+      const nodes = (await this.docker.listNodes()) as SwarmNode[];
+      this.nodes = new Map(nodes.map((node) => [node.ID, { name: node.Description?.Hostname ?? node.ID, address: nodeAddress(node) }]));
+      this.nodesListedAt = Date.now();
     }
     this.managerNode ??= ((await this.docker.info()) as { Swarm?: { NodeID?: string } }).Swarm?.NodeID;
-    this.managerContainers = new Map(tasks.flatMap((task) => {
+    this.taskContainers = new Map(tasks.flatMap((task) => {
       const container = task.Status.ContainerStatus?.ContainerID;
-      return task.NodeID === this.managerNode && container ? [[task.ID, container] as const] : [];
+      return task.NodeID && container ? [[task.ID, { node: task.NodeID, container }] as const] : [];
     }));
     const processes: AppProcess[] = [];
     for (const task of tasks) {
@@ -347,7 +363,7 @@ export class SwarmRuntime implements AppRuntime {
       startedAt: running ? task.Status.Timestamp : undefined,
       restartCount: 0,
       address,
-      ...(task.NodeID ? { node: this.nodeNames.get(task.NodeID) ?? task.NodeID } : {}),
+      ...(task.NodeID ? { node: this.nodes.get(task.NodeID)?.name ?? task.NodeID } : {}),
     };
   }
 
@@ -415,14 +431,18 @@ export class SwarmRuntime implements AppRuntime {
   }
 
   /**
-   * What a container uses is known only to the engine of its node: the manager's engine has its
-   * one-offs and the tasks it runs itself (their containers, from the last task listing); a task
-   * on another node has none (docs/swarm.md).
+   * What a container uses is known only to the engine of its node (Swarm gathers no stats): the
+   * manager's engine has its one-offs and the tasks it runs itself; a task on another node is read
+   * from the stats agent there (swarm-agent.ts), at the node's address. Its container and node
+   * come from the last task listing. Undefined when nobody can tell.
    */
   stats(id: string): Promise<ProcessStats | undefined> {
     if (!TASK_ID.test(id)) return this.local.stats(id);
-    const container = this.managerContainers.get(id);
-    return container ? this.local.stats(container) : Promise.resolve(undefined);
+    const task = this.taskContainers.get(id);
+    if (!task) return Promise.resolve(undefined);
+    if (task.node === this.managerNode) return this.local.stats(task.container);
+    const node = this.nodes.get(task.node);
+    return node?.address && this.options.agent ? this.options.agent.stats(node, task.container) : Promise.resolve(undefined);
   }
 
   diskUsage(): Promise<EngineDiskUsage> {

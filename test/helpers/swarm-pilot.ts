@@ -59,13 +59,15 @@ export async function startSwarmPilot(cluster: SwarmCluster, env: Record<string,
     PILOT_HEALTH_TIMEOUT: '10',
     PILOT_REGISTRY_IMAGE: registryImage,
     PILOT_REGISTRY_PORT: registryAddress.split(':')[1] ?? '',
+    // The stats agent publishes it on every node: a port of this run's, not the default another Pilot on the cluster may hold.
+    PILOT_SWARM_AGENT_PORT: String(await freePort()),
     ...env,
   });
   const instance = pilot.server.config.instance;
 
   async function close(): Promise<void> {
     await pilot.close();
-    // What this Pilot made on the cluster: its services, overlay, Caddy and release images.
+    // What this Pilot made on the cluster: its services (the apps' and the stats agent, <instance>-agent), overlay, Caddy and images (releases', the agent's).
     await sh(`docker exec ${cluster.manager.container} sh -c 'docker service ls -q --filter label=pilot.instance=${instance} | xargs -r docker service rm'`).catch(() => undefined);
     await sh(`docker exec ${cluster.manager.container} docker rm -f ${instance}-caddy ${instance}-registry`).catch(() => undefined);
     await sh(`docker exec ${cluster.manager.container} docker volume rm ${instance}-registry-data`).catch(() => undefined);

@@ -42,6 +42,13 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ PILOT_REGISTRY_PORT: '70000' }), /PILOT_REGISTRY_PORT/);
   });
 
+  it("reads the swarm stats agent's port, refusing one that Caddy or the registry holds in swarm mode", () => {
+    assert.equal(loadConfig({}).swarmAgentPort, 7079);
+    assert.equal(loadConfig({ PILOT_SWARM_AGENT_PORT: '9100' }).swarmAgentPort, 9100);
+    assert.throws(() => loadConfig({ PILOT_SCHEDULER: 'swarm', PILOT_SWARM_AGENT_PORT: '5000' }), /PILOT_SWARM_AGENT_PORT \(5000\) is PILOT_REGISTRY_PORT too/);
+    assert.equal(loadConfig({ PILOT_SWARM_AGENT_PORT: '5000' }).swarmAgentPort, 5000, 'no agent on one host');
+  });
+
   it('reads PILOT_APP_PIDS and the images builds may start from beyond the base ones', () => {
     const config = loadConfig({ PILOT_APP_PIDS: '200', PILOT_BUILD_ALLOWED_IMAGES: ' registry.example.com/base/*, tools:1 ,' });
     assert.equal(config.appPids, 200);

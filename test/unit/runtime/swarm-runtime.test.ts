@@ -5,6 +5,7 @@ import type { ImageRegistry, ReleaseRuntime, ReplaceRequest } from '../../../src
 import type { DockerRuntime } from '../../../src/runtime/docker-runtime.js';
 import { SwarmRuntime } from '../../../src/runtime/swarm-runtime.js';
 import type { SwarmServiceSpec } from '../../../src/runtime/swarm-spec.js';
+import type { NodeStatsReader } from '../../../src/runtime/swarm-agent.js';
 
 interface FakeService {
   ID: string;
@@ -239,28 +240,52 @@ describe('SwarmRuntime links (a fake swarm)', () => {
 });
 
 describe('SwarmRuntime stats', () => {
-  it("reads a task's stats from the manager's engine when the task runs there, and gives none for a task on another node", async () => {
-    const task = (id: string, node: string, container: string) => ({
-      ID: id, ServiceID: 'svc', NodeID: node, Slot: 1, DesiredState: 'running',
-      Spec: { ContainerSpec: { Labels: { 'pilot.instance': 'pt', 'pilot.app': 'shop', 'pilot.release': '1', 'pilot.slot': 'blue', 'pilot.process': 'web' } } },
-      Status: { State: 'running', ContainerStatus: { ContainerID: container } },
-    });
-    const onManager = 'a'.repeat(25);
-    const elsewhere = 'b'.repeat(25);
-    const docker = {
-      listTasks: async () => [task(onManager, 'node-manager', 'container-1'), task(elsewhere, 'node-worker', 'container-2')],
-      listNodes: async () => [{ ID: 'node-manager', Description: { Hostname: 'manager' } }, { ID: 'node-worker', Description: { Hostname: 'worker' } }],
-      info: async () => ({ Swarm: { NodeID: 'node-manager' } }),
-    } as unknown as Docker;
+  const task = (id: string, node: string, container: string) => ({
+    ID: id, ServiceID: 'svc', NodeID: node, Slot: 1, DesiredState: 'running',
+    Spec: { ContainerSpec: { Labels: { 'pilot.instance': 'pt', 'pilot.app': 'shop', 'pilot.release': '1', 'pilot.slot': 'blue', 'pilot.process': 'web' } } },
+    Status: { State: 'running', ContainerStatus: { ContainerID: container } },
+  });
+  const onManager = 'a'.repeat(25);
+  const elsewhere = 'b'.repeat(25);
+  const docker = {
+    listTasks: async () => [task(onManager, 'node-manager', 'container-1'), task(elsewhere, 'node-worker', 'container-2')],
+    // The engine gives some managers 0.0.0.0 as their address.
+    listNodes: async () => [
+      { ID: 'node-manager', Description: { Hostname: 'manager' }, Status: { Addr: '0.0.0.0' }, ManagerStatus: { Addr: '10.0.0.5:2377' } },
+      { ID: 'node-worker', Description: { Hostname: 'worker' }, Status: { Addr: '10.0.0.6' } },
+    ],
+    info: async () => ({ Swarm: { NodeID: 'node-manager' } }),
+  } as unknown as Docker;
+  const reading = (memoryBytes: number) => ({ cpuSeconds: 1, memoryBytes, memoryLimitBytes: 3, networkInBytes: 0, networkOutBytes: 0 });
+
+  function runtimeWith(agent?: NodeStatsReader) {
     const asked: string[] = [];
-    const local = { stats: async (id: string) => (asked.push(id), { cpuSeconds: 1, memoryBytes: 2, memoryLimitBytes: 3, networkInBytes: 0, networkOutBytes: 0 }) } as unknown as DockerRuntime;
-    const runtime = new SwarmRuntime(docker, local, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    const local = { stats: async (id: string) => (asked.push(id), reading(2)) } as unknown as DockerRuntime;
+    const runtime = new SwarmRuntime(docker, local, registry, { instance: 'pt', proxyContainer: 'pt-caddy', ...(agent ? { agent } : {}) });
+    return { runtime, asked };
+  }
+
+  it("reads a task on the manager from the manager's engine, and a task on another node from that node's agent, at its address", async () => {
+    const agentAsked: string[] = [];
+    const { runtime, asked } = runtimeWith({ stats: async (node, container) => (agentAsked.push(`${node.name} ${node.address} ${container}`), reading(5)) });
     assert.deepEqual((await runtime.list()).map((process) => process.node), ['manager', 'worker']);
     assert.equal((await runtime.stats(onManager))?.memoryBytes, 2);
-    assert.equal(await runtime.stats(elsewhere), undefined);
-    assert.deepEqual(asked, ['container-1'], "the task's container on the manager; nothing asked for the other node's");
+    assert.equal((await runtime.stats(elsewhere))?.memoryBytes, 5);
+    assert.deepEqual(asked, ['container-1'], "the task's container on the manager");
+    assert.deepEqual(agentAsked, ['worker 10.0.0.6 container-2'], "the other node's agent, for that task's container");
     asked.length = 0;
     assert.equal((await runtime.stats('one-off-container'))?.memoryBytes, 2);
     assert.deepEqual(asked, ['one-off-container'], "a one-off is the manager's own container");
+    assert.equal(await runtime.stats('c'.repeat(25)), undefined, 'a task the last listing did not have');
+  });
+
+  it('gives no stats for a task on another node when its agent does not answer, or without an agent', async () => {
+    const dead = runtimeWith({ stats: async () => undefined });
+    await dead.runtime.list();
+    assert.equal(await dead.runtime.stats(elsewhere), undefined);
+    const none = runtimeWith();
+    await none.runtime.list();
+    assert.equal(await none.runtime.stats(elsewhere), undefined);
+    assert.equal((await none.runtime.stats(onManager))?.memoryBytes, 2);
   });
 });
