@@ -15,7 +15,7 @@ import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import { exactBodyValidators, serializersAtFirstUse } from './schema-compilers.js';
 import { authenticate, presentsInvalidToken, tokenFromRequest } from './auth.js';
-import { dropUntrustedForwarding } from './client-address.js';
+import { dropUntrustedForwarding, isLoopback } from './client-address.js';
 import type { CaddyOnlyConnections } from './caddy-only-listener.js';
 import { ForbiddenError } from '../domain/errors.js';
 import { apiRoutes } from './api/index.js';
@@ -99,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Only Caddy may tell us the client's real address: forwarding headers of any other
     // client, loopback included, are dropped first thing (dropUntrustedForwarding).
     // In swarm mode Caddy is a container, whose address is a peer of the Caddy-only listener.
-    trustProxy: (address: string) => address === '127.0.0.1' || address === '::1' || deps.caddyOnly?.isPeer(address) === true,
+    trustProxy: (address: string) => isLoopback(address) || deps.caddyOnly?.isPeer(address) === true,
     // The time to *send* a request (a push's pack included); a push waiting for its build has
     // sent it all, and is not cut. A slow-body client is.
     requestTimeout: deps.connections.requestTimeoutSeconds * 1000,

@@ -42,6 +42,15 @@ describe('the control plane and client addresses', () => {
     assert.equal((await get('127.0.0.1', { 'x-forwarded-for': '198.51.100.77', 'x-pilot-proxy-key': TEST_PROXY_KEY })).statusCode, 401);
   });
 
+  it("believes its Caddy's X-Forwarded-For over an IPv4-mapped loopback too (PILOT_BIND=::)", async (t) => {
+    const { app } = await buildTestApp(t);
+    const viaCaddy = (client: string) =>
+      app.inject({ method: 'GET', url: '/api/v1/apps', remoteAddress: '::ffff:127.0.0.1', headers: { ...bad, 'x-forwarded-for': client, 'x-pilot-proxy-key': TEST_PROXY_KEY } });
+    for (let n = 1; n <= 10; n++) assert.equal((await viaCaddy('198.51.100.50')).statusCode, 401);
+    assert.equal((await viaCaddy('198.51.100.50')).statusCode, 429, 'that client is limited');
+    assert.equal((await viaCaddy('198.51.100.51')).statusCode, 401, 'another client behind the same Caddy is not');
+  });
+
   it('serves no /tls/ask: Caddy answers its own certificate question, and nobody learns which apps exist here', async (t) => {
     const { app } = await buildTestApp(t, { apps: ['web'] });
     for (const remoteAddress of ['127.0.0.1', '203.0.113.5']) {
