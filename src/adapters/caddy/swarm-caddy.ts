@@ -113,8 +113,8 @@ export class SwarmCaddy {
    * Pilot's own address when Pilot runs on the manager.
    */
   async bridgeGateway(): Promise<string | undefined> {
-    const bridge = (await this.docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
-    return bridge.IPAM?.Config?.find((range) => range.Gateway)?.Gateway;
+    const bridge = (await this.docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: BridgeRange[] } };
+    return gatewayOf(bridge.IPAM?.Config ?? []);
   }
 
   /** A file of the container (Caddy's local CA): Pilot may run on another machine than the manager. */
@@ -150,6 +150,28 @@ export class SwarmCaddy {
 }
 
 const SPEC_LABEL = 'pilot.caddy-spec';
+
+interface BridgeRange {
+  readonly Subnet?: string;
+  readonly Gateway?: string;
+}
+
+/**
+ * The default bridge's gateway. An engine whose daemon.json has `default-address-pools` (as
+ * install.sh writes it) lists the bridge's subnet without a gateway: Docker gives the bridge the
+ * first address of the subnet then.
+ */
+export function gatewayOf(ranges: readonly BridgeRange[]): string | undefined {
+  const named = ranges.find((range) => range.Gateway)?.Gateway;
+  if (named) return named;
+  const subnet = ranges.map((range) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(range.Subnet ?? '')).find((match) => match);
+  if (!subnet) return undefined;
+  const [a, b, c, d, bits] = subnet.slice(1).map(Number) as [number, number, number, number, number];
+  if (bits > 30) return undefined;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  const first = ((((a << 24) | (b << 16) | (c << 8) | d) & mask) >>> 0) + 1;
+  return [first >>> 24, (first >>> 16) & 255, (first >>> 8) & 255, first & 255].join('.');
+}
 
 export function caddyDataVolume(instance: string): string {
   return `${instance}-caddy-data`;

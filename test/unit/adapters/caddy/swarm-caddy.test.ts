@@ -6,7 +6,7 @@ import { createTemplateRenderer } from '../../../../src/adapters/templates.js';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tarStream from 'tar-stream';
-import { CONTAINER_ADMIN_ADDRESS, CONTAINER_LOCAL_CA, SwarmCaddy, bootScript, containerSpec, type SwarmCaddyOptions } from '../../../../src/adapters/caddy/swarm-caddy.js';
+import { CONTAINER_ADMIN_ADDRESS, CONTAINER_LOCAL_CA, SwarmCaddy, gatewayOf, bootScript, containerSpec, type SwarmCaddyOptions } from '../../../../src/adapters/caddy/swarm-caddy.js';
 
 const options: SwarmCaddyOptions = { instance: 'pilot', image: 'caddy:2-alpine', httpPort: 80, httpsPort: 443, adminAddress: '127.0.0.1:2019', logger: pino({ level: 'silent' }) };
 const settings: RouteSettings = {
@@ -139,5 +139,21 @@ describe("the swarm Caddy's local CA (GET /ca.crt in swarm mode)", () => {
     const caddy = new SwarmCaddy(docker as unknown as Docker, options);
     assert.equal(await caddy.readFile(CONTAINER_LOCAL_CA), pem);
     assert.deepEqual(asked, ['pilot-caddy:/data/caddy/pki/authorities/local/root.crt']);
+  });
+});
+
+describe("where Caddy's container reaches the control plane: the default bridge's gateway", () => {
+  it('is the gateway the engine names', () => {
+    assert.equal(gatewayOf([{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }]), '172.17.0.1');
+  });
+
+  it("is the subnet's first address when the engine names none (daemon.json with default-address-pools, as install.sh writes it)", () => {
+    assert.equal(gatewayOf([{ Subnet: '10.200.1.0/24' }]), '10.200.1.1');
+    assert.equal(gatewayOf([{ Subnet: '10.200.1.77/20' }]), '10.200.0.1');
+  });
+
+  it('is unknown without an IPv4 subnet', () => {
+    assert.equal(gatewayOf([]), undefined);
+    assert.equal(gatewayOf([{ Subnet: 'fd00::/64' }]), undefined);
   });
 });
