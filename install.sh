@@ -17,7 +17,7 @@ set -euo pipefail
 # Options: flags win over the environment, the environment over the settings of an existing
 # installation (re-runs keep them), and those over the defaults.
 declare -A GIVEN=()
-for variable in PILOT_DOMAIN PILOT_ACME_EMAIL PILOT_DATA_DIR PILOT_PORT PILOT_HTTP_PORT PILOT_HTTPS_PORT PILOT_TLS PILOT_INSTANCE PILOT_NODE_IMAGE PILOT_STATIC_IMAGE PILOT_SCHEDULER PILOT_REGISTRY_IMAGE; do
+for variable in PILOT_DOMAIN PILOT_ACME_EMAIL PILOT_DATA_DIR PILOT_PORT PILOT_HTTP_PORT PILOT_HTTPS_PORT PILOT_TLS PILOT_INSTANCE PILOT_NODE_IMAGE PILOT_STATIC_IMAGE PILOT_SCHEDULER PILOT_REGISTRY_IMAGE PILOT_CADDY_IMAGE; do
   [ -z "${!variable:-}" ] || GIVEN[$variable]=1
 done
 DOMAIN="${PILOT_DOMAIN:-}"
@@ -50,6 +50,7 @@ APPS_ON_UNINSTALL="${PILOT_UNINSTALL_APPS:-}"
 # Swarm (docs/swarm.md): --manager makes this server the cluster's manager; --join adds it to one.
 SCHEDULER="${PILOT_SCHEDULER:-}"
 REGISTRY_IMAGE="${PILOT_REGISTRY_IMAGE:-}"
+CADDY_IMAGE="${PILOT_CADDY_IMAGE:-}"
 ADVERTISE_ADDR="${PILOT_ADVERTISE_ADDR:-}"
 JOIN="${PILOT_JOIN:-}"
 JOIN_TOKEN="${PILOT_JOIN_TOKEN:-}"
@@ -100,6 +101,8 @@ Several servers (Docker Swarm, docs/swarm.md):
                        [PILOT_ADVERTISE_ADDR] (default: Docker's choice)
   --registry-image IMAGE  the image of the registry Pilot runs on the manager [PILOT_REGISTRY_IMAGE]
                        (default: registry:2)
+  --caddy-image IMAGE  the image of Caddy's container on the manager; it needs /bin/sh and ip [PILOT_CADDY_IMAGE]
+                       (default: caddy:2-alpine)
   --join MANAGER       add this server to the swarm of MANAGER (host:2377) as a node that runs apps; installs
                        Docker, trusts Pilot's registry, joins; no Pilot here [PILOT_JOIN]
                        (\`pilot nodes:join-command\` on the manager prints the whole line)
@@ -250,6 +253,7 @@ parse_args() {
       --manager) SCHEDULER=swarm; GIVEN[PILOT_SCHEDULER]=1 ;;
       --advertise-addr) ADVERTISE_ADDR="${2:?--advertise-addr needs a value}"; shift ;;
       --registry-image) REGISTRY_IMAGE="${2:?--registry-image needs a value}"; GIVEN[PILOT_REGISTRY_IMAGE]=1; shift ;;
+      --caddy-image) CADDY_IMAGE="${2:?--caddy-image needs a value}"; GIVEN[PILOT_CADDY_IMAGE]=1; shift ;;
       --join) JOIN="${2:?--join needs the address of the manager}"; shift ;;
       --token) JOIN_TOKEN="${2:?--token needs a value}"; shift ;;
       --registry) REGISTRY="${2:?--registry needs HOST:PORT}"; shift ;;
@@ -308,6 +312,7 @@ keep_installed_settings() {
       PILOT_STATIC_IMAGE) STATIC_IMAGE="$value" ;;
       PILOT_SCHEDULER) SCHEDULER="$value" ;;
       PILOT_REGISTRY_IMAGE) REGISTRY_IMAGE="$value" ;;
+      PILOT_CADDY_IMAGE) CADDY_IMAGE="$value" ;;
     esac
   done <"$file"
 }
@@ -522,6 +527,12 @@ install_docker() {
 }
 
 install_caddy() {
+  if [ "$SCHEDULER" = swarm ]; then
+    # Pilot runs Caddy as a container on the manager (docs/swarm.md): a host Caddy would only
+    # compete for ports 80/443 (Debian's package starts caddy.service on them).
+    note "Caddy: the container $INSTANCE-caddy (${CADDY_IMAGE:-caddy:2-alpine}), started by Pilot; none on the host"
+    return
+  fi
   if command -v caddy >/dev/null; then
     note "Caddy: $(caddy version | cut -d' ' -f1)"
     return
@@ -715,6 +726,7 @@ write_settings() {
   [ -z "$STATIC_IMAGE" ] || set_env PILOT_STATIC_IMAGE "$STATIC_IMAGE"
   [ -z "$SCHEDULER" ] || set_env PILOT_SCHEDULER "$SCHEDULER"
   [ -z "$REGISTRY_IMAGE" ] || set_env PILOT_REGISTRY_IMAGE "$REGISTRY_IMAGE"
+  [ -z "$CADDY_IMAGE" ] || set_env PILOT_CADDY_IMAGE "$CADDY_IMAGE"
   # In swarm mode Caddy is a container Pilot runs on the manager (docs/swarm.md), not caddy.service.
   if has_systemd && [ "$SCHEDULER" != swarm ]; then set_env PILOT_CADDY_ADMIN "unix/$DATA_DIR/caddy/admin.sock"; fi
   run mkdir -p "$DATA_DIR"
@@ -908,7 +920,7 @@ HTTPS_PROBLEM=""
 check_https() {
   [ "$TLS" = off ] && return
   step "checking HTTPS at https://pilot.$DOMAIN$(port_suffix)"
-  if [ "$TLS" = internal ]; then CA_FILE="$DATA_DIR/caddy/data/caddy/pki/authorities/local/root.crt"; fi
+  if [ "$TLS" = internal ]; then CA_FILE="$(local_ca_file)"; fi
   if [ "$TLS" = acme ] && [ "$DNS_READY" = 0 ]; then
     HTTPS_PROBLEM="ACME cannot get a certificate for pilot.$DOMAIN until its DNS record points here ($SERVER_IP)"
     note "HTTPS does not work yet: $HTTPS_PROBLEM"
@@ -928,7 +940,20 @@ check_https() {
     fi
     sleep 1
   done
-  note "HTTPS does not work yet: ${HTTPS_PROBLEM:-no answer} (Caddy's log: $DATA_DIR/caddy/caddy.log or journalctl -u caddy)"
+  local caddy_log="$DATA_DIR/caddy/caddy.log or journalctl -u caddy"
+  [ "$SCHEDULER" != swarm ] || caddy_log="docker logs $INSTANCE-caddy"
+  note "HTTPS does not work yet: ${HTTPS_PROBLEM:-no answer} (Caddy's log: $caddy_log)"
+}
+
+# Caddy's local CA: under the data dir for the host's Caddy; in swarm mode on the volume of its
+# container (/data there: Pilot gives it XDG_DATA_HOME=/data).
+local_ca_file() {
+  local data="$DATA_DIR/caddy/data"
+  if [ "$SCHEDULER" = swarm ]; then
+    data="$(docker volume inspect -f '{{.Mountpoint}}' "$INSTANCE-caddy-data" 2>/dev/null || true)"
+    [ -n "$data" ] || data="/var/lib/docker/volumes/$INSTANCE-caddy-data/_data"
+  fi
+  printf '%s/caddy/pki/authorities/local/root.crt' "$data"
 }
 
 port_suffix() {

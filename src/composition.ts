@@ -30,6 +30,7 @@ import { RouteTable } from './pipeline/switch.js';
 import { AppRegistry } from './services/app-registry.js';
 import { ensureAdminToken } from './services/admin-token.js';
 import { buildApp } from './http/app.js';
+import { localCaFile, type LocalCaCertificate } from './http/routes/ca-cert.js';
 import { TokenSessions } from './http/token-sessions.js';
 import { AppService } from './services/apps.js';
 import { ProcessControl } from './services/processes.js';
@@ -68,7 +69,7 @@ import { RepoSources } from './services/repo-sources.js';
 import { createDashboardSessionStore } from './adapters/db/dashboard-sessions.js';
 import { SwarmRuntime } from './runtime/swarm-runtime.js';
 import { SwarmAgent, ensureAgentSecret } from './runtime/swarm-agent.js';
-import { CONTAINER_ADMIN_ADDRESS, SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
+import { CONTAINER_ADMIN_ADDRESS, CONTAINER_LOCAL_CA, SwarmCaddy } from './adapters/caddy/swarm-caddy.js';
 import { Pushers } from './http/pushers.js';
 
 /** How long `pilot certs` waits for a host's handshake (an ACME order in progress takes longer). */
@@ -261,7 +262,7 @@ export async function composePilot(config: Config, logger: Logger) {
     spoolDir: paths.builds,
     pushers,
     cli: { bundleFile: `${PROJECT_ROOT}/dist/pilot-cli.mjs`, renderInstaller: (context) => templates.renderCliInstaller(context) },
-    localCaCertificate: config.tls === 'internal' ? paths.caddyLocalRootCertificate : undefined,
+    localCaCertificate: config.tls !== 'internal' ? undefined : swarmCaddy ? swarmLocalCa(swarmCaddy) : localCaFile(paths.caddyLocalRootCertificate),
     dashboard: {
       store: createDashboardSessionStore(db),
       dir: `${PROJECT_ROOT}/dashboard`,
@@ -322,4 +323,9 @@ export async function composePilot(config: Config, logger: Logger) {
     caddyOnly, engine, swarmRegistry, swarmAgent, runtime, live, events, certificateEvents, accessLogs, notifier, nodeEvents, monitor, autoRollback, managedCaddy, swarmCaddy, caddyAdmin, routes, rollout, deployer, repoSources, cron, metrics, app, readiness,
     previews, branchPushes, pushers,
   };
+}
+
+/** Swarm mode: the CA is in Caddy's container, on the manager, which Pilot reaches through its engine. */
+function swarmLocalCa(caddy: SwarmCaddy): LocalCaCertificate {
+  return { location: `${caddy.containerName}:${CONTAINER_LOCAL_CA}`, read: () => caddy.readFile(CONTAINER_LOCAL_CA) };
 }

@@ -8,7 +8,7 @@ import { healthReportSchema, healthRoutes, type HealthChecks } from './routes/he
 import { gitRoutes } from './routes/git.js';
 import type { Pushers } from './pushers.js';
 import { cliRoutes, type CliDownload } from './routes/cli.js';
-import { caCertificateRoutes } from './routes/ca-cert.js';
+import { caCertificateRoutes, type LocalCaCertificate } from './routes/ca-cert.js';
 import { repoHookRoutes } from './routes/repo-hook.js';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -78,7 +78,7 @@ export interface AppDeps {
   /** The CLI download and its install script. */
   readonly cli: CliDownload;
   /** Root certificate of Caddy's local CA (PILOT_TLS=internal), served at GET /ca.crt; undefined otherwise. */
-  readonly localCaCertificate: string | undefined;
+  readonly localCaCertificate: LocalCaCertificate | undefined;
   /** The dashboard at `/` (src/http/dashboard/). */
   readonly dashboard: Omit<DashboardDeps, 'api' | 'checks'>;
   /** Swarm mode: the connections of the address only Pilot's Caddy container uses (caddy-only-listener.ts). */

@@ -2,84 +2,27 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { integrationSkipReason, localImages, tempDir, testInstanceName } from '../helpers/integration.js';
+import { startFreshMachine, type FreshMachine } from '../helpers/fresh-machine.js';
 import { README, firstDeployScript } from '../helpers/readme.js';
 
 const skip = integrationSkipReason();
-const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The fresh machine: a debootstrapped bookworm, reused by every run on this engine. */
-const FRESH_IMAGE = 'pilot-local/bookworm-fresh:latest';
-const HOST_CA = '/etc/ssl/certs/ca-certificates.crt';
-
-interface Run {
-  readonly code: number | null;
-  readonly output: string;
-}
-
-function run(command: string, args: string[], timeoutMs = 20 * 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
-
-/** Debian's mirror as this machine's apt knows it. */
-function debianMirror(): string {
-  for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
-    if (!fs.existsSync(file)) continue;
-    const uri = /^(?:URIs:\s*|deb\s+)(\S+)/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
-    if (uri) return uri;
-  }
-  return 'http://deb.debian.org/debian';
-}
-
-async function ensureFreshImage(): Promise<void> {
-  if ((await run('docker', ['image', 'inspect', FRESH_IMAGE])).code === 0) return;
-  const root = tempDir('bookworm-root');
-  const built = await run('debootstrap', ['--variant=minbase', 'bookworm', root, debianMirror()]);
-  assert.equal(built.code, 0, `debootstrap failed:\n${built.output.slice(-3000)}`);
-  execFileSync('bash', ['-c', `tar -C "${root}" -c . | docker import - ${FRESH_IMAGE}`]);
-  fs.rmSync(root, { recursive: true, force: true });
-}
 
 describe('install.sh on a fresh Debian bookworm machine (a container with its own Docker engine)', { skip }, () => {
   const name = `${testInstanceName()}-fresh-machine`;
   const images = path.join(tempDir('images'), 'images.tar');
+  let machine: FreshMachine | undefined;
 
   before(async () => {
-    await ensureFreshImage();
     execFileSync('docker', ['save', '-o', images, localImages().staticImage]);
-    // The recipe of MACHINE-NOTES: --privileged fails here, this runs an engine inside.
-    const started = await run('docker', [
-      'run', '-d', '--name', name, '--hostname', 'fresh',
-      '--cap-add=ALL', '--cap-drop=SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-      '--cgroupns=host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/var/lib/docker:exec',
-      '-v', `${CHECKOUT}:/src:ro`, '-v', `${images}:/images.tar:ro`, '-v', `${HOST_CA}:/host-ca.crt:ro`,
-      FRESH_IMAGE, 'sleep', 'infinity',
-    ]);
-    assert.equal(started.code, 0, started.output);
+    machine = await startFreshMachine(name, [`${images}:/images.tar:ro`]);
   });
   after(async () => {
-    await run('docker', ['rm', '-f', name]);
+    await machine?.remove();
   });
 
-  /** A command in the fresh machine; only the registries this machine reaches, through its CA. */
-  function inside(script: string, timeoutMs?: number): Promise<Run> {
-    return run('docker', [
-      'exec', '-e', 'CURL_CA_BUNDLE=/host-ca.crt', '-e', 'NODE_EXTRA_CA_CERTS=/host-ca.crt', '-e', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      name, 'bash', '-c', script,
-    ], timeoutMs);
-  }
+  const inside = (script: string) => (machine as FreshMachine).inside(script);
 
   // A non-default port: the re-run, given no flags at all, must keep it (and the rest).
   const install = `bash /src/install.sh --domain localhost --port 3100 --static-image ${localImages().staticImage}`;

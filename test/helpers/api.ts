@@ -22,6 +22,7 @@ import { TokenSessions } from '../../src/http/token-sessions.js';
 import { createPreviewStore } from '../../src/adapters/db/preview-store.js';
 import { NodeService } from '../../src/services/nodes.js';
 import { Pushers } from '../../src/http/pushers.js';
+import type { LocalCaCertificate } from '../../src/http/routes/ca-cert.js';
 
 export const TEST_ADMIN_TOKEN = 'pilot_test-admin-token';
 /** What the test app takes as its Caddy's X-Pilot-Proxy-Key. */
@@ -49,7 +50,7 @@ export interface Reached {
  */
 export async function buildTestApp(
   t: { after(fn: () => Promise<unknown>): void },
-  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string; started?: () => boolean; localCaCertificate?: string; caddyOnly?: CaddyOnlyConnections } = {},
+  options: { apps?: readonly string[]; replace?: (stores: TestStores) => Partial<ApiDeps>; cliBundle?: string; started?: () => boolean; localCaCertificate?: LocalCaCertificate; caddyOnly?: CaddyOnlyConnections } = {},
 ) {
   const db = openDatabase(':memory:');
   const apps = createAppStore(db);

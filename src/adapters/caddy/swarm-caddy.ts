@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
+import tarStream from 'tar-stream';
 import type { Logger } from 'pino';
 import { CaddyAdmin, parseAdminAddress } from './admin.js';
 import { DependencyError } from '../../domain/errors.js';
+import { ensureImage } from '../docker/images.js';
+import { messageOf } from '../docker/errors.js';
 import { selectorLabels } from '../../domain/process-identity.js';
 
 /**
@@ -15,6 +18,8 @@ import { selectorLabels } from '../../domain/process-identity.js';
  */
 export const CONTAINER_ADMIN_ADDRESS = '{$PILOT_CADDY_ADMIN_ADDRESS}';
 const CONTAINER_ADMIN_PORT = '2019/tcp';
+/** Caddy's local CA in the container: under XDG_DATA_HOME, which the spec sets to the volume. */
+export const CONTAINER_LOCAL_CA = '/data/caddy/pki/authorities/local/root.crt';
 
 /** The container's entrypoint: finds its bridge address, then runs Caddy with an admin on it alone. */
 export function bootScript(adminOrigin: string): string {
@@ -108,8 +113,21 @@ export class SwarmCaddy {
    * Pilot's own address when Pilot runs on the manager.
    */
   async bridgeGateway(): Promise<string | undefined> {
-    const bridge = (await this.docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: { Gateway?: string }[] } };
-    return bridge.IPAM?.Config?.find((range) => range.Gateway)?.Gateway;
+    const bridge = (await this.docker.getNetwork('bridge').inspect()) as { IPAM?: { Config?: BridgeRange[] } };
+    return gatewayOf(bridge.IPAM?.Config ?? []);
+  }
+
+  /** A file of the container (Caddy's local CA): Pilot may run on another machine than the manager. */
+  async readFile(file: string): Promise<string> {
+    const archive = await this.docker.getContainer(this.containerName).getArchive({ path: file });
+    const extract = tarStream.extract();
+    archive.pipe(extract);
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry) chunks.push(chunk as Buffer);
+      if (entry.header.type === 'file') return Buffer.concat(chunks).toString('utf8');
+    }
+    throw new Error(`${file} in ${this.containerName} is not a file`);
   }
 
   /** Removes the container and its data volume (an instance that goes away; tests). */
@@ -120,6 +138,10 @@ export class SwarmCaddy {
 
   private async create(spec: ContainerSpec): Promise<void> {
     this.options.logger.info({ image: this.options.image, container: this.containerName }, 'starting Caddy on the manager');
+    // A fresh manager has no image yet: pulled, as the registry's is.
+    await ensureImage(this.docker, this.options.image, (line) => this.options.logger.info({ image: this.options.image }, line)).catch((error: unknown) => {
+      throw new DependencyError('PILOT_CADDY_IMAGE', `Caddy's container cannot start: ${messageOf(error)} (check PILOT_CADDY_IMAGE, or load the image into the manager's engine)`, { cause: error });
+    });
     // Labelled as the instance's (an existing volume is kept as it is).
     await this.docker.createVolume({ Name: caddyDataVolume(this.options.instance), Labels: selectorLabels(this.options.instance) });
     const container = await this.docker.createContainer({ name: this.containerName, ...spec });
@@ -128,6 +150,28 @@ export class SwarmCaddy {
 }
 
 const SPEC_LABEL = 'pilot.caddy-spec';
+
+interface BridgeRange {
+  readonly Subnet?: string;
+  readonly Gateway?: string;
+}
+
+/**
+ * The default bridge's gateway. An engine whose daemon.json has `default-address-pools` (as
+ * install.sh writes it) lists the bridge's subnet without a gateway: Docker gives the bridge the
+ * first address of the subnet then.
+ */
+export function gatewayOf(ranges: readonly BridgeRange[]): string | undefined {
+  const named = ranges.find((range) => range.Gateway)?.Gateway;
+  if (named) return named;
+  const subnet = ranges.map((range) => /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(range.Subnet ?? '')).find((match) => match);
+  if (!subnet) return undefined;
+  const [a, b, c, d, bits] = subnet.slice(1).map(Number) as [number, number, number, number, number];
+  if (bits > 30) return undefined;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  const first = ((((a << 24) | (b << 16) | (c << 8) | d) & mask) >>> 0) + 1;
+  return [first >>> 24, (first >>> 16) & 255, (first >>> 8) & 255, first & 255].join('.');
+}
 
 export function caddyDataVolume(instance: string): string {
   return `${instance}-caddy-data`;
@@ -144,6 +188,8 @@ export function containerSpec(options: SwarmCaddyOptions): ContainerSpec {
     Image: options.image,
     Entrypoint: ['/bin/sh', '-c', bootScript(options.adminAddress)],
     Cmd: [],
+    // Caddy keeps its certificates and CA under XDG_DATA_HOME: on the volume whatever the image's own setting.
+    Env: ['XDG_DATA_HOME=/data'],
     ExposedPorts: { [`${httpPort}/tcp`]: {}, [`${httpsPort}/tcp`]: {}, [CONTAINER_ADMIN_PORT]: {} },
     HostConfig: {
       RestartPolicy: { Name: 'unless-stopped' },

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildTestApp } from '../../helpers/api.js';
+import { localCaFile } from '../../../src/http/routes/ca-cert.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBozCCAUmgAwIBAgIQ\n-----END CERTIFICATE-----\n';
 
@@ -13,7 +14,7 @@ describe('GET /ca.crt', () => {
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'root.crt');
     fs.writeFileSync(file, PEM);
-    const { app } = await buildTestApp(t, { localCaCertificate: file });
+    const { app } = await buildTestApp(t, { localCaCertificate: localCaFile(file) });
     const response = await app.inject({ method: 'GET', url: '/ca.crt' });
     assert.equal(response.statusCode, 200);
     assert.equal(response.body, PEM);
@@ -21,7 +22,7 @@ describe('GET /ca.crt', () => {
   });
 
   it('says that the CA does not exist yet, until Caddy made it', async (t) => {
-    const { app } = await buildTestApp(t, { localCaCertificate: path.join(os.tmpdir(), 'pilot-no-such-dir', 'root.crt') });
+    const { app } = await buildTestApp(t, { localCaCertificate: localCaFile(path.join(os.tmpdir(), 'pilot-no-such-dir', 'root.crt')) });
     const response = await app.inject({ method: 'GET', url: '/ca.crt' });
     assert.equal(response.statusCode, 404);
     assert.equal(response.json().error, 'PILOT_LOCAL_CA_NOT_READY');

@@ -39,8 +39,8 @@ describe('install.sh options (no machine changed)', () => {
 
   it('--help lists the options of several servers', () => {
     const { output } = install(['--help']);
-    for (const option of ['--manager', '--join', '--token', '--registry', '--registry-ca-sha256', '--advertise-addr', '--registry-image']) assert.match(output, new RegExp(`${option} `));
-    for (const variable of ['PILOT_SCHEDULER=swarm', 'PILOT_JOIN', 'PILOT_JOIN_TOKEN', 'PILOT_REGISTRY_CA_SHA256', 'PILOT_REGISTRY_IMAGE']) assert.match(output, new RegExp(variable));
+    for (const option of ['--manager', '--join', '--token', '--registry', '--registry-ca-sha256', '--advertise-addr', '--registry-image', '--caddy-image']) assert.match(output, new RegExp(`${option} `));
+    for (const variable of ['PILOT_SCHEDULER=swarm', 'PILOT_JOIN', 'PILOT_JOIN_TOKEN', 'PILOT_REGISTRY_CA_SHA256', 'PILOT_REGISTRY_IMAGE', 'PILOT_CADDY_IMAGE']) assert.match(output, new RegExp(variable));
   });
 
   it('refuses a --join without what joining needs, or with values that cannot be right', () => {
@@ -99,6 +99,16 @@ describe('install.sh options (no machine changed)', () => {
     assert.equal(code, 0, output);
     assert.match(output, /==> Docker Swarm: this server is the manager\n.*would run: docker swarm init \(unless the engine is in a swarm\)/);
     assert.match(output, /would set PILOT_SCHEDULER in /);
+  });
+
+  it('--manager installs no Caddy on the host: Pilot runs it as a container, from --caddy-image', asRoot, () => {
+    const { code, output } = dryRun(['--manager', '--tls', 'internal', '--caddy-image', 'local/caddy:test']);
+    assert.equal(code, 0, output);
+    assert.match(output, /Caddy: the container pilot-caddy \(local\/caddy:test\), started by Pilot; none on the host/);
+    assert.doesNotMatch(output, /install(?:ed)?: .*\bcaddy\b|Caddy: v\d/);
+    assert.match(output, /would set PILOT_CADDY_IMAGE in /);
+    const single = dryRun(['--tls', 'internal']).output;
+    assert.doesNotMatch(single, /none on the host|PILOT_CADDY_IMAGE/, 'one host keeps its host Caddy');
   });
 
   it('--dry-run prints each step and what it would run, and writes nothing', asRoot, () => {
