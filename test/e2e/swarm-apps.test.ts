@@ -228,6 +228,44 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     assert.match(ran.stdout, /ran 5000/);
   });
 
+  it('config:set, limits:set, domains:add and ps:scale work as on one host: each a rolling update the app serves through', async () => {
+    const instance = pilot.server.config.instance;
+    const service = `${instance}-${APP}-web`;
+    const inspect = async (format: string) => (await cluster.docker(cluster.manager, ['service', 'inspect', '-f', format, service])).trim();
+    const loop = requestLoop();
+    const set = await pilotCli('config:set', 'GREETING=from-the-swarm', '-a', APP);
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(await inspect('{{json .Spec.TaskTemplate.ContainerSpec.Env}}'), /GREETING=from-the-swarm/);
+    const limited = await pilotCli('limits:set', 'memory=192m', '-a', APP);
+    assert.equal(limited.code, 0, limited.stderr);
+    assert.equal(await inspect('{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}'), String(192 * 1024 * 1024));
+    const counts = await loop.stop();
+    assert.deepEqual(counts.failed, [], `failed requests during config:set and limits:set: ${counts.failed.slice(0, 5).join('; ')}`);
+    // The tasks run with the new value (read on a task of the manager).
+    const [task] = (await cluster.docker(cluster.manager, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`])).split('\n').filter(Boolean);
+    assert.ok(task, 'a web task on the manager');
+    assert.equal((await cluster.docker(cluster.manager, ['exec', task, 'printenv', 'GREETING'])).trim(), 'from-the-swarm');
+
+    const domain = `www.${APP}-custom.test`;
+    const added = await pilotCli('domains:add', domain, '-a', APP);
+    assert.equal(added.code, 0, added.stderr);
+    await waitFor(`${domain} served through the Caddy container`, async () => {
+      const answer = await swarm.get(APP, '/', { Host: domain }).catch(() => undefined);
+      return answer?.status === 200 ? answer : undefined;
+    }, 30_000, 500);
+
+    const up = await pilotCli('ps:scale', 'web=4', '-a', APP);
+    assert.equal(up.code, 0, up.stderr);
+    await waitFor('4 web tasks running, each one in the routes', async () => {
+      const tasks = await webTasks();
+      return tasks.length === 4 && tasks.every((entry) => /^Running/.test(entry.state)) ? true : undefined;
+    }, 120_000, 1000);
+    const down = await pilotCli('ps:scale', 'web=3', '-a', APP);
+    assert.equal(down.code, 0, down.stderr);
+    await waitFor('3 web tasks again', async () => ((await webTasks()).length === 3 ? true : undefined), 120_000, 1000);
+    assert.equal((await get()).status, 200);
+  });
+
   it('rolls back to v1 with a rolling update of its image', async () => {
     const rolled = await pilotCli('rollback', 'v1', '-a', APP);
     assert.equal(rolled.code, 0, rolled.stderr + rolled.stdout);

@@ -20,6 +20,7 @@ export interface SwarmPilot {
   /** `host:port` of the registry on the manager. */
   readonly registryAddress: string;
   /** A GET of an app through the Caddy container on the manager, by plain HTTP. */
+  /** `headers.Host` instead of the app's own host (a custom domain). */
   get(app: string, urlPath?: string, headers?: Record<string, string>): Promise<{ status: number; body: string }>;
   /** The app's web tasks Swarm wants running: the node of each and its current state (`Running`, `Starting`...). */
   webTasks(app: string): Promise<{ node: string; state: string }[]>;
@@ -105,7 +106,7 @@ export async function startSwarmPilot(cluster: SwarmCluster, env: Record<string,
 
   const get = (app: string, urlPath = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
-      const request = http.get({ host: managerAddress, port: pilot.httpPort, path: urlPath, headers: { ...headers, Host: `${app}.${pilot.domain}` }, agent: false, timeout: 10_000 }, (response) => {
+      const request = http.get({ host: managerAddress, port: pilot.httpPort, path: urlPath, headers: { Host: `${app}.${pilot.domain}`, ...headers }, agent: false, timeout: 10_000 }, (response) => {
         let body = '';
         response.on('data', (chunk: Buffer) => (body += chunk.toString()));
         response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
