@@ -38,7 +38,12 @@ export function createRepositoryFetcher(options: RepositoryFetcherOptions): Repo
       checkBranch(branch);
       await fsp.mkdir(options.workDir, { recursive: true, mode: 0o700 });
       const gitDir = await fsp.mkdtemp(path.join(options.workDir, 'repo-'));
-      const remove = () => fsp.rm(gitDir, { recursive: true, force: true });
+      let tar: PassThrough | undefined;
+      // The archive may still be running (its reader gave up, or never read): it stops, quietly, before its repository goes.
+      const remove = () => {
+        tar?.destroy();
+        return fsp.rm(gitDir, { recursive: true, force: true });
+      };
       const env = gitEnvironment(gitDir, options.caFile, credential === null ? undefined : { url, credential });
       const failed = (reason: string) => new DeployError('PILOT_REPO_FETCH_FAILED', `cannot fetch ${branch} of ${url}: ${reason}`);
       try {
@@ -52,7 +57,8 @@ export function createRepositoryFetcher(options: RepositoryFetcherOptions): Repo
         });
         const sha = (await git(['-C', gitDir, 'rev-parse', '--verify', `refs/heads/${branch}^{commit}`], env)).stdout.trim();
         const submoduleManifest = await manifestOf(gitDir, sha, env);
-        return { sha, tar: archiveOf(gitDir, sha, env), ...(submoduleManifest ? { submoduleManifest } : {}), remove } satisfies FetchedTree;
+        tar = archiveOf(gitDir, sha, env);
+        return { sha, tar, ...(submoduleManifest ? { submoduleManifest } : {}), remove } satisfies FetchedTree;
       } catch (error) {
         await remove();
         throw error;
@@ -187,7 +193,7 @@ async function manifestOf(gitDir: string, sha: string, env: NodeJS.ProcessEnv): 
 }
 
 /** `git archive` of the commit; the stream fails when git does. */
-function archiveOf(gitDir: string, sha: string, env: NodeJS.ProcessEnv): NodeJS.ReadableStream {
+function archiveOf(gitDir: string, sha: string, env: NodeJS.ProcessEnv): PassThrough {
   const output = new PassThrough();
   const archive = spawn('git', ['-C', gitDir, 'archive', '--format=tar', sha], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -195,6 +201,8 @@ function archiveOf(gitDir: string, sha: string, env: NodeJS.ProcessEnv): NodeJS.
   archive.stdout.pipe(output, { end: false });
   archive.on('error', (error) => output.destroy(error));
   archive.on('close', (code) => {
+    // Destroyed by its reader or by remove(): nobody waits for the rest, and an error now would have no listener.
+    if (output.destroyed) return;
     if (code === 0) output.end();
     else output.destroy(new DeployError('PILOT_REPO_FETCH_FAILED', `git archive of ${sha.slice(0, 7)} failed: ${stderr.trim()}`));
   });

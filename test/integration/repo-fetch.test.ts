@@ -50,6 +50,22 @@ describe('repository fetcher: real git against real HTTPS git servers', { skip }
     assert.ok(open.authorizations.every((header) => header === undefined), 'no credential sent to a public repository');
   });
 
+  it('stops git archive quietly when the tree is removed unread (a deploy refused before its build)', async () => {
+    const errors: Error[] = [];
+    for (let round = 0; round < 5; round += 1) {
+      const fetched = await fetcher(open.caFile).fetchBranch({ url: `${open.baseUrl}/site.git`, branch: 'main', credential: null, maxBytes: 10 * MB });
+      fetched.tar.on('error', (error: Error) => errors.push(error));
+      await fetched.remove();
+      await new Promise<void>((resolve) => {
+        const stream = fetched.tar as NodeJS.ReadableStream & { closed?: boolean };
+        if (stream.closed) resolve();
+        else stream.once('close', () => resolve());
+      });
+    }
+    assert.deepEqual(errors.map((error) => error.message), []);
+    assert.deepEqual(fs.readdirSync(workDir), []);
+  });
+
   it('sends the credential as Basic auth to a private repository, and says when it is missing or refused', async () => {
     const url = `${closed.baseUrl}/private.git`;
     const fetched = await fetcher(closed.caFile).fetchBranch({ url, branch: 'main', credential: 'tok-123', maxBytes: 10 * MB });
