@@ -319,13 +319,13 @@ export class Deployer {
       const message = move ? `v${live.version} moved onto the swarm (${reason})${removed}` : `v${live.version} runs again as recorded (${reason})`;
       events.record({ appId: app.id, app: app.name, kind: 'release.restored', release: live.version, message });
     }).catch((error: unknown) => {
-      if (move && replacing.length > 0) logger.warn({ app: requested.name, containers: replacing.map((process) => process.name) }, 'its containers from one host are left as they were');
+      if (move && replacing.length > 0) logger.warn({ app: requested.name, containers: replacing.map((process) => process.name) }, 'its containers from one host are left running');
       logger.error({ err: error, app: requested.name }, 'the live release could not be put back on the scheduler: deploy the app again');
       if (!restoring) return;
       const { app, version } = restoring;
       const why = error instanceof Error ? error.message : String(error);
       const message = move
-        ? `v${version} could not be moved onto the swarm (${reason}): ${why}; its containers from one host are left as they were; deploy the app again`
+        ? `v${version} could not be moved onto the swarm (${reason}): ${why}; its containers from one host are left running; deploy the app again`
         : `v${version} could not be put back on the scheduler (${reason}): ${why}; deploy the app again`;
       events.record({ appId: app.id, app: app.name, kind: 'release.restore-failed', release: version, message });
     });

@@ -251,7 +251,7 @@ describe('reconcile at the first start in swarm mode: apps that ran on one host 
     assert.ok(!core.runtime.events.some((event) => event.startsWith('remove single-host')));
     const [event] = core.events.list({ appId: app.id }, { limit: 1 });
     assert.equal(event?.kind, 'release.restore-failed');
-    assert.match(event?.message ?? '', /^v1 could not be moved onto the swarm \(v1 has no service on the swarm: .*\): .*web did not become healthy on the swarm.*; its containers from one host are left as they were; deploy the app again$/);
+    assert.match(event?.message ?? '', /^v1 could not be moved onto the swarm \(v1 has no service on the swarm: .*\): .*web did not become healthy on the swarm.*; its containers from one host are left running; deploy the app again$/);
   });
 
   it('apps with services are not touched; containers from one host of those, of apps with no live release and of destroyed apps go at once', async () => {
