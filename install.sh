@@ -507,11 +507,10 @@ install_docker() {
   # Every app has a network of its own: /24s from one /16 give 256 of them (Docker's default
   # pools hold about 30).
   # Swarm mode refuses an engine with live-restore: there the swarm restarts tasks elsewhere instead.
-  local live_restore='  "live-restore": true,\n'
+  local live_restore=live-restore
   if [ "$SCHEDULER" = swarm ] || [ -n "$JOIN" ]; then live_restore=''; fi
   if [ ! -e /etc/docker/daemon.json ]; then
-    # shellcheck disable=SC2059  # the format is ours, with the optional line in it
-    printf "{\n$live_restore  \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 24}]\n}\n" | write_file /etc/docker/daemon.json 0644
+    pilots_daemon_json "$live_restore" | write_file /etc/docker/daemon.json 0644
     if has_systemd && systemctl is-active --quiet docker; then
       # Address pools apply at the engine's start: a fresh engine runs nothing yet.
       if [ "$fresh" = 1 ]; then run systemctl restart docker; else run systemctl reload docker || true; note "restart Docker once (systemctl restart docker) for its new address pools"; fi
@@ -524,6 +523,14 @@ install_docker() {
       note "/etc/docker/daemon.json exists: add \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 24}] for more than about 30 apps (each has its own network)"
     fi
   fi
+}
+
+# The daemon.json install.sh writes; with live-restore (any first argument) for one host.
+pilots_daemon_json() {
+  local live_restore=''
+  [ -z "${1:-}" ] || live_restore='  "live-restore": true,\n'
+  # shellcheck disable=SC2059  # the format is ours, with the optional line in it
+  printf "{\n$live_restore  \"default-address-pools\": [{\"base\": \"10.200.0.0/16\", \"size\": 24}]\n}\n"
 }
 
 install_caddy() {
@@ -767,6 +774,9 @@ start_with_systemd() {
   if [ "$SCHEDULER" = swarm ]; then
     # Pilot runs Caddy as a container on the manager, on the apps' overlays: a host Caddy would
     # take its ports 80/443 and load the routes rendered for the container.
+    if [ -e "$CADDY_DROPIN" ] || systemctl is-active --quiet caddy 2>/dev/null || systemctl is-enabled --quiet caddy 2>/dev/null; then
+      note "swarm mode: stopping and disabling the host's caddy.service (it held ports $HTTP_PORT/$HTTPS_PORT); the container $INSTANCE-caddy serves them now"
+    fi
     run systemctl disable --now caddy 2>/dev/null || true
     run rm -f "$CADDY_DROPIN"
   else
@@ -896,8 +906,31 @@ case "\${1:-}" in
 esac
 EOF
   run "$PREFIX/bin/pilot-supervisor" stop
+  # Once Pilot is stopped: it would start its Caddy again.
+  if [ "$SCHEDULER" = swarm ]; then stop_pilots_own_caddy; fi
   run "$PREFIX/bin/pilot-supervisor" start
   note "no systemd: to start Pilot at boot, run '$PREFIX/bin/pilot-supervisor start' from /etc/rc.local or a @reboot cron job"
+}
+
+# Without systemd a single-host Pilot starts Caddy itself, and that Caddy runs on after Pilot
+# stops (apps never depend on the Pilot process). In swarm mode it would hold ports 80/443, where
+# the container $INSTANCE-caddy must listen: an existing install becoming a manager stops it.
+# kill -0 also succeeds on a zombie (its parent gone, an init that does not reap): the state says.
+pid_running() { [ -r "/proc/$1/stat" ] && ! awk '{ exit $3 != "Z" }' "/proc/$1/stat"; }
+
+stop_pilots_own_caddy() {
+  local pid_file="$DATA_DIR/caddy/caddy.pid" pid
+  [ -f "$pid_file" ] || return 0
+  pid="$(cat "$pid_file")"
+  if [ -n "$pid" ] && pid_running "$pid"; then
+    note "swarm mode: stopping the Caddy the single-host Pilot ran on the host (pid $pid, ports $HTTP_PORT/$HTTPS_PORT); the container $INSTANCE-caddy serves them now"
+    run kill -TERM "$pid"
+    if [ "$DRY_RUN" != 1 ]; then
+      for _ in $(seq 1 100); do pid_running "$pid" || break; sleep 0.1; done
+      if pid_running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    fi
+  fi
+  run rm -f "$pid_file"
 }
 
 wait_for_health() {
@@ -1147,11 +1180,35 @@ ensure_docker_running() {
 
 swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }
 
-# An engine with live-restore cannot be in a swarm (Docker refuses it).
+# An engine with live-restore cannot be in a swarm (Docker refuses it). A single-host install
+# turned it on in the daemon.json it wrote: that one install.sh changes itself (a server growing
+# from one host to several); anyone else's file is theirs to change.
 check_no_live_restore() {
   [ "$DRY_RUN" = 1 ] && return
   [ "$(docker info --format '{{.LiveRestoreEnabled}}' 2>/dev/null)" != true ] && return
+  if [ "$(cat /etc/docker/daemon.json 2>/dev/null)" = "$(pilots_daemon_json live-restore)" ]; then
+    note "swarm mode refuses live-restore, which the single-host install turned on in /etc/docker/daemon.json: turning it off and restarting Docker (the apps' containers restart with it)"
+    pilots_daemon_json | write_file /etc/docker/daemon.json 0644
+    restart_docker
+    [ "$(docker info --format '{{.LiveRestoreEnabled}}' 2>/dev/null)" != true ] && return
+  fi
   die "the Docker engine has live-restore on, which swarm mode refuses: remove \"live-restore\" from /etc/docker/daemon.json, restart Docker (systemctl restart docker), and run this again"
+}
+
+restart_docker() {
+  if has_systemd; then
+    run systemctl restart docker
+  else
+    local pid
+    pid="$(cat /var/run/docker.pid 2>/dev/null || true)"
+    [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 60))
+    while [ -n "$pid" ] && pid_running "$pid"; do
+      [ "$SECONDS" -lt "$deadline" ] || die "the Docker engine (pid $pid) did not stop within 60 s"
+      sleep 0.2
+    done
+  fi
+  ensure_docker_running
 }
 
 init_swarm() {

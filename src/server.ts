@@ -110,7 +110,7 @@ export async function createServer(config: Config, logger: Logger): Promise<Pilo
     await removeOrphanContainers(
       reconciling,
       (batch) => deployer.retire(batch.app, batch.version, batch.slot, batch.processes),
-      (app, reason) => void deployer.restoreLive(app, reason),
+      (app, reason, replacing) => void deployer.restoreLive(app, reason, replacing),
     );
     // Once the cron containers a stop left behind are gone: the live releases' schedules run again.
     cron.start();

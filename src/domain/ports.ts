@@ -361,6 +361,12 @@ export interface AppRuntime {
   replace?(request: ReplaceRequest): Promise<Replacement>;
   /** Present with `replace`: what the scheduler is asked to run for each app and process type (its processes converge to it). */
   scheduled?(): Promise<ScheduledFormation[]>;
+  /**
+   * Present with `replace`: this instance's processes that run as plain containers beside the
+   * scheduler, in no service (what a single-host Pilot ran before it restarted in swarm mode).
+   * `remove` takes their ids.
+   */
+  listSingleHost?(): Promise<AppProcess[]>;
 }
 
 /** A formation `replace` put in place, which a failure after it (the switch) takes back. */

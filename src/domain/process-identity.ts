@@ -170,6 +170,14 @@ export function taskIdentity(labels: Readonly<Record<string, string>>, slot: num
   return identity?.role === 'process' ? identity.process : undefined;
 }
 
+/** The label the engine puts on every container of a swarm task (never on a container created by name). */
+const SWARM_TASK_LABEL = 'com.docker.swarm.task.id';
+
+/** Whether a container is a swarm task's: the manager runs tasks too, and they carry the instance's labels. */
+export function isSwarmTask(labels: Readonly<Record<string, string>>): boolean {
+  return labels[SWARM_TASK_LABEL] !== undefined;
+}
+
 /** Whether the labels are the instance's (a service or a task's container of it). */
 export function isInstanceLabelled(instance: string, labels: Readonly<Record<string, string>> | undefined): boolean {
   return labels?.[LABEL.instance] === instance;

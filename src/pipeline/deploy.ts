@@ -36,7 +36,7 @@ export interface DeployerDeps {
   readonly images: ImageEngine;
   /** Swarm mode: the registry the nodes pull from, pruned along with the engine's images. */
   readonly registry?: Pick<ImageRegistry, 'collect'>;
-  readonly runtime: Pick<AppRuntime, 'list'>;
+  readonly runtime: Pick<AppRuntime, 'list' | 'remove'>;
   readonly rollout: Rollout;
   readonly workspaces: Workspaces;
   readonly submodules: SubmoduleFetcher;
@@ -294,31 +294,58 @@ export class Deployer {
   /**
    * Puts the app's processes back on its live release at its formation, under its lock (at
    * start: a rolling scheduler runs another release, `reason`, after Pilot's stop cut a rolling
-   * update short). Runs in the background; a failure is logged (the next deploy replaces what runs).
+   * update short; or the app ran on one host before swarm mode, and `replacing` are its plain
+   * containers there). Runs in the background; a failure is logged and told in the timeline
+   * (the next deploy replaces what runs). The plain containers go only once the restore
+   * succeeded: a move that fails loses nothing.
    */
-  async restoreLive(requested: App, reason: string): Promise<void> {
+  async restoreLive(requested: App, reason: string, replacing?: readonly AppProcess[]): Promise<void> {
     const { logger, events } = this.deps;
+    const move = replacing !== undefined;
     let restoring: { app: App; version: number } | undefined;
     await this.appLocks.run(requested.name, async () => {
       const app = this.deps.apps.findByName(requested.name);
       const live = app && this.deps.releases.live(app.id);
       if (!app || !live?.image || !live.port) return;
       restoring = { app, version: live.version };
-      logger.warn({ app: app.name, reason }, `the scheduler does not run the live release v${live.version}: putting it back`);
+      logger.warn({ app: app.name, reason }, move ? `putting the live release v${live.version} on the swarm` : `the scheduler does not run the live release v${live.version}: putting it back`);
       const runnable = { ...live, image: live.image, port: live.port };
       const runtime = releaseRuntime(app, runnable, this.deps.settings, this.deps.volumes.list(app.id));
       const quantities = processQuantities(live, this.deps.formation.get(app.id));
       const plan = planRestore(app, runnable, runtime, quantities, await this.deps.runtime.list({ app: app.name }));
       await this.deps.rollout.run(plan, new DeployOutput((line) => logger.info({ app: app.name }, line)), { commit: () => undefined });
+      const removed = move ? await this.removeReplaced(app, replacing) : '';
       logger.info({ app: app.name }, `v${live.version} runs again as recorded`);
-      events.record({ appId: app.id, app: app.name, kind: 'release.restored', release: live.version, message: `v${live.version} runs again as recorded (${reason})` });
+      const message = move ? `v${live.version} moved onto the swarm (${reason})${removed}` : `v${live.version} runs again as recorded (${reason})`;
+      events.record({ appId: app.id, app: app.name, kind: 'release.restored', release: live.version, message });
     }).catch((error: unknown) => {
+      if (move && replacing.length > 0) logger.warn({ app: requested.name, containers: replacing.map((process) => process.name) }, 'its containers from one host are left running');
       logger.error({ err: error, app: requested.name }, 'the live release could not be put back on the scheduler: deploy the app again');
       if (!restoring) return;
       const { app, version } = restoring;
       const why = error instanceof Error ? error.message : String(error);
-      events.record({ appId: app.id, app: app.name, kind: 'release.restore-failed', release: version, message: `v${version} could not be put back on the scheduler (${reason}): ${why}; deploy the app again` });
+      const message = move
+        ? `v${version} could not be moved onto the swarm (${reason}): ${why}; its containers from one host are left running; deploy the app again`
+        : `v${version} could not be put back on the scheduler (${reason}): ${why}; deploy the app again`;
+      events.record({ appId: app.id, app: app.name, kind: 'release.restore-failed', release: version, message });
     });
+  }
+
+  /**
+   * The plain containers an app ran in on one host, once its services serve. Answers what the
+   * timeline says of them; a removal that fails is said there and logged, the move stands.
+   */
+  private async removeReplaced(app: App, replacing: readonly AppProcess[]): Promise<string> {
+    if (replacing.length === 0) return '';
+    const names = replacing.map((process) => process.name).join(', ');
+    try {
+      await this.deps.runtime.remove(replacing.map((process) => process.id));
+      this.deps.logger.info({ app: app.name, containers: names }, 'removed its containers from one host: its services serve');
+      return `; its containers from one host were removed (${names})`;
+    } catch (error) {
+      this.deps.logger.error({ err: error, app: app.name, containers: names }, 'its containers from one host could not be removed');
+      return `; its containers from one host could not be removed (${names}): \`docker rm -f\` them on the manager`;
+    }
   }
 
   /** Waits for retirements in progress (used when Pilot stops). */

@@ -4,7 +4,7 @@ import type {
 } from '../domain/ports.js';
 import { DeployError, ProcessCheckError } from '../domain/errors.js';
 import type { HealthCheck } from '../domain/types.js';
-import { compareNames, compareProcesses, identityOf, selectorLabels, type ProcessFilter } from '../domain/process-identity.js';
+import { compareNames, compareProcesses, identityOf, isSwarmTask, selectorLabels, type ProcessFilter } from '../domain/process-identity.js';
 import { DEFAULT_HEALTH_TIMING, probeOnce, waitUntilHealthy } from '../pipeline/healthcheck.js';
 import { containerPlan, networkName, oneOffPlan } from '../pipeline/start.js';
 
@@ -118,6 +118,19 @@ export class DockerRuntime implements AppRuntime {
     for (const container of await this.engine.listContainers(selectorLabels(this.instance, filter))) {
       const identity = identityOf(container.labels);
       if (identity?.role === 'process') processes.push(appProcess(container, identity.process));
+    }
+    return processes.sort((a, b) => compareProcesses(a.identity, b.identity) || compareNames(a.name, b.name));
+  }
+
+  /**
+   * This instance's processes that are containers of their own on this engine, not a swarm
+   * task's (on a swarm manager `list` has both: task containers carry the same labels).
+   */
+  async listOwnContainers(): Promise<AppProcess[]> {
+    const processes: AppProcess[] = [];
+    for (const container of await this.engine.listContainers(selectorLabels(this.instance))) {
+      const identity = identityOf(container.labels);
+      if (identity?.role === 'process' && !isSwarmTask(container.labels)) processes.push(appProcess(container, identity.process));
     }
     return processes.sort((a, b) => compareProcesses(a.identity, b.identity) || compareNames(a.name, b.name));
   }

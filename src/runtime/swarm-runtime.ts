@@ -367,6 +367,11 @@ export class SwarmRuntime implements AppRuntime {
     };
   }
 
+  /** What a single-host Pilot ran on the manager's engine before swarm mode: containers of their own, in no service. */
+  listSingleHost(): Promise<AppProcess[]> {
+    return this.local.listOwnContainers();
+  }
+
   listOneOffs(app?: string): Promise<OneOffProcess[]> {
     return this.local.listOneOffs(app);
   }
@@ -582,8 +587,10 @@ export class SwarmRuntime implements AppRuntime {
   /** The app's attachable overlay (its tasks on every node, its one-offs and Caddy on the manager), with Caddy joined to it. */
   private async ensureNetwork(app: string): Promise<void> {
     const name = networkName(this.options.instance, app);
-    const existing = await this.docker.listNetworks({ filters: { name: [name] } });
-    if (!existing.some((network) => network.Name === name)) {
+    const existing = (await this.docker.listNetworks({ filters: { name: [name] } })).find((network) => network.Name === name);
+    const singleHost = existing?.Scope === 'local';
+    if (singleHost) await removeSingleHostNetworkOf(this.docker, name);
+    if (!existing || singleHost) {
       await this.docker
         .createNetwork({ Name: name, Driver: 'overlay', Attachable: true, Labels: selectorLabels(this.options.instance, { app }), CheckDuplicate: true })
         .catch((error: unknown) => {
@@ -595,6 +602,20 @@ export class SwarmRuntime implements AppRuntime {
       await this.docker.getNetwork(name).connect({ Container: this.options.proxyContainer });
     }
   }
+}
+
+/**
+ * A single-host Pilot gave the app a bridge network of the overlay's name, which no service can
+ * use (only swarm-scoped networks can). Its containers leave it, running on: in swarm mode
+ * nothing reaches them there (Caddy is a container on the overlays), and they are removed once
+ * the app's services serve (reconcile.ts), or left if that fails.
+ */
+async function removeSingleHostNetworkOf(docker: Docker, name: string): Promise<void> {
+  const network = (await docker.getNetwork(name).inspect().catch(ignoreStatus(404))) as { Containers?: Record<string, unknown> } | undefined;
+  for (const container of Object.keys(network?.Containers ?? {})) {
+    await docker.getNetwork(name).disconnect({ Container: container, Force: true }).catch(ignoreStatus(404));
+  }
+  await docker.getNetwork(name).remove().catch(ignoreStatus(404));
 }
 
 /** A rejection handler that takes these HTTP statuses of the engine as done (already there, already gone). */

@@ -22,7 +22,7 @@ interface FakeProcess extends AppProcess {
 export class FakeRuntime implements AppRuntime {
   readonly events: string[] = [];
   readonly oneOffRuns: string[] = [];
-  private readonly processes = new Map<string, FakeProcess>();
+  protected readonly processes = new Map<string, FakeProcess>();
   private nextId = 1;
   private readonly starts = new Set<() => void>();
   private readonly watchers = new Set<(change: ProcessChange) => void>();
@@ -413,6 +413,31 @@ export class FakeRollingRuntime extends FakeRuntime {
 
   async scheduled(): Promise<ScheduledFormation[]> {
     return [...this.formations];
+  }
+
+  /** Plain containers beside the scheduler, in no service: what a single-host Pilot ran before its restart in swarm mode. */
+  readonly singleHost: AppProcess[] = [];
+
+  /** The app's processes become such plain containers (its services gone, as if never made): the app ran on one host. */
+  ranOnOneHost(app: string): void {
+    for (const [id, process] of this.processes) {
+      if (process.identity.app !== app) continue;
+      this.processes.delete(id);
+      this.singleHost.push(process);
+    }
+    this.formations = this.formations.filter((formation) => formation.app !== app);
+  }
+
+  async listSingleHost(): Promise<AppProcess[]> {
+    return [...this.singleHost];
+  }
+
+  override async remove(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const index = this.singleHost.findIndex((process) => process.id === id);
+      if (index >= 0) this.events.push(`remove single-host ${this.singleHost.splice(index, 1)[0]?.name}`);
+    }
+    await super.remove(ids);
   }
 
   /** As Swarm: what retires is a whole service (an app's type), its formation with it. */

@@ -114,9 +114,9 @@ async function restartRollingPilot(core: Core): Promise<{ failed: string[]; remo
   await core.routes.reload();
   const restored: string[] = [];
   const restoring: Promise<void>[] = [];
-  const removed = await removeOrphanContainers(deps, (batch) => core.deployer.retire(batch.app, batch.version, batch.slot, batch.processes), (app, reason) => {
+  const removed = await removeOrphanContainers(deps, (batch) => core.deployer.retire(batch.app, batch.version, batch.slot, batch.processes), (app, reason, replacing) => {
     restored.push(`${app.name}: ${reason}`);
-    restoring.push(core.deployer.restoreLive(app, reason));
+    restoring.push(core.deployer.restoreLive(app, reason, replacing));
   });
   await Promise.all(restoring);
   await core.rollout.settle();
@@ -199,5 +199,101 @@ describe('reconcile at start in swarm mode: the scheduler is put back on the liv
     assert.deepEqual((await core.runtime.scheduled()).map((formation) => formation.app), ['kept']);
     assert.deepEqual((await core.runtime.list()).map((process) => process.identity.app), ['kept']);
     assert.equal(core.releases.live(kept.id)?.version, 1);
+  });
+});
+
+/** A live release made by a single-host Pilot: its processes plain containers, no service on the swarm. */
+async function ranOnOneHost(core: Core & { runtime: FakeRollingRuntime }, name: string, web = 1): Promise<App> {
+  const app = core.apps.create(name);
+  core.formation.set(app.id, { web });
+  await core.liveRelease(app);
+  core.runtime.ranOnOneHost(name);
+  return app;
+}
+
+describe('reconcile at the first start in swarm mode: apps that ran on one host move onto the swarm', () => {
+  it('an app with a live release and no service is put on the swarm; its containers go once its services serve', async () => {
+    const core = rollingCore();
+    const app = await ranOnOneHost(core, 'shop', 2);
+    const stillThere: string[][] = [];
+    core.runtime.duringReplace = () => stillThere.push(core.runtime.singleHost.map((process) => process.name));
+
+    const { failed, removed, restored } = await restartRollingPilot(core);
+
+    assert.deepEqual(failed, []);
+    assert.deepEqual(removed, [], 'nothing removed before the restore');
+    assert.deepEqual(restored, ['shop: v1 has no service on the swarm: it ran on one host before swarm mode']);
+    assert.deepEqual(stillThere, [['pt-shop-blue', 'pt-shop-blue-web.2']], 'the containers served while the services were made');
+    assert.deepEqual(core.runtime.singleHost, []);
+    const removals = core.runtime.events.filter((event) => event.startsWith('remove single-host'));
+    assert.deepEqual(removals, ['remove single-host pt-shop-blue', 'remove single-host pt-shop-blue-web.2']);
+    assert.deepEqual(await core.runtime.scheduled(), [{ app: 'shop', type: 'web', release: 1, slot: 'blue', replicas: 2 }]);
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue']);
+    assert.equal(core.releases.live(app.id)?.version, 1, 'the same release, no new one');
+    // Caddy routes to the tasks as soon as the restore switched, not at some later event.
+    assert.deepEqual((await core.router.upstreams()).sort(), (await core.runtime.list({ app: 'shop' })).map((process) => `${process.address}:5000`).sort());
+    const [event] = core.events.list({ appId: app.id }, { limit: 1 });
+    assert.equal(event?.kind, 'release.restored');
+    assert.equal(event?.release, 1);
+    assert.match(event?.message ?? '', /^v1 moved onto the swarm \(v1 has no service on the swarm: it ran on one host before swarm mode\); its containers from one host were removed \(pt-shop-blue, pt-shop-blue-web\.2\)$/);
+  });
+
+  it('a move the swarm refuses leaves the containers from one host and tells the timeline what to do', async () => {
+    const core = rollingCore();
+    const app = await ranOnOneHost(core, 'shop');
+    core.runtime.rollback = 'web did not become healthy on the swarm';
+
+    const { removed, restored } = await restartRollingPilot(core);
+
+    assert.equal(restored.length, 1);
+    assert.deepEqual(removed, []);
+    assert.deepEqual(core.runtime.singleHost.map((process) => process.name), ['pt-shop-blue']);
+    assert.ok(!core.runtime.events.some((event) => event.startsWith('remove single-host')));
+    const [event] = core.events.list({ appId: app.id }, { limit: 1 });
+    assert.equal(event?.kind, 'release.restore-failed');
+    assert.match(event?.message ?? '', /^v1 could not be moved onto the swarm \(v1 has no service on the swarm: .*\): .*web did not become healthy on the swarm.*; its containers from one host are left running; deploy the app again$/);
+  });
+
+  it('apps with services are not touched; containers from one host of those, of apps with no live release and of destroyed apps go at once', async () => {
+    const core = rollingCore();
+    const served = core.apps.create('served');
+    await core.push('served');
+    const tasks = await core.runtime.list({ app: 'served' });
+    const fresh = core.apps.create('fresh');
+    core.releases.create({ appId: fresh.id, kind: 'deploy', gitSha: 'c'.repeat(40), config: {} });
+    // A leftover of an app served by its services (moved by a push since), of an app with no live release, of a destroyed app.
+    for (const [id, app, slot] of [['h1', 'served', 'blue'], ['h2', 'fresh', 'green'], ['h3', 'gone', 'blue']] as const) {
+      core.runtime.singleHost.push({ id, name: `pt-${app}-${slot}`, identity: { app, release: 1, slot, type: 'web', index: 1 }, running: true, status: 'running', exitCode: 0, restartCount: 0, startedAt: undefined, address: undefined });
+    }
+    const replacedBefore = core.runtime.replaced.length;
+
+    const { removed, restored } = await restartRollingPilot(core);
+
+    assert.deepEqual(restored, []);
+    assert.equal(core.runtime.replaced.length, replacedBefore, 'nothing replaced');
+    assert.deepEqual(removed.sort(), ['pt-fresh-green', 'pt-gone-blue', 'pt-served-blue']);
+    assert.deepEqual(core.runtime.singleHost, []);
+    assert.deepEqual(await core.runtime.list({ app: 'served' }), tasks);
+    assert.equal(core.releases.live(served.id)?.version, 1);
+  });
+
+  it('an app scaled to 0 keeps its services at 0; an app from one host at formation 0 gets none made for nothing', async () => {
+    const core = rollingCore();
+    const scaled = core.apps.create('scaled');
+    await core.push('scaled');
+    const live = core.releases.live(scaled.id);
+    assert.ok(live);
+    core.formation.set(scaled.id, { web: 0 });
+    await core.runtime.schedule(spec('scaled', live.version), { web: 0 }, 'blue', { types: ['web'], renew: false });
+    const stopped = await ranOnOneHost(core, 'stopped', 0);
+    const replacedBefore = core.runtime.replaced.length;
+
+    const { removed, restored } = await restartRollingPilot(core);
+
+    assert.deepEqual(restored, []);
+    assert.deepEqual(removed, []);
+    assert.equal(core.runtime.replaced.length, replacedBefore);
+    assert.deepEqual(await core.runtime.scheduled(), [{ app: 'scaled', type: 'web', release: live.version, slot: 'blue', replicas: 0 }]);
+    assert.equal(core.releases.live(stopped.id)?.version, 1);
   });
 });

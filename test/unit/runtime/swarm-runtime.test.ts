@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type Docker from 'dockerode';
-import type { ImageRegistry, ReleaseRuntime, ReplaceRequest } from '../../../src/domain/ports.js';
-import type { DockerRuntime } from '../../../src/runtime/docker-runtime.js';
+import type { ContainerEngine, ContainerState, ImageRegistry, ReleaseRuntime, ReplaceRequest } from '../../../src/domain/ports.js';
+import { DockerRuntime } from '../../../src/runtime/docker-runtime.js';
 import { SwarmRuntime } from '../../../src/runtime/swarm-runtime.js';
 import type { SwarmServiceSpec } from '../../../src/runtime/swarm-spec.js';
 import type { NodeStatsReader } from '../../../src/runtime/swarm-agent.js';
@@ -25,17 +25,29 @@ function fakeSwarm(failing: (spec: SwarmServiceSpec) => boolean) {
   };
   // Overlays by name and id; what joined or left them by hand (one-offs, Caddy).
   const networks = new Map([['pt-shop-net', 'n-shop'], ['pt-billing-net', 'n-billing']]);
+  // Bridges a single-host Pilot left, by name, with the containers on them.
+  const bridges = new Map<string, string[]>();
   const attached: string[] = [];
   const docker = {
-    listNetworks: async () => [...networks.keys()].map((Name) => ({ Name })),
+    listNetworks: async () => [...networks.keys()].map((Name) => ({ Name, Scope: bridges.has(Name) ? 'local' : 'swarm' })),
+    createNetwork: async ({ Name, Driver }: { Name: string; Driver: string }) => {
+      if (networks.has(Name)) throw Object.assign(new Error(`network ${Name} exists`), { statusCode: 409 });
+      networks.set(Name, `n-${Driver}-${Name}`);
+      attached.push(`create ${Driver} ${Name}`);
+    },
     getNetwork: (name: string) => ({
       inspect: async () => {
         if (!networks.has(name)) throw Object.assign(new Error(`no network ${name}`), { statusCode: 404 });
-        return { Id: networks.get(name), Containers: { caddy: { Name: 'pt-caddy' } } };
+        const containers = bridges.get(name)?.map((id) => [id, { Name: id }] as const) ?? [['caddy', { Name: 'pt-caddy' }] as const];
+        return { Id: networks.get(name), Containers: Object.fromEntries(containers) };
       },
       connect: async ({ Container }: { Container: string }) => void attached.push(`connect ${Container} ${name}`),
       disconnect: async ({ Container }: { Container: string }) => void attached.push(`disconnect ${Container} ${name}`),
-      remove: async () => void networks.delete(name),
+      remove: async () => {
+        attached.push(`remove ${name}`);
+        networks.delete(name);
+        bridges.delete(name);
+      },
     }),
     getImage: () => ({ inspect: async () => ({ Config: { Cmd: ['node', 'server.js'] } }) }),
     listServices: async ({ filters }: { filters: { label: string[] } }) =>
@@ -69,7 +81,7 @@ function fakeSwarm(failing: (spec: SwarmServiceSpec) => boolean) {
       }));
     },
   };
-  return { docker: docker as unknown as Docker, services, updates, networks, attached };
+  return { docker: docker as unknown as Docker, services, updates, networks, bridges, attached };
 }
 
 const registry: ImageRegistry = { publish: async (image) => `registry.test/${image}`, pullAuth: () => undefined, collect: async () => undefined };
@@ -103,6 +115,15 @@ describe('SwarmRuntime.replace (a fake swarm)', () => {
     assert.equal(releaseOf(swarm.services.get('pt-shop-worker')), '1');
     assert.equal(swarm.services.get('pt-shop-web')?.Spec.TaskTemplate.ForceUpdate, 1, 'the spec it ran, not a new one');
     assert.ok(output.includes('Rolling pt-shop-web back to v1'), output.join('\n'));
+  });
+
+  it('the bridge a single-host Pilot gave the app under the overlay\'s name goes (its containers off it first) and the overlay is made: services cannot use a local network', async () => {
+    const swarm = fakeSwarm(() => false);
+    swarm.bridges.set('pt-shop-net', ['c-one-host']);
+    const runtime = new SwarmRuntime(swarm.docker, {} as DockerRuntime, registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    await runtime.replace(request(1, []));
+    assert.deepEqual(swarm.attached, ['disconnect c-one-host pt-shop-net', 'remove pt-shop-net', 'create overlay pt-shop-net']);
+    assert.deepEqual([...swarm.services.values()].map(releaseOf), ['1', '1']);
   });
 
   it('a replace that succeeds rolls nothing back', async () => {
@@ -287,5 +308,24 @@ describe('SwarmRuntime stats', () => {
     await none.runtime.list();
     assert.equal(await none.runtime.stats(elsewhere), undefined);
     assert.equal((await none.runtime.stats(onManager))?.memoryBytes, 2);
+  });
+});
+
+describe('SwarmRuntime.listSingleHost', () => {
+  it("lists the instance's process containers of the manager's engine that are no swarm task's: what a single-host Pilot ran", async () => {
+    const container = (id: string, labels: Record<string, string>): ContainerState => ({
+      id, name: id, running: true, status: 'running', exitCode: 0, startedAt: undefined, restartCount: 0, ip: '10.200.0.2', labels,
+    });
+    const process = { 'pilot.instance': 'pt', 'pilot.app': 'shop', 'pilot.release': '3', 'pilot.slot': 'blue', 'pilot.process': 'web' };
+    const containers = [
+      container('pt-shop-blue', { ...process, 'pilot.index': '1' }),
+      // A task's container on the manager: the service's labels, and the engine's own.
+      container('pt-shop-web.1.x7', { ...process, 'com.docker.swarm.service.id': 's1', 'com.docker.swarm.task.id': 't1' }),
+      container('pt-shop-run-ab12', { 'pilot.instance': 'pt', 'pilot.app': 'shop', 'pilot.release': '3', 'pilot.process': 'run' }),
+    ];
+    const engine = { listContainers: async () => containers } as unknown as ContainerEngine;
+    const runtime = new SwarmRuntime({} as Docker, new DockerRuntime(engine, 'pt'), registry, { instance: 'pt', proxyContainer: 'pt-caddy' });
+    const listed = await runtime.listSingleHost();
+    assert.deepEqual(listed.map((one) => [one.id, one.identity]), [['pt-shop-blue', { app: 'shop', release: 3, slot: 'blue', type: 'web', index: 1 }]]);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const INSTALL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'install.sh');
@@ -63,8 +63,9 @@ describe('install.sh options (no machine changed)', () => {
   });
 
   /** A dry run into a temporary directory; .invalid names never resolve (RFC 2606). */
-  function dryRun(args: string[]) {
+  function dryRun(args: string[], prepare: (root: string) => void = () => undefined) {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-dry-'));
+    prepare(root);
     const result = install(['--dry-run', '--prefix', path.join(root, 'opt'), '--data-dir', path.join(root, 'data'), '--config-dir', path.join(root, 'etc'), '--http-port', '1', '--https-port', '2', '--public-ip', '203.0.113.7', ...args], {
       PILOT_DOMAIN: 'pilot-test.invalid',
     });
@@ -109,6 +110,25 @@ describe('install.sh options (no machine changed)', () => {
     assert.match(output, /would set PILOT_CADDY_IMAGE in /);
     const single = dryRun(['--tls', 'internal']).output;
     assert.doesNotMatch(single, /none on the host|PILOT_CADDY_IMAGE/, 'one host keeps its host Caddy');
+  });
+
+  const noSystemd = { skip: asRoot.skip || (fs.existsSync('/run/systemd/system') ? 'systemd runs here: caddy.service is what is stopped' : false) };
+  it('--manager on a single-host install without systemd stops the Caddy that Pilot ran on the host, and says so', noSystemd, () => {
+    // A process standing for that Caddy, its pid where Pilot keeps it.
+    const caddy = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const pidFile = (root: string): void => {
+      fs.mkdirSync(path.join(root, 'data', 'caddy'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'data', 'caddy', 'caddy.pid'), `${caddy.pid}\n`);
+    };
+    try {
+      const { code, output } = dryRun(['--manager', '--tls', 'internal'], pidFile);
+      assert.equal(code, 0, output);
+      assert.match(output, new RegExp(`swarm mode: stopping the Caddy the single-host Pilot ran on the host \\(pid ${caddy.pid}, ports 1/2\\); the container pilot-caddy serves them now`));
+      assert.match(output, new RegExp(`would run: kill -TERM ${caddy.pid}\n`));
+      assert.doesNotMatch(dryRun(['--tls', 'internal'], pidFile).output, /stopping the Caddy/, 'one host keeps it');
+    } finally {
+      caddy.kill();
+    }
   });
 
   it('--dry-run prints each step and what it would run, and writes nothing', asRoot, () => {
