@@ -150,6 +150,7 @@ describe('install.sh --manager on a fresh Debian bookworm machine: Pilot as the 
     const otherFingerprint = Array.from({ length: 32 }, () => 'AB').join(':');
     const wrongCa = await run(line.replace(fingerprint, otherFingerprint));
     assert.notEqual(wrongCa.code, 0, wrongCa.output);
+    console.log(`install.sh --join with another CA fingerprint:\n${wrongCa.output}`);
     const seen = fingerprint.replaceAll(':', '');
     assert.match(wrongCa.output, new RegExp(`the registry at ${registry} presents a CA with SHA-256 ${seen}, not the ${'AB'.repeat(32)} given: not trusted, not joined, nothing installed`));
     assert.notEqual((await onJoiner('command -v dockerd')).code, 0, 'no Docker installed');
@@ -159,6 +160,7 @@ describe('install.sh --manager on a fresh Debian bookworm machine: Pilot as the 
     // A token the manager refuses (its secret part changed): told so, the CA taken back, no swarm.
     const wrongToken = await run(line.replace(token, token.replace(/-[^-]+$/, `-${'0'.repeat(25)}`)));
     assert.notEqual(wrongToken.code, 0, wrongToken.output);
+    console.log(`install.sh --join with a wrong token:\n${wrongToken.output}`);
     assert.match(wrongToken.output, /the manager at \S+ refused the token .*`pilot nodes:join-command` on the manager prints the current line\. Not joined, registry not trusted/);
     assert.equal((await onJoiner('docker info --format {{.Swarm.LocalNodeState}}')).output.trim(), 'inactive');
     assert.equal((await onJoiner(`test ! -e ${caFile}`)).code, 0, 'the CA is not left trusted');
