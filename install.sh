@@ -1262,11 +1262,16 @@ join_or_explain() {
   printf '%s\n' "$output"
   # A join that timed out goes on in the background: stopped, as the failure says.
   [ "$(swarm_state)" = inactive ] || docker swarm leave --force || true
-  if [ "$1" = 0 ]; then rm -f "$(registry_ca_file)"; rmdir "$(dirname "$(registry_ca_file)")" 2>/dev/null || true; fi
+  local left="the registry's CA was trusted before this run: kept"
+  if [ "$1" = 0 ]; then
+    rm -f "$(registry_ca_file)"
+    rmdir "$(dirname "$(registry_ca_file)")" 2>/dev/null || true
+    left="the CA trusted above is removed again"
+  fi
   case "$output" in
     *"valid join token"* | *"does not match"*)
-      die "the manager at $JOIN refused the token (docker: ${output##*desc = }): it is wrong or was rotated; \`pilot nodes:join-command\` on the manager prints the current line. Not joined, registry not trusted" ;;
-    *) die_showing_log "docker swarm join failed: is $JOIN reachable from here (TCP 2377, 7946 and UDP 4789, 7946) and the token current (pilot nodes:join-command)? Registry not trusted" ;;
+      die "the manager at $JOIN refused the token (docker: ${output##*desc = }): it is wrong or was rotated; \`pilot nodes:join-command\` on the manager prints the current line. Not joined; $left" ;;
+    *) die_showing_log "docker swarm join failed: is $JOIN reachable from here (TCP 2377, 7946 and UDP 4789, 7946) and the token current (pilot nodes:join-command)? Not joined; $left" ;;
   esac
 }
 

@@ -161,7 +161,7 @@ describe('install.sh --manager on a fresh Debian bookworm machine: Pilot as the 
     const wrongToken = await run(line.replace(token, token.replace(/-[^-]+$/, `-${'0'.repeat(25)}`)));
     assert.notEqual(wrongToken.code, 0, wrongToken.output);
     console.log(`install.sh --join with a wrong token:\n${wrongToken.output}`);
-    assert.match(wrongToken.output, /the manager at \S+ refused the token .*`pilot nodes:join-command` on the manager prints the current line\. Not joined, registry not trusted/);
+    assert.match(wrongToken.output, /the manager at \S+ refused the token .*`pilot nodes:join-command` on the manager prints the current line\. Not joined; the CA trusted above is removed again/);
     assert.equal((await onJoiner('docker info --format {{.Swarm.LocalNodeState}}')).output.trim(), 'inactive');
     assert.equal((await onJoiner(`test ! -e ${caFile}`)).code, 0, 'the CA is not left trusted');
     assert.equal((await nodes()).length, 1, 'no node joined');
