@@ -1228,7 +1228,8 @@ init_swarm() {
   esac
 }
 
-# --join: a server that only runs apps' tasks: Docker, the registry's CA, the swarm.
+# --join: a server that only runs apps' tasks: Docker, the registry's CA, the swarm. What could be
+# wrong in the line (the CA's fingerprint, the token) is found before anything stays changed.
 join_swarm_as_node() {
   step "checks"
   check_os
@@ -1239,44 +1240,96 @@ join_swarm_as_node() {
   command -v openssl >/dev/null || missing+=(openssl)
   [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+  # Before Docker: a registry whose CA is not the one given stops the join with nothing installed.
+  check_registry_ca
+  step "Docker"
   install_docker
   ensure_docker_running
   check_no_live_restore
-  trust_registry
   step "joining the swarm of $JOIN"
-  local state
-  state="$(swarm_state)"
-  if [ "$state" = active ]; then
-    note "the engine is in a swarm already (node $(docker info --format '{{.Swarm.NodeID}}')): kept; \`docker swarm leave\` first to join another"
-  else
-    run docker swarm join ${ADVERTISE_ADDR:+--advertise-addr "$ADVERTISE_ADDR"} --token "$JOIN_TOKEN" "$JOIN" || die_showing_log "docker swarm join failed: is $JOIN reachable from here (TCP 2377, 7946 and UDP 4789, 7946) and the token current (pilot nodes:join-command)?"
+  if [ "$DRY_RUN" = 1 ]; then
+    note "would install the CA of $REGISTRY (SHA-256 $REGISTRY_CA_SHA256) into $(registry_ca_file)"
+    note "would run: docker swarm join${ADVERTISE_ADDR:+ --advertise-addr $ADVERTISE_ADDR} --token $JOIN_TOKEN $JOIN (unless the engine is in a swarm)"
+    end_step
+    say "==> dry run done"
+    return
   fi
+  if [ "$(swarm_state)" = active ]; then
+    end_step
+    say "==> the engine is in a swarm already (node $(docker info --format '{{.Swarm.NodeID}}')): nothing changed; \`docker swarm leave\` first to join another"
+    rm -f "$REGISTRY_CA_SEEN"
+    return
+  fi
+  local trusted_before=0
+  [ -e "$(registry_ca_file)" ] && trusted_before=1
+  trust_registry
+  join_or_explain "$trusted_before"
   end_step
-  [ "$DRY_RUN" = 1 ] && { say "==> dry run done"; return; }
   say ""
   say "==> this server is a node of the swarm ($(seconds_since "$INSTALL_STARTED"); log: $LOG_FILE)"
   note "on the manager, \`pilot nodes\` lists it; apps' tasks come here as the swarm places them"
   if ! has_systemd; then note "no systemd: start dockerd at boot yourself (e.g. from /etc/rc.local)"; fi
 }
 
-# The CA the registry presents (the last certificate of its chain) is put under certs.d only if
-# its fingerprint is the one given: Docker then pulls from it over TLS, without a restart.
-trust_registry() {
-  step "trusting Pilot's registry at $REGISTRY"
-  local dir="/etc/docker/certs.d/$REGISTRY" chain ca seen
-  [ "$DRY_RUN" = 1 ] && { note "would install the CA of $REGISTRY (SHA-256 $REGISTRY_CA_SHA256) into $dir/ca.crt"; return; }
+registry_ca_file() { printf '/etc/docker/certs.d/%s/ca.crt' "$REGISTRY"; }
+
+# The CA the registry presents (the last certificate of its chain), kept in REGISTRY_CA_SEEN only
+# if its fingerprint is the one given.
+REGISTRY_CA_SEEN=""
+check_registry_ca() {
+  step "checking Pilot's registry at $REGISTRY"
+  [ "$DRY_RUN" = 1 ] && { note "would read the CA $REGISTRY presents and compare it with SHA-256 $REGISTRY_CA_SHA256"; return; }
+  local chain ca seen
   chain="$(openssl s_client -connect "$REGISTRY" -showcerts </dev/null 2>/dev/null)" || true
   ca="$(printf '%s\n' "$chain" | awk '/-----BEGIN CERTIFICATE-----/ { block = "" } { block = block $0 "\n" } /-----END CERTIFICATE-----/ { last = block } END { printf "%s", last }')"
-  [ -n "$ca" ] || die "no TLS answer from the registry at $REGISTRY: is Pilot running on the manager, and TCP ${REGISTRY##*:} open from here?"
-  mkdir -p "$dir"
-  printf '%s' "$ca" >"$dir/ca.crt.tmp"
-  seen="$(normal_fingerprint "$(fingerprint "$dir/ca.crt.tmp")")"
+  [ -n "$ca" ] || die "no TLS answer from the registry at $REGISTRY: is Pilot running on the manager, and TCP ${REGISTRY##*:} open from here? Nothing was changed"
+  REGISTRY_CA_SEEN="$(mktemp)"
+  printf '%s' "$ca" >"$REGISTRY_CA_SEEN"
+  seen="$(normal_fingerprint "$(fingerprint "$REGISTRY_CA_SEEN")")"
   if [ "$seen" != "$REGISTRY_CA_SHA256" ]; then
-    rm -f "$dir/ca.crt.tmp"
-    die "the registry at $REGISTRY presents a CA with SHA-256 $seen, not the $REGISTRY_CA_SHA256 given: not trusted (wrong address, or someone in between)"
+    rm -f "$REGISTRY_CA_SEEN"
+    die "the registry at $REGISTRY presents a CA with SHA-256 $seen, not the $REGISTRY_CA_SHA256 given: not trusted, not joined, nothing installed (wrong address, or someone in between)"
   fi
-  mv "$dir/ca.crt.tmp" "$dir/ca.crt"
-  note "trusted: $dir/ca.crt"
+  note "its CA is the one given (SHA-256 $REGISTRY_CA_SHA256)"
+}
+
+# Docker pulls from the registry over TLS once its CA is under certs.d, without a restart.
+trust_registry() {
+  local file
+  file="$(registry_ca_file)"
+  if cmp -s "$REGISTRY_CA_SEEN" "$file"; then
+    note "Pilot's registry is trusted already: $file"
+  else
+    mkdir -p "$(dirname "$file")"
+    mv "$REGISTRY_CA_SEEN" "$file.tmp"
+    chmod 0644 "$file.tmp"
+    mv "$file.tmp" "$file"
+    note "trusted Pilot's registry: $file"
+  fi
+  rm -f "$REGISTRY_CA_SEEN"
+}
+
+# join_or_explain TRUSTED_BEFORE: a refused join takes back the CA this run installed.
+join_or_explain() {
+  local output
+  if output="$(docker swarm join ${ADVERTISE_ADDR:+--advertise-addr "$ADVERTISE_ADDR"} --token "$JOIN_TOKEN" "$JOIN" 2>&1)"; then
+    note "$output"
+    return
+  fi
+  printf '%s\n' "$output"
+  # A join that timed out goes on in the background: stopped, as the failure says.
+  [ "$(swarm_state)" = inactive ] || docker swarm leave --force || true
+  local left="the registry's CA was trusted before this run: kept"
+  if [ "$1" = 0 ]; then
+    rm -f "$(registry_ca_file)"
+    rmdir "$(dirname "$(registry_ca_file)")" 2>/dev/null || true
+    left="the CA trusted above is removed again"
+  fi
+  case "$output" in
+    *"valid join token"* | *"does not match"*)
+      die "the manager at $JOIN refused the token (docker: ${output##*desc = }): it is wrong or was rotated; \`pilot nodes:join-command\` on the manager prints the current line. Not joined; $left" ;;
+    *) die_showing_log "docker swarm join failed: is $JOIN reachable from here (TCP 2377, 7946 and UDP 4789, 7946) and the token current (pilot nodes:join-command)? Not joined; $left" ;;
+  esac
 }
 
 FIRST_INSTALL=0

@@ -40,17 +40,20 @@ export async function ensureFreshImage(): Promise<void> {
 export interface FreshMachine {
   /** A bash script run as root in the machine; only the registries this machine reaches, through its CA. */
   inside(script: string, timeoutMs?: number): Promise<CommandRun>;
+  /** Its address on the engine's default bridge, where the other fresh machines reach it. */
+  address(): Promise<string>;
   remove(): Promise<void>;
 }
 
 /**
  * Starts the machine `name` with Pilot's checkout at /src (read-only) and the host's CA bundle at
  * /host-ca.crt; `mounts` are more `-v` values. Nothing runs in it but `sleep`: no engine yet.
+ * Machines of one swarm need hostnames of their own (`pilot nodes:drain` takes one).
  */
-export async function startFreshMachine(name: string, mounts: readonly string[] = [], extraArgs: readonly string[] = []): Promise<FreshMachine> {
+export async function startFreshMachine(name: string, mounts: readonly string[] = [], extraArgs: readonly string[] = [], hostname = 'fresh'): Promise<FreshMachine> {
   await ensureFreshImage();
   const started = await runCommand('docker', [
-    'run', '-d', '--name', name, '--hostname', 'fresh',
+    'run', '-d', '--name', name, '--hostname', hostname,
     '--cap-add=ALL', '--cap-drop=SYS_RESOURCE', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
     '--cgroupns=host', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/var/lib/docker:exec',
     '-v', `${CHECKOUT}:/src:ro`, '-v', `${HOST_CA}:/host-ca.crt:ro`, ...mounts.flatMap((mount) => ['-v', mount]), ...extraArgs,
@@ -63,6 +66,11 @@ export async function startFreshMachine(name: string, mounts: readonly string[] 
         'exec', '-e', 'CURL_CA_BUNDLE=/host-ca.crt', '-e', 'NODE_EXTRA_CA_CERTS=/host-ca.crt', '-e', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         name, 'bash', '-c', script,
       ], undefined, timeoutMs),
+    address: async () => {
+      const inspected = await runCommand('docker', ['inspect', '-f', '{{.NetworkSettings.IPAddress}}', name]);
+      assert.equal(inspected.code, 0, inspected.output);
+      return inspected.output.trim();
+    },
     remove: async () => {
       await runCommand('docker', ['rm', '-f', '-v', name]);
     },

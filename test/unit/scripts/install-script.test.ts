@@ -59,6 +59,8 @@ describe('install.sh options (no machine changed)', () => {
     assert.equal(code, 0, output);
     assert.match(output, new RegExp(`would install the CA of 10\\.0\\.0\\.5:5000 \\(SHA-256 ${'AB'.repeat(32)}\\) into /etc/docker/certs\\.d/10\\.0\\.0\\.5:5000/ca\\.crt`));
     assert.match(output, /would run: docker swarm join --token SWMTKN-1-abc 10\.0\.0\.5:2377|the engine is in a swarm already/);
+    // The fingerprint is checked before Docker is installed: a wrong one leaves the server as it was.
+    assert.match(output, new RegExp(`==> checking Pilot's registry at 10\\.0\\.0\\.5:5000\n {4}would read the CA 10\\.0\\.0\\.5:5000 presents and compare it with SHA-256 ${'AB'.repeat(32)}\n==> Docker\n`));
     assert.doesNotMatch(output, /Caddy|Node\.js|Pilot from/);
   });
 
