@@ -489,18 +489,63 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
     }, 30_000, 50);
 
     const loop = requestLoop(SCALED);
-    const down = await pilotCli('ps:scale', 'web=1', 'worker=0', '-a', SCALED);
-    assert.equal(down.code, 0, down.stderr);
-    const one = await waitFor('one web task left, in the routes alone', async () => {
-      const left = await swarm.webTaskAddresses(SCALED);
-      const routed = await routedTo(three);
-      return left.length === 1 && routed.length === 1 && routed[0] === left[0] ? left : undefined;
-    }, 60_000, 250);
+    let one: string[];
+    try {
+      const down = await pilotCli('ps:scale', 'web=1', 'worker=0', '-a', SCALED);
+      assert.equal(down.code, 0, down.stderr);
+      one = await waitFor('one web task left, in the routes alone', async () => {
+        const left = await swarm.webTaskAddresses(SCALED);
+        const routed = await routedTo(three);
+        return left.length === 1 && routed.length === 1 && routed[0] === left[0] ? left : undefined;
+      }, 60_000, 250);
+    } finally {
+      await loop.stop();
+    }
     const counts = await loop.stop();
     assert.deepEqual(counts.failed, [], `failed requests during the scale-down: ${counts.failed.slice(0, 5).join('; ')}`);
     assert.ok(counts.ok > 5, `only ${counts.ok} requests went through`);
     assert.deepEqual([await replicas('web'), await replicas('worker')], ['1', '0']);
     assert.equal(one.length, 1);
     assert.deepEqual((await listed()).map((process) => `${process.type} ${process.state}`), ['web running', 'worker scaled to 0']);
+  });
+
+  it('a scale-down keeps the tasks Swarm chooses (web.1 and web.3, one on each node): both are listed and serve', async () => {
+    const service = `${pilot.server.config.instance}-${SCALED}-web`;
+    const placed = async () => (await cluster.docker(cluster.manager, ['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Name}} {{.Node}}', service])).split('\n').filter(Boolean).sort();
+    const [only] = await swarm.webTasks(SCALED);
+    assert.ok(only);
+    // web.2 joins web.1 on its node (the others drained meanwhile), web.3 goes to another node.
+    const others = cluster.nodes.filter((node) => node.hostname !== only.node);
+    for (const node of others) assert.equal((await pilotCli('nodes:drain', node.hostname)).code, 0);
+    try {
+      const two = await pilotCli('ps:scale', 'web=2', '-a', SCALED);
+      assert.equal(two.code, 0, two.stderr);
+    } finally {
+      for (const node of others) await pilotCli('nodes:activate', node.hostname);
+    }
+    const three = await pilotCli('ps:scale', 'web=3', '-a', SCALED);
+    assert.equal(three.code, 0, three.stderr);
+    const before = await placed();
+    assert.equal(before.filter((line) => line.endsWith(` ${only.node}`)).length, 2, before.join(', '));
+    const addresses = await swarm.webTaskAddresses(SCALED);
+    // Swarm removes the second task of the node that has two, web.2: web.1 and web.3 serve on.
+    const loop = requestLoop(SCALED);
+    try {
+      const down = await pilotCli('ps:scale', 'web=2', '-a', SCALED);
+      assert.equal(down.code, 0, down.stderr);
+      const kept = await placed();
+      assert.deepEqual(kept.map((line) => line.split(' ')[0]), [`${service}.1`, `${service}.3`], kept.join(', '));
+      const listed = JSON.parse((await pilotCli('ps', '--json', '-a', SCALED)).stdout) as { type: string; container: string; node?: string }[];
+      assert.deepEqual(listed.filter((process) => process.type === 'web').map((process) => `${process.container} ${process.node}`).sort(), kept);
+      const serving = await swarm.webTaskAddresses(SCALED);
+      await waitFor('Caddy routing to web.1 and web.3 only', async () => {
+        const upstreams = new Set(await pilot.server.caddyAdmin.upstreams());
+        return JSON.stringify(addresses.filter((address) => upstreams.has(address))) === JSON.stringify(serving) ? true : undefined;
+      }, 30_000, 250);
+    } finally {
+      await loop.stop();
+    }
+    const counts = await loop.stop();
+    assert.deepEqual(counts.failed, [], `failed requests during the scale-down: ${counts.failed.slice(0, 5).join('; ')}`);
   });
 });
