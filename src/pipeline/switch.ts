@@ -20,7 +20,8 @@ export interface RoutesDeps {
   readonly health: { isUnhealthy(processId: string): boolean };
   /**
    * The scheduler rolls releases out itself (Swarm): an app's running web processes of any
-   * release serve (both do during a rolling update), and the routes reload whenever what they
+   * release and number serve (both releases do during a rolling update; a scale-down keeps the
+   * tasks Swarm chooses), and the routes reload whenever what they
    * would route differs from what was loaded (a task started, is shutting down, or moved).
    */
   readonly rolling?: boolean;
@@ -191,7 +192,9 @@ export class RouteTable {
  * The web processes that serve a live release: web.1 to web.<scale> in the release's slot
  * (a restart's processes in the other slot serve only once the switch moved the slot), running or not,
  * but those found unhealthy while others are not (when every one is unhealthy, all stay: one
- * that fails its check may still answer some requests, none answers none).
+ * that fails its check may still answer some requests, none answers none). In rolling mode the
+ * scheduler keeps the formation: every web process it runs serves, of either release and
+ * whatever its number (Swarm picks which tasks a scale-down keeps: web.1 and web.3 of three).
  */
 export function servingWebProcesses(
   processes: readonly AppProcess[],
@@ -199,11 +202,11 @@ export function servingWebProcesses(
   release: Release,
   webScale: number,
   isUnhealthy: (processId: string) => boolean = () => false,
-  /** Any release's processes serve (RoutesDeps.rolling). */
-  anyRelease = false,
+  /** RoutesDeps.rolling. */
+  rolling = false,
 ): AppProcess[] {
   const web = processes.filter(({ identity }) =>
-    identity.app === app && (anyRelease || (identity.release === release.version && identity.slot === release.slot)) && identity.type === 'web' && identity.index <= webScale,
+    identity.app === app && identity.type === 'web' && (rolling || (identity.release === release.version && identity.slot === release.slot && identity.index <= webScale)),
   );
   const healthy = web.filter((process) => !isUnhealthy(process.id));
   return healthy.some((process) => process.running) ? healthy : web;

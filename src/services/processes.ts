@@ -47,6 +47,11 @@ const SCALED_TO_ZERO = 'scaled to 0';
 export class ProcessControl {
   constructor(private readonly deps: ProcessDeps) {}
 
+  /** The runtime's scheduler keeps the formation itself (Swarm): every process it runs serves. */
+  private get rolling(): boolean {
+    return this.deps.runtime.replace !== undefined;
+  }
+
   list(app: App): ProcessView[] {
     const live = this.deps.releases.live(app.id);
     return live ? this.views(app.name, live, this.deps.formation.get(app.id)) : [];
@@ -68,7 +73,7 @@ export class ProcessControl {
   private views(app: string, live: Release, scaled: Readonly<Record<string, number>>): ProcessView[] {
     const quantities = processQuantities(live, scaled);
     const statuses: ProcessView[] = [];
-    const serving = this.deps.live.list({ app, release: live.version }).filter((process) => isServing(process, live, quantities));
+    const serving = this.deps.live.list({ app, release: live.version }).filter((process) => isServing(process, live, quantities, this.rolling));
     for (const process of serving) {
       const startedAt = process.running ? (process.startedAt ?? null) : null;
       const usage = process.running ? this.deps.usage?.(process.id) : undefined;
@@ -202,10 +207,15 @@ export class ProcessControl {
   /** The live release's processes in its slot, up to each type's quantity (those past it are draining away). */
   private async serving(app: App, live: Release, quantities: Readonly<Record<string, number>>): Promise<AppProcess[]> {
     const processes = await this.deps.runtime.list({ app: app.name, release: live.version });
-    return processes.filter((process) => isServing(process, live, quantities));
+    return processes.filter((process) => isServing(process, live, quantities, this.rolling));
   }
 }
 
-function isServing(process: AppProcess, live: Release, quantities: Readonly<Record<string, number>>): boolean {
-  return process.identity.slot === live.slot && process.identity.index <= (quantities[process.identity.type] ?? 0);
+/**
+ * Whether a process of the live release's slot serves: up to its type's quantity (those past it
+ * drain away), or any that a scheduler keeping the formation itself runs (`rolling`: Swarm picks
+ * which tasks a scale-down keeps, web.1 and web.3 as readily as web.1 and web.2).
+ */
+function isServing(process: AppProcess, live: Release, quantities: Readonly<Record<string, number>>, rolling: boolean): boolean {
+  return process.identity.slot === live.slot && (rolling || process.identity.index <= (quantities[process.identity.type] ?? 0));
 }

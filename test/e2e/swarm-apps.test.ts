@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { GitClient, integrationSkipReason, tempDir, waitFor } from '../helpers/integration.js';
+import { GitClient, integrationSkipReason, remoteUrl, tempDir, waitFor } from '../helpers/integration.js';
 import type { TestPilot } from '../helpers/pilot.js';
 import { runPilot, type CliResult } from '../helpers/cli.js';
 import { swarmCluster, type SwarmCluster } from '../helpers/swarm-cluster.js';
@@ -60,13 +60,13 @@ describe('swarm mode: apps as Swarm services across a real three-node swarm (Doc
     (await cluster.docker(cluster.manager, ['service', 'inspect', '-f', '{{index .Spec.Labels "pilot.release"}}', `${pilot.server.config.instance}-${APP}-web`])).trim();
 
   /** Requests in a loop until stopped; a failure is any answer but 200 (or no answer). */
-  function requestLoop(): { stop(): Promise<{ ok: number; failed: string[]; bodies: Set<string> }> } {
+  function requestLoop(app = APP): { stop(): Promise<{ ok: number; failed: string[]; bodies: Set<string> }> } {
     let running = true;
     const counts = { ok: 0, failed: [] as string[], bodies: new Set<string>() };
     const loop = (async () => {
       while (running) {
         try {
-          const answer = await get();
+          const answer = await get(app);
           if (answer.status === 200) {
             counts.ok += 1;
             counts.bodies.add(answer.body.split(' ')[0] ?? '');
@@ -406,5 +406,146 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
     const unlinked = await pilotCli('apps:unlink', 'keeper', APP);
     assert.equal(unlinked.code, 0, unlinked.stderr + unlinked.stdout);
     assert.match(await fromKeeper(), /^unreachable/);
+  });
+
+  // An app whose formation app.json does not fix: ps:scale scales it. Pushed with its deploy token.
+  const SCALED = 'scaled';
+  const scaledClient = new GitClient(tempDir('swarm-scaled'));
+  const scaledFiles = (version: string): Record<string, string> => ({
+    'package.json': JSON.stringify({ name: SCALED, version: '1.0.0' }),
+    'server.js': server(version),
+    'worker.js': "setInterval(() => console.log('working on ' + require('node:os').hostname()), 1000);\n",
+    Procfile: 'web: node server.js\nworker: node worker.js\n',
+  });
+
+  it('a deploy token pushes and reads its own app in swarm mode; another app, the nodes and config are refused, and so is the token once revoked', async () => {
+    assert.equal((await pilotCli('apps:create', SCALED)).code, 0);
+    const created = await pilotCli('tokens:create', `ci-${SCALED}`, '--app', SCALED, '--json');
+    assert.equal(created.code, 0, created.stderr);
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const asDeployToken = (...args: string[]): Promise<CliResult> => runPilot(args, home, { HOME: home, PILOT_URL: pilot.server.address, PILOT_TOKEN: token });
+    await scaledClient.init();
+    await scaledClient.commit(scaledFiles('s1'));
+    const pushed = await scaledClient.run(['push', remoteUrl(pilot.server.address, SCALED, token), 'HEAD:refs/heads/main']);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.match(pushed.stderr, /Creating \S+-scaled-web: 1 × v1/);
+    assert.equal((await get(SCALED)).body.split(' ')[0], 's1');
+
+    const listed = await asDeployToken('ps', '--json', '-a', SCALED);
+    assert.equal(listed.code, 0, listed.stderr);
+    const processes = JSON.parse(listed.stdout) as { type: string; state: string; node?: string }[];
+    assert.deepEqual(processes.map((process) => `${process.type} ${process.state}`), ['web running', 'worker scaled to 0']);
+    assert.ok(cluster.nodes.some((node) => node.hostname === processes[0]?.node), JSON.stringify(processes));
+    const releases = JSON.parse((await asDeployToken('releases', '--json', '-a', SCALED)).stdout) as { madeBy: { label: string } | null }[];
+    assert.equal(releases[0]?.madeBy?.label, `deploy token ci-${SCALED}`);
+
+    const otherApp = await asDeployToken('ps', '-a', APP);
+    assert.equal(otherApp.code, 1);
+    assert.match(otherApp.stderr, new RegExp(`may not access the app "${APP}"`));
+    for (const adminOnly of [['nodes'], ['nodes:drain', cluster.workers[0]?.hostname ?? ''], ['config:set', 'A=1', '-a', SCALED]]) {
+      const refused = await asDeployToken(...adminOnly);
+      assert.equal(refused.code, 1, adminOnly.join(' '));
+      assert.match(refused.stderr, /needs an admin token/, adminOnly.join(' '));
+    }
+    assert.equal((await cluster.docker(cluster.manager, ['node', 'inspect', '-f', '{{.Spec.Availability}}', cluster.workers[0]?.hostname ?? ''])).trim(), 'active');
+
+    assert.equal((await pilotCli('tokens:revoke', `ci-${SCALED}`)).code, 0);
+    const revoked = await asDeployToken('ps', '-a', SCALED);
+    assert.equal(revoked.code, 1);
+    assert.match(revoked.stderr, /the token is not valid \(wrong, revoked or mistyped\)/);
+    await scaledClient.commit(scaledFiles('s-revoked'));
+    const refusedPush = await scaledClient.run(['push', remoteUrl(pilot.server.address, SCALED, token), 'HEAD:refs/heads/main']);
+    assert.notEqual(refusedPush.code, 0, 'a revoked token pushes nothing');
+    assert.equal((await get(SCALED)).body.split(' ')[0], 's1');
+  });
+
+  it("ps:scale changes the services' replicas: new web tasks on the other nodes serve through Caddy, a worker runs; scaling down drops no request", async () => {
+    const instance = pilot.server.config.instance;
+    const replicas = async (type: string) => (await cluster.docker(cluster.manager, ['service', 'inspect', '-f', '{{.Spec.Mode.Replicated.Replicas}}', `${instance}-${SCALED}-${type}`])).trim();
+    const routedTo = async (addresses: readonly string[]) => {
+      const upstreams = new Set(await pilot.server.caddyAdmin.upstreams());
+      return addresses.filter((address) => upstreams.has(address));
+    };
+    const listed = async () => JSON.parse((await pilotCli('ps', '--json', '-a', SCALED)).stdout) as { type: string; index: number | null; state: string; node?: string }[];
+
+    const up = await pilotCli('ps:scale', 'web=3', 'worker=1', '-a', SCALED);
+    assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual([await replicas('web'), await replicas('worker')], ['3', '1']);
+    const tasks = await swarm.webTasks(SCALED);
+    assert.equal(tasks.length, 3, JSON.stringify(tasks));
+    assert.ok(new Set(tasks.map((task) => task.node)).size > 1, `the new tasks are placed on other nodes: ${JSON.stringify(tasks)}`);
+    const processes = await listed();
+    assert.deepEqual(processes.map((process) => `${process.type}.${process.index} ${process.state}`).sort(), ['web.1 running', 'web.2 running', 'web.3 running', 'worker.1 running']);
+    assert.deepEqual(processes.filter((process) => process.type === 'web').map((process) => process.node).sort(), tasks.map((task) => task.node).sort());
+    // Caddy's upstreams follow the tasks, and each task answers: three hostnames.
+    const three = await swarm.webTaskAddresses(SCALED);
+    await waitFor("the three tasks in Caddy's upstreams", async () => ((await routedTo(three)).length === 3 ? true : undefined), 30_000, 250);
+    const hostnames = new Set<string>();
+    await waitFor('answers from three tasks', async () => {
+      const answer = await get(SCALED);
+      assert.equal(answer.status, 200, answer.body);
+      hostnames.add(answer.body.split(' ')[1] ?? '');
+      return hostnames.size === 3 || undefined;
+    }, 30_000, 50);
+
+    const loop = requestLoop(SCALED);
+    let one: string[];
+    try {
+      const down = await pilotCli('ps:scale', 'web=1', 'worker=0', '-a', SCALED);
+      assert.equal(down.code, 0, down.stderr);
+      one = await waitFor('one web task left, in the routes alone', async () => {
+        const left = await swarm.webTaskAddresses(SCALED);
+        const routed = await routedTo(three);
+        return left.length === 1 && routed.length === 1 && routed[0] === left[0] ? left : undefined;
+      }, 60_000, 250);
+    } finally {
+      await loop.stop();
+    }
+    const counts = await loop.stop();
+    assert.deepEqual(counts.failed, [], `failed requests during the scale-down: ${counts.failed.slice(0, 5).join('; ')}`);
+    assert.ok(counts.ok > 5, `only ${counts.ok} requests went through`);
+    assert.deepEqual([await replicas('web'), await replicas('worker')], ['1', '0']);
+    assert.equal(one.length, 1);
+    assert.deepEqual((await listed()).map((process) => `${process.type} ${process.state}`), ['web running', 'worker scaled to 0']);
+  });
+
+  it('a scale-down keeps the tasks Swarm chooses (web.1 and web.3, one on each node): both are listed and serve', async () => {
+    const service = `${pilot.server.config.instance}-${SCALED}-web`;
+    const placed = async () => (await cluster.docker(cluster.manager, ['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Name}} {{.Node}}', service])).split('\n').filter(Boolean).sort();
+    const [only] = await swarm.webTasks(SCALED);
+    assert.ok(only);
+    // web.2 joins web.1 on its node (the others drained meanwhile), web.3 goes to another node.
+    const others = cluster.nodes.filter((node) => node.hostname !== only.node);
+    for (const node of others) assert.equal((await pilotCli('nodes:drain', node.hostname)).code, 0);
+    try {
+      const two = await pilotCli('ps:scale', 'web=2', '-a', SCALED);
+      assert.equal(two.code, 0, two.stderr);
+    } finally {
+      for (const node of others) await pilotCli('nodes:activate', node.hostname);
+    }
+    const three = await pilotCli('ps:scale', 'web=3', '-a', SCALED);
+    assert.equal(three.code, 0, three.stderr);
+    const before = await placed();
+    assert.equal(before.filter((line) => line.endsWith(` ${only.node}`)).length, 2, before.join(', '));
+    const addresses = await swarm.webTaskAddresses(SCALED);
+    // Swarm removes the second task of the node that has two, web.2: web.1 and web.3 serve on.
+    const loop = requestLoop(SCALED);
+    try {
+      const down = await pilotCli('ps:scale', 'web=2', '-a', SCALED);
+      assert.equal(down.code, 0, down.stderr);
+      const kept = await placed();
+      assert.deepEqual(kept.map((line) => line.split(' ')[0]), [`${service}.1`, `${service}.3`], kept.join(', '));
+      const listed = JSON.parse((await pilotCli('ps', '--json', '-a', SCALED)).stdout) as { type: string; container: string; node?: string }[];
+      assert.deepEqual(listed.filter((process) => process.type === 'web').map((process) => `${process.container} ${process.node}`).sort(), kept);
+      const serving = await swarm.webTaskAddresses(SCALED);
+      await waitFor('Caddy routing to web.1 and web.3 only', async () => {
+        const upstreams = new Set(await pilot.server.caddyAdmin.upstreams());
+        return JSON.stringify(addresses.filter((address) => upstreams.has(address))) === JSON.stringify(serving) ? true : undefined;
+      }, 30_000, 250);
+    } finally {
+      await loop.stop();
+    }
+    const counts = await loop.stop();
+    assert.deepEqual(counts.failed, [], `failed requests during the scale-down: ${counts.failed.slice(0, 5).join('; ')}`);
   });
 });

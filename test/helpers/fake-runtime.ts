@@ -364,6 +364,11 @@ export class FakeRollingRuntime extends FakeRuntime {
   undoFailure: string | undefined;
   /** Runs while the next replace rolls out (what happens meanwhile elsewhere in Pilot). */
   duringReplace: (() => void) | undefined;
+  /**
+   * Which of a type's processes a scale-down keeps: by default web.1 to web.N. Swarm keeps those
+   * that leave the nodes balanced (web.1 and web.3 of three, when web.1 and web.2 share a node).
+   */
+  scaleDownKeeps: ((processes: readonly AppProcess[], quantity: number) => AppProcess[]) | undefined;
   private formations: ScheduledFormation[] = [];
 
   async replace(request: ReplaceRequest): Promise<Replacement> {
@@ -395,14 +400,24 @@ export class FakeRollingRuntime extends FakeRuntime {
   async schedule(runtime: ReleaseRuntime, quantities: Readonly<Record<string, number>>, slot: Slot, options: { types: readonly string[]; renew: boolean }): Promise<void> {
     const { app, version } = runtime;
     const current = await this.list({ app });
-    const stays = (process: AppProcess): boolean =>
-      !options.renew && process.identity.release === version && process.identity.index <= (quantities[process.identity.type] ?? 0);
+    const staying = new Set<string>();
+    for (const type of new Set(current.map((process) => process.identity.type))) {
+      const ofType = current.filter((process) => !options.renew && process.identity.release === version && process.identity.type === type);
+      const quantity = quantities[type] ?? 0;
+      const keeps = ofType.length > quantity && this.scaleDownKeeps ? this.scaleDownKeeps(ofType, quantity) : ofType.filter((process) => process.identity.index <= quantity);
+      for (const process of keeps) staying.add(process.id);
+    }
+    const stays = (process: AppProcess): boolean => staying.has(process.id);
     await this.remove(current.filter((process) => !stays(process)).map((process) => process.id));
     const kept = new Set(current.filter(stays).map((process) => processLabel(process.identity)));
+    // The missing processes take the lowest free numbers, as Swarm's slots do.
     for (const type of options.types) {
-      for (let index = 1; index <= (quantities[type] ?? 0); index += 1) {
+      let count = current.filter((process) => stays(process) && process.identity.type === type).length;
+      for (let index = 1; count < (quantities[type] ?? 0); index += 1) {
         const identity = { app, release: version, slot, type, index };
-        if (!kept.has(processLabel(identity))) this.leave(runtime, identity);
+        if (kept.has(processLabel(identity))) continue;
+        this.leave(runtime, identity);
+        count += 1;
       }
     }
     this.formations = [

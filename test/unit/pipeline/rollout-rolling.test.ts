@@ -125,6 +125,26 @@ describe('rollout on a scheduler that replaces processes itself (swarm mode, fak
     assert.deepEqual((await core.router.upstreams()).sort(), await webAddresses(core, 'shop'));
   });
 
+  it('a scale-down that keeps web.1 and web.3 (Swarm balancing its nodes): both serve, both are listed, the routes stay', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    await core.push('shop');
+    await core.processes.scale(app, { web: 3 });
+    // As Swarm does when web.1 and web.2 share a node: the scale-down leaves one task on each node.
+    core.runtime.scaleDownKeeps = (processes) => processes.filter((process) => process.identity.index !== 2);
+    const listed = await core.processes.scale(app, { web: 2 });
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.3 blue']);
+    assert.deepEqual(listed.map((process) => `${process.type}.${process.index} ${process.state}`), ['web.1 running', 'web.3 running']);
+    assert.deepEqual(core.processes.list(app).map((process) => `${process.type}.${process.index}`), ['web.1', 'web.3']);
+    assert.deepEqual((await core.router.upstreams()).sort(), await webAddresses(core, 'shop'));
+    assert.equal(await core.routes.refreshIfStale(), undefined, 'the route watch keeps web.3 in the routes');
+    assert.equal((await core.router.upstreams()).length, 2);
+    // Scaled up again, the scheduler fills the free number.
+    await core.processes.scale(app, { web: 3 });
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue', 'v1 web.3 blue']);
+    assert.equal((await core.router.upstreams()).length, 3);
+  });
+
   it('routes follow the processes of either release during a rolling update', async () => {
     const core = rollingCore();
     const app = core.apps.create('shop');
