@@ -176,7 +176,9 @@ export class ProcessControl {
     if (!live.image || !live.port) throw new ConflictError(`v${live.version} has no image to start processes from`);
     const runnable = { ...live, image: live.image, port: live.port };
     const rolloutPlan = plan(runnable, await this.deps.runtime.list({ app: app.name }));
-    if (rolloutPlan.start.length === 0 && rolloutPlan.retire.length === 0) {
+    // A scheduler keeping the formation itself is always told: the plan reads processes by number
+    // (web.1..N), which says nothing of the tasks Swarm chose to keep (web.1 and web.3 of a web=2).
+    if (!this.rolling && rolloutPlan.start.length === 0 && rolloutPlan.retire.length === 0) {
       commit();
       return;
     }

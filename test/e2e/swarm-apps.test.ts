@@ -509,7 +509,7 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
     assert.deepEqual((await listed()).map((process) => `${process.type} ${process.state}`), ['web running', 'worker scaled to 0']);
   });
 
-  it('a scale-down keeps the tasks Swarm chooses (web.1 and web.3, one on each node): both are listed and serve', async () => {
+  it('a scale-down keeps the tasks Swarm chooses (web.1 and web.3, one on each node): both are listed and serve, and the next scale-down still reaches Swarm', async () => {
     const service = `${pilot.server.config.instance}-${SCALED}-web`;
     const placed = async () => (await cluster.docker(cluster.manager, ['service', 'ps', '--filter', 'desired-state=running', '--format', '{{.Name}} {{.Node}}', service])).split('\n').filter(Boolean).sort();
     const [only] = await swarm.webTasks(SCALED);
@@ -542,10 +542,16 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
         const upstreams = new Set(await pilot.server.caddyAdmin.upstreams());
         return JSON.stringify(addresses.filter((address) => upstreams.has(address))) === JSON.stringify(serving) ? true : undefined;
       }, 30_000, 250);
+      // From web.1 and web.3 down to one: the scheduler is told, though web.1 alone is within the old scale.
+      const one = await pilotCli('ps:scale', 'web=1', '-a', SCALED);
+      assert.equal(one.code, 0, one.stderr);
+      await waitFor('one web task left on the swarm', async () => ((await placed()).length === 1 ? true : undefined), 60_000, 250);
+      const left = JSON.parse((await pilotCli('ps', '--json', '-a', SCALED)).stdout) as { type: string }[];
+      assert.equal(left.filter((process) => process.type === 'web').length, 1);
     } finally {
       await loop.stop();
     }
     const counts = await loop.stop();
-    assert.deepEqual(counts.failed, [], `failed requests during the scale-down: ${counts.failed.slice(0, 5).join('; ')}`);
+    assert.deepEqual(counts.failed, [], `failed requests during the scale-downs: ${counts.failed.slice(0, 5).join('; ')}`);
   });
 });

@@ -145,6 +145,22 @@ describe('rollout on a scheduler that replaces processes itself (swarm mode, fak
     assert.equal((await core.router.upstreams()).length, 3);
   });
 
+  it('a scale-down from web.1 and web.3 reaches the scheduler: one task is left, as recorded', async () => {
+    const core = rollingCore();
+    const app = core.apps.create('shop');
+    await core.push('shop');
+    await core.processes.scale(app, { web: 3 });
+    core.runtime.scaleDownKeeps = (processes) => processes.filter((process) => process.identity.index !== 2);
+    await core.processes.scale(app, { web: 2 });
+    core.runtime.scaleDownKeeps = undefined;
+    // web.1 alone is within the old scale of 2: web.3 must still count as running, or nothing is asked of the scheduler.
+    const listed = await core.processes.scale(app, { web: 1 });
+    assert.equal(core.runtime.running().length, 1, core.runtime.running().join(', '));
+    assert.equal(listed.length, 1);
+    assert.equal((await core.router.upstreams()).length, 1);
+    assert.deepEqual(core.formation.get(app.id), { web: 1 });
+  });
+
   it('routes follow the processes of either release during a rolling update', async () => {
     const core = rollingCore();
     const app = core.apps.create('shop');
