@@ -346,6 +346,7 @@ export interface AppRuntime {
   unlink(app: string, other: string): Promise<void>;
   /** Forgets what the runtime keeps for an app beyond its processes (its network), once it is destroyed. */
   forgetApp(app: string): Promise<void>;
+  /** Creates the volume if missing and, on a scheduler of several nodes, places it on a node if none holds it; idempotent. */
   ensureVolume(app: string, name: string): Promise<void>;
   /** Names of the app's volumes. */
   listVolumes(app: string): Promise<string[]>;
@@ -367,6 +368,11 @@ export interface AppRuntime {
    * `remove` takes their ids.
    */
   listSingleHost?(): Promise<AppProcess[]>;
+  /**
+   * Present with `listSingleHost`: stops such plain containers side by side (each gets the whole
+   * timeout, so an app writing to a volume can finish), then removes them.
+   */
+  retireSingleHost?(processes: readonly { readonly id: string }[], stopTimeoutSeconds: number): Promise<void>;
 }
 
 /** A formation `replace` put in place, which a failure after it (the switch) takes back. */

@@ -36,7 +36,7 @@ export interface DeployerDeps {
   readonly images: ImageEngine;
   /** Swarm mode: the registry the nodes pull from, pruned along with the engine's images. */
   readonly registry?: Pick<ImageRegistry, 'collect'>;
-  readonly runtime: Pick<AppRuntime, 'list' | 'remove'>;
+  readonly runtime: Pick<AppRuntime, 'list' | 'remove' | 'ensureVolume' | 'retireSingleHost'>;
   readonly rollout: Rollout;
   readonly workspaces: Workspaces;
   readonly submodules: SubmoduleFetcher;
@@ -296,39 +296,64 @@ export class Deployer {
    * start: a rolling scheduler runs another release, `reason`, after Pilot's stop cut a rolling
    * update short; or the app ran on one host before swarm mode, and `replacing` are its plain
    * containers there). Runs in the background; a failure is logged and told in the timeline
-   * (the next deploy replaces what runs). The plain containers go only once the restore
-   * succeeded: a move that fails loses nothing.
+   * (the next deploy replaces what runs). The plain containers of an app without volumes go
+   * only once the restore succeeded: a move that fails loses nothing. Those of an app with
+   * volumes stop first (moveVolumes).
    */
   async restoreLive(requested: App, reason: string, replacing?: readonly AppProcess[]): Promise<void> {
     const { logger, events } = this.deps;
-    const move = replacing !== undefined;
     let restoring: { app: App; version: number } | undefined;
+    let stoppedFirst = '';
     await this.appLocks.run(requested.name, async () => {
       const app = this.deps.apps.findByName(requested.name);
       const live = app && this.deps.releases.live(app.id);
       if (!app || !live?.image || !live.port) return;
       restoring = { app, version: live.version };
-      logger.warn({ app: app.name, reason }, move ? `putting the live release v${live.version} on the swarm` : `the scheduler does not run the live release v${live.version}: putting it back`);
+      logger.warn({ app: app.name, reason }, replacing ? `putting the live release v${live.version} on the swarm` : `the scheduler does not run the live release v${live.version}: putting it back`);
+      const volumes = this.deps.volumes.list(app.id);
+      if (replacing) stoppedFirst = await this.moveVolumes(app, volumes, replacing);
       const runnable = { ...live, image: live.image, port: live.port };
-      const runtime = releaseRuntime(app, runnable, this.deps.settings, this.deps.volumes.list(app.id));
+      const runtime = releaseRuntime(app, runnable, this.deps.settings, volumes);
       const quantities = processQuantities(live, this.deps.formation.get(app.id));
       const plan = planRestore(app, runnable, runtime, quantities, await this.deps.runtime.list({ app: app.name }));
       await this.deps.rollout.run(plan, new DeployOutput((line) => logger.info({ app: app.name }, line)), { commit: () => undefined });
-      const removed = move ? await this.removeReplaced(app, replacing) : '';
+      const removed = !replacing ? '' : volumes.length > 0 ? stoppedFirst : await this.removeReplaced(app, replacing);
       logger.info({ app: app.name }, `v${live.version} runs again as recorded`);
-      const message = move ? `v${live.version} moved onto the swarm (${reason})${removed}` : `v${live.version} runs again as recorded (${reason})`;
+      const message = replacing ? `v${live.version} moved onto the swarm (${reason})${removed}` : `v${live.version} runs again as recorded (${reason})`;
       events.record({ appId: app.id, app: app.name, kind: 'release.restored', release: live.version, message });
     }).catch((error: unknown) => {
-      if (move && replacing.length > 0) logger.warn({ app: requested.name, containers: replacing.map((process) => process.name) }, 'its containers from one host are left running');
+      const left = !replacing?.length ? '' : stoppedFirst || '; its containers from one host are left running';
+      if (replacing?.length) {
+        const containers = replacing.map((process) => process.name);
+        logger.warn({ app: requested.name, containers }, stoppedFirst ? 'its containers from one host were stopped first: its data is on its volumes' : 'its containers from one host are left running');
+      }
       logger.error({ err: error, app: requested.name }, 'the live release could not be put back on the scheduler: deploy the app again');
       if (!restoring) return;
       const { app, version } = restoring;
       const why = error instanceof Error ? error.message : String(error);
-      const message = move
-        ? `v${version} could not be moved onto the swarm (${reason}): ${why}; its containers from one host are left running; deploy the app again`
+      const message = replacing
+        ? `v${version} could not be moved onto the swarm (${reason}): ${why}${left}; deploy the app again`
         : `v${version} could not be put back on the scheduler (${reason}): ${why}; deploy the app again`;
       events.record({ appId: app.id, app: app.name, kind: 'release.restore-failed', release: version, message });
     });
+  }
+
+  /**
+   * Before a move onto the swarm: each volume is placed on the manager, where a single-host
+   * Pilot left it (its services are pinned to the node that holds it). An app with volumes then
+   * has its plain containers stopped before its services start, as a stop-first deploy would:
+   * two writers must never share the volume. Nothing routes to those containers in swarm mode
+   * (Caddy joins only the overlays), so the app is down for that gap either way. Answers what the
+   * timeline says of them ('' when nothing stopped).
+   */
+  private async moveVolumes(app: App, volumes: readonly Volume[], replacing: readonly AppProcess[]): Promise<string> {
+    for (const volume of volumes) await this.deps.runtime.ensureVolume(app.name, volume.name);
+    if (volumes.length === 0 || replacing.length === 0) return '';
+    const names = replacing.map((process) => process.name).join(', ');
+    const stop = this.deps.runtime.retireSingleHost?.bind(this.deps.runtime) ?? ((processes) => this.deps.runtime.remove(processes.map((process) => process.id)));
+    await stop(replacing, this.deps.settings.stopTimeoutSeconds);
+    this.deps.logger.info({ app: app.name, containers: names }, 'stopped its containers from one host before its services start: they share its volumes');
+    return `; its containers from one host were stopped first (${names}), its data is on its volumes (${volumes.map((volume) => volume.name).join(', ')})`;
   }
 
   /**

@@ -105,7 +105,8 @@ function sortProcesses(deps: ReconcileDeps, apps: ReadonlyMap<string, App>, proc
  *
  * An app with a live release and no service at all ran on one host before this start in swarm
  * mode (install.sh --manager on a single-host server): `restore` puts it on the swarm, and its
- * plain containers go only once that succeeded, so a failed move loses nothing. Every other
+ * plain containers go only once that succeeded, so a failed move loses nothing (those of an app
+ * with volumes are stopped before its services start: one writer per volume). Every other
  * plain container of the instance goes now (`singleHost`): its app has no live release, or its
  * services serve already, or its formation is 0 (nothing would run: as a type at 0 on the swarm,
  * the first `ps:scale` creates its services).

@@ -372,6 +372,10 @@ export class SwarmRuntime implements AppRuntime {
     return this.local.listOwnContainers();
   }
 
+  retireSingleHost(processes: readonly { readonly id: string }[], stopTimeoutSeconds: number): Promise<void> {
+    return this.local.retire(processes, stopTimeoutSeconds);
+  }
+
   listOneOffs(app?: string): Promise<OneOffProcess[]> {
     return this.local.listOneOffs(app);
   }

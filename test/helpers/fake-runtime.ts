@@ -276,7 +276,7 @@ export class FakeRuntime implements AppRuntime {
   }
   async forgetApp(): Promise<void> {}
 
-  async ensureVolume(): Promise<void> {}
+  async ensureVolume(_app: string, _name: string): Promise<void> {}
   async listVolumes(): Promise<string[]> {
     return [];
   }
@@ -373,6 +373,7 @@ export class FakeRollingRuntime extends FakeRuntime {
 
   async replace(request: ReplaceRequest): Promise<Replacement> {
     this.replaced.push(request);
+    this.events.push(`replace ${request.runtime.app} v${request.runtime.version}`);
     const failure = this.rollback;
     this.rollback = undefined;
     if (failure) throw new ProcessCheckError(failure, '');
@@ -445,6 +446,23 @@ export class FakeRollingRuntime extends FakeRuntime {
 
   async listSingleHost(): Promise<AppProcess[]> {
     return [...this.singleHost];
+  }
+
+  async retireSingleHost(processes: readonly { readonly id: string }[]): Promise<void> {
+    for (const process of this.singleHost.filter((candidate) => processes.some(({ id }) => id === candidate.id))) this.events.push(`stop single-host ${process.name}`);
+    await this.remove(processes.map((process) => process.id));
+  }
+
+  /** Volumes placed on a node (Swarm's node label), in the order they were. */
+  readonly placedVolumes: string[] = [];
+
+  /** Placing a volume on a node fails with this message (the manager's engine gave no node id). */
+  placeFailure: string | undefined;
+
+  override async ensureVolume(_app: string, name: string): Promise<void> {
+    if (this.placeFailure) throw new DeployError('PILOT_SWARM_NODE', this.placeFailure);
+    if (!this.placedVolumes.includes(name)) this.placedVolumes.push(name);
+    this.events.push(`ensure volume ${name}`);
   }
 
   override async remove(ids: readonly string[]): Promise<void> {

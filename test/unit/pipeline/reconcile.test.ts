@@ -225,8 +225,8 @@ describe('reconcile at the first start in swarm mode: apps that ran on one host 
     assert.deepEqual(restored, ['shop: v1 has no service on the swarm: it ran on one host before swarm mode']);
     assert.deepEqual(stillThere, [['pt-shop-blue', 'pt-shop-blue-web.2']], 'the containers served while the services were made');
     assert.deepEqual(core.runtime.singleHost, []);
-    const removals = core.runtime.events.filter((event) => event.startsWith('remove single-host'));
-    assert.deepEqual(removals, ['remove single-host pt-shop-blue', 'remove single-host pt-shop-blue-web.2']);
+    const removals = core.runtime.events.filter((event) => /^(replace|stop single-host|remove single-host|ensure volume) /.test(event));
+    assert.deepEqual(removals, ['replace shop v1', 'remove single-host pt-shop-blue', 'remove single-host pt-shop-blue-web.2'], 'no volume: removed only once the services serve, never stopped first');
     assert.deepEqual(await core.runtime.scheduled(), [{ app: 'shop', type: 'web', release: 1, slot: 'blue', replicas: 2 }]);
     assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue']);
     assert.equal(core.releases.live(app.id)?.version, 1, 'the same release, no new one');
@@ -252,6 +252,57 @@ describe('reconcile at the first start in swarm mode: apps that ran on one host 
     const [event] = core.events.list({ appId: app.id }, { limit: 1 });
     assert.equal(event?.kind, 'release.restore-failed');
     assert.match(event?.message ?? '', /^v1 could not be moved onto the swarm \(v1 has no service on the swarm: .*\): .*web did not become healthy on the swarm.*; its containers from one host are left running; deploy the app again$/);
+  });
+
+  it('an app with a volume: the volume is placed on the manager and its containers from one host stop before its services are made', async () => {
+    const core = rollingCore();
+    const app = await ranOnOneHost(core, 'shop', 2);
+    core.volumes.add(app.id, { path: '/data', name: 'pt-shop-data' });
+
+    const { restored } = await restartRollingPilot(core);
+
+    assert.equal(restored.length, 1);
+    const order = core.runtime.events.filter((event) => /^(replace|stop single-host|remove single-host|ensure volume) /.test(event));
+    assert.deepEqual(order, [
+      'ensure volume pt-shop-data',
+      'stop single-host pt-shop-blue', 'stop single-host pt-shop-blue-web.2',
+      'remove single-host pt-shop-blue', 'remove single-host pt-shop-blue-web.2',
+      'replace shop v1',
+    ]);
+    assert.deepEqual(core.runtime.placedVolumes, ['pt-shop-data']);
+    assert.deepEqual(core.runtime.replaced[0]?.runtime.volumes.map((volume) => volume.name), ['pt-shop-data'], 'its services mount the volume');
+    assert.deepEqual(core.runtime.running(), ['v1 web.1 blue', 'v1 web.2 blue']);
+    const [event] = core.events.list({ appId: app.id }, { limit: 1 });
+    assert.equal(event?.kind, 'release.restored');
+    assert.match(event?.message ?? '', /^v1 moved onto the swarm \(.*\); its containers from one host were stopped first \(pt-shop-blue, pt-shop-blue-web\.2\), its data is on its volumes \(pt-shop-data\)$/);
+  });
+
+  it('a failed move of an app with a volume says its containers were stopped and its data is on the volume', async () => {
+    const core = rollingCore();
+    const app = await ranOnOneHost(core, 'shop');
+    core.volumes.add(app.id, { path: '/data', name: 'pt-shop-data' });
+    core.runtime.rollback = 'web did not become healthy on the swarm';
+
+    await restartRollingPilot(core);
+
+    assert.deepEqual(core.runtime.singleHost, []);
+    const [event] = core.events.list({ appId: app.id }, { limit: 1 });
+    assert.equal(event?.kind, 'release.restore-failed');
+    assert.match(event?.message ?? '', /^v1 could not be moved onto the swarm \(.*\): .*web did not become healthy on the swarm.*; its containers from one host were stopped first \(pt-shop-blue\), its data is on its volumes \(pt-shop-data\); deploy the app again$/);
+  });
+
+  it('a volume that cannot be placed on the manager stops nothing: the containers from one host serve on', async () => {
+    const core = rollingCore();
+    const app = await ranOnOneHost(core, 'shop');
+    core.volumes.add(app.id, { path: '/data', name: 'pt-shop-data' });
+    core.runtime.placeFailure = 'the manager\'s engine gave no swarm node id';
+
+    await restartRollingPilot(core);
+
+    assert.deepEqual(core.runtime.singleHost.map((process) => process.name), ['pt-shop-blue']);
+    assert.equal(core.runtime.replaced.length, 0, 'no service made');
+    const [event] = core.events.list({ appId: app.id }, { limit: 1 });
+    assert.match(event?.message ?? '', /^v1 could not be moved onto the swarm \(.*\): the manager's engine gave no swarm node id; its containers from one host are left running; deploy the app again$/);
   });
 
   it('apps with services are not touched; containers from one host of those, of apps with no live release and of destroyed apps go at once', async () => {
