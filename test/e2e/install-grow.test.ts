@@ -50,6 +50,15 @@ describe('install.sh --manager re-run on a single-host install: its apps move on
     assert.equal(onOneHost.output.trim(), 'hello from one host', onOneHost.output);
     const oldContainers = (await inside('docker ps -aq --no-trunc --filter label=pilot.app=site')).output.trim().split('\n').filter(Boolean);
     assert.ok(oldContainers.length > 0, 'the site runs in a container of its own');
+    // An app with storage: on the swarm its volume pins it to the manager, and one writer at a time.
+    assert.equal((await inside('pilot apps:create notes')).code, 0);
+    const notesPushed = await inside(
+      'set -e; mkdir -p /tmp/notes && cd /tmp/notes && git init -q -b main && echo "notes kept on a volume" > index.html && ' +
+        `git add . && git -c user.name=t -c user.email=t@t commit -qm notes && git push http://pilot:${token}@127.0.0.1:3000/notes.git main 2>&1`,
+    );
+    assert.equal(notesPushed.code, 0, `the push of notes failed:\n${notesPushed.output}`);
+    const mounted = await inside('pilot storage:mount /data -a notes');
+    assert.equal(mounted.code, 0, mounted.output);
 
     const grown = await inside(`bash /src/install.sh --manager --caddy-image ${staticImage} --registry-image ${registryImage}`);
     console.log(`install.sh --manager, re-run:\n${grown.output}`);
@@ -82,6 +91,13 @@ describe('install.sh --manager re-run on a single-host install: its apps move on
     assert.deepEqual(tasks.map(({ type, index, release, state, node }) => ({ type, index, release, state, node })), [{ type: 'web', index: 1, release: 1, state: 'running', node: 'fresh' }], 'its task, on the manager');
     const events = await inside('pilot events -a site');
     assert.match(events.output, /release\.restored: v1 moved onto the swarm \(v1 has no service on the swarm: it ran on one host before swarm mode\); its containers from one host were removed/);
+    const notes = await inside(
+      `deadline=$((SECONDS + 300)); until [ "$(curl -fsS --max-time 5 --resolve notes.localhost:443:127.0.0.1 --cacert ${ca} https://notes.localhost/ 2>/dev/null)" = "notes kept on a volume" ]; ` +
+        'do [ $SECONDS -lt $deadline ] || exit 1; sleep 1; done',
+    );
+    assert.equal(notes.code, 0, `the app with storage is not served through the Caddy container:\n${(await inside('docker ps -a; docker service ls; pilot events -a notes; tail -n 40 /var/log/pilot/pilot.log | cut -c1-400')).output}`);
+    assert.match((await inside('pilot events -a notes')).output, /release\.restored: v\d+ moved onto the swarm .*its containers from one host were stopped first .*its data is on its volumes/);
+    assert.match((await inside('docker node inspect self --format "{{json .Spec.Labels}}"')).output, /pilot\.volume\./, 'the manager holds the volume');
     const releases = await inside(`curl -fsS -H "Authorization: Bearer ${token}" http://127.0.0.1:3000/api/v1/apps/site/releases`);
     assert.equal((JSON.parse(releases.output) as unknown[]).length, 1, 'no new release: the one that served on one host');
   });
