@@ -61,8 +61,7 @@ describe('backup and restore (real Pilot process, Docker, Caddy and git)', { ski
 
     // The machine loses Pilot's data directory (and the Caddy that ran from it).
     await pilot.terminate();
-    const caddy = pilot.caddyPid();
-    if (caddy) process.kill(caddy, 'SIGKILL');
+    pilot.killCaddy();
     fs.rmSync(pilot.dataDir, { recursive: true, force: true });
 
     const restored = await pilot.maintenance('restore', file);

@@ -148,16 +148,23 @@ export class PilotProcess {
     return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').trim()) : undefined;
   }
 
+  /**
+   * Kills the Caddy this Pilot ran, when its pid file still names a Caddy: a stale file's pid may
+   * belong to another process by now (on a busy machine: another test's container's init).
+   */
+  killCaddy(): void {
+    const caddy = this.caddyPid();
+    if (!caddy) return;
+    try {
+      if (fs.readFileSync(`/proc/${caddy}/comm`, 'utf8').trim() === 'caddy') process.kill(caddy, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+
   async close(): Promise<void> {
     await this.crash();
-    const caddy = this.caddyPid();
-    if (caddy) {
-      try {
-        process.kill(caddy, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    this.killCaddy();
     await removeInstanceObjects(this.instance);
   }
 }
