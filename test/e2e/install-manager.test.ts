@@ -2,8 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { integrationSkipReason, localImages, tempDir, testInstanceName } from '../helpers/integration.js';
+import { integrationSkipReason, localImages, tempDir, testInstanceName, waitFor } from '../helpers/integration.js';
 import { ensureFreshImage, startFreshMachine, type FreshMachine } from '../helpers/fresh-machine.js';
 import { ensureRegistryImage } from '../helpers/registry-image.js';
 import { runCommand } from '../helpers/command.js';
@@ -20,17 +19,6 @@ function readmeManagerCommand(): string {
 
 interface Node { id: string; hostname: string; role: string; state: string; availability: string }
 interface Process { type: string; state: string; node?: string }
-
-/** Calls `read` until it gives a value, for at most `ms`; `what` says what never came. */
-async function until<T>(what: string, ms: number, read: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `${what}: not within ${ms / 1000} s`);
-    await delay(500);
-  }
-}
 
 describe('install.sh --manager on a fresh Debian bookworm machine: Pilot as the manager of a new swarm, and --join on a second one', { skip }, () => {
   const name = `${testInstanceName()}-fresh-manager`;
@@ -174,8 +162,8 @@ describe('install.sh --manager on a fresh Debian bookworm machine: Pilot as the 
     assert.match(joined.output, /==> this server is a node of the swarm/);
     assert.doesNotMatch(joined.output, /Node\.js|Caddy/, 'no Pilot, Node.js or Caddy on a node');
     assert.doesNotMatch((await onJoiner('cat /etc/docker/daemon.json')).output, /insecure-registries/);
-    const node = await until('the joined server ready in `pilot nodes`', 60_000, async () =>
-      (await nodes()).find((candidate) => candidate.hostname === 'joiner' && candidate.state === 'ready'));
+    const node = await waitFor('the joined server ready in `pilot nodes`', async () =>
+      (await nodes()).find((candidate) => candidate.hostname === 'joiner' && candidate.state === 'ready'), 60_000, 500);
     assert.deepEqual({ role: node.role, availability: node.availability }, { role: 'worker', availability: 'active' });
 
     const joinedIds = (await nodes()).map(({ id }) => id).sort();
@@ -194,23 +182,23 @@ describe('install.sh --manager on a fresh Debian bookworm machine: Pilot as the 
     const scaled = await inside('pilot ps:scale web=2 -a site');
     assert.equal(scaled.code, 0, scaled.output);
     // Swarm spreads a service's tasks: the second one goes to the node that has none.
-    await until('a web task running on the joined server', 120_000, async () =>
-      (await processes()).find((process) => process.node === 'joiner' && process.state === 'running'));
+    await waitFor('a web task running on the joined server', async () =>
+      (await processes()).find((process) => process.node === 'joiner' && process.state === 'running'), 120_000, 500);
     const pulled = await onJoiner('docker image ls --format {{.Repository}}');
     assert.match(pulled.output, new RegExp(`^${(await (machine as FreshMachine).address()).replaceAll('.', '\\.')}:5000/\\S*site$`, 'm'), 'the image came from Pilot\'s registry');
 
     // With the manager drained, only the joined server's tasks are left to answer.
     const drained = await inside('pilot nodes:drain fresh');
     assert.equal(drained.code, 0, drained.output);
-    await until('every web task on the joined server, none left on the manager', 180_000, async () => {
+    await waitFor('every web task on the joined server, none left on the manager', async () => {
       const web = await processes();
       const onManager = await inside("docker ps -q --filter label=com.docker.swarm.service.name=pilot-site-web");
       return web.length === 2 && web.every((process) => process.node === 'joiner' && process.state === 'running') && onManager.output.trim() === '' ? web : undefined;
-    });
-    const served = await until('an answer through Caddy from the joined server', 60_000, async () => {
+    }, 180_000, 500);
+    const served = await waitFor('an answer through Caddy from the joined server', async () => {
       const answer = await inside(`curl -fsS --resolve site.localhost:443:127.0.0.1 --cacert ${ca} https://site.localhost/`);
       return answer.code === 0 ? answer.output : undefined;
-    });
+    }, 60_000, 500);
     assert.equal(served.trim(), 'hello from a fresh manager');
     const activated = await inside('pilot nodes:activate fresh');
     assert.equal(activated.code, 0, activated.output);
